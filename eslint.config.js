@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // chai's property assertions (`expect(x).to.be.empty`) are expressions by design.
+    files: ["test/**/*.ts", "e2e/**/*.ts"],
+    rules: { "@typescript-eslint/no-unused-expressions": "off" },
+  },
+  {
     // core/ is pure: no I/O, no clock, no logging (DESIGN.md). Enforced, not just hoped for.
     files: ["core/**/*.ts"],
     rules: {

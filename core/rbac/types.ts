@@ -99,3 +99,54 @@ export type Permission =
 export interface ScopedRule extends PolicyRule {
   namespaces: string[];
 }
+
+/** Reference to a binding object. `namespace` only for RoleBindings. */
+export interface BindingRef {
+  kind: "RoleBinding" | "ClusterRoleBinding";
+  namespace?: string;
+  name: string;
+}
+
+/** Reference to a role object. `namespace` only for Roles. */
+export interface RoleObjectRef {
+  kind: "Role" | "ClusterRole";
+  namespace?: string;
+  name: string;
+}
+
+/** Reference to any RBAC object (for removals and look-ups). */
+export type RbacObjectRef = BindingRef | RoleObjectRef;
+
+/**
+ * How a binding's subjects reach a ServiceAccount: named directly (a ServiceAccount subject, or a
+ * User subject "system:serviceaccount:<ns>:<name>"), or through a group every SA belongs to.
+ */
+export type GrantVia =
+  | "serviceaccount"
+  | "group:system:serviceaccounts"
+  | `group:system:serviceaccounts:${string}`
+  | "group:system:authenticated";
+
+/**
+ * What one binding gives one ServiceAccount. `namespace` is where the rules apply: the
+ * RoleBinding's namespace (also when it references a ClusterRole), or "*" for a
+ * ClusterRoleBinding. `rules` may be shared with the index: treat them as read-only.
+ */
+export interface Grant {
+  namespace: string;
+  rules: PolicyRule[];
+  binding: BindingRef;
+  role: RoleObjectRef;
+  via: GrantVia;
+}
+
+/** One atomic permission of a grant that no scope covers, with where it came from. */
+export interface UncoveredGrant {
+  /** Where the permission applies: a namespace, or "*" for cluster-wide. */
+  namespace: string;
+  /** The atomic rule (see coverage.breakdown). */
+  rule: PolicyRule;
+  /** The same permission as a tuple, for messages and reports. */
+  permission: Permission;
+  grant: Grant;
+}

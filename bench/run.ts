@@ -1,0 +1,47 @@
+// `npm run bench [-- <name>...] [-- --json]`: runs the registered benchmarks and prints their
+// figures. To add one, write bench/<thing>.ts exporting a Benchmark and list it below.
+
+import { effectivePermissionsBenchmark } from "./effective-permissions.js";
+import { type Benchmark, type Figure, gcAvailable } from "./harness.js";
+
+const benchmarks: Benchmark[] = [effectivePermissionsBenchmark];
+
+function format(f: Figure): string {
+  const digits = f.unit === "count" ? (Number.isInteger(f.value) ? 0 : 1) : f.value >= 100 ? 0 : f.value >= 10 ? 1 : 2;
+  const value = f.value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const unit = f.unit === "count" ? "" : ` ${f.unit}`;
+  return `${f.label.padEnd(80, " ")} ${`${value}${unit}`.padStart(12, " ")}${f.target ? `   (target ${f.target})` : ""}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes("--json");
+  const names = argv.filter((a) => !a.startsWith("--"));
+  const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown benchmark(s): ${unknown.join(", ")}; available: ${benchmarks.map((b) => b.name).join(", ")}\n`);
+    return 2;
+  }
+  const selected = names.length === 0 ? benchmarks : benchmarks.filter((b) => names.includes(b.name));
+  const results: { name: string; figures: Figure[] }[] = [];
+  if (!json) {
+    process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}${gcAvailable() ? "" : " (run with --expose-gc for exact heap figures)"}\n`);
+  }
+  for (const b of selected) {
+    if (!json) process.stdout.write(`\n== ${b.name}: ${b.description}\n`);
+    const figures = await b.run();
+    results.push({ name: b.name, figures });
+    if (!json) for (const f of figures) process.stdout.write(`${format(f)}\n`);
+  }
+  if (json) process.stdout.write(`${JSON.stringify({ node: process.version, gc: gcAvailable(), results }, null, 2)}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,142 @@
+// The decision for a write of a Role, ClusterRole, RoleBinding or ClusterRoleBinding: after the
+// change, does any ServiceAccount hold more than its NHI declares or the catalogue allows?
+import { describeGrant, describePermission, toPermission, uncoveredGrants } from "../rbac/scoped.js";
+import { breakdown } from "../rbac/coverage.js";
+import type { EffectivePermissionIndex, RbacChange } from "../rbac/effective.js";
+import type { ClusterRoleBinding, Grant, RoleBinding, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
+import { catalogueHits, type CatalogueHit } from "./catalogue-hits.js";
+import { DANGEROUS_GROUPS } from "./catalogue.js";
+import { runChain, type Check, type Finding } from "./chain.js";
+import { describeObject, suggestScope } from "./describe.js";
+import { serviceAccountIdentity, type EffectivePolicy, type Mode } from "./settings.js";
+import type { Decision, ObjectRef } from "./types.js";
+
+/** What the decisions need of an NHI: which one it is, its ceiling, and whether it is enforced. */
+export interface GoverningIdentity {
+  nhi: { namespace: string; name: string };
+  scopes: ScopedRule[];
+  enforcement: Mode;
+}
+
+/** One ServiceAccount the write affects: what it holds now and what it would gain. */
+export interface IdentityChange {
+  serviceAccount: ServiceAccountRef;
+  before: Grant[];
+  gained: Grant[];
+}
+
+export interface RbacWriteInput {
+  object: ObjectRef;
+  /** The binding written, when the object is one (its group subjects are judged directly). */
+  binding?: RoleBinding | ClusterRoleBinding;
+  changes: IdentityChange[];
+  governing: (sa: ServiceAccountRef) => GoverningIdentity | undefined;
+  policy: EffectivePolicy;
+}
+
+/** Roles that only let a caller discover the API and ask about itself: harmless for any group. */
+const DISCOVERY_ROLES = new Set(["system:basic-user", "system:discovery", "system:public-info-viewer"]);
+
+const identityOf = (sa: ServiceAccountRef): string => serviceAccountIdentity(sa.namespace, sa.name);
+const nhiName = (g: GoverningIdentity): string => `NonHumanIdentity ${g.nhi.namespace}/${g.nhi.name}`;
+
+function newHits(change: IdentityChange): CatalogueHit<Grant>[] {
+  const held = new Set(catalogueHits(change.before).map((h) => `${h.entry.id}@${h.namespace}`));
+  return catalogueHits([...change.before, ...change.gained]).filter((h) => !held.has(`${h.entry.id}@${h.namespace}`));
+}
+
+function hitPermission(hit: CatalogueHit<Grant>): string {
+  const first = hit.permissions[0];
+  const atomic = first ? breakdown(first)[0] : undefined;
+  return atomic ? describePermission(toPermission(atomic, hit.namespace)) : hit.entry.title;
+}
+
+function hitFinding(input: RbacWriteInput, change: IdentityChange, hit: CatalogueHit<Grant>, outcome: Finding["outcome"], ceiling: string): Finding {
+  const identity = identityOf(change.serviceAccount);
+  const permission = hitPermission(hit);
+  const through = hit.grants.map(describeGrant).join("; ");
+  return {
+    outcome, rule: hit.entry.id, severity: hit.entry.severity, object: input.object, identity, permission,
+    message: `${describeObject(input.object)} would give ${identity} ${hit.entry.title.toLowerCase()} (${permission}, through ${through}): ${hit.entry.why}. ${ceiling}`,
+    fix: hit.entry.fix,
+  };
+}
+
+/** Critical catalogue permissions are forbidden for every ServiceAccount unless a policy exempts it. */
+const criticalPermissions: Check<RbacWriteInput> = {
+  name: "critical-permissions",
+  run: (input) => input.changes.flatMap((change) => newHits(change)
+    .filter((hit) => hit.entry.severity === "critical")
+    .map((hit) => {
+      const f = hitFinding(input, change, hit, "deny", "The escalation catalogue forbids this for every ServiceAccount.");
+      return { ...f, fix: `${f.fix}; if ${f.identity} truly needs it, add an NHIPolicy exemption naming it and rule ${hit.entry.id}, with a reason` };
+    })),
+};
+
+/** A governed identity may not hold anything its NHI's scopes do not cover. */
+const scopeExceeded: Check<RbacWriteInput> = {
+  name: "scope-exceeded",
+  run: (input) => input.changes.flatMap((change) => {
+    const gov = input.governing(change.serviceAccount);
+    if (!gov) return [];
+    const identity = identityOf(change.serviceAccount);
+    return uncoveredGrants(gov.scopes, change.gained).map((u): Finding => {
+      const permission = describePermission(u.permission);
+      return {
+        outcome: gov.enforcement === "Audit" ? "warn" : "deny",
+        rule: "scope-exceeded", severity: "high", object: input.object, identity, permission,
+        message: `${describeObject(input.object)} would give ${identity} "${permission}" through ${describeGrant(u.grant)}, which ${nhiName(gov)} does not declare in spec.scopes (its ceiling).`,
+        fix: `remove the permission from ${u.grant.role.kind} ${u.grant.role.namespace ? `${u.grant.role.namespace}/` : ""}${u.grant.role.name}, or widen ${nhiName(gov)} through a reviewed change: add the scope ${suggestScope(u.rule, u.namespace)}`,
+      };
+    });
+  }),
+};
+
+/** High catalogue permissions need an NHI that declares them; an unclaimed identity has none. */
+const unclaimedHighPermissions: Check<RbacWriteInput> = {
+  name: "unclaimed-high-permissions",
+  run: (input) => input.changes.flatMap((change) => {
+    if (input.governing(change.serviceAccount)) return [];
+    const outcome = input.policy.unclaimedHighPermissions === "Enforce" ? "deny" : "warn";
+    return newHits(change)
+      .filter((hit) => hit.entry.severity === "high")
+      .map((hit) => {
+        const f = hitFinding(input, change, hit, outcome, "No NonHumanIdentity claims this ServiceAccount, so nothing declares that it may.");
+        return { ...f, fix: `${f.fix}; or declare a NonHumanIdentity for ${change.serviceAccount.namespace}/${change.serviceAccount.name} whose scopes include it` };
+      });
+  }),
+};
+
+/** Binding a role to a group of people or to everyone gives power no NHI declares. */
+const dangerousGroupSubject: Check<RbacWriteInput> = {
+  name: "dangerous-group-subject",
+  run: (input) => {
+    const b = input.binding;
+    if (!b || (b.roleRef.kind === "ClusterRole" && DISCOVERY_ROLES.has(b.roleRef.name))) return [];
+    return (b.subjects ?? [])
+      .filter((s) => s.kind === "Group" && DANGEROUS_GROUPS.has(s.name))
+      .map((s): Finding => ({
+        outcome: "deny", rule: "binding-dangerous-group", severity: "critical", object: input.object, identity: `group:${s.name}`,
+        permission: `${b.roleRef.kind} ${b.roleRef.name}`,
+        message: `${describeObject(input.object)} binds ${b.roleRef.kind} ${b.roleRef.name} to group ${s.name} (${DANGEROUS_GROUPS.get(s.name) ?? ""}).`,
+        fix: `bind the role to the specific ServiceAccounts that need it instead of group ${s.name}`,
+      }));
+  },
+};
+
+export const RBAC_WRITE_CHECKS: readonly Check<RbacWriteInput>[] = [
+  dangerousGroupSubject, criticalPermissions, scopeExceeded, unclaimedHighPermissions,
+];
+
+/** Gathers, from the current index, what `change` would give each affected ServiceAccount. */
+export function identityChanges(index: EffectivePermissionIndex, change: RbacChange): IdentityChange[] {
+  return [...index.whatIf(change)].map(([key, gained]) => {
+    const slash = key.indexOf("/");
+    const serviceAccount = { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+    return { serviceAccount, before: index.grantsOf(serviceAccount), gained };
+  });
+}
+
+export function decideRbacWrite(input: RbacWriteInput): Decision {
+  return runChain(RBAC_WRITE_CHECKS, input, input.policy);
+}

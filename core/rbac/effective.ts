@@ -1,0 +1,848 @@
+// Effective permissions of every ServiceAccount, as an incremental in-memory index.
+//
+// Semantics follow the API server's rule resolver (kubernetes pkg/registry/rbac/validation/rule.go:
+// VisitRulesFor, GetRoleReferenceRules, appliesToUser) and the ClusterRole aggregation controller
+// (pkg/controller/clusterroleaggregation: syncClusterRole):
+// - a ServiceAccount subject names "<namespace>/<name>"; in a RoleBinding a missing namespace
+//   defaults to the binding's namespace, in a ClusterRoleBinding it matches nothing;
+// - a User subject "system:serviceaccount:<ns>:<name>" is the ServiceAccount's username, so it
+//   names it too;
+// - every ServiceAccount is in the groups system:serviceaccounts, system:serviceaccounts:<ns> and
+//   system:authenticated;
+// - a RoleBinding grants in its own namespace, also when it references a ClusterRole; a
+//   ClusterRoleBinding grants cluster-wide ("*") and may only reference a ClusterRole;
+// - a binding to a role that does not exist grants nothing (but is remembered: creating the role
+//   later gives its holders the rules);
+// - a ClusterRole with an aggregationRule has exactly the union of the rules of the other
+//   ClusterRoles its selectors match (its own `rules` are controller-owned and ignored), in
+//   selector order, then by role name, without duplicates; aggregation chains (view → edit →
+//   admin) resolve transitively, and cycles to their least fixed point;
+// - Kubernetes' built-in ClusterRoles are preloaded; a real ClusterRole of the same name replaces
+//   one, and removing that real object brings the built-in back (the API server recreates it).
+//
+// Every mutation does work proportional to the changed object (plus the aggregating roles it
+// feeds), never a rebuild. Nothing here reads a clock or does I/O.
+
+import { BUILTIN_CLUSTER_ROLE_BINDINGS, BUILTIN_CLUSTER_ROLES } from "./builtin-roles.js";
+import { ruleKey, uncoveredRules } from "./coverage.js";
+import { selectorMatches } from "../labels.js";
+import type {
+  BindingRef,
+  ClusterRole,
+  ClusterRoleBinding,
+  Grant,
+  GrantVia,
+  LabelSelector,
+  PolicyRule,
+  RbacObject,
+  RbacObjectRef,
+  Role,
+  RoleBinding,
+  RoleObjectRef,
+  ServiceAccountRef,
+} from "./types.js";
+
+export interface EffectivePermissionIndexOptions {
+  /** Preload Kubernetes' built-in ClusterRoles (cluster-admin, admin, edit, view, system:…). Default true. */
+  builtinRoles?: boolean;
+  /**
+   * Preload Kubernetes' built-in ClusterRoleBindings (system:basic-user, system:discovery, … to
+   * system:authenticated / system:serviceaccounts). Default false: they give every SA the same
+   * discovery rights, which is noise for scope checks.
+   */
+  builtinBindings?: boolean;
+}
+
+export type RbacChange = { upsert: RbacObject } | { remove: RbacObjectRef };
+
+const GROUP_ALL_SA = "system:serviceaccounts";
+const GROUP_SA_NS_PREFIX = "system:serviceaccounts:";
+const GROUP_AUTHENTICATED = "system:authenticated";
+const SA_USER_PREFIX = "system:serviceaccount:";
+
+/** "ns/name": the key form of a ServiceAccountRef used by maps and whatIf's result. */
+export function saKey(sa: ServiceAccountRef): string {
+  return `${sa.namespace}/${sa.name}`;
+}
+
+export function roleKeyOf(ref: RoleObjectRef): string {
+  return ref.kind === "Role" ? `Role/${ref.namespace ?? ""}/${ref.name}` : `ClusterRole/${ref.name}`;
+}
+
+export function bindingKeyOf(ref: BindingRef): string {
+  return ref.kind === "RoleBinding" ? `RoleBinding/${ref.namespace ?? ""}/${ref.name}` : `ClusterRoleBinding/${ref.name}`;
+}
+
+function refOf(obj: RbacObject): RbacObjectRef {
+  const ns = obj.metadata.namespace ?? "";
+  switch (obj.kind) {
+    case "Role":
+    case "RoleBinding":
+      return { kind: obj.kind, namespace: ns, name: obj.metadata.name };
+    case "ClusterRole":
+    case "ClusterRoleBinding":
+      return { kind: obj.kind, name: obj.metadata.name };
+  }
+}
+
+/** A binding subject that can reach a ServiceAccount; every other subject is dropped. */
+type SubjectEntry = { sa: string } | { group: string };
+
+interface BindingEntry {
+  obj: RoleBinding | ClusterRoleBinding;
+  key: string;
+  ref: BindingRef;
+  roleKey: string;
+  roleRef: RoleObjectRef;
+  /** Where the grant applies: the RoleBinding's namespace, or "*". */
+  namespace: string;
+  /** SA-relevant subjects in their original order (the first that applies names `via`, as in appliesTo). */
+  subjects: SubjectEntry[];
+  /** Distinct directly named SAs. */
+  directSAs: string[];
+  /** Distinct SA-relevant groups. */
+  groups: string[];
+}
+
+/** What one mutation changed: previous values of everything it touched (for whatIf and affectedBy). */
+interface ChangeSet {
+  /** roleKey → effective rules before the change (undefined: the role did not exist). */
+  roles: Map<string, PolicyRule[] | undefined>;
+  /** bindingKey → entry before the change (undefined: the binding did not exist). */
+  bindings: Map<string, BindingEntry | undefined>;
+}
+
+function newChangeSet(): ChangeSet {
+  return { roles: new Map(), bindings: new Map() };
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(value);
+}
+
+function deleteFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+function pairKey(key: string, value: string): string {
+  return `${key}\u0000${value}`;
+}
+
+// ruleKey is a JSON.stringify; aggregation recomputes hash the same rule objects again and again.
+const ruleKeyCache = new WeakMap<PolicyRule, string>();
+function cachedRuleKey(rule: PolicyRule): string {
+  let k = ruleKeyCache.get(rule);
+  if (k === undefined) {
+    k = ruleKey(rule);
+    ruleKeyCache.set(rule, k);
+  }
+  return k;
+}
+
+function sameRules(a: readonly PolicyRule[] | undefined, b: readonly PolicyRule[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as PolicyRule;
+    const y = b[i] as PolicyRule;
+    if (x !== y && cachedRuleKey(x) !== cachedRuleKey(y)) return false;
+  }
+  return true;
+}
+
+export class EffectivePermissionIndex {
+  // Objects as given (real ones) and the built-in ClusterRoles they may override.
+  private readonly roles = new Map<string, Role>();
+  private readonly clusterRoles = new Map<string, ClusterRole>();
+  private readonly builtinRoles = new Map<string, ClusterRole>();
+  private readonly bindings = new Map<string, BindingEntry>();
+
+  /** roleKey → effective rules of every existing role (aggregation resolved). */
+  private readonly rules = new Map<string, PolicyRule[]>();
+
+  // Reverse indexes.
+  private readonly bindingsByRole = new Map<string, Set<string>>();
+  private readonly bindingsBySA = new Map<string, Set<string>>();
+  private readonly bindingsByGroup = new Map<string, Set<string>>();
+
+  // Known ServiceAccounts: added explicitly, or named by some binding subject.
+  private readonly explicitSAs = new Set<string>();
+  private readonly directRefs = new Map<string, number>();
+  private readonly knownSAs = new Map<string, ServiceAccountRef>();
+  private readonly knownByNamespace = new Map<string, Set<string>>();
+
+  // Aggregation: label index over effective ClusterRoles, aggregating roles indexed by one
+  // necessary label pair of each selector (or "generic" when a selector has no matchLabels), and
+  // who currently feeds whom.
+  private readonly crByPair = new Map<string, Set<string>>();
+  private readonly aggregators = new Map<string, LabelSelector[]>();
+  private readonly aggByPair = new Map<string, Set<string>>();
+  private readonly aggGeneric = new Set<string>();
+  private readonly aggSources = new Map<string, Set<string>>();
+  private readonly aggConsumers = new Map<string, Set<string>>();
+
+  /** Set while a batch is loaded: aggregation is resolved once at the end. */
+  private deferAggregation = false;
+
+  constructor(options: EffectivePermissionIndexOptions = {}) {
+    const builtin = options.builtinRoles ?? true;
+    this.deferAggregation = true;
+    if (builtin) {
+      for (const cr of BUILTIN_CLUSTER_ROLES) {
+        this.builtinRoles.set(cr.metadata.name, cr);
+        this.refreshClusterRole(cr.metadata.name, undefined, newChangeSet());
+      }
+    }
+    if (options.builtinBindings ?? false) {
+      for (const b of BUILTIN_CLUSTER_ROLE_BINDINGS) this.applyBinding(b, newChangeSet());
+    }
+    this.deferAggregation = false;
+    this.recomputeAggregates([...this.aggregators.keys()], newChangeSet());
+  }
+
+  /** Build an index from a full listing (one aggregation pass instead of one per ClusterRole). */
+  static from(
+    objects: Iterable<RbacObject>,
+    serviceAccounts: Iterable<ServiceAccountRef> = [],
+    options: EffectivePermissionIndexOptions = {},
+  ): EffectivePermissionIndex {
+    const index = new EffectivePermissionIndex(options);
+    for (const sa of serviceAccounts) index.addServiceAccount(sa);
+    index.upsertAll(objects);
+    return index;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Mutations
+
+  upsert(obj: RbacObject): void {
+    this.apply({ upsert: obj }, newChangeSet());
+  }
+
+  remove(ref: RbacObjectRef): void {
+    this.apply({ remove: ref }, newChangeSet());
+  }
+
+  /** Upsert many objects; aggregation is resolved once at the end (initial list, relist). */
+  upsertAll(objects: Iterable<RbacObject>): void {
+    const cs = newChangeSet();
+    this.deferAggregation = true;
+    try {
+      for (const obj of objects) this.apply({ upsert: obj }, cs);
+    } finally {
+      this.deferAggregation = false;
+    }
+    this.recomputeAggregates([...this.aggregators.keys()], cs);
+  }
+
+  addServiceAccount(sa: ServiceAccountRef): void {
+    const key = saKey(sa);
+    if (this.explicitSAs.has(key)) return;
+    this.explicitSAs.add(key);
+    this.markKnown(key, sa.namespace, sa.name);
+  }
+
+  removeServiceAccount(sa: ServiceAccountRef): void {
+    const key = saKey(sa);
+    if (!this.explicitSAs.delete(key)) return;
+    if ((this.directRefs.get(key) ?? 0) === 0) this.markUnknown(key, sa.namespace);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Queries
+
+  /**
+   * Every grant the ServiceAccount holds, one per binding that applies to it, sorted by binding.
+   * Works for any SA, known or not. Bindings to missing roles are left out.
+   */
+  grantsOf(sa: ServiceAccountRef): Grant[] {
+    const key = saKey(sa);
+    const keys = new Set<string>();
+    for (const src of [
+      this.bindingsBySA.get(key),
+      this.bindingsByGroup.get(GROUP_ALL_SA),
+      this.bindingsByGroup.get(GROUP_SA_NS_PREFIX + sa.namespace),
+      this.bindingsByGroup.get(GROUP_AUTHENTICATED),
+    ]) {
+      if (src !== undefined) for (const b of src) keys.add(b);
+    }
+    const grants: Grant[] = [];
+    for (const b of [...keys].sort()) {
+      const entry = this.bindings.get(b);
+      if (entry === undefined) continue;
+      const via = viaFor(entry, key, sa.namespace);
+      const rules = this.rules.get(entry.roleKey);
+      if (via === undefined || rules === undefined) continue;
+      grants.push(grantOf(entry, rules, via));
+    }
+    return grants;
+  }
+
+  /** Known ServiceAccounts (added, or named by a binding subject), sorted by "ns/name". */
+  serviceAccounts(): ServiceAccountRef[] {
+    return [...this.knownSAs.keys()].sort().map((k) => this.knownSAs.get(k) as ServiceAccountRef);
+  }
+
+  /** Effective rules of a role (aggregation resolved); undefined when it does not exist. */
+  rulesOf(ref: RoleObjectRef): PolicyRule[] | undefined {
+    return this.rules.get(roleKeyOf(ref));
+  }
+
+  /** The ClusterRole in effect under that name: the real object, else the built-in one. */
+  clusterRole(name: string): ClusterRole | undefined {
+    return this.clusterRoles.get(name) ?? this.builtinRoles.get(name);
+  }
+
+  /** True when the ClusterRole in effect under that name is Kubernetes' built-in one. */
+  isBuiltin(name: string): boolean {
+    return !this.clusterRoles.has(name) && this.builtinRoles.has(name);
+  }
+
+  /** Bindings that reference this role (whether or not it exists). */
+  bindingsOf(ref: RoleObjectRef): BindingRef[] {
+    return [...(this.bindingsByRole.get(roleKeyOf(ref)) ?? [])].sort().map((b) => (this.bindings.get(b) as BindingEntry).ref);
+  }
+
+  /** Roles that bindings reference but that do not exist, with those bindings. */
+  unresolvedRoleRefs(): { role: RoleObjectRef; bindings: BindingRef[] }[] {
+    const out: { role: RoleObjectRef; bindings: BindingRef[] }[] = [];
+    for (const [rk, bs] of this.bindingsByRole) {
+      if (this.rules.has(rk)) continue;
+      const entries = [...bs].sort().map((b) => this.bindings.get(b) as BindingEntry);
+      const first = entries[0];
+      if (first !== undefined) out.push({ role: first.roleRef, bindings: entries.map((e) => e.ref) });
+    }
+    return out.sort((a, b) => roleKeyOf(a.role).localeCompare(roleKeyOf(b.role)));
+  }
+
+  /**
+   * ServiceAccounts that hold this role's rules: bound to it, or bound to a ClusterRole that
+   * aggregates it (transitively). Group subjects expand to the known SAs in scope.
+   */
+  holdersOf(ref: RoleObjectRef): ServiceAccountRef[] {
+    const roleKeys = new Set<string>([roleKeyOf(ref)]);
+    if (ref.kind === "ClusterRole") {
+      const queue = [ref.name];
+      for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+        for (const consumer of this.aggConsumers.get(name) ?? []) {
+          const ck = `ClusterRole/${consumer}`;
+          if (!roleKeys.has(ck)) {
+            roleKeys.add(ck);
+            queue.push(consumer);
+          }
+        }
+      }
+    }
+    const sas = new Set<string>();
+    for (const rk of roleKeys) {
+      for (const b of this.bindingsByRole.get(rk) ?? []) this.expandSubjects(this.bindings.get(b), sas);
+    }
+    return this.refsOf(sas);
+  }
+
+  /**
+   * ServiceAccounts whose grants an upsert of `obj` (or, given a reference, its removal) would
+   * change or touch: computed exactly by applying the change and reverting it.
+   */
+  affectedBy(obj: RbacObject | RbacObjectRef): ServiceAccountRef[] {
+    const change: RbacChange = isObject(obj) ? { upsert: obj } : { remove: obj };
+    const sas = new Set<string>();
+    this.withChange(change, (cs) => {
+      for (const [b, old] of cs.bindings) {
+        this.expandSubjects(old, sas);
+        this.expandSubjects(this.bindings.get(b), sas);
+      }
+      for (const rk of cs.roles.keys()) {
+        for (const b of this.bindingsByRole.get(rk) ?? []) this.expandSubjects(this.bindings.get(b), sas);
+      }
+    });
+    return this.refsOf(sas);
+  }
+
+  /**
+   * For every known ServiceAccount that would gain something, the grants it would hold after the
+   * change that it does not hold now: a binding that newly applies to it gives the whole grant; a
+   * binding it already held whose role widens gives a grant with only the added atomic rules
+   * (see coverage.breakdown). SAs that gain nothing are absent. The index is left unchanged.
+   */
+  whatIf(change: RbacChange): Map<string, Grant[]> {
+    const out = new Map<string, Grant[]>();
+    this.withChange(change, (cs) => {
+      const touched = new Set<string>(cs.bindings.keys());
+      for (const rk of cs.roles.keys()) for (const b of this.bindingsByRole.get(rk) ?? []) touched.add(b);
+      // uncoveredRules(old, new) per distinct (old, new) pair of rule arrays: a widened role shared
+      // by thousands of bindings is compared once.
+      const deltas = new Map<PolicyRule[], Map<PolicyRule[], PolicyRule[]>>();
+      for (const b of [...touched].sort()) {
+        const after = this.bindings.get(b);
+        if (after === undefined) continue;
+        const newRules = this.rules.get(after.roleKey);
+        if (newRules === undefined || newRules.length === 0) continue;
+        const before = cs.bindings.has(b) ? cs.bindings.get(b) : after;
+        const oldRules =
+          before === undefined ? undefined : cs.roles.has(before.roleKey) ? cs.roles.get(before.roleKey) : this.rules.get(before.roleKey);
+        let delta: PolicyRule[] | undefined;
+        const sas = new Set<string>();
+        this.expandSubjects(after, sas);
+        for (const key of sas) {
+          const sa = this.knownSAs.get(key) as ServiceAccountRef;
+          const via = viaFor(after, key, sa.namespace) as GrantVia;
+          const heldBefore = before !== undefined && oldRules !== undefined && viaFor(before, key, sa.namespace) !== undefined;
+          let gained: Grant;
+          if (!heldBefore) {
+            gained = grantOf(after, newRules, via);
+          } else {
+            if (delta === undefined) {
+              const old = oldRules as PolicyRule[];
+              let byNew = deltas.get(old);
+              if (byNew === undefined) {
+                byNew = new Map();
+                deltas.set(old, byNew);
+              }
+              delta = byNew.get(newRules);
+              if (delta === undefined) {
+                // Rules already present verbatim are covered (a rule set covers itself): only diff the rest.
+                const oldKeys = new Set(old.map(cachedRuleKey));
+                delta = uncoveredRules(old, newRules.filter((r) => !oldKeys.has(cachedRuleKey(r))));
+                byNew.set(newRules, delta);
+              }
+            }
+            if (delta.length === 0) continue;
+            gained = grantOf(after, delta, via);
+          }
+          const list = out.get(key);
+          if (list === undefined) out.set(key, [gained]);
+          else list.push(gained);
+        }
+      }
+    });
+    return out;
+  }
+
+  /** Sizes, for benchmarks and metrics. */
+  stats(): { roles: number; clusterRoles: number; bindings: number; serviceAccounts: number; aggregators: number } {
+    return {
+      roles: this.roles.size,
+      clusterRoles: new Set([...this.clusterRoles.keys(), ...this.builtinRoles.keys()]).size,
+      bindings: this.bindings.size,
+      serviceAccounts: this.knownSAs.size,
+      aggregators: this.aggregators.size,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  /** Apply a change, run `inspect` on the resulting state, then restore the previous state exactly. */
+  private withChange(change: RbacChange, inspect: (cs: ChangeSet) => void): void {
+    const ref = "upsert" in change ? refOf(change.upsert) : change.remove;
+    const previous = this.realObject(ref);
+    const cs = newChangeSet();
+    this.apply(change, cs);
+    try {
+      inspect(cs);
+    } finally {
+      if (previous !== undefined) this.apply({ upsert: previous }, newChangeSet());
+      else if ("upsert" in change) this.apply({ remove: ref }, newChangeSet());
+    }
+  }
+
+  private realObject(ref: RbacObjectRef): RbacObject | undefined {
+    switch (ref.kind) {
+      case "Role":
+        return this.roles.get(roleKeyOf(ref));
+      case "ClusterRole":
+        return this.clusterRoles.get(ref.name);
+      case "RoleBinding":
+      case "ClusterRoleBinding":
+        return this.bindings.get(bindingKeyOf(ref))?.obj;
+    }
+  }
+
+  private apply(change: RbacChange, cs: ChangeSet): void {
+    if ("upsert" in change) {
+      const obj = change.upsert;
+      switch (obj.kind) {
+        case "Role": {
+          const key = roleKeyOf({ kind: "Role", namespace: obj.metadata.namespace ?? "", name: obj.metadata.name });
+          this.roles.set(key, obj);
+          this.setRules(key, obj.rules ?? [], cs);
+          return;
+        }
+        case "ClusterRole": {
+          const name = obj.metadata.name;
+          const prev = this.clusterRole(name);
+          this.clusterRoles.set(name, obj);
+          this.refreshClusterRole(name, prev, cs);
+          return;
+        }
+        case "RoleBinding":
+        case "ClusterRoleBinding":
+          this.applyBinding(obj, cs);
+          return;
+      }
+    }
+    const ref = change.remove;
+    switch (ref.kind) {
+      case "Role": {
+        const key = roleKeyOf(ref);
+        if (!this.roles.delete(key)) return;
+        this.setRules(key, undefined, cs);
+        return;
+      }
+      case "ClusterRole": {
+        const prev = this.clusterRole(ref.name);
+        if (!this.clusterRoles.delete(ref.name)) return;
+        this.refreshClusterRole(ref.name, prev, cs);
+        return;
+      }
+      case "RoleBinding":
+      case "ClusterRoleBinding": {
+        const key = bindingKeyOf(ref);
+        const old = this.bindings.get(key);
+        if (old === undefined) return;
+        this.unindexBinding(old);
+        this.bindings.delete(key);
+        if (!cs.bindings.has(key)) cs.bindings.set(key, old);
+        return;
+      }
+    }
+  }
+
+  private setRules(roleKey: string, rules: PolicyRule[] | undefined, cs: ChangeSet): void {
+    const prev = this.rules.get(roleKey);
+    if (rules === undefined) this.rules.delete(roleKey);
+    else this.rules.set(roleKey, rules);
+    if (!cs.roles.has(roleKey) && !sameRules(prev, rules)) cs.roles.set(roleKey, prev);
+  }
+
+  private applyBinding(obj: RoleBinding | ClusterRoleBinding, cs: ChangeSet): void {
+    const entry = normalizeBinding(obj);
+    const old = this.bindings.get(entry.key);
+    if (old !== undefined) this.unindexBinding(old);
+    this.bindings.set(entry.key, entry);
+    this.indexBinding(entry);
+    if (!cs.bindings.has(entry.key)) cs.bindings.set(entry.key, old);
+  }
+
+  private indexBinding(e: BindingEntry): void {
+    addTo(this.bindingsByRole, e.roleKey, e.key);
+    for (const g of e.groups) addTo(this.bindingsByGroup, g, e.key);
+    for (const sa of e.directSAs) {
+      addTo(this.bindingsBySA, sa, e.key);
+      const n = this.directRefs.get(sa) ?? 0;
+      this.directRefs.set(sa, n + 1);
+      if (n === 0) {
+        const slash = sa.indexOf("/");
+        this.markKnown(sa, sa.slice(0, slash), sa.slice(slash + 1));
+      }
+    }
+  }
+
+  private unindexBinding(e: BindingEntry): void {
+    deleteFrom(this.bindingsByRole, e.roleKey, e.key);
+    for (const g of e.groups) deleteFrom(this.bindingsByGroup, g, e.key);
+    for (const sa of e.directSAs) {
+      deleteFrom(this.bindingsBySA, sa, e.key);
+      const n = (this.directRefs.get(sa) ?? 1) - 1;
+      if (n > 0) {
+        this.directRefs.set(sa, n);
+      } else {
+        this.directRefs.delete(sa);
+        if (!this.explicitSAs.has(sa)) this.markUnknown(sa, sa.slice(0, sa.indexOf("/")));
+      }
+    }
+  }
+
+  private markKnown(key: string, namespace: string, name: string): void {
+    if (this.knownSAs.has(key)) return;
+    this.knownSAs.set(key, { namespace, name });
+    addTo(this.knownByNamespace, namespace, key);
+  }
+
+  private markUnknown(key: string, namespace: string): void {
+    if (!this.knownSAs.delete(key)) return;
+    deleteFrom(this.knownByNamespace, namespace, key);
+  }
+
+  /** Add the known SAs a binding's subjects reach to `into`. */
+  private expandSubjects(e: BindingEntry | undefined, into: Set<string>): void {
+    if (e === undefined) return;
+    for (const sa of e.directSAs) into.add(sa);
+    for (const g of e.groups) {
+      if (g === GROUP_ALL_SA || g === GROUP_AUTHENTICATED) {
+        for (const k of this.knownSAs.keys()) into.add(k);
+      } else {
+        for (const k of this.knownByNamespace.get(g.slice(GROUP_SA_NS_PREFIX.length)) ?? []) into.add(k);
+      }
+    }
+  }
+
+  private refsOf(keys: Set<string>): ServiceAccountRef[] {
+    const out: ServiceAccountRef[] = [];
+    for (const k of [...keys].sort()) {
+      const slash = k.indexOf("/");
+      out.push(this.knownSAs.get(k) ?? { namespace: k.slice(0, slash), name: k.slice(slash + 1) });
+    }
+    return out;
+  }
+
+  // --- ClusterRoles and aggregation -------------------------------------------------------------
+
+  /**
+   * The ClusterRole in effect under `name` changed from `prev` to whatever is in effect now: update
+   * the label index, the aggregator registry and rules, and re-resolve every aggregating role that
+   * it fed before or may feed now.
+   */
+  private refreshClusterRole(name: string, prev: ClusterRole | undefined, cs: ChangeSet): void {
+    const next = this.clusterRole(name);
+    const key = `ClusterRole/${name}`;
+    for (const [k, v] of Object.entries(prev?.metadata.labels ?? {})) deleteFrom(this.crByPair, pairKey(k, v), name);
+    for (const [k, v] of Object.entries(next?.metadata.labels ?? {})) addTo(this.crByPair, pairKey(k, v), name);
+
+    if (prev?.aggregationRule !== undefined) this.unregisterAggregator(name);
+    if (next === undefined) {
+      this.setRules(key, undefined, cs);
+    } else if (next.aggregationRule !== undefined) {
+      this.registerAggregator(name, next.aggregationRule.clusterRoleSelectors ?? []);
+      // Keep whatever it had until recomputeAggregates resolves it (needed for an exact ChangeSet).
+      if (!this.rules.has(key)) this.setRules(key, [], cs);
+    } else {
+      this.setRules(key, next.rules ?? [], cs);
+    }
+    if (this.deferAggregation) return;
+    const seeds = new Set<string>(this.aggConsumers.get(name) ?? []);
+    for (const a of this.aggregatorsMatching(name)) seeds.add(a);
+    if (this.aggregators.has(name)) seeds.add(name);
+    if (seeds.size > 0) this.recomputeAggregates([...seeds], cs);
+  }
+
+  private registerAggregator(name: string, selectors: LabelSelector[]): void {
+    this.aggregators.set(name, selectors);
+    for (const sel of selectors) {
+      const first = Object.entries(sel.matchLabels ?? {})[0];
+      if (first === undefined) this.aggGeneric.add(name);
+      else addTo(this.aggByPair, pairKey(first[0], first[1]), name);
+    }
+  }
+
+  private unregisterAggregator(name: string): void {
+    const selectors = this.aggregators.get(name);
+    if (selectors === undefined) return;
+    this.aggregators.delete(name);
+    this.aggGeneric.delete(name);
+    for (const sel of selectors) {
+      const first = Object.entries(sel.matchLabels ?? {})[0];
+      if (first !== undefined) deleteFrom(this.aggByPair, pairKey(first[0], first[1]), name);
+    }
+    for (const src of this.aggSources.get(name) ?? []) deleteFrom(this.aggConsumers, src, name);
+    this.aggSources.delete(name);
+  }
+
+  /** Aggregating roles (other than itself) whose selectors match the ClusterRole now in effect under `name`. */
+  private aggregatorsMatching(name: string): string[] {
+    const cr = this.clusterRole(name);
+    if (cr === undefined) return [];
+    const labels = cr.metadata.labels ?? {};
+    const candidates = new Set<string>(this.aggGeneric);
+    for (const [k, v] of Object.entries(labels)) for (const a of this.aggByPair.get(pairKey(k, v)) ?? []) candidates.add(a);
+    const out: string[] = [];
+    for (const a of candidates) {
+      if (a === name) continue;
+      const sels = this.aggregators.get(a) ?? [];
+      if (sels.some((s) => selectorMatches(s, labels))) out.push(a);
+    }
+    return out;
+  }
+
+  /** Effective ClusterRoles a selector matches, sorted by name (as the controller lists them). */
+  private clusterRolesMatching(sel: LabelSelector): string[] {
+    const first = Object.entries(sel.matchLabels ?? {})[0];
+    const candidates: Iterable<string> =
+      first !== undefined
+        ? (this.crByPair.get(pairKey(first[0], first[1])) ?? [])
+        : new Set([...this.clusterRoles.keys(), ...this.builtinRoles.keys()]);
+    const out: string[] = [];
+    for (const n of candidates) {
+      if (selectorMatches(sel, this.clusterRole(n)?.metadata.labels)) out.push(n);
+    }
+    return out.sort();
+  }
+
+  /**
+   * Re-resolve the aggregating roles `seeds` and every aggregating role fed by them, transitively.
+   * Acyclic chains (the normal case) resolve in one pass in dependency order; cycles iterate from
+   * empty to their least fixed point.
+   */
+  private recomputeAggregates(seeds: string[], cs: ChangeSet): void {
+    const closure = new Set<string>();
+    const queue = seeds.filter((s) => this.aggregators.has(s));
+    for (let a = queue.pop(); a !== undefined; a = queue.pop()) {
+      if (closure.has(a)) continue;
+      closure.add(a);
+      for (const c of this.aggConsumers.get(a) ?? []) if (!closure.has(c)) queue.push(c);
+      for (const c of this.aggregatorsMatching(a)) if (!closure.has(c)) queue.push(c);
+    }
+    if (closure.size === 0) return;
+
+    // Dependency order (sources first) over the closure, by the selectors' current matches.
+    const matches = new Map<string, string[][]>();
+    for (const a of closure) {
+      matches.set(a, (this.aggregators.get(a) ?? []).map((s) => this.clusterRolesMatching(s)));
+    }
+    const order: string[] = [];
+    const state = new Map<string, 1 | 2>();
+    let cyclic = false;
+    const visit = (a: string): void => {
+      state.set(a, 1);
+      for (const group of matches.get(a) ?? []) {
+        for (const src of group) {
+          if (src === a || !closure.has(src)) continue;
+          const s = state.get(src);
+          if (s === 1) cyclic = true;
+          else if (s === undefined) visit(src);
+        }
+      }
+      state.set(a, 2);
+      order.push(a);
+    };
+    for (const a of [...closure].sort()) if (!state.has(a)) visit(a);
+
+    const before = new Map<string, PolicyRule[] | undefined>();
+    for (const a of order) {
+      const k = `ClusterRole/${a}`;
+      before.set(a, this.rules.get(k));
+      if (cyclic) this.rules.set(k, []);
+    }
+    for (let pass = 0; pass <= closure.size; pass++) {
+      let changed = false;
+      for (const a of order) {
+        const next = this.aggregate(a, matches.get(a) ?? []);
+        const k = `ClusterRole/${a}`;
+        if (!sameRules(next, this.rules.get(k))) {
+          this.rules.set(k, next);
+          changed = true;
+        }
+      }
+      if (!cyclic || !changed) break;
+    }
+    for (const a of order) {
+      const k = `ClusterRole/${a}`;
+      const old = before.get(a);
+      if (!cs.roles.has(k) && !sameRules(old, this.rules.get(k))) cs.roles.set(k, old);
+    }
+  }
+
+  /** syncClusterRole: the union of the matched roles' rules, in selector then name order, deduplicated. */
+  private aggregate(name: string, matched: string[][]): PolicyRule[] {
+    const oldSources = this.aggSources.get(name);
+    const sources = new Set<string>();
+    const seen = new Set<string>();
+    const out: PolicyRule[] = [];
+    for (const group of matched) {
+      for (const src of group) {
+        if (src === name) continue;
+        sources.add(src);
+        for (const rule of this.rules.get(`ClusterRole/${src}`) ?? []) {
+          const k = cachedRuleKey(rule);
+          if (seen.has(k)) continue;
+          seen.add(k);
+          out.push(rule);
+        }
+      }
+    }
+    for (const s of oldSources ?? []) if (!sources.has(s)) deleteFrom(this.aggConsumers, s, name);
+    for (const s of sources) addTo(this.aggConsumers, s, name);
+    this.aggSources.set(name, sources);
+    return out;
+  }
+}
+
+function isObject(x: RbacObject | RbacObjectRef): x is RbacObject {
+  return "metadata" in x;
+}
+
+function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
+  const name = obj.metadata.name;
+  const isRB = obj.kind === "RoleBinding";
+  const ns = isRB ? (obj.metadata.namespace ?? "") : "";
+  const ref: BindingRef = isRB ? { kind: "RoleBinding", namespace: ns, name } : { kind: "ClusterRoleBinding", name };
+  let roleRef: RoleObjectRef;
+  let roleKey: string;
+  if (obj.roleRef.kind === "ClusterRole") {
+    roleRef = { kind: "ClusterRole", name: obj.roleRef.name };
+    roleKey = roleKeyOf(roleRef);
+  } else if (obj.roleRef.kind === "Role" && isRB) {
+    roleRef = { kind: "Role", namespace: ns, name: obj.roleRef.name };
+    roleKey = roleKeyOf(roleRef);
+  } else {
+    // The API server rejects a ClusterRoleBinding to a Role (and unknown kinds): it never resolves.
+    roleRef = { kind: "Role", name: obj.roleRef.name };
+    roleKey = `!invalid/${String(obj.roleRef.kind)}/${obj.roleRef.name}`;
+  }
+  const subjects: SubjectEntry[] = [];
+  const direct = new Set<string>();
+  const groups = new Set<string>();
+  for (const s of obj.subjects ?? []) {
+    if (s.kind === "ServiceAccount") {
+      const saNs = s.namespace !== undefined && s.namespace !== "" ? s.namespace : ns;
+      if (saNs === "") continue;
+      const k = `${saNs}/${s.name}`;
+      subjects.push({ sa: k });
+      direct.add(k);
+    } else if (s.kind === "User") {
+      if (!s.name.startsWith(SA_USER_PREFIX)) continue;
+      const rest = s.name.slice(SA_USER_PREFIX.length);
+      const colon = rest.indexOf(":");
+      if (colon <= 0 || colon === rest.length - 1) continue;
+      const k = `${rest.slice(0, colon)}/${rest.slice(colon + 1)}`;
+      subjects.push({ sa: k });
+      direct.add(k);
+    } else if (s.kind === "Group") {
+      const g = s.name;
+      if (g === GROUP_ALL_SA || g === GROUP_AUTHENTICATED || (g.startsWith(GROUP_SA_NS_PREFIX) && g.length > GROUP_SA_NS_PREFIX.length)) {
+        subjects.push({ group: g });
+        groups.add(g);
+      }
+    }
+  }
+  return {
+    obj,
+    key: bindingKeyOf(ref),
+    ref,
+    roleKey,
+    roleRef,
+    namespace: isRB ? ns : "*",
+    subjects,
+    directSAs: [...direct],
+    groups: [...groups],
+  };
+}
+
+/** The first subject of the binding that applies to the SA (appliesTo), as a `via`. */
+function viaFor(e: BindingEntry, key: string, namespace: string): GrantVia | undefined {
+  for (const s of e.subjects) {
+    if ("sa" in s) {
+      if (s.sa === key) return "serviceaccount";
+    } else if (s.group === GROUP_ALL_SA) {
+      return "group:system:serviceaccounts";
+    } else if (s.group === GROUP_AUTHENTICATED) {
+      return "group:system:authenticated";
+    } else if (s.group === GROUP_SA_NS_PREFIX + namespace) {
+      return `group:${GROUP_SA_NS_PREFIX}${namespace}`;
+    }
+  }
+  return undefined;
+}
+
+function grantOf(e: BindingEntry, rules: PolicyRule[], via: GrantVia): Grant {
+  return { namespace: e.namespace, rules, binding: e.ref, role: e.roleRef, via };
+}

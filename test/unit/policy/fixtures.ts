@@ -1,0 +1,21 @@
+// Small builders for grants and identities used by the policy tests.
+import type { Grant, PolicyRule } from "../../../core/rbac/types.js";
+
+export function grant(namespace: string, rules: PolicyRule[], role = "r", binding = "b"): Grant {
+  const cluster = namespace === "*";
+  return {
+    namespace,
+    rules,
+    binding: cluster ? { kind: "ClusterRoleBinding", name: binding } : { kind: "RoleBinding", namespace, name: binding },
+    role: cluster ? { kind: "ClusterRole", name: role } : { kind: "Role", namespace, name: role },
+    via: "serviceaccount",
+  };
+}
+
+export const rule = (apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[]): PolicyRule =>
+  resourceNames ? { apiGroups, resources, verbs, resourceNames } : { apiGroups, resources, verbs };
+
+export const CLUSTER_ADMIN_RULES: PolicyRule[] = [
+  { apiGroups: ["*"], resources: ["*"], verbs: ["*"] },
+  { nonResourceURLs: ["*"], verbs: ["*"] },
+];

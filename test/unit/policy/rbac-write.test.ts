@@ -1,0 +1,135 @@
+import { expect } from "chai";
+import { runChain, type Check } from "../../../core/policy/chain.js";
+import { decideRbacWrite, identityChanges, type GoverningIdentity, type IdentityChange, type RbacWriteInput } from "../../../core/policy/rbac-write.js";
+import { ADMISSION_DEFAULTS, CLI_DEFAULTS, type EffectivePolicy } from "../../../core/policy/settings.js";
+import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
+import type { ClusterRoleBinding, RoleBinding, ScopedRule, ServiceAccountRef } from "../../../core/rbac/types.js";
+import { CLUSTER_ADMIN_RULES, grant, rule } from "./fixtures.js";
+
+const ORDERS: ServiceAccountRef = { namespace: "shop", name: "orders-api" };
+const STRAY: ServiceAccountRef = { namespace: "shop", name: "stray" };
+const CONFIGMAP_SCOPE: ScopedRule = { namespaces: ["shop"], apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] };
+
+function governedBy(scopes: ScopedRule[], enforcement: "Enforce" | "Audit" = "Enforce"): (sa: ServiceAccountRef) => GoverningIdentity | undefined {
+  return (sa) => (sa.name === ORDERS.name && sa.namespace === ORDERS.namespace
+    ? { nhi: { namespace: "shop", name: "orders-api" }, scopes, enforcement } : undefined);
+}
+
+function input(changes: IdentityChange[], opts: Partial<RbacWriteInput> = {}): RbacWriteInput {
+  return {
+    object: { kind: "RoleBinding", namespace: "shop", name: "b" },
+    changes,
+    governing: governedBy([CONFIGMAP_SCOPE]),
+    policy: CLI_DEFAULTS,
+    ...opts,
+  };
+}
+
+const gains = (sa: ServiceAccountRef, ...gained: ReturnType<typeof grant>[]): IdentityChange => ({ serviceAccount: sa, before: [], gained });
+
+describe("decideRbacWrite", () => {
+  const cases: Array<{ name: string; in: RbacWriteInput; allowed: boolean; violations?: string[]; warnings?: string[] }> = [
+    { name: "a governed identity gaining what its scopes declare is allowed", in: input([gains(ORDERS, grant("shop", [rule([""], ["configmaps"], ["get"])]))]), allowed: true, violations: [], warnings: [] },
+    { name: "a governed identity gaining beyond its scopes is denied", in: input([gains(ORDERS, grant("shop", [rule([""], ["configmaps"], ["get", "delete"])]))]), allowed: false, violations: ["scope-exceeded"] },
+    { name: "scopes in another namespace do not cover", in: input([gains(ORDERS, grant("billing", [rule([""], ["configmaps"], ["get"])]))]), allowed: false, violations: ["scope-exceeded"] },
+    { name: "a cluster-wide grant is not covered by a namespaced scope", in: input([gains(ORDERS, grant("*", [rule([""], ["configmaps"], ["get"])]))]), allowed: false, violations: ["scope-exceeded"] },
+    { name: "Audit enforcement turns scope excess into a warning", in: input([gains(ORDERS, grant("shop", [rule([""], ["configmaps"], ["delete"])]))], { governing: governedBy([CONFIGMAP_SCOPE], "Audit") }), allowed: true, violations: [], warnings: ["scope-exceeded"] },
+    { name: "a high permission within declared scopes is allowed", in: input([gains(ORDERS, grant("shop", [rule([""], ["secrets"], ["get"])]))], { governing: governedBy([{ namespaces: ["shop"], apiGroups: [""], resources: ["secrets"], verbs: ["get"] }]) }), allowed: true, violations: [], warnings: [] },
+    { name: "a critical permission is denied even when scopes declare it", in: input([gains(ORDERS, grant("*", CLUSTER_ADMIN_RULES, "cluster-admin"))], { governing: governedBy([{ namespaces: ["*"], apiGroups: ["*"], resources: ["*"], verbs: ["*"] }, { namespaces: ["*"], nonResourceURLs: ["*"], verbs: ["*"] }]) }), allowed: false, violations: ["wildcard-all-cluster", "rbac-escalate"] },
+    { name: "an NHIPolicy exemption naming the identity allows a critical permission, with a warning", in: input([gains(ORDERS, grant("*", [rule([""], ["nodes/proxy"], ["get"])]))], { governing: governedBy([{ namespaces: ["*"], apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }]), policy: { ...CLI_DEFAULTS, exemptions: [{ serviceAccounts: ["shop/orders-api"], rules: ["nodes-proxy"], reason: "metrics scraper, ticket SEC-12" }] } }), allowed: true, violations: [], warnings: ["nodes-proxy"] },
+    { name: "an exemption for another rule does not apply", in: input([gains(ORDERS, grant("*", [rule([""], ["nodes/proxy"], ["get"])]))], { governing: governedBy([{ namespaces: ["*"], apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }]), policy: { ...CLI_DEFAULTS, exemptions: [{ serviceAccounts: ["shop/orders-api"], rules: ["impersonate"], reason: "x" }] } }), allowed: false, violations: ["nodes-proxy"] },
+    { name: "an unclaimed identity gaining a high permission fails the CLI check", in: input([gains(STRAY, grant("shop", [rule([""], ["pods"], ["create"])]))]), allowed: false, violations: ["pods-create"] },
+    { name: "an unclaimed identity gaining a high permission is a warning under the admission default", in: input([gains(STRAY, grant("shop", [rule([""], ["pods"], ["create"])]))], { policy: ADMISSION_DEFAULTS }), allowed: true, violations: [], warnings: ["pods-create"] },
+    { name: "an unclaimed identity gaining an ordinary permission is allowed", in: input([gains(STRAY, grant("shop", [rule([""], ["configmaps"], ["get"])]))]), allowed: true, violations: [], warnings: [] },
+    { name: "a critical permission already held is not reported again", in: input([{ serviceAccount: STRAY, before: [grant("*", CLUSTER_ADMIN_RULES, "cluster-admin", "old")], gained: [grant("shop", [rule([""], ["secrets"], ["get"])])] }]), allowed: true, violations: [], warnings: [] },
+    { name: "the second half of CSR approval completes a critical permission", in: input([{ serviceAccount: STRAY, before: [grant("*", [rule(["certificates.k8s.io"], ["certificatesigningrequests/approval"], ["update"])], "a", "a")], gained: [grant("*", [rule(["certificates.k8s.io"], ["signers"], ["approve"])], "s", "s")] }]), allowed: false, violations: ["csr-approve"] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const d = decideRbacWrite(c.in);
+      expect(d.allowed, JSON.stringify(d.violations)).to.equal(c.allowed);
+      if (c.violations) {
+        const got = d.violations.map((v) => v.rule);
+        if (c.violations.length === 0) expect(got).to.deep.equal([]);
+        for (const v of c.violations) expect(got).to.include(v);
+      }
+      if (c.warnings) {
+        const got = d.warnings.map((v) => v.rule);
+        if (c.warnings.length === 0) expect(got).to.deep.equal([]);
+        for (const w of c.warnings) expect(got).to.include(w);
+      }
+    });
+  }
+
+  it("names the object, identity, exact permission, ceiling and fix in a scope denial", () => {
+    const d = decideRbacWrite(input([gains(ORDERS, grant("shop", [rule([""], ["secrets"], ["list"])], "secret-reader", "ci-reads"))]));
+    const [v] = d.violations;
+    expect(v?.identity).to.equal("system:serviceaccount:shop:orders-api");
+    expect(v?.permission).to.equal("list secrets in namespace shop");
+    expect(v?.message).to.contain("RoleBinding shop/b").and.contain("list secrets in namespace shop")
+      .and.contain("RoleBinding shop/ci-reads → Role shop/secret-reader").and.contain("NonHumanIdentity shop/orders-api");
+    expect(v?.fix).to.contain('{ namespaces: [shop], apiGroups: [""], resources: [secrets], verbs: [list] }');
+  });
+
+  it("names the catalogue reason and exemption route in a critical denial", () => {
+    const d = decideRbacWrite(input([gains(STRAY, grant("shop", [rule(["rbac.authorization.k8s.io"], ["clusterroles"], ["bind"])], "binder", "rb"))]));
+    const v = d.violations.find((x) => x.rule === "rbac-bind");
+    expect(v?.severity).to.equal("critical");
+    expect(v?.message).to.contain("system:serviceaccount:shop:stray").and.contain("bind clusterroles.rbac.authorization.k8s.io in namespace shop");
+    expect(v?.fix).to.contain("NHIPolicy exemption").and.contain("rbac-bind");
+  });
+
+  describe("group subjects of the binding written", () => {
+    const binding = (group: string, role: string): ClusterRoleBinding => ({
+      kind: "ClusterRoleBinding", metadata: { name: "x" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      subjects: [{ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: group }],
+    });
+    const table: Array<[string, string, boolean]> = [
+      ["system:anonymous", "view", false],
+      ["system:unauthenticated", "edit", false],
+      ["system:masters", "view", false],
+      ["system:authenticated", "view", false],
+      ["system:authenticated", "system:discovery", true],
+      ["platform-admins", "view", true],
+    ];
+    for (const [group, role, allowed] of table) {
+      it(`${role} bound to ${group} is ${allowed ? "allowed" : "denied"}`, () => {
+        const d = decideRbacWrite(input([], { object: { kind: "ClusterRoleBinding", name: "x" }, binding: binding(group, role) }));
+        expect(d.allowed).to.equal(allowed);
+        if (!allowed) expect(d.violations[0]?.message).to.contain(group);
+      });
+    }
+  });
+
+  it("a check that throws denies, naming the check", () => {
+    const boom: Check<number> = { name: "boom", run: () => { throw new Error("bad input"); } };
+    const d = runChain([boom], 1, CLI_DEFAULTS as EffectivePolicy);
+    expect(d.allowed).to.equal(false);
+    expect(d.violations[0]?.message).to.contain("boom").and.contain("bad input");
+  });
+});
+
+describe("identityChanges + decideRbacWrite over the effective-permission index", () => {
+  const rb = (name: string, role: string, sa: string, kind: "Role" | "ClusterRole" = "Role"): RoleBinding => ({
+    kind: "RoleBinding", metadata: { name, namespace: "shop" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name: role },
+    subjects: [{ kind: "ServiceAccount", name: sa, namespace: "shop" }],
+  });
+
+  it("widening a Role that is already bound escalates everyone bound to it", () => {
+    const index = new EffectivePermissionIndex();
+    index.addServiceAccount(ORDERS);
+    index.upsert({ kind: "Role", metadata: { name: "reader", namespace: "shop" }, rules: [rule([""], ["configmaps"], ["get"])] });
+    index.upsert(rb("orders-reads", "reader", "orders-api"));
+    const widened = { kind: "Role" as const, metadata: { name: "reader", namespace: "shop" }, rules: [rule([""], ["configmaps", "secrets"], ["get"])] };
+    const d = decideRbacWrite(input(identityChanges(index, { upsert: widened }), { object: { kind: "Role", namespace: "shop", name: "reader" } }));
+    expect(d.allowed).to.equal(false);
+    expect(d.violations.map((v) => v.permission)).to.deep.equal(["get secrets in namespace shop"]);
+  });
+
+  it("binding the built-in edit role to an unclaimed account is judged without the role being defined", () => {
+    const index = new EffectivePermissionIndex();
+    const d = decideRbacWrite(input(identityChanges(index, { upsert: rb("stray-edit", "edit", "stray", "ClusterRole") })));
+    expect(d.allowed).to.equal(false);
+    expect(d.violations.map((v) => v.rule)).to.include.members(["secrets-read", "pods-create", "workloads-write"]);
+  });
+});
