@@ -36,7 +36,7 @@ export function runChain<I>(checks: readonly Check<I>[], input: I, policy: Effec
     for (const { outcome, ...violation } of findings) {
       const exemption = outcome === "deny" ? exemptionFor(policy, violation) : undefined;
       if (exemption) {
-        warnings.push({ ...violation, message: `${violation.message} (allowed by NHIPolicy exemption: ${exemption.reason})` });
+        warnings.push({ ...violation, message: `${violation.message} (allowed by ${exemption.policy ? `NHIPolicy ${exemption.policy}` : "policy"} exemption: ${exemption.reason})` });
       } else if (outcome === "deny") {
         violations.push(violation);
       } else {

@@ -6,7 +6,9 @@ export { catalogueHits } from "./catalogue-hits.js";
 export type { CatalogueHit, GrantLike } from "./catalogue-hits.js";
 export { runChain } from "./chain.js";
 export type { Check, Finding } from "./chain.js";
-export { ADMISSION_DEFAULTS, CLI_DEFAULTS, exemptionFor, parseServiceAccountIdentity, serviceAccountIdentity } from "./settings.js";
-export type { EffectivePolicy, Exemption, Mode } from "./settings.js";
+export {
+  ADMISSION_DEFAULTS, CLI_DEFAULTS, exemptionFor, modesFor, parseServiceAccountIdentity, resolvePolicy, serviceAccountIdentity,
+} from "./settings.js";
+export type { BreakGlass, EffectivePolicy, Exemption, Mode } from "./settings.js";
 export { RBAC_WRITE_CHECKS, decideRbacWrite, identityChanges } from "./rbac-write.js";
 export type { GoverningIdentity, IdentityChange, RbacWriteInput } from "./rbac-write.js";

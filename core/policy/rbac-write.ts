@@ -8,7 +8,7 @@ import { catalogueHits, type CatalogueHit } from "./catalogue-hits.js";
 import { DANGEROUS_GROUPS } from "./catalogue.js";
 import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject, suggestScope } from "./describe.js";
-import { serviceAccountIdentity, type EffectivePolicy, type Mode } from "./settings.js";
+import { modesFor, serviceAccountIdentity, type EffectivePolicy, type Mode } from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
 
 /** What the decisions need of an NHI: which one it is, its ceiling, and whether it is enforced. */
@@ -32,6 +32,8 @@ export interface RbacWriteInput {
   changes: IdentityChange[];
   governing: (sa: ServiceAccountRef) => GoverningIdentity | undefined;
   policy: EffectivePolicy;
+  /** Labels of a namespace, for NHIPolicy per-namespace overrides; absent: cluster defaults apply. */
+  namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
 }
 
 /** Roles that only let a caller discover the API and ask about itself: harmless for any group. */
@@ -62,13 +64,19 @@ function hitFinding(input: RbacWriteInput, change: IdentityChange, hit: Catalogu
   };
 }
 
-/** Critical catalogue permissions are forbidden for every ServiceAccount unless a policy exempts it. */
+const isForbidden = (input: RbacWriteInput, hit: CatalogueHit<Grant>): boolean =>
+  hit.entry.severity === "critical" || input.policy.forbidden.includes(hit.entry.id);
+
+/** Critical catalogue permissions (and those a policy forbids) are denied for every ServiceAccount unless a policy exempts it. */
 const criticalPermissions: Check<RbacWriteInput> = {
   name: "critical-permissions",
   run: (input) => input.changes.flatMap((change) => newHits(change)
-    .filter((hit) => hit.entry.severity === "critical")
+    .filter((hit) => isForbidden(input, hit))
     .map((hit) => {
-      const f = hitFinding(input, change, hit, "deny", "The escalation catalogue forbids this for every ServiceAccount.");
+      const ceiling = hit.entry.severity === "critical"
+        ? "The escalation catalogue forbids this for every ServiceAccount."
+        : `NHIPolicy ${input.policy.sources.join(", ")} forbids this for every ServiceAccount.`;
+      const f = hitFinding(input, change, hit, "deny", ceiling);
       return { ...f, fix: `${f.fix}; if ${f.identity} truly needs it, add an NHIPolicy exemption naming it and rule ${hit.entry.id}, with a reason` };
     })),
 };
@@ -97,9 +105,10 @@ const unclaimedHighPermissions: Check<RbacWriteInput> = {
   name: "unclaimed-high-permissions",
   run: (input) => input.changes.flatMap((change) => {
     if (input.governing(change.serviceAccount)) return [];
-    const outcome = input.policy.unclaimedHighPermissions === "Enforce" ? "deny" : "warn";
+    const mode = modesFor(input.policy, input.namespaceLabels?.(change.serviceAccount.namespace)).unclaimedHighPermissions;
+    const outcome = mode === "Enforce" ? "deny" : "warn";
     return newHits(change)
-      .filter((hit) => hit.entry.severity === "high")
+      .filter((hit) => !isForbidden(input, hit))
       .map((hit) => {
         const f = hitFinding(input, change, hit, outcome, "No NonHumanIdentity claims this ServiceAccount, so nothing declares that it may.");
         return { ...f, fix: `${f.fix}; or declare a NonHumanIdentity for ${change.serviceAccount.namespace}/${change.serviceAccount.name} whose scopes include it` };

@@ -1,0 +1,89 @@
+// The one shape every edge fills: the operator from informers, the CLI from manifests on disk.
+// Secrets appear as metadata and type only: the core never sees a secret value.
+import { EffectivePermissionIndex } from "./rbac/effective.js";
+import type { ObjectMeta, RbacObject, ScopedRule, ServiceAccountRef } from "./rbac/types.js";
+import type { NHIPolicy, NonHumanIdentity } from "./nhi/types.js";
+import type { GoverningIdentity } from "./policy/rbac-write.js";
+
+export interface NamespaceObject {
+  apiVersion?: string;
+  kind: "Namespace";
+  metadata: ObjectMeta;
+}
+
+export interface ServiceAccountObject {
+  apiVersion?: string;
+  kind: "ServiceAccount";
+  metadata: ObjectMeta;
+  automountServiceAccountToken?: boolean;
+  secrets?: { name?: string }[];
+}
+
+/** A Secret without its data. */
+export interface SecretMetadata {
+  apiVersion?: string;
+  kind: "Secret";
+  metadata: ObjectMeta;
+  type?: string;
+}
+
+/** A Pod or a workload controller (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob). */
+export interface WorkloadObject {
+  apiVersion?: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: unknown;
+}
+
+export interface ClusterSnapshot {
+  namespaces: NamespaceObject[];
+  serviceAccounts: ServiceAccountObject[];
+  rbac: RbacObject[];
+  nhis: NonHumanIdentity[];
+  policies: NHIPolicy[];
+  workloads: WorkloadObject[];
+  secrets: SecretMetadata[];
+}
+
+export function emptySnapshot(): ClusterSnapshot {
+  return { namespaces: [], serviceAccounts: [], rbac: [], nhis: [], policies: [], workloads: [], secrets: [] };
+}
+
+/** The effective-permission index of a snapshot, with its ServiceAccounts known for group subjects. */
+export function indexSnapshot(snapshot: ClusterSnapshot): EffectivePermissionIndex {
+  const index = new EffectivePermissionIndex();
+  index.upsertAll(snapshot.rbac);
+  for (const sa of snapshot.serviceAccounts) index.addServiceAccount({ namespace: sa.metadata.namespace ?? "default", name: sa.metadata.name });
+  return index;
+}
+
+/** Which NHI governs which ServiceAccount. Two NHIs claiming one account is a conflict, reported, not guessed. */
+export interface IdentityDirectory {
+  nhiFor(sa: ServiceAccountRef): NonHumanIdentity | undefined;
+  governing(sa: ServiceAccountRef): GoverningIdentity | undefined;
+  /** "ns/sa" → the NHIs (beyond the first by name) that also claim it. */
+  conflicts: Map<string, NonHumanIdentity[]>;
+}
+
+export function governingIdentity(nhi: NonHumanIdentity): GoverningIdentity {
+  const scopes: ScopedRule[] = nhi.spec.scopes ?? [];
+  return { nhi: { namespace: nhi.metadata.namespace ?? "default", name: nhi.metadata.name }, scopes, enforcement: nhi.spec.enforcement ?? "Enforce" };
+}
+
+export function identityDirectory(nhis: readonly NonHumanIdentity[]): IdentityDirectory {
+  const byKey = new Map<string, NonHumanIdentity>();
+  const conflicts = new Map<string, NonHumanIdentity[]>();
+  const sorted = [...nhis].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  for (const nhi of sorted) {
+    const key = `${nhi.metadata.namespace ?? "default"}/${nhi.spec.serviceAccountName}`;
+    const first = byKey.get(key);
+    if (first) conflicts.set(key, [...(conflicts.get(key) ?? []), nhi]);
+    else byKey.set(key, nhi);
+  }
+  const governed = new Map([...byKey].map(([k, nhi]) => [k, governingIdentity(nhi)]));
+  return {
+    nhiFor: (sa) => byKey.get(`${sa.namespace}/${sa.name}`),
+    governing: (sa) => governed.get(`${sa.namespace}/${sa.name}`),
+    conflicts,
+  };
+}

@@ -1,0 +1,103 @@
+// Where the pod lives inside each workload kind, and what a pod spec refers to. Shared by the
+// webhook, the CLI and the inventory, so all three read workloads the same way.
+import { JSONPath } from "jsonpath-plus";
+import type { WorkloadObject } from "../snapshot.js";
+
+export interface Container {
+  name?: string;
+  image?: string;
+  env?: { name?: string; valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }[];
+  envFrom?: { secretRef?: { name?: string } }[];
+}
+
+export interface Volume {
+  name?: string;
+  secret?: { secretName?: string };
+  projected?: { sources?: { secret?: { name?: string }; serviceAccountToken?: { audience?: string; expirationSeconds?: number; path?: string } }[] };
+}
+
+export interface PodSpec {
+  serviceAccountName?: string;
+  /** Deprecated alias of serviceAccountName, still honoured by the API server. */
+  serviceAccount?: string;
+  automountServiceAccountToken?: boolean;
+  containers?: Container[];
+  initContainers?: Container[];
+  ephemeralContainers?: Container[];
+  volumes?: Volume[];
+}
+
+export interface PodTemplate {
+  /** JSONPath of the template within the object, e.g. "$.spec.template" (for messages). */
+  path: string;
+  labels: Record<string, string>;
+  spec: PodSpec;
+}
+
+/** JSONPath to the pod (metadata + spec) of each kind that runs pods. */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = {
+  Pod: "$",
+  Deployment: "$.spec.template",
+  StatefulSet: "$.spec.template",
+  DaemonSet: "$.spec.template",
+  ReplicaSet: "$.spec.template",
+  ReplicationController: "$.spec.template",
+  Job: "$.spec.template",
+  CronJob: "$.spec.jobTemplate.spec.template",
+};
+
+export const runsPods = (kind: string): boolean => kind in POD_TEMPLATE_PATHS;
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** The pod template of a workload, or undefined for kinds that run no pods or objects without one. */
+export function podTemplateOf(obj: WorkloadObject): PodTemplate | undefined {
+  const path = POD_TEMPLATE_PATHS[obj.kind];
+  if (path === undefined) return undefined;
+  const found: unknown = JSONPath({ path, json: obj as unknown as Record<string, unknown>, wrap: false });
+  if (!isRecord(found) || !isRecord(found.spec)) return undefined;
+  const meta = isRecord(found.metadata) ? found.metadata : {};
+  const labels = isRecord(meta.labels) ? Object.fromEntries(Object.entries(meta.labels).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
+  return { path, labels, spec: found.spec as PodSpec };
+}
+
+/** The ServiceAccount a pod runs as: serviceAccountName, its deprecated alias, or "default". */
+export function serviceAccountOf(spec: PodSpec): string {
+  return spec.serviceAccountName || spec.serviceAccount || "default";
+}
+
+export function containersOf(spec: PodSpec): Container[] {
+  return [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])];
+}
+
+export interface SecretReference {
+  secretName: string;
+  /** How the pod consumes it, for messages: "volume tokens", "env API_KEY of container app", … */
+  via: string;
+}
+
+/** Every Secret a pod spec consumes: volumes, projected sources, env and envFrom. */
+export function secretReferences(spec: PodSpec): SecretReference[] {
+  const refs: SecretReference[] = [];
+  for (const v of spec.volumes ?? []) {
+    if (v.secret?.secretName) refs.push({ secretName: v.secret.secretName, via: `volume ${v.name ?? ""}` });
+    for (const src of v.projected?.sources ?? []) {
+      if (src.secret?.name) refs.push({ secretName: src.secret.name, via: `projected volume ${v.name ?? ""}` });
+    }
+  }
+  for (const c of containersOf(spec)) {
+    for (const e of c.env ?? []) {
+      const name = e.valueFrom?.secretKeyRef?.name;
+      if (name) refs.push({ secretName: name, via: `env ${e.name ?? ""} of container ${c.name ?? ""}` });
+    }
+    for (const ef of c.envFrom ?? []) {
+      if (ef.secretRef?.name) refs.push({ secretName: ef.secretRef.name, via: `envFrom of container ${c.name ?? ""}` });
+    }
+  }
+  return refs;
+}
+
+/** Whether pods of this spec get a token mounted automatically (pod setting wins over the account's). */
+export function automountsToken(spec: PodSpec, serviceAccountAutomount: boolean | undefined): boolean {
+  return spec.automountServiceAccountToken ?? serviceAccountAutomount ?? true;
+}
