@@ -1,10 +1,11 @@
 // `npm run bench [-- <name>...] [-- --json]`: runs the registered benchmarks and prints their
 // figures. To add one, write bench/<thing>.ts exporting a Benchmark and list it below.
 
+import { cliCheckBenchmark } from "./cli-check.js";
 import { effectivePermissionsBenchmark } from "./effective-permissions.js";
 import { type Benchmark, type Figure, gcAvailable } from "./harness.js";
 
-const benchmarks: Benchmark[] = [effectivePermissionsBenchmark];
+const benchmarks: Benchmark[] = [effectivePermissionsBenchmark, cliCheckBenchmark];
 
 function format(f: Figure): string {
   const digits = f.unit === "count" ? (Number.isInteger(f.value) ? 0 : 1) : f.value >= 100 ? 0 : f.value >= 10 ? 1 : 2;

@@ -1,0 +1,162 @@
+// `nhictl explain ns/sa`: a ServiceAccount's effective permissions, which binding grants each, the
+// catalogue entries they reach, and its NHI's scopes side by side. Answers come from core/rbac and
+// core/policy; this file only arranges them.
+import { catalogueHits } from "../core/policy/catalogue-hits.js";
+import { parseServiceAccountIdentity, serviceAccountIdentity } from "../core/policy/settings.js";
+import { ruleCovers } from "../core/rbac/coverage.js";
+import { describeGrant, describePermission, scopeRulesFor, uncoveredGrants } from "../core/rbac/scoped.js";
+import type { Grant, PolicyRule, ScopedRule, ServiceAccountRef } from "../core/rbac/types.js";
+import type { ClusterSnapshot } from "../core/snapshot.js";
+import { prepare } from "./check.js";
+import type { Location } from "./load.js";
+import type { ManifestSet } from "./snapshot.js";
+
+export function parseServiceAccountArg(arg: string): ServiceAccountRef | undefined {
+  const parsed = parseServiceAccountIdentity(arg);
+  if (parsed && parsed.namespace !== "" && parsed.name !== "") return parsed;
+  const parts = arg.split("/");
+  if (parts.length === 2 && parts[0] && parts[1]) return { namespace: parts[0], name: parts[1] };
+  return undefined;
+}
+
+export interface ExplainedRule {
+  rule: PolicyRule;
+  /** "verbs [get list] on configmaps, secrets (apiGroup core) in namespace shop". */
+  text: string;
+  /** Indexes into scopes[] that cover (part of) this rule. */
+  coveredBy: number[];
+  /** Atomic permissions of this rule no scope covers (empty: fully covered). */
+  uncovered: string[];
+}
+
+export interface ExplainedGrant {
+  binding: string;
+  role: string;
+  /** Where it applies: a namespace, or "*" cluster-wide. */
+  namespace: string;
+  via: string;
+  bindingLocation?: Location;
+  roleLocation?: Location;
+  rules: ExplainedRule[];
+}
+
+export interface Explanation {
+  serviceAccount: ServiceAccountRef;
+  identity: string;
+  /** Whether a ServiceAccount object for it is in the manifests (or cluster). */
+  exists: boolean;
+  nhi?: {
+    name: string;
+    namespace: string;
+    owner?: { team: string; contact: string };
+    purpose?: string;
+    enforcement: string;
+    location?: Location;
+    scopes: { index: number; scope: ScopedRule; text: string; used: boolean }[];
+  };
+  grants: ExplainedGrant[];
+  catalogue: { id: string; title: string; severity: string; where: string; through: string[]; why: string; fix: string }[];
+  /** Permissions the NHI's scopes do not cover (what `check` reports as scope-exceeded). */
+  beyondScopes: string[];
+}
+
+const list = (xs: string[] | undefined): string => (xs && xs.length > 0 ? xs.join(", ") : "—");
+
+function ruleText(r: PolicyRule, namespace: string): string {
+  const where = namespace === "*" ? "cluster-wide" : `in namespace ${namespace}`;
+  if (r.nonResourceURLs && r.nonResourceURLs.length > 0) return `${list(r.verbs)} on URLs ${list(r.nonResourceURLs)}`;
+  const groups = (r.apiGroups ?? [""]).map((g) => (g === "" ? "core" : g)).join(", ");
+  const names = r.resourceNames && r.resourceNames.length > 0 ? ` named ${r.resourceNames.join(", ")}` : "";
+  return `${list(r.verbs)} on ${list(r.resources)}${names} (${groups}) ${where}`;
+}
+
+const refText = (r: { kind: string; namespace?: string; name: string }): string => `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
+
+export function explain(set: ManifestSet, sa: ServiceAccountRef, options: { now: Date; cluster?: ClusterSnapshot }): Explanation {
+  const judged = prepare(set, { policies: [], strict: false, now: options.now, ...(options.cluster ? { cluster: options.cluster } : {}) });
+  const grants: Grant[] = judged.lookups.index.grantsOf(sa);
+  const nhi = judged.directory.nhiFor(sa);
+  const scopes: ScopedRule[] = nhi?.spec.scopes ?? [];
+  const used = new Set<number>();
+  const explainedGrants = grants.map((g): ExplainedGrant => {
+    const applicable = scopeRulesFor(scopes, g.namespace);
+    const rules = g.rules.map((r): ExplainedRule => {
+      const uncovered = nhi ? uncoveredGrants(scopes, [{ ...g, rules: [r] }]).map((u) => describePermission(u.permission)) : [];
+      const coveredBy = applicable
+        .filter((s) => ruleCovers(s, r) || (uncovered.length > 0 && r.verbs.some((v) => ruleCovers(s, { ...r, verbs: [v] }))))
+        .map((s) => scopes.indexOf(s));
+      for (const i of coveredBy) used.add(i);
+      return { rule: r, text: ruleText(r, g.namespace), coveredBy, uncovered };
+    });
+    const out: ExplainedGrant = { binding: refText(g.binding), role: refText(g.role), namespace: g.namespace, via: g.via, rules };
+    const bl = set.locate(g.binding);
+    const rl = set.locate(g.role);
+    if (bl) out.bindingLocation = bl.location;
+    if (rl) out.roleLocation = rl.location;
+    return out;
+  });
+  const exists = judged.merged.serviceAccounts.some((s) => s.metadata.name === sa.name && (s.metadata.namespace ?? "default") === sa.namespace);
+  const result: Explanation = {
+    serviceAccount: sa,
+    identity: serviceAccountIdentity(sa.namespace, sa.name),
+    exists,
+    grants: explainedGrants,
+    catalogue: catalogueHits(grants).map((h) => ({
+      id: h.entry.id, title: h.entry.title, severity: h.entry.severity, where: h.namespace === "*" ? "cluster-wide" : `namespace ${h.namespace}`,
+      through: h.grants.map(describeGrant), why: h.entry.why, fix: h.entry.fix,
+    })),
+    beyondScopes: nhi ? uncoveredGrants(scopes, grants).map((u) => `${describePermission(u.permission)} (${describeGrant(u.grant)})`) : [],
+  };
+  if (nhi) {
+    const loc = set.locate({ kind: "NonHumanIdentity", namespace: nhi.metadata.namespace, name: nhi.metadata.name });
+    result.nhi = {
+      name: nhi.metadata.name, namespace: nhi.metadata.namespace ?? sa.namespace, owner: nhi.spec.owner, purpose: nhi.spec.purpose,
+      enforcement: nhi.spec.enforcement ?? "Enforce",
+      ...(loc ? { location: loc.location } : {}),
+      scopes: scopes.map((s, index) => ({ index, scope: s, text: `${ruleText(s, "*").replace(/ cluster-wide$/, "")} in ${s.namespaces.includes("*") ? "all namespaces" : s.namespaces.join(", ")}`, used: used.has(index) })),
+    };
+  }
+  return result;
+}
+
+const at = (l: Location | undefined): string => (l ? ` [${l.file}:${l.line}]` : "");
+
+export function formatExplainText(e: Explanation, color: boolean): string {
+  const red = (s: string): string => (color ? `\u001b[31m${s}\u001b[0m` : s);
+  const green = (s: string): string => (color ? `\u001b[32m${s}\u001b[0m` : s);
+  const bold = (s: string): string => (color ? `\u001b[1m${s}\u001b[0m` : s);
+  const out: string[] = [bold(`ServiceAccount ${e.serviceAccount.namespace}/${e.serviceAccount.name}`) + ` (${e.identity})${e.exists ? "" : " — no ServiceAccount object found"}`];
+  if (e.nhi) {
+    out.push(`Claimed by NonHumanIdentity ${e.nhi.namespace}/${e.nhi.name}${at(e.nhi.location)}: owner ${e.nhi.owner?.team ?? "?"} <${e.nhi.owner?.contact ?? "?"}>, enforcement ${e.nhi.enforcement}`);
+    if (e.nhi.purpose) out.push(`Purpose: ${e.nhi.purpose}`);
+  } else {
+    out.push(red("Not claimed by any NonHumanIdentity (shadow identity): nothing bounds what it may hold."));
+  }
+  out.push("", bold("Effective permissions (and the scope that covers each)"));
+  if (e.grants.length === 0) out.push("  none: no binding in these manifests reaches it");
+  for (const g of e.grants) {
+    const via = g.via === "serviceaccount" ? "" : ` (as member of ${g.via.slice("group:".length)})`;
+    out.push(`  ${g.binding}${at(g.bindingLocation)} → ${g.role}${at(g.roleLocation)}${via}`);
+    for (const r of g.rules) {
+      let cover = "";
+      if (e.nhi) cover = r.uncovered.length === 0 ? green(`  ✓ scopes[${r.coveredBy.join(",")}]`) : red(`  ✗ not in scopes: ${r.uncovered.slice(0, 3).join("; ")}${r.uncovered.length > 3 ? ` (+${r.uncovered.length - 3})` : ""}`);
+      out.push(`      ${r.text}${cover}`);
+    }
+  }
+  out.push("", bold("Escalation catalogue"));
+  if (e.catalogue.length === 0) out.push("  no catalogue entry reached");
+  for (const c of e.catalogue) {
+    const sev = c.severity === "critical" ? red(`[${c.severity}]`) : `[${c.severity}]`;
+    out.push(`  ${sev} ${c.id} — ${c.title}, ${c.where}`, `      through ${c.through.join("; ")}`, `      ${c.why}`, `      fix: ${c.fix}`);
+  }
+  if (e.nhi) {
+    out.push("", bold(`Scopes of NonHumanIdentity ${e.nhi.namespace}/${e.nhi.name}`));
+    if (e.nhi.scopes.length === 0) out.push("  [] (no API access)");
+    for (const s of e.nhi.scopes) out.push(`  [${s.index}] ${s.text}${s.used ? "" : "  (not used by any grant)"}`);
+    if (e.beyondScopes.length > 0) {
+      out.push("", red(bold(`Beyond its scopes (${e.beyondScopes.length})`)));
+      for (const b of e.beyondScopes) out.push(`  ${b}`);
+    }
+  }
+  return `${out.join("\n")}\n`;
+}

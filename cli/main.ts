@@ -1,0 +1,333 @@
+#!/usr/bin/env node
+// nhictl: the webhook's decisions on manifests, for GitOps pull requests. This file is the only one
+// that touches argv, stdin, stdout and the exit code; everything it prints comes from the core.
+import { readFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { loadCrdDocuments } from "../crds/load.js";
+import { ADMISSION_RULE_IDS } from "../core/policy/nhi-write.js";
+import { createValidator, formatFieldError, type NHIValidator } from "../core/nhi/validate.js";
+import type { NHIPolicy } from "../core/nhi/types.js";
+import { runCheck } from "./check.js";
+import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
+import { InputError, loadSources, parseStream } from "./load.js";
+import { buildManifestSet } from "./snapshot.js";
+import { explain, formatExplainText, parseServiceAccountArg } from "./explain.js";
+import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot } from "./inventory.js";
+import type { ClusterSnapshot } from "../core/snapshot.js";
+
+/** Exit codes: 0 clean, 1 violations, 2 unreadable input or bad arguments. */
+export const EXIT = { ok: 0, violations: 1, usage: 2 } as const;
+
+export class UsageError extends Error {}
+
+export interface Io {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  readStdin(): string;
+  isTTY: boolean;
+  env: Record<string, string | undefined>;
+  now(): Date;
+}
+
+const HELP: Record<string, string> = {
+  main: `nhictl — govern non-human identities in Kubernetes manifests
+
+Usage:
+  nhictl check PATH... [-f -] [--policy FILE] [--strict] [--format text|json|sarif|github] [--cluster]
+  nhictl explain NAMESPACE/SERVICEACCOUNT PATH... [-f -] [--cluster] [--format text|json]
+  nhictl inventory [PATH...] [--endpoint URL | --cluster] [--format table|json]
+  nhictl COMMAND --help
+
+Commands:
+  check       judge manifests with the admission webhook's decisions (exit 0 pass, 1 violations, 2 bad input)
+  explain     a ServiceAccount's effective permissions, who grants each, catalogue hits, and its NHI's scopes
+  inventory   every ServiceAccount, claimed by an NHI or shadow, with its risky permissions
+
+Options:
+  -h, --help      show help
+  -v, --version   print the version
+`,
+  check: `nhictl check — judge manifests with the decisions the admission webhook makes
+
+Usage:
+  nhictl check PATH... [options]
+  helm template my-release ./chart | nhictl check -f -
+  kustomize build overlays/prod | nhictl check -f -
+
+PATH is a file or a folder (read recursively: *.yaml, *.yml, *.json). Multi-document streams,
+kind: List and JSON are read. Every object is judged together with all the others: RBAC grants
+against NonHumanIdentity scopes and the escalation catalogue (direct, through groups and ClusterRole
+aggregation, with Kubernetes' built-in ClusterRoles known), NonHumanIdentity and NHIPolicy
+validation, workloads running as a governed identity outside its declaration, pods mounting token
+Secrets, long-lived token Secrets, critical permissions declared in an NHI. NHIPolicies found in the
+manifests apply as well as those given with --policy. Secret values are never read into the report.
+
+Options:
+  -f, --filename PATH   a file, folder, or - for stdin (repeatable; same as a positional PATH)
+      --policy FILE     NHIPolicy to apply (repeatable); default: the built-in CLI defaults —
+                        critical permissions forbidden, high ones need a declaring NHI, long-lived
+                        token Secrets forbidden, unclaimed ServiceAccounts reported as warnings
+      --strict          unclaimed ServiceAccounts are violations (requireClaim: Enforce)
+      --format FORMAT   text (default), json, sarif (GitHub code scanning), github (annotations)
+  -n, --namespace NS    namespace of objects that name none (default: default)
+      --cluster         merge the live cluster's state (current kubeconfig): the manifests replace
+                        the objects they define, the rest is judged as it really is
+      --context NAME    kubeconfig context for --cluster
+      --no-color        no colours in text output (also NO_COLOR=1; colours only on a terminal)
+  -h, --help            show this help
+
+Exit codes: 0 no violations, 1 violations, 2 unreadable input or bad arguments.
+`,
+  explain: `nhictl explain — what a ServiceAccount may do, and why
+
+Usage:
+  nhictl explain NAMESPACE/SERVICEACCOUNT PATH... [options]
+
+Prints the ServiceAccount's effective permissions in the given manifests (and the cluster, with
+--cluster), which binding and role grant each, which escalation-catalogue entries they reach, and
+the scopes of the NonHumanIdentity that claims it, side by side (which scope covers each
+permission, which permissions no scope covers, which scopes are unused).
+
+Options:
+  -f, --filename PATH   a file, folder, or - for stdin (repeatable)
+  -n, --namespace NS    namespace of objects that name none (default: default)
+      --cluster         merge the live cluster's state (current kubeconfig)
+      --context NAME    kubeconfig context for --cluster
+      --format FORMAT   text (default) or json
+      --no-color        no colours
+  -h, --help            show this help
+`,
+  inventory: `nhictl inventory — every ServiceAccount, claimed or shadow
+
+Usage:
+  nhictl inventory --endpoint URL [--format table|json]
+  nhictl inventory [--cluster] [--context NAME] [--format table|json]
+  nhictl inventory PATH... [-f -] [--format table|json]
+
+With --endpoint, prints the inventory the operator serves (GET URL, JSON). Otherwise computes it
+from the live cluster (the default when no PATH is given) or from manifests: each ServiceAccount
+with its NonHumanIdentity (or "shadow" when none claims it), the NHIs whose ServiceAccount does
+not exist ("orphaned"), and the escalation-catalogue entries each account's permissions reach.
+
+Options:
+      --endpoint URL    the operator's inventory endpoint
+      --cluster         compute from the live cluster (current kubeconfig)
+      --context NAME    kubeconfig context
+  -f, --filename PATH   a file, folder, or - for stdin (repeatable)
+  -n, --namespace NS    namespace of objects that name none (default: default)
+      --format FORMAT   table (default) or json
+  -h, --help            show this help
+`,
+};
+
+const COMMON: ParseArgsConfig["options"] = {
+  help: { type: "boolean", short: "h" },
+  filename: { type: "string", short: "f", multiple: true },
+  namespace: { type: "string", short: "n" },
+  cluster: { type: "boolean" },
+  context: { type: "string" },
+  format: { type: "string" },
+  "no-color": { type: "boolean" },
+};
+
+const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
+  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" } },
+  explain: { ...COMMON },
+  inventory: { ...COMMON, endpoint: { type: "string" } },
+};
+
+type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+function parse(command: string, args: string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: OPTIONS[command], allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (e) {
+    throw new UsageError(`${e instanceof Error ? e.message : String(e)}\nRun 'nhictl ${command} --help' for usage.`);
+  }
+}
+
+const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
+const strs = (v: Values[string]): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+let validatorCache: NHIValidator | undefined;
+function validator(): NHIValidator {
+  validatorCache ??= createValidator(loadCrdDocuments());
+  return validatorCache;
+}
+
+/** Ids an NHIPolicy may name (forbidden, exemptions[].rules): the same list the webhook accepts. */
+const KNOWN_RULE_IDS: ReadonlySet<string> = new Set(ADMISSION_RULE_IDS);
+
+function readPolicies(files: string[], io: Io): NHIPolicy[] {
+  const out: NHIPolicy[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = file === "-" ? io.readStdin() : readFileSync(file, "utf8");
+    } catch {
+      throw new InputError(file, undefined, "cannot read the --policy file (no such file?)");
+    }
+    for (const o of parseStream(text, file)) {
+      if (o.obj.kind !== "NHIPolicy") throw new InputError(file, o.location.line, `--policy expects NHIPolicy objects, found kind ${String(o.obj.kind)}`);
+      const parsed = validator().parseNHIPolicy(o.obj, { now: io.now(), knownRuleIds: KNOWN_RULE_IDS });
+      if (!parsed.ok) {
+        const first = parsed.errors[0];
+        throw new InputError(file, first ? o.lineOf(first.path) : o.location.line, `invalid NHIPolicy: ${parsed.errors.map(formatFieldError).join("; ")}`);
+      }
+      out.push(parsed.value);
+    }
+  }
+  return out;
+}
+
+interface Inputs {
+  paths: string[];
+  stdin?: string;
+}
+
+function inputs(values: Values, positionals: string[], io: Io, required: boolean, command: string): Inputs {
+  const paths = [...positionals, ...strs(values.filename)];
+  if (required && paths.length === 0) throw new UsageError(`no manifests given: pass PATH... or -f - for stdin\nRun 'nhictl ${command} --help' for usage.`);
+  return paths.includes("-") ? { paths, stdin: io.readStdin() } : { paths };
+}
+
+function useColor(values: Values, io: Io): boolean {
+  return io.isTTY && values["no-color"] !== true && (io.env.NO_COLOR ?? "") === "" && io.env.TERM !== "dumb";
+}
+
+async function clusterSnapshot(values: Values): Promise<ClusterSnapshot | undefined> {
+  if (values.cluster !== true) return undefined;
+  const { readCluster } = await import("./cluster.js");
+  return readCluster(str(values.context));
+}
+
+async function check(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse("check", args);
+  if (values.help) {
+    io.stdout(HELP.check ?? "");
+    return EXIT.ok;
+  }
+  const format = (str(values.format) ?? "text") as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`unknown --format ${format}; use one of ${FORMATS.join(", ")}`);
+  const src = inputs(values, positionals, io, true, "check");
+  const now = io.now();
+  const policies = readPolicies(strs(values.policy), io);
+  const loaded = loadSources(src);
+  const ns = str(values.namespace);
+  const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+  const cluster = await clusterSnapshot(values);
+  const report = runCheck(set, loaded.files, { policies, strict: values.strict === true, now, ...(cluster ? { cluster } : {}) }, validator());
+  io.stdout(formatReport(report, format, useColor(values, io)));
+  return report.violations.length > 0 ? EXIT.violations : EXIT.ok;
+}
+
+async function explainCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse("explain", args);
+  if (values.help) {
+    io.stdout(HELP.explain ?? "");
+    return EXIT.ok;
+  }
+  const [target, ...rest] = positionals;
+  if (target === undefined) throw new UsageError("explain needs NAMESPACE/SERVICEACCOUNT\nRun 'nhictl explain --help' for usage.");
+  const sa = parseServiceAccountArg(target);
+  if (!sa) throw new UsageError(`expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), got ${JSON.stringify(target)}`);
+  const format = str(values.format) ?? "text";
+  if (format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; use text or json`);
+  const cluster = await clusterSnapshot(values);
+  const src = inputs(values, rest, io, cluster === undefined, "explain");
+  const now = io.now();
+  const loaded = loadSources(src);
+  const ns = str(values.namespace);
+  const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+  const result = explain(set, sa, { now, ...(cluster ? { cluster } : {}) });
+  io.stdout(format === "json" ? `${JSON.stringify(result, null, 2)}\n` : formatExplainText(result, useColor(values, io)));
+  return EXIT.ok;
+}
+
+async function inventoryCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse("inventory", args);
+  if (values.help) {
+    io.stdout(HELP.inventory ?? "");
+    return EXIT.ok;
+  }
+  const format = str(values.format) ?? "table";
+  if (format !== "table" && format !== "json") throw new UsageError(`unknown --format ${format}; use table or json`);
+  const endpoint = str(values.endpoint);
+  let inventory;
+  if (endpoint !== undefined) {
+    inventory = await inventoryFromEndpoint(endpoint);
+  } else {
+    const paths = [...positionals, ...strs(values.filename)];
+    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }) : undefined;
+    const src = paths.includes("-") ? { paths, stdin: io.readStdin() } : { paths };
+    const now = io.now();
+    const ns = str(values.namespace);
+    const set = buildManifestSet(loadSources(src).objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+    inventory = inventoryFromSnapshot(set, cluster, now);
+  }
+  io.stdout(format === "json" ? `${JSON.stringify(inventory, null, 2)}\n` : formatInventoryTable(inventory));
+  return EXIT.ok;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        io.stdout(HELP[rest[0] ?? "main"] ?? HELP.main ?? "");
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      case "-v":
+      case "--version":
+      case "version":
+        io.stdout(`${TOOL.name} ${TOOL.version}\n`);
+        return EXIT.ok;
+      case "check":
+        return await check(rest, io);
+      case "explain":
+        return await explainCommand(rest, io);
+      case "inventory":
+        return await inventoryCommand(rest, io);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ""}`);
+    }
+  } catch (e) {
+    if (e instanceof InputError || e instanceof UsageError) {
+      io.stderr(`nhictl: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof Error && /kubeconfig|ECONNREFUSED|ENOTFOUND|getaddrinfo|cluster|endpoint/i.test(e.message)) {
+      io.stderr(`nhictl: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+const processIo: Io = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  readStdin: () => {
+    try {
+      return readFileSync(0, "utf8");
+    } catch (e) {
+      throw new InputError("<stdin>", undefined, `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  },
+  isTTY: process.stdout.isTTY === true,
+  env: process.env,
+  now: () => new Date(),
+};
+
+main(process.argv.slice(2), processIo).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`nhictl: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = EXIT.usage;
+  },
+);

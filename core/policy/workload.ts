@@ -1,0 +1,238 @@
+// The decision for a Pod or a workload template (Deployment, Job, CronJob, …): does the pod run as
+// its identity the way that identity's NHI declares, and does the request borrow a stronger one?
+import { imageMatches } from "../nhi/images.js";
+import type { NonHumanIdentity } from "../nhi/types.js";
+import { selectorMatches } from "../labels.js";
+import { describeGrant, describePermission, uncoveredGrants } from "../rbac/scoped.js";
+import type { Grant, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
+import type { IdentityDirectory, ServiceAccountObject, WorkloadObject } from "../snapshot.js";
+import { automountsToken, containersOf, podTemplateOf, secretReferences, serviceAccountOf } from "../workloads/pod-template.js";
+import type { PodTemplate } from "../workloads/pod-template.js";
+import { runChain, type Check, type Finding } from "./chain.js";
+import { describeObject } from "./describe.js";
+import { modesFor, parseServiceAccountIdentity, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
+import type { Decision, ObjectRef } from "./types.js";
+
+export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
+
+/** Who sent the request (AdmissionRequest.userInfo). */
+export interface Requester {
+  username: string;
+  groups?: string[];
+}
+
+/** What the workload and token decisions look up. The webhook fills it from its cache, the CLI from manifests. */
+export interface ClusterLookups {
+  /** Effective permissions (EffectivePermissionIndex satisfies this). */
+  index: { grantsOf(sa: ServiceAccountRef): Grant[] };
+  directory: Pick<IdentityDirectory, "nhiFor" | "governing">;
+  serviceAccount(namespace: string, name: string): ServiceAccountObject | undefined;
+  /** The `type` of a Secret (never its data); undefined when unknown. */
+  secretType(namespace: string, name: string): string | undefined;
+  namespaceLabels(namespace: string): Record<string, string> | undefined;
+}
+
+export interface WorkloadInput extends ClusterLookups {
+  object: WorkloadObject;
+  /** The namespace the pods run in (the object's, or the request's when the object omits it). */
+  namespace: string;
+  policy: EffectivePolicy;
+  now: Date;
+  requester?: Requester;
+}
+
+/** Controllers of the control plane create pods from templates that were judged when written. */
+export function isControlPlaneRequester(r: Requester | undefined): boolean {
+  if (!r) return false;
+  return r.username.startsWith("system:serviceaccount:kube-system:") || r.username === "system:kube-controller-manager"
+    || r.username.startsWith("system:node:");
+}
+
+/** The object reference for messages; generateName objects have no name yet. */
+export function objectRef(obj: { apiVersion?: string; kind: string; metadata?: { name?: string; generateName?: string; namespace?: string } }, namespace?: string): ObjectRef {
+  const m = obj.metadata ?? {};
+  const name = m.name || (m.generateName ? `${m.generateName}<generated>` : "<unnamed>");
+  const ns = m.namespace ?? namespace;
+  return { ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}), kind: obj.kind, name, ...(ns ? { namespace: ns } : {}) };
+}
+
+const nhiName = (nhi: NonHumanIdentity): string => `NonHumanIdentity ${nhi.metadata.namespace ?? ""}/${nhi.metadata.name}`;
+
+/** Why an NHI may not be used at `now`, if it may not: suspended (quarantine) or past its expiry. */
+export function lifetimeProblem(nhi: NonHumanIdentity, now: Date): { rule: "nhi-suspended" | "nhi-expired"; why: string } | undefined {
+  if (nhi.spec.suspended === true) return { rule: "nhi-suspended", why: `${nhiName(nhi)} is suspended (quarantined)` };
+  const at = nhi.spec.lifetime?.expiresAt;
+  if (at !== undefined) {
+    const t = Date.parse(at);
+    if (!Number.isNaN(t) && t <= now.getTime()) return { rule: "nhi-expired", why: `${nhiName(nhi)} expired at ${at}` };
+  }
+  return undefined;
+}
+
+/** A ServiceAccount's grants as the scopes that would cover exactly them. */
+function grantsAsScopes(grants: readonly Grant[]): ScopedRule[] {
+  return grants.flatMap((g) => g.rules.map((r) => ({ ...r, namespaces: [g.namespace] })));
+}
+
+/**
+ * Escalation by borrowing an identity: a ServiceAccount requester makes something run as (or mint a
+ * token for) `target`, which holds permissions beyond what the requester may hold — its NHI's scopes,
+ * or, for an unclaimed requester, its own effective grants.
+ */
+export function borrowedIdentityFindings(
+  lookups: ClusterLookups, policy: EffectivePolicy, requester: Requester | undefined, target: ServiceAccountRef, object: ObjectRef, action: string,
+): Finding[] {
+  if (!requester || isControlPlaneRequester(requester)) return [];
+  const from = parseServiceAccountIdentity(requester.username);
+  if (!from || (from.namespace === target.namespace && from.name === target.name)) return [];
+  // Grants through groups the requester is in too (discovery roles for every account) are not borrowed.
+  const shared = new Set(["group:system:authenticated", "group:system:serviceaccounts", `group:system:serviceaccounts:${from.namespace}`]);
+  const targetGrants = lookups.index.grantsOf(target).filter((g) => !shared.has(g.via));
+  if (targetGrants.length === 0) return [];
+  const gov = lookups.directory.governing(from);
+  const ceiling = gov ? gov.scopes : grantsAsScopes(lookups.index.grantsOf(from));
+  const uncovered = uncoveredGrants(ceiling, targetGrants);
+  if (uncovered.length === 0) return [];
+  const first = uncovered[0];
+  if (!first) return [];
+  const outcome: Finding["outcome"] = gov
+    ? (gov.enforcement === "Audit" ? "warn" : "deny")
+    : (modesFor(policy, lookups.namespaceLabels(from.namespace)).unclaimedHighPermissions === "Enforce" ? "deny" : "warn");
+  const targetId = serviceAccountIdentity(target.namespace, target.name);
+  const more = uncovered.length > 1 ? ` and ${uncovered.length - 1} more` : "";
+  const ceilingName = gov ? `the scopes of NonHumanIdentity ${gov.nhi.namespace}/${gov.nhi.name}` : "its own RBAC permissions (no NonHumanIdentity claims it)";
+  const permission = describePermission(first.permission);
+  return [{
+    outcome, rule: "borrowed-identity", severity: "high", object, identity: requester.username, permission,
+    message: `${describeObject(object)}: ${requester.username} ${action} ${targetId}, which holds "${permission}" (through ${describeGrant(first.grant)})${more} beyond ${ceilingName}: running as a more powerful identity is an escalation.`,
+    fix: `run it as a ServiceAccount whose permissions ${from.namespace}/${from.name} already may hold, or let a human or a more trusted pipeline deploy it${gov ? `, or widen NonHumanIdentity ${gov.nhi.namespace}/${gov.nhi.name} through a reviewed change` : ""}`,
+  }];
+}
+
+/** The gathered facts every workload check reads. */
+interface Prepared {
+  input: WorkloadInput;
+  object: ObjectRef;
+  template: PodTemplate;
+  sa: ServiceAccountRef;
+  identity: string;
+  nhi: NonHumanIdentity | undefined;
+  where: string;
+}
+
+const enforced = (nhi: NonHumanIdentity): Finding["outcome"] => (nhi.spec.enforcement === "Audit" ? "warn" : "deny");
+
+const nhiLifetime: Check<Prepared> = {
+  name: "nhi-lifetime",
+  run: ({ input, object, nhi, identity, where }) => {
+    if (!nhi) return [];
+    const problem = lifetimeProblem(nhi, input.now);
+    if (!problem) return [];
+    return [{
+      // A suspension is a deliberate quarantine: Audit enforcement does not soften it.
+      outcome: problem.rule === "nhi-suspended" ? "deny" : enforced(nhi), rule: problem.rule, severity: "high", object, identity,
+      message: `${describeObject(object)} would run pods${where} as ${identity}, but ${problem.why}.`,
+      fix: problem.rule === "nhi-suspended"
+        ? `resolve the incident and set spec.suspended: false on ${nhiName(nhi)}, or run the workload as another identity`
+        : `renew ${nhiName(nhi)} (extend spec.lifetime.expiresAt through a reviewed change) or retire the workload`,
+    }];
+  },
+};
+
+const workloadSelector: Check<Prepared> = {
+  name: "workload-selector",
+  run: ({ object, nhi, identity, template, where }) => {
+    const selector = nhi?.spec.workloads?.podSelector;
+    if (!nhi || !selector || selectorMatches(selector, template.labels)) return [];
+    return [{
+      outcome: enforced(nhi), rule: "workload-selector", severity: "high", object, identity,
+      message: `${describeObject(object)} would run pods${where} as ${identity} with labels ${JSON.stringify(template.labels)}, which do not match spec.workloads.podSelector ${JSON.stringify(selector)} of ${nhiName(nhi)}.`,
+      fix: `label the pod template to match the podSelector, or run it as its own ServiceAccount instead of reusing ${identity}`,
+    }];
+  },
+};
+
+const workloadImages: Check<Prepared> = {
+  name: "workload-images",
+  run: ({ object, nhi, identity, template, where }) => {
+    const globs = nhi?.spec.workloads?.images;
+    if (!nhi || !globs) return [];
+    return containersOf(template.spec)
+      .filter((c) => typeof c.image !== "string" || !globs.some((g) => imageMatches(g, c.image ?? "")))
+      .map((c): Finding => ({
+        outcome: enforced(nhi), rule: "workload-image", severity: "high", object, identity,
+        message: `${describeObject(object)}: container ${c.name ?? "<unnamed>"} image ${JSON.stringify(c.image ?? "")}${where} is not allowed to run as ${identity}: ${nhiName(nhi)} allows only images ${globs.join(", ")}.`,
+        fix: `use an image matching spec.workloads.images of ${nhiName(nhi)}, or add the image pattern there through a reviewed change`,
+      }));
+  },
+};
+
+const workloadAutomount: Check<Prepared> = {
+  name: "workload-automount",
+  run: ({ input, object, nhi, identity, template, sa, where }) => {
+    if (!nhi || nhi.spec.workloads?.automountToken !== false) return [];
+    const account = input.serviceAccount(sa.namespace, sa.name);
+    if (!automountsToken(template.spec, account?.automountServiceAccountToken)) return [];
+    return [{
+      outcome: enforced(nhi), rule: "workload-automount", severity: "medium", object, identity,
+      message: `${describeObject(object)} would mount the API token of ${identity} into its pods${where}, but ${nhiName(nhi)} sets spec.workloads.automountToken: false.`,
+      fix: "set automountServiceAccountToken: false in the pod spec (or on the ServiceAccount)",
+    }];
+  },
+};
+
+const tokenSecretMount: Check<Prepared> = {
+  name: "token-secret-mount",
+  run: ({ input, object, template, identity, where }) => secretReferences(template.spec)
+    .filter((ref) => input.secretType(input.namespace, ref.secretName) === SERVICE_ACCOUNT_TOKEN_TYPE)
+    .map((ref): Finding => ({
+      outcome: "deny", rule: "token-secret-mount", severity: "high", object, identity, permission: `read Secret ${input.namespace}/${ref.secretName}`,
+      message: `${describeObject(object)} mounts the long-lived ServiceAccount token Secret ${input.namespace}/${ref.secretName} (${ref.via})${where}: a pod may only use its own identity's projected token.`,
+      fix: `remove the reference to ${ref.secretName}; run the pod as the ServiceAccount it needs (serviceAccountName) and use its projected token`,
+    })),
+};
+
+const borrowedIdentity: Check<Prepared> = {
+  name: "borrowed-identity",
+  run: ({ input, object, sa }) => borrowedIdentityFindings(input, input.policy, input.requester, sa, object, "would run pods as"),
+};
+
+const unclaimedServiceAccount: Check<Prepared> = {
+  name: "unclaimed-service-account",
+  run: ({ input, object, sa, nhi, identity, where }) => {
+    if (nhi) return [];
+    const mode = modesFor(input.policy, input.namespaceLabels(sa.namespace)).requireClaim;
+    if (mode === "Off") return [];
+    const outcome: Finding["outcome"] = mode === "Enforce" ? "deny" : "warn";
+    if (sa.name === "default") {
+      return [{
+        outcome, rule: "default-service-account", severity: "medium", object, identity,
+        message: `${describeObject(object)} runs pods${where} as the namespace's default ServiceAccount ${identity}, which every pod without serviceAccountName shares and no NonHumanIdentity claims.`,
+        fix: "give the workload its own ServiceAccount (spec.serviceAccountName) and declare a NonHumanIdentity for it",
+      }];
+    }
+    return [{
+      outcome, rule: "unclaimed-service-account", severity: "medium", object, identity,
+      message: `${describeObject(object)} runs pods${where} as ${identity}, which no NonHumanIdentity claims (NHIPolicy requireClaim: ${mode}).`,
+      fix: `declare a NonHumanIdentity for ServiceAccount ${sa.namespace}/${sa.name} (owner, purpose, scopes)`,
+    }];
+  },
+};
+
+export const WORKLOAD_CHECKS: readonly Check<Prepared>[] = [
+  nhiLifetime, workloadSelector, workloadImages, workloadAutomount, tokenSecretMount, borrowedIdentity, unclaimedServiceAccount,
+];
+
+export function decideWorkload(input: WorkloadInput): Decision {
+  const template = podTemplateOf(input.object);
+  if (!template) return { allowed: true, violations: [], warnings: [] };
+  const sa = { namespace: input.namespace, name: serviceAccountOf(template.spec) };
+  const prepared: Prepared = {
+    input, template, sa,
+    object: objectRef(input.object, input.namespace),
+    identity: serviceAccountIdentity(sa.namespace, sa.name),
+    nhi: input.directory.nhiFor(sa),
+    where: template.path === "$" ? "" : ` (pod template ${template.path})`,
+  };
+  return runChain(WORKLOAD_CHECKS, prepared, input.policy);
+}
