@@ -28,7 +28,26 @@ test: unit e2e ## everything CI runs: lint, typecheck, unit tests, e2e against a
 bench: node_modules ## benchmarks; prints figures
 	npm run bench
 
+.PHONY: run
+run: node_modules ## run operator + webhook against your kubeconfig (or a local control plane when none answers); registers the webhook at itself
+	@npm run build >/dev/null || echo "make run: the typecheck reported errors (above); running what tsc emitted"
+	@kc="$${KUBECONFIG:-$$HOME/.kube/config}"; \
+	if [ -f "$$kc" ] && node dist/operator/main.js --probe "$$kc"; then echo "make run: using $$kc"; \
+	else echo "make run: no reachable cluster in $$kc; starting the local control plane (make cluster-up)"; \
+	  $(MAKE) --no-print-directory cluster-up >/dev/null && kc="$(CURDIR)/.e2e/kubeconfig"; fi; \
+	exec node dist/operator/main.js --kubeconfig "$$kc" --host 127.0.0.1 --port $${WEBHOOK_PORT:-8443} \
+	  --metrics-host 127.0.0.1 --metrics-port $${METRICS_PORT:-8080} --dev-cert-dir "$(CURDIR)/.run/certs" \
+	  --install-crds --register-webhook auto --failure-policy $${FAILURE_POLICY:-Fail} --namespace $${NHI_NAMESPACE:-nhi-system}
+
 # --- e2e: a real control plane (e2e/) ---
 .PHONY: e2e
 e2e: node_modules ## build/reuse control-plane binaries, start them, run e2e suites, stop
 	bash e2e/scripts/e2e.sh
+
+.PHONY: cluster-up
+cluster-up: node_modules ## start a local control plane in the background; prints its kubeconfig (.e2e/kubeconfig)
+	@bash e2e/scripts/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## stop the control plane started by cluster-up
+	@bash e2e/scripts/cluster.sh down

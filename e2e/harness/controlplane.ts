@@ -1,0 +1,324 @@
+// A real control plane on loopback: etcd, kube-apiserver, kube-controller-manager (envtest-style,
+// plus the controllers envtest lacks: token, serviceaccount, garbage collector, namespace).
+import { KubeConfig } from "@kubernetes/client-node";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { resolveBinaries } from "./binaries.js";
+import type { Binaries } from "./binaries.js";
+import { CertAuthority, writeServiceAccountKeys } from "./certs.js";
+import type { IssuedCert } from "./certs.js";
+import { Cluster } from "./cluster.js";
+import { Guard, ManagedProcess, sleep, sweepStale, track } from "./procs.js";
+
+/** The controllers the e2e suites rely on (issue 3): legacy token Secrets, default SAs, GC, namespace deletion. */
+export const DEFAULT_CONTROLLERS = [
+  "serviceaccount-token-controller",
+  "serviceaccount-controller",
+  "garbage-collector-controller",
+  "namespace-controller",
+];
+
+/** Metadata for every request: enough for per-identity activity without request bodies. */
+export const DEFAULT_AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+`;
+
+export interface AuditOptions {
+  /** Audit policy YAML (default DEFAULT_AUDIT_POLICY). Never use RequestResponse for secrets. */
+  policy?: string;
+  /** Write a JSON-lines audit log to <dataDir>/audit/audit.log (ControlPlane.auditLogFile). */
+  log?: boolean;
+  /** Deliver events to an HTTPS endpoint; the server must be listening before start(). */
+  webhook?: { url: string; caBundlePem: string; mode?: "batch" | "blocking"; batchMaxWaitSeconds?: number };
+}
+
+export interface ControlPlaneOptions {
+  binaries?: Binaries;
+  /** Run kube-controller-manager (default: when its binary exists). */
+  controllerManager?: boolean;
+  controllers?: string[];
+  audit?: AuditOptions;
+  /** Extra kube-apiserver flags ("--name=value"); later flags win. */
+  apiServerArgs?: string[];
+  /** Keep the data dir (logs, etcd data) after stop; also E2E_KEEP_DATA=1. */
+  keepData?: boolean;
+  /** Per-component readiness timeout (default 60 s). */
+  startTimeoutMs?: number;
+  /** Progress lines (default: stderr when E2E_VERBOSE=1). */
+  log?: (line: string) => void;
+}
+
+export interface StartTimings {
+  certsMs: number;
+  etcdMs: number;
+  apiServerMs: number;
+  controllerManagerMs: number;
+  totalMs: number;
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  })));
+  const ports = servers.map((s) => {
+    const a = s.address();
+    return typeof a === "object" && a ? a.port : 0;
+  });
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+type Probe = () => Promise<boolean>;
+
+function httpOk(url: string, tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean }): Probe {
+  return () => new Promise((resolve) => {
+    const opts = tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecure } : {};
+    const req = (url.startsWith("https:") ? httpsRequest : httpRequest)(url, { ...opts, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(false));
+    req.end();
+  });
+}
+
+function kubeconfigYaml(server: string, caPem: string, client: IssuedCert, user: string): string {
+  const b64 = (s: string): string => Buffer.from(s).toString("base64");
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "nhi-e2e", cluster: { server, "certificate-authority-data": b64(caPem) } }],
+    users: [{ name: user, user: { "client-certificate-data": b64(client.certPem), "client-key-data": b64(client.keyPem) } }],
+    contexts: [{ name: "nhi-e2e", context: { cluster: "nhi-e2e", user } }],
+    "current-context": "nhi-e2e",
+  });
+}
+
+export class ControlPlane extends Cluster {
+  private readonly procs: ManagedProcess[] = [];
+  private untrack: () => void = () => undefined;
+  private stopped = false;
+  timings: StartTimings = { certsMs: 0, etcdMs: 0, apiServerMs: 0, controllerManagerMs: 0, totalMs: 0 };
+  auditLogFile: string | undefined;
+  apiServerUrl = "";
+  etcdUrl = "";
+
+  private constructor(
+    readonly dataDir: string,
+    readonly binaries: Binaries,
+    private readonly guard: Guard,
+    private readonly keepData: boolean,
+    private readonly log: (line: string) => void,
+  ) {
+    super(join(dataDir, "kubeconfig"), binaries.kubectl, binaries.helm);
+  }
+
+  /** Starts etcd, kube-apiserver and (when available) kube-controller-manager; resolves when ready. */
+  static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const t0 = Date.now();
+    const log = opts.log ?? (process.env.E2E_VERBOSE === "1" ? (l: string): void => void process.stderr.write(`e2e harness: ${l}\n`) : (): void => undefined);
+    const binaries = opts.binaries ?? resolveBinaries();
+    const swept = sweepStale();
+    if (swept.length > 0) process.stderr.write(`e2e harness: killed leftovers of an earlier run: ${swept.join(", ")}\n`);
+    const keepData = opts.keepData ?? process.env.E2E_KEEP_DATA === "1";
+    const dataDir = mkdtempSync(join(tmpdir(), "nhi-e2e-"));
+    const guard = new Guard(dataDir, keepData);
+    const cp = new ControlPlane(dataDir, binaries, guard, keepData, log);
+    cp.untrack = track(cp);
+    try {
+      await cp.boot(opts);
+    } catch (e) {
+      await cp.stop();
+      throw e;
+    }
+    cp.timings.totalMs = Date.now() - t0;
+    log(`ready in ${cp.timings.totalMs} ms (${cp.apiServerUrl}); kubeconfig ${cp.kubeconfigPath}`);
+    return cp;
+  }
+
+  private async boot(opts: ControlPlaneOptions): Promise<void> {
+    const timeout = opts.startTimeoutMs ?? 60_000;
+    const pki = join(this.dataDir, "pki");
+    const logs = join(this.dataDir, "logs");
+    mkdirSync(logs, { recursive: true });
+    let t = Date.now();
+
+    const ca = CertAuthority.create(pki, "nhi-e2e-ca");
+    const serving = ca.issue("apiserver", {
+      commonName: "kube-apiserver",
+      dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+      ips: ["127.0.0.1", "10.0.0.1"],
+      usage: "server",
+    });
+    const admin = ca.issue("admin", { commonName: "admin", organizations: ["system:masters"], usage: "client" });
+    const kcmCert = ca.issue("kube-controller-manager", { commonName: "system:kube-controller-manager", usage: "client" });
+    const sa = writeServiceAccountKeys(pki);
+    this.timings.certsMs = Date.now() - t;
+
+    // etcd
+    t = Date.now();
+    await this.startWithRetry("etcd", timeout, async () => {
+      const [client, peer] = await freePorts(2);
+      const url = `http://127.0.0.1:${client}`;
+      const peerUrl = `http://127.0.0.1:${peer}`;
+      this.etcdUrl = url;
+      const p = this.spawn("etcd", this.binaries.etcd, [
+        "--name=nhi-e2e", `--data-dir=${join(this.dataDir, "etcd")}`,
+        `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
+        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=nhi-e2e=${peerUrl}`,
+        "--unsafe-no-fsync=true", "--log-level=warn",
+      ], logs);
+      return { p, ready: httpOk(`${url}/health`) };
+    });
+    this.timings.etcdMs = Date.now() - t;
+
+    // kube-apiserver
+    t = Date.now();
+    const withKcm = (opts.controllerManager ?? true) && this.binaries.kubeControllerManager !== undefined;
+    if (opts.controllerManager && !this.binaries.kubeControllerManager) {
+      throw new Error("e2e harness: kube-controller-manager was requested but is not in " + this.binaries.source);
+    }
+    this.hasControllers = withKcm;
+    await this.startWithRetry("kube-apiserver", timeout, async () => {
+      const [port] = await freePorts(1);
+      this.apiServerUrl = `https://127.0.0.1:${port}`;
+      const args = [
+        `--etcd-servers=${this.etcdUrl}`,
+        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${port}`,
+        `--cert-dir=${join(this.dataDir, "apiserver")}`,
+        `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`,
+        `--client-ca-file=${ca.certFile}`,
+        "--authorization-mode=RBAC",
+        // Without kube-controller-manager no controller creates the "default" ServiceAccount, so
+        // the ServiceAccount plugin would reject every pod (envtest disables it for that reason).
+        withKcm
+          ? "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy"
+          : "--enable-admission-plugins=NamespaceLifecycle,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
+        ...(withKcm ? [] : ["--disable-admission-plugins=ServiceAccount"]),
+        `--service-account-issuer=${this.apiServerUrl}`,
+        `--service-account-key-file=${sa.publicKeyFile}`,
+        `--service-account-signing-key-file=${sa.privateKeyFile}`,
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--allow-privileged=true",
+        "--profiling=false",
+        ...this.auditArgs(opts.audit),
+        ...(opts.apiServerArgs ?? []),
+      ];
+      const p = this.spawn("kube-apiserver", this.binaries.kubeApiserver, args, logs);
+      return { p, ready: httpOk(`${this.apiServerUrl}/readyz`, { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem }) };
+    });
+    this.timings.apiServerMs = Date.now() - t;
+
+    writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.apiServerUrl, ca.certPem, admin, "admin"), { mode: 0o600 });
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    this.setClient(kc);
+
+    // kube-controller-manager
+    if (withKcm && this.binaries.kubeControllerManager) {
+      t = Date.now();
+      const kcmConfig = join(pki, "kube-controller-manager.kubeconfig");
+      writeFileSync(kcmConfig, kubeconfigYaml(this.apiServerUrl, ca.certPem, kcmCert, "system:kube-controller-manager"), { mode: 0o600 });
+      const bin = this.binaries.kubeControllerManager;
+      await this.startWithRetry("kube-controller-manager", timeout, async () => {
+        const [port] = await freePorts(1);
+        const p = this.spawn("kube-controller-manager", bin, [
+          `--kubeconfig=${kcmConfig}`, `--authentication-kubeconfig=${kcmConfig}`, `--authorization-kubeconfig=${kcmConfig}`,
+          "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${join(this.dataDir, "kcm")}`,
+          `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(",")}`,
+          `--service-account-private-key-file=${sa.privateKeyFile}`, `--root-ca-file=${ca.certFile}`,
+          "--use-service-account-credentials=true", "--leader-elect=false", "--profiling=false",
+        ], logs);
+        return { p, ready: httpOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }) };
+      });
+      this.timings.controllerManagerMs = Date.now() - t;
+    }
+  }
+
+  private auditArgs(audit: AuditOptions | undefined): string[] {
+    if (!audit) return [];
+    const dir = join(this.dataDir, "audit");
+    mkdirSync(dir, { recursive: true });
+    const policy = join(dir, "policy.yaml");
+    writeFileSync(policy, audit.policy ?? DEFAULT_AUDIT_POLICY);
+    const args = [`--audit-policy-file=${policy}`];
+    if (audit.log) {
+      this.auditLogFile = join(dir, "audit.log");
+      args.push(`--audit-log-path=${this.auditLogFile}`, "--audit-log-format=json");
+    }
+    if (audit.webhook) {
+      const cfg = join(dir, "webhook.kubeconfig");
+      writeFileSync(cfg, stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "audit-sink", cluster: { server: audit.webhook.url, "certificate-authority-data": Buffer.from(audit.webhook.caBundlePem).toString("base64") } }],
+        users: [{ name: "kube-apiserver", user: {} }],
+        contexts: [{ name: "audit-sink", context: { cluster: "audit-sink", user: "kube-apiserver" } }],
+        "current-context": "audit-sink",
+      }));
+      args.push(`--audit-webhook-config-file=${cfg}`, `--audit-webhook-mode=${audit.webhook.mode ?? "batch"}`);
+      if ((audit.webhook.mode ?? "batch") === "batch") args.push(`--audit-webhook-batch-max-wait=${audit.webhook.batchMaxWaitSeconds ?? 1}s`);
+    }
+    return args;
+  }
+
+  private spawn(name: string, bin: string, args: string[], logs: string): ManagedProcess {
+    // stop() may run while start() is still booting (a signal): start nothing after it.
+    if (this.stopped) throw new Error(`e2e harness: control plane stopped while starting ${name}`);
+    const p = ManagedProcess.spawn(name, bin, args, join(logs, `${name}.log`));
+    this.procs.push(p);
+    this.guard.add(p);
+    this.log(`started ${name} (pid ${p.pid})`);
+    return p;
+  }
+
+  /** Starts a component and waits for its probe; retries on a port race, fails with its log tail. */
+  private async startWithRetry(name: string, timeoutMs: number, launch: () => Promise<{ p: ManagedProcess; ready: Probe }>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const { p, ready } = await launch();
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && p.running) {
+        if (await ready()) return;
+        await sleep(100);
+      }
+      const tail = p.logTail();
+      await p.stop(2_000);
+      this.procs.splice(this.procs.indexOf(p), 1);
+      if (/address already in use/i.test(tail) && attempt < 3) continue;
+      const why = p.exit ? `exited (${p.exit.signal ?? `code ${p.exit.code}`})` : `not ready after ${timeoutMs} ms`;
+      throw new Error(`e2e harness: ${name} ${why}; last log lines (${p.logFile}):\n${tail}`);
+    }
+  }
+
+  /** Stops kube-controller-manager, kube-apiserver, etcd (reverse order) and removes the data dir. */
+  override async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const p of [...this.procs].reverse()) await p.stop();
+    this.guard.release();
+    this.untrack();
+    if (!this.keepData) rmSync(this.dataDir, { recursive: true, force: true });
+    else process.stderr.write(`e2e harness: kept ${this.dataDir}\n`);
+  }
+
+  killNow(): void {
+    for (const p of this.procs) p.killNow();
+  }
+
+  /** Pids of the running components (for tests of the harness itself). */
+  get pids(): Record<string, number> {
+    return Object.fromEntries(this.procs.map((p) => [p.name, p.pid]));
+  }
+}

@@ -1,0 +1,154 @@
+// Tests of the harness itself: the webhook helpers round-trip through a real API server, and a
+// process that owns a control plane leaves nothing behind however it dies.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:https";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { resolveBinaries } from "../harness/binaries.js";
+import { localServingCert } from "../harness/certs.js";
+import { ControlPlane } from "../harness/controlplane.js";
+import { sharedCluster, useNamespace } from "../harness/mocha.js";
+import { waitFor } from "../harness/wait.js";
+import { startWebhookServer } from "../harness/webhook-server.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Alive = exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+describe("harness: validating webhook helpers", function () {
+  const ns = useNamespace("webhook");
+
+  it("registers a local HTTPS webhook whose denial reaches applyAs", async function () {
+    const c = sharedCluster();
+    // An API server elsewhere (kind's container, a real cluster) cannot call our 127.0.0.1 server.
+    if (!/^https:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(c.kube.config.getCurrentCluster()?.server ?? "")) this.skip();
+    const server = await startWebhookServer((req) => {
+      const labels = (req.object as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels ?? {};
+      return labels.deny === "true"
+        ? { allowed: false, code: 403, message: `e2e webhook denies ${req.kind.kind} ${req.name} for ${req.userInfo.username}` }
+        : { allowed: true, warnings: ["e2e webhook saw it"] };
+    });
+    const unregister = await c.registerValidatingWebhook(`deny-labelled-${ns()}`, {
+      url: `${server.url}/validate`,
+      caBundlePem: server.caBundlePem,
+      rules: [{ operations: ["CREATE", "UPDATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"] }],
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns() } },
+    });
+    try {
+      const cm = (name: string, deny: boolean): string =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, namespace: ${ns()}, labels: { deny: "${deny}" } }\n`;
+      // The API server loads webhook configurations asynchronously: wait until ours is called.
+      await waitFor("the webhook to be called", async () => {
+        await c.applyAs(cm("probe", false), undefined, { dryRun: true });
+        return server.received.length > 0;
+      }, { timeoutMs: 15_000 });
+      const ok = await c.applyAs(cm("fine", false), { user: "carol", groups: ["system:masters"] });
+      assert.equal(ok.allowed, true, ok.message);
+      assert.deepEqual(ok.warnings, ["e2e webhook saw it"]);
+      const denied = await c.applyAs(cm("bad", true), { user: "carol", groups: ["system:masters"] });
+      assert.equal(denied.allowed, false);
+      assert.equal(denied.code, 403);
+      assert.match(denied.message, /admission webhook "deny-labelled-.*" denied the request: e2e webhook denies ConfigMap bad for carol/);
+      assert.ok(server.received.some((r) => r.name === "bad" && r.userInfo.username === "carol"));
+    } finally {
+      await unregister();
+      await server.close();
+    }
+  });
+});
+
+describe("harness: no process outlives its owner", function () {
+  const fixture = join(here, "fixtures", "own-plane.js");
+  let components = 0;
+
+  before(function () {
+    try {
+      components = resolveBinaries().kubeControllerManager ? 3 : 2;
+    } catch {
+      this.skip(); // no local binaries (E2E_KUBECONFIG runs)
+    }
+  });
+
+  for (const signal of ["SIGINT", "SIGTERM", "SIGKILL"] as const) {
+    it(`${signal} to the owning process stops etcd, kube-apiserver and kube-controller-manager and removes the data`, async function () {
+      const child = spawn(process.execPath, [fixture], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      try {
+        const info = await waitFor("the fixture's control plane to start", () => {
+          const line = out.split("\n").find((l) => l.startsWith("{"));
+          return line ? (JSON.parse(line) as { pids: Record<string, number>; dataDir: string }) : undefined;
+        }, { timeoutMs: 90_000, describe: () => `fixture stderr: ${err.slice(-500)}` });
+        const pids = Object.values(info.pids);
+        assert.equal(pids.length, components, JSON.stringify(info.pids));
+        assert.ok(pids.every(alive));
+
+        child.kill(signal);
+        await exited;
+        await waitFor(`${Object.keys(info.pids).join(", ")} (pids ${pids.join(", ")}) to exit after ${signal}`,
+          () => !pids.some(alive), { timeoutMs: 15_000, describe: () => `alive: ${pids.filter(alive).join(", ")}` });
+        await waitFor(`data dir ${info.dataDir} to be removed`, () => !existsSync(info.dataDir), { timeoutMs: 10_000 });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM"); // a failed assertion must not leave the fixture
+      }
+    });
+  }
+});
+
+describe("harness: audit webhook and waitFor", function () {
+  it("a plane started with an audit webhook delivers events naming the ServiceAccount that acted", async function () {
+    try {
+      resolveBinaries();
+    } catch {
+      this.skip();
+    }
+    const dir = mkdtempSync(join(tmpdir(), "nhi-e2e-audit-"));
+    const { ca, serving } = localServingCert(dir, "audit-sink");
+    const users: string[] = [];
+    const sink = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+      let body = "";
+      req.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => {
+        for (const e of (JSON.parse(body) as { items: { user?: { username?: string } }[] }).items) users.push(e.user?.username ?? "");
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+    const addr = sink.address();
+    const port = typeof addr === "object" && addr ? addr.port : 0;
+    const cp = await ControlPlane.start({ audit: { log: true, webhook: { url: `https://127.0.0.1:${port}/audit`, caBundlePem: ca.certPem } } });
+    try {
+      assert.ok((await cp.kube.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "watched", namespace: "default" } })).allowed);
+      await cp.kube.whoAmI({ serviceAccount: "default/watched" });
+      await waitFor("an audit event from system:serviceaccount:default:watched", () => users.includes("system:serviceaccount:default:watched"),
+        { timeoutMs: 15_000, describe: () => `${users.length} events` });
+      assert.ok(cp.auditLogFile && readFileSync(cp.auditLogFile, "utf8").includes("system:serviceaccount:default:watched"));
+    } finally {
+      await cp.stop();
+      sink.closeAllConnections();
+      sink.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("waitFor's timeout names what it waited for and the last error", async function () {
+    let n = 0;
+    await assert.rejects(waitFor("the moon to turn blue", () => {
+      n++;
+      throw new Error(`still grey (${n})`);
+    }, { timeoutMs: 300, intervalMs: 50 }), /timed out after 300 ms \(\d+ attempts\) waiting for the moon to turn blue; last error: still grey/);
+  });
+});
