@@ -71,5 +71,6 @@ function dropSuperseded<G extends GrantLike>(hits: CatalogueHit<G>[]): Catalogue
       hidden.add(`${lesser}@${hit.namespace}`);
     }
   }
-  return hits.filter((h) => !hidden.has(`${h.entry.id}@any`) && !hidden.has(`${h.entry.id}@${h.namespace}`));
+  const isHidden = (h: CatalogueHit<G>, id: string): boolean => hidden.has(`${id}@any`) || hidden.has(`${id}@${h.namespace}`);
+  return hits.filter((h) => !isHidden(h, h.entry.id) && !(isHidden(h, "*") && !(h.entry.supersedes ?? []).includes("*")));
 }

@@ -35,7 +35,7 @@ export interface CatalogueEntry {
   anyOf: PolicyRule[][];
   /** Syntactic trigger for entries about the shape of a rule rather than what it reaches (wildcards). */
   ruleShape?: (rule: PolicyRule) => boolean;
-  /** Less severe entries this one makes redundant when both fire at the same place. */
+  /** Entries this one makes redundant when both fire at the same place; "*": every other entry. */
   supersedes?: string[];
 }
 
@@ -61,7 +61,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     fix: "grant the specific verbs and resources the workload uses, in its own namespace",
     where: "cluster",
     anyOf: [[r(["*"], ["*"], ["*"])]],
-    supersedes: ["wildcard-all-namespace", "wildcard-rule"],
+    // cluster-admin implies every other entry: one finding says it all.
+    supersedes: ["*"],
   },
   {
     id: "wildcard-all-namespace",
