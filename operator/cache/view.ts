@@ -1,0 +1,45 @@
+// What the webhook (and later the reconcilers) read from the cluster: lookups over an in-memory view,
+// never a call to the API server. Filled by ClusterCache (informers) or, in tests and the benchmark,
+// by a static snapshot.
+import type { NHIPolicy } from "../../core/nhi/types.js";
+import type { ClusterLookups } from "../../core/policy/workload.js";
+import { ADMISSION_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../../core/policy/settings.js";
+import type { EffectivePermissionIndex } from "../../core/rbac/effective.js";
+import type { IdentityDirectory } from "../../core/snapshot.js";
+
+export interface ClusterView extends ClusterLookups {
+  index: EffectivePermissionIndex;
+  directory: IdentityDirectory;
+  /** The NHIPolicies resolved over the admission defaults, with exemptions lapsed at `now`. */
+  policyAt(now: Date): EffectivePolicy;
+  /** True once every watched kind has been listed. */
+  synced(): boolean;
+}
+
+/**
+ * Memoises resolvePolicy: recomputed when the policies change or when `now` passes the earliest
+ * exemption expiry (so a lapsing exemption lapses on time without resolving per request).
+ */
+export class PolicyResolver {
+  private cached: { version: number; validUntil: number; value: EffectivePolicy } | undefined;
+  private version = 0;
+  private policies: NHIPolicy[] = [];
+
+  constructor(private readonly base: EffectivePolicy = ADMISSION_DEFAULTS) {}
+
+  set(policies: NHIPolicy[]): void {
+    this.policies = policies;
+    this.version++;
+  }
+
+  at(now: Date): EffectivePolicy {
+    const t = now.getTime();
+    const c = this.cached;
+    if (c && c.version === this.version && t < c.validUntil) return c.value;
+    const value = resolvePolicy(this.policies, this.base, now);
+    const expiries = this.policies.flatMap((p) => (p.spec.exemptions ?? []).map((e) => (e.expiresAt ? Date.parse(e.expiresAt) : Number.NaN)))
+      .filter((x) => !Number.isNaN(x) && x > t);
+    this.cached = { version: this.version, validUntil: expiries.length > 0 ? Math.min(...expiries) : Number.POSITIVE_INFINITY, value };
+    return value;
+  }
+}

@@ -1,0 +1,22 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { repoRoot } from "../../../crds/load.js";
+import { webhookConfiguration } from "../../../webhooks/config.js";
+
+describe("ValidatingWebhookConfiguration", () => {
+  it("the shipped manifest equals what the code registers", () => {
+    const shipped: unknown = parse(readFileSync(join(repoRoot(), "manifests", "webhook", "validating-webhook-configuration.yaml"), "utf8"));
+    expect(shipped).to.deep.equal(webhookConfiguration({ service: { namespace: "nhi-system", name: "nhi-operator-webhook", port: 443 }, ownNamespace: "nhi-system", failurePolicy: "Fail", timeoutSeconds: 5 }));
+  });
+
+  it("never judges kube-system or its own namespace, has no side effects, matches equivalent versions, times out fast", () => {
+    const cfg = webhookConfiguration({ url: "https://127.0.0.1:8443/validate", ownNamespace: "ops", caBundlePem: "PEM", failurePolicy: "Ignore" });
+    const [w] = cfg.webhooks as Record<string, unknown>[];
+    expect(w).to.deep.include({ sideEffects: "None", matchPolicy: "Equivalent", failurePolicy: "Ignore", admissionReviewVersions: ["v1"] });
+    expect(w?.timeoutSeconds).to.be.at.most(10);
+    expect(w?.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "ops"] }] });
+    expect(w?.clientConfig).to.deep.equal({ url: "https://127.0.0.1:8443/validate", caBundle: Buffer.from("PEM").toString("base64") });
+  });
+});

@@ -1,0 +1,70 @@
+// The HTTPS server end to end on loopback: TLS, routes, body limit, malformed JSON, health, metrics.
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { localServingCert } from "../../../e2e/harness/certs.js";
+import { repoRoot } from "../../../crds/load.js";
+import { startWebhookServer, type RunningWebhookServer } from "../../../webhooks/server/app.js";
+import { testHandler } from "./helpers.js";
+
+function post(url: string, ca: string, body: string, contentType = "application/json"): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", ca, headers: { "Content-Type": contentType } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("webhook server (HTTPS on loopback)", () => {
+  let dir: string;
+  let server: RunningWebhookServer;
+  let ca: string;
+  let ready = false;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nhi-webhook-test-"));
+    const certs = localServingCert(dir);
+    ca = certs.ca.certPem;
+    const { handle, metrics } = testHandler();
+    const { logger } = (await import("./helpers.js")).recordingLogger();
+    server = await startWebhookServer({
+      handle, tls: { cert: certs.serving.certPem, key: certs.serving.keyPem }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
+      bodyLimit: "64kb", metrics, logger, readiness: () => ({ ready, detail: { caches: ready ? "synced" : "listing" } }),
+    });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("answers an AdmissionReview over TLS", async () => {
+    const fixture = JSON.parse(readFileSync(join(repoRoot(), "test", "fixtures", "admission", "pod-image-denied.json"), "utf8")) as { review: unknown };
+    const r = await post(server.url, ca, JSON.stringify(fixture.review));
+    expect(r.status).to.equal(200);
+    expect(r.json).to.nested.include({ "response.uid": "u-2", "response.allowed": false, "response.status.code": 403 });
+  });
+
+  it("answers malformed JSON with a 400, a body over the limit with a 413, and a wrong path with a 404", async () => {
+    expect((await post(server.url, ca, "{not json")).status).to.equal(400);
+    expect((await post(server.url, ca, JSON.stringify({ pad: "x".repeat(100_000) }))).status).to.equal(413);
+    expect((await post(server.url.replace("/validate", "/other"), ca, "{}")).status).to.equal(404);
+    expect((await post(server.url, ca, "[1,2]")).status).to.equal(400);
+    expect((await post(server.url, ca, "hello", "text/plain")).status).to.equal(400);
+  });
+
+  it("serves /healthz, /readyz (503 until synced) and /metrics on the separate port", async () => {
+    expect((await fetch(`${server.metricsUrl}/healthz`)).status).to.equal(200);
+    expect((await fetch(`${server.metricsUrl}/readyz`)).status).to.equal(503);
+    ready = true;
+    expect((await fetch(`${server.metricsUrl}/readyz`)).status).to.equal(200);
+    const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    expect(metrics).to.contain("nhi_webhook_decisions_total");
+    expect(metrics).to.contain("nhi_webhook_bad_requests_total");
+  });
+});

@@ -1,0 +1,33 @@
+// Role, ClusterRole, RoleBinding, ClusterRoleBinding CREATE/UPDATE → core decideRbacWrite.
+import { decideRbacWrite, identityChanges } from "../../core/policy/rbac-write.js";
+import type { ClusterRoleBinding, RbacObject, RoleBinding } from "../../core/rbac/types.js";
+import type { AdmissionRequest } from "../admission/review.js";
+import { rbacProblem } from "./shape.js";
+import type { AdmissionCheck } from "./types.js";
+
+const KINDS: Record<string, RbacObject["kind"]> = { roles: "Role", clusterroles: "ClusterRole", rolebindings: "RoleBinding", clusterrolebindings: "ClusterRoleBinding" };
+
+export const rbacCheck: AdmissionCheck = {
+  name: "rbac",
+  handles: (req: AdmissionRequest) => req.resource.group === "rbac.authorization.k8s.io" && req.resource.resource in KINDS && !req.subResource
+    && (req.operation === "CREATE" || req.operation === "UPDATE"),
+  decide(req, ctx) {
+    const kind = KINDS[req.resource.resource] ?? "Role";
+    const problem = rbacProblem(req.object, kind);
+    if (problem) return { bad: `${kind}: ${problem}` };
+    const raw = req.object as RbacObject;
+    const namespaced = kind === "Role" || kind === "RoleBinding";
+    const namespace = namespaced ? (raw.metadata.namespace ?? req.namespace) : undefined;
+    if (namespaced && !namespace) return { bad: `${kind}: metadata.namespace is missing` };
+    const object = { ...raw, metadata: { ...raw.metadata, ...(namespace ? { namespace } : {}) } } as RbacObject;
+    const isBinding = object.kind === "RoleBinding" || object.kind === "ClusterRoleBinding";
+    return decideRbacWrite({
+      object: { apiVersion: "rbac.authorization.k8s.io/v1", kind, name: object.metadata.name, ...(namespace ? { namespace } : {}) },
+      ...(isBinding ? { binding: object as RoleBinding | ClusterRoleBinding } : {}),
+      changes: identityChanges(ctx.view.index, { upsert: object }),
+      governing: (sa) => ctx.view.directory.governing(sa),
+      policy: ctx.policy,
+      namespaceLabels: (ns) => ctx.view.namespaceLabels(ns),
+    });
+  },
+};

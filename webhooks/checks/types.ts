@@ -1,0 +1,44 @@
+// One admission check per resource family (STYLE.md: webhook as a plugin chain). A check translates
+// the AdmissionRequest into the core's input and returns the core's Decision; it holds no policy.
+import type { NHIValidator } from "../../core/nhi/validate.js";
+import type { EffectivePolicy } from "../../core/policy/settings.js";
+import type { Decision } from "../../core/policy/types.js";
+import type { ClusterLookups } from "../../core/policy/workload.js";
+import type { ClusterView } from "../../operator/cache/view.js";
+import type { AdmissionRequest } from "../admission/review.js";
+
+export interface AdmissionContext {
+  view: ClusterView;
+  validator: NHIValidator;
+  now: Date;
+  policy: EffectivePolicy;
+}
+
+/** The object could not be read as its kind: a 400 with this message, never a guess. */
+export interface BadObject {
+  bad: string;
+}
+
+export interface AdmissionCheck {
+  name: string;
+  handles(req: AdmissionRequest): boolean;
+  decide(req: AdmissionRequest, ctx: AdmissionContext): Decision | BadObject;
+}
+
+export const isBad = (d: Decision | BadObject): d is BadObject => "bad" in d;
+
+/**
+ * The view's lookups as a plain object. Never spread the view itself: the cache is a class whose
+ * methods and getters (directory) a spread would drop.
+ */
+export function lookupsOf(view: ClusterView): ClusterLookups {
+  return {
+    index: view.index,
+    directory: view.directory,
+    serviceAccount: (ns, name) => view.serviceAccount(ns, name),
+    secretType: (ns, name) => view.secretType(ns, name),
+    namespaceLabels: (ns) => view.namespaceLabels(ns),
+  };
+}
+
+export const requesterOf = (req: AdmissionRequest): { username: string; groups: string[] } => req.userInfo;

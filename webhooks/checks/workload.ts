@@ -1,0 +1,51 @@
+// Pods and every workload kind that carries a pod template, CREATE/UPDATE → core decideWorkload.
+import { decideWorkload } from "../../core/policy/workload.js";
+import type { WorkloadObject } from "../../core/snapshot.js";
+import { POD_TEMPLATE_PATHS } from "../../core/workloads/pod-template.js";
+import { isRecord, type AdmissionRequest } from "../admission/review.js";
+import { metadataProblem, podSpecProblem } from "./shape.js";
+import { lookupsOf, type AdmissionCheck } from "./types.js";
+
+/** group/resource → kind, for the kinds core/workloads locates a pod template in. */
+const KINDS: Record<string, string> = {
+  "/pods": "Pod", "apps/deployments": "Deployment", "apps/statefulsets": "StatefulSet", "apps/daemonsets": "DaemonSet",
+  "apps/replicasets": "ReplicaSet", "/replicationcontrollers": "ReplicationController", "batch/jobs": "Job", "batch/cronjobs": "CronJob",
+};
+
+const kindOf = (req: AdmissionRequest): string | undefined => KINDS[`${req.resource.group}/${req.resource.resource}`];
+
+/** The pod template inside the object, walked by the same paths core uses (for the shape check). */
+function templateSpec(obj: Record<string, unknown>, kind: string): unknown {
+  const path = POD_TEMPLATE_PATHS[kind] ?? "$";
+  let node: unknown = obj;
+  for (const part of path.split(".").slice(1)) node = isRecord(node) ? node[part] : undefined;
+  return isRecord(node) ? node.spec : undefined;
+}
+
+export const workloadCheck: AdmissionCheck = {
+  name: "workload",
+  handles: (req) => kindOf(req) !== undefined && !req.subResource && (req.operation === "CREATE" || req.operation === "UPDATE"),
+  decide(req, ctx) {
+    const kind = kindOf(req) ?? "Pod";
+    const problem = metadataProblem(req.object) ?? podSpecProblem(templateSpec(req.object as Record<string, unknown>, kind), kind === "Pod" ? "spec" : (POD_TEMPLATE_PATHS[kind] ?? "").slice(2) + ".spec");
+    if (problem) return { bad: `${kind}: ${problem}` };
+    const object = { ...(req.object as WorkloadObject), kind };
+    const namespace = object.metadata.namespace ?? req.namespace;
+    if (!namespace) return { bad: `${kind}: metadata.namespace is missing` };
+    return decideWorkload({ ...lookupsOf(ctx.view), object, namespace, policy: ctx.policy, now: ctx.now, requester: req.userInfo });
+  },
+};
+
+/** Annotations of the object and, for workloads, of its pod template (break-glass may sit on either). */
+export function workloadAnnotations(req: AdmissionRequest): Record<string, string>[] {
+  const kind = kindOf(req);
+  if (!kind || !isRecord(req.object)) return [];
+  const out: Record<string, string>[] = [];
+  const path = (POD_TEMPLATE_PATHS[kind] ?? "$").split(".").slice(1);
+  let node: unknown = req.object;
+  for (const part of path) node = isRecord(node) ? node[part] : undefined;
+  if (kind !== "Pod" && isRecord(node) && isRecord(node.metadata) && isRecord(node.metadata.annotations)) {
+    out.push(node.metadata.annotations as Record<string, string>);
+  }
+  return out;
+}

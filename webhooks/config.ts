@@ -1,0 +1,59 @@
+// The ValidatingWebhookConfiguration nhi-operator registers (make run, e2e) and ships
+// (manifests/webhook/validating-webhook-configuration.yaml is this object for the in-cluster Service;
+// a unit test keeps the two equal).
+export const WEBHOOK_CONFIGURATION_NAME = "nhi-operator";
+export const WEBHOOK_NAME = "validate.nhi.io";
+
+export type FailurePolicy = "Fail" | "Ignore";
+
+export interface WebhookConfigOptions {
+  /** Out-of-cluster: the webhook's URL. */
+  url?: string;
+  /** In-cluster: the Service in front of the replicas. */
+  service?: { namespace: string; name: string; port?: number };
+  /** PEM of the CA that signed the serving certificate; absent: patched in later. */
+  caBundlePem?: string;
+  /** The namespace nhi-operator runs in: never judged, so it cannot lock itself out. */
+  ownNamespace: string;
+  /**
+   * Fail (default): a request the webhook cannot answer is refused, so no escalation slips through
+   * while it is down, at the price of blocking covered writes during an outage (kube-system and its
+   * own namespace stay writable). Ignore: an outage lets everything through unjudged.
+   */
+  failurePolicy?: FailurePolicy;
+  timeoutSeconds?: number;
+}
+
+const CREATE_UPDATE = ["CREATE", "UPDATE"];
+
+export const WEBHOOK_RULES = [
+  { apiGroups: ["rbac.authorization.k8s.io"], apiVersions: ["v1"], operations: CREATE_UPDATE, resources: ["roles", "clusterroles", "rolebindings", "clusterrolebindings"], scope: "*" },
+  { apiGroups: [""], apiVersions: ["v1"], operations: CREATE_UPDATE, resources: ["pods", "replicationcontrollers", "secrets"], scope: "Namespaced" },
+  { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["serviceaccounts/token"], scope: "Namespaced" },
+  { apiGroups: ["apps"], apiVersions: ["v1"], operations: CREATE_UPDATE, resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], scope: "Namespaced" },
+  { apiGroups: ["batch"], apiVersions: ["v1"], operations: CREATE_UPDATE, resources: ["jobs", "cronjobs"], scope: "Namespaced" },
+  { apiGroups: ["nhi.io"], apiVersions: ["v1alpha1"], operations: CREATE_UPDATE, resources: ["nonhumanidentities", "nhipolicies"], scope: "*" },
+];
+
+export function webhookConfiguration(o: WebhookConfigOptions): Record<string, unknown> {
+  const clientConfig: Record<string, unknown> = o.url
+    ? { url: o.url }
+    : { service: { namespace: o.service?.namespace ?? o.ownNamespace, name: o.service?.name ?? "nhi-operator-webhook", path: "/validate", port: o.service?.port ?? 443 } };
+  if (o.caBundlePem) clientConfig.caBundle = Buffer.from(o.caBundlePem).toString("base64");
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingWebhookConfiguration",
+    metadata: { name: WEBHOOK_CONFIGURATION_NAME, labels: { "app.kubernetes.io/name": "nhi-operator", "app.kubernetes.io/component": "webhook" } },
+    webhooks: [{
+      name: WEBHOOK_NAME,
+      admissionReviewVersions: ["v1"],
+      clientConfig,
+      rules: WEBHOOK_RULES,
+      failurePolicy: o.failurePolicy ?? "Fail",
+      matchPolicy: "Equivalent",
+      sideEffects: "None",
+      timeoutSeconds: o.timeoutSeconds ?? 5,
+      namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...new Set(["kube-system", o.ownNamespace])] }] },
+    }],
+  };
+}

@@ -1,0 +1,126 @@
+// The only express code: the HTTPS admission endpoint, and health/readiness/metrics on a separate
+// plain-HTTP port (so probes and scrapes never need the webhook's certificate or compete with it).
+import express, { type NextFunction, type Request, type Response } from "express";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { HandlerResult } from "../handler.js";
+import type { Logger } from "../log.js";
+import type { WebhookMetrics } from "../metrics.js";
+import type { KeyPair } from "./tls.js";
+
+export const ADMISSION_PATH = "/validate";
+
+export interface Readiness {
+  ready: boolean;
+  /** Shown on /readyz: which caches are synced, how old their watches are. */
+  detail: Record<string, unknown>;
+}
+
+export interface WebhookServerOptions {
+  handle: (body: unknown) => HandlerResult;
+  tls: KeyPair;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  metricsHost?: string;
+  metricsPort?: number;
+  /** Largest AdmissionReview accepted: an object and its old version, each up to etcd's 1.5 MiB. */
+  bodyLimit?: string;
+  metrics: WebhookMetrics;
+  readiness: () => Readiness;
+  logger: Logger;
+}
+
+export interface RunningWebhookServer {
+  https: HttpsServer;
+  http: HttpServer;
+  url: string;
+  metricsUrl: string;
+  close(): Promise<void>;
+}
+
+interface BodyParserError { type?: string; status?: number; message?: string }
+
+function admissionApp(opts: WebhookServerOptions): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.post(ADMISSION_PATH, express.json({ limit: opts.bodyLimit ?? "4mb", strict: false, type: () => true }), (req: Request, res: Response) => {
+    const result = opts.handle(req.body as unknown);
+    res.status(result.status).json(result.body);
+  });
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: `nhi-operator: not found; AdmissionReviews go to POST ${ADMISSION_PATH}` });
+  });
+  // Body-parser failures: malformed JSON (400) or a body over the limit (413), answered, never thrown.
+  app.use((err: BodyParserError, _req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status === 413 ? 413 : err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    opts.metrics.badRequests.inc({ reason: err.type ?? "error" });
+    opts.logger.warn("rejected an admission request body", { status, type: err.type });
+    res.status(status).json({ error: status === 413 ? `nhi-operator: body larger than ${opts.bodyLimit ?? "4mb"}` : status === 400 ? "nhi-operator: the body is not valid JSON" : "nhi-operator: internal error" });
+  });
+  return app;
+}
+
+function healthApp(opts: WebhookServerOptions): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.status(200).json({ status: "ok" });
+  });
+  app.get("/readyz", (_req, res) => {
+    const r = opts.readiness();
+    res.status(r.ready ? 200 : 503).json({ ready: r.ready, ...r.detail });
+  });
+  app.get("/metrics", (_req, res, next) => {
+    opts.metrics.registry.metrics().then((text) => {
+      res.set("Content-Type", opts.metrics.registry.contentType).send(text);
+    }, next);
+  });
+  return app;
+}
+
+function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startWebhookServer(opts: WebhookServerOptions): Promise<RunningWebhookServer> {
+  const https = createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2" }, admissionApp(opts));
+  // The API server gives up after the webhook's timeoutSeconds; do not hold sockets much longer.
+  https.requestTimeout = 15_000;
+  https.headersTimeout = 10_000;
+  https.keepAliveTimeout = 60_000;
+  https.on("tlsClientError", () => undefined); // scanners and aborted handshakes are not our errors
+  const http = createHttpServer(healthApp(opts));
+  http.requestTimeout = 10_000;
+  const host = opts.host ?? "0.0.0.0";
+  const metricsHost = opts.metricsHost ?? "0.0.0.0";
+  const port = await listen(https, opts.port ?? 8443, host);
+  let metricsPort: number;
+  try {
+    metricsPort = await listen(http, opts.metricsPort ?? 8080, metricsHost);
+  } catch (err) {
+    https.close();
+    throw err;
+  }
+  const shown = (h: string): string => (h === "0.0.0.0" ? "127.0.0.1" : h);
+  const close = (s: HttpServer | HttpsServer): Promise<void> => new Promise((resolve) => {
+    s.close(() => resolve());
+    s.closeIdleConnections();
+  });
+  return {
+    https, http,
+    url: `https://${shown(host)}:${port}${ADMISSION_PATH}`,
+    metricsUrl: `http://${shown(metricsHost)}:${metricsPort}`,
+    close: async () => {
+      await Promise.all([close(https), close(http)]);
+    },
+  };
+}
