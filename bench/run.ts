@@ -3,9 +3,11 @@
 
 import { cliCheckBenchmark } from "./cli-check.js";
 import { effectivePermissionsBenchmark } from "./effective-permissions.js";
+import { inventoryBenchmark } from "./inventory.js";
 import { type Benchmark, type Figure, gcAvailable } from "./harness.js";
+import { webhookBenchmark } from "./webhook.js";
 
-const benchmarks: Benchmark[] = [effectivePermissionsBenchmark, cliCheckBenchmark];
+const benchmarks: Benchmark[] = [effectivePermissionsBenchmark, cliCheckBenchmark, inventoryBenchmark, webhookBenchmark];
 
 function format(f: Figure): string {
   const digits = f.unit === "count" ? (Number.isInteger(f.value) ? 0 : 1) : f.value >= 100 ? 0 : f.value >= 10 ? 1 : 2;

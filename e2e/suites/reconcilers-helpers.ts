@@ -1,0 +1,130 @@
+// Shared by the reconciler suites (inventory, rotation, lifetime): run the leader-elected
+// reconcilers as a child process against the shared control plane, so a test can kill it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { createServer } from "node:net";
+import { REPO_ROOT } from "../harness/binaries.js";
+import { sharedCluster } from "../harness/mocha.js";
+import { Token, type KubeObject } from "../harness/kube.js";
+import { waitFor } from "../harness/wait.js";
+
+const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) => join(REPO_ROOT, "crds", f));
+
+export async function installCrds(): Promise<void> {
+  const c = sharedCluster();
+  await c.kubectlOk(["apply", "--server-side", "--force-conflicts", ...CRD_FILES.flatMap((f) => ["-f", f])]);
+  await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface OperatorProcess {
+  proc: ChildProcess;
+  port: number;
+  logs(): string;
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+  get<T>(path: string): Promise<T>;
+}
+
+/** Starts dist/operator/controllers/standalone.js; resolves once its first inventory is complete. */
+export async function startOperator(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<OperatorProcess> {
+  const c = sharedCluster();
+  const port = await freePort();
+  const proc = spawn(process.execPath, ["--enable-source-maps", join(REPO_ROOT, "dist/operator/controllers/standalone.js")], {
+    env: {
+      ...process.env, KUBECONFIG: c.kubeconfigPath, NHI_LEASE_NAMESPACE: "default", NHI_HTTP_PORT: String(port),
+      NHI_TOKEN_OVERLAP_MS: "3000", LOG_LEVEL: "info", ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout?.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
+  proc.stderr?.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  const op: OperatorProcess = {
+    proc, port, exited,
+    logs: () => out,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+    async get<T>(path: string): Promise<T> {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+      return (await r.json()) as T;
+    },
+  };
+  if (opts.waitReady !== false) {
+    // The previous test's process released the Lease on SIGTERM; a SIGKILLed one holds it ≤ 15 s.
+    await waitFor("the reconcilers to lead and finish a first inventory", async () => {
+      if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}: ${out.slice(-2000)}`);
+      return out.includes("inventory complete");
+    }, { timeoutMs: 60_000, describe: () => out.slice(-1500) });
+  }
+  return op;
+}
+
+export interface NhiObject extends KubeObject {
+  metadata: { name: string; namespace: string; uid?: string; generation?: number };
+  status?: {
+    phase?: string; observedGeneration?: number;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    credentials?: { name: string; secretName?: string; issuedAt?: string; expiresAt?: string; nextRotationAt?: string; rotations?: number; lastError?: string }[];
+    excessPermissions?: { verb: string; resource?: string; namespace: string; binding: { kind: string; name: string } }[];
+    risk?: { score?: number; level?: string; factors?: { name: string; points: number; detail?: string }[] };
+  };
+}
+
+export async function getNhi(ns: string, name: string): Promise<NhiObject | undefined> {
+  return sharedCluster().kube.get<NhiObject>("nhi.io/v1alpha1", "NonHumanIdentity", name, ns);
+}
+
+export interface SecretObject extends KubeObject {
+  metadata: { name: string; namespace: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+export async function getSecret(ns: string, name: string): Promise<SecretObject | undefined> {
+  return sharedCluster().kube.get<SecretObject>("v1", "Secret", name, ns);
+}
+
+/** The token stored in a Secret, wrapped so it never prints. */
+export function tokenOf(s: SecretObject | undefined, key = "token"): Token | undefined {
+  const v = s?.data?.[key];
+  return v ? new Token(Buffer.from(v, "base64").toString("utf8")) : undefined;
+}
+
+/** Whether a token authenticates (a SelfSubjectReview as it). */
+export async function authenticates(token: Token): Promise<boolean> {
+  const r = await sharedCluster().kube.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    { body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }, as: { token } });
+  return r.status === 201;
+}
+
+export async function eventsOf(ns: string, name: string): Promise<{ reason: string; message: string; type: string }[]> {
+  const r = await sharedCluster().kube.must<{ items: { reason: string; message: string; type: string; involvedObject: { name: string; kind: string } }[] }>("GET", `/api/v1/namespaces/${ns}/events`);
+  return r.items.filter((e) => e.involvedObject.kind === "NonHumanIdentity" && e.involvedObject.name === name);
+}
+
+export function nhiYaml(ns: string, name: string, spec: string): string {
+  return `apiVersion: nhi.io/v1alpha1
+kind: NonHumanIdentity
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+${spec.trim().split("\n").map((l) => `  ${l}`).join("\n")}
+`;
+}
+
+export const OWNER = "owner: { team: e2e, contact: e2e@example.com }\npurpose: e2e";

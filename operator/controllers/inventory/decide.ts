@@ -1,0 +1,51 @@
+// Pure part of the inventory controller: which Events a status change deserves, and the JSON
+// inventory document served to the CLI.
+import type { NHIPhase, NonHumanIdentityStatus } from "../../../core/nhi/types.js";
+import type { Inventory, IdentityRecord } from "../../../core/inventory/inventory.js";
+
+export interface PlannedEvent {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+const PHASE_EVENT: Record<NHIPhase, { type: "Normal" | "Warning"; reason: string }> = {
+  Pending: { type: "Normal", reason: "Pending" },
+  Active: { type: "Normal", reason: "Active" },
+  Expiring: { type: "Warning", reason: "Expiring" },
+  Expired: { type: "Warning", reason: "Expired" },
+  Suspended: { type: "Normal", reason: "Suspended" },
+  Violating: { type: "Warning", reason: "Violating" },
+  Orphaned: { type: "Warning", reason: "Orphaned" },
+};
+
+/** Events for a status change: a phase transition, and a credential turning not fresh. */
+export function transitionEvents(previous: NonHumanIdentityStatus | undefined, next: NonHumanIdentityStatus, rec: IdentityRecord): PlannedEvent[] {
+  const out: PlannedEvent[] = [];
+  const from = previous?.phase;
+  if (next.phase !== undefined && from !== next.phase) {
+    const e = PHASE_EVENT[next.phase];
+    out.push({ ...e, message: `phase ${from ?? "(none)"} → ${next.phase}: ${rec.reason}` });
+  }
+  const was = previous?.conditions?.find((c) => c.type === "CredentialsFresh");
+  const now = next.conditions?.find((c) => c.type === "CredentialsFresh");
+  if (now && now.status === "False" && (was?.status !== "False" || was.reason !== now.reason)) {
+    out.push({ type: "Warning", reason: `Credentials${now.reason}`, message: now.message });
+  }
+  return out;
+}
+
+/** The inventory as the CLI reads it (GET /inventory): identities without internal fields. */
+export function inventoryDocument(inv: Inventory, namespace?: string): Record<string, unknown> {
+  const identities = inv.identities.filter((r) => namespace === undefined || r.namespace === namespace).map((r) => {
+    const { lifetime: _l, nextAt: _n, ...rest } = r;
+    return rest;
+  });
+  const byPhase: Record<string, number> = {};
+  for (const r of identities) byPhase[r.phase] = (byPhase[r.phase] ?? 0) + 1;
+  return {
+    apiVersion: "nhi.io/v1alpha1", kind: "Inventory", generatedAt: inv.at,
+    summary: { identities: identities.length, shadow: identities.filter((r) => r.shadow).length, byPhase },
+    identities,
+  };
+}

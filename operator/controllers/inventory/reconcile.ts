@@ -1,0 +1,90 @@
+// The inventory controller: one key ("all"), so a burst of changes collapses into one pass (the
+// queue de-duplicates). A pass reads the source's snapshot, the facts of declared observed
+// credentials, builds the inventory (core), writes each NHI's status when it changed, records
+// Events on transitions, and wakes up again when the clock alone would change something.
+import { buildInventory, desiredStatus, type Inventory } from "../../../core/inventory/index.js";
+import { ADMISSION_DEFAULTS, resolvePolicy } from "../../../core/policy/settings.js";
+import type { NonHumanIdentity, NonHumanIdentityStatus } from "../../../core/nhi/types.js";
+import { canonical } from "../../k8s/status-writer.js";
+import { isNotFound } from "../../k8s/rest.js";
+import type { ProcessResult } from "../../k8s/queue.js";
+import { nullLog, type ControllerDeps } from "../types.js";
+import { transitionEvents } from "./decide.js";
+import { CredentialFactsReader } from "./facts.js";
+
+export const INVENTORY_KEY = "all";
+/** Even when nothing changes, look again this often. */
+export const RESYNC_MS = 5 * 60_000;
+
+export class InventoryController {
+  readonly name = "inventory";
+  private latest: Inventory | undefined;
+  private readonly facts: CredentialFactsReader;
+  /** What this process last wrote per NHI: the source's copy may lag behind our own writes. */
+  private readonly written = new Map<string, { status: string; phase?: string; value: NonHumanIdentityStatus }>();
+  private readonly listeners = new Set<(inv: Inventory) => void>();
+  passes = 0;
+
+  constructor(private readonly d: ControllerDeps) {
+    this.facts = new CredentialFactsReader(d.rest);
+  }
+
+  inventory(): Inventory | undefined {
+    return this.latest;
+  }
+
+  onInventory(fn: (inv: Inventory) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async reconcile(_key: string): Promise<ProcessResult> {
+    const now = (this.d.now ?? Date.now)();
+    const snapshot = this.d.source.snapshot();
+    const policy = resolvePolicy(snapshot.policies, ADMISSION_DEFAULTS, new Date(now));
+    const credentialFacts = await this.facts.read(snapshot);
+    const inv = buildInventory(snapshot, (sa) => this.d.source.grantsOf(sa), { now, policy, credentialFacts, ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}) });
+    this.latest = inv;
+    this.passes++;
+    // The inventory is complete once built; status writes follow (rate-limited, one per changed NHI).
+    for (const l of this.listeners) l(inv);
+    let next = now + RESYNC_MS;
+    let firstError: unknown;
+    for (const nhi of snapshot.nhis) {
+      const ns = nhi.metadata.namespace ?? "default";
+      const k = `${ns}/${nhi.metadata.name}`;
+      const rec = inv.byNhi.get(k);
+      if (!rec) continue;
+      if (rec.nextAt !== undefined) next = Math.min(next, rec.nextAt);
+      try {
+        await this.writeStatus(nhi, desiredStatus(this.known(nhi), rec, now), rec);
+      } catch (e) {
+        if (!isNotFound(e)) firstError ??= e; // an NHI deleted meanwhile is not an error
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+    return { requeueAfterMs: Math.max(1000, next - now + 500) };
+  }
+
+  /** The NHI with the status this process last wrote when the source has not caught up yet. */
+  private known(nhi: NonHumanIdentity): NonHumanIdentity {
+    const w = this.written.get(`${nhi.metadata.namespace ?? "default"}/${nhi.metadata.name}/${nhi.metadata.uid ?? ""}`);
+    return w ? { ...nhi, status: w.value } : nhi;
+  }
+
+  private async writeStatus(nhi: NonHumanIdentity, desired: NonHumanIdentityStatus, rec: Parameters<typeof transitionEvents>[2]): Promise<void> {
+    const ns = nhi.metadata.namespace ?? "default";
+    const k = `${ns}/${nhi.metadata.name}/${nhi.metadata.uid ?? ""}`;
+    const before = this.known(nhi).status;
+    const text = canonical(desired);
+    if (canonical(before ?? {}) === text) return;
+    await this.d.status.write(ns, nhi.metadata.name, before, desired);
+    this.written.set(k, { status: text, ...(desired.phase ? { phase: desired.phase } : {}), value: desired });
+    for (const e of transitionEvents(before, desired, rec)) {
+      await this.d.events.record({
+        target: { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", namespace: ns, name: nhi.metadata.name, ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}) },
+        ...e,
+      }).catch((err: unknown) => (this.d.log ?? nullLog).debug("event not recorded", { reason: e.reason, error: String(err) }));
+    }
+  }
+}

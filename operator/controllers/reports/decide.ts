@@ -1,0 +1,70 @@
+// The inventory's findings as wgpolicyk8s.io/v1alpha2 PolicyReports (the format Kyverno and Trivy
+// write), one per namespace, so existing report UIs show them. Pure: inventory in, reports out.
+import type { Inventory, IdentityRecord } from "../../../core/inventory/inventory.js";
+import { CATALOGUE_BY_ID } from "../../../core/policy/catalogue.js";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../../../core/rotation/state.js";
+
+export const REPORT_NAME = "nhi-operator";
+export const REPORT_API = "wgpolicyk8s.io/v1alpha2";
+
+export interface ReportResult {
+  source: string;
+  policy: string;
+  rule: string;
+  result: "pass" | "fail" | "warn" | "error" | "skip";
+  severity: "critical" | "high" | "medium" | "low" | "info";
+  category: string;
+  message: string;
+  scored: boolean;
+  resources: { apiVersion: string; kind: string; name: string; namespace: string }[];
+  timestamp: { seconds: number; nanos: number };
+  properties?: Record<string, string>;
+}
+
+export interface PolicyReport {
+  apiVersion: typeof REPORT_API;
+  kind: "PolicyReport";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  summary: { pass: number; fail: number; warn: number; error: number; skip: number };
+  results: ReportResult[];
+}
+
+function resultsOf(r: IdentityRecord, seconds: number): ReportResult[] {
+  const resource = r.nhi !== undefined
+    ? [{ apiVersion: "v1", kind: "ServiceAccount", name: r.name, namespace: r.namespace }, { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", name: r.nhi, namespace: r.namespace }]
+    : [{ apiVersion: "v1", kind: "ServiceAccount", name: r.name, namespace: r.namespace }];
+  const base = { source: "nhi-operator", scored: true, resources: resource, timestamp: { seconds, nanos: 0 }, properties: { riskScore: String(r.risk.score ?? 0), phase: r.phase } };
+  const out: ReportResult[] = [];
+  if (r.shadow && r.exists) out.push({ ...base, policy: "nhi-claimed", rule: "shadow-identity", result: "warn", severity: "medium", category: "OWASP NHI1", message: `ServiceAccount ${r.name} is not claimed by any NonHumanIdentity: no owner, purpose or ceiling` });
+  if (r.excessTotal > 0) out.push({ ...base, policy: "nhi-scopes", rule: "scope-exceeded", result: "fail", severity: "high", category: "OWASP NHI5", message: `${r.excessTotal} permission(s) beyond the declared scopes of NonHumanIdentity ${r.nhi ?? ""}` });
+  for (const h of r.catalogue) {
+    const e = CATALOGUE_BY_ID.get(h.id);
+    out.push({ ...base, policy: "nhi-catalogue", rule: h.id, result: h.exempt ? "skip" : h.severity === "critical" ? "fail" : "warn", severity: h.severity,
+      category: e?.owasp[0]?.split(" ")[0]?.replace(":2025", "") ?? "OWASP NHI5",
+      message: `${e?.title ?? h.id} ${h.namespace === "*" ? "cluster-wide" : `in namespace ${h.namespace}`}: ${e?.why ?? ""}` });
+  }
+  if (r.legacyTokens.length > 0) out.push({ ...base, policy: "nhi-credentials", rule: "legacy-token", result: "warn", severity: "high", category: "OWASP NHI7", message: `${r.legacyTokens.length} long-lived legacy token Secret(s): ${r.legacyTokens.map((t) => t.name).join(", ")}` });
+  for (const c of r.credentials) {
+    if (c.health === "Fresh") continue;
+    out.push({ ...base, policy: "nhi-credentials", rule: `credential-${c.health.toLowerCase()}`, result: c.health === "Expired" || c.health === "Failing" ? "fail" : "warn",
+      severity: c.health === "Expired" ? "high" : "medium", category: "OWASP NHI7", message: c.message });
+  }
+  if (r.phase === "Unused") out.push({ ...base, policy: "nhi-lifetime", rule: "unused", result: "warn", severity: "low", category: "OWASP NHI1", message: r.reason });
+  if (r.phase === "Orphaned" || r.phase === "Expired") out.push({ ...base, policy: "nhi-lifetime", rule: r.phase.toLowerCase(), result: "fail", severity: "medium", category: "OWASP NHI1", message: r.reason });
+  if (r.reuse) out.push({ ...base, policy: "nhi-usage", rule: "reuse", result: "warn", severity: "medium", category: "OWASP NHI9", message: `shared by ${r.workloads.length} workloads: ${r.workloads.slice(0, 5).join(", ")}` });
+  if (out.length === 0 && r.exists) out.push({ ...base, policy: "nhi-inventory", rule: "governed", result: "pass", severity: "info", category: "OWASP NHI", message: `${r.name} is within its declaration` });
+  return out;
+}
+
+/** One report per namespace with identities in it, results capped to keep objects small. */
+export function policyReports(inv: Inventory, nowMs: number, maxResults = 1000): PolicyReport[] {
+  const seconds = Math.floor(nowMs / 1000);
+  const byNs = new Map<string, ReportResult[]>();
+  for (const r of inv.identities) byNs.set(r.namespace, [...(byNs.get(r.namespace) ?? []), ...resultsOf(r, seconds)]);
+  return [...byNs].sort(([a], [b]) => a.localeCompare(b)).map(([namespace, all]) => {
+    const results = all.slice(0, maxResults);
+    const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+    for (const x of all) summary[x.result]++;
+    return { apiVersion: REPORT_API, kind: "PolicyReport", metadata: { name: REPORT_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, summary, results };
+  });
+}

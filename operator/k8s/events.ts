@@ -1,0 +1,75 @@
+// Kubernetes Events (core/v1) for transitions: one per (object, reason, message) within a window,
+// then counted into the same Event, like client-go's EventRecorder does. Messages are built from
+// names, phases and reason codes only; a final scrub refuses anything that looks like a token.
+import { randomBytes } from "node:crypto";
+import type { KubeRest } from "./rest.js";
+
+export interface EventTarget {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export interface RecordedEvent {
+  target: EventTarget;
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+export interface EventSink {
+  record(e: RecordedEvent): Promise<void>;
+}
+
+// JWTs (three base64url segments) and long opaque runs: never put them in an Event.
+const TOKENISH = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|[A-Za-z0-9+/_=-]{40,}/g;
+export function scrub(message: string): string {
+  return message.replace(TOKENISH, "[redacted]").slice(0, 1024);
+}
+
+const COMPONENT = "nhi-operator";
+
+export class EventRecorder implements EventSink {
+  private readonly seen = new Map<string, { name: string; count: number; first: string; at: number }>();
+
+  constructor(private readonly rest: KubeRest, private readonly windowMs = 10 * 60_000, private readonly host = process.env.HOSTNAME ?? "") {}
+
+  async record(e: RecordedEvent): Promise<void> {
+    const message = scrub(e.message);
+    const now = Date.now();
+    const k = `${e.target.namespace}/${e.target.kind}/${e.target.name}/${e.reason}/${message}`;
+    const prev = this.seen.get(k);
+    const base = `/api/v1/namespaces/${e.target.namespace}/events`;
+    const ts = new Date(now).toISOString();
+    if (prev && now - prev.at < this.windowMs) {
+      prev.count++;
+      prev.at = now;
+      await this.rest.request("PATCH", `${base}/${prev.name}`, { body: { count: prev.count, lastTimestamp: ts }, contentType: "application/merge-patch+json" }).catch(() => undefined);
+      return;
+    }
+    const name = `${e.target.name}.${randomBytes(8).toString("hex")}`.slice(0, 253);
+    this.seen.set(k, { name, count: 1, first: ts, at: now });
+    if (this.seen.size > 5000) this.seen.clear();
+    await this.rest.request("POST", base, {
+      body: {
+        apiVersion: "v1", kind: "Event",
+        metadata: { name, namespace: e.target.namespace },
+        involvedObject: { apiVersion: e.target.apiVersion, kind: e.target.kind, namespace: e.target.namespace, name: e.target.name, ...(e.target.uid ? { uid: e.target.uid } : {}) },
+        type: e.type, reason: e.reason, message,
+        source: { component: COMPONENT, ...(this.host ? { host: this.host } : {}) },
+        reportingComponent: COMPONENT, reportingInstance: this.host || COMPONENT,
+        firstTimestamp: ts, lastTimestamp: ts, count: 1,
+      },
+    });
+  }
+}
+
+/** Keeps events in memory (unit tests of the reconcilers). */
+export class MemoryEvents implements EventSink {
+  readonly events: RecordedEvent[] = [];
+  async record(e: RecordedEvent): Promise<void> {
+    this.events.push({ ...e, message: scrub(e.message) });
+  }
+}

@@ -1,0 +1,157 @@
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics: every replica
+// serves the webhook; the one holding the Lease runs the reconcilers. A replica takes the Lease when
+// it is free or its holder has not renewed for leaseDuration; the holder renews every retryPeriod and
+// gives up (stops leading) when it could not renew within renewDeadline. Writes carry the Lease's
+// resourceVersion, so two candidates can never both win (one gets 409 Conflict).
+import { ApiError, isAlreadyExists, isConflict, isNotFound } from "./rest.js";
+
+export interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+/** The three calls election needs (KubeRest implements them in leaseClient(); tests fake them). */
+export interface LeaseClient {
+  get(namespace: string, name: string): Promise<Lease | undefined>;
+  create(lease: Lease): Promise<Lease>;
+  replace(lease: Lease): Promise<Lease>;
+}
+
+export interface LeaderElectorOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+  onError?: (err: unknown) => void;
+}
+
+const micro = (ms: number): string => new Date(ms).toISOString().replace("Z", "000Z");
+
+export class LeaderElector {
+  private leading = false;
+  private stopped = false;
+  private lastRenew = 0;
+  private readonly leaseMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryMs: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly client: LeaseClient, private readonly o: LeaderElectorOptions) {
+    this.leaseMs = o.leaseDurationMs ?? 15_000;
+    this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
+    this.retryMs = o.retryPeriodMs ?? 2_000;
+    this.now = o.now ?? Date.now;
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * One attempt to acquire or renew. True when this replica holds the Lease afterwards.
+   * Exposed for tests; run() calls it every retryPeriod.
+   */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const now = this.now();
+    const { namespace, name, identity } = this.o;
+    const existing = await this.client.get(namespace, name);
+    const spec = { holderIdentity: identity, leaseDurationSeconds: Math.round(this.leaseMs / 1000), renewTime: micro(now) };
+    if (!existing) {
+      try {
+        await this.client.create({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace },
+          spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } });
+        return true;
+      } catch (e) {
+        if (isAlreadyExists(e) || isConflict(e)) return false;
+        throw e;
+      }
+    }
+    const holder = existing.spec.holderIdentity;
+    const renewed = existing.spec.renewTime ? Date.parse(existing.spec.renewTime) : 0;
+    const duration = (existing.spec.leaseDurationSeconds ?? 15) * 1000;
+    const mine = holder === identity;
+    if (!mine && holder && renewed + duration > now) return false; // someone else holds a live lease
+    const next: Lease = {
+      ...existing,
+      spec: {
+        ...existing.spec, ...spec,
+        acquireTime: mine ? existing.spec.acquireTime ?? micro(now) : micro(now),
+        leaseTransitions: (existing.spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
+      },
+    };
+    try {
+      await this.client.replace(next);
+      return true;
+    } catch (e) {
+      if (isConflict(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Campaigns and renews until stop(). Callbacks fire on each change of leadership. */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      let ok = false;
+      try {
+        ok = await this.tryAcquireOrRenew();
+      } catch (e) {
+        this.o.onError?.(e);
+      }
+      const now = this.now();
+      if (ok) {
+        this.lastRenew = now;
+        if (!this.leading) {
+          this.leading = true;
+          this.o.onStartedLeading();
+        }
+      } else if (this.leading && now - this.lastRenew >= this.renewDeadlineMs) {
+        // Could not renew in time: another replica may take over any moment now. Stop first.
+        this.leading = false;
+        this.o.onStoppedLeading();
+      }
+      if (!this.stopped) await this.sleep(this.retryMs);
+    }
+  }
+
+  /** Stops campaigning and, when leading, releases the Lease so a successor need not wait it out. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (!this.leading) return;
+    this.leading = false;
+    try {
+      const l = await this.client.get(this.o.namespace, this.o.name);
+      if (l && l.spec.holderIdentity === this.o.identity) {
+        await this.client.replace({ ...l, spec: { ...l.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: micro(this.now()) } });
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError) || (!isConflict(e) && !isNotFound(e))) this.o.onError?.(e);
+    }
+    this.o.onStoppedLeading();
+  }
+}
+
+/** A LeaseClient over the REST client. */
+export function leaseClient(rest: { find<T>(p: string): Promise<T | undefined>; request<T>(m: string, p: string, o?: { body?: unknown }): Promise<T> }): LeaseClient {
+  const base = (ns: string): string => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`;
+  return {
+    get: (ns, name) => rest.find<Lease>(`${base(ns)}/${name}`),
+    create: (l) => rest.request<Lease>("POST", base(l.metadata.namespace), { body: l }),
+    replace: (l) => rest.request<Lease>("PUT", `${base(l.metadata.namespace)}/${l.metadata.name}`, { body: l }),
+  };
+}
