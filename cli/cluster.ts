@@ -22,10 +22,19 @@ function meta(m: unknown): ObjectMeta {
   return out;
 }
 
-export async function readCluster(context?: string): Promise<ClusterSnapshot> {
+export interface ClusterSource {
+  /** --context: a context of the kubeconfig other than its current one. */
+  context?: string | undefined;
+  /** --kubeconfig: this file instead of $KUBECONFIG / ~/.kube/config. */
+  kubeconfig?: string | undefined;
+}
+
+export async function readCluster(source: ClusterSource = {}): Promise<ClusterSnapshot> {
   const kc = new KubeConfig();
+  const { context, kubeconfig } = source;
   try {
-    kc.loadFromDefault();
+    if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
     if (context !== undefined) kc.setCurrentContext(context);
   } catch (e) {
     throw new Error(`cannot load kubeconfig: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,104 +1,91 @@
-// `nhictl inventory`: which ServiceAccounts exist, which NHI claims each (or none: shadow), which NHIs
-// govern an account that does not exist (orphaned), and the catalogue entries each account reaches.
-// The operator's full inventory model (risk, usage, credential health) is computed by the operator;
-// `--endpoint` prints that. Offline this is the basic claimed/shadow/orphaned view of a snapshot.
-import { catalogueHits } from "../core/policy/catalogue-hits.js";
-import { emptySnapshot, type ClusterSnapshot } from "../core/snapshot.js";
-import { podTemplateOf, serviceAccountOf } from "../core/workloads/pod-template.js";
-import { prepare } from "./check.js";
+// `nhictl inventory`: the operator's own inventory model (core/inventory buildInventory: claimed or
+// shadow, phase, risk, workloads, legacy tokens, excess permissions, catalogue hits, credentials),
+// in the document the operator serves at GET /inventory (inventoryDocument). Offline (manifests)
+// and with --cluster it is computed here with the same function over the same snapshot shape; with
+// --endpoint it is read from the operator. Either way the JSON is that one document.
+import { buildInventory, type IdentityRecord } from "../core/inventory/inventory.js";
+import { ADMISSION_DEFAULTS, resolvePolicy } from "../core/policy/settings.js";
+import { emptySnapshot, indexSnapshot, type ClusterSnapshot } from "../core/snapshot.js";
+import { inventoryDocument } from "../operator/controllers/inventory/decide.js";
 import type { ManifestSet } from "./snapshot.js";
 
-export interface InventoryEntry {
-  namespace: string;
-  serviceAccount: string;
-  status: "claimed" | "shadow" | "orphaned";
-  nhi?: string;
-  owner?: string;
-  /** Workloads that run as it. */
-  workloads: number;
-  /** Catalogue ids its effective permissions reach ("id@namespace"). */
-  catalogue: string[];
+/** One identity as the endpoint serves it (the record without the reconciler's internal fields). */
+export type InventoryIdentity = Omit<IdentityRecord, "lifetime" | "nextAt">;
+
+/** GET /inventory's document. */
+export interface InventoryDocument {
+  apiVersion: "nhi.io/v1alpha1";
+  kind: "Inventory";
+  generatedAt: string;
+  summary: { identities: number; shadow: number; byPhase: Record<string, number> };
+  identities: InventoryIdentity[];
 }
 
-export interface Inventory {
+export interface InventoryResult {
+  /** Where it came from: the endpoint's URL, or what nhictl computed it from. */
   source: string;
-  items: InventoryEntry[];
-  summary: { serviceAccounts: number; claimed: number; shadow: number; orphaned: number };
+  document: InventoryDocument;
 }
 
-export function inventoryFromSnapshot(set: ManifestSet, cluster: ClusterSnapshot | undefined, now: Date): Inventory {
-  const judged = prepare(set, { policies: [], strict: false, now, cluster: cluster ?? emptySnapshot() });
-  const { merged, directory, lookups } = judged;
-  const runs = new Map<string, number>();
-  for (const w of merged.workloads) {
-    const t = podTemplateOf(w);
-    if (!t) continue;
-    const k = `${w.metadata.namespace ?? "default"}/${serviceAccountOf(t.spec)}`;
-    runs.set(k, (runs.get(k) ?? 0) + 1);
-  }
-  const items: InventoryEntry[] = [];
-  const seen = new Set<string>();
-  for (const sa of merged.serviceAccounts) {
-    const ref = { namespace: sa.metadata.namespace ?? "default", name: sa.metadata.name };
-    const key = `${ref.namespace}/${ref.name}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const nhi = directory.nhiFor(ref);
-    const hits = catalogueHits(lookups.index.grantsOf(ref)).map((h) => `${h.entry.id}@${h.namespace === "*" ? "cluster" : h.namespace}`);
-    items.push({
-      namespace: ref.namespace, serviceAccount: ref.name, status: nhi ? "claimed" : "shadow",
-      ...(nhi ? { nhi: nhi.metadata.name, owner: nhi.spec.owner.team } : {}),
-      workloads: runs.get(key) ?? 0, catalogue: hits,
-    });
-  }
-  for (const nhi of merged.nhis) {
-    const key = `${nhi.metadata.namespace ?? "default"}/${nhi.spec.serviceAccountName}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    items.push({ namespace: nhi.metadata.namespace ?? "default", serviceAccount: nhi.spec.serviceAccountName, status: "orphaned", nhi: nhi.metadata.name, owner: nhi.spec.owner.team, workloads: runs.get(key) ?? 0, catalogue: [] });
-  }
-  items.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.serviceAccount.localeCompare(b.serviceAccount));
-  const count = (s: InventoryEntry["status"]): number => items.filter((i) => i.status === s).length;
-  return {
-    source: cluster ? "cluster (computed by nhictl)" : "manifests (computed by nhictl)",
-    items,
-    summary: { serviceAccounts: items.filter((i) => i.status !== "orphaned").length, claimed: count("claimed"), shadow: count("shadow"), orphaned: count("orphaned") },
+/**
+ * The manifests over the cluster (when given): the manifests replace the cluster's objects of the
+ * same kind, namespace and name, as with check. The policy is what the operator resolves: the
+ * admission defaults and the NHIPolicies present.
+ */
+export function inventoryFromSnapshot(set: ManifestSet, cluster: ClusterSnapshot | undefined, now: Date, namespace?: string): InventoryResult {
+  const base = cluster ?? emptySnapshot();
+  const keep = <T extends { kind: string; metadata: { namespace?: string; name: string } }>(xs: T[]): T[] =>
+    xs.filter((x) => set.locate({ kind: x.kind, namespace: x.metadata.namespace, name: x.metadata.name }) === undefined);
+  const s = set.snapshot;
+  const merged: ClusterSnapshot = {
+    namespaces: [...keep(base.namespaces), ...s.namespaces], serviceAccounts: [...keep(base.serviceAccounts), ...s.serviceAccounts],
+    rbac: [...keep(base.rbac), ...s.rbac], nhis: [...keep(base.nhis), ...s.nhis], policies: [...keep(base.policies), ...s.policies],
+    workloads: [...keep(base.workloads), ...s.workloads], secrets: [...keep(base.secrets), ...s.secrets],
   };
+  const index = indexSnapshot(merged);
+  const policy = resolvePolicy(merged.policies, ADMISSION_DEFAULTS, now);
+  const inv = buildInventory(merged, (sa) => index.grantsOf(sa), { now: now.getTime(), policy });
+  const what = cluster ? (set.objects.length > 0 ? "cluster and manifests" : "cluster") : "manifests";
+  return { source: `${what} (computed by nhictl)`, document: inventoryDocument(inv, namespace) as unknown as InventoryDocument };
 }
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
-/** GET the operator's inventory endpoint. The body is passed through; the table reads the common fields. */
-export async function inventoryFromEndpoint(url: string): Promise<Inventory> {
+/** GET the operator's inventory endpoint (optionally ?namespace=), and check it is the document we read. */
+export async function inventoryFromEndpoint(url: string, namespace?: string): Promise<InventoryResult> {
+  const target = new URL(url);
+  if (namespace !== undefined) target.searchParams.set("namespace", namespace);
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
+    res = await fetch(target, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
   } catch (e) {
     throw new Error(`cannot reach the inventory endpoint ${url}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!res.ok) throw new Error(`inventory endpoint ${url} answered HTTP ${res.status}`);
-  const body: unknown = await res.json();
-  const rawItems = Array.isArray(body) ? body : isRecord(body) && Array.isArray(body.items) ? body.items : [];
-  const items = rawItems.filter(isRecord).map((i): InventoryEntry => {
-    const s = (k: string): string | undefined => (typeof i[k] === "string" ? i[k] : undefined);
-    const status = s("status") ?? s("phase") ?? "";
-    return {
-      namespace: s("namespace") ?? "", serviceAccount: s("serviceAccount") ?? s("serviceAccountName") ?? s("name") ?? "",
-      status: status === "claimed" || status === "orphaned" ? status : status === "" ? "shadow" : (status.toLowerCase() as InventoryEntry["status"]),
-      ...(s("nhi") ? { nhi: s("nhi") } : {}), ...(s("owner") ? { owner: s("owner") } : {}),
-      workloads: typeof i.workloads === "number" ? i.workloads : 0,
-      catalogue: Array.isArray(i.catalogue) ? i.catalogue.filter((c): c is string => typeof c === "string") : [],
-    };
-  });
-  const count = (st: string): number => items.filter((x) => x.status === st).length;
-  return { source: url, items, summary: { serviceAccounts: items.length, claimed: count("claimed"), shadow: count("shadow"), orphaned: count("orphaned") } };
+  if (!res.ok) throw new Error(`inventory endpoint ${url} answered HTTP ${res.status}${res.status === 503 ? " (the operator has not finished its first inventory pass)" : ""}`);
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new Error(`inventory endpoint ${url} did not answer JSON`);
+  }
+  if (!isRecord(body) || body.kind !== "Inventory" || !Array.isArray(body.identities) || !isRecord(body.summary)) {
+    throw new Error(`inventory endpoint ${url} answered something other than an nhi.io/v1alpha1 Inventory document`);
+  }
+  const identities = body.identities.filter((i): i is InventoryIdentity => isRecord(i) && typeof i.namespace === "string" && typeof i.name === "string" && typeof i.phase === "string");
+  return { source: url, document: { ...(body as unknown as InventoryDocument), identities } };
 }
 
-export function formatInventoryTable(inv: Inventory): string {
-  const header = ["NAMESPACE", "SERVICEACCOUNT", "STATUS", "NHI", "OWNER", "WORKLOADS", "CATALOGUE"];
-  const rows = inv.items.map((i) => [i.namespace, i.serviceAccount, i.status, i.nhi ?? "-", i.owner ?? "-", String(i.workloads), i.catalogue.join(",") || "-"]);
+export function formatInventoryTable(result: InventoryResult): string {
+  const doc = result.document;
+  const header = ["NAMESPACE", "SERVICEACCOUNT", "NHI", "PHASE", "RISK", "OWNER", "PODS", "WORKLOADS", "CATALOGUE"];
+  const rows = doc.identities.map((i) => {
+    const catalogue = [...new Set((i.catalogue ?? []).map((h) => `${h.id}@${h.namespace === "*" ? "cluster" : h.namespace}${h.exempt ? "(exempt)" : ""}`))];
+    const risk = i.risk?.level !== undefined ? `${i.risk.level}(${i.risk.score ?? 0})` : "-";
+    return [i.namespace, i.name, i.nhi ?? (i.shadow ? "shadow" : "-"), i.phase, risk, i.owner?.team ?? "-", String(i.pods ?? 0),
+      (i.workloads ?? []).join(",") || "-", catalogue.join(",") || "-"];
+  });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
   const line = (r: string[]): string => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c] ?? 0))).join("  ");
-  const s = inv.summary;
-  return `${[line(header), ...rows.map(line)].join("\n")}\n\n${s.serviceAccounts} ServiceAccounts: ${s.claimed} claimed, ${s.shadow} shadow; ${s.orphaned} orphaned NHIs (source: ${inv.source})\n`;
+  const phases = Object.entries(doc.summary.byPhase).sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${n} ${p}`).join(", ");
+  return `${[line(header), ...rows.map(line)].join("\n")}\n\n${doc.summary.identities} identities, ${doc.summary.shadow} shadow${phases ? `; ${phases}` : ""} (source: ${result.source}, at ${doc.generatedAt})\n`;
 }

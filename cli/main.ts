@@ -12,7 +12,7 @@ import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
 import { InputError, loadSources, parseStream } from "./load.js";
 import { buildManifestSet } from "./snapshot.js";
 import { explain, formatExplainText, parseServiceAccountArg } from "./explain.js";
-import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot } from "./inventory.js";
+import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot, type InventoryResult } from "./inventory.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
 
 /** Exit codes: 0 clean, 1 violations, 2 unreadable input or bad arguments. */
@@ -73,6 +73,7 @@ Options:
       --cluster         merge the live cluster's state (current kubeconfig): the manifests replace
                         the objects they define, the rest is judged as it really is
       --context NAME    kubeconfig context for --cluster
+      --kubeconfig FILE kubeconfig for --cluster (default: $KUBECONFIG, then ~/.kube/config)
       --no-color        no colours in text output (also NO_COLOR=1; colours only on a terminal)
   -h, --help            show this help
 
@@ -93,6 +94,7 @@ Options:
   -n, --namespace NS    namespace of objects that name none (default: default)
       --cluster         merge the live cluster's state (current kubeconfig)
       --context NAME    kubeconfig context for --cluster
+      --kubeconfig FILE kubeconfig for --cluster (default: $KUBECONFIG, then ~/.kube/config)
       --format FORMAT   text (default) or json
       --no-color        no colours
   -h, --help            show this help
@@ -104,15 +106,20 @@ Usage:
   nhictl inventory [--cluster] [--context NAME] [--format table|json]
   nhictl inventory PATH... [-f -] [--format table|json]
 
-With --endpoint, prints the inventory the operator serves (GET URL, JSON). Otherwise computes it
-from the live cluster (the default when no PATH is given) or from manifests: each ServiceAccount
-with its NonHumanIdentity (or "shadow" when none claims it), the NHIs whose ServiceAccount does
-not exist ("orphaned"), and the escalation-catalogue entries each account's permissions reach.
+With --endpoint, prints the inventory the operator serves (GET URL: its /inventory document).
+Otherwise computes the same document with the operator's own inventory model, from the live
+cluster (the default when no PATH is given), from manifests, or from manifests over the cluster
+(PATH... --cluster): each ServiceAccount with its NonHumanIdentity (or shadow), its phase (Active,
+Unused, Orphaned, Expiring, Expired, Suspended, Violating), risk, workloads, legacy tokens,
+permissions beyond its scopes and the escalation-catalogue entries it reaches. Offline, credential
+health is judged from Secret metadata only (certificates and External expiries are read by the
+operator, which may read Secret data; nhictl never does).
 
 Options:
       --endpoint URL    the operator's inventory endpoint
       --cluster         compute from the live cluster (current kubeconfig)
       --context NAME    kubeconfig context
+      --kubeconfig FILE kubeconfig (default: $KUBECONFIG, then ~/.kube/config)
   -f, --filename PATH   a file, folder, or - for stdin (repeatable)
   -n, --namespace NS    namespace of objects that name none (default: default)
       --format FORMAT   table (default) or json
@@ -126,6 +133,7 @@ const COMMON: ParseArgsConfig["options"] = {
   namespace: { type: "string", short: "n" },
   cluster: { type: "boolean" },
   context: { type: "string" },
+  kubeconfig: { type: "string" },
   format: { type: "string" },
   "no-color": { type: "boolean" },
 };
@@ -197,9 +205,13 @@ function useColor(values: Values, io: Io): boolean {
 }
 
 async function clusterSnapshot(values: Values): Promise<ClusterSnapshot | undefined> {
-  if (values.cluster !== true) return undefined;
+  if (values.cluster !== true) {
+    const stray = ["kubeconfig", "context"].find((k) => values[k] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} only applies with --cluster`);
+    return undefined;
+  }
   const { readCluster } = await import("./cluster.js");
-  return readCluster(str(values.context));
+  return readCluster({ context: str(values.context), kubeconfig: str(values.kubeconfig) });
 }
 
 async function check(args: string[], io: Io): Promise<number> {
@@ -254,19 +266,20 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
   const format = str(values.format) ?? "table";
   if (format !== "table" && format !== "json") throw new UsageError(`unknown --format ${format}; use table or json`);
   const endpoint = str(values.endpoint);
-  let inventory;
+  let inventory: InventoryResult;
   if (endpoint !== undefined) {
+    if (values.cluster === true || positionals.length > 0 || strs(values.filename).length > 0) throw new UsageError("--endpoint reads the operator's inventory; it takes no --cluster and no PATH");
     inventory = await inventoryFromEndpoint(endpoint);
   } else {
     const paths = [...positionals, ...strs(values.filename)];
-    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }) : undefined;
+    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }) : await clusterSnapshot(values);
     const src = paths.includes("-") ? { paths, stdin: io.readStdin() } : { paths };
     const now = io.now();
     const ns = str(values.namespace);
     const set = buildManifestSet(loadSources(src).objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
     inventory = inventoryFromSnapshot(set, cluster, now);
   }
-  io.stdout(format === "json" ? `${JSON.stringify(inventory, null, 2)}\n` : formatInventoryTable(inventory));
+  io.stdout(format === "json" ? `${JSON.stringify(inventory.document, null, 2)}\n` : formatInventoryTable(inventory));
   return EXIT.ok;
 }
 
@@ -321,6 +334,12 @@ const processIo: Io = {
   env: process.env,
   now: () => new Date(),
 };
+
+// `nhictl … | head`: a closed pipe ends the output, not the process with a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 main(process.argv.slice(2), processIo).then(
   (code) => {
