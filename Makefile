@@ -29,7 +29,7 @@ bench: node_modules ## benchmarks; prints figures
 	npm run bench
 
 .PHONY: run
-run: node_modules ## run operator + webhook against your kubeconfig (or a local control plane when none answers); registers the webhook at itself
+run: node_modules ## run the operator (webhook + leader-elected reconcilers) against your kubeconfig (or a local control plane when none answers); registers the webhook at itself
 	@npm run build >/dev/null || echo "make run: the typecheck reported errors (above); running what tsc emitted"
 	@kc="$${KUBECONFIG:-$$HOME/.kube/config}"; \
 	if [ -f "$$kc" ] && node dist/operator/main.js --probe "$$kc"; then echo "make run: using $$kc"; \
@@ -37,7 +37,8 @@ run: node_modules ## run operator + webhook against your kubeconfig (or a local 
 	  $(MAKE) --no-print-directory cluster-up >/dev/null && kc="$(CURDIR)/.e2e/kubeconfig"; fi; \
 	exec node dist/operator/main.js --kubeconfig "$$kc" --host 127.0.0.1 --port $${WEBHOOK_PORT:-8443} \
 	  --metrics-host 127.0.0.1 --metrics-port $${METRICS_PORT:-8080} --dev-cert-dir "$(CURDIR)/.run/certs" \
-	  --install-crds --register-webhook auto --failure-policy $${FAILURE_POLICY:-Fail} --namespace $${NHI_NAMESPACE:-nhi-system}
+	  --install-crds --register-webhook auto --failure-policy $${FAILURE_POLICY:-Fail} --namespace $${NHI_NAMESPACE:-nhi-system} \
+	  --lease-namespace $${NHI_LEASE_NAMESPACE:-default}
 
 # --- e2e: a real control plane (e2e/) ---
 .PHONY: e2e

@@ -1,5 +1,6 @@
-// The one process: on every replica, the cluster cache and the admission webhook served from it.
-// (Leader-elected reconcilers join here later.) A composition root: flags in, parts wired, signals out.
+// The one process, two roles: every replica runs the cluster cache and serves the admission webhook
+// from it; the replica holding the Lease also runs the reconcilers (operator/reconcilers.ts) on the
+// same cache. The only composition root: flags in, parts wired, signals out.
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { join } from "node:path";
@@ -13,7 +14,11 @@ import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer, type RunningWebhookServer } from "../webhooks/server/app.js";
 import { devServingCert } from "../webhooks/server/dev-certs.js";
 import { FileCertificateSource } from "../webhooks/server/tls.js";
+import type { CertPolicy } from "../core/certs/plan.js";
 import { ClusterCache } from "./cache/cluster-cache.js";
+import { parseDuration } from "../core/nhi/duration.js";
+import { CONTROLLER_DEFAULTS, mountInventory, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
+import { DEFAULT_CERT_SECRET, DEFAULT_SERVICE_NAME, SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -24,8 +29,10 @@ export interface OperatorOptions {
   /** Serving certificate files (reloaded when they change)… */
   certFile?: string;
   keyFile?: string;
-  /** …or a throwaway CA + loopback certificate kept in this folder (out-of-cluster development). */
+  /** …or a throwaway CA + loopback certificate kept in this folder (out-of-cluster development)… */
   devCertDir?: string;
+  /** …or self-managed: a CA + serving certificate in a Secret of ownNamespace, renewed, caBundle patched. */
+  selfManagedCerts?: { secretName: string; serviceName: string; extraNames: string[]; webhookConfigurationName?: string; policy?: CertPolicy; resyncMs?: number };
   /** Apply crds/ before starting. */
   installCrds: boolean;
   /** Register the ValidatingWebhookConfiguration with this URL (out of cluster); "auto": our own URL. */
@@ -34,6 +41,10 @@ export interface OperatorOptions {
   ownNamespace: string;
   /** A watch silent this long is relisted; also the /readyz limit. */
   stallAfterMs: number;
+  /** Campaign for the Lease and run the reconcilers when elected (the CLI's default; off with --no-controllers). */
+  controllers?: ControllerOptions;
+  /** The Lease was lost (the reconcilers are already stopped); main() exits so a fresh process campaigns. */
+  onLostLeadership?: () => void;
 }
 
 export const DEFAULTS: OperatorOptions = {
@@ -44,6 +55,9 @@ export const DEFAULTS: OperatorOptions = {
 export interface RunningOperator {
   cache: ClusterCache;
   server: RunningWebhookServer;
+  /** The self-managed certificate loop, when --self-managed-certs. */
+  certificates?: SelfManagedCertificateSource;
+  leader?: LeaderRole;
   caBundlePem?: string;
   close(): Promise<void>;
 }
@@ -72,9 +86,20 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
   cache.start();
 
   let tls: { cert: string; key: string };
-  let certs: FileCertificateSource | undefined;
+  let certs: FileCertificateSource | SelfManagedCertificateSource | undefined;
   let caBundlePem: string | undefined;
-  if (opts.certFile && opts.keyFile) {
+  if (opts.selfManagedCerts) {
+    const sm = opts.selfManagedCerts;
+    const managed = new SelfManagedCertificateSource(kc, {
+      namespace: opts.ownNamespace, secretName: sm.secretName, logger,
+      ...(sm.webhookConfigurationName ? { webhookConfigurationName: sm.webhookConfigurationName } : {}),
+      ...(sm.policy ? { policy: sm.policy } : {}), ...(sm.resyncMs ? { resyncMs: sm.resyncMs } : {}),
+      names: [...serviceDnsNames(sm.serviceName, opts.ownNamespace), ...sm.extraNames],
+    });
+    certs = managed;
+    tls = await managed.load();
+    caBundlePem = managed.caBundlePem();
+  } else if (opts.certFile && opts.keyFile) {
     certs = new FileCertificateSource(opts.certFile, opts.keyFile, logger);
     tls = certs.load();
   } else {
@@ -95,14 +120,22 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
     },
   });
   certs.watch(server.https);
+  let leader: LeaderRole | undefined;
+  if (opts.controllers) {
+    leader = startLeaderRole(kc, cache, { ...opts.controllers, leaseNamespace: opts.controllers.leaseNamespace ?? opts.ownNamespace },
+      { registry: metrics.registry, logger, ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}) });
+    mountInventory(server.http, leader);
+  }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
 
   if (opts.registerUrl) {
     await cache.waitForSync();
     const url = opts.registerUrl === "auto" ? server.url : opts.registerUrl;
-    if (!caBundlePem) throw new Error("--register-webhook needs the CA bundle: use the development certificate (no --cert-file)");
+    if (!caBundlePem) throw new Error("--register-webhook needs the CA bundle: use the development or self-managed certificate (no --cert-file)");
     await serverSideApply(kc, [webhookConfiguration({ url, caBundlePem, ownNamespace: opts.ownNamespace, failurePolicy: opts.failurePolicy })]);
     logger.info("registered the ValidatingWebhookConfiguration", { url, failurePolicy: opts.failurePolicy });
+    // From now on the self-managed source keeps the registered caBundle current.
+    if (certs instanceof SelfManagedCertificateSource) await certs.syncNow();
   }
   // A registration that points at this process goes with it: a dead url under failurePolicy Fail would block the dev cluster.
   const deregister = async (): Promise<void> => {
@@ -114,8 +147,10 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
 
   return {
     cache, server, ...(caBundlePem ? { caBundlePem } : {}),
+    ...(certs instanceof SelfManagedCertificateSource ? { certificates: certs } : {}), ...(leader ? { leader } : {}),
     close: async () => {
       await deregister();
+      await leader?.stop();
       certs?.stop();
       cache.stop();
       await server.close();
@@ -129,12 +164,29 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --metrics-host ADDR --metrics-port N   /healthz /readyz /metrics (default 0.0.0.0:8080)
   --cert-file F --key-file F serving certificate, reloaded when the files change
   --dev-cert-dir DIR         without --cert-file: a throwaway CA + localhost certificate kept in DIR
+  --self-managed-certs       instead: a CA + serving certificate kept in a Secret of --namespace, renewed
+                             before expiry (CA rotated with an overlap), caBundle of the webhook patched
+    --cert-secret NAME       that Secret (default ${DEFAULT_CERT_SECRET})
+    --service-name NAME      the Service whose DNS names the certificate covers (default ${DEFAULT_SERVICE_NAME})
+    --cert-names A,B         more DNS names / IPv4 addresses for the certificate
   --install-crds             apply crds/ first
   --register-webhook URL|auto  register the ValidatingWebhookConfiguration pointing at URL (auto: this process)
-  --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)`;
+  --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)
+  --no-controllers           serve the webhook only: never campaign for the Lease, never run the reconcilers
+  --lease-name NAME          the reconcilers' Lease (default ${CONTROLLER_DEFAULTS.leaseName})
+  --lease-namespace NS       its namespace (default: --namespace)   --identity ID (default $POD_NAME or hostname-pid)
+  --api-qps N --api-burst N  rate limit of the reconcilers' API calls (default ${CONTROLLER_DEFAULTS.qps}/s, bursts of ${CONTROLLER_DEFAULTS.burst})
+  --unused-after DUR         an identity without pods or use this long is Unused (default 720h)
+  --token-overlap DUR        a verified new token and the old one overlap this long before the old is revoked
+  --kubeconfig-server URL    server URL written into issued kubeconfigs (default: this kubeconfig's)
+  The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503.`;
+
+const managed = (): NonNullable<OperatorOptions["selfManagedCerts"]> => ({ secretName: DEFAULT_CERT_SECRET, serviceName: DEFAULT_SERVICE_NAME, extraNames: [] });
 
 export function parseArgs(argv: string[]): OperatorOptions {
-  const o: OperatorOptions = { ...DEFAULTS };
+  const o: OperatorOptions = { ...DEFAULTS, controllers: { ...CONTROLLER_DEFAULTS } };
+  const ctl = (): ControllerOptions => (o.controllers ??= { ...CONTROLLER_DEFAULTS });
+  let noControllers = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? "";
     const value = (): string => {
@@ -147,6 +199,19 @@ export function parseArgs(argv: string[]): OperatorOptions {
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} needs a port number`);
       return n;
     };
+    const positive = (): number => {
+      const n = Number(value());
+      if (!(n > 0)) throw new Error(`${flag} needs a positive number`);
+      return n;
+    };
+    const duration = (): number => {
+      const v = value();
+      try {
+        return parseDuration(v);
+      } catch {
+        throw new Error(`${flag} needs a duration such as 90s, 20m or 720h (got ${JSON.stringify(v)})`);
+      }
+    };
     switch (flag) {
       case "--kubeconfig": o.kubeconfig = value(); break;
       case "--host": o.host = value(); break;
@@ -156,6 +221,10 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--cert-file": o.certFile = value(); break;
       case "--key-file": o.keyFile = value(); break;
       case "--dev-cert-dir": o.devCertDir = value(); break;
+      case "--self-managed-certs": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts }; break;
+      case "--cert-secret": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, secretName: value() }; break;
+      case "--service-name": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, serviceName: value() }; break;
+      case "--cert-names": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, extraNames: value().split(",").map((n) => n.trim()).filter((n) => n !== "") }; break;
       case "--install-crds": o.installCrds = true; break;
       case "--register-webhook": o.registerUrl = value(); break;
       case "--failure-policy": {
@@ -165,11 +234,22 @@ export function parseArgs(argv: string[]): OperatorOptions {
         break;
       }
       case "--namespace": o.ownNamespace = value(); break;
+      case "--no-controllers": noControllers = true; break;
+      case "--lease-name": ctl().leaseName = value(); break;
+      case "--lease-namespace": ctl().leaseNamespace = value(); break;
+      case "--identity": ctl().identity = value(); break;
+      case "--api-qps": ctl().qps = positive(); break;
+      case "--api-burst": ctl().burst = positive(); break;
+      case "--unused-after": ctl().unusedAfterMs = duration(); break;
+      case "--token-overlap": ctl().tokenOverlapMs = duration(); break;
+      case "--kubeconfig-server": ctl().kubeconfigServer = value(); break;
       case "--help": case "-h": throw new Error(USAGE);
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new Error("--cert-file and --key-file go together");
+  if (noControllers) delete o.controllers;
+  if (o.selfManagedCerts && (o.certFile || o.devCertDir)) throw new Error("--self-managed-certs excludes --cert-file and --dev-cert-dir");
   return o;
 }
 
@@ -208,6 +288,20 @@ async function main(): Promise<void> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
     return;
+  }
+  opts.onLostLeadership = () => {
+    logger.warn("lost leadership: exiting so a fresh process campaigns again");
+    process.exit(1);
+  };
+  const killAfter = process.env.NHI_TEST_KILL_AFTER_STEP;
+  if (killAfter && opts.controllers) {
+    // Test hook "<step>[@<ns/nhi prefix>]" (e2e crash tests): SIGKILL right after performing that rotation step.
+    const [step, prefix = ""] = killAfter.split("@");
+    opts.controllers.afterStep = (kind, key) => {
+      if (kind !== step || !key.startsWith(prefix)) return;
+      logger.warn("test hook: killing the process after a rotation step", { step: kind, key });
+      process.kill(process.pid, "SIGKILL");
+    };
   }
   const running = await startOperator(opts, logger);
   let stopping = false;

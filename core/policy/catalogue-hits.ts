@@ -23,17 +23,24 @@ const CLUSTER = "*";
 
 type Found<G extends GrantLike> = Pick<CatalogueHit<G>, "grants" | "permissions">;
 
-function hitAt<G extends GrantLike>(entry: CatalogueEntry, grants: G[]): Found<G> | undefined {
+/** The grants that apply at one place, with their rules flattened once (not once per entry). */
+interface Place<G extends GrantLike> {
+  grants: G[];
+  rules: PolicyRule[];
+}
+
+const place = <G extends GrantLike>(grants: G[]): Place<G> => ({ grants, rules: grants.flatMap((g) => g.rules) });
+
+function hitAt<G extends GrantLike>(entry: CatalogueEntry, at: Place<G>): Found<G> | undefined {
   if (entry.ruleShape) {
     const shape = entry.ruleShape;
-    const matching = grants.filter((g) => g.rules.some(shape));
-    if (matching.length === 0) return undefined;
+    if (!at.rules.some(shape)) return undefined;
+    const matching = at.grants.filter((g) => g.rules.some(shape));
     return { grants: matching, permissions: matching.flatMap((g) => g.rules.filter(shape)) };
   }
-  const rules = grants.flatMap((g) => g.rules);
   for (const alternative of entry.anyOf) {
-    if (alternative.every((wanted) => covers(rules, wanted))) {
-      return { grants: grants.filter((g) => alternative.some((wanted) => covers(g.rules, wanted))), permissions: alternative };
+    if (alternative.every((wanted) => covers(at.rules, wanted))) {
+      return { grants: at.grants.filter((g) => alternative.some((wanted) => covers(g.rules, wanted))), permissions: alternative };
     }
   }
   return undefined;
@@ -44,18 +51,19 @@ function hitAt<G extends GrantLike>(entry: CatalogueEntry, grants: G[]): Found<G
  * again for every namespace; an entry that supersedes another hides the lesser one at the same place.
  */
 export function catalogueHits<G extends GrantLike>(grants: G[], catalogue: readonly CatalogueEntry[] = CATALOGUE): CatalogueHit<G>[] {
-  const clusterGrants = grants.filter((g) => g.namespace === CLUSTER);
-  const namespaces = [...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER))].sort();
+  const cluster = place(grants.filter((g) => g.namespace === CLUSTER));
+  const namespaces = [...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER))].sort()
+    .map((ns) => ({ ns, at: place(grants.filter((g) => g.namespace === ns || g.namespace === CLUSTER)) }));
   const hits: CatalogueHit<G>[] = [];
   for (const entry of catalogue) {
-    const atCluster = hitAt(entry, clusterGrants);
+    const atCluster = hitAt(entry, cluster);
     if (atCluster) {
       hits.push({ entry, namespace: CLUSTER, ...atCluster });
       continue;
     }
     if (entry.where === "cluster") continue;
-    for (const ns of namespaces) {
-      const here = hitAt(entry, grants.filter((g) => g.namespace === ns || g.namespace === CLUSTER));
+    for (const { ns, at } of namespaces) {
+      const here = hitAt(entry, at);
       if (here) hits.push({ entry, namespace: ns, ...here });
     }
   }

@@ -42,9 +42,25 @@ const DISCOVERY_ROLES = new Set(["system:basic-user", "system:discovery", "syste
 const identityOf = (sa: ServiceAccountRef): string => serviceAccountIdentity(sa.namespace, sa.name);
 const nhiName = (g: GoverningIdentity): string => `NonHumanIdentity ${g.nhi.namespace}/${g.nhi.name}`;
 
+const newHitsMemo = new WeakMap<IdentityChange, CatalogueHit<Grant>[]>();
+
+/**
+ * Catalogue entries the change newly reaches. Only where something was gained can a hit be new: the
+ * cluster-wide grants plus those in the namespaces of the gained grants give exactly the same hits
+ * there as the identity's full grant list (a namespaced hit is judged on its namespace's grants and
+ * the cluster-wide ones; supersession hides per place), so the rest is left out. Memoised per change:
+ * the critical and the unclaimed-high checks both ask.
+ */
 function newHits(change: IdentityChange): CatalogueHit<Grant>[] {
-  const held = new Set(catalogueHits(change.before).map((h) => `${h.entry.id}@${h.namespace}`));
-  return catalogueHits([...change.before, ...change.gained]).filter((h) => !held.has(`${h.entry.id}@${h.namespace}`));
+  const memo = newHitsMemo.get(change);
+  if (memo) return memo;
+  const places = new Set(change.gained.map((g) => g.namespace));
+  const relevant = places.has("*") ? (): boolean => true : (g: Grant): boolean => g.namespace === "*" || places.has(g.namespace);
+  const before = change.before.filter(relevant);
+  const held = new Set(catalogueHits(before).map((h) => `${h.entry.id}@${h.namespace}`));
+  const hits = catalogueHits([...before, ...change.gained]).filter((h) => !held.has(`${h.entry.id}@${h.namespace}`));
+  newHitsMemo.set(change, hits);
+  return hits;
 }
 
 function hitPermission(hit: CatalogueHit<Grant>): string {

@@ -111,6 +111,7 @@ export class ControlPlane extends Cluster {
   private untrack: () => void = () => undefined;
   private stopped = false;
   timings: StartTimings = { certsMs: 0, etcdMs: 0, apiServerMs: 0, controllerManagerMs: 0, totalMs: 0 };
+  private apiServerLaunch: { args: string[]; logs: string; ready: Probe } | undefined;
   auditLogFile: string | undefined;
   apiServerUrl = "";
   etcdUrl = "";
@@ -217,7 +218,9 @@ export class ControlPlane extends Cluster {
         ...(opts.apiServerArgs ?? []),
       ];
       const p = this.spawn("kube-apiserver", this.binaries.kubeApiserver, args, logs);
-      return { p, ready: httpOk(`${this.apiServerUrl}/readyz`, { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem }) };
+      const ready = httpOk(`${this.apiServerUrl}/readyz`, { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem });
+      this.apiServerLaunch = { args, logs, ready };
+      return { p, ready };
     });
     this.timings.apiServerMs = Date.now() - t;
 
@@ -311,6 +314,28 @@ export class ControlPlane extends Cluster {
     this.untrack();
     if (!this.keepData) rmSync(this.dataDir, { recursive: true, force: true });
     else process.stderr.write(`e2e harness: kept ${this.dataDir}\n`);
+  }
+
+  /**
+   * Stops kube-apiserver (SIGTERM, or SIGKILL with `{ kill: true }`), keeps it down for `downMs`, and
+   * starts it again with the same flags, port and certificates; resolves when it is ready. etcd keeps
+   * the data, so clients see a restart: dropped connections and watches, then the same cluster.
+   */
+  async restartApiServer(opts: { downMs?: number; kill?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const launch = this.apiServerLaunch;
+    const old = this.procs.find((p) => p.name === "kube-apiserver");
+    if (!launch || !old) throw new Error("e2e harness: no kube-apiserver to restart");
+    if (opts.kill) old.killNow();
+    await old.stop(opts.kill ? 1_000 : 10_000);
+    this.procs.splice(this.procs.indexOf(old), 1);
+    await sleep(opts.downMs ?? 0);
+    const p = this.spawn("kube-apiserver", this.binaries.kubeApiserver, launch.args, launch.logs);
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    while (Date.now() < deadline && p.running) {
+      if (await launch.ready()) return;
+      await sleep(100);
+    }
+    throw new Error(`e2e harness: kube-apiserver did not come back after a restart; last log lines (${p.logFile}):\n${p.logTail()}`);
   }
 
   killNow(): void {

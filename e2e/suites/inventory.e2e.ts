@@ -143,7 +143,7 @@ spec:
       schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
 `);
     await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
-    op = await startOperator({ NHI_UNUSED_AFTER: "1s" });
+    op = await startOperator({ args: ["--unused-after", "1s"] });
     const doc = await waitFor("the inventory of the namespace", async () => {
       const d = await op?.get<InventoryDoc>(`/inventory?namespace=${n}`);
       return d && d.identities.some((i) => i.name === "legacy" && i.legacyTokens.length > 0) && d.identities.some((i) => i.name === "idle" && i.phase === "Unused") ? d : undefined;

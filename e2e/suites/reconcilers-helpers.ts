@@ -1,6 +1,9 @@
-// Shared by the reconciler suites (inventory, rotation, lifetime): run the leader-elected
-// reconcilers as a child process against the shared control plane, so a test can kill it.
+// Shared by the reconciler suites (inventory, rotation, lifetime): run the operator (dist/operator/main.js,
+// the one composition root: webhook + leader-elected reconcilers) as a child process against the
+// shared control plane, so a test can kill it. The webhook is served but not registered.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { REPO_ROOT } from "../harness/binaries.js";
@@ -35,21 +38,33 @@ export interface OperatorProcess {
   get<T>(path: string): Promise<T>;
 }
 
-/** Starts dist/operator/controllers/standalone.js; resolves once its first inventory is complete. */
-export async function startOperator(env: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<OperatorProcess> {
+export interface StartOptions {
+  /** More flags of operator/main.js (e.g. ["--unused-after", "1s"]). */
+  args?: string[];
+  /** More environment (the test hook NHI_TEST_KILL_AFTER_STEP). */
+  env?: Record<string, string>;
+  /** Wait for the first complete inventory (default true). */
+  waitReady?: boolean;
+}
+
+/** Starts dist/operator/main.js; resolves once it leads and its first inventory is complete. */
+export async function startOperator(opts: StartOptions = {}): Promise<OperatorProcess> {
   const c = sharedCluster();
   const port = await freePort();
-  const proc = spawn(process.execPath, ["--enable-source-maps", join(REPO_ROOT, "dist/operator/controllers/standalone.js")], {
-    env: {
-      ...process.env, KUBECONFIG: c.kubeconfigPath, NHI_LEASE_NAMESPACE: "default", NHI_HTTP_PORT: String(port),
-      NHI_TOKEN_OVERLAP_MS: "3000", LOG_LEVEL: "info", ...env,
-    },
+  const certDir = mkdtempSync(join(tmpdir(), "nhi-reconcilers-e2e-"));
+  const proc = spawn(process.execPath, ["--enable-source-maps", join(REPO_ROOT, "dist/operator/main.js"),
+    "--kubeconfig", c.kubeconfigPath, "--host", "127.0.0.1", "--port", "0", "--metrics-host", "127.0.0.1", "--metrics-port", String(port),
+    "--dev-cert-dir", certDir, "--lease-namespace", "default", "--token-overlap", "3s", ...(opts.args ?? [])], {
+    env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
   proc.stdout?.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
   proc.stderr?.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => {
+    rmSync(certDir, { recursive: true, force: true });
+    r(code);
+  }));
   const op: OperatorProcess = {
     proc, port, exited,
     logs: () => out,

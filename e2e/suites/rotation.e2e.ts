@@ -145,7 +145,7 @@ spec:
 
     // The next operator dies (SIGKILL) right after the Issue step: new token stored, not verified,
     // old token not revoked. Both must still authenticate at that point.
-    op = await startOperator({ NHI_TEST_KILL_AFTER_STEP: `Issue@${ns()}/deployer/` }, { waitReady: false });
+    op = await startOperator({ env: { NHI_TEST_KILL_AFTER_STEP: `Issue@${ns()}/deployer/` }, waitReady: false });
     const code = await Promise.race([op.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))]);
     assert.notEqual(code, "timeout", `the operator was not killed after Issue: ${op.logs().slice(-2000)}`);
     const mid = await getSecret(ns(), "deployer-token");

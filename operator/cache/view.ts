@@ -1,11 +1,12 @@
-// What the webhook (and later the reconcilers) read from the cluster: lookups over an in-memory view,
-// never a call to the API server. Filled by ClusterCache (informers) or, in tests and the benchmark,
-// by a static snapshot.
+// What the webhook and the reconcilers read from the cluster: lookups over an in-memory view, never a
+// call to the API server. ClusterCache (informers) implements both interfaces; tests and the
+// benchmark fill a ClusterView from a static snapshot.
 import type { NHIPolicy } from "../../core/nhi/types.js";
 import type { ClusterLookups } from "../../core/policy/workload.js";
 import { ADMISSION_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../../core/policy/settings.js";
 import type { EffectivePermissionIndex } from "../../core/rbac/effective.js";
-import type { IdentityDirectory } from "../../core/snapshot.js";
+import type { Grant, ServiceAccountRef } from "../../core/rbac/types.js";
+import type { ClusterSnapshot, IdentityDirectory } from "../../core/snapshot.js";
 
 export interface ClusterView extends ClusterLookups {
   index: EffectivePermissionIndex;
@@ -14,6 +15,25 @@ export interface ClusterView extends ClusterLookups {
   policyAt(now: Date): EffectivePolicy;
   /** True once every watched kind has been listed. */
   synced(): boolean;
+}
+
+export interface ObjectChange {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/**
+ * What the reconcilers read: the whole cluster as a snapshot (Secrets as metadata and type, Pods and
+ * workloads trimmed to what the decisions read) and each ServiceAccount's grants.
+ */
+export interface InventorySource {
+  snapshot(): ClusterSnapshot;
+  grantsOf(sa: ServiceAccountRef): Grant[];
+  /** True once every kind the inventory reads (workloads and all Secrets included) has been listed. */
+  inventorySynced(): boolean;
+  /** Called after the view changed, once per changed object (no I/O in listeners). */
+  onChange(listener: (c: ObjectChange) => void): () => void;
 }
 
 /**

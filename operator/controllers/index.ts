@@ -1,5 +1,6 @@
-// The reconcilers' composition: one function for operator/main.ts to call once this replica leads.
-// Each controller has its own keyed queue; the source's change notifications only add keys.
+// The reconcilers' composition: one function operator/main.ts calls once this replica leads (after
+// the cluster cache's inventory tier has synced). Each controller has its own keyed queue; the
+// cache's change notifications only add keys.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import type { Inventory } from "../../core/inventory/inventory.js";
@@ -14,8 +15,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { nullLog, type ControllerDeps } from "./types.js";
 
 export type { ControllerDeps } from "./types.js";
-export type { InventorySource, ObjectChange } from "./source.js";
-export { ListingSource } from "./source.js";
+export type { InventorySource, ObjectChange } from "../cache/view.js";
 
 /** Changes within this window are folded into one inventory pass. */
 export const INVENTORY_DEBOUNCE_MS = 1000;
@@ -80,7 +80,7 @@ export function startControllers(o: StartOptions): RunningControllers {
       if (c.namespace) for (const n of issuingNhis(o.source.snapshot(), c.namespace)) queues.credentials.add(`${c.namespace}/${n}`);
     }
   });
-  if (o.source.synced()) {
+  if (o.source.inventorySynced()) {
     queues.inventory.add(INVENTORY_KEY);
     enqueueAllNhis();
   }

@@ -3,7 +3,7 @@
 import type { EventSink } from "../k8s/events.js";
 import type { KubeRest } from "../k8s/rest.js";
 import type { StatusWriter } from "../k8s/status-writer.js";
-import type { InventorySource } from "./source.js";
+import type { InventorySource } from "../cache/view.js";
 
 /** The part of winston's Logger the controllers use. Meta holds names and reason codes, never values. */
 export interface Log {

@@ -1,32 +1,34 @@
-// A throwaway CA and a loopback serving certificate for running out of cluster (make run). Node 20
-// cannot issue X.509, so the openssl CLI does (as in the e2e harness). Keys stay in `dir` (0600).
-import { spawnSync } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+// A throwaway CA and a loopback serving certificate for running out of cluster (make run), issued by
+// the same generator as the self-managed certificates (x509.ts; no openssl). Keys stay in `dir` (0600).
+import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-
-function openssl(args: string[], input?: string): void {
-  const r = spawnSync("openssl", args, { encoding: "utf8", input });
-  if (r.error || r.status !== 0) throw new Error(`openssl ${args[0] ?? ""} failed: ${r.error?.message ?? r.stderr.trim()} (install openssl)`);
-}
-
-const ecKey = (): string => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+import { issueCa, issueServing } from "./x509.js";
 
 export interface DevCerts { caPem: string; certFile: string; keyFile: string }
 
-/** Reuses the files in dir when present, else issues a CA and a cert for localhost/127.0.0.1 valid 30 days. */
-export function devServingCert(dir: string): DevCerts {
+const DAY = 86_400_000;
+
+function stillGood(crt: string, now: number): boolean {
+  try {
+    return new Date(new X509Certificate(readFileSync(crt, "utf8")).validTo).getTime() > now + DAY;
+  } catch {
+    return false;
+  }
+}
+
+/** Reuses the files in dir while valid for another day, else issues a CA and a cert for localhost/127.0.0.1 valid 30 days. */
+export function devServingCert(dir: string, now = Date.now()): DevCerts {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const caKey = join(dir, "ca.key"), caCrt = join(dir, "ca.crt"), key = join(dir, "tls.key"), crt = join(dir, "tls.crt"), ext = join(dir, "tls.ext");
-  if (![caCrt, key, crt].every((f) => existsSync(f))) {
-    writeFileSync(caKey, ecKey(), { mode: 0o600 });
-    openssl(["req", "-x509", "-new", "-key", caKey, "-out", caCrt, "-days", "30", "-subj", "/CN=nhi-operator-dev-ca",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-    writeFileSync(key, ecKey(), { mode: 0o600 });
-    writeFileSync(ext, "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n");
-    const csr = spawnSync("openssl", ["req", "-new", "-key", key, "-subj", "/CN=localhost"], { encoding: "utf8" });
-    if (csr.status !== 0) throw new Error(`openssl req failed: ${csr.stderr.trim()}`);
-    openssl(["x509", "-req", "-CA", caCrt, "-CAkey", caKey, "-set_serial", `0x${randomBytes(12).toString("hex")}`, "-days", "30", "-extfile", ext, "-out", crt], csr.stdout);
+  const caCrt = join(dir, "ca.crt"), key = join(dir, "tls.key"), crt = join(dir, "tls.crt");
+  if (![caCrt, key, crt].every((f) => existsSync(f)) || !stillGood(crt, now)) {
+    const validity = { notBefore: new Date(now - 5 * 60_000), notAfter: new Date(now + 30 * DAY) };
+    const ca = issueCa("nhi-operator-dev-ca", validity);
+    const serving = issueServing(ca, ["localhost", "127.0.0.1"], validity);
+    // The CA key is not kept: nothing else is ever signed with it.
+    writeFileSync(caCrt, ca.certPem);
+    writeFileSync(key, serving.keyPem, { mode: 0o600 });
+    writeFileSync(crt, serving.certPem);
   }
   return { caPem: readFileSync(caCrt, "utf8"), certFile: crt, keyFile: key };
 }

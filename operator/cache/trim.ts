@@ -1,0 +1,64 @@
+// What the cache keeps of an object: metadata without managedFields and the last-applied annotation
+// (which can hold a whole Secret), and Pods/workloads reduced to what the decisions read. Every
+// informer of the cache sanitizes with these on arrival, so its store holds one small copy.
+import type { WorkloadObject } from "../../core/snapshot.js";
+
+export interface Meta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+}
+
+/** Metadata without managedFields and the last-applied annotation. */
+export function trimMeta(m: Meta): Meta {
+  const out: Meta = { name: m.name };
+  if (m.namespace) out.namespace = m.namespace;
+  if (m.labels) out.labels = m.labels;
+  if (m.annotations) {
+    const { "kubectl.kubernetes.io/last-applied-configuration": _drop, ...rest } = m.annotations;
+    if (Object.keys(rest).length > 0) out.annotations = rest;
+  }
+  for (const k of ["uid", "resourceVersion", "generation", "creationTimestamp"] as const) if (m[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = m[k];
+  if (m.ownerReferences?.length) out.ownerReferences = m.ownerReferences.map((o) => ({ kind: o.kind, name: o.name, controller: o.controller }));
+  return out;
+}
+
+type Rec = Record<string, unknown>;
+const isRec = (x: unknown): x is Rec => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** A pod spec reduced to what the decisions read: account, automount, images, secret references. */
+export function trimPodSpec(spec: unknown): Rec {
+  if (!isRec(spec)) return {};
+  const container = (c: unknown): Rec => {
+    if (!isRec(c)) return {};
+    const env = Array.isArray(c.env) ? c.env.filter((e) => isRec(e) && isRec(e.valueFrom) && isRec(e.valueFrom.secretKeyRef))
+      .map((e) => ({ name: (e as Rec).name, valueFrom: { secretKeyRef: ((e as Rec).valueFrom as Rec).secretKeyRef } })) : undefined;
+    const envFrom = Array.isArray(c.envFrom) ? c.envFrom.filter((e) => isRec(e) && isRec(e.secretRef)).map((e) => ({ secretRef: (e as Rec).secretRef })) : undefined;
+    return { name: c.name, image: c.image, ...(env?.length ? { env } : {}), ...(envFrom?.length ? { envFrom } : {}) };
+  };
+  const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter((v) => isRec(v) && (isRec(v.secret) || isRec(v.projected)))
+    .map((v) => ({ name: (v as Rec).name, ...(isRec((v as Rec).secret) ? { secret: (v as Rec).secret } : {}), ...(isRec((v as Rec).projected) ? { projected: (v as Rec).projected } : {}) })) : undefined;
+  const out: Rec = {};
+  for (const k of ["serviceAccountName", "serviceAccount", "automountServiceAccountToken"]) if (spec[k] !== undefined) out[k] = spec[k];
+  for (const k of ["containers", "initContainers", "ephemeralContainers"]) if (Array.isArray(spec[k])) out[k] = (spec[k] as unknown[]).map(container);
+  if (volumes?.length) out.volumes = volumes;
+  return out;
+}
+
+export function trimWorkload(kind: string, o: Rec): WorkloadObject {
+  const meta = trimMeta(o.metadata as Meta);
+  if (kind === "Pod") {
+    const phase = isRec(o.status) ? o.status.phase : undefined;
+    return { kind, metadata: meta, spec: trimPodSpec(o.spec), ...(phase ? { status: { phase } } : {}) } as WorkloadObject;
+  }
+  const spec = isRec(o.spec) ? o.spec : {};
+  const tpl = kind === "CronJob" ? (isRec(spec.jobTemplate) && isRec(spec.jobTemplate.spec) ? spec.jobTemplate.spec.template : undefined) : spec.template;
+  const t = isRec(tpl) ? { metadata: { labels: isRec(tpl.metadata) ? tpl.metadata.labels : undefined }, spec: trimPodSpec(tpl.spec) } : undefined;
+  return { kind, metadata: meta, spec: kind === "CronJob" ? { jobTemplate: { spec: { template: t } } } : { template: t } };
+}

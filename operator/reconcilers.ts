@@ -1,0 +1,117 @@
+// The leader's role, composed by main.ts: campaign for the Lease; once elected, start the cache's
+// inventory tier (Pods, workloads, every Secret's metadata), wait for it to list, then start the
+// reconcilers on the same cache. Followers serve the webhook only. Losing the Lease stops the
+// reconcilers and the inventory informers at once and calls onLostLeadership (main exits, so a fresh
+// process campaigns again: the rotation steps are crash-safe, a half-done one resumes elsewhere).
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from "node:http";
+import { hostname } from "node:os";
+import type { Registry } from "prom-client";
+import type { Logger } from "../webhooks/log.js";
+import type { ClusterCache } from "./cache/cluster-cache.js";
+import { startControllers, type RunningControllers } from "./controllers/index.js";
+import { EventRecorder } from "./k8s/events.js";
+import { LeaderElector, leaseClient } from "./k8s/leader.js";
+import { KubeRest } from "./k8s/rest.js";
+import { RestStatusWriter } from "./k8s/status-writer.js";
+
+export interface ControllerOptions {
+  leaseName: string;
+  /** Default: the operator's own namespace. */
+  leaseNamespace?: string;
+  /** This replica's identity in the Lease (default: $POD_NAME, else hostname-pid). */
+  identity?: string;
+  /** Client-side rate limit of the reconcilers' API calls. */
+  qps: number;
+  burst: number;
+  unusedAfterMs?: number;
+  tokenOverlapMs?: number;
+  kubeconfigServer?: string;
+  /** Test hook: called after each rotation step is performed. */
+  afterStep?: (kind: string, key: string) => void;
+}
+
+export const CONTROLLER_DEFAULTS: ControllerOptions = { leaseName: "nhi-operator-reconcilers", qps: 50, burst: 100 };
+
+export interface LeaderRole {
+  isLeader(): boolean;
+  controllers(): RunningControllers | undefined;
+  /** Releases the Lease (when held) and stops the reconcilers and the inventory informers. */
+  stop(): Promise<void>;
+}
+
+export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: ControllerOptions & { leaseNamespace: string }, deps: {
+  registry: Registry; logger: Logger; onLostLeadership?: () => void;
+}): LeaderRole {
+  const { logger: log } = deps;
+  const rest = new KubeRest(kc, { qps: o.qps, burst: o.burst });
+  const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  let running: RunningControllers | undefined;
+  let stopping = false;
+
+  const stopControllers = async (): Promise<void> => {
+    const r = running;
+    running = undefined;
+    cache.stopInventory();
+    await r?.stop();
+  };
+  const elector = new LeaderElector(leaseClient(rest), {
+    namespace: o.leaseNamespace, name: o.leaseName, identity,
+    onStartedLeading: () => {
+      log.info("started leading: starting the reconcilers", { identity, lease: `${o.leaseNamespace}/${o.leaseName}` });
+      cache.startInventory().then(() => {
+        if (stopping || !elector.isLeader()) return;
+        running = startControllers({
+          rest, source: cache, registry: deps.registry, log,
+          events: new EventRecorder(rest),
+          status: new RestStatusWriter(rest),
+          ...(o.unusedAfterMs !== undefined ? { unusedAfterMs: o.unusedAfterMs } : {}),
+          ...(o.tokenOverlapMs !== undefined ? { tokenOverlapMs: o.tokenOverlapMs } : {}),
+          ...(o.kubeconfigServer ? { kubeconfigServer: o.kubeconfigServer } : {}),
+          ...(o.afterStep ? { afterStep: o.afterStep } : {}),
+        });
+        void running.firstInventory.then((inv) => log.info("inventory complete", { identities: inv.identities.length, requests: rest.totalRequests() }));
+      }, (err: unknown) => {
+        log.error("the inventory cache did not sync: giving up the Lease", { error: err instanceof Error ? err.message : String(err) });
+        void elector.stop();
+      });
+    },
+    onStoppedLeading: () => {
+      if (stopping) return;
+      log.warn("lost leadership: stopping the reconcilers", { identity });
+      stopping = true;
+      void elector.stop();
+      void stopControllers().finally(() => deps.onLostLeadership?.());
+    },
+    onError: (e) => log.warn("leader election", { error: e instanceof Error ? e.message : String(e) }),
+  });
+  void elector.run();
+
+  return {
+    isLeader: () => elector.isLeader(),
+    controllers: () => running,
+    async stop() {
+      stopping = true;
+      await stopControllers();
+      await elector.stop().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Serves GET /inventory in front of the metrics server's own routes: the leader's inventory, 503 on
+ * a follower or before the first pass.
+ */
+export function mountInventory(http: HttpServer, role: LeaderRole): void {
+  const inner = http.listeners("request") as RequestListener[];
+  http.removeAllListeners("request");
+  http.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "GET" && (req.url ?? "/").split("?")[0] === "/inventory") {
+      const c = role.controllers();
+      if (c) return c.inventoryHandler(req, res);
+      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: role.isLeader() ? "inventory not ready" : "not the leader: the inventory is served by the replica holding the Lease" }));
+      return;
+    }
+    for (const l of inner) l(req, res);
+  });
+}
