@@ -3,23 +3,13 @@
 // in the document the operator serves at GET /inventory (inventoryDocument). Offline (manifests)
 // and with --cluster it is computed here with the same function over the same snapshot shape; with
 // --endpoint it is read from the operator. Either way the JSON is that one document.
-import { buildInventory, type IdentityRecord } from "../core/inventory/inventory.js";
+import { buildInventory } from "../core/inventory/inventory.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../core/policy/settings.js";
 import { emptySnapshot, indexSnapshot, type ClusterSnapshot } from "../core/snapshot.js";
-import { inventoryDocument } from "../operator/controllers/inventory/decide.js";
+import { inventoryDocument, type InventoryDocument, type InventoryIdentity } from "../core/inventory/document.js";
 import type { ManifestSet } from "./snapshot.js";
 
-/** One identity as the endpoint serves it (the record without the reconciler's internal fields). */
-export type InventoryIdentity = Omit<IdentityRecord, "lifetime" | "nextAt">;
-
-/** GET /inventory's document. */
-export interface InventoryDocument {
-  apiVersion: "nhi.io/v1alpha1";
-  kind: "Inventory";
-  generatedAt: string;
-  summary: { identities: number; shadow: number; byPhase: Record<string, number> };
-  identities: InventoryIdentity[];
-}
+export type { InventoryDocument, InventoryIdentity };
 
 export interface InventoryResult {
   /** Where it came from: the endpoint's URL, or what nhictl computed it from. */
@@ -46,7 +36,7 @@ export function inventoryFromSnapshot(set: ManifestSet, cluster: ClusterSnapshot
   const policy = resolvePolicy(merged.policies, ADMISSION_DEFAULTS, now);
   const inv = buildInventory(merged, (sa) => index.grantsOf(sa), { now: now.getTime(), policy });
   const what = cluster ? (set.objects.length > 0 ? "cluster and manifests" : "cluster") : "manifests";
-  return { source: `${what} (computed by nhictl)`, document: inventoryDocument(inv, namespace) as unknown as InventoryDocument };
+  return { source: `${what} (computed by nhictl)`, document: inventoryDocument(inv, namespace) };
 }
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);

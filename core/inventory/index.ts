@@ -3,3 +3,4 @@ export * from "./expiry.js";
 export * from "./conditions.js";
 export * from "./inventory.js";
 export * from "./status.js";
+export * from "./document.js";

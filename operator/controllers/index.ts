@@ -7,7 +7,7 @@ import type { Inventory } from "../../core/inventory/inventory.js";
 import { runWorkers, WorkQueue } from "../k8s/queue.js";
 import { CredentialsController } from "./credentials/reconcile.js";
 import { issuingNhis } from "./credentials/decide.js";
-import { inventoryDocument } from "./inventory/decide.js";
+import { inventoryDocument } from "../../core/inventory/document.js";
 import { INVENTORY_KEY, InventoryController } from "./inventory/reconcile.js";
 import { LifetimeController } from "./lifetime/reconcile.js";
 import { REPORTS_KEY, ReportsController } from "./reports/reconcile.js";

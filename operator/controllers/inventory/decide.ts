@@ -1,7 +1,6 @@
-// Pure part of the inventory controller: which Events a status change deserves, and the JSON
-// inventory document served to the CLI.
+// Pure part of the inventory controller: which Events a status change deserves.
 import type { NHIPhase, NonHumanIdentityStatus } from "../../../core/nhi/types.js";
-import type { Inventory, IdentityRecord } from "../../../core/inventory/inventory.js";
+import type { IdentityRecord } from "../../../core/inventory/inventory.js";
 
 export interface PlannedEvent {
   type: "Normal" | "Warning";
@@ -33,19 +32,4 @@ export function transitionEvents(previous: NonHumanIdentityStatus | undefined, n
     out.push({ type: "Warning", reason: `Credentials${now.reason}`, message: now.message });
   }
   return out;
-}
-
-/** The inventory as the CLI reads it (GET /inventory): identities without internal fields. */
-export function inventoryDocument(inv: Inventory, namespace?: string): Record<string, unknown> {
-  const identities = inv.identities.filter((r) => namespace === undefined || r.namespace === namespace).map((r) => {
-    const { lifetime: _l, nextAt: _n, ...rest } = r;
-    return rest;
-  });
-  const byPhase: Record<string, number> = {};
-  for (const r of identities) byPhase[r.phase] = (byPhase[r.phase] ?? 0) + 1;
-  return {
-    apiVersion: "nhi.io/v1alpha1", kind: "Inventory", generatedAt: inv.at,
-    summary: { identities: identities.length, shadow: identities.filter((r) => r.shadow).length, byPhase },
-    identities,
-  };
 }

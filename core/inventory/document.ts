@@ -1,0 +1,27 @@
+// The inventory as it leaves the operator (GET /inventory) and as nhictl reads or computes it:
+// identities without the reconciler's internal scheduling fields.
+import type { IdentityRecord, Inventory } from "./inventory.js";
+
+export type InventoryIdentity = Omit<IdentityRecord, "lifetime" | "nextAt">;
+
+export interface InventoryDocument {
+  apiVersion: "nhi.io/v1alpha1";
+  kind: "Inventory";
+  generatedAt: string;
+  summary: { identities: number; shadow: number; byPhase: Record<string, number> };
+  identities: InventoryIdentity[];
+}
+
+export function inventoryDocument(inv: Inventory, namespace?: string): InventoryDocument {
+  const identities = inv.identities.filter((r) => namespace === undefined || r.namespace === namespace).map((r): InventoryIdentity => {
+    const { lifetime: _l, nextAt: _n, ...rest } = r;
+    return rest;
+  });
+  const byPhase: Record<string, number> = {};
+  for (const r of identities) byPhase[r.phase] = (byPhase[r.phase] ?? 0) + 1;
+  return {
+    apiVersion: "nhi.io/v1alpha1", kind: "Inventory", generatedAt: inv.at,
+    summary: { identities: identities.length, shadow: identities.filter((r) => r.shadow).length, byPhase },
+    identities,
+  };
+}
