@@ -17,7 +17,7 @@ import { FileCertificateSource } from "../webhooks/server/tls.js";
 import type { CertPolicy } from "../core/certs/plan.js";
 import { ClusterCache } from "./cache/cluster-cache.js";
 import { parseDuration } from "../core/nhi/duration.js";
-import { CONTROLLER_DEFAULTS, mountInventory, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
+import { CONTROLLER_DEFAULTS, inventoryRoute, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
 import { DEFAULT_CERT_SECRET, DEFAULT_SERVICE_NAME, SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 
 export interface OperatorOptions {
@@ -111,8 +111,10 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
 
   const metrics = new WebhookMetrics({ defaultMetrics: true, cache });
   const handle = createAdmissionHandler({ view: cache, validator: createValidator(loadCrdDocuments()), logger, metrics });
+  let leader: LeaderRole | undefined;
   const server = await startWebhookServer({
     handle, tls, host: opts.host, port: opts.port, metricsHost: opts.metricsHost, metricsPort: opts.metricsPort, metrics, logger,
+    ...(opts.controllers ? { routes: { "/inventory": inventoryRoute(() => leader) } } : {}),
     readiness: () => {
       const ages = cache.lastEventAgeSeconds();
       const stale = Object.entries(ages).filter(([, age]) => age * 1000 > opts.stallAfterMs * 2).map(([k]) => k);
@@ -120,11 +122,9 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
     },
   });
   certs.watch(server.https);
-  let leader: LeaderRole | undefined;
   if (opts.controllers) {
     leader = startLeaderRole(kc, cache, { ...opts.controllers, leaseNamespace: opts.controllers.leaseNamespace ?? opts.ownNamespace },
       { registry: metrics.registry, logger, ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}) });
-    mountInventory(server.http, leader);
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
 

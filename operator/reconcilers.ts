@@ -4,7 +4,7 @@
 // reconcilers and the inventory informers at once and calls onLostLeadership (main exits, so a fresh
 // process campaigns again: the rotation steps are crash-safe, a half-done one resumes elsewhere).
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import type { Logger } from "../webhooks/log.js";
@@ -98,20 +98,12 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
   };
 }
 
-/**
- * Serves GET /inventory in front of the metrics server's own routes: the leader's inventory, 503 on
- * a follower or before the first pass.
- */
-export function mountInventory(http: HttpServer, role: LeaderRole): void {
-  const inner = http.listeners("request") as RequestListener[];
-  http.removeAllListeners("request");
-  http.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === "GET" && (req.url ?? "/").split("?")[0] === "/inventory") {
-      const c = role.controllers();
-      if (c) return c.inventoryHandler(req, res);
-      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: role.isLeader() ? "inventory not ready" : "not the leader: the inventory is served by the replica holding the Lease" }));
-      return;
-    }
-    for (const l of inner) l(req, res);
-  });
+/** GET /inventory: the leader's inventory; 503 on a follower, before the first pass, or before the role starts. */
+export function inventoryRoute(role: () => LeaderRole | undefined): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const r = role();
+    const c = r?.controllers();
+    if (c) return c.inventoryHandler(req, res);
+    res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: r?.isLeader() ? "inventory not ready" : "not the leader: the inventory is served by the replica holding the Lease" }));
+  };
 }

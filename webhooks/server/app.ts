@@ -1,7 +1,7 @@
 // The only express code: the HTTPS admission endpoint, and health/readiness/metrics on a separate
 // plain-HTTP port (so probes and scrapes never need the webhook's certificate or compete with it).
 import express, { type NextFunction, type Request, type Response } from "express";
-import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { HandlerResult } from "../handler.js";
@@ -30,6 +30,8 @@ export interface WebhookServerOptions {
   metrics: WebhookMetrics;
   readiness: () => Readiness;
   logger: Logger;
+  /** Further GET routes on the health/metrics port (e.g. the leader's /inventory). */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 export interface RunningWebhookServer {
@@ -78,6 +80,7 @@ function healthApp(opts: WebhookServerOptions): express.Express {
       res.set("Content-Type", opts.metrics.registry.contentType).send(text);
     }, next);
   });
+  for (const [path, route] of Object.entries(opts.routes ?? {})) app.get(path, (req, res) => route(req, res));
   return app;
 }
 

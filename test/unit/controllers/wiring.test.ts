@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { trimMeta, trimWorkload } from "../../../operator/cache/trim.js";
 import { parseArgs } from "../../../operator/main.js";
-import { CONTROLLER_DEFAULTS, mountInventory, type LeaderRole } from "../../../operator/reconcilers.js";
+import { CONTROLLER_DEFAULTS, inventoryRoute, type LeaderRole } from "../../../operator/reconcilers.js";
 import type { RunningControllers } from "../../../operator/controllers/index.js";
 
 describe("operator wiring", () => {
@@ -28,7 +28,7 @@ describe("operator wiring", () => {
     });
   });
 
-  describe("mountInventory", () => {
+  describe("inventoryRoute", () => {
     let server: Server;
     let controllers: RunningControllers | undefined;
     let leader = false;
@@ -38,8 +38,8 @@ describe("operator wiring", () => {
       return { status: r.status, body: await r.text() };
     };
     before(async () => {
-      server = createServer((_req, res) => res.writeHead(200).end("inner"));
-      mountInventory(server, role);
+      const route = inventoryRoute(() => role);
+      server = createServer((req, res) => ((req.url ?? "").startsWith("/inventory") ? route(req, res) : res.writeHead(200).end("inner")));
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     });
     after(() => server.close());

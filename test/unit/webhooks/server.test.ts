@@ -36,6 +36,7 @@ describe("webhook server (HTTPS on loopback)", () => {
     server = await startWebhookServer({
       handle, tls: { cert: certs.serving.certPem, key: certs.serving.keyPem }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
       bodyLimit: "64kb", metrics, logger, readiness: () => ({ ready, detail: { caches: ready ? "synced" : "listing" } }),
+      routes: { "/extra": (_req, res) => void res.writeHead(200, { "content-type": "text/plain" }).end("extra route") },
     });
   });
   after(async () => {
@@ -66,5 +67,12 @@ describe("webhook server (HTTPS on loopback)", () => {
     const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
     expect(metrics).to.contain("nhi_webhook_decisions_total");
     expect(metrics).to.contain("nhi_webhook_bad_requests_total");
+  });
+
+  it("serves extra GET routes (the leader's /inventory) on the health port, not on the admission port", async () => {
+    const r = await fetch(`${server.metricsUrl}/extra?namespace=x`);
+    expect(r.status).to.equal(200);
+    expect(await r.text()).to.equal("extra route");
+    expect((await post(server.url.replace("/validate", "/extra"), ca, "{}")).status).to.equal(404);
   });
 });
