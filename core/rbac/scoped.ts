@@ -70,14 +70,19 @@ export function uncoveredGrants(scopes: readonly ScopedRule[], grants: readonly 
 
 /** "get secrets in namespace shop", "create deployments.apps/scale cluster-wide", "get /healthz". */
 export function describePermission(p: Permission): string {
-  if (p.kind === "url") return `${p.verb} ${p.url} (non-resource URL)`;
+  if (p.kind === "url") return `${p.verb === "*" ? "every verb on" : p.verb} ${p.url === "*" ? "every non-resource URL" : `${p.url} (non-resource URL)`}`;
   const slash = p.resource.indexOf("/");
   const base = slash < 0 ? p.resource : p.resource.slice(0, slash);
   const sub = slash < 0 ? "" : p.resource.slice(slash);
-  const resource = p.apiGroup === "" ? p.resource : `${base}.${p.apiGroup}${sub}`;
+  // Wildcards in words: "* *.*" reads as noise where "every resource in every API group" does not.
+  const resource = p.resource === "*"
+    ? (p.apiGroup === "*" ? "every resource in every API group" : `every resource in API group ${JSON.stringify(p.apiGroup)}`)
+    : p.apiGroup === "*" ? `${p.resource} in every API group`
+    : p.apiGroup === "" ? p.resource : `${base}.${p.apiGroup}${sub}`;
+  const verb = p.verb === "*" ? "every verb on" : p.verb;
   const named = p.resourceName === undefined ? "" : ` named ${JSON.stringify(p.resourceName)}`;
   const where = p.namespace === CLUSTER_WIDE ? "cluster-wide" : `in namespace ${p.namespace}`;
-  return `${p.verb} ${resource}${named} ${where}`;
+  return `${verb} ${resource}${named} ${where}`;
 }
 
 function refName(ref: { namespace?: string; name: string }): string {

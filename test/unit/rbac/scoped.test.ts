@@ -129,4 +129,13 @@ describe("rbac/scoped: helpers and messages", () => {
     expect(describePermission({ kind: "url", namespace: "*", url: "/healthz", verb: "get" })).to.equal("get /healthz (non-resource URL)");
     expect(describeGrant(rb("shop", "b", "view", [], "ClusterRole"))).to.equal("RoleBinding shop/b → ClusterRole view");
   });
+  it("puts wildcards into words", () => {
+    const table: Array<[Parameters<typeof describePermission>[0], string]> = [
+      [{ kind: "resource", namespace: "*", apiGroup: "*", resource: "*", verb: "*" }, "every verb on every resource in every API group cluster-wide"],
+      [{ kind: "resource", namespace: "shop", apiGroup: "apps", resource: "*", verb: "get" }, 'get every resource in API group "apps" in namespace shop'],
+      [{ kind: "resource", namespace: "shop", apiGroup: "*", resource: "deployments", verb: "list" }, "list deployments in every API group in namespace shop"],
+      [{ kind: "url", namespace: "*", url: "*", verb: "*" }, "every verb on every non-resource URL"],
+    ];
+    for (const [p, text] of table) expect(describePermission(p)).to.equal(text);
+  });
 });
