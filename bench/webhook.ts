@@ -24,7 +24,7 @@ import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer } from "../webhooks/server/app.js";
 import { issueCa, issueServing } from "../webhooks/server/x509.js";
 import { SIZES, syntheticCluster } from "./effective-permissions.js";
-import { type Benchmark, type Figure, rng } from "./harness.js";
+import { type Benchmark, type Figure, gcAvailable, heapUsedMB, rng } from "./harness.js";
 
 const RATE = 1_000;
 const RATE_SECONDS = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 6);
@@ -246,6 +246,9 @@ export const webhookBenchmark: Benchmark = {
       );
       if (name === "webhook") figures.push({ label: "webhook: reviews answered allowed: false in the saturated run", value: sat.denied, unit: "count" });
       figures.push({ label: `${tag}: RSS of the server process after its runs`, value: mb(), unit: "MB" });
+      // RSS only says how much the heap was allowed to grow (V8 collects lazily); the heap after a
+      // forced full GC tells a leak (it keeps growing) from lazy collection (it falls back).
+      figures.push({ label: `${tag}: V8 heap in use after its runs${gcAvailable() ? ", after a forced GC" : " (no --expose-gc: approximate)"}`, value: heapUsedMB(), unit: "MB" });
     };
 
     // The floor first, before the cache exists, so its process is not also carrying the cache's heap.
@@ -263,6 +266,7 @@ export const webhookBenchmark: Benchmark = {
       { label: "webhook: cache build (snapshot view: index + directory)", value: performance.now() - t0, unit: "ms" },
       { label: "webhook: RSS of the server process with the cache, before load", value: mb(), unit: "MB" },
       { label: "webhook: RSS added by the cache", value: mb() - rssStart, unit: "MB" },
+      { label: `webhook: V8 heap in use with the cache, before load${gcAvailable() ? ", after a forced GC" : ""}`, value: heapUsedMB(), unit: "MB" },
     );
     const metrics = new WebhookMetrics();
     const handle = createAdmissionHandler({ view, validator: createValidator(loadCrdDocuments()), logger: silentLogger(), metrics });

@@ -102,6 +102,8 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
       metrics?.decisions.inc({ resource, operation: req.operation, result, rule: rules[0] ?? "none" });
       metrics?.latency.observe({ resource }, seconds);
       const level = result === "allowed" || result === "exempt" || result === "unjudged" ? "debug" : result === "error" ? "error" : "info";
+      // Most decisions are debug-level allows: skip building and streaming an entry nobody keeps.
+      if (typeof logger.isLevelEnabled === "function" && !logger.isLevelEnabled(level)) return { status: 200, body: reviewResponse({ uid: req.uid, ...response }) };
       logger.log(level, "admission decision", {
         uid: req.uid, resource, operation: req.operation, namespace: req.namespace, name: req.name, user: req.userInfo.username,
         dryRun: req.dryRun, result, rules, ms: Math.round(seconds * 1e5) / 100, ...extra,

@@ -1,5 +1,5 @@
 // Which catalogue entries a set of grants reaches, and where.
-import { covers } from "../rbac/coverage.js";
+import { breakdown, covers, ruleCovers } from "../rbac/coverage.js";
 import type { PolicyRule } from "../rbac/types.js";
 import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
 
@@ -81,4 +81,50 @@ function dropSuperseded<G extends GrantLike>(hits: CatalogueHit<G>[]): Catalogue
   }
   const isHidden = (h: CatalogueHit<G>, id: string): boolean => hidden.has(`${id}@any`) || hidden.has(`${id}@${h.namespace}`);
   return hits.filter((h) => !isHidden(h, h.entry.id) && !(isHidden(h, "*") && !(h.entry.supersedes ?? []).includes("*")));
+}
+
+/** Per entry, the atomic sub-rules of all its alternatives (what coverage of the entry is judged on). */
+const atomsOfEntry = new WeakMap<CatalogueEntry, PolicyRule[]>();
+function atomsOf(entry: CatalogueEntry): PolicyRule[] {
+  let atoms = atomsOfEntry.get(entry);
+  if (atoms === undefined) {
+    atoms = entry.anyOf.flatMap((alternative) => alternative.flatMap(breakdown));
+    atomsOfEntry.set(entry, atoms);
+  }
+  return atoms;
+}
+
+/**
+ * Could `rule` change whether `entry` is hit? A shape entry: only a rule of that shape. Otherwise
+ * coverage of an alternative is judged atom by atom (some held rule covers each atom), so a rule
+ * that covers no atom of any alternative never changes the answer.
+ */
+function canContribute(entry: CatalogueEntry, rule: PolicyRule): boolean {
+  if (entry.ruleShape) return entry.ruleShape(rule);
+  for (const atom of atomsOf(entry)) if (ruleCovers(rule, atom)) return true;
+  return false;
+}
+
+const hitKey = (h: CatalogueHit<GrantLike>): string => `${h.entry.id}@${h.namespace}`;
+
+/**
+ * The hits of `before` plus `gained` that `before` alone does not have (by entry id and place):
+ * `catalogueHits([...before, ...gained])` minus `catalogueHits(before)`, computed on the entries the
+ * gained rules can reach. Exact, because:
+ * - an entry no gained rule can contribute to (see canContribute) is hit at the same places before
+ *   and after (at a place new with the gain its rules are the cluster-wide ones, and a cluster-wide
+ *   hit is reported once, at "*"), and the set of hidden (superseded) hits only grows with more
+ *   grants, so it is never newly hit;
+ * - whether a reachable entry's hit is hidden depends only on the hits of entries that supersede it
+ *   (or supersede "*"), which are evaluated with it, in catalogue order.
+ */
+export function newCatalogueHits<G extends GrantLike>(before: G[], gained: G[], catalogue: readonly CatalogueEntry[] = CATALOGUE): CatalogueHit<G>[] {
+  const reachable = new Set<string>();
+  for (const entry of catalogue) {
+    if (gained.some((g) => g.rules.some((rule) => canContribute(entry, rule)))) reachable.add(entry.id);
+  }
+  if (reachable.size === 0) return [];
+  const judged = catalogue.filter((e) => reachable.has(e.id) || (e.supersedes ?? []).some((id) => id === "*" || reachable.has(id)));
+  const held = new Set(catalogueHits(before, judged).map(hitKey));
+  return catalogueHits([...before, ...gained], judged).filter((h) => reachable.has(h.entry.id) && !held.has(hitKey(h)));
 }

@@ -4,7 +4,7 @@ import { describeGrant, describePermission, toPermission, uncoveredGrants } from
 import { breakdown } from "../rbac/coverage.js";
 import type { EffectivePermissionIndex, RbacChange } from "../rbac/effective.js";
 import type { ClusterRoleBinding, Grant, RoleBinding, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
-import { catalogueHits, type CatalogueHit } from "./catalogue-hits.js";
+import { newCatalogueHits, type CatalogueHit } from "./catalogue-hits.js";
 import { DANGEROUS_GROUPS } from "./catalogue.js";
 import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject, suggestScope } from "./describe.js";
@@ -49,16 +49,15 @@ const newHitsMemo = new WeakMap<IdentityChange, CatalogueHit<Grant>[]>();
  * cluster-wide grants plus those in the namespaces of the gained grants give exactly the same hits
  * there as the identity's full grant list (a namespaced hit is judged on its namespace's grants and
  * the cluster-wide ones; supersession hides per place), so the rest is left out. Memoised per change:
- * the critical and the unclaimed-high checks both ask.
+ * the critical and the unclaimed-high checks both ask. Exported for its property test only.
  */
-function newHits(change: IdentityChange): CatalogueHit<Grant>[] {
+export function newHits(change: IdentityChange): CatalogueHit<Grant>[] {
   const memo = newHitsMemo.get(change);
   if (memo) return memo;
   const places = new Set(change.gained.map((g) => g.namespace));
   const relevant = places.has("*") ? (): boolean => true : (g: Grant): boolean => g.namespace === "*" || places.has(g.namespace);
   const before = change.before.filter(relevant);
-  const held = new Set(catalogueHits(before).map((h) => `${h.entry.id}@${h.namespace}`));
-  const hits = catalogueHits([...before, ...change.gained]).filter((h) => !held.has(`${h.entry.id}@${h.namespace}`));
+  const hits = newCatalogueHits(before, change.gained);
   newHitsMemo.set(change, hits);
   return hits;
 }
