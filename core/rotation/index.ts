@@ -2,3 +2,4 @@
 export * from "./state.js";
 export * from "./plan.js";
 export * from "./generate.js";
+export * from "./legacy.js";

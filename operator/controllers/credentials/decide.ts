@@ -2,7 +2,8 @@
 // the kubeconfig consumers outside the cluster get. The rotation decision itself is core/rotation.
 import { podTemplateOf, secretReferences } from "../../../core/workloads/pod-template.js";
 import type { ClusterSnapshot, WorkloadObject } from "../../../core/snapshot.js";
-import { ANCHOR_FOR_LABEL, ANCHOR_GENERATION_LABEL, type AnchorView } from "../../../core/rotation/index.js";
+import { ANCHOR_FOR_LABEL, ANCHOR_GENERATION_LABEL, retargetSecret, type AnchorView } from "../../../core/rotation/index.js";
+import type { PodSpec } from "../../../core/workloads/pod-template.js";
 
 /** Kinds whose pods `kubectl rollout restart` can restart by a pod-template annotation. */
 export const RESTARTABLE = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
@@ -29,11 +30,67 @@ export function anchorsFrom(items: readonly { metadata: { name: string; labels?:
     .filter((a) => Number.isInteger(a.generation));
 }
 
-/** NHIs of a namespace that declare credentials the operator issues. */
+/** NHIs of a namespace that declare credentials the operator issues, or whose legacy tokens it rotates. */
 export function issuingNhis(snapshot: ClusterSnapshot, namespace: string): string[] {
   return snapshot.nhis
-    .filter((n) => (n.metadata.namespace ?? "default") === namespace && (n.spec.credentials ?? []).some((c) => c.type === "ServiceAccountToken" || c.type === "Generated"))
+    .filter((n) => (n.metadata.namespace ?? "default") === namespace
+      && (n.spec.legacyTokens === "Rotate" || (n.spec.credentials ?? []).some((c) => c.type === "ServiceAccountToken" || c.type === "Generated")))
     .map((n) => n.metadata.name);
+}
+
+/** Workload kinds whose pod template a legacy-token rotation rewrites, with their API paths. */
+export const SWITCHABLE: Readonly<Record<string, { group: string; plural: string }>> = {
+  Deployment: { group: "apps/v1", plural: "deployments" },
+  StatefulSet: { group: "apps/v1", plural: "statefulsets" },
+  DaemonSet: { group: "apps/v1", plural: "daemonsets" },
+  CronJob: { group: "batch/v1", plural: "cronjobs" },
+};
+
+const consumes = (w: WorkloadObject, secretName: string): boolean => {
+  const t = podTemplateOf(w);
+  return t !== undefined && secretReferences(t.spec).some((r) => r.secretName === secretName);
+};
+
+/** "Kind/name" of the switchable workloads (fresh from the API server) whose template references `secretName`. */
+export function switchableConsumers(workloads: readonly WorkloadObject[], secretName: string): string[] {
+  return workloads.filter((w) => w.kind in SWITCHABLE && consumes(w, secretName)).map((w) => `${w.kind}/${w.metadata.name}`).sort();
+}
+
+/** "Pod/name" of the live pods in `namespace` that consume `secretName` (a rollout not finished, or a bare pod). */
+export function podsConsuming(workloads: readonly WorkloadObject[], namespace: string, secretName: string): string[] {
+  return workloads
+    .filter((w) => w.kind === "Pod" && (w.metadata.namespace ?? "default") === namespace)
+    .filter((w) => {
+      const phase = (w as { status?: { phase?: string } }).status?.phase;
+      return phase !== "Succeeded" && phase !== "Failed" && consumes(w, secretName);
+    })
+    .map((w) => `Pod/${w.metadata.name}`).sort();
+}
+
+type Obj = Record<string, unknown>;
+const rec = (x: unknown): Obj | undefined => (typeof x === "object" && x !== null && !Array.isArray(x) ? (x as Obj) : undefined);
+
+/**
+ * The workload with every reference of its pod template to Secret `from` pointing at `to`, or
+ * undefined when it has none. Changing the template rolls the workload out.
+ */
+export function retargetWorkload<W extends WorkloadObject>(w: W, from: string, to: string): W | undefined {
+  const spec = rec((w as unknown as Obj).spec);
+  if (!spec) return undefined;
+  const inTemplate = (template: Obj | undefined): Obj | undefined => {
+    const podSpec = rec(template?.spec);
+    if (!template || !podSpec) return undefined;
+    const next = retargetSecret(podSpec as PodSpec, from, to);
+    return next === podSpec ? undefined : { ...template, spec: next };
+  };
+  if (w.kind === "CronJob") {
+    const jt = rec(spec.jobTemplate);
+    const jspec = rec(jt?.spec);
+    const t = inTemplate(rec(jspec?.template));
+    return t && jt && jspec ? ({ ...w, spec: { ...spec, jobTemplate: { ...jt, spec: { ...jspec, template: t } } } }) : undefined;
+  }
+  const t = inTemplate(rec(spec.template));
+  return t ? ({ ...w, spec: { ...spec, template: t } }) : undefined;
 }
 
 /**

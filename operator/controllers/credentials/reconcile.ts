@@ -18,6 +18,9 @@ import { ApiError, MERGE_PATCH, METADATA_LIST_ACCEPT, isConflict, type KubeRest 
 import type { ProcessResult } from "../../k8s/queue.js";
 import { nullLog, nullMetrics, type ControllerDeps } from "../types.js";
 import { anchorsFrom, consumersOf, kubeconfigFor, restartPatch } from "./decide.js";
+import { driveLegacyTokens } from "./legacy.js";
+import { ADMISSION_DEFAULTS, resolvePolicy } from "../../../core/policy/settings.js";
+import { DEFAULT_LEGACY_MAX_AGE_MS, DEFAULT_TOKEN_OVERLAP_MS } from "../../../core/rotation/index.js";
 
 interface SecretObject {
   apiVersion?: string;
@@ -28,6 +31,8 @@ interface SecretObject {
 }
 
 const MAX_STEPS_PER_PASS = 12;
+/** Look again at least this often: a timer beyond 2^31 ms fires at once (Node clamps it to 1 ms). */
+const MAX_REQUEUE_MS = 6 * 3_600_000;
 const secretsPath = (ns: string): string => `/api/v1/namespaces/${ns}/secrets`;
 
 function view(s: SecretObject): SecretView {
@@ -66,7 +71,7 @@ export class CredentialsController {
     const [ns = "", name = ""] = key.split("/");
     // Most identities declare nothing to issue: the cached copy says so without a request.
     const cached = this.d.source.snapshot().nhis.find((n) => n.metadata.namespace === ns && n.metadata.name === name);
-    if (cached && !(cached.spec.credentials ?? []).some(isManaged)) return {};
+    if (cached && !(cached.spec.credentials ?? []).some(isManaged) && cached.spec.legacyTokens !== "Rotate") return {};
     // The NHI is read fresh: a stale copy could issue a credential an owner just removed or suspended.
     const nhi = await this.rest.find<NonHumanIdentity>(`/apis/nhi.io/v1alpha1/namespaces/${ns}/nonhumanidentities/${name}`);
     if (!nhi) return {};
@@ -84,8 +89,30 @@ export class CredentialsController {
         firstError ??= e;
       }
     }
+    if (nhi.spec.legacyTokens === "Rotate") {
+      try {
+        const at = await this.driveLegacy(nhi, suspended);
+        if (at !== undefined) next = next === undefined ? at : Math.min(next, at);
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
     if (firstError !== undefined) throw firstError;
-    return next === undefined ? {} : { requeueAfterMs: Math.max(1000, next - this.now()) };
+    return next === undefined ? {} : { requeueAfterMs: Math.min(MAX_REQUEUE_MS, Math.max(1000, next - this.now())) };
+  }
+
+  /**
+   * legacyTokens: Rotate. A legacy token nobody knows the history of is replaced at once; one the
+   * operator issued is replaced at the NHIPolicies' maxCredentialAge (default 90 days).
+   */
+  private async driveLegacy(nhi: NonHumanIdentity, suspended: boolean): Promise<number | undefined> {
+    const snapshot = this.d.source.snapshot();
+    const policy = resolvePolicy(snapshot.policies, ADMISSION_DEFAULTS, new Date(this.now()));
+    return driveLegacyTokens({
+      rest: this.rest, log: this.log, metrics: this.metrics, now: this.now, afterStep: this.d.afterStep, errorMessage,
+      workloads: () => this.d.source.snapshot().workloads,
+      event: (type, reason, message) => this.event(nhi, type, reason, message),
+    }, { nhi, suspended, maxAgeMs: policy.maxCredentialAgeMs ?? DEFAULT_LEGACY_MAX_AGE_MS, overlapMs: this.d.tokenOverlapMs ?? DEFAULT_TOKEN_OVERLAP_MS });
   }
 
   /** Runs steps until the credential waits; returns when to look again. */
