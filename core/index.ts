@@ -11,3 +11,4 @@ export * from "./certs/index.js";
 export * from "./inventory/index.js";
 export * from "./risk/index.js";
 export * from "./lifetime/index.js";
+export * from "./rotation/index.js";

@@ -5,6 +5,11 @@ import type { ObjectMeta, RbacObject, ScopedRule, ServiceAccountRef } from "./rb
 import type { NHIPolicy, NonHumanIdentity } from "./nhi/types.js";
 import type { GoverningIdentity } from "./policy/rbac-write.js";
 
+/** The type of a legacy, non-expiring ServiceAccount token Secret, filled by the token controller. */
+export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
+/** The annotation naming the ServiceAccount a token Secret belongs to. */
+export const SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name";
+
 export interface NamespaceObject {
   apiVersion?: string;
   kind: "Namespace";

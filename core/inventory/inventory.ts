@@ -12,15 +12,13 @@ import { formatTime, parseTime, readRecord } from "../rotation/state.js";
 import { scoreRisk } from "../risk/score.js";
 import type { RiskAssessment } from "../nhi/types.js";
 import { lifetimeOf, type LifetimeState } from "../lifetime/lifetime.js";
-import { identityDirectory, type ClusterSnapshot, type SecretMetadata, type WorkloadObject } from "../snapshot.js";
+import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE, identityDirectory, type ClusterSnapshot, type SecretMetadata, type WorkloadObject } from "../snapshot.js";
 import { automountsToken, podTemplateOf, serviceAccountOf } from "../workloads/pod-template.js";
 import { assessObserved, observedExpiry, type CredentialFacts, type CredentialHealth } from "./expiry.js";
 
 export const INVENTORY_PHASES = ["Active", "Unused", "Orphaned", "Expiring", "Expired", "Suspended", "Violating"] as const;
 export type InventoryPhase = (typeof INVENTORY_PHASES)[number];
 
-export const LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token";
-export const SA_NAME_ANNOTATION = "kubernetes.io/service-account.name";
 export const LEGACY_LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used";
 export const LEGACY_INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since";
 /** On a ServiceAccount: the NHI that claims it. When that NHI is gone, the account is Orphaned. */
@@ -193,8 +191,8 @@ export function buildInventory(snapshot: ClusterSnapshot, grantsOf: (sa: Service
   const secretsByKey = new Map<string, SecretMetadata>();
   for (const s of snapshot.secrets) {
     secretsByKey.set(key(s.metadata.namespace, s.metadata.name), s);
-    if (s.type !== LEGACY_TOKEN_TYPE) continue;
-    const sa = s.metadata.annotations?.[SA_NAME_ANNOTATION];
+    if (s.type !== SERVICE_ACCOUNT_TOKEN_TYPE) continue;
+    const sa = s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION];
     if (!sa) continue;
     const t: LegacyToken = { name: s.metadata.name };
     const lu = s.metadata.labels?.[LEGACY_LAST_USED_LABEL];

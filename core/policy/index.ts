@@ -13,11 +13,11 @@ export type { BreakGlass, EffectivePolicy, Exemption, Mode } from "./settings.js
 export { RBAC_WRITE_CHECKS, decideRbacWrite, identityChanges } from "./rbac-write.js";
 export type { GoverningIdentity, IdentityChange, RbacWriteInput } from "./rbac-write.js";
 export {
-  WORKLOAD_CHECKS, SERVICE_ACCOUNT_TOKEN_TYPE, borrowedIdentityFindings, decideWorkload, isControlPlaneRequester, lifetimeProblem, objectRef,
+  WORKLOAD_CHECKS, borrowedIdentityFindings, decideWorkload, isControlPlaneRequester, lifetimeProblem, objectRef,
 } from "./workload.js";
 export type { ClusterLookups, Requester, WorkloadInput } from "./workload.js";
 export {
-  DEFAULT_TOKEN_EXPIRATION_SECONDS, SECRET_WRITE_CHECKS, SERVICE_ACCOUNT_NAME_ANNOTATION, TOKEN_REQUEST_CHECKS, declaredTokenTTLSeconds, decideSecretWrite, decideTokenRequest,
+  DEFAULT_TOKEN_EXPIRATION_SECONDS, SECRET_WRITE_CHECKS, TOKEN_REQUEST_CHECKS, declaredTokenTTLSeconds, decideSecretWrite, decideTokenRequest,
 } from "./token.js";
 export type { SecretWriteInput, TokenRequestInput } from "./token.js";
 export { ADMISSION_RULE_IDS, NHIPOLICY_WRITE_CHECKS, NHI_WRITE_CHECKS, decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "./nhi-write.js";

@@ -8,9 +8,8 @@ import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject } from "./describe.js";
 import { modesFor, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
-import {
-  SERVICE_ACCOUNT_TOKEN_TYPE, borrowedIdentityFindings, lifetimeProblem, type ClusterLookups, type Requester,
-} from "./workload.js";
+import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../snapshot.js";
+import { borrowedIdentityFindings, lifetimeProblem, type ClusterLookups, type Requester } from "./workload.js";
 
 /** The API server's default for TokenRequest spec.expirationSeconds. */
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
@@ -113,7 +112,6 @@ export function decideTokenRequest(input: TokenRequestInput): Decision {
 // Long-lived token Secrets
 // ---------------------------------------------------------------------------------------------
 
-export const SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name";
 
 export interface SecretWriteInput {
   /** The Secret as written, metadata and type only. */

@@ -5,7 +5,7 @@ import type { NonHumanIdentity } from "../nhi/types.js";
 import { selectorMatches } from "../labels.js";
 import { describeGrant, describePermission, uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
-import type { IdentityDirectory, ServiceAccountObject, WorkloadObject } from "../snapshot.js";
+import { SERVICE_ACCOUNT_TOKEN_TYPE, type IdentityDirectory, type ServiceAccountObject, type WorkloadObject } from "../snapshot.js";
 import { automountsToken, containersOf, podTemplateOf, secretReferences, serviceAccountOf } from "../workloads/pod-template.js";
 import type { PodTemplate } from "../workloads/pod-template.js";
 import { runChain, type Check, type Finding } from "./chain.js";
@@ -13,7 +13,6 @@ import { describeObject } from "./describe.js";
 import { modesFor, parseServiceAccountIdentity, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
 
-export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
 
 /** Who sent the request (AdmissionRequest.userInfo). */
 export interface Requester {

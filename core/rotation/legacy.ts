@@ -19,11 +19,10 @@
 // when older than `maxAgeMs` (the NHIPolicies' maxCredentialAge, default 90 days). A token the
 // cleanup controller marked invalid is left alone: it authenticates nobody, and replacing it would
 // revive an unused credential.
+import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../snapshot.js";
 import type { PodSpec, Volume, Container } from "../workloads/pod-template.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, NHI_LABEL, TOKEN_KEY, formatTime, parseTime } from "./state.js";
 
-export const LEGACY_TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token";
-export const SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name";
 export const LEGACY_INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since";
 /** A legacy token older than this is rotated when no NHIPolicy sets maxCredentialAge. */
 export const DEFAULT_LEGACY_MAX_AGE_MS = 90 * 24 * 3_600_000;
@@ -163,7 +162,7 @@ const rotationsOf = (s: LegacySecretView): number => {
 /** The one next step of a legacy token's replacement. */
 export function planLegacyRotation(input: LegacyRotationInput, rec: LegacyRecord): LegacyStep {
   const { secret, successor, now } = input;
-  if (secret.type !== undefined && secret.type !== LEGACY_TOKEN_SECRET_TYPE) return { kind: "Idle" };
+  if (secret.type !== undefined && secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE) return { kind: "Idle" };
   if (secret.annotations[SERVICE_ACCOUNT_NAME_ANNOTATION] !== input.serviceAccountName) return { kind: "Idle" };
 
   if (rec.state === "Idle") {
@@ -184,8 +183,8 @@ export function planLegacyRotation(input: LegacyRotationInput, rec: LegacyRecord
       message: `Secret ${name}, the chosen successor of legacy token Secret ${secret.name}, exists and was not created for it; delete or rename it to let the rotation continue`,
     };
   }
-  if (successor !== undefined && successor.type !== undefined && successor.type !== LEGACY_TOKEN_SECRET_TYPE) {
-    return { kind: "Blocked", message: `Secret ${name} is not a ${LEGACY_TOKEN_SECRET_TYPE} Secret` };
+  if (successor !== undefined && successor.type !== undefined && successor.type !== SERVICE_ACCOUNT_TOKEN_TYPE) {
+    return { kind: "Blocked", message: `Secret ${name} is not a ${SERVICE_ACCOUNT_TOKEN_TYPE} Secret` };
   }
 
   switch (rec.state) {

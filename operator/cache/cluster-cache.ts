@@ -9,7 +9,7 @@
 // Handlers update maps and notify listeners; they do no I/O.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { NHIPolicy, NonHumanIdentity } from "../../core/nhi/types.js";
-import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../../core/policy/workload.js";
+import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../../core/snapshot.js";
 import { EffectivePermissionIndex } from "../../core/rbac/effective.js";
 import type { Grant, RbacObject, RbacObjectRef, ServiceAccountRef } from "../../core/rbac/types.js";
 import {

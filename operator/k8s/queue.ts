@@ -35,6 +35,9 @@ export interface QueueStats {
   retries: number;
 }
 
+/** Longest delay a key waits before it is looked at again. */
+export const MAX_DELAY_MS = 6 * 60 * 60 * 1000;
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -72,8 +75,11 @@ export class WorkQueue {
   }
 
   /** Adds `key` after `ms`; an earlier pending delayed add wins, a later one is replaced. */
-  addAfter(key: string, ms: number): void {
+  addAfter(key: string, requestedMs: number): void {
     if (this.shuttingDown) return;
+    // Node fires timers beyond 2^31-1 ms (~24.8 days) after 1 ms; a far-off due time is re-checked
+    // earlier instead, which is harmless because reconciles recompute their next time.
+    const ms = Math.min(requestedMs, MAX_DELAY_MS);
     if (ms <= 0) {
       this.add(key);
       return;

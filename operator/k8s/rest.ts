@@ -125,6 +125,9 @@ export class KubeRest {
     if (opts.body !== undefined) {
       payload = JSON.stringify(opts.body);
       headers["Content-Type"] = opts.contentType ?? "application/json";
+      // Node sends a DELETE body unframed (no chunking): without a length it leaks into the next
+      // request on the kept-alive connection.
+      headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise<T>((resolve, reject) => {

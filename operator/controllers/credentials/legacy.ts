@@ -3,9 +3,9 @@
 // The old Secret is read as metadata only; the successor is read whole once per step, only to see
 // which of its keys are non-empty (the token never leaves this function, never logged or recorded).
 import type { NonHumanIdentity } from "../../../core/nhi/types.js";
-import type { WorkloadObject } from "../../../core/snapshot.js";
+import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE, type WorkloadObject } from "../../../core/snapshot.js";
 import {
-  LEGACY_TOKEN_SECRET_TYPE, SERVICE_ACCOUNT_NAME_ANNOTATION, legacyRecordAnnotations, planLegacyRotation, readLegacyRecord,
+  legacyRecordAnnotations, planLegacyRotation, readLegacyRecord,
   type LegacyRecord, type LegacySecretView, type LegacyStep,
 } from "../../../core/rotation/index.js";
 import { MERGE_PATCH, METADATA_LIST_ACCEPT, isAlreadyExists, isConflict, type KubeRest } from "../../k8s/rest.js";
@@ -55,7 +55,7 @@ export async function driveLegacyTokens(d: LegacyDeps, o: LegacyOptions): Promis
   const ns = o.nhi.metadata.namespace ?? "default";
   const sa = o.nhi.spec.serviceAccountName;
   const tokens = (await d.rest.listAll<SecretLike>(secretsPath(ns), {
-    accept: METADATA_LIST_ACCEPT, query: { fieldSelector: `type=${LEGACY_TOKEN_SECRET_TYPE}` },
+    accept: METADATA_LIST_ACCEPT, query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` },
   })).filter((s) => s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === sa);
   let next: number | undefined;
   let firstError: unknown;
@@ -102,7 +102,7 @@ async function driveOne(d: LegacyDeps, o: LegacyOptions, name: string): Promise<
     const now = d.now();
     const step = planLegacyRotation({
       nhiName: o.nhi.metadata.name, serviceAccountName: o.nhi.spec.serviceAccountName,
-      secret: { ...legacyView(old, false), type: LEGACY_TOKEN_SECRET_TYPE }, successor, consumers, podsOnOld,
+      secret: { ...legacyView(old, false), type: SERVICE_ACCOUNT_TOKEN_TYPE }, successor, consumers, podsOnOld,
       suspended: o.suspended, maxAgeMs: o.maxAgeMs, overlapMs: o.overlapMs, now,
     }, rec);
     switch (step.kind) {
@@ -159,7 +159,7 @@ async function perform(d: LegacyDeps, o: LegacyOptions, old: SecretLike, rec: Le
     }
     case "CreateSuccessor": {
       await d.rest.request("POST", secretsPath(ns), {
-        body: { apiVersion: "v1", kind: "Secret", type: LEGACY_TOKEN_SECRET_TYPE, metadata: { name: step.name, namespace: ns, labels: step.labels, annotations: step.annotations } },
+        body: { apiVersion: "v1", kind: "Secret", type: SERVICE_ACCOUNT_TOKEN_TYPE, metadata: { name: step.name, namespace: ns, labels: step.labels, annotations: step.annotations } },
       });
       await d.event("Normal", "LegacySuccessorCreated", `created legacy token Secret ${step.name} to replace ${name}; the token controller fills it`);
       return;

@@ -31,8 +31,6 @@ interface SecretObject {
 }
 
 const MAX_STEPS_PER_PASS = 12;
-/** Look again at least this often: a timer beyond 2^31 ms fires at once (Node clamps it to 1 ms). */
-const MAX_REQUEUE_MS = 6 * 3_600_000;
 const secretsPath = (ns: string): string => `/api/v1/namespaces/${ns}/secrets`;
 
 function view(s: SecretObject): SecretView {
@@ -98,7 +96,7 @@ export class CredentialsController {
       }
     }
     if (firstError !== undefined) throw firstError;
-    return next === undefined ? {} : { requeueAfterMs: Math.min(MAX_REQUEUE_MS, Math.max(1000, next - this.now())) };
+    return next === undefined ? {} : { requeueAfterMs: Math.max(1000, next - this.now()) };
   }
 
   /**

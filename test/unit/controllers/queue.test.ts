@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { runWorkers, WorkQueue, type QueueClock } from "../../../operator/k8s/queue.js";
+import { MAX_DELAY_MS, runWorkers, WorkQueue, type QueueClock } from "../../../operator/k8s/queue.js";
 
 /** A manual clock: timers fire only when advanced. */
 class FakeClock implements QueueClock {
@@ -59,6 +59,16 @@ describe("work queue", () => {
     q.addAfter("a", 500);
     expect(clock.pending()).to.equal(1);
     clock.advance(499);
+    expect(q.stats().depth).to.equal(0);
+    clock.advance(1);
+    expect(q.stats().depth).to.equal(1);
+  });
+
+  it("re-checks a far-off key within MAX_DELAY_MS instead of handing Node an overflowing timer", () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue("t", { clock });
+    q.addAfter("rotate-in-90-days", 90 * 24 * 3600 * 1000);
+    clock.advance(MAX_DELAY_MS - 1);
     expect(q.stats().depth).to.equal(0);
     clock.advance(1);
     expect(q.stats().depth).to.equal(1);

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import {
-  DEFAULT_LEGACY_MAX_AGE_MS, LEGACY_ANNOTATIONS, LEGACY_FILL_PATIENCE_MS, LEGACY_INVALID_SINCE, LEGACY_TOKEN_SECRET_TYPE, MANAGED_BY, MANAGED_BY_LABEL,
-  SERVICE_ACCOUNT_NAME_ANNOTATION, TOKEN_KEY, formatTime, legacyDueAt, legacyRecordAnnotations, planLegacyRotation, readLegacyRecord, retargetSecret,
+  DEFAULT_LEGACY_MAX_AGE_MS, LEGACY_ANNOTATIONS, LEGACY_FILL_PATIENCE_MS, LEGACY_INVALID_SINCE, MANAGED_BY, MANAGED_BY_LABEL, TOKEN_KEY, formatTime, legacyDueAt, legacyRecordAnnotations, planLegacyRotation, readLegacyRecord, retargetSecret,
   successorName, type LegacyRecord, type LegacyRotationInput, type LegacySecretView, type LegacyStep,
 } from "../../../core/rotation/index.js";
+import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../../../core/snapshot.js";
 import type { PodSpec } from "../../../core/workloads/pod-template.js";
 import { retargetWorkload, switchableConsumers } from "../../../operator/controllers/credentials/decide.js";
 import type { WorkloadObject } from "../../../core/snapshot.js";
@@ -24,7 +24,7 @@ const applyRecord = (ann: Record<string, string>, rec: LegacyRecord): Record<str
 };
 
 const token = (name: string, over: Partial<LegacySecretView> = {}): LegacySecretView => ({
-  name, type: LEGACY_TOKEN_SECRET_TYPE, labels: {}, annotations: { [SERVICE_ACCOUNT_NAME_ANNOTATION]: SA }, keys: [TOKEN_KEY], creationTimestamp: formatTime(T0 - 400 * DAY), ...over,
+  name, type: SERVICE_ACCOUNT_TOKEN_TYPE, labels: {}, annotations: { [SERVICE_ACCOUNT_NAME_ANNOTATION]: SA }, keys: [TOKEN_KEY], creationTimestamp: formatTime(T0 - 400 * DAY), ...over,
 });
 const issued = (name: string, of: string, createdAt: number, keys = [TOKEN_KEY]): LegacySecretView => token(name, {
   labels: { [MANAGED_BY_LABEL]: MANAGED_BY }, annotations: { [SERVICE_ACCOUNT_NAME_ANNOTATION]: SA, [LEGACY_ANNOTATIONS.successorOf]: of }, keys, creationTimestamp: formatTime(createdAt),
@@ -235,7 +235,7 @@ describe("legacy rotation: crash-safety (property)", () => {
               case "Begin": write(step.record); break;
               case "CreateSuccessor":
                 if (!sim.secrets.has(step.name)) {
-                  sim.secrets.set(step.name, { name: step.name, type: LEGACY_TOKEN_SECRET_TYPE, labels: step.labels, annotations: step.annotations, keys: [], creationTimestamp: formatTime(now) });
+                  sim.secrets.set(step.name, { name: step.name, type: SERVICE_ACCOUNT_TOKEN_TYPE, labels: step.labels, annotations: step.annotations, keys: [], creationTimestamp: formatTime(now) });
                   sim.fillIn.set(step.name, fillLag);
                   createdSuccessor = true;
                 }
