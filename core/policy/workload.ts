@@ -38,6 +38,8 @@ export interface WorkloadInput extends ClusterLookups {
   policy: EffectivePolicy;
   now: Date;
   requester?: Requester;
+  /** On UPDATE, the object as it was: references it already had are judged as existing, not new. */
+  oldObject?: WorkloadObject;
 }
 
 /** Controllers of the control plane create pods from templates that were judged when written. */
@@ -180,15 +182,29 @@ const workloadAutomount: Check<Prepared> = {
   },
 };
 
+/**
+ * New consumers of legacy token Secrets are denied. A workload that already consumed one at the
+ * same place (same volume, env or envFrom entry) before this update only warns: rolling out an
+ * existing consumer, or the operator switching it to a rotated successor (legacyTokens: Rotate),
+ * must not be blocked — that would stop rotation, not token reuse.
+ */
 const tokenSecretMount: Check<Prepared> = {
   name: "token-secret-mount",
-  run: ({ input, object, template, identity, where }) => secretReferences(template.spec)
-    .filter((ref) => input.secretType(input.namespace, ref.secretName) === SERVICE_ACCOUNT_TOKEN_TYPE)
-    .map((ref): Finding => ({
-      outcome: "deny", rule: "token-secret-mount", severity: "high", object, identity, permission: `read Secret ${input.namespace}/${ref.secretName}`,
-      message: `${describeObject(object)} mounts the long-lived ServiceAccount token Secret ${input.namespace}/${ref.secretName} (${ref.via})${where}: a pod may only use its own identity's projected token.`,
-      fix: `remove the reference to ${ref.secretName}; run the pod as the ServiceAccount it needs (serviceAccountName) and use its projected token`,
-    })),
+  run: ({ input, object, template, identity, where }) => {
+    const isToken = (name: string): boolean => input.secretType(input.namespace, name) === SERVICE_ACCOUNT_TOKEN_TYPE;
+    const oldTemplate = input.oldObject ? podTemplateOf(input.oldObject) : undefined;
+    const existing = new Set(oldTemplate ? secretReferences(oldTemplate.spec).filter((r) => isToken(r.secretName)).map((r) => r.via) : []);
+    return secretReferences(template.spec)
+      .filter((ref) => isToken(ref.secretName))
+      .map((ref): Finding => {
+        const already = existing.has(ref.via);
+        return {
+          outcome: already ? "warn" : "deny", rule: "token-secret-mount", severity: "high", object, identity, permission: `read Secret ${input.namespace}/${ref.secretName}`,
+          message: `${describeObject(object)} ${already ? "still consumes" : "mounts"} the long-lived ServiceAccount token Secret ${input.namespace}/${ref.secretName} (${ref.via})${where}: a pod may only use its own identity's projected token.`,
+          fix: `remove the reference to ${ref.secretName}; run the pod as the ServiceAccount it needs (serviceAccountName) and use its projected token`,
+        };
+      });
+  },
 };
 
 const borrowedIdentity: Check<Prepared> = {

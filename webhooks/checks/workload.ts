@@ -32,7 +32,9 @@ export const workloadCheck: AdmissionCheck = {
     const object = { ...(req.object as WorkloadObject), kind };
     const namespace = object.metadata.namespace ?? req.namespace;
     if (!namespace) return { bad: `${kind}: metadata.namespace is missing` };
-    return decideWorkload({ ...lookupsOf(ctx.view), object, namespace, policy: ctx.policy, now: ctx.now, requester: req.userInfo });
+    const old = req.operation === "UPDATE" && isRecord(req.oldObject) && isRecord(req.oldObject.metadata)
+      ? { oldObject: { ...(req.oldObject as unknown as WorkloadObject), kind } } : {};
+    return decideWorkload({ ...lookupsOf(ctx.view), object, namespace, policy: ctx.policy, now: ctx.now, requester: req.userInfo, ...old });
   },
 };
 

@@ -26,8 +26,11 @@ function deployment(sa: string, labels: Record<string, string> = { app: "orders-
   };
 }
 
-function input(object: WorkloadObject, opts: { requester?: Requester; policy?: EffectivePolicy; namespace?: string; now?: Date } = {}): WorkloadInput {
-  return { ...W, object, namespace: opts.namespace ?? "shop", policy: opts.policy ?? W.policyAt(NOW), now: opts.now ?? NOW, ...(opts.requester ? { requester: opts.requester } : {}) };
+function input(object: WorkloadObject, opts: { requester?: Requester; policy?: EffectivePolicy; namespace?: string; now?: Date; oldObject?: WorkloadObject } = {}): WorkloadInput {
+  return {
+    ...W, object, namespace: opts.namespace ?? "shop", policy: opts.policy ?? W.policyAt(NOW), now: opts.now ?? NOW,
+    ...(opts.requester ? { requester: opts.requester } : {}), ...(opts.oldObject ? { oldObject: opts.oldObject } : {}),
+  };
 }
 
 const asSA = (ns: string, name: string): Requester => ({ username: `system:serviceaccount:${ns}:${name}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"] });
@@ -49,6 +52,9 @@ describe("decideWorkload", () => {
     { name: "mounting a service-account-token Secret as a volume is denied", in: input(pod("reader", { volumes: [{ name: "t", secret: { secretName: "admin-bot-token" } }] })), allowed: false, violations: ["token-secret-mount"] },
     { name: "reading a token Secret through env is denied", in: input(pod("reader", { env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "orders-token", key: "token" } } }] })), allowed: false, violations: ["token-secret-mount"] },
     { name: "envFrom a token Secret is denied", in: input(pod("reader", { envFrom: [{ secretRef: { name: "orders-token" } }] })), allowed: false, violations: ["token-secret-mount"] },
+    { name: "an update that keeps an existing token-Secret consumer only warns (rollouts are not blocked)", in: input(pod("reader", { env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "orders-token", key: "token" } } }] }), { oldObject: pod("reader", { env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "admin-bot-token", key: "token" } } }] }) }), allowed: true, violations: [], warnings: ["token-secret-mount"] },
+    { name: "an update that adds a new token-Secret consumer is denied", in: input(pod("reader", { env: [{ name: "TOKEN2", valueFrom: { secretKeyRef: { name: "orders-token", key: "token" } } }] }), { oldObject: pod("reader", { env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "admin-bot-token", key: "token" } } }] }) }), allowed: false, violations: ["token-secret-mount"] },
+    { name: "an update from an Opaque Secret to a token Secret at the same place is denied", in: input(pod("reader", { volumes: [{ name: "t", secret: { secretName: "admin-bot-token" } }] }), { oldObject: pod("reader", { volumes: [{ name: "t", secret: { secretName: "db" } }] }) }), allowed: false, violations: ["token-secret-mount"] },
     { name: "an Opaque Secret may be mounted", in: input(pod("reader", { volumes: [{ name: "db", secret: { secretName: "db" } }] })), allowed: true, violations: [] },
     { name: "an unclaimed ServiceAccount is a warning under Audit", in: input(pod("reader")), allowed: true, violations: [], warnings: ["unclaimed-service-account"] },
     { name: "the default ServiceAccount is flagged", in: input(pod(undefined)), allowed: true, violations: [], warnings: ["default-service-account"] },
