@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
-import { OWNER, eventsOf, getNhi, installCrds, nhiYaml, startOperator, type OperatorProcess } from "./reconcilers-helpers.js";
+import { OWNER, eventsOf, getNhi, nhiYaml, useOperator, type OperatorProcess } from "./reconcilers-helpers.js";
 
 interface InventoryDoc {
   kind: string;
@@ -30,18 +30,8 @@ function selfSignedCert(days: number): string {
 
 describe("inventory: a namespace on a real control plane", function () {
   const ns = useNamespace("inv");
+  const operator = useOperator();
   let op: OperatorProcess | undefined;
-
-  before(async function () {
-    if (!sharedCluster().hasControllers) this.skip();
-    await installCrds();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed" && op) process.stderr.write(`--- operator logs ---\n${op.logs().slice(-6000)}\n`);
-    await op?.stop();
-    op = undefined;
-  });
 
   it("classifies claimed, shadow, unused, legacy-token, violating and orphaned identities", async function () {
     this.timeout(120_000);
@@ -143,7 +133,7 @@ spec:
       schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
 `);
     await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
-    op = await startOperator({ args: ["--unused-after", "1s"] });
+    op = await operator.start({ args: ["--unused-after", "1s"] });
     const doc = await waitFor("the inventory of the namespace", async () => {
       const d = await op?.get<InventoryDoc>(`/inventory?namespace=${n}`);
       return d && d.identities.some((i) => i.name === "legacy" && i.legacyTokens.length > 0) && d.identities.some((i) => i.name === "idle" && i.phase === "Unused") ? d : undefined;

@@ -6,7 +6,7 @@ import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import type { KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import {
-  OWNER, authenticates, eventsOf, getNhi, getSecret, installCrds, nhiYaml, startOperator, tokenOf, type OperatorProcess, type SecretObject,
+  OWNER, authenticates, eventsOf, getNhi, getSecret, nhiYaml, useOperator, tokenOf, type OperatorProcess, type SecretObject,
 } from "./reconcilers-helpers.js";
 
 interface DeploymentObject extends KubeObject {
@@ -21,18 +21,8 @@ const describeSecret = (s: unknown): string => {
 
 describe("legacy token rotation (legacyTokens: Rotate) on a real control plane", function () {
   const ns = useNamespace("legacy");
+  const operator = useOperator();
   let op: OperatorProcess | undefined;
-
-  before(async function () {
-    if (!sharedCluster().hasControllers) this.skip();
-    await installCrds();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed" && op) process.stderr.write(`--- operator logs ---\n${op.logs().slice(-6000)}\n`);
-    await op?.stop();
-    op = undefined;
-  });
 
   it("switches the consuming Deployment to a new token Secret, then deletes the old one: new token valid, old revoked, nothing leaks", async function () {
     this.timeout(150_000);
@@ -67,7 +57,7 @@ spec:
           env: [{ name: KUBE_TOKEN, valueFrom: { secretKeyRef: { name: reporter-token, key: token } } }]
 `);
 
-    op = await startOperator();
+    op = await operator.start();
     const v = await c.applyAs(nhiYaml(ns(), "reporter", `${OWNER}\nserviceAccountName: reporter\nlegacyTokens: Rotate`));
     assert.ok(v.allowed, v.message);
 
@@ -143,7 +133,7 @@ spec:
 `);
     await c.applyAs(nhiYaml(ns(), "exporter", `${OWNER}\nserviceAccountName: exporter\nlegacyTokens: Rotate`));
     // SIGKILL right after Switch: the Deployment uses the successor, the old Secret is not yet deleted.
-    op = await startOperator({ env: { NHI_TEST_KILL_AFTER_STEP: `Switch@${ns()}/exporter/` }, waitReady: false });
+    op = await operator.start({ env: { NHI_TEST_KILL_AFTER_STEP: `Switch@${ns()}/exporter/` }, waitReady: false });
     const code = await Promise.race([op.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))]);
     assert.notEqual(code, "timeout", `the operator was not killed after Switch: ${op.logs().slice(-2000)}`);
     const mid = await getSecret(ns(), "exporter-token");
@@ -157,7 +147,7 @@ spec:
     assert.ok(newToken, "the successor holds no token");
     assert.equal(await authenticates(newToken), true);
 
-    op = await startOperator();
+    op = await operator.start();
     await waitFor("the old Secret to be deleted after the restart", async () => (await getSecret(ns(), "exporter-token")) === undefined, { timeoutMs: 60_000 });
     await waitFor("the old token to stop authenticating", async () => !(await authenticates(oldToken)), { timeoutMs: 20_000 });
     assert.equal(await authenticates(newToken), true, "the new token stopped authenticating");

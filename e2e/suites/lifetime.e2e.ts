@@ -4,22 +4,11 @@
 import assert from "node:assert/strict";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
-import { OWNER, authenticates, eventsOf, getNhi, getSecret, installCrds, nhiYaml, startOperator, tokenOf, type OperatorProcess } from "./reconcilers-helpers.js";
+import { OWNER, authenticates, eventsOf, getNhi, getSecret, nhiYaml, useOperator, tokenOf } from "./reconcilers-helpers.js";
 
 describe("lifetime: expiry and quarantine on a real control plane", function () {
   const ns = useNamespace("life");
-  let op: OperatorProcess | undefined;
-
-  before(async function () {
-    if (!sharedCluster().hasControllers) this.skip();
-    await installCrds();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed" && op) process.stderr.write(`--- operator logs ---\n${op.logs().slice(-6000)}\n`);
-    await op?.stop();
-    op = undefined;
-  });
+  const operator = useOperator();
 
   async function tokensOf(n: string, sa: string): Promise<{ issued: NonNullable<ReturnType<typeof tokenOf>>; legacy: NonNullable<ReturnType<typeof tokenOf>> }> {
     const issued = await waitFor("the operator-issued token", async () => tokenOf(await getSecret(n, `${sa}-token`)), { timeoutMs: 30_000 });
@@ -43,7 +32,7 @@ type: kubernetes.io/service-account-token
 `);
     const v = await c.applyAs(nhiYaml(n, "temp", `${OWNER}\nserviceAccountName: temp\nlegacyTokens: Allow\nlifetime: { expiresAt: "${expiresAt}", onExpiry: Disable }\ncredentials:\n  - { name: ci, type: ServiceAccountToken, secretName: temp-token, ttl: 1h }`));
     assert.ok(v.allowed, v.message);
-    op = await startOperator();
+    await operator.start();
     const { issued, legacy } = await tokensOf(n, "temp");
     assert.equal(await authenticates(issued), true);
     assert.equal(await authenticates(legacy), true);
@@ -71,7 +60,7 @@ type: kubernetes.io/service-account-token
     await c.applyAs(`apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: q, namespace: ${n} }\n`);
     const spec = (suspended: boolean): string => `${OWNER}\nserviceAccountName: q\nsuspended: ${suspended}\ncredentials:\n  - { name: ci, type: ServiceAccountToken, secretName: q-token, ttl: 1h }`;
     await c.applyAs(nhiYaml(n, "q", spec(false)));
-    op = await startOperator();
+    await operator.start();
     const token = await waitFor("the token", async () => tokenOf(await getSecret(n, "q-token")), { timeoutMs: 30_000 });
     assert.equal(await authenticates(token), true);
 

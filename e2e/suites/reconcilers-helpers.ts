@@ -47,6 +47,31 @@ export interface StartOptions {
   waitReady?: boolean;
 }
 
+/**
+ * The hooks every reconciler suite needs: skip without controllers, install the CRDs, and after
+ * each test stop every operator it started (printing the last one's logs when the test failed).
+ */
+export function useOperator(): { start(opts?: StartOptions): Promise<OperatorProcess> } {
+  let started: OperatorProcess[] = [];
+  before(async function () {
+    if (!sharedCluster().hasControllers) this.skip();
+    await installCrds();
+  });
+  afterEach(async function () {
+    const last = started.at(-1);
+    if (this.currentTest?.state === "failed" && last) process.stderr.write(`--- operator logs ---\n${last.logs().slice(-6000)}\n`);
+    for (const op of started) await op.stop();
+    started = [];
+  });
+  return {
+    async start(opts?: StartOptions): Promise<OperatorProcess> {
+      const op = await startOperator(opts);
+      started.push(op);
+      return op;
+    },
+  };
+}
+
 /** Starts dist/operator/main.js; resolves once it leads and its first inventory is complete. */
 export async function startOperator(opts: StartOptions = {}): Promise<OperatorProcess> {
   const c = sharedCluster();

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
 import {
-  OWNER, authenticates, eventsOf, getNhi, getSecret, installCrds, nhiYaml, startOperator, tokenOf, type OperatorProcess, type SecretObject,
+  OWNER, authenticates, eventsOf, getNhi, getSecret, nhiYaml, useOperator, tokenOf, type OperatorProcess, type SecretObject,
 } from "./reconcilers-helpers.js";
 
 const ann = (s: SecretObject | undefined, k: string): string | undefined => s?.metadata.annotations?.[k];
@@ -28,24 +28,14 @@ async function assertNoTokenLeak(ns: string, nhi: string, tokens: string[]): Pro
 
 describe("rotation: credentials on a real control plane", function () {
   const ns = useNamespace("rot");
+  const operator = useOperator();
   let op: OperatorProcess | undefined;
-
-  before(async function () {
-    if (!sharedCluster().hasControllers) this.skip();
-    await installCrds();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed" && op) process.stderr.write(`--- operator logs ---\n${op.logs().slice(-6000)}\n`);
-    await op?.stop();
-    op = undefined;
-  });
 
   it("renews a ServiceAccountToken before expiry: the new token authenticates, the old one is revoked, nothing leaks", async function () {
     this.timeout(120_000);
     const c = sharedCluster();
     await c.applyAs(`apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: ci, namespace: ${ns()} }\n`);
-    op = await startOperator();
+    op = await operator.start();
     // ttl 10m (the API server's minimum), renewBefore 9m55s: due 5 s after each issue.
     const v = await c.applyAs(nhiYaml(ns(), "ci", `${OWNER}\nserviceAccountName: ci\ncredentials:\n  - { name: ci, type: ServiceAccountToken, secretName: ci-token, ttl: 10m, renewBefore: 9m55s }`));
     assert.ok(v.allowed, v.message);
@@ -101,7 +91,7 @@ spec:
       serviceAccountName: signer
       containers: [{ name: api, image: registry.example.com/api:1, envFrom: [{ secretRef: { name: signing } }] }]
 `);
-    op = await startOperator();
+    op = await operator.start();
     const v = await c.applyAs(nhiYaml(ns(), "signer", `${OWNER}\nserviceAccountName: signer\nrollout: true\ncredentials:\n  - { name: signing, type: Generated, secretName: signing, key: key, length: 24, encoding: hex, maxAge: 8s, gracePeriod: 4s }`));
     assert.ok(v.allowed, v.message);
 
@@ -134,7 +124,7 @@ spec:
     const c = sharedCluster();
     await c.applyAs(`apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: deployer, namespace: ${ns()} }\n`);
     await c.applyAs(nhiYaml(ns(), "deployer", `${OWNER}\nserviceAccountName: deployer\ncredentials:\n  - { name: ci, type: ServiceAccountToken, secretName: deployer-token, ttl: 10m, renewBefore: 9m50s }`));
-    op = await startOperator();
+    op = await operator.start();
     const first = await waitFor("generation 1", async () => {
       const s = await getSecret(ns(), "deployer-token");
       return idle(s) && generation(s) === 1 ? s : undefined;
@@ -145,7 +135,7 @@ spec:
 
     // The next operator dies (SIGKILL) right after the Issue step: new token stored, not verified,
     // old token not revoked. Both must still authenticate at that point.
-    op = await startOperator({ env: { NHI_TEST_KILL_AFTER_STEP: `Issue@${ns()}/deployer/` }, waitReady: false });
+    op = await operator.start({ env: { NHI_TEST_KILL_AFTER_STEP: `Issue@${ns()}/deployer/` }, waitReady: false });
     const code = await Promise.race([op.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))]);
     assert.notEqual(code, "timeout", `the operator was not killed after Issue: ${op.logs().slice(-2000)}`);
     const mid = await getSecret(ns(), "deployer-token");
@@ -157,7 +147,7 @@ spec:
     assert.equal(await authenticates(oldToken), true, "the old token was revoked before the new one was verified");
 
     // Restarted (it waits for the dead leader's Lease to lapse), it resumes and completes.
-    op = await startOperator();
+    op = await operator.start();
     const done = await waitFor("the rotation to complete after the restart", async () => {
       const s = await getSecret(ns(), "deployer-token");
       return idle(s) && generation(s) >= 2 ? s : undefined;
