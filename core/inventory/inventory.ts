@@ -8,7 +8,7 @@ import { exemptionFor, serviceAccountIdentity, type EffectivePolicy } from "../p
 import { uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ServiceAccountRef, UncoveredGrant } from "../rbac/types.js";
 import { dueAt, isManaged } from "../rotation/plan.js";
-import { formatTime, parseTime, readRecord } from "../rotation/state.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, formatTime, parseTime, readRecord } from "../rotation/state.js";
 import { scoreRisk } from "../risk/score.js";
 import type { RiskAssessment } from "../nhi/types.js";
 import { lifetimeOf, type LifetimeState } from "../lifetime/lifetime.js";
@@ -41,6 +41,8 @@ export interface LegacyToken {
   name: string;
   lastUsed?: string;
   invalidSince?: string;
+  /** Issued by the operator as a rotated successor (legacyTokens: Rotate keeps it rotated). */
+  operatorIssued?: boolean;
 }
 
 export interface CredentialRecord extends CredentialStatus {
@@ -199,6 +201,7 @@ export function buildInventory(snapshot: ClusterSnapshot, grantsOf: (sa: Service
     const inv = s.metadata.labels?.[LEGACY_INVALID_SINCE_LABEL];
     if (lu) t.lastUsed = lu;
     if (inv) t.invalidSince = inv;
+    if (s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) t.operatorIssued = true;
     const k = key(s.metadata.namespace, sa);
     legacy.set(k, [...(legacy.get(k) ?? []), t]);
   }

@@ -43,11 +43,18 @@ export function desiredConditions(nhi: NonHumanIdentity, rec: IdentityRecord): C
     : { type: "InUse", status: "False", reason: rec.phase === "Unused" ? "Unused" : "NoPods", message: `no pod runs as ${rec.name}${rec.lastUsed ? `; last used ${rec.lastUsed}` : ""}` });
   const mode = nhi.spec.legacyTokens ?? "Forbid";
   if (mode !== "Allow") {
-    const live = rec.legacyTokens.filter((t) => t.invalidSince === undefined);
+    // Under Rotate the operator's own successors are the managed state, not a finding.
+    const live = rec.legacyTokens.filter((t) => t.invalidSince === undefined && !(mode === "Rotate" && t.operatorIssued));
+    const rotated = rec.legacyTokens.filter((t) => mode === "Rotate" && t.operatorIssued && t.invalidSince === undefined);
     c.push(live.length > 0
-      ? { type: "NoLegacyTokens", status: "False", reason: mode === "Forbid" ? "LegacyTokensForbidden" : "LegacyTokensToRotate",
-        message: `long-lived token Secret(s) ${live.map((t) => t.name).join(", ")} exist for ${rec.name}; legacyTokens: ${mode}. Delete them and use a ServiceAccountToken credential (TokenRequest) instead` }
-      : { type: "NoLegacyTokens", status: "True", reason: "None", message: "no long-lived token Secrets" });
+      ? mode === "Forbid"
+        ? { type: "NoLegacyTokens", status: "False", reason: "LegacyTokensForbidden",
+          message: `long-lived token Secret(s) ${live.map((t) => t.name).join(", ")} exist for ${rec.name}; legacyTokens: Forbid. Delete them and use a ServiceAccountToken credential (TokenRequest) instead` }
+        : { type: "NoLegacyTokens", status: "False", reason: "LegacyTokensToRotate",
+          message: `long-lived token Secret(s) ${live.map((t) => t.name).join(", ")} of ${rec.name} are being replaced by operator-issued successors (legacyTokens: Rotate)` }
+      : rotated.length > 0
+        ? { type: "NoLegacyTokens", status: "True", reason: "RotatedByOperator", message: `only operator-issued, rotated token Secrets remain: ${rotated.map((t) => t.name).join(", ")}` }
+        : { type: "NoLegacyTokens", status: "True", reason: "None", message: "no long-lived token Secrets" });
   }
   const lt = rec.lifetime;
   if (nhi.spec.lifetime) {

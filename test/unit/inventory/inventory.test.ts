@@ -231,6 +231,38 @@ describe("inventory: legacy tokens under legacyTokens: Forbid", () => {
   });
 });
 
+describe("inventory: legacy tokens under legacyTokens: Rotate", () => {
+  const condition = (s: ClusterSnapshot): { status?: string; reason?: string; message?: string } | undefined => {
+    const soon = s.nhis.find((n) => n.metadata.name === "soon") as NonHumanIdentity;
+    soon.spec.legacyTokens = "Rotate";
+    const rec = inventory(s).byNhi.get("shop/soon");
+    if (!rec) throw new Error("no record");
+    return desiredStatus(soon, rec, NOW).conditions?.find((c) => c.type === "NoLegacyTokens");
+  };
+
+  it("reports a token the operator did not issue as being replaced", () => {
+    const cond = condition(shop());
+    expect(cond).to.include({ status: "False", reason: "LegacyTokensToRotate" });
+    expect(cond?.message).to.contain("legacy-token").and.not.contain("Delete them");
+  });
+
+  it("counts the operator's own rotated successor as the managed state, not a finding", () => {
+    const s = shop();
+    s.secrets = s.secrets.filter((x) => x.metadata.name !== "legacy-token");
+    s.secrets.push(legacyToken("legacy-token-nhi-r1", "legacy", { "app.kubernetes.io/managed-by": "nhi-operator" }));
+    expect(condition(s)).to.include({ status: "True", reason: "RotatedByOperator" });
+  });
+
+  it("still reports an operator-issued token under Forbid", () => {
+    const s = shop();
+    s.secrets.push(legacyToken("legacy-token-nhi-r1", "legacy", { "app.kubernetes.io/managed-by": "nhi-operator" }));
+    const soon = s.nhis.find((n) => n.metadata.name === "soon") as NonHumanIdentity;
+    const rec = inventory(s).byNhi.get("shop/soon");
+    if (!rec) throw new Error("no record");
+    expect(desiredStatus(soon, rec, NOW).conditions?.find((c) => c.type === "NoLegacyTokens")?.message).to.contain("legacy-token-nhi-r1");
+  });
+});
+
 describe("inventory: the cluster's default grants", () => {
   it("does not count Kubernetes' default discovery bindings to every account as excess", () => {
     const s = shop();
