@@ -2,7 +2,6 @@
 // cluster already has to a ServiceAccount (and NHI) the cluster already has is judged against what
 // is really there. Without --cluster the same manifest has nothing to judge the binding against.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,33 +9,22 @@ import { REPO_ROOT } from "../harness/binaries.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
+import { runNhictl } from "../harness/nhictl.js";
 
-const CLI = join(REPO_ROOT, "dist/cli/main.js");
 const cluster = (): Cluster => sharedCluster();
 
 interface Finding { rule: string; identity?: string; permission?: string; permissions: string[]; kind: string; name: string; file?: string; message: string }
 interface Run { code: number; violations: Finding[]; warnings: Finding[]; stdout: string; stderr: string }
 
-function nhictl(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent", KUBECONFIG: "/nonexistent", ...env }, stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      let report: { violations?: Finding[]; warnings?: Finding[] } = {};
-      try {
-        report = JSON.parse(stdout) as typeof report;
-      } catch {
-        // not JSON (an error, or another format)
-      }
-      resolve({ code: code ?? -1, violations: report.violations ?? [], warnings: report.warnings ?? [], stdout, stderr });
-    });
-  });
+async function nhictl(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const run = await runNhictl(args, { env: { HOME: "/nonexistent", ...env } });
+  let report: { violations?: Finding[]; warnings?: Finding[] } = {};
+  try {
+    report = JSON.parse(run.stdout) as typeof report;
+  } catch {
+    // not JSON (an error, or another format)
+  }
+  return { ...run, violations: report.violations ?? [], warnings: report.warnings ?? [] };
 }
 
 async function must(obj: KubeObject): Promise<void> {

@@ -21,7 +21,6 @@
 // nhipolicy-self-exemption, token-ttl) cannot be compared: the CLI has no requester; every write
 // here is the admin's, for whom they do not fire. The webhook suite covers them.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,13 +36,13 @@ import { REPO_ROOT } from "../harness/binaries.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject, Verdict } from "../harness/kube.js";
 import { sharedCluster } from "../harness/mocha.js";
+import { runNhictl } from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
 
 const LABEL = "nhi.io/verdicts-e2e";
 const CONFIG_NAME = "nhi-operator-verdicts-e2e";
 const FIXTURES = join(REPO_ROOT, "test/fixtures/verdicts");
 const POLICY_FILE = "test/fixtures/verdicts/cli-defaults.policy.yaml";
-const CLI = join(REPO_ROOT, "dist/cli/main.js");
 const SHARED_POLICY = "verdicts-cli-defaults";
 /** The namespace every fixture is written in; each run gets its own, so namespace deletion never blocks the next. */
 const FIXTURE_NS = "verdicts";
@@ -64,28 +63,15 @@ interface CliRun {
   stderr: string;
 }
 
-/** The compiled nhictl as a process (async: the webhook runs in this process and must keep answering). */
-function nhictl(args: string[], input: string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", KUBECONFIG: "/nonexistent" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      try {
-        const report = JSON.parse(stdout) as { violations: JsonFinding[]; warnings: JsonFinding[] };
-        resolve({ code: code ?? -1, violations: report.violations, warnings: report.warnings, stderr });
-      } catch {
-        reject(new Error(`nhictl ${args.join(" ")} exited ${String(code)} without a JSON report: ${stderr}`));
-      }
-    });
-    child.stdin.end(input);
-  });
+/** The compiled nhictl as a process, its JSON report required. */
+async function nhictl(args: string[], input: string): Promise<CliRun> {
+  const run = await runNhictl(args, { input });
+  try {
+    const report = JSON.parse(run.stdout) as { violations: JsonFinding[]; warnings: JsonFinding[] };
+    return { code: run.code, violations: report.violations, warnings: report.warnings, stderr: run.stderr };
+  } catch {
+    throw new Error(`nhictl ${args.join(" ")} exited ${String(run.code)} without a JSON report: ${run.stderr}`);
+  }
 }
 
 /** The rule a warning names: each one reads "[rule] message". */
