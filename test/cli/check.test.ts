@@ -45,9 +45,12 @@ describe("nhictl check (process)", function () {
       expect(f[0]?.permissions.length).to.be.greaterThan(10);
     });
 
-    it("follows ClusterRole aggregation and group subjects (system:serviceaccounts:<ns>) to an unclaimed account", () => {
-      const f = report.violations.find((v) => v.rule === "pods-exec" && v.identity === "system:serviceaccount:shop:reporter");
+    it("follows ClusterRole aggregation to a group subject (system:serviceaccounts:<ns>), judged for every member once, not per known account", () => {
+      const f = report.violations.find((v) => v.rule === "pods-exec" && v.identity === "group:system:serviceaccounts:shop");
       expect(f).to.include({ kind: "RoleBinding", name: "shop-support", line: 22, permission: "create pods/exec in namespace shop" });
+      expect(f?.message).to.include("every ServiceAccount in namespace shop (group system:serviceaccounts:shop)");
+      // reporter (a known, unclaimed member) holds it through the group: the group's finding says so.
+      expect(report.violations.filter((v) => v.rule === "pods-exec").map((v) => v.identity)).to.deep.equal(["group:system:serviceaccounts:shop"]);
     });
 
     it("warns about ServiceAccounts no NHI claims", () => {
