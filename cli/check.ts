@@ -21,8 +21,8 @@ import { decideSecretWrite } from "../core/policy/token.js";
 import type { NHIValidator } from "../core/nhi/validate.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { uncoveredRules } from "../core/rbac/coverage.js";
-import { bindingKeyOf, saKey } from "../core/rbac/effective.js";
-import type { ClusterRole, ClusterRoleBinding, Grant, RoleBinding, ServiceAccountRef } from "../core/rbac/types.js";
+import { bindingKeyOf, saKey, type EffectivePermissionIndex } from "../core/rbac/effective.js";
+import type { ClusterRole, ClusterRoleBinding, Grant, RoleBinding } from "../core/rbac/types.js";
 import { selectorMatches } from "../core/labels.js";
 import { emptySnapshot, identityDirectory, indexSnapshot, type ClusterSnapshot, type IdentityDirectory } from "../core/snapshot.js";
 import { podTemplateOf, serviceAccountOf } from "../core/workloads/pod-template.js";
@@ -83,6 +83,8 @@ function merge(a: ClusterSnapshot, b: ClusterSnapshot): ClusterSnapshot {
 /** Everything the checks look up, over the merged state. */
 export interface Judged {
   merged: ClusterSnapshot;
+  /** The effective permissions of the merged state (lookups.index, with its full interface). */
+  index: EffectivePermissionIndex;
   policy: EffectivePolicy;
   directory: IdentityDirectory;
   lookups: ClusterLookups;
@@ -104,7 +106,7 @@ export function prepare(set: ManifestSet, options: CheckOptions): Judged {
     secretType: (ns, name) => secretTypes.get(`${ns}/${name}`),
     namespaceLabels: (ns) => nsLabels.get(ns),
   };
-  return { merged, policy, directory, lookups };
+  return { merged, index, policy, directory, lookups };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +147,7 @@ class Collector {
 /** The RBAC pass: every binding the manifests add or change, judged as a write. */
 function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | undefined, out: Collector): void {
   const { merged, policy, directory, lookups } = judged;
-  const full = lookups.index as ReturnType<typeof indexSnapshot>;
+  const full = judged.index;
   const base = cluster ? indexSnapshot(baseWithout(cluster, set)) : undefined;
   // Group subjects (system:serviceaccounts:<ns>) expand to known accounts: make every account a
   // workload runs as, or an NHI governs, known too.
