@@ -13,7 +13,7 @@
 // and decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
-import { decideRbacWrite, type IdentityChange } from "../core/policy/rbac-write.js";
+import { decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, type Holder, type IdentityChange } from "../core/policy/rbac-write.js";
 import { CLI_DEFAULTS, exemptionFor, resolvePolicy, serviceAccountIdentity, type EffectivePolicy } from "../core/policy/settings.js";
 import type { Decision, Severity, Violation } from "../core/policy/types.js";
 import { decideWorkload, type ClusterLookups } from "../core/policy/workload.js";
@@ -21,8 +21,8 @@ import { decideSecretWrite } from "../core/policy/token.js";
 import type { NHIValidator } from "../core/nhi/validate.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { uncoveredRules } from "../core/rbac/coverage.js";
-import { bindingKeyOf, saKey } from "../core/rbac/effective.js";
-import type { ClusterRole, ClusterRoleBinding, Grant, RoleBinding, ServiceAccountRef } from "../core/rbac/types.js";
+import { bindingKeyOf, saKey, type EffectivePermissionIndex } from "../core/rbac/effective.js";
+import type { ClusterRole, ClusterRoleBinding, Grant, RoleBinding } from "../core/rbac/types.js";
 import { selectorMatches } from "../core/labels.js";
 import { emptySnapshot, identityDirectory, indexSnapshot, type ClusterSnapshot, type IdentityDirectory } from "../core/snapshot.js";
 import { podTemplateOf, serviceAccountOf } from "../core/workloads/pod-template.js";
@@ -83,6 +83,8 @@ function merge(a: ClusterSnapshot, b: ClusterSnapshot): ClusterSnapshot {
 /** Everything the checks look up, over the merged state. */
 export interface Judged {
   merged: ClusterSnapshot;
+  /** The effective permissions of the merged state (lookups.index, with its full interface). */
+  index: EffectivePermissionIndex;
   policy: EffectivePolicy;
   directory: IdentityDirectory;
   lookups: ClusterLookups;
@@ -104,7 +106,7 @@ export function prepare(set: ManifestSet, options: CheckOptions): Judged {
     secretType: (ns, name) => secretTypes.get(`${ns}/${name}`),
     namespaceLabels: (ns) => nsLabels.get(ns),
   };
-  return { merged, policy, directory, lookups };
+  return { merged, index, policy, directory, lookups };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +147,7 @@ class Collector {
 /** The RBAC pass: every binding the manifests add or change, judged as a write. */
 function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | undefined, out: Collector): void {
   const { merged, policy, directory, lookups } = judged;
-  const full = lookups.index as ReturnType<typeof indexSnapshot>;
+  const full = judged.index;
   const base = cluster ? indexSnapshot(baseWithout(cluster, set)) : undefined;
   // Group subjects (system:serviceaccounts:<ns>) expand to known accounts: make every account a
   // workload runs as, or an NHI governs, known too.
@@ -168,13 +170,15 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
     const b = m.obj as unknown as RoleBinding | ClusterRoleBinding;
     writes.set(refKey(m.ref), { object: m, binding: b, ref: m.ref, changes: new Map(), related: roleRelated({ kind: b.roleRef.kind, namespace: b.roleRef.kind === "Role" ? m.ref.namespace : undefined, name: b.roleRef.name }) });
   }
-  /** Combined gains per account, for catalogue entries that need several bindings. */
-  const combined = new Map<string, { sa: ServiceAccountRef; before: Grant[]; gained: Grant[] }>();
+  /** Combined gains per holder, for catalogue entries that need several bindings. */
+  const combined = new Map<string, { holder: Holder; before: Grant[]; gained: Grant[] }>();
 
-  for (const sa of full.serviceAccounts()) {
-    const grants = full.grantsOf(sa);
+  // Every holder: the member groups bindings name (each stands for all its members, present and
+  // future, whether or not any is in the manifests) and every known account.
+  for (const holder of holdersOf(full)) {
+    const grants = grantsOfHolder(full, holder);
     if (grants.length === 0) continue;
-    const before = base ? base.grantsOf(sa) : [];
+    const before = base ? grantsOfHolder(base, holder) : [];
     const beforeByBinding = new Map(before.map((g) => [bindingKeyOf(g.binding), g]));
     for (const g of grants) {
       const bm = manifestBinding(g);
@@ -197,11 +201,11 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
       }
       const w = writes.get(key);
       if (!w) continue;
-      const k = saKey(sa);
-      const change = w.changes.get(k) ?? { serviceAccount: sa, before, gained: [] };
+      const k = holderIdentity(holder);
+      const change: IdentityChange = w.changes.get(k) ?? { ...holder, before, gained: [] };
       change.gained.push(gained);
       w.changes.set(k, change);
-      const c = combined.get(k) ?? { sa, before, gained: [] };
+      const c = combined.get(k) ?? { holder, before, gained: [] };
       c.gained.push(gained);
       combined.set(k, c);
     }
@@ -220,7 +224,7 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
   for (const c of combined.values()) {
     if (c.gained.length < 2) continue;
     const hits = catalogueHits(c.gained);
-    const identity = serviceAccountIdentity(c.sa.namespace, c.sa.name);
+    const identity = holderIdentity(c.holder);
     const fresh = hits.filter((h) => h.grants.length > 1 && !out.has(h.entry.id, identity));
     if (fresh.length === 0) continue;
     const wanted = new Set(fresh.map((h) => h.entry.id));
@@ -229,7 +233,7 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
     const primary = set.locate(firstGrant.binding);
     const decision = decideRbacWrite({
       object: primary?.ref ?? { kind: firstGrant.binding.kind, namespace: firstGrant.binding.namespace, name: firstGrant.binding.name },
-      changes: [{ serviceAccount: c.sa, before: c.before, gained: c.gained }],
+      changes: [{ ...c.holder, before: c.before, gained: c.gained }],
       governing: directory.governing, policy, namespaceLabels,
     });
     const keepOnly = (vs: Violation[]): Violation[] => vs.filter((v) => wanted.has(v.rule) && v.identity === identity);

@@ -1,8 +1,11 @@
 // `nhictl explain ns/sa`: a ServiceAccount's effective permissions, which binding grants each, the
-// catalogue entries they reach, and its NHI's scopes side by side. Answers come from core/rbac and
-// core/policy; this file only arranges them.
+// catalogue entries they reach, and its NHI's scopes side by side. `nhictl explain <group>` does the
+// same for a member group (system:serviceaccounts:<ns>, system:serviceaccounts, …): what every
+// member holds through it. Answers come from core/rbac and core/policy; this file only arranges them.
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
-import { parseServiceAccountIdentity, serviceAccountIdentity } from "../core/policy/settings.js";
+import { grantsOfHolder, holderIdentity, type Holder } from "../core/policy/rbac-write.js";
+import { memberGroup, parseGroupIdentity } from "../core/rbac/groups.js";
+import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { ruleCovers } from "../core/rbac/coverage.js";
 import { describeGrant, describePermission, scopeRulesFor, uncoveredGrants } from "../core/rbac/scoped.js";
 import type { Grant, PolicyRule, ScopedRule, ServiceAccountRef } from "../core/rbac/types.js";
@@ -17,6 +20,14 @@ export function parseServiceAccountArg(arg: string): ServiceAccountRef | undefin
   const parts = arg.split("/");
   if (parts.length === 2 && parts[0] && parts[1]) return { namespace: parts[0], name: parts[1] };
   return undefined;
+}
+
+/** What `explain` explains: a ServiceAccount (ns/name, its username) or a member group (its name, or group:<name>). */
+export function parseExplainTarget(arg: string): Holder | undefined {
+  const group = memberGroup(arg) ?? parseGroupIdentity(arg);
+  if (group) return { group };
+  const serviceAccount = parseServiceAccountArg(arg);
+  return serviceAccount ? { serviceAccount } : undefined;
 }
 
 export interface ExplainedRule {
@@ -41,9 +52,12 @@ export interface ExplainedGrant {
 }
 
 export interface Explanation {
-  serviceAccount: ServiceAccountRef;
+  /** The ServiceAccount explained; absent when a group is. */
+  serviceAccount?: ServiceAccountRef;
+  /** The member group explained: what every member holds through it. */
+  group?: { name: string; members: string };
   identity: string;
-  /** Whether a ServiceAccount object for it is in the manifests (or cluster). */
+  /** Whether a ServiceAccount object for it is in the manifests (or cluster); true for a group. */
   exists: boolean;
   nhi?: {
     name: string;
@@ -72,10 +86,12 @@ function ruleText(r: PolicyRule, namespace: string): string {
 
 const refText = (r: { kind: string; namespace?: string; name: string }): string => `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
 
-export function explain(set: ManifestSet, sa: ServiceAccountRef, options: { now: Date; cluster?: ClusterSnapshot }): Explanation {
+export function explain(set: ManifestSet, target: Holder, options: { now: Date; cluster?: ClusterSnapshot }): Explanation {
   const judged = prepare(set, { policies: [], strict: false, now: options.now, ...(options.cluster ? { cluster: options.cluster } : {}) });
-  const grants: Grant[] = judged.lookups.index.grantsOf(sa);
-  const nhi = judged.directory.nhiFor(sa);
+  const grants: Grant[] = grantsOfHolder(judged.index, target);
+  const sa = "serviceAccount" in target ? target.serviceAccount : undefined;
+  // No NonHumanIdentity can claim a group.
+  const nhi = sa ? judged.directory.nhiFor(sa) : undefined;
   const scopes: ScopedRule[] = nhi?.spec.scopes ?? [];
   const used = new Set<number>();
   const explainedGrants = grants.map((g): ExplainedGrant => {
@@ -95,10 +111,10 @@ export function explain(set: ManifestSet, sa: ServiceAccountRef, options: { now:
     if (rl) out.roleLocation = rl.location;
     return out;
   });
-  const exists = judged.merged.serviceAccounts.some((s) => s.metadata.name === sa.name && (s.metadata.namespace ?? "default") === sa.namespace);
+  const exists = sa ? judged.merged.serviceAccounts.some((s) => s.metadata.name === sa.name && (s.metadata.namespace ?? "default") === sa.namespace) : true;
   const result: Explanation = {
-    serviceAccount: sa,
-    identity: serviceAccountIdentity(sa.namespace, sa.name),
+    ...("group" in target ? { group: { name: target.group.name, members: target.group.members } } : { serviceAccount: target.serviceAccount }),
+    identity: holderIdentity(target),
     exists,
     grants: explainedGrants,
     catalogue: catalogueHits(grants).map((h) => ({
@@ -110,7 +126,7 @@ export function explain(set: ManifestSet, sa: ServiceAccountRef, options: { now:
   if (nhi) {
     const loc = set.locate({ kind: "NonHumanIdentity", namespace: nhi.metadata.namespace, name: nhi.metadata.name });
     result.nhi = {
-      name: nhi.metadata.name, namespace: nhi.metadata.namespace ?? sa.namespace, owner: nhi.spec.owner, purpose: nhi.spec.purpose,
+      name: nhi.metadata.name, namespace: nhi.metadata.namespace ?? sa?.namespace ?? "default", owner: nhi.spec.owner, purpose: nhi.spec.purpose,
       enforcement: nhi.spec.enforcement ?? "Enforce",
       ...(loc ? { location: loc.location } : {}),
       scopes: scopes.map((s, index) => ({ index, scope: s, text: `${ruleText(s, "*").replace(/ cluster-wide$/, "")} in ${s.namespaces.includes("*") ? "all namespaces" : s.namespaces.join(", ")}`, used: used.has(index) })),
@@ -125,17 +141,21 @@ export function formatExplainText(e: Explanation, color: boolean): string {
   const red = (s: string): string => (color ? `\u001b[31m${s}\u001b[0m` : s);
   const green = (s: string): string => (color ? `\u001b[32m${s}\u001b[0m` : s);
   const bold = (s: string): string => (color ? `\u001b[1m${s}\u001b[0m` : s);
-  const out: string[] = [bold(`ServiceAccount ${e.serviceAccount.namespace}/${e.serviceAccount.name}`) + ` (${e.identity})${e.exists ? "" : " — no ServiceAccount object found"}`];
+  const out: string[] = e.group
+    ? [bold(`Group ${e.group.name}`) + `: ${e.group.members}, present and future`,
+      red("No NonHumanIdentity can claim a group: what it holds, every member holds, and nothing declares that they may.")]
+    : [bold(`ServiceAccount ${e.serviceAccount?.namespace ?? ""}/${e.serviceAccount?.name ?? ""}`) + ` (${e.identity})${e.exists ? "" : " — no ServiceAccount object found"}`];
   if (e.nhi) {
     out.push(`Claimed by NonHumanIdentity ${e.nhi.namespace}/${e.nhi.name}${at(e.nhi.location)}: owner ${e.nhi.owner?.team ?? "?"} <${e.nhi.owner?.contact ?? "?"}>, enforcement ${e.nhi.enforcement}`);
     if (e.nhi.purpose) out.push(`Purpose: ${e.nhi.purpose}`);
-  } else {
+  } else if (!e.group) {
     out.push(red("Not claimed by any NonHumanIdentity (shadow identity): nothing bounds what it may hold."));
   }
   out.push("", bold("Effective permissions (and the scope that covers each)"));
   if (e.grants.length === 0) out.push("  none: no binding in these manifests reaches it");
   for (const g of e.grants) {
-    const via = g.via === "serviceaccount" ? "" : ` (as member of ${g.via.slice("group:".length)})`;
+    const viaGroup = g.via.slice("group:".length);
+    const via = g.via === "serviceaccount" || viaGroup === e.group?.name ? "" : ` (as member of ${viaGroup})`;
     out.push(`  ${g.binding}${at(g.bindingLocation)} → ${g.role}${at(g.roleLocation)}${via}`);
     for (const r of g.rules) {
       let cover = "";

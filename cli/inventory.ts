@@ -7,6 +7,7 @@ import { buildInventory } from "../core/inventory/inventory.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../core/policy/settings.js";
 import { emptySnapshot, indexSnapshot, type ClusterSnapshot } from "../core/snapshot.js";
 import { inventoryDocument, type InventoryDocument, type InventoryIdentity } from "../core/inventory/document.js";
+import type { GroupRecord } from "../core/inventory/inventory.js";
 import type { ManifestSet } from "./snapshot.js";
 
 export type { InventoryDocument, InventoryIdentity };
@@ -34,7 +35,7 @@ export function inventoryFromSnapshot(set: ManifestSet, cluster: ClusterSnapshot
   };
   const index = indexSnapshot(merged);
   const policy = resolvePolicy(merged.policies, ADMISSION_DEFAULTS, now);
-  const inv = buildInventory(merged, (sa) => index.grantsOf(sa), { now: now.getTime(), policy });
+  const inv = buildInventory(merged, index, { now: now.getTime(), policy });
   const what = cluster ? (set.objects.length > 0 ? "cluster and manifests" : "cluster") : "manifests";
   return { source: `${what} (computed by nhictl)`, document: inventoryDocument(inv, namespace) };
 }
@@ -62,7 +63,15 @@ export async function inventoryFromEndpoint(url: string, namespace?: string): Pr
     throw new Error(`inventory endpoint ${url} answered something other than an nhi.io/v1alpha1 Inventory document`);
   }
   const identities = body.identities.filter((i): i is InventoryIdentity => isRecord(i) && typeof i.namespace === "string" && typeof i.name === "string" && typeof i.phase === "string");
-  return { source: url, document: { ...(body as unknown as InventoryDocument), identities } };
+  // An operator of an earlier version serves no groups.
+  const groups = (Array.isArray(body.groups) ? body.groups : []).filter((g): g is GroupRecord => isRecord(g) && typeof g.group === "string" && typeof g.members === "string");
+  return { source: url, document: { ...(body as unknown as InventoryDocument), identities, groups } };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (r: string[]): string => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c] ?? 0))).join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
 }
 
 export function formatInventoryTable(result: InventoryResult): string {
@@ -74,8 +83,16 @@ export function formatInventoryTable(result: InventoryResult): string {
     return [i.namespace, i.name, i.nhi ?? (i.shadow ? "shadow" : "-"), i.phase, risk, i.owner?.team ?? "-", String(i.pods ?? 0),
       (i.workloads ?? []).join(",") || "-", catalogue.join(",") || "-"];
   });
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const line = (r: string[]): string => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c] ?? 0))).join("  ");
   const phases = Object.entries(doc.summary.byPhase).sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${n} ${p}`).join(", ");
-  return `${[line(header), ...rows.map(line)].join("\n")}\n\n${doc.summary.identities} identities, ${doc.summary.shadow} shadow${phases ? `; ${phases}` : ""} (source: ${result.source}, at ${doc.generatedAt})\n`;
+  const tables = [table(header, rows)];
+  const groups = doc.groups ?? [];
+  if (groups.length > 0) {
+    // Groups hold grants for every member, present and future: listed apart, as what they are.
+    tables.push(table(["GROUP", "MEMBERS", "STATE", "CATALOGUE"], groups.map((g) => [
+      g.group, g.members, g.violating ? "Violating" : "-",
+      [...new Set(g.catalogue.map((h) => `${h.id}@${h.namespace === "*" ? "cluster" : h.namespace}${h.exempt ? "(exempt)" : ""}`))].join(",") || "-",
+    ])));
+  }
+  const groupsLine = groups.length > 0 ? `, ${groups.length} member group${groups.length === 1 ? "" : "s"} holding grants` : "";
+  return `${tables.join("\n\n")}\n\n${doc.summary.identities} identities, ${doc.summary.shadow} shadow${phases ? `; ${phases}` : ""}${groupsLine} (source: ${result.source}, at ${doc.generatedAt})\n`;
 }

@@ -11,7 +11,7 @@ import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
 import { InputError, loadSources, parseStream } from "./load.js";
 import { buildManifestSet } from "./snapshot.js";
-import { explain, formatExplainText, parseServiceAccountArg } from "./explain.js";
+import { explain, formatExplainText, parseExplainTarget } from "./explain.js";
 import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot, type InventoryResult } from "./inventory.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
 
@@ -34,13 +34,13 @@ const HELP: Record<string, string> = {
 
 Usage:
   nhictl check PATH... [-f -] [--policy FILE] [--strict] [--format text|json|sarif|github] [--cluster]
-  nhictl explain NAMESPACE/SERVICEACCOUNT PATH... [-f -] [--cluster] [--format text|json]
+  nhictl explain NAMESPACE/SERVICEACCOUNT|GROUP PATH... [-f -] [--cluster] [--format text|json]
   nhictl inventory [PATH...] [--endpoint URL | --cluster] [--format table|json]
   nhictl COMMAND --help
 
 Commands:
   check       judge manifests with the admission webhook's decisions (exit 0 pass, 1 violations, 2 bad input)
-  explain     a ServiceAccount's effective permissions, who grants each, catalogue hits, and its NHI's scopes
+  explain     a ServiceAccount's (or ServiceAccount group's) effective permissions, who grants each, catalogue hits, and its NHI's scopes
   inventory   every ServiceAccount, claimed by an NHI or shadow, with its risky permissions
 
 Options:
@@ -83,11 +83,16 @@ Exit codes: 0 no violations, 1 violations, 2 unreadable input or bad arguments.
 
 Usage:
   nhictl explain NAMESPACE/SERVICEACCOUNT PATH... [options]
+  nhictl explain GROUP PATH... [options]
 
 Prints the ServiceAccount's effective permissions in the given manifests (and the cluster, with
 --cluster), which binding and role grant each, which escalation-catalogue entries they reach, and
 the scopes of the NonHumanIdentity that claims it, side by side (which scope covers each
 permission, which permissions no scope covers, which scopes are unused).
+
+GROUP is system:serviceaccounts:NS, system:serviceaccounts, system:authenticated or
+system:unauthenticated: what every member holds through the group (and the groups that contain
+it), whoever the members are.
 
 Options:
   -f, --filename PATH   a file, folder, or - for stdin (repeatable)
@@ -241,9 +246,9 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const [target, ...rest] = positionals;
-  if (target === undefined) throw new UsageError("explain needs NAMESPACE/SERVICEACCOUNT\nRun 'nhictl explain --help' for usage.");
-  const sa = parseServiceAccountArg(target);
-  if (!sa) throw new UsageError(`expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), got ${JSON.stringify(target)}`);
+  if (target === undefined) throw new UsageError("explain needs NAMESPACE/SERVICEACCOUNT or GROUP\nRun 'nhictl explain --help' for usage.");
+  const holder = parseExplainTarget(target);
+  if (!holder) throw new UsageError(`expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), or a ServiceAccount group (system:serviceaccounts:NS, system:serviceaccounts, system:authenticated, system:unauthenticated), got ${JSON.stringify(target)}`);
   const format = str(values.format) ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; use text or json`);
   const cluster = await clusterSnapshot(values);
@@ -252,7 +257,7 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
   const loaded = loadSources(src);
   const ns = str(values.namespace);
   const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
-  const result = explain(set, sa, { now, ...(cluster ? { cluster } : {}) });
+  const result = explain(set, holder, { now, ...(cluster ? { cluster } : {}) });
   io.stdout(format === "json" ? `${JSON.stringify(result, null, 2)}\n` : formatExplainText(result, useColor(values, io)));
   return EXIT.ok;
 }

@@ -1,6 +1,6 @@
 // The inventory as it leaves the operator (GET /inventory) and as nhictl reads or computes it:
 // identities without the reconciler's internal scheduling fields.
-import type { IdentityRecord, Inventory } from "./inventory.js";
+import type { GroupRecord, IdentityRecord, Inventory } from "./inventory.js";
 
 export type InventoryIdentity = Omit<IdentityRecord, "lifetime" | "nextAt">;
 
@@ -10,6 +10,8 @@ export interface InventoryDocument {
   generatedAt: string;
   summary: { identities: number; shadow: number; byPhase: Record<string, number> };
   identities: InventoryIdentity[];
+  /** Member groups holding grants of their own (every member holds them); with a namespace, those reaching its accounts. */
+  groups: GroupRecord[];
 }
 
 export function inventoryDocument(inv: Inventory, namespace?: string): InventoryDocument {
@@ -23,5 +25,6 @@ export function inventoryDocument(inv: Inventory, namespace?: string): Inventory
     apiVersion: "nhi.io/v1alpha1", kind: "Inventory", generatedAt: inv.at,
     summary: { identities: identities.length, shadow: identities.filter((r) => r.shadow).length, byPhase },
     identities,
+    groups: inv.groups.filter((g) => namespace === undefined || g.namespace === namespace || g.namespace === "*"),
   };
 }

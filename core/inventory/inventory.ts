@@ -1,10 +1,12 @@
 // The inventory: every ServiceAccount with who owns it, who runs as it, what it holds, its
-// credentials, its phase and its risk. One pass over a ClusterSnapshot at time `now`; indexes are
-// built once so 5,000 accounts and 20,000 Secrets stay linear.
+// credentials, its phase and its risk; and every member group (system:serviceaccounts:<ns>, …) that
+// holds grants of its own, since those reach every member, present and future. One pass over a
+// ClusterSnapshot at time `now`; indexes are built once so 5,000 accounts and 20,000 Secrets stay linear.
 import { parseDuration } from "../nhi/duration.js";
 import type { CredentialStatus, ExcessPermission, NHIOwner, NonHumanIdentity } from "../nhi/types.js";
 import { catalogueHits } from "../policy/catalogue-hits.js";
 import { exemptionFor, serviceAccountIdentity, type EffectivePolicy } from "../policy/settings.js";
+import { groupIdentity, memberGroup } from "../rbac/groups.js";
 import { uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ServiceAccountRef, UncoveredGrant } from "../rbac/types.js";
 import { dueAt, isManaged } from "../rotation/plan.js";
@@ -83,9 +85,37 @@ export interface IdentityRecord {
   nextAt?: number;
 }
 
+/** A member group that holds grants of its own: what every member holds through it. */
+export interface GroupRecord {
+  /** The group's name, e.g. "system:serviceaccounts:shop". */
+  group: string;
+  /** "every ServiceAccount in namespace shop". */
+  members: string;
+  /** The namespace of its ServiceAccounts, "*" for every namespace; absent when it holds none (anonymous). */
+  namespace?: string;
+  /** Grants every member holds through it (Kubernetes' own default bindings left out). */
+  grants: number;
+  clusterWideGrants: number;
+  catalogue: { id: string; severity: "critical" | "high"; namespace: string; exempt: boolean }[];
+  /** It holds a critical (or NHIPolicy-forbidden) catalogue permission no exemption allows. */
+  violating: boolean;
+  /** One sentence. */
+  reason: string;
+}
+
+/** What the inventory reads of the effective permissions (the EffectivePermissionIndex has it). */
+export interface HeldPermissions {
+  grantsOf(sa: ServiceAccountRef): Grant[];
+  /** Member groups some binding names. */
+  memberGroups(): string[];
+  grantsOfGroup(group: string): Grant[];
+}
+
 export interface Inventory {
   at: string;
   identities: IdentityRecord[];
+  /** Member groups holding grants beyond Kubernetes' defaults, by name. */
+  groups: GroupRecord[];
   /** NHIs by "ns/name" → the record of the account they claim. */
   byNhi: Map<string, IdentityRecord>;
 }
@@ -161,9 +191,45 @@ export function credentialRecord(nhi: NonHumanIdentity, c: NonNullable<NonHumanI
   return out;
 }
 
-/** The whole inventory at `opts.now`. `grantsOf` is the EffectivePermissionIndex's. */
-export function buildInventory(snapshot: ClusterSnapshot, grantsOf: (sa: ServiceAccountRef) => Grant[], opts: InventoryOptions): Inventory {
+/** Catalogue hits of a holder's grants, each marked exempt when an NHIPolicy exemption allows it. */
+function catalogueOf(grants: Grant[], identity: string, object: { kind: string; name: string; namespace?: string }, policy: EffectivePolicy | undefined): IdentityRecord["catalogue"] {
+  return catalogueHits(grants).map((h) => ({
+    id: h.entry.id, severity: h.entry.severity, namespace: h.namespace,
+    exempt: policy ? exemptionFor(policy, { rule: h.entry.id, severity: h.entry.severity, object, identity, message: "", fix: "" }) !== undefined : false,
+  }));
+}
+
+/** Forbidden hits no exemption allows: critical ones, and those an NHIPolicy forbids. */
+const forbiddenHits = (catalogue: IdentityRecord["catalogue"], policy: EffectivePolicy | undefined): string[] =>
+  [...new Set(catalogue.filter((h) => !h.exempt && (h.severity === "critical" || (policy?.forbidden ?? []).includes(h.id))).map((h) => h.id))];
+
+/** The member groups holding grants beyond Kubernetes' defaults. */
+export function groupRecords(held: HeldPermissions, policy: EffectivePolicy | undefined): GroupRecord[] {
+  const out: GroupRecord[] = [];
+  for (const name of held.memberGroups()) {
+    const group = memberGroup(name);
+    if (!group) continue;
+    const grants = held.grantsOfGroup(name).filter((g) => !isClusterDefaultGrant(g));
+    if (grants.length === 0) continue;
+    const catalogue = catalogueOf(grants, groupIdentity(name), { kind: "Group", name }, policy);
+    const forbidden = forbiddenHits(catalogue, policy);
+    const rec: GroupRecord = {
+      group: name, members: group.members, grants: grants.length, clusterWideGrants: grants.filter((g) => g.namespace === "*").length,
+      catalogue, violating: forbidden.length > 0,
+      reason: forbidden.length > 0
+        ? `${group.members} holds forbidden permissions: ${forbidden.join(", ")}`
+        : `${group.members} holds ${grants.length} grant${grants.length === 1 ? "" : "s"} through it${catalogue.length > 0 ? `, reaching ${[...new Set(catalogue.map((h) => h.id))].join(", ")}` : ""}`,
+    };
+    if (group.serviceAccountNamespace !== undefined) rec.namespace = group.serviceAccountNamespace;
+    out.push(rec);
+  }
+  return out;
+}
+
+/** The whole inventory at `opts.now`. `held` is the EffectivePermissionIndex (or what reads it). */
+export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions, opts: InventoryOptions): Inventory {
   const now = opts.now;
+  const grantsOf = (sa: ServiceAccountRef): Grant[] => held.grantsOf(sa);
   const dir = identityDirectory(snapshot.nhis);
   const nhiNames = new Set(snapshot.nhis.map((n) => key(n.metadata.namespace, n.metadata.name)));
 
@@ -230,11 +296,7 @@ export function buildInventory(snapshot: ClusterSnapshot, grantsOf: (sa: Service
     const grants = exists ? grantsOf(ref).filter((g) => !isClusterDefaultGrant(g)) : [];
     const uncovered = nhi ? uncoveredGrants(nhi.spec.scopes ?? [], grants) : [];
     const identity = serviceAccountIdentity(ref.namespace, ref.name);
-    const catalogue = catalogueHits(grants).map((h) => ({
-      id: h.entry.id, severity: h.entry.severity, namespace: h.namespace,
-      exempt: opts.policy ? exemptionFor(opts.policy, { rule: h.entry.id, severity: h.entry.severity, object: { kind: "ServiceAccount", name: ref.name, namespace: ref.namespace }, identity, message: "", fix: "" }) !== undefined : false,
-    }));
-    const forbidden = new Set(opts.policy?.forbidden ?? []);
+    const catalogue = catalogueOf(grants, identity, { kind: "ServiceAccount", name: ref.name, namespace: ref.namespace }, opts.policy);
 
     // Last use: a running pod is use now; legacy tokens record their last day of use; the NHI's status remembers.
     const lastUsedCandidates = [
@@ -250,7 +312,8 @@ export function buildInventory(snapshot: ClusterSnapshot, grantsOf: (sa: Service
     const since = lastUsed ?? createdAt;
     const unused = exists && use.count === 0 && since !== undefined && now - since >= unusedAfter;
     const orphaned = !exists || (claimedBy !== undefined && !nhi && !nhiNames.has(key(ref.namespace, claimedBy)));
-    const violating = uncovered.length > 0 || catalogue.some((h) => !h.exempt && (h.severity === "critical" || forbidden.has(h.id)));
+    const forbidden = forbiddenHits(catalogue, opts.policy);
+    const violating = uncovered.length > 0 || forbidden.length > 0;
     const credentialExpiring = credentials.some((c) => c.health === "Expiring" || c.health === "Expired");
 
     let phase: InventoryPhase;
@@ -259,8 +322,7 @@ export function buildInventory(snapshot: ClusterSnapshot, grantsOf: (sa: Service
     else if (lifetime?.state === "Expired") [phase, reason] = ["Expired", `expired (${lifetime.reason === "Unused" ? "unused for longer than unusedAfter" : "past lifetime.expiresAt"}) at ${formatTime(lifetime.since)}; onExpiry ${lifetime.action}`];
     else if (orphaned) [phase, reason] = ["Orphaned", exists ? `claimed by NonHumanIdentity ${claimedBy ?? ""}, which no longer exists` : `ServiceAccount ${ref.name} does not exist`];
     else if (violating) {
-      const crit = catalogue.filter((h) => !h.exempt && (h.severity === "critical" || forbidden.has(h.id))).map((h) => h.id);
-      [phase, reason] = ["Violating", uncovered.length > 0 ? `${uncovered.length} permissions beyond its declared scopes` : `holds forbidden permissions: ${[...new Set(crit)].join(", ")}`];
+      [phase, reason] = ["Violating", uncovered.length > 0 ? `${uncovered.length} permissions beyond its declared scopes` : `holds forbidden permissions: ${forbidden.join(", ")}`];
     } else if (lifetime?.state === "Expiring") [phase, reason] = ["Expiring", `expires at ${formatTime(lifetime.expiresAt)} (${lifetime.reason === "Unused" ? "unused" : "lifetime.expiresAt"})`];
     else if (credentialExpiring) [phase, reason] = ["Expiring", credentials.filter((c) => c.health === "Expiring" || c.health === "Expired").map((c) => c.message).join("; ")];
     else if (unused) [phase, reason] = ["Unused", `no pod and no recorded use since ${since !== undefined ? formatTime(since) : "creation"}`];
@@ -308,5 +370,5 @@ export function buildInventory(snapshot: ClusterSnapshot, grantsOf: (sa: Service
     identities.push(rec);
   }
   identities.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  return { at: formatTime(now), identities, byNhi };
+  return { at: formatTime(now), identities, groups: groupRecords(held, opts.policy), byNhi };
 }

@@ -1,8 +1,10 @@
 // The decision for a write of a Role, ClusterRole, RoleBinding or ClusterRoleBinding: after the
-// change, does any ServiceAccount hold more than its NHI declares or the catalogue allows?
+// change, does any ServiceAccount — or any member group (core/rbac/groups.ts), which stands for all
+// its members, present and future — hold more than its NHI declares or the catalogue allows?
 import { describeGrant, describePermission, toPermission, uncoveredGrants } from "../rbac/scoped.js";
 import { breakdown } from "../rbac/coverage.js";
 import type { EffectivePermissionIndex, RbacChange } from "../rbac/effective.js";
+import { groupContains, groupIdentity, groupsOfServiceAccount, memberGroup, type MemberGroup } from "../rbac/groups.js";
 import type { ClusterRoleBinding, Grant, RoleBinding, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
 import { newCatalogueHits, type CatalogueHit } from "./catalogue-hits.js";
 import { DANGEROUS_GROUPS } from "./catalogue.js";
@@ -18,11 +20,45 @@ export interface GoverningIdentity {
   enforcement: Mode;
 }
 
+/**
+ * Who holds grants, as the decisions judge them: one ServiceAccount, or a member group that stands
+ * for every member, present and future (what it holds, each member holds).
+ */
+export type Holder = { serviceAccount: ServiceAccountRef } | { group: MemberGroup };
+
 /** One ServiceAccount the write affects: what it holds now and what it would gain. */
-export interface IdentityChange {
+export interface ServiceAccountChange {
   serviceAccount: ServiceAccountRef;
   before: Grant[];
   gained: Grant[];
+}
+
+/** One member group the write affects: what every member holds now through it and what each would gain. */
+export interface GroupChange {
+  group: MemberGroup;
+  before: Grant[];
+  gained: Grant[];
+}
+
+export type IdentityChange = ServiceAccountChange | GroupChange;
+
+/** Every holder the index knows: the member groups bindings name, then the known ServiceAccounts. */
+export function holdersOf(index: EffectivePermissionIndex): Holder[] {
+  const groups = index.memberGroups().flatMap((name): Holder[] => {
+    const group = memberGroup(name);
+    return group ? [{ group }] : [];
+  });
+  return [...groups, ...index.serviceAccounts().map((serviceAccount): Holder => ({ serviceAccount }))];
+}
+
+/** What the holder holds in the index (a group: what every member holds through it). */
+export function grantsOfHolder(index: EffectivePermissionIndex, holder: Holder): Grant[] {
+  return "group" in holder ? index.grantsOfGroup(holder.group.name) : index.grantsOf(holder.serviceAccount);
+}
+
+/** The holder's identity in findings: "system:serviceaccount:<ns>:<name>" or "group:<name>". */
+export function holderIdentity(holder: Holder): string {
+  return "group" in holder ? groupIdentity(holder.group.name) : serviceAccountIdentity(holder.serviceAccount.namespace, holder.serviceAccount.name);
 }
 
 export interface RbacWriteInput {
@@ -39,7 +75,24 @@ export interface RbacWriteInput {
 /** Roles that only let a caller discover the API and ask about itself: harmless for any group. */
 const DISCOVERY_ROLES = new Set(["system:basic-user", "system:discovery", "system:public-info-viewer"]);
 
-const identityOf = (sa: ServiceAccountRef): string => serviceAccountIdentity(sa.namespace, sa.name);
+const isGroup = (change: IdentityChange): change is GroupChange => "group" in change;
+const identityOf = holderIdentity;
+/** Who gains, for messages: the account's identity, or the group's members. */
+const whoGains = (change: IdentityChange): string =>
+  isGroup(change) ? `${change.group.members} (group ${change.group.name})` : identityOf(change);
+/** The namespace whose NHIPolicy overrides apply: the account's, or the one namespace a group's members are in. */
+const namespaceOf = (change: IdentityChange): string | undefined => {
+  if (!isGroup(change)) return change.serviceAccount.namespace;
+  const ns = change.group.serviceAccountNamespace;
+  return ns === "*" ? undefined : ns;
+};
+/** Member groups of the input that contain every member of `change`'s holder (other than itself). */
+const containingGroups = (input: RbacWriteInput, change: IdentityChange): GroupChange[] => {
+  const inGroup = isGroup(change)
+    ? (g: string): boolean => g !== change.group.name && groupContains(g, change.group.name)
+    : (g: string): boolean => groupsOfServiceAccount(change.serviceAccount.namespace).includes(g);
+  return input.changes.filter(isGroup).filter((c) => inGroup(c.group.name));
+};
 const nhiName = (g: GoverningIdentity): string => `NonHumanIdentity ${g.nhi.namespace}/${g.nhi.name}`;
 
 const newHitsMemo = new WeakMap<IdentityChange, CatalogueHit<Grant>[]>();
@@ -69,15 +122,27 @@ function hitPermission(hit: CatalogueHit<Grant>): string {
 }
 
 function hitFinding(input: RbacWriteInput, change: IdentityChange, hit: CatalogueHit<Grant>, outcome: Finding["outcome"], ceiling: string): Finding {
-  const identity = identityOf(change.serviceAccount);
+  const identity = identityOf(change);
   const permission = hitPermission(hit);
   const through = hit.grants.map(describeGrant).join("; ");
   return {
     outcome, rule: hit.entry.id, severity: hit.entry.severity, object: input.object, identity, permission,
-    message: `${describeObject(input.object)} would give ${identity} ${hit.entry.title.toLowerCase()} (${permission}, through ${through}): ${hit.entry.why}. ${ceiling}`,
+    message: `${describeObject(input.object)} would give ${whoGains(change)} ${hit.entry.title.toLowerCase()} (${permission}, through ${through}): ${hit.entry.why}. ${ceiling}`,
     fix: hit.entry.fix,
   };
 }
+
+/**
+ * The catalogue hits the change newly reaches that no group containing its holder reports too: the
+ * finding for "every ServiceAccount in namespace shop" says it for each account of shop, once.
+ */
+function ownNewHits(input: RbacWriteInput, change: IdentityChange): CatalogueHit<Grant>[] {
+  const wider = containingGroups(input, change).map((c) => new Set(newHits(c).map((h) => `${h.entry.id}@${h.namespace}`)));
+  const hits = newHits(change);
+  return wider.length === 0 ? hits : hits.filter((h) => !wider.some((w) => w.has(`${h.entry.id}@${h.namespace}`)));
+}
+
+const bindGroupFix = (g: MemberGroup): string => `bind the role to the specific ServiceAccounts that need it instead of group ${g.name}`;
 
 const isForbidden = (input: RbacWriteInput, hit: CatalogueHit<Grant>): boolean =>
   hit.entry.severity === "critical" || input.policy.forbidden.includes(hit.entry.id);
@@ -85,14 +150,16 @@ const isForbidden = (input: RbacWriteInput, hit: CatalogueHit<Grant>): boolean =
 /** Critical catalogue permissions (and those a policy forbids) are denied for every ServiceAccount unless a policy exempts it. */
 const criticalPermissions: Check<RbacWriteInput> = {
   name: "critical-permissions",
-  run: (input) => input.changes.flatMap((change) => newHits(change)
+  run: (input) => input.changes.flatMap((change) => ownNewHits(input, change)
     .filter((hit) => isForbidden(input, hit))
     .map((hit) => {
       const ceiling = hit.entry.severity === "critical"
         ? "The escalation catalogue forbids this for every ServiceAccount."
         : `NHIPolicy ${input.policy.sources.join(", ")} forbids this for every ServiceAccount.`;
       const f = hitFinding(input, change, hit, "deny", ceiling);
-      return { ...f, fix: `${f.fix}; if ${f.identity} truly needs it, add an NHIPolicy exemption naming it and rule ${hit.entry.id}, with a reason` };
+      return isGroup(change)
+        ? { ...f, fix: `${f.fix}; ${bindGroupFix(change.group)}` }
+        : { ...f, fix: `${f.fix}; if ${f.identity} truly needs it, add an NHIPolicy exemption naming it and rule ${hit.entry.id}, with a reason` };
     })),
 };
 
@@ -100,9 +167,10 @@ const criticalPermissions: Check<RbacWriteInput> = {
 const scopeExceeded: Check<RbacWriteInput> = {
   name: "scope-exceeded",
   run: (input) => input.changes.flatMap((change) => {
-    const gov = input.governing(change.serviceAccount);
+    // A group has no NHI: no NHI can claim "every ServiceAccount of a namespace".
+    const gov = isGroup(change) ? undefined : input.governing(change.serviceAccount);
     if (!gov) return [];
-    const identity = identityOf(change.serviceAccount);
+    const identity = identityOf(change);
     return uncoveredGrants(gov.scopes, change.gained).map((u): Finding => {
       const permission = describePermission(u.permission);
       return {
@@ -115,16 +183,21 @@ const scopeExceeded: Check<RbacWriteInput> = {
   }),
 };
 
-/** High catalogue permissions need an NHI that declares them; an unclaimed identity has none. */
+/** High catalogue permissions need an NHI that declares them; an unclaimed identity — and a group — has none. */
 const unclaimedHighPermissions: Check<RbacWriteInput> = {
   name: "unclaimed-high-permissions",
   run: (input) => input.changes.flatMap((change) => {
-    if (input.governing(change.serviceAccount)) return [];
-    const mode = modesFor(input.policy, input.namespaceLabels?.(change.serviceAccount.namespace)).unclaimedHighPermissions;
+    if (!isGroup(change) && input.governing(change.serviceAccount)) return [];
+    const ns = namespaceOf(change);
+    const mode = modesFor(input.policy, ns === undefined ? undefined : input.namespaceLabels?.(ns)).unclaimedHighPermissions;
     const outcome = mode === "Enforce" ? "deny" : "warn";
-    return newHits(change)
+    return ownNewHits(input, change)
       .filter((hit) => !isForbidden(input, hit))
       .map((hit) => {
+        if (isGroup(change)) {
+          const f = hitFinding(input, change, hit, outcome, "No NonHumanIdentity can claim a group, so nothing declares that its members may.");
+          return { ...f, fix: `${f.fix}; or ${bindGroupFix(change.group)}, and declare a NonHumanIdentity for each whose scopes include it` };
+        }
         const f = hitFinding(input, change, hit, outcome, "No NonHumanIdentity claims this ServiceAccount, so nothing declares that it may.");
         return { ...f, fix: `${f.fix}; or declare a NonHumanIdentity for ${change.serviceAccount.namespace}/${change.serviceAccount.name} whose scopes include it` };
       });
@@ -152,13 +225,22 @@ export const RBAC_WRITE_CHECKS: readonly Check<RbacWriteInput>[] = [
   dangerousGroupSubject, criticalPermissions, scopeExceeded, unclaimedHighPermissions,
 ];
 
-/** Gathers, from the current index, what `change` would give each affected ServiceAccount. */
+/**
+ * Gathers, from the current index, what `change` would give each affected holder: the member groups
+ * its bindings name (first: their findings stand for every member) and each known ServiceAccount.
+ */
 export function identityChanges(index: EffectivePermissionIndex, change: RbacChange): IdentityChange[] {
-  return [...index.whatIf(change)].map(([key, gained]) => {
+  const gains = index.whatIfHolders(change);
+  const groups = [...gains.groups].flatMap(([name, gained]): GroupChange[] => {
+    const group = memberGroup(name);
+    return group ? [{ group, before: index.grantsOfGroup(name), gained }] : [];
+  });
+  const accounts = [...gains.serviceAccounts].map(([key, gained]): ServiceAccountChange => {
     const slash = key.indexOf("/");
     const serviceAccount = { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
     return { serviceAccount, before: index.grantsOf(serviceAccount), gained };
   });
+  return [...groups, ...accounts];
 }
 
 export function decideRbacWrite(input: RbacWriteInput): Decision {

@@ -2,6 +2,7 @@
 import { globMatches } from "../glob.js";
 import { selectorMatches } from "../labels.js";
 import { parseDuration } from "../nhi/duration.js";
+import { parseGroupIdentity } from "../rbac/groups.js";
 import type { ClaimMode, NamespaceOverride, NHIPolicy } from "../nhi/types.js";
 import type { Violation } from "./types.js";
 
@@ -131,7 +132,7 @@ export function serviceAccountIdentity(namespace: string, name: string): string 
 /** The exemption (or exempt namespace) that allows `violation`, if any. */
 export function exemptionFor(policy: EffectivePolicy, violation: Violation): Exemption | undefined {
   const sa = violation.identity ? parseServiceAccountIdentity(violation.identity) : undefined;
-  if (!sa) return undefined;
+  if (!sa) return violation.identity ? groupExemption(policy, violation, violation.identity) : undefined;
   const exemptNs = policy.exemptNamespaces.find((g) => globMatches(g, sa.namespace));
   if (exemptNs !== undefined) return { namespaces: [exemptNs], reason: `namespace ${sa.namespace} is exempt` };
   const ref = `${sa.namespace}/${sa.name}`;
@@ -140,5 +141,30 @@ export function exemptionFor(policy: EffectivePolicy, violation: Violation): Exe
     const nsOk = (e.namespaces ?? []).some((g) => globMatches(g, sa.namespace));
     const saOk = (e.serviceAccounts ?? []).some((g) => globMatches(g, ref));
     return ruleOk && (nsOk || saOk);
+  });
+}
+
+const everything = (glob: string): boolean => /^\*+$/.test(glob);
+
+/**
+ * A member group is exempt only where every member would be: its namespace is exempt, or an
+ * exemption names it ("shop", or every account of it, "shop/*"); the cluster-wide groups only by
+ * "*". Groups with users among their members (system:authenticated, system:unauthenticated) never.
+ */
+function groupExemption(policy: EffectivePolicy, violation: Violation, identity: string): Exemption | undefined {
+  const group = parseGroupIdentity(identity);
+  const ns = group?.serviceAccountNamespace;
+  if (!group || group.users || ns === undefined) return undefined;
+  const nsCovered = (glob: string): boolean => (ns === "*" ? everything(glob) : globMatches(glob, ns));
+  const accountsCovered = (glob: string): boolean => {
+    if (everything(glob)) return true;
+    const slash = glob.indexOf("/");
+    return slash > 0 && nsCovered(glob.slice(0, slash)) && everything(glob.slice(slash + 1));
+  };
+  const exemptNs = policy.exemptNamespaces.find(nsCovered);
+  if (exemptNs !== undefined) return { namespaces: [exemptNs], reason: ns === "*" ? "every namespace is exempt" : `namespace ${ns} is exempt` };
+  return policy.exemptions.find((e) => {
+    const ruleOk = !e.rules || e.rules.length === 0 || e.rules.includes(violation.rule);
+    return ruleOk && ((e.namespaces ?? []).some(nsCovered) || (e.serviceAccounts ?? []).some(accountsCovered));
   });
 }

@@ -1,4 +1,4 @@
-// Effective permissions of every ServiceAccount, as an incremental in-memory index.
+// Effective permissions of every ServiceAccount and every member group, as an incremental in-memory index.
 //
 // Semantics follow the API server's rule resolver (kubernetes pkg/registry/rbac/validation/rule.go:
 // VisitRulesFor, GetRoleReferenceRules, appliesToUser) and the ClusterRole aggregation controller
@@ -8,7 +8,9 @@
 // - a User subject "system:serviceaccount:<ns>:<name>" is the ServiceAccount's username, so it
 //   names it too;
 // - every ServiceAccount is in the groups system:serviceaccounts, system:serviceaccounts:<ns> and
-//   system:authenticated;
+//   system:authenticated; those groups (and system:unauthenticated) are holders of their own
+//   (groups.ts): a group holds what bindings to it or to a group containing it give, and every
+//   member holds at least that, known to the index or not;
 // - a RoleBinding grants in its own namespace, also when it references a ClusterRole; a
 //   ClusterRoleBinding grants cluster-wide ("*") and may only reference a ClusterRole;
 // - a binding to a role that does not exist grants nothing (but is remembered: creating the role
@@ -25,6 +27,7 @@
 
 import { BUILTIN_CLUSTER_ROLE_BINDINGS, BUILTIN_CLUSTER_ROLES } from "./builtin-roles.js";
 import { ruleKey, uncoveredRules } from "./coverage.js";
+import { enclosingGroups, groupContains, groupsOfServiceAccount, isMemberGroup, memberGroup } from "./groups.js";
 import { selectorMatches } from "../labels.js";
 import type {
   BindingRef,
@@ -55,9 +58,6 @@ export interface EffectivePermissionIndexOptions {
 
 export type RbacChange = { upsert: RbacObject } | { remove: RbacObjectRef };
 
-const GROUP_ALL_SA = "system:serviceaccounts";
-const GROUP_SA_NS_PREFIX = "system:serviceaccounts:";
-const GROUP_AUTHENTICATED = "system:authenticated";
 const SA_USER_PREFIX = "system:serviceaccount:";
 
 /** "ns/name": the key form of a ServiceAccountRef used by maps and whatIf's result. */
@@ -85,7 +85,7 @@ function refOf(obj: RbacObject): RbacObjectRef {
   }
 }
 
-/** A binding subject that can reach a ServiceAccount; every other subject is dropped. */
+/** A binding subject that names a ServiceAccount or a member group (groups.ts); every other subject is dropped. */
 type SubjectEntry = { sa: string } | { group: string };
 
 interface BindingEntry {
@@ -96,11 +96,11 @@ interface BindingEntry {
   roleRef: RoleObjectRef;
   /** Where the grant applies: the RoleBinding's namespace, or "*". */
   namespace: string;
-  /** SA-relevant subjects in their original order (the first that applies names `via`, as in appliesTo). */
+  /** Relevant subjects in their original order (the first that applies names `via`, as in appliesTo). */
   subjects: SubjectEntry[];
   /** Distinct directly named SAs. */
   directSAs: string[];
-  /** Distinct SA-relevant groups. */
+  /** Distinct member groups. */
   groups: string[];
 }
 
@@ -266,12 +266,7 @@ export class EffectivePermissionIndex {
   grantsOf(sa: ServiceAccountRef): Grant[] {
     const key = saKey(sa);
     const keys = new Set<string>();
-    for (const src of [
-      this.bindingsBySA.get(key),
-      this.bindingsByGroup.get(GROUP_ALL_SA),
-      this.bindingsByGroup.get(GROUP_SA_NS_PREFIX + sa.namespace),
-      this.bindingsByGroup.get(GROUP_AUTHENTICATED),
-    ]) {
+    for (const src of [this.bindingsBySA.get(key), ...groupsOfServiceAccount(sa.namespace).map((g) => this.bindingsByGroup.get(g))]) {
       if (src !== undefined) for (const b of src) keys.add(b);
     }
     const grants: Grant[] = [];
@@ -284,6 +279,31 @@ export class EffectivePermissionIndex {
       grants.push(grantOf(entry, rules, via));
     }
     return grants;
+  }
+
+  /**
+   * Every grant a member group (groups.ts) holds, whoever its members are: one per binding to the
+   * group or to a group that contains it (system:serviceaccounts:<ns> also holds what
+   * system:serviceaccounts and system:authenticated hold), sorted by binding. Every member holds at
+   * least these. Empty for a group that is not a member group.
+   */
+  grantsOfGroup(group: string): Grant[] {
+    const keys = new Set<string>();
+    for (const g of enclosingGroups(group)) for (const b of this.bindingsByGroup.get(g) ?? []) keys.add(b);
+    const grants: Grant[] = [];
+    for (const b of [...keys].sort()) {
+      const entry = this.bindings.get(b);
+      const rules = entry === undefined ? undefined : this.rules.get(entry.roleKey);
+      const via = entry === undefined ? undefined : groupViaFor(entry, group);
+      if (entry === undefined || rules === undefined || via === undefined) continue;
+      grants.push(grantOf(entry, rules, via));
+    }
+    return grants;
+  }
+
+  /** Member groups some binding names, sorted: the groups judged as holders in their own right. */
+  memberGroups(): string[] {
+    return [...this.bindingsByGroup.keys()].sort();
   }
 
   /** Known ServiceAccounts (added, or named by a binding subject), sorted by "ns/name". */
@@ -374,7 +394,17 @@ export class EffectivePermissionIndex {
    * (see coverage.breakdown). SAs that gain nothing are absent. The index is left unchanged.
    */
   whatIf(change: RbacChange): Map<string, Grant[]> {
-    const out = new Map<string, Grant[]>();
+    return this.whatIfHolders(change).serviceAccounts;
+  }
+
+  /**
+   * whatIf for every holder in one pass: the known ServiceAccounts (by "ns/name"), and the member
+   * groups that bindings name (by group name; a group gains what a binding to it, or to a group
+   * that contains it, newly gives every member).
+   */
+  whatIfHolders(change: RbacChange): { serviceAccounts: Map<string, Grant[]>; groups: Map<string, Grant[]> } {
+    const serviceAccounts = new Map<string, Grant[]>();
+    const groups = new Map<string, Grant[]>();
     this.withChange(change, (cs) => {
       const touched = new Set<string>(cs.bindings.keys());
       for (const rk of cs.roles.keys()) for (const b of this.bindingsByRole.get(rk) ?? []) touched.add(b);
@@ -390,41 +420,49 @@ export class EffectivePermissionIndex {
         const oldRules =
           before === undefined ? undefined : cs.roles.has(before.roleKey) ? cs.roles.get(before.roleKey) : this.rules.get(before.roleKey);
         let delta: PolicyRule[] | undefined;
+        const widened = (): PolicyRule[] => {
+          if (delta === undefined) {
+            const old = oldRules as PolicyRule[];
+            let byNew = deltas.get(old);
+            if (byNew === undefined) {
+              byNew = new Map();
+              deltas.set(old, byNew);
+            }
+            delta = byNew.get(newRules);
+            if (delta === undefined) {
+              // Rules already present verbatim are covered (a rule set covers itself): only diff the rest.
+              const oldKeys = new Set(old.map(cachedRuleKey));
+              delta = uncoveredRules(old, newRules.filter((r) => !oldKeys.has(cachedRuleKey(r))));
+              byNew.set(newRules, delta);
+            }
+          }
+          return delta;
+        };
+        /** What `holder` gains through this binding: the whole grant if it newly applies, else what the role added. */
+        const record = (into: Map<string, Grant[]>, holder: string, via: GrantVia, heldBefore: boolean): void => {
+          const rules = heldBefore ? widened() : newRules;
+          if (rules.length === 0) return;
+          const gained = grantOf(after, rules, via);
+          const list = into.get(holder);
+          if (list === undefined) into.set(holder, [gained]);
+          else list.push(gained);
+        };
         const sas = new Set<string>();
         this.expandSubjects(after, sas);
         for (const key of sas) {
           const sa = this.knownSAs.get(key) as ServiceAccountRef;
-          const via = viaFor(after, key, sa.namespace) as GrantVia;
           const heldBefore = before !== undefined && oldRules !== undefined && viaFor(before, key, sa.namespace) !== undefined;
-          let gained: Grant;
-          if (!heldBefore) {
-            gained = grantOf(after, newRules, via);
-          } else {
-            if (delta === undefined) {
-              const old = oldRules as PolicyRule[];
-              let byNew = deltas.get(old);
-              if (byNew === undefined) {
-                byNew = new Map();
-                deltas.set(old, byNew);
-              }
-              delta = byNew.get(newRules);
-              if (delta === undefined) {
-                // Rules already present verbatim are covered (a rule set covers itself): only diff the rest.
-                const oldKeys = new Set(old.map(cachedRuleKey));
-                delta = uncoveredRules(old, newRules.filter((r) => !oldKeys.has(cachedRuleKey(r))));
-                byNew.set(newRules, delta);
-              }
-            }
-            if (delta.length === 0) continue;
-            gained = grantOf(after, delta, via);
-          }
-          const list = out.get(key);
-          if (list === undefined) out.set(key, [gained]);
-          else list.push(gained);
+          record(serviceAccounts, key, viaFor(after, key, sa.namespace) as GrantVia, heldBefore);
+        }
+        const reached = new Set<string>();
+        this.expandGroups(after, reached);
+        for (const g of reached) {
+          const heldBefore = before !== undefined && oldRules !== undefined && groupViaFor(before, g) !== undefined;
+          record(groups, g, groupViaFor(after, g) as GrantVia, heldBefore);
         }
       }
     });
-    return out;
+    return { serviceAccounts, groups };
   }
 
   /** Sizes, for benchmarks and metrics. */
@@ -578,11 +616,20 @@ export class EffectivePermissionIndex {
     if (e === undefined) return;
     for (const sa of e.directSAs) into.add(sa);
     for (const g of e.groups) {
-      if (g === GROUP_ALL_SA || g === GROUP_AUTHENTICATED) {
+      const ns = memberGroup(g)?.serviceAccountNamespace;
+      if (ns === "*") {
         for (const k of this.knownSAs.keys()) into.add(k);
-      } else {
-        for (const k of this.knownByNamespace.get(g.slice(GROUP_SA_NS_PREFIX.length)) ?? []) into.add(k);
+      } else if (ns !== undefined) {
+        for (const k of this.knownByNamespace.get(ns) ?? []) into.add(k);
       }
+    }
+  }
+
+  /** Add the member groups some binding names that a binding's group subjects contain to `into`. */
+  private expandGroups(e: BindingEntry | undefined, into: Set<string>): void {
+    if (e === undefined) return;
+    for (const named of e.groups) {
+      for (const g of this.bindingsByGroup.keys()) if (groupContains(named, g)) into.add(g);
     }
   }
 
@@ -808,7 +855,7 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
       direct.add(k);
     } else if (s.kind === "Group") {
       const g = s.name;
-      if (g === GROUP_ALL_SA || g === GROUP_AUTHENTICATED || (g.startsWith(GROUP_SA_NS_PREFIX) && g.length > GROUP_SA_NS_PREFIX.length)) {
+      if (isMemberGroup(g)) {
         subjects.push({ group: g });
         groups.add(g);
       }
@@ -829,16 +876,21 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
 
 /** The first subject of the binding that applies to the SA (appliesTo), as a `via`. */
 function viaFor(e: BindingEntry, key: string, namespace: string): GrantVia | undefined {
+  const groups = groupsOfServiceAccount(namespace);
   for (const s of e.subjects) {
     if ("sa" in s) {
       if (s.sa === key) return "serviceaccount";
-    } else if (s.group === GROUP_ALL_SA) {
-      return "group:system:serviceaccounts";
-    } else if (s.group === GROUP_AUTHENTICATED) {
-      return "group:system:authenticated";
-    } else if (s.group === GROUP_SA_NS_PREFIX + namespace) {
-      return `group:${GROUP_SA_NS_PREFIX}${namespace}`;
+    } else if (groups.includes(s.group)) {
+      return `group:${s.group}` as GrantVia;
     }
+  }
+  return undefined;
+}
+
+/** The first group subject of the binding that contains every member of `group`, as a `via`. */
+function groupViaFor(e: BindingEntry, group: string): GrantVia | undefined {
+  for (const s of e.subjects) {
+    if ("group" in s && groupContains(s.group, group)) return `group:${s.group}` as GrantVia;
   }
   return undefined;
 }

@@ -25,3 +25,13 @@ export {
   type EffectivePermissionIndexOptions,
   type RbacChange,
 } from "./effective.js";
+export {
+  enclosingGroups,
+  groupContains,
+  groupIdentity,
+  groupsOfServiceAccount,
+  isMemberGroup,
+  memberGroup,
+  parseGroupIdentity,
+  type MemberGroup,
+} from "./groups.js";

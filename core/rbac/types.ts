@@ -118,14 +118,16 @@ export interface RoleObjectRef {
 export type RbacObjectRef = BindingRef | RoleObjectRef;
 
 /**
- * How a binding's subjects reach a ServiceAccount: named directly (a ServiceAccount subject, or a
- * User subject "system:serviceaccount:<ns>:<name>"), or through a group every SA belongs to.
+ * How a binding's subjects reach a holder: a ServiceAccount named directly (a ServiceAccount subject,
+ * or a User subject "system:serviceaccount:<ns>:<name>"), or a member group (groups.ts) that
+ * contains the ServiceAccount or the group judged.
  */
 export type GrantVia =
   | "serviceaccount"
   | "group:system:serviceaccounts"
   | `group:system:serviceaccounts:${string}`
-  | "group:system:authenticated";
+  | "group:system:authenticated"
+  | "group:system:unauthenticated";
 
 /**
  * What one binding gives one ServiceAccount. `namespace` is where the rules apply: the

@@ -238,6 +238,14 @@ export class ClusterCache implements ClusterView, InventorySource {
     return this.index.grantsOf(sa);
   }
 
+  memberGroups(): string[] {
+    return this.index.memberGroups();
+  }
+
+  grantsOfGroup(group: string): Grant[] {
+    return this.index.grantsOfGroup(group);
+  }
+
   onChange(listener: (c: ObjectChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

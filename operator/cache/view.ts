@@ -25,11 +25,14 @@ export interface ObjectChange {
 
 /**
  * What the reconcilers read: the whole cluster as a snapshot (Secrets as metadata and type, Pods and
- * workloads trimmed to what the decisions read) and each ServiceAccount's grants.
+ * workloads trimmed to what the decisions read) and the grants of each ServiceAccount and member group.
  */
 export interface InventorySource {
   snapshot(): ClusterSnapshot;
   grantsOf(sa: ServiceAccountRef): Grant[];
+  /** Member groups some binding names, and what every member holds through each (core/rbac/groups.ts). */
+  memberGroups(): string[];
+  grantsOfGroup(group: string): Grant[];
   /** True once every kind the inventory reads (workloads and all Secrets included) has been listed. */
   inventorySynced(): boolean;
   /** Called after the view changed, once per changed object (no I/O in listeners). */

@@ -45,9 +45,39 @@ describe("nhictl check (process)", function () {
       expect(f[0]?.permissions.length).to.be.greaterThan(10);
     });
 
-    it("follows ClusterRole aggregation and group subjects (system:serviceaccounts:<ns>) to an unclaimed account", () => {
-      const f = report.violations.find((v) => v.rule === "pods-exec" && v.identity === "system:serviceaccount:shop:reporter");
+    it("follows ClusterRole aggregation to a group subject (system:serviceaccounts:<ns>), judged for every member once, not per known account", () => {
+      const f = report.violations.find((v) => v.rule === "pods-exec" && v.identity === "group:system:serviceaccounts:shop");
       expect(f).to.include({ kind: "RoleBinding", name: "shop-support", line: 22, permission: "create pods/exec in namespace shop" });
+      expect(f?.message).to.include("every ServiceAccount in namespace shop (group system:serviceaccounts:shop)");
+      // reporter (a known, unclaimed member) holds it through the group: the group's finding says so.
+      expect(report.violations.filter((v) => v.rule === "pods-exec").map((v) => v.identity)).to.deep.equal(["group:system:serviceaccounts:shop"]);
+    });
+
+    it("judges a group subject with no ServiceAccount in the files: critical and high permissions fail, worded for every member", () => {
+      const role = (kind: string, name: string, ns: string | undefined, rules: string): string =>
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: ${kind}\nmetadata: { name: ${name}${ns ? `, namespace: ${ns}` : ""} }\nrules: [${rules}]\n`;
+      const binding = (kind: string, name: string, ns: string | undefined, group: string, roleKind: string, roleName: string): string =>
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: ${kind}\nmetadata: { name: ${name}${ns ? `, namespace: ${ns}` : ""} }\n`
+        + `subjects: [{ kind: Group, apiGroup: rbac.authorization.k8s.io, name: "${group}" }]\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ${roleKind}, name: ${roleName} }\n`;
+      const critical = checkJson(["-f", "-"], [
+        role("ClusterRole", "node-debug", undefined, '{ apiGroups: [""], resources: [nodes/proxy], verbs: [get] }'),
+        binding("ClusterRoleBinding", "node-debug", undefined, "system:serviceaccounts:monitoring", "ClusterRole", "node-debug"),
+      ].join("---\n"));
+      expect(critical.code, critical.stderr).to.equal(1);
+      const f = find(critical.report.violations, "nodes-proxy");
+      expect(f).to.include({ severity: "critical", identity: "group:system:serviceaccounts:monitoring", kind: "ClusterRoleBinding", name: "node-debug", line: 6 });
+      expect(f?.message).to.include("every ServiceAccount in namespace monitoring");
+
+      const high = checkJson(["-f", "-"], [
+        role("Role", "reader", "shop", '{ apiGroups: [""], resources: [secrets], verbs: [get] }'),
+        binding("RoleBinding", "reader", "shop", "system:serviceaccounts", "Role", "reader"),
+      ].join("---\n"));
+      expect(high.code, high.stderr).to.equal(1);
+      expect(find(high.report.violations, "secrets-read")?.message).to.include("every ServiceAccount in the cluster (group system:serviceaccounts)");
+
+      const authenticated = checkJson(["-f", "-"], binding("ClusterRoleBinding", "all-admin", undefined, "system:authenticated", "ClusterRole", "cluster-admin"));
+      expect(authenticated.report.violations.map((v) => v.rule)).to.include.members(["binding-dangerous-group", "wildcard-all-cluster"]);
+      expect(find(authenticated.report.violations, "wildcard-all-cluster")?.message).to.include("every ServiceAccount in the cluster (and every authenticated user)");
     });
 
     it("warns about ServiceAccounts no NHI claims", () => {

@@ -30,6 +30,20 @@ describe("nhictl explain / inventory (process)", function () {
     expect(nhictl(["explain", "shop/reporter", `${MANIFESTS}/escalation`]).stdout).to.include("Not claimed by any NonHumanIdentity");
   });
 
+  it("explain a group: what every member holds through it (and the groups that contain it), worded for its members", () => {
+    const r = nhictl(["explain", "system:serviceaccounts:shop", `${MANIFESTS}/escalation`]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^Group system:serviceaccounts:shop: every ServiceAccount in namespace shop, present and future/);
+    expect(r.stdout).to.include("No NonHumanIdentity can claim a group");
+    expect(r.stdout).to.include(`RoleBinding shop/shop-support [${MANIFESTS}/escalation/aggregation.yaml:22] → ClusterRole shop-support`);
+    expect(r.stdout).to.include("ClusterRoleBinding everyone-reads-pods").and.include("(as member of system:authenticated)");
+    expect(r.stdout).to.match(/\[high\] pods-exec/);
+    const j = JSON.parse(nhictl(["explain", "group:system:serviceaccounts", `${MANIFESTS}/escalation`, "--format", "json"]).stdout) as { group?: { members: string }; identity: string; catalogue: { id: string }[] };
+    expect(j.group?.members).to.equal("every ServiceAccount in the cluster");
+    expect(j.identity).to.equal("group:system:serviceaccounts");
+    expect(j.catalogue.map((c) => c.id), "the shop group's pods/exec is not every ServiceAccount's").to.not.include("pods-exec");
+  });
+
   it("explain rejects a malformed identity (exit 2)", () => {
     const r = nhictl(["explain", "just-a-name", `${MANIFESTS}/escalation`]);
     expect(r.code).to.equal(2);
@@ -48,6 +62,9 @@ describe("nhictl explain / inventory (process)", function () {
     expect(j.summary).to.deep.include({ identities: 3, shadow: 2 });
     const orders = j.identities.find((i) => i.namespace === "shop" && i.name === "orders-api");
     expect(orders?.phase).to.equal("Violating");
+    // The group holds pods/exec for every ServiceAccount of shop, present and future.
+    expect(t.stdout).to.match(/system:serviceaccounts:shop\s+every ServiceAccount in namespace shop\s+-\s+pods-exec@shop/);
+    expect(j.groups.find((g) => g.group === "system:serviceaccounts:shop")?.catalogue.map((h) => h.id)).to.deep.equal(["pods-exec"]);
     expect(orders?.excess.map((e) => `${e.verb} ${e.resource ?? ""}`)).to.include("get secrets");
   });
 

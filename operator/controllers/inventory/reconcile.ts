@@ -43,7 +43,7 @@ export class InventoryController {
     const snapshot = this.d.source.snapshot();
     const policy = resolvePolicy(snapshot.policies, ADMISSION_DEFAULTS, new Date(now));
     const credentialFacts = await this.facts.read(snapshot);
-    const inv = buildInventory(snapshot, (sa) => this.d.source.grantsOf(sa), { now, policy, credentialFacts, ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}) });
+    const inv = buildInventory(snapshot, this.d.source, { now, policy, credentialFacts, ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}) });
     this.latest = inv;
     this.passes++;
     // The inventory is complete once built; status writes follow (rate-limited, one per changed NHI).

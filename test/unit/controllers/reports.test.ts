@@ -16,7 +16,7 @@ describe("PolicyReports from the inventory", () => {
   s.rbac = [{ kind: "ClusterRoleBinding", metadata: { name: "admin" }, roleRef: { kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "ServiceAccount", name: "admin", namespace: "b" }] }];
   s.workloads = [{ kind: "Pod", metadata: { name: "p", namespace: "a" }, spec: { serviceAccountName: "ok" } }, { kind: "Pod", metadata: { name: "q", namespace: "a" }, spec: { serviceAccountName: "shadow" } }];
   const index = indexSnapshot(s);
-  const reports = policyReports(buildInventory(s, (r) => index.grantsOf(r), { now: NOW }), NOW);
+  const reports = policyReports(buildInventory(s, index, { now: NOW }), NOW);
 
   it("writes one wgpolicyk8s.io/v1alpha2 PolicyReport per namespace with a summary", () => {
     expect(reports.map((r) => [r.apiVersion, r.kind, r.metadata.namespace, r.metadata.name])).to.deep.equal([

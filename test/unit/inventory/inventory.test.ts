@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { buildInventory, desiredStatus, mergeConditions, transitions, type Inventory } from "../../../core/inventory/index.js";
+import { buildInventory, desiredStatus, inventoryDocument, mergeConditions, transitions, type Inventory } from "../../../core/inventory/index.js";
 import { emptySnapshot, indexSnapshot, type ClusterSnapshot, type SecretMetadata, type WorkloadObject } from "../../../core/snapshot.js";
 import type { NonHumanIdentity, NonHumanIdentitySpec } from "../../../core/nhi/types.js";
 import { ANNOTATIONS, MANAGED_BY, MANAGED_BY_LABEL, withRecord } from "../../../core/rotation/state.js";
@@ -58,7 +58,7 @@ function shop(): ClusterSnapshot {
 
 const inventory = (s: ClusterSnapshot, now = NOW): Inventory => {
   const index = indexSnapshot(s);
-  return buildInventory(s, (ref) => index.grantsOf(ref), { now, policy: ADMISSION_DEFAULTS });
+  return buildInventory(s, index, { now, policy: ADMISSION_DEFAULTS });
 };
 const find = (inv: Inventory, name: string) => {
   const r = inv.identities.find((x) => x.name === name);
@@ -157,7 +157,7 @@ describe("inventory: credentials", () => {
     ["shop/gateway", { secretExists: true, annotations: {}, keys: ["expiry"], createdAt: NOW - 10 * DAY, jsonPath: { problem: "unparseable" as const } }],
   ]);
   const index = indexSnapshot(s);
-  const inv = buildInventory(s, (r) => index.grantsOf(r), { now: NOW, credentialFacts: facts });
+  const inv = buildInventory(s, index, { now: NOW, credentialFacts: facts });
   const creds = inv.byNhi.get("shop/orders")?.credentials ?? [];
 
   it("reads a certificate's notAfter and turns Expiring within renewBefore", () => {
@@ -274,5 +274,53 @@ describe("inventory: the cluster's default grants", () => {
     );
     const r = find(inventory(s), "legacy");
     expect(r.excess.map((e) => `${e.verb} ${e.resource ?? e.nonResourceURL}`)).to.deep.equal(["get configmaps", "get secrets"]);
+  });
+});
+
+describe("inventory: member groups holding grants of their own", () => {
+  const withGroups = (): ClusterSnapshot => {
+    const s = shop();
+    s.rbac.push(
+      { kind: "ClusterRole", metadata: { name: "node-debug" }, rules: [{ apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }] },
+      { kind: "ClusterRoleBinding", metadata: { name: "node-debug" }, roleRef: { kind: "ClusterRole", name: "node-debug" }, subjects: [{ kind: "Group", name: "system:serviceaccounts:monitoring" }] },
+      { kind: "RoleBinding", metadata: { name: "all-cm", namespace: "shop" }, roleRef: { kind: "Role", name: "cm" }, subjects: [{ kind: "Group", name: "system:serviceaccounts" }] },
+      // Kubernetes' own default binding: not the group's own grant.
+      { kind: "ClusterRoleBinding", metadata: { name: "system:discovery" }, roleRef: { kind: "ClusterRole", name: "system:discovery" }, subjects: [{ kind: "Group", name: "system:authenticated" }] },
+    );
+    return s;
+  };
+
+  it("lists each group that holds grants, worded for its members, critical ones violating, with no member account in the snapshot", () => {
+    const inv = inventory(withGroups());
+    expect(inv.groups.map((g) => g.group)).to.deep.equal(["system:serviceaccounts", "system:serviceaccounts:monitoring"]);
+    const monitoring = inv.groups.find((g) => g.group === "system:serviceaccounts:monitoring");
+    // Its own cluster-wide binding, and the shop RoleBinding to system:serviceaccounts, which contains it.
+    expect(monitoring).to.deep.include({ members: "every ServiceAccount in namespace monitoring", namespace: "monitoring", grants: 2, clusterWideGrants: 1, violating: true });
+    expect(monitoring?.catalogue.map((h) => `${h.id}@${h.namespace}`)).to.have.members(["nodes-proxy@*", "secrets-read@shop"]);
+    expect(monitoring?.reason).to.equal("every ServiceAccount in namespace monitoring holds forbidden permissions: nodes-proxy");
+    const all = inv.groups.find((g) => g.group === "system:serviceaccounts");
+    expect(all).to.deep.include({ namespace: "*", violating: false });
+    expect(all?.catalogue.map((h) => h.id)).to.deep.equal(["secrets-read"]);
+  });
+
+  it("counts a group's grants toward each member account's own record", () => {
+    const inv = inventory(withGroups());
+    expect(find(inv, "shadow").catalogue.map((h) => `${h.id}@${h.namespace}`)).to.include("secrets-read@shop");
+  });
+
+  it("an exemption naming the group's namespace makes its hit exempt (not violating)", () => {
+    const s = withGroups();
+    const index = indexSnapshot(s);
+    const policy = { ...ADMISSION_DEFAULTS, exemptions: [{ namespaces: ["monitoring"], rules: ["nodes-proxy"], reason: "kubelet metrics, SEC-9" }] };
+    const monitoring = buildInventory(s, index, { now: NOW, policy }).groups.find((g) => g.group === "system:serviceaccounts:monitoring");
+    expect(monitoring?.violating).to.equal(false);
+    expect(monitoring?.catalogue.find((h) => h.id === "nodes-proxy")?.exempt).to.equal(true);
+  });
+
+  it("the /inventory document carries the groups; a namespace filter keeps that namespace's group and the cluster-wide ones", () => {
+    const inv = inventory(withGroups());
+    expect(inventoryDocument(inv).groups.map((g) => g.group)).to.deep.equal(["system:serviceaccounts", "system:serviceaccounts:monitoring"]);
+    expect(inventoryDocument(inv, "shop").groups.map((g) => g.group)).to.deep.equal(["system:serviceaccounts"]);
+    expect(inventoryDocument(inv, "monitoring").groups.map((g) => g.group)).to.deep.equal(["system:serviceaccounts", "system:serviceaccounts:monitoring"]);
   });
 });

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import { runChain, type Check } from "../../../core/policy/chain.js";
-import { decideRbacWrite, identityChanges, type GoverningIdentity, type IdentityChange, type RbacWriteInput } from "../../../core/policy/rbac-write.js";
+import { decideRbacWrite, identityChanges, type GoverningIdentity, type GroupChange, type IdentityChange, type RbacWriteInput } from "../../../core/policy/rbac-write.js";
 import { ADMISSION_DEFAULTS, CLI_DEFAULTS, type EffectivePolicy } from "../../../core/policy/settings.js";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
-import type { ClusterRoleBinding, RoleBinding, ScopedRule, ServiceAccountRef } from "../../../core/rbac/types.js";
+import { memberGroup } from "../../../core/rbac/groups.js";
+import type { ClusterRoleBinding, GrantVia, RoleBinding, ScopedRule, ServiceAccountRef } from "../../../core/rbac/types.js";
 import { CLUSTER_ADMIN_RULES, grant, rule } from "./fixtures.js";
 
 const ORDERS: ServiceAccountRef = { namespace: "shop", name: "orders-api" };
@@ -131,5 +132,100 @@ describe("identityChanges + decideRbacWrite over the effective-permission index"
     const d = decideRbacWrite(input(identityChanges(index, { upsert: rb("stray-edit", "edit", "stray", "ClusterRole") })));
     expect(d.allowed).to.equal(false);
     expect(d.violations.map((v) => v.rule)).to.include.members(["secrets-read", "pods-create", "workloads-write"]);
+  });
+});
+
+describe("decideRbacWrite: member groups judged as holders", () => {
+  const shopGroup = (): GroupChange => {
+    const group = memberGroup("system:serviceaccounts:shop");
+    if (!group) throw new Error("not a member group");
+    return { group, before: [], gained: [] };
+  };
+  const groupGains = (name: string, ...gained: ReturnType<typeof grant>[]): GroupChange => {
+    const group = memberGroup(name);
+    if (!group) throw new Error(`${name} is not a member group`);
+    return { group, before: [], gained: gained.map((g) => ({ ...g, via: `group:${name}` as GrantVia })) };
+  };
+  const nodesProxy = grant("*", [rule([""], ["nodes/proxy"], ["get"])], "node-debug", "node-debug");
+  const secretsInShop = grant("shop", [rule([""], ["secrets"], ["get"])], "secret-reader", "readers");
+
+  it("a critical permission for a group is denied with no member known, saying who the members are", () => {
+    const d = decideRbacWrite(input([groupGains("system:serviceaccounts:shop", nodesProxy)], { object: { kind: "ClusterRoleBinding", name: "node-debug" } }));
+    expect(d.allowed).to.equal(false);
+    const [v] = d.violations;
+    expect(v).to.include({ rule: "nodes-proxy", severity: "critical", identity: "group:system:serviceaccounts:shop" });
+    expect(v?.message).to.contain("would give every ServiceAccount in namespace shop (group system:serviceaccounts:shop)");
+    expect(v?.fix).to.contain("instead of group system:serviceaccounts:shop");
+  });
+
+  it("phrases the cluster-wide groups: every ServiceAccount in the cluster, and every authenticated user", () => {
+    const all = decideRbacWrite(input([groupGains("system:serviceaccounts", nodesProxy)]));
+    expect(all.violations[0]?.message).to.contain("every ServiceAccount in the cluster (group system:serviceaccounts)");
+    const authn = decideRbacWrite(input([groupGains("system:authenticated", nodesProxy)]));
+    expect(authn.violations[0]?.message).to.contain("every ServiceAccount in the cluster (and every authenticated user) (group system:authenticated)");
+    const anon = decideRbacWrite(input([groupGains("system:unauthenticated", nodesProxy)]));
+    expect(anon.violations[0]?.message).to.contain("every unauthenticated (anonymous) request");
+  });
+
+  it("a high permission for a group follows unclaimedHighPermissions (no NHI can claim a group): denied in the CLI, warned by default in admission, per namespace override", () => {
+    expect(decideRbacWrite(input([groupGains("system:serviceaccounts:shop", secretsInShop)])).violations.map((v) => v.rule)).to.deep.equal(["secrets-read"]);
+    const audit = decideRbacWrite(input([groupGains("system:serviceaccounts:shop", secretsInShop)], { policy: ADMISSION_DEFAULTS }));
+    expect(audit.allowed).to.equal(true);
+    expect(audit.warnings.map((w) => w.message).join()).to.contain("No NonHumanIdentity can claim a group");
+    const enforcedInShop: EffectivePolicy = { ...ADMISSION_DEFAULTS, overrides: [{ namespaceSelector: { matchLabels: { tier: "prod" } }, unclaimedHighPermissions: "Enforce" }] };
+    const prod = decideRbacWrite(input([groupGains("system:serviceaccounts:shop", secretsInShop)], { policy: enforcedInShop, namespaceLabels: (ns) => (ns === "shop" ? { tier: "prod" } : undefined) }));
+    expect(prod.allowed).to.equal(false);
+  });
+
+  it("even a governed member does not make the group's grant declared: the group is still judged", () => {
+    const d = decideRbacWrite(input([groupGains("system:serviceaccounts:shop", secretsInShop)], { governing: governedBy([{ namespaces: ["shop"], apiGroups: [""], resources: ["secrets"], verbs: ["get"] }]) }));
+    expect(d.violations.map((v) => v.identity)).to.deep.equal(["group:system:serviceaccounts:shop"]);
+  });
+
+  it("a member's finding for the same hit is folded into the group's; a governed member's scope excess is still its own", () => {
+    const viaGroup = { ...nodesProxy, via: "group:system:serviceaccounts:shop" as const };
+    const d = decideRbacWrite(input([
+      { ...shopGroup(), gained: [viaGroup] },
+      { serviceAccount: STRAY, before: [], gained: [viaGroup] },
+      { serviceAccount: ORDERS, before: [], gained: [viaGroup] },
+      { serviceAccount: { namespace: "dev", name: "x" }, before: [], gained: [{ ...viaGroup, via: "group:system:serviceaccounts" }] },
+    ]));
+    expect(d.violations.map((v) => `${v.rule} ${v.identity ?? ""}`)).to.deep.equal([
+      "nodes-proxy group:system:serviceaccounts:shop",
+      "nodes-proxy system:serviceaccount:dev:x", // not a member of the shop group
+      "scope-exceeded system:serviceaccount:shop:orders-api",
+    ]);
+  });
+
+  it("an NHIPolicy exemption applies to a namespace group only where it covers every member", () => {
+    const exempt = (e: { namespaces?: string[]; serviceAccounts?: string[] }): boolean =>
+      decideRbacWrite(input([groupGains("system:serviceaccounts:shop", nodesProxy)], { policy: { ...CLI_DEFAULTS, exemptions: [{ ...e, rules: ["nodes-proxy"], reason: "SEC-1" }] } })).allowed;
+    expect(exempt({ namespaces: ["shop"] })).to.equal(true);
+    expect(exempt({ serviceAccounts: ["shop/*"] })).to.equal(true);
+    expect(exempt({ serviceAccounts: ["shop/stray"] }), "one member is not every member").to.equal(false);
+    expect(exempt({ serviceAccounts: ["shop/s*"] })).to.equal(false);
+    expect(exempt({ namespaces: ["dev"] })).to.equal(false);
+    const cluster = (e: { namespaces?: string[] }, name: string): boolean =>
+      decideRbacWrite(input([groupGains(name, nodesProxy)], { policy: { ...CLI_DEFAULTS, exemptions: [{ ...e, reason: "x" }] } })).allowed;
+    expect(cluster({ namespaces: ["shop"] }, "system:serviceaccounts")).to.equal(false);
+    expect(cluster({ namespaces: ["*"] }, "system:serviceaccounts")).to.equal(true);
+    expect(cluster({ namespaces: ["*"] }, "system:authenticated"), "users are members too: no ServiceAccount exemption covers them").to.equal(false);
+  });
+
+  it("identityChanges judges a group binding with no ServiceAccount in the index, groups first", () => {
+    const index = new EffectivePermissionIndex();
+    index.upsert({ kind: "ClusterRole", metadata: { name: "node-debug" }, rules: [rule([""], ["nodes/proxy"], ["get"])] });
+    const crb: ClusterRoleBinding = {
+      kind: "ClusterRoleBinding", metadata: { name: "node-debug" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "node-debug" },
+      subjects: [{ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:serviceaccounts:shop" }],
+    };
+    expect(decideRbacWrite(input(identityChanges(new EffectivePermissionIndex({ builtinRoles: false }), { upsert: crb }))).allowed, "missing role: nothing granted").to.equal(true);
+    const changes = identityChanges(index, { upsert: crb });
+    expect(changes.map((c) => ("group" in c ? c.group.name : c.serviceAccount.name))).to.deep.equal(["system:serviceaccounts:shop"]);
+    index.addServiceAccount({ namespace: "shop", name: "default" });
+    const withDefault = identityChanges(index, { upsert: crb });
+    expect(withDefault.map((c) => ("group" in c ? c.group.name : c.serviceAccount.name))).to.deep.equal(["system:serviceaccounts:shop", "default"]);
+    const d = decideRbacWrite(input(withDefault, { object: { kind: "ClusterRoleBinding", name: "node-debug" } }));
+    expect(d.violations.map((v) => v.identity)).to.deep.equal(["group:system:serviceaccounts:shop"]);
   });
 });
