@@ -10,8 +10,8 @@ export {
   ADMISSION_DEFAULTS, CLI_DEFAULTS, exemptionFor, modesFor, parseServiceAccountIdentity, resolvePolicy, serviceAccountIdentity,
 } from "./settings.js";
 export type { BreakGlass, EffectivePolicy, Exemption, Mode } from "./settings.js";
-export { RBAC_WRITE_CHECKS, decideRbacWrite, identityChanges } from "./rbac-write.js";
-export type { GoverningIdentity, IdentityChange, RbacWriteInput } from "./rbac-write.js";
+export { RBAC_WRITE_CHECKS, boundRole, decideRbacWrite, identityChanges } from "./rbac-write.js";
+export type { GoverningIdentity, IdentityChange, RbacWriteInput, RoleLookup } from "./rbac-write.js";
 export {
   WORKLOAD_CHECKS, borrowedIdentityFindings, decideWorkload, isControlPlaneRequester, lifetimeProblem, objectRef,
 } from "./workload.js";
