@@ -106,18 +106,26 @@ describe("Kubernetes' default RBAC objects: the generated table against a real k
     assert.ok(aggregating.includes("admin") && aggregating.includes("view"), `aggregating roles in the table: ${aggregating.join(", ")}`);
     const listAll = async (): Promise<ClusterRole[]> =>
       ((await cluster().kube.must<{ items?: ClusterRole[] }>("GET", `/apis/${RBAC}/v1/clusterroles`)).items ?? []).map((r) => ({ ...r, kind: "ClusterRole" as const }));
-    // The controller writes each aggregating role shortly after start; wait until all carry rules.
-    let live: ClusterRole[] = [];
-    await waitFor("the clusterrole-aggregation controller (kube-controller-manager) to fill the aggregating ClusterRoles", async () => {
-      live = await listAll();
-      return aggregating.every((n) => (live.find((r) => r.metadata.name === n)?.rules ?? []).length > 0);
-    }, { timeoutMs: 45_000, describe: () => aggregating.filter((n) => (live.find((r) => r.metadata.name === n)?.rules ?? []).length === 0).join(", ") + " still empty" });
-    // The table's roles plus whatever else in the cluster feeds them (CRD roles labelled aggregate-to-*).
-    const index = new EffectivePermissionIndex();
-    index.upsertAll(live.filter((r) => r.metadata.labels?.["kubernetes.io/bootstrapping"] !== "rbac-defaults"));
-    for (const name of aggregating) {
-      const want = ruleSet(live.find((r) => r.metadata.name === name)?.rules);
-      assert.deepEqual(ruleSet(index.rulesOf({ kind: "ClusterRole", name })), want, `ClusterRole ${name} after aggregation`);
+    /** Per aggregating role, the live rules and the index's resolution of the table plus whatever else in the cluster feeds it (CRD roles labelled aggregate-to-*). */
+    const compare = async (): Promise<{ name: string; live: string[]; resolved: string[] }[]> => {
+      const live = await listAll();
+      const index = new EffectivePermissionIndex();
+      index.upsertAll(live.filter((r) => r.metadata.labels?.["kubernetes.io/bootstrapping"] !== "rbac-defaults"));
+      return aggregating.map((name) => ({
+        name, live: ruleSet(live.find((r) => r.metadata.name === name)?.rules), resolved: ruleSet(index.rulesOf({ kind: "ClusterRole", name })),
+      }));
+    };
+    // The controller fills one level per sync (admin takes edit's rules as they are then) and
+    // re-syncs every aggregating role on any ClusterRole change, so wait until it has converged.
+    const differing = (rows: Awaited<ReturnType<typeof compare>>): string[] =>
+      rows.filter((r) => JSON.stringify(r.live) !== JSON.stringify(r.resolved)).map((r) => r.name);
+    try {
+      await waitFor("the clusterrole-aggregation controller (kube-controller-manager) to fill the aggregating ClusterRoles as the index resolves them", async () =>
+        differing(await compare()).length === 0, { timeoutMs: 45_000, intervalMs: 500 });
+    } catch (err) {
+      const rows = await compare();
+      for (const r of rows) assert.deepEqual(r.resolved, r.live, `ClusterRole ${r.name}: the index's aggregation (actual) against the live role (expected); differing: ${differing(rows).join(", ")}`);
+      throw err;
     }
   });
 });
