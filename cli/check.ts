@@ -13,7 +13,7 @@
 // and decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
-import { decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, type Holder, type IdentityChange } from "../core/policy/rbac-write.js";
+import { decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, type Holder, type IdentityChange, type RoleLookup } from "../core/policy/rbac-write.js";
 import { CLI_DEFAULTS, exemptionFor, resolvePolicy, serviceAccountIdentity, type EffectivePolicy } from "../core/policy/settings.js";
 import type { Decision, Severity, Violation } from "../core/policy/types.js";
 import { decideWorkload, type ClusterLookups } from "../core/policy/workload.js";
@@ -212,10 +212,14 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
   }
 
   const namespaceLabels = lookups.namespaceLabels;
+  // Roles a manifest binding may name: the manifests', the cluster's (--cluster) and Kubernetes' defaults.
+  const roles: RoleLookup = cluster
+    ? { exists: (ref) => full.rulesOf(ref) !== undefined, searched: "the manifests or the cluster" }
+    : { exists: (ref) => full.rulesOf(ref) !== undefined, searched: "the manifests", hint: "if the cluster already has it, run nhictl check with --cluster" };
   for (const w of writes.values()) {
     const decision = decideRbacWrite({
       object: w.ref, ...(w.binding ? { binding: w.binding } : {}), changes: [...w.changes.values()],
-      governing: directory.governing, policy, namespaceLabels,
+      governing: directory.governing, policy, namespaceLabels, roles,
     });
     out.add(decision, () => ({ ...(w.object ? { location: w.object.location } : {}), related: w.related }));
   }

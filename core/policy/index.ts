@@ -10,8 +10,8 @@ export {
   ADMISSION_DEFAULTS, CLI_DEFAULTS, exemptionFor, modesFor, parseServiceAccountIdentity, resolvePolicy, serviceAccountIdentity,
 } from "./settings.js";
 export type { BreakGlass, EffectivePolicy, Exemption, Mode } from "./settings.js";
-export { RBAC_WRITE_CHECKS, decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, identityChanges } from "./rbac-write.js";
-export type { GoverningIdentity, GroupChange, Holder, IdentityChange, RbacWriteInput, ServiceAccountChange } from "./rbac-write.js";
+export { RBAC_WRITE_CHECKS, boundRole, decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, identityChanges } from "./rbac-write.js";
+export type { GoverningIdentity, GroupChange, Holder, IdentityChange, RbacWriteInput, RoleLookup, ServiceAccountChange } from "./rbac-write.js";
 export {
   WORKLOAD_CHECKS, borrowedIdentityFindings, decideWorkload, isControlPlaneRequester, lifetimeProblem, objectRef,
 } from "./workload.js";

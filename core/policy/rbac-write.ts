@@ -4,8 +4,9 @@
 import { describeGrant, describePermission, toPermission, uncoveredGrants } from "../rbac/scoped.js";
 import { breakdown } from "../rbac/coverage.js";
 import type { EffectivePermissionIndex, RbacChange } from "../rbac/effective.js";
+import { BUILTIN_KUBERNETES_VERSION } from "../rbac/builtin-roles.js";
 import { groupContains, groupIdentity, groupsOfServiceAccount, memberGroup, type MemberGroup } from "../rbac/groups.js";
-import type { ClusterRoleBinding, Grant, RoleBinding, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
+import type { ClusterRoleBinding, Grant, RoleBinding, RoleObjectRef, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
 import { newCatalogueHits, type CatalogueHit } from "./catalogue-hits.js";
 import { DANGEROUS_GROUPS } from "./catalogue.js";
 import { runChain, type Check, type Finding } from "./chain.js";
@@ -70,6 +71,19 @@ export interface RbacWriteInput {
   policy: EffectivePolicy;
   /** Labels of a namespace, for NHIPolicy per-namespace overrides; absent: cluster defaults apply. */
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
+  /**
+   * The roles the written binding's roleRef may name: whether one exists (Kubernetes' defaults
+   * count), and where that was looked up ("the manifests", "the cluster"), for the message.
+   */
+  roles?: RoleLookup;
+}
+
+export interface RoleLookup {
+  exists: (ref: RoleObjectRef) => boolean;
+  /** Where roles were looked up, as the message says it: "the manifests or the cluster". */
+  searched: string;
+  /** What else the reader can do, added to the fix ("if the cluster has it, check with --cluster"). */
+  hint?: string;
 }
 
 /** Roles that only let a caller discover the API and ask about itself: harmless for any group. */
@@ -221,8 +235,42 @@ const dangerousGroupSubject: Check<RbacWriteInput> = {
   },
 };
 
+/** The role a binding's roleRef names: a RoleBinding's Role is in its own namespace; a ClusterRoleBinding can name only a ClusterRole. */
+export function boundRole(b: RoleBinding | ClusterRoleBinding): RoleObjectRef {
+  return b.roleRef.kind === "Role" ? { kind: "Role", namespace: b.metadata.namespace ?? "", name: b.roleRef.name } : { kind: "ClusterRole", name: b.roleRef.name };
+}
+
+/**
+ * A binding to a role that exists nowhere grants nothing now, and everything that role will hold
+ * once someone creates it: nothing about it can be judged, so say so instead of passing silently.
+ * A warning, not a denial: a chart may bind a role another chart creates.
+ */
+const unresolvedRoleRef: Check<RbacWriteInput> = {
+  name: "unresolved-role-ref",
+  run: (input) => {
+    const b = input.binding;
+    const lookup = input.roles;
+    if (!b || !lookup) return [];
+    const ref = boundRole(b);
+    const invalid = b.kind === "ClusterRoleBinding" && ref.kind === "Role";
+    if (!invalid && lookup.exists(ref)) return [];
+    const role = describeObject(ref);
+    const subjects = (b.subjects ?? []).map((s) => `${s.kind} ${s.namespace ? `${s.namespace}/` : ""}${s.name}`);
+    const given = subjects.length > 0 ? subjects.join(", ") : "no subject";
+    return [{
+      outcome: "warn", rule: "unresolved-role-ref", severity: "medium", object: input.object, permission: role,
+      message: invalid
+        ? `${describeObject(input.object)} references Role ${b.roleRef.name}, but a ClusterRoleBinding can only reference a ClusterRole: the API server rejects it, and its permissions are unknown.`
+        : `${describeObject(input.object)} binds ${role} to ${given}, but the permissions of ${role} are unknown: it is defined nowhere in ${lookup.searched}, nor is it one of Kubernetes' ${BUILTIN_KUBERNETES_VERSION} default roles. Whatever it holds once created, ${subjects.length === 1 ? "that subject gets" : "these subjects get"}.`,
+      fix: invalid
+        ? `reference a ClusterRole, or use a RoleBinding in the Role's namespace`
+        : `check the roleRef name for a typo, or add the ${ref.kind} to what is checked so its permissions can be judged; if another chart or operator creates it, review that definition before granting it${lookup.hint ? `; ${lookup.hint}` : ""}`,
+    }];
+  },
+};
+
 export const RBAC_WRITE_CHECKS: readonly Check<RbacWriteInput>[] = [
-  dangerousGroupSubject, criticalPermissions, scopeExceeded, unclaimedHighPermissions,
+  dangerousGroupSubject, unresolvedRoleRef, criticalPermissions, scopeExceeded, unclaimedHighPermissions,
 ];
 
 /**

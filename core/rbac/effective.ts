@@ -19,13 +19,13 @@
 //   ClusterRoles its selectors match (its own `rules` are controller-owned and ignored), in
 //   selector order, then by role name, without duplicates; aggregation chains (view → edit →
 //   admin) resolve transitively, and cycles to their least fixed point;
-// - Kubernetes' built-in ClusterRoles are preloaded; a real ClusterRole of the same name replaces
+// - Kubernetes' built-in ClusterRoles (and kube-system/kube-public Roles) are preloaded; a real object of the same name replaces
 //   one, and removing that real object brings the built-in back (the API server recreates it).
 //
 // Every mutation does work proportional to the changed object (plus the aggregating roles it
 // feeds), never a rebuild. Nothing here reads a clock or does I/O.
 
-import { BUILTIN_CLUSTER_ROLE_BINDINGS, BUILTIN_CLUSTER_ROLES } from "./builtin-roles.js";
+import { BUILTIN_CLUSTER_ROLE_BINDINGS, BUILTIN_CLUSTER_ROLES, BUILTIN_ROLES } from "./builtin-roles.js";
 import { ruleKey, uncoveredRules } from "./coverage.js";
 import { enclosingGroups, groupContains, groupsOfServiceAccount, isMemberGroup, memberGroup } from "./groups.js";
 import { selectorMatches } from "../labels.js";
@@ -46,7 +46,7 @@ import type {
 } from "./types.js";
 
 export interface EffectivePermissionIndexOptions {
-  /** Preload Kubernetes' built-in ClusterRoles (cluster-admin, admin, edit, view, system:…). Default true. */
+  /** Preload Kubernetes' built-in ClusterRoles (cluster-admin, admin, edit, view, system:…) and kube-system/kube-public Roles. Default true. */
   builtinRoles?: boolean;
   /**
    * Preload Kubernetes' built-in ClusterRoleBindings (system:basic-user, system:discovery, … to
@@ -163,6 +163,8 @@ export class EffectivePermissionIndex {
   private readonly roles = new Map<string, Role>();
   private readonly clusterRoles = new Map<string, ClusterRole>();
   private readonly builtinRoles = new Map<string, ClusterRole>();
+  /** roleKey → built-in Role (kube-system, kube-public); a real Role of the same name overrides it. */
+  private readonly builtinNamespacedRoles = new Map<string, Role>();
   private readonly bindings = new Map<string, BindingEntry>();
 
   /** roleKey → effective rules of every existing role (aggregation resolved). */
@@ -199,6 +201,11 @@ export class EffectivePermissionIndex {
       for (const cr of BUILTIN_CLUSTER_ROLES) {
         this.builtinRoles.set(cr.metadata.name, cr);
         this.refreshClusterRole(cr.metadata.name, undefined, newChangeSet());
+      }
+      for (const r of BUILTIN_ROLES) {
+        const key = roleKeyOf({ kind: "Role", namespace: r.metadata.namespace ?? "", name: r.metadata.name });
+        this.builtinNamespacedRoles.set(key, r);
+        this.setRules(key, r.rules ?? [], newChangeSet());
       }
     }
     if (options.builtinBindings ?? false) {
@@ -533,7 +540,7 @@ export class EffectivePermissionIndex {
       case "Role": {
         const key = roleKeyOf(ref);
         if (!this.roles.delete(key)) return;
-        this.setRules(key, undefined, cs);
+        this.setRules(key, this.builtinNamespacedRoles.get(key)?.rules, cs);
         return;
       }
       case "ClusterRole": {

@@ -144,6 +144,37 @@ describe("nhictl check (process)", function () {
     });
   });
 
+  describe("Kubernetes' default roles and roles defined nowhere", () => {
+    const stream = [
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRoleBinding", "metadata: { name: cleaner-gc }",
+      "subjects: [{ kind: ServiceAccount, name: cleaner, namespace: shop }]",
+      "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: \"system:controller:generic-garbage-collector\" }",
+      "---",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: RoleBinding", "metadata: { name: ghost, namespace: shop }",
+      "subjects: [{ kind: ServiceAccount, name: cleaner, namespace: shop }]",
+      "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: ghost-role }",
+      "---",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: RoleBinding", "metadata: { name: metrics-auth, namespace: kube-system }",
+      "subjects: [{ kind: ServiceAccount, name: metrics-server, namespace: monitoring }]",
+      "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: extension-apiserver-authentication-reader }", "",
+    ].join("\n");
+    const { code, report } = checkJson(["-f", "-"], stream);
+
+    it("judges a ServiceAccount bound to system:controller:generic-garbage-collector without the role in the input", () => {
+      expect(code).to.equal(1);
+      expect(find(report.violations, "secrets-read-cluster", "cleaner-gc")).to.include({ severity: "critical", identity: "system:serviceaccount:shop:cleaner", line: 1 });
+      expect(find(report.violations, "secrets-read-cluster", "cleaner-gc")?.message).to.contain("ClusterRole system:controller:generic-garbage-collector");
+    });
+
+    it("warns that a role defined nowhere has unknown permissions, at the binding, and is silent for a kube-system default Role", () => {
+      const w = report.warnings.filter((f) => f.rule === "unresolved-role-ref");
+      expect(w.map((f) => f.name)).to.deep.equal(["ghost"]);
+      expect(w[0]).to.include({ severity: "medium", line: 7, permission: "Role shop/ghost-role" });
+      expect(w[0]?.message).to.contain("the permissions of Role shop/ghost-role are unknown: it is defined nowhere in the manifests");
+      expect(w[0]?.fix).to.contain("--cluster");
+    });
+  });
+
   it("reads a JSON kind: List, with the line of each item", () => {
     const { code, report } = checkJson([`${MANIFESTS}/list/list.json`]);
     expect(code).to.equal(1);

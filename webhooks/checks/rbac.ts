@@ -28,6 +28,11 @@ export const rbacCheck: AdmissionCheck = {
       governing: (sa) => ctx.view.directory.governing(sa),
       policy: ctx.policy,
       namespaceLabels: (ns) => ctx.view.namespaceLabels(ns),
+      roles: {
+        exists: (ref) => ctx.view.index.rulesOf(ref) !== undefined,
+        searched: "the cluster",
+        hint: "when the role is created, this webhook judges what it gives the binding's subjects",
+      },
     });
   },
 };

@@ -133,6 +133,75 @@ describe("identityChanges + decideRbacWrite over the effective-permission index"
     expect(d.allowed).to.equal(false);
     expect(d.violations.map((v) => v.rule)).to.include.members(["secrets-read", "pods-create", "workloads-write"]);
   });
+
+  const crb = (name: string, role: string, sa: ServiceAccountRef): ClusterRoleBinding => ({
+    kind: "ClusterRoleBinding", metadata: { name }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+    subjects: [{ kind: "ServiceAccount", name: sa.name, namespace: sa.namespace }],
+  });
+
+  for (const [role, rules] of [
+    ["system:controller:generic-garbage-collector", ["secrets-read-cluster", "wildcard-rule"]],
+    ["system:controller:namespace-controller", ["secrets-read-cluster"]],
+    ["system:controller:clusterrole-aggregation-controller", ["rbac-escalate"]],
+  ] as const) {
+    it(`binding Kubernetes' controller role ${role} to an unclaimed account is judged without the role being defined`, () => {
+      const index = new EffectivePermissionIndex();
+      const d = decideRbacWrite(input(identityChanges(index, { upsert: crb("borrowed", role, STRAY) }), { object: { kind: "ClusterRoleBinding", name: "borrowed" } }));
+      expect(d.allowed).to.equal(false);
+      expect([...d.violations, ...d.warnings].map((v) => v.rule)).to.include.members([...rules]);
+    });
+  }
+});
+
+describe("decideRbacWrite: a binding whose role exists nowhere", () => {
+  const index = new EffectivePermissionIndex();
+  index.upsert({ kind: "Role", metadata: { name: "reader", namespace: "shop" }, rules: [rule([""], ["configmaps"], ["get"])] });
+  const roles = { exists: (ref: Parameters<typeof index.rulesOf>[0]) => index.rulesOf(ref) !== undefined, searched: "the manifests", hint: "check with --cluster" };
+  const binding = (kind: "Role" | "ClusterRole", name: string, bindingKind: "RoleBinding" | "ClusterRoleBinding" = "RoleBinding"): RoleBinding | ClusterRoleBinding => ({
+    kind: bindingKind, metadata: { name: "b", ...(bindingKind === "RoleBinding" ? { namespace: "shop" } : {}) },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name }, subjects: [{ kind: "ServiceAccount", name: "stray", namespace: "shop" }],
+  }) as RoleBinding | ClusterRoleBinding;
+  const judge = (b: RoleBinding | ClusterRoleBinding, withRoles = true) => decideRbacWrite(input(identityChanges(index, { upsert: b }), {
+    object: { kind: b.kind, name: "b", ...(b.metadata.namespace ? { namespace: b.metadata.namespace } : {}) }, binding: b, ...(withRoles ? { roles } : {}),
+  }));
+
+  it("warns that the permissions of a Role defined nowhere are unknown, and says where it looked", () => {
+    const d = judge(binding("Role", "ghost"));
+    expect(d.allowed).to.equal(true);
+    expect(d.violations).to.deep.equal([]);
+    const [w] = d.warnings;
+    expect(w?.rule).to.equal("unresolved-role-ref");
+    expect(w?.permission).to.equal("Role shop/ghost");
+    expect(w?.message).to.contain("the permissions of Role shop/ghost are unknown: it is defined nowhere in the manifests")
+      .and.contain("ServiceAccount shop/stray").and.contain("default roles");
+    expect(w?.fix).to.contain("typo").and.contain("check with --cluster");
+  });
+
+  it("warns for a ClusterRole defined nowhere, through either binding kind", () => {
+    for (const kind of ["RoleBinding", "ClusterRoleBinding"] as const) {
+      const d = judge(binding("ClusterRole", "ghost-cluster", kind));
+      expect(d.warnings.map((w) => w.rule), kind).to.deep.equal(["unresolved-role-ref"]);
+      expect(d.warnings[0]?.message).to.contain("the permissions of ClusterRole ghost-cluster are unknown");
+    }
+  });
+
+  it("is silent for a role that exists: defined in the input, a built-in default, or a kube-system default Role", () => {
+    expect(judge(binding("Role", "reader")).warnings).to.deep.equal([]);
+    expect(judge(binding("ClusterRole", "view")).warnings.map((w) => w.rule)).to.not.include("unresolved-role-ref");
+    expect(judge(binding("ClusterRole", "system:controller:generic-garbage-collector", "ClusterRoleBinding")).warnings.map((w) => w.rule)).to.not.include("unresolved-role-ref");
+    const kubeSystem = { ...binding("Role", "extension-apiserver-authentication-reader"), metadata: { name: "b", namespace: "kube-system" } } as RoleBinding;
+    expect(judge(kubeSystem).warnings.map((w) => w.rule)).to.not.include("unresolved-role-ref");
+  });
+
+  it("says a ClusterRoleBinding to a Role never resolves", () => {
+    const d = judge(binding("Role", "reader", "ClusterRoleBinding"));
+    expect(d.warnings.map((w) => w.rule)).to.deep.equal(["unresolved-role-ref"]);
+    expect(d.warnings[0]?.message).to.contain("can only reference a ClusterRole");
+  });
+
+  it("is not judged where the edge cannot say which roles exist (no lookup given)", () => {
+    expect(judge(binding("Role", "ghost"), false).warnings).to.deep.equal([]);
+  });
 });
 
 describe("decideRbacWrite: member groups judged as holders", () => {

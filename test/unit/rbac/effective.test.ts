@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { covers } from "../../../core/rbac/coverage.js";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
-import { BUILTIN_CLUSTER_ROLES, isBuiltinClusterRole } from "../../../core/rbac/builtin-roles.js";
+import {
+  BUILTIN_CLUSTER_ROLE_BINDINGS, BUILTIN_CLUSTER_ROLES, BUILTIN_ROLE_BINDINGS, BUILTIN_ROLES, builtinRole, isBuiltinClusterRole,
+} from "../../../core/rbac/builtin-roles.js";
 import type { Grant, PolicyRule, RbacObject, ServiceAccountRef } from "../../../core/rbac/types.js";
 import { clusterRole, clusterRoleBinding, group, role, roleBinding, rule, sa, user } from "./fixtures.js";
 
@@ -207,7 +209,45 @@ describe("rbac/effective: built-in roles", () => {
       expect(isBuiltinClusterRole(n), n).to.equal(true);
     }
     expect(BUILTIN_CLUSTER_ROLES.every((r) => r.metadata.annotations?.["nhi.io/builtin"] === "true")).to.equal(true);
-    expect(BUILTIN_CLUSTER_ROLES.some((r) => r.metadata.name.startsWith("system:controller:"))).to.equal(false);
+  });
+
+  it("ships every default the API server creates: system:controller:* roles, kube-system Roles, and the bindings to them", () => {
+    for (const n of ["system:controller:generic-garbage-collector", "system:controller:namespace-controller", "system:controller:clusterrole-aggregation-controller", "system:controller:replicaset-controller"]) {
+      expect(isBuiltinClusterRole(n), n).to.equal(true);
+    }
+    expect(builtinRole("kube-system", "extension-apiserver-authentication-reader")?.rules?.length).to.be.greaterThan(0);
+    expect(builtinRole("shop", "extension-apiserver-authentication-reader")).to.equal(undefined);
+    const all = [...BUILTIN_CLUSTER_ROLES, ...BUILTIN_CLUSTER_ROLE_BINDINGS, ...BUILTIN_ROLES, ...BUILTIN_ROLE_BINDINGS];
+    expect(all.every((o) => o.metadata.labels?.["kubernetes.io/bootstrapping"] === "rbac-defaults")).to.equal(true);
+    // Every default binding resolves within the defaults (the table is complete, not a sample).
+    for (const b of BUILTIN_CLUSTER_ROLE_BINDINGS) expect(isBuiltinClusterRole(b.roleRef.name), b.metadata.name).to.equal(true);
+    for (const b of BUILTIN_ROLE_BINDINGS) {
+      const ns = b.metadata.namespace ?? "";
+      expect(b.roleRef.kind === "ClusterRole" ? isBuiltinClusterRole(b.roleRef.name) : builtinRole(ns, b.roleRef.name) !== undefined, b.metadata.name).to.equal(true);
+    }
+  });
+
+  it("knows what the controller roles grant: generic-garbage-collector may delete anything, everywhere", () => {
+    const index = build([clusterRoleBinding("gc", "system:controller:generic-garbage-collector", [sa("shop", "api")])]);
+    expect(holds(index, shopApi, "*", rule([""], ["secrets"], ["get", "list", "delete"]))).to.equal(true);
+    expect(holds(index, shopApi, "*", rule(["apps"], ["deployments"], ["patch", "update"]))).to.equal(true);
+    expect(index.unresolvedRoleRefs()).to.deep.equal([]);
+  });
+
+  it("preloads the kube-system Roles; a real Role overrides one and its removal brings it back", () => {
+    const reader = { kind: "Role" as const, namespace: "kube-system", name: "extension-apiserver-authentication-reader" };
+    const cm = rule([""], ["configmaps"], ["get"]);
+    const index = build([roleBinding("kube-system", "metrics-server-auth", { kind: "Role", name: reader.name }, [sa("monitoring", "metrics-server")])]);
+    const metrics = { namespace: "monitoring", name: "metrics-server" };
+    expect(index.unresolvedRoleRefs()).to.deep.equal([]);
+    expect(index.grantsOf(metrics).map((g) => g.role)).to.deep.equal([reader]);
+    expect(index.grantsOf(metrics)[0]?.rules.some((r) => (r.resources ?? []).includes("configmaps"))).to.equal(true);
+    index.upsert(role("kube-system", reader.name, [listPods]));
+    expect(index.grantsOf(metrics)[0]?.rules).to.deep.equal([listPods]);
+    index.remove(reader);
+    expect(index.grantsOf(metrics)[0]?.rules).to.deep.equal(builtinRole("kube-system", reader.name)?.rules);
+    expect(covers(index.grantsOf(metrics)[0]?.rules ?? [], cm)).to.equal(false); // resourceNames-limited
+    expect(new EffectivePermissionIndex({ builtinRoles: false }).rulesOf(reader)).to.equal(undefined);
   });
 
   it("understands a binding to cluster-admin without its definition", () => {
