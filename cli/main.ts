@@ -204,14 +204,14 @@ function useColor(values: Values, io: Io): boolean {
   return io.isTTY && values["no-color"] !== true && (io.env.NO_COLOR ?? "") === "" && io.env.TERM !== "dumb";
 }
 
-async function clusterSnapshot(values: Values): Promise<ClusterSnapshot | undefined> {
+async function clusterSnapshot(values: Values, io: Io): Promise<ClusterSnapshot | undefined> {
   if (values.cluster !== true) {
     const stray = ["kubeconfig", "context"].find((k) => values[k] !== undefined);
     if (stray !== undefined) throw new UsageError(`--${stray} only applies with --cluster`);
     return undefined;
   }
   const { readCluster } = await import("./cluster.js");
-  return readCluster({ context: str(values.context), kubeconfig: str(values.kubeconfig) });
+  return readCluster({ context: str(values.context), kubeconfig: str(values.kubeconfig) }, { notice: (m) => io.stderr(`nhictl: ${m}\n`) });
 }
 
 async function check(args: string[], io: Io): Promise<number> {
@@ -228,7 +228,7 @@ async function check(args: string[], io: Io): Promise<number> {
   const loaded = loadSources(src);
   const ns = str(values.namespace);
   const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
-  const cluster = await clusterSnapshot(values);
+  const cluster = await clusterSnapshot(values, io);
   const report = runCheck(set, loaded.files, { policies, strict: values.strict === true, now, ...(cluster ? { cluster } : {}) }, validator());
   io.stdout(formatReport(report, format, useColor(values, io)));
   return report.violations.length > 0 ? EXIT.violations : EXIT.ok;
@@ -246,7 +246,7 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
   if (!sa) throw new UsageError(`expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), got ${JSON.stringify(target)}`);
   const format = str(values.format) ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; use text or json`);
-  const cluster = await clusterSnapshot(values);
+  const cluster = await clusterSnapshot(values, io);
   const src = inputs(values, rest, io, cluster === undefined, "explain");
   const now = io.now();
   const loaded = loadSources(src);
@@ -272,7 +272,7 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
     inventory = await inventoryFromEndpoint(endpoint);
   } else {
     const paths = [...positionals, ...strs(values.filename)];
-    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }) : await clusterSnapshot(values);
+    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }, io) : await clusterSnapshot(values, io);
     const src = paths.includes("-") ? { paths, stdin: io.readStdin() } : { paths };
     const now = io.now();
     const ns = str(values.namespace);
@@ -308,7 +308,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ""}`);
     }
   } catch (e) {
-    if (e instanceof InputError || e instanceof UsageError) {
+    // ClusterReadError (cli/cluster.ts, loaded on demand): a list the cluster refused or failed.
+    if (e instanceof InputError || e instanceof UsageError || (e instanceof Error && e.name === "ClusterReadError")) {
       io.stderr(`nhictl: ${e.message}\n`);
       return EXIT.usage;
     }
