@@ -9,6 +9,7 @@ import { createValidator, formatFieldError, type NHIValidator } from "../core/nh
 import type { NHIPolicy } from "../core/nhi/types.js";
 import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
+import { adoptionPolicy } from "../core/policy/adoption.js";
 import { InputError, loadSources, parseStream } from "./load.js";
 import { buildManifestSet } from "./snapshot.js";
 import { explain, formatExplainText, parseServiceAccountArg } from "./explain.js";
@@ -68,6 +69,12 @@ Options:
                         critical permissions forbidden, high ones need a declaring NHI, long-lived
                         token Secrets forbidden, unclaimed ServiceAccounts reported as warnings
       --strict          unclaimed ServiceAccounts are violations (requireClaim: Enforce)
+      --suggest-exemptions
+                        for manifests you adopt but do not maintain (a third-party chart): also
+                        print an NHIPolicy whose exemptions accept exactly the violations found
+                        (each ServiceAccount, only its rules, expiring in 90 days), to review and
+                        apply; in text output it is the last part, from a line "---"; in json
+                        the field suggestedPolicy
       --format FORMAT   text (default), json, sarif (GitHub code scanning), github (annotations)
   -n, --namespace NS    namespace of objects that name none (default: default)
       --cluster         merge the live cluster's state (current kubeconfig): the manifests replace
@@ -139,7 +146,7 @@ const COMMON: ParseArgsConfig["options"] = {
 };
 
 const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
-  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" } },
+  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" }, "suggest-exemptions": { type: "boolean" } },
   explain: { ...COMMON },
   inventory: { ...COMMON, endpoint: { type: "string" } },
 };
@@ -230,7 +237,8 @@ async function check(args: string[], io: Io): Promise<number> {
   const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
   const cluster = await clusterSnapshot(values, io);
   const report = runCheck(set, loaded.files, { policies, strict: values.strict === true, now, ...(cluster ? { cluster } : {}) }, validator());
-  io.stdout(formatReport(report, format, useColor(values, io)));
+  const adoption = adoptionPolicy(report.violations, { now });
+  io.stdout(formatReport(report, format, useColor(values, io), { adoption, suggest: values["suggest-exemptions"] === true }));
   return report.violations.length > 0 ? EXIT.violations : EXIT.ok;
 }
 
