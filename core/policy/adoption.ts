@@ -69,7 +69,7 @@ function digestOf(findings: readonly DigestFinding[]): IdentityDigest[] {
     }
   }
   const bySeverity = <T extends { severity: Severity }>(key: (x: T) => string) => (a: T, b: T): number =>
-    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || key(a).localeCompare(key(b));
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   return [...byIdentity].map(([identity, perms]): IdentityDigest => {
     const permissions = [...perms.values()].sort(bySeverity((p) => p.permission));
     return { identity, severity: permissions.reduce<Severity>((s, p) => worse(s, p.severity), "low"), permissions };
