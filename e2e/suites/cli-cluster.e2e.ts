@@ -240,4 +240,39 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       assert.match(table.stdout, new RegExp(`${ns()}\\s+batch-runner\\s+shadow`));
     });
   });
+
+  describe("adopting a third-party chart: the suggested NHIPolicy on the real API server", function () {
+    let policyName = "";
+    afterEach(async function () {
+      if (policyName) await cluster().kube.delete("nhi.io/v1alpha1", "NHIPolicy", policyName).catch(() => undefined);
+      policyName = "";
+    });
+
+    it("is accepted by the CRD (server-side dry run), and once created, nhictl check --cluster passes the same chart", async function () {
+      this.timeout(120_000);
+      const chart = join(dir, "chart.yaml");
+      writeFileSync(chart, readFileSync(join(REPO_ROOT, "test/fixtures/manifests/third-party/chart.yaml"), "utf8").replace(/namespace: certs$/gm, `namespace: ${ns()}`));
+      const kubeconfig = ["--cluster", "--kubeconfig", cluster().kubeconfigPath];
+      const first = await nhictl(["check", chart, ...kubeconfig, "--no-color", "--suggest-exemptions"]);
+      assert.equal(first.code, 1, first.stdout + first.stderr);
+      assert.match(first.stdout, /✖ critical get secrets cluster-wide \[secrets-read-cluster\] — 5 objects:/);
+      const suggested = first.stdout.slice(first.stdout.indexOf("\n---\n") + 1);
+      const file = join(dir, "adopt.yaml");
+      writeFileSync(file, suggested);
+      policyName = `adopt-${ns()}`;
+      assert.match(suggested, new RegExp(`name: ${policyName}\n`));
+
+      const dry = await cluster().kubectl(["apply", "--dry-run=server", "-f", file]);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /nhipolicy\.nhi\.io\/\S+ created \(server dry run\)/);
+      await cluster().kubectlOk(["create", "-f", file]);
+
+      const again = await nhictl(["check", chart, ...kubeconfig, "--format", "json"]);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.equal(again.violations.length, 0);
+      const accepted = again.warnings.filter((w) => w.rule === "secrets-read-cluster");
+      assert.equal(accepted.length, 5, JSON.stringify(again.warnings));
+      for (const w of accepted) assert.match(w.message, new RegExp(`allowed by NHIPolicy ${policyName} exemption`));
+    });
+  });
 });
