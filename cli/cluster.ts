@@ -74,6 +74,21 @@ export function describeFailure(e: unknown): ApiFailure {
   return { reason: `${e instanceof Error ? e.message : String(e)}${cause}` };
 }
 
+/** 429 (too many requests, or "storage is (re)initializing" just after a CRD is installed) is worth a short retry. */
+const RETRIES = 5;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function withRetry<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (attempt >= RETRIES || describeFailure(e).status !== 429) throw e;
+      await sleep(200 * 2 ** attempt);
+    }
+  }
+}
+
 export interface ReadOptions {
   /** Told once when the NHI CRDs are not installed, which is read as "no NHIs, no NHIPolicies". */
   notice?: (message: string) => void;
@@ -98,7 +113,7 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
   const custom = kc.makeApiClient(CustomObjectsApi);
   const read = async <T>(resource: string, call: () => Promise<T>): Promise<T> => {
     try {
-      return await call();
+      return await withRetry(call);
     } catch (e) {
       throw new ClusterReadError(resource, server, describeFailure(e).reason);
     }
@@ -106,7 +121,7 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
   const missingCrds: string[] = [];
   const customItems = async (plural: string): Promise<unknown[]> => {
     try {
-      const body: unknown = await custom.listClusterCustomObject({ group: "nhi.io", version: "v1alpha1", plural });
+      const body: unknown = await withRetry(() => custom.listClusterCustomObject({ group: "nhi.io", version: "v1alpha1", plural }));
       if (!isRecord(body) || !Array.isArray(body.items)) throw new Error("the answer is not a list");
       return body.items;
     } catch (e) {

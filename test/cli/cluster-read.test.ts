@@ -69,6 +69,16 @@ describe("readCluster: a failed list is an error, a missing NHI CRD is 'none' sa
     expect((e2 as Error).message).to.match(/cannot read serviceaccounts .*not found/);
   });
 
+  it("a 429 (storage initializing just after a CRD install) is retried, not reported", async () => {
+    let calls = 0;
+    answer = (p) => (p === "/apis/nhi.io/v1alpha1/nhipolicies" && ++calls <= 2
+      ? { status: 429, body: JSON.stringify({ kind: "Status", code: 429, message: "storage is (re)initializing" }) }
+      : undefined);
+    const snap = await readCluster({ kubeconfig });
+    expect(calls).to.be.at.least(3); // (a list still in flight from the test before may count too)
+    expect(snap.policies).to.deep.equal([]);
+  });
+
   it("describeFailure keeps the status and the Status message, not the client's headers", () => {
     const f = describeFailure({ code: 401, body: undefined, headers: { authorization: "Bearer x" }, message: "HTTP-Code: 401 Headers: {...}" });
     expect(f).to.deep.equal({ status: 401, reason: "unauthorized (the kubeconfig's credentials were rejected)" });
