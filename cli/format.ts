@@ -1,11 +1,22 @@
 // Output formats of `nhictl check`: text (people), json (scripts), sarif (GitHub code scanning) and
 // github (workflow-command annotations on the pull request's diff). Pure string builders.
+import { Document, isScalar, visit } from "yaml";
+import { foldRepeats, identityDigest, type Adoption, type DigestFinding, type IdentityDigest } from "../core/policy/adoption.js";
 import { CATALOGUE_BY_ID } from "../core/policy/catalogue.js";
+import { describeObject } from "../core/policy/describe.js";
 import type { CheckReport, CliFinding } from "./check.js";
 import { STDIN } from "./load.js";
 
 export const FORMATS = ["text", "json", "sarif", "github"] as const;
 export type Format = (typeof FORMATS)[number];
+
+/** What the report is rendered with besides the findings. */
+export interface ReportExtras {
+  /** The NHIPolicy that would accept the violations (core/policy/adoption.ts adoptionPolicy). */
+  adoption: Adoption<CliFinding>;
+  /** --suggest-exemptions: print it (text) or include it (json). */
+  suggest: boolean;
+}
 
 export const TOOL = { name: "nhictl", version: "0.1.0", informationUri: "https://github.com/nhi-operator/nhi-operator" } as const;
 
@@ -26,7 +37,7 @@ const ansi = (code: string) => (s: string): string => `\u001b[${code}m${s}\u001b
 const PLAIN: Paint = { red: (s) => s, yellow: (s) => s, bold: (s) => s, dim: (s) => s };
 const COLOR: Paint = { red: ansi("31"), yellow: ansi("33"), bold: ansi("1"), dim: ansi("2") };
 
-function textFinding(f: CliFinding, p: Paint, level: "violation" | "warning"): string[] {
+function textFinding(f: CliFinding, p: Paint, level: "violation" | "warning", repeats: CliFinding[]): string[] {
   const mark = level === "violation" ? p.red(`✖ ${f.severity}`) : p.yellow(`! ${f.severity}`);
   const lines = [`  ${mark} ${p.bold(f.rule)}  ${objectName(f)}  ${p.dim(where(f))}`];
   if (f.identity) lines.push(`      identity:   ${f.identity}`);
@@ -35,19 +46,23 @@ function textFinding(f: CliFinding, p: Paint, level: "violation" | "warning"): s
   lines.push(`      ${f.message}`);
   lines.push(`      fix: ${f.fix}`);
   for (const r of f.related) lines.push(p.dim(`      see: ${r.location.file}:${r.location.line} (${r.message})`));
+  if (repeats.length > 0) {
+    lines.push(`      the same for ${plural(repeats.length, "more object")}, each a place to change: ${repeats.map((r) => `${objectName(r)}${r.location ? p.dim(` (${r.location.file}:${r.location.line})`) : ""}`).join(", ")}`);
+  }
   return lines;
 }
 
+/** Findings by file, with repeats of one identity+rule+permission folded into their first. */
 function grouped(findings: CliFinding[], p: Paint, level: "violation" | "warning"): string[] {
-  const byFile = new Map<string, CliFinding[]>();
-  for (const f of findings) {
-    const file = f.location?.file ?? "(live cluster)";
-    byFile.set(file, [...(byFile.get(file) ?? []), f]);
+  const byFile = new Map<string, { finding: CliFinding; repeats: CliFinding[] }[]>();
+  for (const g of foldRepeats(findings)) {
+    const file = g.finding.location?.file ?? "(live cluster)";
+    byFile.set(file, [...(byFile.get(file) ?? []), g]);
   }
   const out: string[] = [];
-  for (const [file, fs] of byFile) {
+  for (const [file, gs] of byFile) {
     out.push(p.bold(file));
-    for (const f of fs) out.push(...textFinding(f, p, level));
+    for (const g of gs) out.push(...textFinding(g.finding, p, level, g.repeats));
     out.push("");
   }
   return out;
@@ -55,20 +70,82 @@ function grouped(findings: CliFinding[], p: Paint, level: "violation" | "warning
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-export function formatText(report: CheckReport, color: boolean): string {
+const digestInput = (report: CheckReport): DigestFinding[] => [
+  ...report.violations, ...report.warnings.map((w) => ({ ...w, denied: false })),
+];
+
+/** One line per identity and critical/high permission: what it may do and every object that grants it. */
+function textDigest(digest: IdentityDigest[], p: Paint): string[] {
+  if (digest.length === 0) return [];
+  const out = [p.bold(`Identities with critical or high permissions (${digest.length})`)];
+  for (const d of digest) {
+    out.push(`  ${d.identity}`);
+    for (const perm of d.permissions) {
+      const mark = perm.denied ? p.red(`✖ ${perm.severity}`) : p.yellow(`! ${perm.severity}`);
+      const via = perm.grantedBy.length === 1 ? "" : `${perm.grantedBy.length} objects: `;
+      out.push(`    ${mark} ${perm.permission} [${perm.rules.join(", ")}] — ${via}${perm.grantedBy.map(describeObject).join(", ")}`);
+    }
+  }
+  out.push("");
+  return out;
+}
+
+function heading(word: string, findings: CliFinding[]): string {
+  const folded = foldRepeats(findings).length;
+  return `${word} (${findings.length}${folded < findings.length ? `; ${folded} after folding repeats of one identity and permission` : ""})`;
+}
+
+/** YAML with RFC 3339 times quoted: YAML 1.1 parsers (kubectl's) would read them as timestamps. */
+function yamlDocument(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (isScalar(node) && typeof node.value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(node.value)) node.type = "QUOTE_DOUBLE";
+    },
+  });
+  return doc.toString({ lineWidth: 0 }).trimEnd();
+}
+
+/** The suggested NHIPolicy, last, as a YAML document that starts at a line "---" (paste or sed it out). */
+function textSuggestion(report: CheckReport, extras: ReportExtras): string[] {
+  const { adoption } = extras;
+  if (report.violations.length === 0) return [];
+  if (!extras.suggest) {
+    if (!adoption.policy) return [];
+    return ["", "Adopting manifests you do not maintain (a third-party chart)? Run again with --suggest-exemptions for an NHIPolicy that accepts exactly these findings, to review and apply."];
+  }
+  const out = [""];
+  const covered = report.violations.length - adoption.uncovered.length;
+  if (adoption.uncovered.length > 0) {
+    out.push(`Not covered by the suggestion (${adoption.uncovered.length}): no ServiceAccount identity or a rule no exemption may name; fix these in the manifests:`);
+    for (const f of adoption.uncovered) out.push(`  ${f.rule}  ${objectName(f)}${f.identity ? `  ${f.identity}` : ""}`);
+  }
+  if (!adoption.policy) return out;
+  const exemptions = adoption.policy.spec.exemptions ?? [];
+  out.push(
+    `Suggested NHIPolicy: accepts exactly the ${plural(covered, "violation")} above (${plural(exemptions.length, "ServiceAccount")}, only the rules found for each) until ${exemptions[0]?.expiresAt ?? "?"}.`,
+    "Review it, save it (e.g. sed -n '/^---$/,$p'), then kubectl apply -f it or pass it with --policy:",
+    "---",
+    yamlDocument(adoption.policy),
+  );
+  return out;
+}
+
+export function formatText(report: CheckReport, color: boolean, extras?: ReportExtras): string {
   const p = color ? COLOR : PLAIN;
-  const out: string[] = [];
+  const out: string[] = [...textDigest(identityDigest(digestInput(report)), p)];
   if (report.violations.length > 0) {
-    out.push(p.red(p.bold(`Violations (${report.violations.length})`)), "");
+    out.push(p.red(p.bold(heading("Violations", report.violations))), "");
     out.push(...grouped(report.violations, p, "violation"));
   }
   if (report.warnings.length > 0) {
-    out.push(p.yellow(p.bold(`Warnings (${report.warnings.length})`)), "");
+    out.push(p.yellow(p.bold(heading("Warnings", report.warnings))), "");
     out.push(...grouped(report.warnings, p, "warning"));
   }
   const policy = report.policySources.length > 0 ? `NHIPolicy ${report.policySources.join(", ")}` : "built-in defaults";
   const verdict = report.violations.length > 0 ? p.red("FAIL") : "PASS";
   out.push(`${verdict}: ${plural(report.violations.length, "violation")}, ${plural(report.warnings.length, "warning")} in ${plural(report.objects, "object")} from ${plural(report.files.length, "file")} (policy: ${policy})`);
+  if (extras) out.push(...textSuggestion(report, extras));
   return `${out.join("\n")}\n`;
 }
 
@@ -110,11 +187,14 @@ function jsonFinding(f: CliFinding): JsonFinding {
   return out;
 }
 
-export function formatJson(report: CheckReport): string {
+export function formatJson(report: CheckReport, extras?: ReportExtras): string {
   return `${JSON.stringify({
     violations: report.violations.map(jsonFinding),
     warnings: report.warnings.map(jsonFinding),
     summary: { violations: report.violations.length, warnings: report.warnings.length, objects: report.objects, files: report.files, policy: report.policySources },
+    // Added fields: the per-identity digest, and with --suggest-exemptions the NHIPolicy document.
+    digest: identityDigest(digestInput(report)),
+    ...(extras?.suggest && extras.adoption.policy ? { suggestedPolicy: extras.adoption.policy } : {}),
   }, null, 2)}\n`;
 }
 
@@ -226,10 +306,10 @@ export function formatGithub(report: CheckReport): string {
   return `${out.join("\n")}\n`;
 }
 
-export function formatReport(report: CheckReport, format: Format, color: boolean): string {
+export function formatReport(report: CheckReport, format: Format, color: boolean, extras?: ReportExtras): string {
   switch (format) {
-    case "text": return formatText(report, color);
-    case "json": return formatJson(report);
+    case "text": return formatText(report, color, extras);
+    case "json": return formatJson(report, extras);
     case "sarif": return formatSarif(report);
     case "github": return formatGithub(report);
   }

@@ -9,6 +9,7 @@ import { createValidator, formatFieldError, type NHIValidator } from "../core/nh
 import type { NHIPolicy } from "../core/nhi/types.js";
 import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
+import { adoptionPolicy } from "../core/policy/adoption.js";
 import { InputError, loadSources, parseStream } from "./load.js";
 import { buildManifestSet } from "./snapshot.js";
 import { explain, formatExplainText, parseExplainTarget } from "./explain.js";
@@ -68,6 +69,12 @@ Options:
                         critical permissions forbidden, high ones need a declaring NHI, long-lived
                         token Secrets forbidden, unclaimed ServiceAccounts reported as warnings
       --strict          unclaimed ServiceAccounts are violations (requireClaim: Enforce)
+      --suggest-exemptions
+                        for manifests you adopt but do not maintain (a third-party chart): also
+                        print an NHIPolicy whose exemptions accept exactly the violations found
+                        (each ServiceAccount, only its rules, expiring in 90 days), to review and
+                        apply; in text output it is the last part, from a line "---"; in json
+                        the field suggestedPolicy
       --format FORMAT   text (default), json, sarif (GitHub code scanning), github (annotations)
   -n, --namespace NS    namespace of objects that name none (default: default)
       --cluster         merge the live cluster's state (current kubeconfig): the manifests replace
@@ -144,7 +151,7 @@ const COMMON: ParseArgsConfig["options"] = {
 };
 
 const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
-  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" } },
+  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" }, "suggest-exemptions": { type: "boolean" } },
   explain: { ...COMMON },
   inventory: { ...COMMON, endpoint: { type: "string" } },
 };
@@ -209,14 +216,14 @@ function useColor(values: Values, io: Io): boolean {
   return io.isTTY && values["no-color"] !== true && (io.env.NO_COLOR ?? "") === "" && io.env.TERM !== "dumb";
 }
 
-async function clusterSnapshot(values: Values): Promise<ClusterSnapshot | undefined> {
+async function clusterSnapshot(values: Values, io: Io): Promise<ClusterSnapshot | undefined> {
   if (values.cluster !== true) {
     const stray = ["kubeconfig", "context"].find((k) => values[k] !== undefined);
     if (stray !== undefined) throw new UsageError(`--${stray} only applies with --cluster`);
     return undefined;
   }
   const { readCluster } = await import("./cluster.js");
-  return readCluster({ context: str(values.context), kubeconfig: str(values.kubeconfig) });
+  return readCluster({ context: str(values.context), kubeconfig: str(values.kubeconfig) }, { notice: (m) => io.stderr(`nhictl: ${m}\n`) });
 }
 
 async function check(args: string[], io: Io): Promise<number> {
@@ -233,9 +240,10 @@ async function check(args: string[], io: Io): Promise<number> {
   const loaded = loadSources(src);
   const ns = str(values.namespace);
   const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
-  const cluster = await clusterSnapshot(values);
+  const cluster = await clusterSnapshot(values, io);
   const report = runCheck(set, loaded.files, { policies, strict: values.strict === true, now, ...(cluster ? { cluster } : {}) }, validator());
-  io.stdout(formatReport(report, format, useColor(values, io)));
+  const adoption = adoptionPolicy(report.violations, { now });
+  io.stdout(formatReport(report, format, useColor(values, io), { adoption, suggest: values["suggest-exemptions"] === true }));
   return report.violations.length > 0 ? EXIT.violations : EXIT.ok;
 }
 
@@ -251,7 +259,7 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
   if (!holder) throw new UsageError(`expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), or a ServiceAccount group (system:serviceaccounts:NS, system:serviceaccounts, system:authenticated, system:unauthenticated), got ${JSON.stringify(target)}`);
   const format = str(values.format) ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; use text or json`);
-  const cluster = await clusterSnapshot(values);
+  const cluster = await clusterSnapshot(values, io);
   const src = inputs(values, rest, io, cluster === undefined, "explain");
   const now = io.now();
   const loaded = loadSources(src);
@@ -277,7 +285,7 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
     inventory = await inventoryFromEndpoint(endpoint);
   } else {
     const paths = [...positionals, ...strs(values.filename)];
-    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }) : await clusterSnapshot(values);
+    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }, io) : await clusterSnapshot(values, io);
     const src = paths.includes("-") ? { paths, stdin: io.readStdin() } : { paths };
     const now = io.now();
     const ns = str(values.namespace);
@@ -313,7 +321,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ""}`);
     }
   } catch (e) {
-    if (e instanceof InputError || e instanceof UsageError) {
+    // ClusterReadError (cli/cluster.ts, loaded on demand): a list the cluster refused or failed.
+    if (e instanceof InputError || e instanceof UsageError || (e instanceof Error && e.name === "ClusterReadError")) {
       io.stderr(`nhictl: ${e.message}\n`);
       return EXIT.usage;
     }
