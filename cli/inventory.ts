@@ -7,6 +7,7 @@ import { buildInventory } from "../core/inventory/inventory.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../core/policy/settings.js";
 import { emptySnapshot, indexSnapshot, type ClusterSnapshot } from "../core/snapshot.js";
 import { inventoryDocument, type InventoryDocument, type InventoryIdentity } from "../core/inventory/document.js";
+import type { TlsCertificateRecord } from "../core/inventory/tls.js";
 import type { ManifestSet } from "./snapshot.js";
 
 export type { InventoryDocument, InventoryIdentity };
@@ -62,11 +63,23 @@ export async function inventoryFromEndpoint(url: string, namespace?: string): Pr
     throw new Error(`inventory endpoint ${url} answered something other than an nhi.io/v1alpha1 Inventory document`);
   }
   const identities = body.identities.filter((i): i is InventoryIdentity => isRecord(i) && typeof i.namespace === "string" && typeof i.name === "string" && typeof i.phase === "string");
-  return { source: url, document: { ...(body as unknown as InventoryDocument), identities } };
+  // An operator older than the TLS inventory sends none.
+  const tlsCertificates = (Array.isArray(body.tlsCertificates) ? body.tlsCertificates : []).filter((t): t is TlsCertificateRecord =>
+    isRecord(t) && typeof t.namespace === "string" && typeof t.secretName === "string" && typeof t.health === "string" && Array.isArray(t.serviceAccounts) && Array.isArray(t.workloads));
+  return { source: url, document: { ...(body as unknown as InventoryDocument), identities, tlsCertificates } };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (r: string[]): string => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c] ?? 0))).join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
 }
 
 export function formatInventoryTable(result: InventoryResult): string {
   const doc = result.document;
+  const tls = doc.tlsCertificates.map((t) => [t.namespace, t.secretName, t.health, t.notAfter ?? "-", t.serviceAccounts.join(",") || "-",
+    t.workloads.join(",") || "-", t.nhi !== undefined ? `${t.nhi}/${t.credential ?? ""}` : t.managedBy.join(",") || "-"]);
+  const tlsTable = tls.length > 0 ? `\n${table(["NAMESPACE", "TLS SECRET", "HEALTH", "NOT AFTER", "HELD BY", "WORKLOADS", "DECLARED BY / MANAGED BY"], tls)}\n` : "";
   const header = ["NAMESPACE", "SERVICEACCOUNT", "NHI", "PHASE", "RISK", "OWNER", "PODS", "WORKLOADS", "CATALOGUE"];
   const rows = doc.identities.map((i) => {
     const catalogue = [...new Set((i.catalogue ?? []).map((h) => `${h.id}@${h.namespace === "*" ? "cluster" : h.namespace}${h.exempt ? "(exempt)" : ""}`))];
@@ -77,5 +90,5 @@ export function formatInventoryTable(result: InventoryResult): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
   const line = (r: string[]): string => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c] ?? 0))).join("  ");
   const phases = Object.entries(doc.summary.byPhase).sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${n} ${p}`).join(", ");
-  return `${[line(header), ...rows.map(line)].join("\n")}\n\n${doc.summary.identities} identities, ${doc.summary.shadow} shadow${phases ? `; ${phases}` : ""} (source: ${result.source}, at ${doc.generatedAt})\n`;
+  return `${[line(header), ...rows.map(line)].join("\n")}\n\n${doc.summary.identities} identities, ${doc.summary.shadow} shadow${phases ? `; ${phases}` : ""} (source: ${result.source}, at ${doc.generatedAt})\n${tlsTable}`;
 }
