@@ -4,6 +4,8 @@ import { emptySnapshot, indexSnapshot, type ClusterSnapshot, type SecretMetadata
 import type { NonHumanIdentity } from "../../../core/nhi/types.js";
 import { policyReports } from "../../../operator/controllers/reports/decide.js";
 import { tlsTransitionEvents } from "../../../operator/controllers/inventory/decide.js";
+import { ControllerMetrics } from "../../../operator/controllers/metrics.js";
+import { Registry } from "prom-client";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
 const DAY = 86_400_000;
@@ -116,6 +118,22 @@ describe("TLS Secrets in the inventory", () => {
     lone.secrets = [{ ...tlsSecret("x"), metadata: { name: "x", namespace: "edge" } }];
     const inv2 = buildInventory(lone, () => [], { now: NOW, tlsReadings: new Map([["edge/x", cert(NOW - 10 * DAY, NOW - DAY)]]) });
     expect(policyReports(inv2, NOW).map((r) => [r.metadata.namespace, r.summary.fail])).to.deep.equal([["edge", 1]]);
+  });
+
+  it("exports one expiration timestamp per readable TLS Secret and counts by health, no free text in labels", async () => {
+    const { s, readings } = shop();
+    const registry = new Registry();
+    const metrics = new ControllerMetrics(registry);
+    metrics.observeInventory(buildInventory(s, () => [], { now: NOW, tlsReadings: readings }));
+    const text = await registry.metrics();
+    const series = text.split("\n").filter((l) => l.startsWith("nhi_tls_"));
+    expect(series).to.include(`nhi_tls_certificate_expiration_timestamp_seconds{namespace="shop",secret="old-tls"} ${(NOW - DAY) / 1000}`);
+    expect(series).to.include(`nhi_tls_certificate_expiration_timestamp_seconds{namespace="shop",secret="declared-tls"} ${(NOW - DAY) / 1000}`);
+    expect(series.filter((l) => l.includes("broken-tls"))).to.deep.equal([]);
+    expect(series.filter((l) => l.startsWith("nhi_tls_certificates{")).sort()).to.deep.equal([
+      'nhi_tls_certificates{namespace="shop",health="Expired"} 2', 'nhi_tls_certificates{namespace="shop",health="Expiring"} 1',
+      'nhi_tls_certificates{namespace="shop",health="Unreadable"} 1', 'nhi_tls_certificates{namespace="shop",health="Valid"} 1',
+    ]);
   });
 
   it("records one Warning Event on an undeclared Secret when its certificate turns bad, none for a declared one", () => {
