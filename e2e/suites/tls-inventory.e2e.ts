@@ -70,10 +70,11 @@ spec:
     await installPolicyReportCrd();
 
     const op = await operator.start();
-    const doc = await waitFor("the namespace's TLS Secrets in /inventory", async () => {
-      const d = await op.get<InventoryDoc>(`/inventory?namespace=${n}`);
-      return (d.tlsCertificates?.length ?? 0) === 4 ? d : undefined;
-    }, { timeoutMs: 30_000, describe: (d) => JSON.stringify(d).slice(0, 1500) });
+    let seen: InventoryDoc | undefined;
+    const doc = await waitFor("the namespace's four TLS Secrets in /inventory", async () => {
+      seen = await op.get<InventoryDoc>(`/inventory?namespace=${n}`);
+      return (seen.tlsCertificates?.length ?? 0) === 4 ? seen : undefined;
+    }, { timeoutMs: 30_000, describe: () => `/inventory answered ${JSON.stringify(seen ?? null).slice(0, 1500)}` });
     const by = new Map((doc.tlsCertificates ?? []).map((t) => [t.secretName, t]));
     const exp = by.get("expired-tls");
     assert.deepEqual([exp?.health, exp?.serviceAccounts, exp?.workloads], ["Expired", ["web"], ["Deployment/web"]]);
