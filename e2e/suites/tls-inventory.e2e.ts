@@ -68,6 +68,12 @@ spec:
     const r = await c.applyAs(nhiYaml(n, "orders", `${OWNER}\nserviceAccountName: orders\ncredentials:\n  - { name: serving, type: Certificate, secretName: declared-tls }`));
     assert.ok(r.allowed, r.message);
     await installPolicyReportCrd();
+    // The cluster's deployment and replicaset controllers make the pod: it holds the certificates
+    // too, under the Deployment's account, and is not a workload of its own.
+    await waitFor("the replicaset controller's pod of Deployment web", async () => {
+      const pods = await c.kube.must<{ items: { metadata: { ownerReferences?: { kind: string }[] } }[] }>("GET", `/api/v1/namespaces/${n}/pods`);
+      return pods.items.some((p) => p.metadata.ownerReferences?.some((o) => o.kind === "ReplicaSet"));
+    }, { timeoutMs: 30_000 });
 
     const op = await operator.start();
     let seen: InventoryDoc | undefined;
