@@ -8,6 +8,7 @@ import { ADMISSION_DEFAULTS, resolvePolicy } from "../core/policy/settings.js";
 import { emptySnapshot, indexSnapshot, type ClusterSnapshot } from "../core/snapshot.js";
 import { inventoryDocument, type InventoryDocument, type InventoryIdentity } from "../core/inventory/document.js";
 import type { GroupRecord } from "../core/inventory/inventory.js";
+import type { TlsCertificateRecord } from "../core/inventory/tls.js";
 import type { ManifestSet } from "./snapshot.js";
 
 export type { InventoryDocument, InventoryIdentity };
@@ -63,9 +64,11 @@ export async function inventoryFromEndpoint(url: string, namespace?: string): Pr
     throw new Error(`inventory endpoint ${url} answered something other than an nhi.io/v1alpha1 Inventory document`);
   }
   const identities = body.identities.filter((i): i is InventoryIdentity => isRecord(i) && typeof i.namespace === "string" && typeof i.name === "string" && typeof i.phase === "string");
-  // An operator of an earlier version serves no groups.
+  // An operator of an earlier version serves no groups and no TLS inventory.
   const groups = (Array.isArray(body.groups) ? body.groups : []).filter((g): g is GroupRecord => isRecord(g) && typeof g.group === "string" && typeof g.members === "string");
-  return { source: url, document: { ...(body as unknown as InventoryDocument), identities, groups } };
+  const tlsCertificates = (Array.isArray(body.tlsCertificates) ? body.tlsCertificates : []).filter((t): t is TlsCertificateRecord =>
+    isRecord(t) && typeof t.namespace === "string" && typeof t.secretName === "string" && typeof t.health === "string" && Array.isArray(t.serviceAccounts) && Array.isArray(t.workloads));
+  return { source: url, document: { ...(body as unknown as InventoryDocument), identities, groups, tlsCertificates } };
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -76,6 +79,9 @@ function table(header: string[], rows: string[][]): string {
 
 export function formatInventoryTable(result: InventoryResult): string {
   const doc = result.document;
+  const tls = doc.tlsCertificates.map((t) => [t.namespace, t.secretName, t.health, t.notAfter ?? "-", t.serviceAccounts.join(",") || "-",
+    t.workloads.join(",") || "-", t.nhi !== undefined ? `${t.nhi}/${t.credential ?? ""}` : t.managedBy.join(",") || "-"]);
+  const tlsTable = tls.length > 0 ? `\n${table(["NAMESPACE", "TLS SECRET", "HEALTH", "NOT AFTER", "HELD BY", "WORKLOADS", "DECLARED BY / MANAGED BY"], tls)}\n` : "";
   const header = ["NAMESPACE", "SERVICEACCOUNT", "NHI", "PHASE", "RISK", "OWNER", "PODS", "WORKLOADS", "CATALOGUE"];
   const rows = doc.identities.map((i) => {
     const catalogue = [...new Set((i.catalogue ?? []).map((h) => `${h.id}@${h.namespace === "*" ? "cluster" : h.namespace}${h.exempt ? "(exempt)" : ""}`))];
@@ -94,5 +100,5 @@ export function formatInventoryTable(result: InventoryResult): string {
     ])));
   }
   const groupsLine = groups.length > 0 ? `, ${groups.length} member group${groups.length === 1 ? "" : "s"} holding grants` : "";
-  return `${tables.join("\n\n")}\n\n${doc.summary.identities} identities, ${doc.summary.shadow} shadow${phases ? `; ${phases}` : ""}${groupsLine} (source: ${result.source}, at ${doc.generatedAt})\n`;
+  return `${tables.join("\n\n")}\n\n${doc.summary.identities} identities, ${doc.summary.shadow} shadow${phases ? `; ${phases}` : ""}${groupsLine} (source: ${result.source}, at ${doc.generatedAt})\n${tlsTable}`;
 }

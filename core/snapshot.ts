@@ -9,6 +9,8 @@ import type { GoverningIdentity } from "./policy/rbac-write.js";
 export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
 /** The annotation naming the ServiceAccount a token Secret belongs to. */
 export const SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name";
+/** The type of a Secret holding a certificate (tls.crt) and its key (tls.key). */
+export const TLS_SECRET_TYPE = "kubernetes.io/tls";
 
 export interface NamespaceObject {
   apiVersion?: string;

@@ -80,6 +80,11 @@ export interface ObservedAssessment {
 /** How long before expiry to alert on an observed credential: renewBefore, else a third of its lifetime, at most 7 days. */
 export function alertBeforeMs(c: NHICredential, e: ObservedExpiry): number {
   if (c.renewBefore !== undefined) return parseDuration(c.renewBefore);
+  return defaultAlertBeforeMs(e);
+}
+
+/** How long before expiry to alert when nothing declares renewBefore: a third of the lifetime, at most 7 days. */
+export function defaultAlertBeforeMs(e: { issuedAt?: number; expiresAt?: number }): number {
   if (e.issuedAt !== undefined && e.expiresAt !== undefined && e.expiresAt > e.issuedAt) {
     return Math.min(DEFAULT_ALERT_BEFORE_MS, (e.expiresAt - e.issuedAt) / 3);
   }

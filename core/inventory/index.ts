@@ -4,3 +4,4 @@ export * from "./conditions.js";
 export * from "./inventory.js";
 export * from "./status.js";
 export * from "./document.js";
+export * from "./tls.js";

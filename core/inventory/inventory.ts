@@ -17,6 +17,7 @@ import { lifetimeOf, type LifetimeState } from "../lifetime/lifetime.js";
 import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE, identityDirectory, type ClusterSnapshot, type SecretMetadata, type WorkloadObject } from "../snapshot.js";
 import { automountsToken, podTemplateOf, serviceAccountOf } from "../workloads/pod-template.js";
 import { assessObserved, observedExpiry, type CredentialFacts, type CredentialHealth } from "./expiry.js";
+import { tlsInventory, type TlsCertificateRecord, type TlsReading } from "./tls.js";
 
 export const INVENTORY_PHASES = ["Active", "Unused", "Orphaned", "Expiring", "Expired", "Suspended", "Violating"] as const;
 export type InventoryPhase = (typeof INVENTORY_PHASES)[number];
@@ -37,6 +38,8 @@ export interface InventoryOptions {
   expiringWithinMs?: number;
   /** Facts about declared Certificate/External credentials, keyed "namespace/secretName" (the edge reads them). */
   credentialFacts?: ReadonlyMap<string, CredentialFacts>;
+  /** What the edge read of every kubernetes.io/tls Secret's tls.crt, keyed "namespace/secretName" (absent: not read). */
+  tlsReadings?: ReadonlyMap<string, TlsReading>;
 }
 
 export interface LegacyToken {
@@ -118,6 +121,8 @@ export interface Inventory {
   groups: GroupRecord[];
   /** NHIs by "ns/name" → the record of the account they claim. */
   byNhi: Map<string, IdentityRecord>;
+  /** Every kubernetes.io/tls Secret, declared by an NHI or not. */
+  tlsCertificates: TlsCertificateRecord[];
 }
 
 const key = (ns: string | undefined, name: string): string => `${ns ?? "default"}/${name}`;
@@ -370,5 +375,5 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
     identities.push(rec);
   }
   identities.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  return { at: formatTime(now), identities, groups: groupRecords(held, opts.policy), byNhi };
+  return { at: formatTime(now), identities, groups: groupRecords(held, opts.policy), byNhi, tlsCertificates: tlsInventory(snapshot, opts.tlsReadings, now) };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
-import { OWNER, eventsOf, getNhi, nhiYaml, useOperator, type OperatorProcess } from "./reconcilers-helpers.js";
+import { OWNER, eventsOf, getNhi, installPolicyReportCrd, nhiYaml, useOperator, type OperatorProcess } from "./reconcilers-helpers.js";
 
 interface InventoryDoc {
   kind: string;
@@ -118,21 +118,8 @@ spec:
       return s?.data?.token !== undefined;
     }, { timeoutMs: 30_000 });
 
-    // A minimal PolicyReport CRD (the real one comes with Kyverno or the wg-policy chart): reports are written only when it exists.
-    await c.applyAs(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: policyreports.wgpolicyk8s.io }
-spec:
-  group: wgpolicyk8s.io
-  scope: Namespaced
-  names: { kind: PolicyReport, listKind: PolicyReportList, plural: policyreports, singular: policyreport, shortNames: [polr] }
-  versions:
-    - name: v1alpha2
-      served: true
-      storage: true
-      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
-`);
-    await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
+    // The real PolicyReport CRD (Kyverno's schema): reports are written only when it exists.
+    await installPolicyReportCrd();
     op = await operator.start({ args: ["--unused-after", "1s"] });
     const doc = await waitFor("the inventory of the namespace", async () => {
       const d = await op?.get<InventoryDoc>(`/inventory?namespace=${n}`);

@@ -2,7 +2,7 @@
 // the one composition root: webhook + leader-elected reconcilers) as a child process against the
 // shared control plane, so a test can kill it. The webhook is served but not registered.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
@@ -17,6 +17,18 @@ export async function installCrds(): Promise<void> {
   const c = sharedCluster();
   await c.kubectlOk(["apply", "--server-side", "--force-conflicts", ...CRD_FILES.flatMap((f) => ["-f", f])]);
   await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
+}
+
+/** The real PolicyReport CRD as Kyverno publishes it, from the shared workspace beside the clone (never copied into the project). */
+export const POLICY_REPORT_CRD = join(REPO_ROOT, "..", "shared", "crds", "wgpolicyk8s.io_policyreports.yaml");
+
+export async function installPolicyReportCrd(): Promise<void> {
+  if (!existsSync(POLICY_REPORT_CRD)) {
+    throw new Error(`e2e: the PolicyReport CRD is expected at ${POLICY_REPORT_CRD} (shared/crds/ beside the clone, as in CI); check out the shared workspace there`);
+  }
+  const c = sharedCluster();
+  await c.kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", POLICY_REPORT_CRD]);
+  await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
 }
 
 async function freePort(): Promise<number> {

@@ -9,7 +9,7 @@
 // Handlers update maps and notify listeners; they do no I/O.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { NHIPolicy, NonHumanIdentity } from "../../core/nhi/types.js";
-import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../../core/snapshot.js";
+import { SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE as TLS_TYPE } from "../../core/snapshot.js";
 import { EffectivePermissionIndex } from "../../core/rbac/effective.js";
 import type { Grant, RbacObject, RbacObjectRef, ServiceAccountRef } from "../../core/rbac/types.js";
 import {
@@ -20,7 +20,6 @@ import { Informer, type InformerObject, type InformerOptions } from "../k8s/info
 import { trimMeta, trimWorkload } from "./trim.js";
 import { PolicyResolver, type ClusterView, type InventorySource, type ObjectChange } from "./view.js";
 
-const TLS_TYPE = "kubernetes.io/tls";
 const key = (ns: string | undefined, name: string): string => `${ns ?? ""}/${name}`;
 const keyOf = (o: InformerObject): string => key(o.metadata.namespace, o.metadata.name);
 

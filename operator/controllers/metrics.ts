@@ -47,6 +47,30 @@ export class ControllerMetrics implements ControllerMetricsSink {
         }
       },
     });
+    // Every kubernetes.io/tls Secret, declared by an NHI or not (one series per TLS Secret: bounded by
+    // the cluster's TLS Secrets, no free text), like cert-manager's certmanager_certificate_expiration_timestamp_seconds.
+    new Gauge({
+      name: "nhi_tls_certificate_expiration_timestamp_seconds", help: "When the certificate (tls.crt) of each kubernetes.io/tls Secret expires (Unix seconds)", labelNames: ["namespace", "secret"], registers,
+      collect() {
+        this.reset();
+        for (const t of latest()?.tlsCertificates ?? []) {
+          const at = parseTime(t.notAfter);
+          if (at !== undefined) this.set({ namespace: t.namespace, secret: t.secretName }, at / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: "nhi_tls_certificates", help: "kubernetes.io/tls Secrets by namespace and certificate health (Valid, Expiring, Expired, Unreadable)", labelNames: ["namespace", "health"], registers,
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const t of latest()?.tlsCertificates ?? []) counts.set(`${t.namespace}\u0000${t.health}`, (counts.get(`${t.namespace}\u0000${t.health}`) ?? 0) + 1);
+        for (const [k, n] of counts) {
+          const [namespace = "", health = ""] = k.split("\u0000");
+          this.set({ namespace, health }, n);
+        }
+      },
+    });
     new Gauge({
       name: "nhi_identity_risk_score", help: "Risk score 0-100 of each claimed identity", labelNames: ["namespace", "nhi"], registers,
       collect() {

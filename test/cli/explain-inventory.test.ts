@@ -68,11 +68,39 @@ describe("nhictl explain / inventory (process)", function () {
     expect(orders?.excess.map((e) => `${e.verb} ${e.resource ?? ""}`)).to.include("get secrets");
   });
 
+  it("inventory from manifests lists TLS Secrets with the ServiceAccounts that mount them, without reading the certificate", () => {
+    const manifests = `apiVersion: v1
+kind: Secret
+metadata: { name: web-tls, namespace: shop }
+type: kubernetes.io/tls
+data: { tls.crt: ${Buffer.from("-----BEGIN CERTIFICATE-----").toString("base64")}, tls.key: ${Buffer.from("very-secret-key-bytes").toString("base64")} }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { serviceAccountName: web, containers: [{ name: c, image: nginx }], volumes: [{ name: t, secret: { secretName: web-tls } }] }
+`;
+    const j = JSON.parse(nhictl(["inventory", "-f", "-", "--format", "json"], { input: manifests }).stdout) as InventoryDocument;
+    expect(j.tlsCertificates.map((t) => [t.namespace, t.secretName, t.health, t.serviceAccounts, t.workloads])).to.deep.equal([["shop", "web-tls", "Unknown", ["web"], ["Deployment/web"]]]);
+    expect(j.summary.tlsCertificates).to.deep.equal({ total: 1, byHealth: { Unknown: 1 } });
+    const t = nhictl(["inventory", "-f", "-"], { input: manifests });
+    expect(t.stdout).to.match(/NAMESPACE\s+TLS SECRET\s+HEALTH\s+NOT AFTER\s+HELD BY/);
+    expect(t.stdout).to.match(/shop\s+web-tls\s+Unknown\s+-\s+web\s+Deployment\/web/);
+    expect(t.stdout + JSON.stringify(j)).not.to.include(Buffer.from("very-secret-key-bytes").toString("base64"));
+  });
+
   it("inventory --endpoint reads the operator's /inventory document and prints what the offline computation prints", async () => {
     const offline = nhictl(["inventory", `${MANIFESTS}/escalation`, "--format", "json"]).stdout;
     const server = createServer((req, res) => {
       if (req.url?.startsWith("/inventory")) res.writeHead(200, { "content-type": "application/json" }).end(offline);
-      else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [] }));
+      else if (req.url?.startsWith("/older")) {
+        const { tlsCertificates: _t, ...older } = JSON.parse(offline) as InventoryDocument; // an operator from before the TLS inventory
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(older));
+      } else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [] }));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
@@ -84,6 +112,9 @@ describe("nhictl explain / inventory (process)", function () {
       const local = nhictl(["inventory", `${MANIFESTS}/escalation`]);
       const body = (s: string): string => s.replace(/\(source: [^)]*\)?, at [^)]*\)/, "");
       expect(body(table.stdout)).to.equal(body(local.stdout));
+      const older = await nhictlAsync(["inventory", "--endpoint", `http://127.0.0.1:${port}/older`, "--format", "json"]);
+      expect(older.code, older.stderr).to.equal(0);
+      expect((JSON.parse(older.stdout) as InventoryDocument).tlsCertificates).to.deep.equal([]);
       const wrong = await nhictlAsync(["inventory", "--endpoint", `http://127.0.0.1:${port}/other`]);
       expect(wrong.code).to.equal(2);
       expect(wrong.stderr).to.match(/not an? nhi\.io\/v1alpha1 Inventory|other than an nhi\.io\/v1alpha1 Inventory/);

@@ -1,6 +1,7 @@
 // Pure part of the inventory controller: which Events a status change deserves.
 import type { NHIPhase, NonHumanIdentityStatus } from "../../../core/nhi/types.js";
 import type { IdentityRecord } from "../../../core/inventory/inventory.js";
+import type { TlsCertificateRecord, TlsHealth } from "../../../core/inventory/tls.js";
 
 export interface PlannedEvent {
   type: "Normal" | "Warning";
@@ -32,4 +33,17 @@ export function transitionEvents(previous: NonHumanIdentityStatus | undefined, n
     out.push({ type: "Warning", reason: `Credentials${now.reason}`, message: now.message });
   }
   return out;
+}
+
+const TLS_EVENT: Partial<Record<TlsHealth, string>> = { Expiring: "CertificateExpiring", Expired: "CertificateExpired", Unreadable: "CertificateUnreadable" };
+
+/**
+ * The Event a TLS Secret deserves: one Warning when its certificate turns Expiring, Expired or
+ * Unreadable. A certificate an NHI declares gets none here: its NHI's CredentialsExpiring/Expired does.
+ */
+export function tlsTransitionEvents(previous: TlsHealth | undefined, rec: TlsCertificateRecord): PlannedEvent[] {
+  const reason = TLS_EVENT[rec.health];
+  if (reason === undefined || rec.nhi !== undefined || previous === rec.health) return [];
+  const held = rec.serviceAccounts.length > 0 ? `; mounted by ${rec.workloads.join(", ") || "pods"} running as ${rec.serviceAccounts.join(", ")}` : "";
+  return [{ type: "Warning", reason, message: `${rec.message}${held}` }];
 }

@@ -1,11 +1,15 @@
-// The one place the inventory reads secret data: declared Certificate and External credentials.
-// A certificate is parsed with node:crypto for its validity; an External credential's expiry is
-// read at its declared JSONPath. Only timestamps leave this file; the Secret object is dropped at
-// once, and readings are cached by resourceVersion so each Secret is fetched once per change.
+// The one place the inventory reads secret data: declared Certificate and External credentials,
+// and the tls.crt of every kubernetes.io/tls Secret. A certificate is parsed with node:crypto for
+// its validity (and, for TLS Secrets, the leaf's public names and fingerprint); an External
+// credential's expiry is read at its declared JSONPath. Only those facts leave this file, never a
+// key: the Secret object is dropped at once, and readings are cached by resourceVersion so each
+// Secret is fetched once per change.
 import { X509Certificate } from "node:crypto";
 import { JSONPath } from "jsonpath-plus";
 import type { NHICredential, NonHumanIdentity } from "../../../core/nhi/types.js";
 import { parseExpiryValue, type CredentialFacts, type JsonPathReading } from "../../../core/inventory/expiry.js";
+import { TLS_CERT_KEY, type TlsReading } from "../../../core/inventory/tls.js";
+import { TLS_SECRET_TYPE } from "../../../core/snapshot.js";
 import { parseTime } from "../../../core/rotation/state.js";
 import type { ClusterSnapshot } from "../../../core/snapshot.js";
 import type { KubeRest } from "../../k8s/rest.js";
@@ -16,19 +20,51 @@ interface SecretObject {
   data?: Record<string, string>;
 }
 
-/** Validity of the first certificate of a PEM bundle. */
-export function certificateValidity(pem: string): { notBefore: number; notAfter: number } | { problem: string } {
+/** At most this many DNS names of a certificate are kept (a wildcard bundle can carry hundreds). */
+export const MAX_DNS_NAMES = 50;
+
+/** The first certificate of a PEM bundle (the leaf, by convention of tls.crt), parsed. */
+function leafOf(pem: string): X509Certificate | { problem: string } {
   const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
   if (!m) return { problem: "not a PEM certificate" };
   try {
-    const x = new X509Certificate(m[0]);
-    const notBefore = Date.parse(x.validFrom);
-    const notAfter = Date.parse(x.validTo);
-    if (!Number.isFinite(notAfter)) return { problem: "certificate has no readable notAfter" };
-    return { notBefore, notAfter };
+    return new X509Certificate(m[0]);
   } catch {
     return { problem: "not a parsable X.509 certificate" };
   }
+}
+
+/** Validity of the first certificate of a PEM bundle. */
+export function certificateValidity(pem: string): { notBefore: number; notAfter: number } | { problem: string } {
+  const x = leafOf(pem);
+  if ("problem" in x) return x;
+  const notBefore = Date.parse(x.validFrom);
+  const notAfter = Date.parse(x.validTo);
+  if (!Number.isFinite(notAfter) || !Number.isFinite(notBefore)) return { problem: "certificate has no readable validity" };
+  return { notBefore, notAfter };
+}
+
+/** The CN of a distinguished name as node:crypto prints it ("O=x\nCN=y"). */
+const commonName = (dn: string): string | undefined => dn.split("\n").find((l) => l.startsWith("CN="))?.slice(3);
+
+/** The public facts of the leaf certificate of a PEM bundle: validity, subject/issuer CN, DNS names, fingerprint. */
+export function certificateFacts(pem: string): TlsReading {
+  const x = leafOf(pem);
+  if ("problem" in x) return x;
+  const validity = certificateValidity(x.toString());
+  if ("problem" in validity) return validity;
+  // subjectAltName: "DNS:a.example, DNS:b.example, IP Address:10.0.0.1" (entries with odd characters JSON-quoted).
+  const dnsNames = (x.subjectAltName ?? "").split(", ").map((e) => e.replace(/^"(.*)"$/, "$1")).filter((e) => e.startsWith("DNS:")).map((e) => e.slice(4)).slice(0, MAX_DNS_NAMES);
+  const subjectCN = commonName(x.subject);
+  const issuerCN = commonName(x.issuer);
+  return { ...validity, dnsNames, fingerprint: x.fingerprint256, ...(subjectCN !== undefined ? { subjectCN } : {}), ...(issuerCN !== undefined ? { issuerCN } : {}) };
+}
+
+/** What a TLS Secret's tls.crt says; tls.key and every other key are never looked at. */
+export function tlsReadingOf(secret: SecretObject): TlsReading {
+  const raw = secret.data?.[TLS_CERT_KEY];
+  if (raw === undefined || raw === "") return { problem: `no ${TLS_CERT_KEY} key` };
+  return certificateFacts(Buffer.from(raw, "base64").toString("utf8"));
 }
 
 /** The expiry at `path` in the Secret, data values decoded first. Never returns the value itself. */
@@ -95,6 +131,39 @@ export class CredentialFactsReader {
       this.cache.set(cacheKey, { rv: secret?.metadata.resourceVersion ?? rv, facts });
       out.set(w.key, facts);
     }
+    return out;
+  }
+}
+
+/** The tls.crt facts of every kubernetes.io/tls Secret of the snapshot, re-read only when the Secret changed. */
+export class TlsCertificateReader {
+  private readonly cache = new Map<string, { rv: string; reading: TlsReading }>();
+  reads = 0;
+
+  constructor(private readonly rest: KubeRest) {}
+
+  async read(snapshot: ClusterSnapshot): Promise<Map<string, TlsReading>> {
+    const out = new Map<string, TlsReading>();
+    const live = new Set<string>();
+    for (const s of snapshot.secrets) {
+      if (s.type !== TLS_SECRET_TYPE) continue;
+      const ns = s.metadata.namespace ?? "default";
+      const k = `${ns}/${s.metadata.name}`;
+      const rv = s.metadata.resourceVersion ?? "";
+      live.add(k);
+      const hit = this.cache.get(k);
+      if (hit && hit.rv === rv) {
+        out.set(k, hit.reading);
+        continue;
+      }
+      this.reads++;
+      const secret = await this.rest.find<SecretObject>(`/api/v1/namespaces/${ns}/secrets/${s.metadata.name}`);
+      if (!secret) continue; // deleted since the snapshot: the next pass no longer lists it
+      const reading = tlsReadingOf(secret);
+      this.cache.set(k, { rv: secret.metadata.resourceVersion ?? rv, reading });
+      out.set(k, reading);
+    }
+    for (const k of this.cache.keys()) if (!live.has(k)) this.cache.delete(k);
     return out;
   }
 }

@@ -1,16 +1,17 @@
 // The inventory controller: one key ("all"), so a burst of changes collapses into one pass (the
 // queue de-duplicates). A pass reads the source's snapshot, the facts of declared observed
-// credentials, builds the inventory (core), writes each NHI's status when it changed, records
-// Events on transitions, and wakes up again when the clock alone would change something.
-import { buildInventory, desiredStatus, type Inventory } from "../../../core/inventory/index.js";
+// credentials and of every TLS Secret's certificate, builds the inventory (core), writes each NHI's
+// status when it changed, records Events on transitions (an undeclared TLS Secret's on the Secret),
+// and wakes up again when the clock alone would change something.
+import { buildInventory, desiredStatus, tlsNextAt, type Inventory, type TlsCertificateRecord } from "../../../core/inventory/index.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../../../core/policy/settings.js";
 import type { NonHumanIdentity, NonHumanIdentityStatus } from "../../../core/nhi/types.js";
 import { canonical } from "../../k8s/status-writer.js";
 import { isNotFound } from "../../k8s/rest.js";
 import type { ProcessResult } from "../../k8s/queue.js";
 import { nullLog, type ControllerDeps } from "../types.js";
-import { transitionEvents } from "./decide.js";
-import { CredentialFactsReader } from "./facts.js";
+import { tlsTransitionEvents, transitionEvents } from "./decide.js";
+import { CredentialFactsReader, TlsCertificateReader } from "./facts.js";
 
 export const INVENTORY_KEY = "all";
 /** Even when nothing changes, look again this often. */
@@ -20,6 +21,9 @@ export class InventoryController {
   readonly name = "inventory";
   private latest: Inventory | undefined;
   private readonly facts: CredentialFactsReader;
+  private readonly tls: TlsCertificateReader;
+  /** Health of each TLS Secret's certificate at the last pass ("ns/name" → health), for Events on transitions. */
+  private tlsSeen: Map<string, TlsCertificateRecord["health"]> | undefined;
   /** What this process last wrote per NHI: the source's copy may lag behind our own writes. */
   private readonly written = new Map<string, { status: string; phase?: string; value: NonHumanIdentityStatus }>();
   private readonly listeners = new Set<(inv: Inventory) => void>();
@@ -27,6 +31,7 @@ export class InventoryController {
 
   constructor(private readonly d: ControllerDeps) {
     this.facts = new CredentialFactsReader(d.rest);
+    this.tls = new TlsCertificateReader(d.rest);
   }
 
   inventory(): Inventory | undefined {
@@ -43,12 +48,14 @@ export class InventoryController {
     const snapshot = this.d.source.snapshot();
     const policy = resolvePolicy(snapshot.policies, ADMISSION_DEFAULTS, new Date(now));
     const credentialFacts = await this.facts.read(snapshot);
-    const inv = buildInventory(snapshot, this.d.source, { now, policy, credentialFacts, ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}) });
+    const tlsReadings = await this.tls.read(snapshot);
+    const inv = buildInventory(snapshot, this.d.source, { now, policy, credentialFacts, tlsReadings, ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}) });
     this.latest = inv;
     this.passes++;
     // The inventory is complete once built; status writes follow (rate-limited, one per changed NHI).
     for (const l of this.listeners) l(inv);
-    let next = now + RESYNC_MS;
+    let next = Math.min(now + RESYNC_MS, tlsNextAt(inv.tlsCertificates, now) ?? Number.POSITIVE_INFINITY);
+    await this.recordTlsEvents(inv.tlsCertificates);
     let firstError: unknown;
     for (const nhi of snapshot.nhis) {
       const ns = nhi.metadata.namespace ?? "default";
@@ -64,6 +71,18 @@ export class InventoryController {
     }
     if (firstError !== undefined) throw firstError;
     return { requeueAfterMs: Math.max(1000, next - now + 500) };
+  }
+
+  /** Warning Events on TLS Secrets whose certificate turned Expiring, Expired or Unreadable since the last pass (on a process's first pass: is). */
+  private async recordTlsEvents(records: readonly TlsCertificateRecord[]): Promise<void> {
+    const previous = this.tlsSeen;
+    this.tlsSeen = new Map(records.map((r) => [`${r.namespace}/${r.secretName}`, r.health]));
+    for (const r of records) {
+      for (const e of tlsTransitionEvents(previous?.get(`${r.namespace}/${r.secretName}`), r)) {
+        await this.d.events.record({ target: { apiVersion: "v1", kind: "Secret", namespace: r.namespace, name: r.secretName }, ...e })
+          .catch((err: unknown) => (this.d.log ?? nullLog).debug("event not recorded", { reason: e.reason, error: String(err) }));
+      }
+    }
   }
 
   /** The NHI with the status this process last wrote when the source has not caught up yet. */

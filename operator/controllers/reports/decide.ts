@@ -1,6 +1,7 @@
 // The inventory's findings as wgpolicyk8s.io/v1alpha2 PolicyReports (the format Kyverno and Trivy
 // write), one per namespace, so existing report UIs show them. Pure: inventory in, reports out.
 import type { Inventory, IdentityRecord } from "../../../core/inventory/inventory.js";
+import type { TlsCertificateRecord } from "../../../core/inventory/tls.js";
 import { CATALOGUE_BY_ID } from "../../../core/policy/catalogue.js";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../../../core/rotation/state.js";
 
@@ -56,11 +57,43 @@ function resultsOf(r: IdentityRecord, seconds: number): ReportResult[] {
   return out;
 }
 
-/** One report per namespace with identities in it, results capped to keep objects small. */
+const TLS_RESULT: Record<TlsCertificateRecord["health"], Pick<ReportResult, "rule" | "result" | "severity"> | undefined> = {
+  Valid: { rule: "certificate-valid", result: "pass", severity: "info" },
+  Expiring: { rule: "certificate-expiring", result: "warn", severity: "medium" },
+  Expired: { rule: "certificate-expired", result: "fail", severity: "high" },
+  Unreadable: { rule: "certificate-unreadable", result: "error", severity: "medium" },
+  Unknown: undefined,
+};
+
+/**
+ * A TLS Secret's certificate, on the Secret and the ServiceAccounts that hold it. One an NHI
+ * declares is reported once, through that NHI's credential (nhi-credentials), not here.
+ */
+function tlsResultsOf(t: TlsCertificateRecord, seconds: number): ReportResult[] {
+  const r = TLS_RESULT[t.health];
+  if (r === undefined || t.nhi !== undefined) return [];
+  const resources = [{ apiVersion: "v1", kind: "Secret", name: t.secretName, namespace: t.namespace },
+    ...t.serviceAccounts.map((name) => ({ apiVersion: "v1", kind: "ServiceAccount", name, namespace: t.namespace }))];
+  const properties: Record<string, string> = { secret: t.secretName };
+  if (t.notAfter !== undefined) properties.notAfter = t.notAfter;
+  if (t.workloads.length > 0) properties.workloads = t.workloads.slice(0, 10).join(", ");
+  if (t.managedBy.length > 0) properties.managedBy = t.managedBy.join(", ");
+  const held = t.serviceAccounts.length > 0 ? ` (held by ServiceAccount ${t.serviceAccounts.join(", ")})` : " (no workload mounts it)";
+  return [{ source: "nhi-operator", policy: "nhi-certificates", ...r, category: "OWASP NHI7", scored: true, message: `${t.message}${held}`, resources, timestamp: { seconds, nanos: 0 }, properties }];
+}
+
+/** One report per namespace with identities or TLS Secrets in it, results capped to keep objects small. */
 export function policyReports(inv: Inventory, nowMs: number, maxResults = 1000): PolicyReport[] {
   const seconds = Math.floor(nowMs / 1000);
   const byNs = new Map<string, ReportResult[]>();
   for (const r of inv.identities) byNs.set(r.namespace, [...(byNs.get(r.namespace) ?? []), ...resultsOf(r, seconds)]);
+  for (const t of inv.tlsCertificates) {
+    const results = tlsResultsOf(t, seconds);
+    if (results.length === 0) continue;
+    const list = byNs.get(t.namespace);
+    if (list) list.push(...results);
+    else byNs.set(t.namespace, results);
+  }
   return [...byNs].sort(([a], [b]) => a.localeCompare(b)).map(([namespace, all]) => {
     const results = all.slice(0, maxResults);
     const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };

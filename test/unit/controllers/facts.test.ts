@@ -3,7 +3,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { certificateValidity, factsOf, readJsonPathExpiry } from "../../../operator/controllers/inventory/facts.js";
+import { certificateValidity, factsOf, readJsonPathExpiry, tlsReadingOf, TlsCertificateReader } from "../../../operator/controllers/inventory/facts.js";
+import { issueCa, issueServing } from "../../../webhooks/server/x509.js";
+import { emptySnapshot, type ClusterSnapshot } from "../../../core/snapshot.js";
+import type { KubeRest } from "../../../operator/k8s/rest.js";
 import { scrub } from "../../../operator/k8s/events.js";
 import { consumersOf, kubeconfigFor } from "../../../operator/controllers/credentials/decide.js";
 import { transitionEvents } from "../../../operator/controllers/inventory/decide.js";
@@ -71,5 +74,53 @@ describe("edge helpers", () => {
     const ev = transitionEvents({ phase: "Active" }, { phase: "Expiring", conditions: [{ type: "CredentialsFresh", status: "False", reason: "Expiring", message: "tls expires soon", lastTransitionTime: "" }] }, rec);
     expect(ev.map((e) => `${e.type}/${e.reason}`)).to.deep.equal(["Warning/Expiring", "Warning/CredentialsExpiring"]);
     expect(transitionEvents({ phase: "Active" }, { phase: "Active" }, rec)).to.deep.equal([]);
+  });
+});
+
+describe("TLS Secret facts at the edge", () => {
+  const DAY = 86_400_000;
+  const now = Date.now();
+  const ca = issueCa("shop-ca", { notBefore: new Date(now - DAY), notAfter: new Date(now + 365 * DAY) });
+  const leaf = issueServing(ca, ["web.shop.svc", "web.shop.svc.cluster.local", "10.0.0.1"], { notBefore: new Date(now - 10 * DAY), notAfter: new Date(now + 20 * DAY) });
+  const tlsSecret = (name: string, rv: string, crt: string | undefined) => ({ metadata: { name, namespace: "shop", resourceVersion: rv }, type: "kubernetes.io/tls",
+    data: { ...(crt !== undefined ? { "tls.crt": b64(crt) } : {}), "tls.key": b64(leaf.keyPem) } });
+
+  it("keeps the leaf's dates, names and fingerprint, never the key", () => {
+    const r = tlsReadingOf(tlsSecret("web", "1", leaf.certPem + ca.certPem));
+    if ("problem" in r) throw new Error(r.problem);
+    expect(Math.round((r.notAfter - r.notBefore) / DAY)).to.equal(30);
+    expect([r.subjectCN, r.issuerCN, r.dnsNames]).to.deep.equal(["web.shop.svc", "shop-ca", ["web.shop.svc", "web.shop.svc.cluster.local"]]);
+    expect(r.fingerprint).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    const text = JSON.stringify(r);
+    expect(text).not.to.include("PRIVATE");
+    expect(text).not.to.include(leaf.keyPem.split("\n")[1]);
+  });
+
+  it("says what is wrong with a tls.crt that cannot be read, without its content", () => {
+    expect(tlsReadingOf(tlsSecret("a", "1", "hello"))).to.deep.equal({ problem: "not a PEM certificate" });
+    expect(tlsReadingOf(tlsSecret("b", "1", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))).to.deep.equal({ problem: "not a parsable X.509 certificate" });
+    expect(tlsReadingOf(tlsSecret("c", "1", undefined))).to.deep.equal({ problem: "no tls.crt key" });
+  });
+
+  it("reads each TLS Secret once per resourceVersion and forgets deleted ones", async () => {
+    const store = new Map<string, ReturnType<typeof tlsSecret>>([["web", tlsSecret("web", "1", leaf.certPem)], ["bad", tlsSecret("bad", "1", "x")]]);
+    const gets: string[] = [];
+    const rest = { find: async (path: string) => { gets.push(path); return store.get(path.split("/").at(-1) ?? ""); } } as unknown as KubeRest;
+    const reader = new TlsCertificateReader(rest);
+    const snap = (): ClusterSnapshot => ({ ...emptySnapshot(), secrets: [...store.values()].map((s) => ({ kind: "Secret" as const, type: s.type, metadata: s.metadata })) });
+    const first = await reader.read(snap());
+    expect([...first.keys()]).to.deep.equal(["shop/web", "shop/bad"]);
+    expect(first.get("shop/bad")).to.deep.equal({ problem: "not a PEM certificate" });
+    await reader.read(snap());
+    expect(reader.reads).to.equal(2);
+    store.set("bad", tlsSecret("bad", "2", leaf.certPem));
+    const third = await reader.read(snap());
+    expect(reader.reads).to.equal(3);
+    expect(gets.at(-1)).to.equal("/api/v1/namespaces/shop/secrets/bad");
+    expect(third.get("shop/bad")).to.have.property("notAfter");
+    // Opaque Secrets are never read.
+    const opaque: ClusterSnapshot = { ...emptySnapshot(), secrets: [{ kind: "Secret", type: "Opaque", metadata: { name: "x", namespace: "shop", resourceVersion: "1" } }] };
+    expect((await reader.read(opaque)).size).to.equal(0);
+    expect(reader.reads).to.equal(3);
   });
 });
