@@ -10,6 +10,8 @@ export {
   ADMISSION_DEFAULTS, CLI_DEFAULTS, exemptionFor, modesFor, parseServiceAccountIdentity, resolvePolicy, serviceAccountIdentity,
 } from "./settings.js";
 export type { BreakGlass, EffectivePolicy, Exemption, Mode } from "./settings.js";
+export { judgeBreakGlass, requesterKind } from "./break-glass.js";
+export type { BreakGlassOutcome, RequesterKind } from "./break-glass.js";
 export { RBAC_WRITE_CHECKS, decideRbacWrite, identityChanges } from "./rbac-write.js";
 export type { GoverningIdentity, IdentityChange, RbacWriteInput } from "./rbac-write.js";
 export {
