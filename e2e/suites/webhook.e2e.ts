@@ -332,9 +332,6 @@ describe("admission webhook on a real kube-apiserver", function () {
       assert.equal(self.code, 403);
       assert.match(self.message, /\[nhi-self-widening\]/);
       assert.match(self.message, new RegExp(`break-glass is reserved to human users: system:serviceaccount:${ns}:orders-api is a ServiceAccount`));
-      const token = await cluster().applyAs(foreverToken("orders-by-sa"), { serviceAccount: `${ns}/orders-api` });
-      assert.equal(token.allowed, false);
-      assert.match(token.message, /\[legacy-token-forbidden\].*reserved to human users/);
 
       const byBob = await cluster().applyAs(foreverToken("orders-by-bob"), bob);
       assert.ok(byBob.allowed, byBob.message);
