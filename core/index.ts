@@ -7,6 +7,7 @@ export { selectorMatches, selectorErrors } from "./labels.js";
 export { globMatches } from "./glob.js";
 export * from "./snapshot.js";
 export * from "./workloads/pod-template.js";
+export * from "./workloads/owner.js";
 export * from "./certs/index.js";
 export * from "./inventory/index.js";
 export * from "./risk/index.js";

@@ -3,9 +3,9 @@
 // logging and metrics; every failure becomes a clear answer, never a crash or a silent allow.
 import type { NHIValidator } from "../core/nhi/validate.js";
 import { globMatches } from "../core/glob.js";
-import type { BreakGlass, EffectivePolicy } from "../core/policy/settings.js";
+import { judgeBreakGlass } from "../core/policy/break-glass.js";
+import type { EffectivePolicy } from "../core/policy/settings.js";
 import type { Decision, Violation } from "../core/policy/types.js";
-import { isControlPlaneRequester } from "../core/policy/workload.js";
 import type { ClusterView } from "../operator/cache/view.js";
 import {
   isRecord, parseReview, resourceLabel, reviewResponse, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewResponse,
@@ -62,23 +62,6 @@ function annotationsOf(req: AdmissionRequest): Record<string, string> {
   const merged: Record<string, string> = {};
   for (const a of [...workloadAnnotations(req), own]) for (const [k, v] of Object.entries(a)) if (typeof v === "string") merged[k] = v;
   return merged;
-}
-
-type BreakGlassOutcome = { used: true; reason: string } | { used: false; refused: string } | undefined;
-
-function breakGlass(req: AdmissionRequest, bg: BreakGlass | undefined): BreakGlassOutcome {
-  if (!bg) return undefined;
-  const ann = annotationsOf(req);
-  const flag = ann[bg.annotation];
-  if (flag === undefined || flag === "" || flag === "false") return undefined;
-  const reason = (ann[bg.reasonAnnotation] ?? "").trim();
-  if (reason === "") return { used: false, refused: `break-glass (${bg.annotation}) needs a reason: set the ${bg.reasonAnnotation} annotation` };
-  // Pods created by controllers carry the template's annotation; the template's writer was checked.
-  if (bg.allowedGroups && bg.allowedGroups.length > 0 && !isControlPlaneRequester(req.userInfo)
-    && !req.userInfo.groups.some((g) => bg.allowedGroups?.includes(g))) {
-    return { used: false, refused: `break-glass is reserved to members of ${bg.allowedGroups.join(", ")}; ${req.userInfo.username} is not one` };
-  }
-  return { used: true, reason: truncate(reason, 256) };
 }
 
 export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => HandlerResult {
@@ -145,13 +128,19 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
     const warnRules = decision.warnings.map((w) => w.rule);
     const audit: Record<string, string> = {};
     if (warnRules.length > 0) audit.warnings = truncate([...new Set(warnRules)].join(","), 1000);
+    const owner = decision.judgedByOwner;
+    // A controller made it from this owner's template: recorded, so the audit log says why it passed.
+    const ownerNote = owner ? { "judged-by-owner": `${owner.kind} ${owner.namespace ?? ""}/${owner.name}` } : {};
+    Object.assign(audit, ownerNote);
 
     if (decision.allowed) {
-      return finish({ allowed: true, ...(warnings.length > 0 ? { warnings } : {}), ...(warnRules.length > 0 ? { auditAnnotations: { decision: "allowed-with-warnings", ...audit } } : {}) },
-        warnRules.length > 0 ? "warned" : "allowed", warnRules);
+      return finish({
+        allowed: true, ...(warnings.length > 0 ? { warnings } : {}),
+        ...(Object.keys(audit).length > 0 ? { auditAnnotations: { decision: warnRules.length > 0 ? "allowed-with-warnings" : "allowed", ...audit } } : {}),
+      }, warnRules.length > 0 ? "warned" : "allowed", warnRules, ownerNote);
     }
     const rules = decision.violations.map((v) => v.rule);
-    const bg = breakGlass(req, policy.breakGlass);
+    const bg = judgeBreakGlass(policy.breakGlass, annotationsOf(req), req.userInfo);
     if (bg?.used) {
       metrics?.breakGlass.inc({ resource });
       logger.warn("break-glass override", { uid: req.uid, resource, operation: req.operation, namespace: req.namespace, name: req.name, user: req.userInfo.username, rules, reason: bg.reason, dryRun: req.dryRun });

@@ -10,6 +10,8 @@ export {
   ADMISSION_DEFAULTS, CLI_DEFAULTS, exemptionFor, modesFor, parseServiceAccountIdentity, resolvePolicy, serviceAccountIdentity,
 } from "./settings.js";
 export type { BreakGlass, EffectivePolicy, Exemption, Mode } from "./settings.js";
+export { judgeBreakGlass, requesterKind } from "./break-glass.js";
+export type { BreakGlassOutcome, RequesterKind } from "./break-glass.js";
 export { RBAC_WRITE_CHECKS, boundRole, decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, identityChanges } from "./rbac-write.js";
 export type { GoverningIdentity, GroupChange, Holder, IdentityChange, RbacWriteInput, RoleLookup, ServiceAccountChange } from "./rbac-write.js";
 export {

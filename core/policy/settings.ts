@@ -23,7 +23,7 @@ export interface Exemption {
 export interface BreakGlass {
   annotation: string;
   reasonAnnotation: string;
-  /** Groups whose members may break glass; absent: anyone allowed to write the object. */
+  /** Groups whose members may break glass; absent: human users only (core/policy/break-glass.ts). */
   allowedGroups?: string[];
 }
 

@@ -31,4 +31,6 @@ export interface Decision {
   violations: Violation[];
   /** Findings that do not deny (Audit enforcement, unclaimed identities on day one). */
   warnings: Violation[];
+  /** A controller made the object from this owner's template, so it was judged by the owner (core/workloads/owner.ts). */
+  judgedByOwner?: ObjectRef;
 }

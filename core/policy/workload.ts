@@ -8,6 +8,7 @@ import type { Grant, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
 import { SERVICE_ACCOUNT_TOKEN_TYPE, type IdentityDirectory, type ServiceAccountObject, type WorkloadObject } from "../snapshot.js";
 import { automountsToken, containersOf, podTemplateOf, secretReferences, serviceAccountOf } from "../workloads/pod-template.js";
 import type { PodTemplate } from "../workloads/pod-template.js";
+import { controllerOwnerOf, type ControllerOwner } from "../workloads/owner.js";
 import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject } from "./describe.js";
 import { modesFor, parseServiceAccountIdentity, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
@@ -238,9 +239,22 @@ export const WORKLOAD_CHECKS: readonly Check<Prepared>[] = [
   nhiLifetime, workloadSelector, workloadImages, workloadAutomount, tokenSecretMount, borrowedIdentity, unclaimedServiceAccount,
 ];
 
+/**
+ * For an object a controller made from its owner's template (core/workloads/owner.ts), the template
+ * checks were applied when a person wrote the owner: what the owner's template carries is allowed.
+ * What changed since is the identity's state: a CREATE is still refused while its NHI is suspended
+ * (quarantine blocks new pods) or expired. A controller's UPDATE (scaling, adopting, removing a
+ * finalizer) starts nothing new and is allowed, so quarantine never stalls a scale-down.
+ */
+const checksFor = (input: WorkloadInput, owner: ControllerOwner | undefined): readonly Check<Prepared>[] => {
+  if (!owner) return WORKLOAD_CHECKS;
+  return input.oldObject ? [] : [nhiLifetime];
+};
+
 export function decideWorkload(input: WorkloadInput): Decision {
   const template = podTemplateOf(input.object);
   if (!template) return { allowed: true, violations: [], warnings: [] };
+  const owner = input.requester ? controllerOwnerOf(input.object, input.requester.username) : undefined;
   const sa = { namespace: input.namespace, name: serviceAccountOf(template.spec) };
   const prepared: Prepared = {
     input, template, sa,
@@ -249,5 +263,8 @@ export function decideWorkload(input: WorkloadInput): Decision {
     nhi: input.directory.nhiFor(sa),
     where: template.path === "$" ? "" : ` (pod template ${template.path})`,
   };
-  return runChain(WORKLOAD_CHECKS, prepared, input.policy);
+  const decision = runChain(checksFor(input, owner), prepared, input.policy);
+  if (!owner) return decision;
+  const judgedByOwner: ObjectRef = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, namespace: input.namespace };
+  return { ...decision, judgedByOwner };
 }

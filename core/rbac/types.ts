@@ -18,6 +18,16 @@ export interface ObjectMeta {
   resourceVersion?: string;
   generation?: number;
   creationTimestamp?: string;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface OwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  uid?: string;
+  /** At most one reference per object is its managing controller. */
+  controller?: boolean;
 }
 
 export interface LabelSelectorRequirement {

@@ -34,17 +34,38 @@ export interface PodTemplate {
   spec: PodSpec;
 }
 
-/** JSONPath to the pod (metadata + spec) of each kind that runs pods. */
-export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = {
-  Pod: "$",
-  Deployment: "$.spec.template",
-  StatefulSet: "$.spec.template",
-  DaemonSet: "$.spec.template",
-  ReplicaSet: "$.spec.template",
-  ReplicationController: "$.spec.template",
-  Job: "$.spec.template",
-  CronJob: "$.spec.jobTemplate.spec.template",
+/** A kind that runs pods: where it lives in the API, where its pod is, and what the control plane makes from it. */
+export interface WorkloadKind {
+  /** apiVersion of the kind, as objects and ownerReferences carry it. */
+  apiVersion: string;
+  /** Its REST resource (plural), as an AdmissionRequest names it. */
+  resource: string;
+  /** JSONPath to the pod (metadata + spec) within the object. */
+  templatePath: string;
+  /**
+   * The kube-controller-manager controller that creates objects of `kind` from this kind's template
+   * (its ServiceAccount name under --use-service-account-credentials), each with a controller
+   * ownerReference back to the object.
+   */
+  makes?: { kind: string; controller: string };
+}
+
+/** Every kind that runs pods: the one table the webhook, the CLI and the inventory read workloads by. */
+export const WORKLOAD_KINDS: Readonly<Record<string, WorkloadKind>> = {
+  Pod: { apiVersion: "v1", resource: "pods", templatePath: "$" },
+  Deployment: { apiVersion: "apps/v1", resource: "deployments", templatePath: "$.spec.template", makes: { kind: "ReplicaSet", controller: "deployment-controller" } },
+  StatefulSet: { apiVersion: "apps/v1", resource: "statefulsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "statefulset-controller" } },
+  DaemonSet: { apiVersion: "apps/v1", resource: "daemonsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "daemon-set-controller" } },
+  ReplicaSet: { apiVersion: "apps/v1", resource: "replicasets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replicaset-controller" } },
+  ReplicationController: { apiVersion: "v1", resource: "replicationcontrollers", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replication-controller" } },
+  Job: { apiVersion: "batch/v1", resource: "jobs", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "job-controller" } },
+  CronJob: { apiVersion: "batch/v1", resource: "cronjobs", templatePath: "$.spec.jobTemplate.spec.template", makes: { kind: "Job", controller: "cronjob-controller" } },
 };
+
+/** JSONPath to the pod (metadata + spec) of each kind that runs pods. */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(WORKLOAD_KINDS).map(([kind, k]) => [kind, k.templatePath]),
+);
 
 export const runsPods = (kind: string): boolean => kind in POD_TEMPLATE_PATHS;
 

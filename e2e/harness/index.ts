@@ -9,6 +9,7 @@ export type { AuditOptions, ControlPlaneOptions, StartTimings } from "./controlp
 export { KubeClient, KubeError, Token, loadObjects, splitSA, verdictOf } from "./kube.js";
 export type { Identity, KubeObject, KubeResponse, Verdict } from "./kube.js";
 export { connect, sharedCluster, useNamespace } from "./mocha.js";
+export { humanUser } from "./users.js";
 export { waitFor } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
 export { startWebhookServer } from "./webhook-server.js";

@@ -39,6 +39,8 @@ export interface Identity {
   serviceAccount?: string;
   token?: Token;
   via?: "token" | "impersonate";
+  /** A client certificate (a human user as a real cluster authenticates one): e2e/harness/users.ts. */
+  clientCert?: { certPem: string; keyPem: string };
 }
 
 export interface KubeResponse<T = unknown> {
@@ -128,6 +130,14 @@ export class KubeClient {
       delete headers.Authorization;
       delete headers.authorization;
       headers.Authorization = `Bearer ${token.reveal()}`;
+    } else if (as?.clientCert) {
+      // Authenticate as the certificate alone: the API server takes its CN as user, its O entries as groups.
+      options.agent = new Agent({ ca: options.ca, servername: options.servername, rejectUnauthorized: options.rejectUnauthorized, cert: as.clientCert.certPem, key: as.clientCert.keyPem });
+      options.cert = as.clientCert.certPem;
+      options.key = as.clientCert.keyPem;
+      delete options.auth;
+      delete headers.Authorization;
+      delete headers.authorization;
     } else if (as && (as.user || as.serviceAccount)) {
       headers["Impersonate-User"] = as.user ?? saUser(as.serviceAccount ?? "");
       if (as.groups?.length) headers["Impersonate-Group"] = as.groups;

@@ -1,10 +1,13 @@
 // legacyTokens: Rotate against a real control plane: a legacy token Secret consumed by a Deployment
-// through env is replaced by a successor the token controller fills; the Deployment is switched to
-// it before the old Secret is deleted; the new token authenticates, the old one no longer does.
+// (real replicas, pods made by the replicaset controller) through env is replaced by a successor the
+// token controller fills; the Deployment is switched to it, its pods are recreated on it through the
+// project's webhook, and only then is the old Secret deleted; the new token authenticates, the old
+// one no longer does.
 import assert from "node:assert/strict";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import type { KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
+import { WEBHOOK_CONFIGURATION_NAME } from "../../webhooks/config.js";
 import {
   OWNER, authenticates, eventsOf, getNhi, getSecret, nhiYaml, useOperator, tokenOf, type OperatorProcess, type SecretObject,
 } from "./reconcilers-helpers.js";
@@ -19,13 +22,38 @@ const describeSecret = (s: unknown): string => {
   return JSON.stringify({ name: x?.metadata.name, annotations: x?.metadata.annotations, keys: Object.keys(x?.data ?? {}) });
 };
 
+interface PodObject extends KubeObject {
+  metadata: KubeObject["metadata"] & { uid?: string; ownerReferences?: { kind?: string; name?: string; controller?: boolean }[]; managedFields?: { manager?: string }[] };
+  spec?: { containers?: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[] };
+}
+
+/** The Secret a reporter pod's first container reads (env or envFrom). */
+const consumedSecret = (p: PodObject): string | undefined =>
+  p.spec?.containers?.[0]?.env?.[0]?.valueFrom?.secretKeyRef?.name ?? p.spec?.containers?.[0]?.envFrom?.[0]?.secretRef?.name;
+
 describe("legacy token rotation (legacyTokens: Rotate) on a real control plane", function () {
   const ns = useNamespace("legacy");
   const operator = useOperator();
   let op: OperatorProcess | undefined;
 
-  it("switches the consuming Deployment to a new token Secret, then deletes the old one: new token valid, old revoked, nothing leaks", async function () {
-    this.timeout(150_000);
+  /** The live (not terminating) pods of the reporter Deployment. */
+  const reporterPods = async (): Promise<PodObject[]> => {
+    const r = await sharedCluster().kube.must<{ items: (PodObject & { metadata: { deletionTimestamp?: string } })[] }>("GET", `/api/v1/namespaces/${ns()}/pods`, { query: { labelSelector: "app=reporter" } });
+    return r.items.filter((p) => !p.metadata.deletionTimestamp);
+  };
+  /** Why a ReplicaSet could not create pods (FailedCreate names the webhook's denial). */
+  const replicaSetEvents = async (): Promise<string> => {
+    const r = await sharedCluster().kube.must<{ items: { reason: string; message: string; involvedObject: { kind: string } }[] }>("GET", `/api/v1/namespaces/${ns()}/events`);
+    return JSON.stringify(r.items.filter((e) => e.involvedObject.kind === "ReplicaSet" || e.involvedObject.kind === "Deployment").map((e) => `${e.reason}: ${e.message}`).slice(-6));
+  };
+
+  after(async function () {
+    // The first test's operator removes its webhook registration on SIGTERM; make sure nothing is left.
+    await sharedCluster().kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION_NAME);
+  });
+
+  it("rotates a Deployment with real replicas: its existing token consumer rolls out and scales through the webhook, the replicaset controller recreates the pods on the successor, a person's new consumer is denied; new token valid, old revoked, nothing leaks", async function () {
+    this.timeout(240_000);
     const c = sharedCluster();
     await c.applyAs(`apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: reporter, namespace: ${ns()} }\n`);
     await c.applyAs(`apiVersion: v1
@@ -40,11 +68,14 @@ metadata: { name: reporter-token, namespace: ${ns()}, annotations: { kubernetes.
     const oldToken = tokenOf(old);
     assert.ok(oldToken);
     assert.equal(await authenticates(oldToken), true, "the legacy token does not authenticate before the rotation");
+    // An existing consumer, from before the webhook was installed. Recreate: without a kubelet no pod
+    // becomes Ready, so a surge rollout would never remove the old pods.
     await c.applyAs(`apiVersion: apps/v1
 kind: Deployment
 metadata: { name: reporter, namespace: ${ns()} }
 spec:
-  replicas: 0
+  replicas: 2
+  strategy: { type: Recreate }
   selector: { matchLabels: { app: reporter } }
   template:
     metadata: { labels: { app: reporter } }
@@ -56,8 +87,41 @@ spec:
           image: registry.example.com/reporter:1
           env: [{ name: KUBE_TOKEN, valueFrom: { secretKeyRef: { name: reporter-token, key: token } } }]
 `);
+    const original = await waitFor("the replicaset controller to create 2 pods consuming reporter-token", async () => {
+      const ps = await reporterPods();
+      return ps.length === 2 && ps.every((p) => consumedSecret(p) === "reporter-token") ? ps : undefined;
+    }, { timeoutMs: 60_000, describe: () => "" });
 
-    op = await operator.start();
+    // The operator registers the project's real webhook configuration at itself (as `make run` does).
+    op = await operator.start({ args: ["--register-webhook", "auto"] });
+    const newcomer = (name: string): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${ns()} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      serviceAccountName: reporter
+      containers: [{ name: c, image: registry.example.com/reporter:1, envFrom: [{ secretRef: { name: reporter-token } }] }]
+`;
+    await waitFor("the API server to call the registered webhook (a dry-run new consumer denied)", async () => {
+      const v = await c.applyAs(newcomer("newcomer"), undefined, { dryRun: true });
+      return !v.allowed && v.message.includes("nhi-operator");
+    }, { timeoutMs: 30_000 });
+    // A person writing a new consumer of the token Secret is still denied.
+    const denied = await c.applyAs(newcomer("newcomer"));
+    assert.equal(denied.allowed, false, "a new consumer of a token Secret written by a person was allowed");
+    assert.match(denied.message, /\[token-secret-mount\].*reporter-token/);
+
+    // Scaling the existing consumer: the replicaset controller's new pod is judged by its ReplicaSet.
+    await c.kubectlOk(["scale", "-n", ns(), "deployment/reporter", "--replicas=3"]);
+    await waitFor("the replicaset controller to create a third pod through the webhook", async () => (await reporterPods()).length === 3,
+      { timeoutMs: 30_000, describe: () => "" }).catch(async (e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; ReplicaSet events: ${await replicaSetEvents()}`);
+    });
+
     const v = await c.applyAs(nhiYaml(ns(), "reporter", `${OWNER}\nserviceAccountName: reporter\nlegacyTokens: Rotate`));
     assert.ok(v.allowed, v.message);
 
@@ -77,7 +141,24 @@ spec:
     assert.equal(successor.metadata.annotations?.["kubernetes.io/service-account.name"], "reporter");
     assert.equal(successor.metadata.annotations?.["nhi.io/legacy-successor-of"], "reporter-token");
 
-    await waitFor("the old legacy Secret to be deleted", async () => (await getSecret(ns(), "reporter-token")) === undefined, { timeoutMs: 30_000 });
+    // The rollout: the deployment controller's new ReplicaSet and the replicaset controller's pods pass the webhook.
+    const recreated = await waitFor("the replicaset controller to recreate all 3 pods on the successor", async () => {
+      const ps = await reporterPods();
+      return ps.length === 3 && ps.every((p) => consumedSecret(p) === successorName) ? ps : undefined;
+    }, { timeoutMs: 60_000, describe: () => "" }).catch(async (e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; ReplicaSet events: ${await replicaSetEvents()}`);
+    });
+    const originalUids = new Set(original.map((p) => p.metadata.uid));
+    for (const p of recreated) {
+      assert.ok(!originalUids.has(p.metadata.uid), `pod ${p.metadata.name} was not recreated`);
+      const owner = p.metadata.ownerReferences?.find((r) => r.controller === true);
+      assert.equal(owner?.kind, "ReplicaSet", `pod ${p.metadata.name} is not owned by a ReplicaSet`);
+      assert.equal(p.metadata.managedFields?.[0]?.manager, "kube-controller-manager", `pod ${p.metadata.name} was not written by the controller manager`);
+      const rs = await c.kube.get<PodObject>("apps/v1", "ReplicaSet", owner.name ?? "", ns());
+      assert.equal(rs?.metadata.ownerReferences?.find((r) => r.controller === true)?.name, "reporter");
+    }
+
+    await waitFor("the old legacy Secret to be deleted", async () => (await getSecret(ns(), "reporter-token")) === undefined, { timeoutMs: 60_000, describe: () => op?.logs().slice(-1500) ?? "" });
     const newToken = tokenOf(successor);
     assert.ok(newToken);
     assert.notEqual(newToken.reveal(), oldToken.reveal());
@@ -103,6 +184,7 @@ spec:
     }
     const metrics = await fetch(`http://127.0.0.1:${op.port}/metrics`).then((r) => r.text());
     assert.match(metrics, /nhi_rotation_steps_total\{[^}]*type="LegacyToken"[^}]*step="Revoke"[^}]*result="ok"/);
+    assert.match(metrics, /nhi_webhook_decisions_total\{resource="pods",operation="CREATE",result="allowed"/);
   });
   it("finishes the replacement after the operator is killed right after switching the consumers", async function () {
     this.timeout(150_000);
@@ -123,7 +205,8 @@ metadata: { name: exporter-token, namespace: ${ns()}, annotations: { kubernetes.
 kind: Deployment
 metadata: { name: exporter, namespace: ${ns()} }
 spec:
-  replicas: 0
+  replicas: 1
+  strategy: { type: Recreate }
   selector: { matchLabels: { app: exporter } }
   template:
     metadata: { labels: { app: exporter } }

@@ -14,6 +14,7 @@ import { silentLogger } from "../../webhooks/log.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
 import { sharedCluster, skipUnlessLocalApiServer } from "../harness/mocha.js";
+import { humanUser } from "../harness/users.js";
 import { waitFor } from "../harness/wait.js";
 
 const LABEL = "nhi.io/webhook-e2e";
@@ -293,5 +294,61 @@ describe("admission webhook on a real kube-apiserver", function () {
     }));
     assert.equal(v.allowed, false);
     assert.match(v.message, /\[token-secret-mount\]/);
+  });
+
+  it("break-glass is for people: a ServiceAccount's own token cannot break glass to widen its NHI; users with client certificates can, and under allowedGroups only members", async function () {
+    this.timeout(120_000);
+    // orders-api may edit its own NHI (RBAC): only the webhook stands between it and self-widening.
+    await must(role(ns, "self-edit", [{ apiGroups: ["nhi.io"], resources: ["nonhumanidentities"], verbs: ["get", "patch", "update"] }]));
+    await must(roleBinding(ns, "self-edit", "Role", "self-edit", "orders-api"));
+    await cacheSeesGrants(ns, "orders-api");
+    // Two people, authenticated by client certificates the cluster's CA signed (CSR API), who may write Secrets here.
+    const alice = await humanUser(cluster(), "alice", ["sre"]);
+    const bob = await humanUser(cluster(), "bob", ["devs"]);
+    await must(role(ns, "secret-writer", [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "patch", "update"] }]));
+    await must({
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "secret-writers", namespace: ns },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "secret-writer" },
+      subjects: ["alice", "bob"].map((name) => ({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name })),
+    });
+    const BREAK_GLASS = { "nhi.io/break-glass": "true", "nhi.io/break-glass-reason": "INC-9 restore orders" };
+    const wider = nhi(ns, "orders-api", {
+      scopes: [
+        { namespaces: [ns], apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get", "list", "watch"] },
+        { namespaces: [ns], apiGroups: ["nhi.io"], resources: ["nonhumanidentities"], verbs: ["get", "patch", "update"] },
+      ],
+      credentials: [{ name: "ci", type: "ServiceAccountToken", secretName: "orders-ci-token", ttl: "1h", renewBefore: "20m" }],
+    });
+    wider.metadata = { ...wider.metadata, annotations: BREAK_GLASS };
+    // A long-lived token Secret for the governed orders-api: legacy-token-forbidden, unless glass is broken.
+    const foreverToken = (name: string): string => doc({
+      apiVersion: "v1", kind: "Secret", type: "kubernetes.io/service-account-token",
+      metadata: { name, namespace: ns, annotations: { "kubernetes.io/service-account.name": "orders-api", ...BREAK_GLASS } },
+    });
+    const breakGlassBy = (user: string, warnings: string[]): boolean => warnings.some((w) => w.includes(`break-glass by ${user}`) && w.includes("INC-9 restore orders"));
+
+    await withPolicy({ breakGlass: {} }, async () => {
+      const self = await cluster().applyAs(doc(wider), { serviceAccount: `${ns}/orders-api` });
+      assert.equal(self.allowed, false, `the governed ServiceAccount broke glass to widen itself: ${JSON.stringify(self.warnings)}`);
+      assert.equal(self.code, 403);
+      assert.match(self.message, /\[nhi-self-widening\]/);
+      assert.match(self.message, new RegExp(`break-glass is reserved to human users: system:serviceaccount:${ns}:orders-api is a ServiceAccount`));
+
+      const byBob = await cluster().applyAs(foreverToken("orders-by-bob"), bob);
+      assert.ok(byBob.allowed, byBob.message);
+      assert.ok(breakGlassBy("bob", byBob.warnings), JSON.stringify(byBob.warnings));
+    });
+
+    await withPolicy({ breakGlass: { allowedGroups: ["sre"] } }, async () => {
+      const byBob = await cluster().applyAs(foreverToken("orders-by-bob-2"), bob);
+      assert.equal(byBob.allowed, false);
+      assert.match(byBob.message, /\[legacy-token-forbidden\].*break-glass is reserved to members of sre; bob is not one/);
+      const byAlice = await cluster().applyAs(foreverToken("orders-by-alice"), alice);
+      assert.ok(byAlice.allowed, byAlice.message);
+      assert.ok(breakGlassBy("alice", byAlice.warnings), JSON.stringify(byAlice.warnings));
+      const self = await cluster().applyAs(doc(wider), { serviceAccount: `${ns}/orders-api` });
+      assert.equal(self.allowed, false);
+      assert.match(self.message, /reserved to members of sre/);
+    });
   });
 });

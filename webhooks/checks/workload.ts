@@ -1,16 +1,16 @@
 // Pods and every workload kind that carries a pod template, CREATE/UPDATE → core decideWorkload.
 import { decideWorkload } from "../../core/policy/workload.js";
 import type { WorkloadObject } from "../../core/snapshot.js";
-import { POD_TEMPLATE_PATHS } from "../../core/workloads/pod-template.js";
+import { POD_TEMPLATE_PATHS, WORKLOAD_KINDS } from "../../core/workloads/pod-template.js";
 import { isRecord, type AdmissionRequest } from "../admission/review.js";
 import { metadataProblem, podSpecProblem } from "./shape.js";
 import { lookupsOf, type AdmissionCheck } from "./types.js";
 
 /** group/resource → kind, for the kinds core/workloads locates a pod template in. */
-const KINDS: Record<string, string> = {
-  "/pods": "Pod", "apps/deployments": "Deployment", "apps/statefulsets": "StatefulSet", "apps/daemonsets": "DaemonSet",
-  "apps/replicasets": "ReplicaSet", "/replicationcontrollers": "ReplicationController", "batch/jobs": "Job", "batch/cronjobs": "CronJob",
-};
+const KINDS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(WORKLOAD_KINDS).map(([kind, k]) => {
+  const group = k.apiVersion.includes("/") ? k.apiVersion.split("/")[0] : "";
+  return [`${group ?? ""}/${k.resource}`, kind];
+}));
 
 const kindOf = (req: AdmissionRequest): string | undefined => KINDS[`${req.resource.group}/${req.resource.resource}`];
 

@@ -106,6 +106,54 @@ describe("decideWorkload", () => {
     expect(d.warnings.map((w) => w.message).join()).to.contain("bootstrap job");
   });
 
+  describe("objects a controller makes from its owner's template", () => {
+    const TOKEN_ENV = [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "orders-token", key: "token" } } }];
+    const owned = (o: WorkloadObject, kind: string, apiVersion: string, name = "owner"): WorkloadObject =>
+      ({ ...o, metadata: { ...o.metadata, ownerReferences: [{ apiVersion, kind, name, uid: "u", controller: true }] } });
+    const tokenPod = (sa = "reader"): WorkloadObject => owned(pod(sa, { env: TOKEN_ENV }), "ReplicaSet", "apps/v1", "consumer-7d9f");
+    const RS_CONTROLLER = asSA("kube-system", "replicaset-controller");
+
+    it("a Pod the replicaset controller creates for an existing token-Secret consumer is allowed, judged by its ReplicaSet", () => {
+      const d = decideWorkload(input(tokenPod(), { requester: RS_CONTROLLER }));
+      expect(d.allowed, JSON.stringify(d.violations)).to.equal(true);
+      expect(d.warnings).to.deep.equal([]);
+      expect(d.judgedByOwner).to.deep.equal({ apiVersion: "apps/v1", kind: "ReplicaSet", name: "consumer-7d9f", namespace: "shop" });
+    });
+
+    it("the same Pod written by a person, or by a ServiceAccount with a copied ownerReference, is a new consumer and denied", () => {
+      for (const requester of [HUMAN, asSA("ci", "deployer"), asSA("kube-system", "deployment-controller")]) {
+        const d = decideWorkload(input(tokenPod(), { requester }));
+        expect(d.allowed, requester.username).to.equal(false);
+        expect(d.violations.map((v) => v.rule)).to.include("token-secret-mount");
+        expect(d.judgedByOwner).to.equal(undefined);
+      }
+      expect(decideWorkload(input(tokenPod())).violations.map((v) => v.rule), "no requester (nhictl)").to.include("token-secret-mount");
+    });
+
+    it("a ReplicaSet the deployment controller creates (or scales) for a Deployment is judged by it, under every template check", () => {
+      const rs: WorkloadObject = owned({ ...deployment("stray", { app: "x" }), kind: "ReplicaSet" }, "Deployment", "apps/v1", "consumer");
+      const template = (rs.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+      template.volumes = [{ name: "t", secret: { secretName: "admin-bot-token" } }];
+      const byController = decideWorkload(input(rs, { requester: asSA("kube-system", "deployment-controller") }));
+      expect(byController.allowed, JSON.stringify(byController.violations)).to.equal(true);
+      expect(byController.judgedByOwner?.kind).to.equal("Deployment");
+      expect(byController.warnings).to.deep.equal([]);
+      const scaled = decideWorkload(input(rs, { requester: { username: "system:kube-controller-manager" }, oldObject: rs }));
+      expect(scaled.allowed).to.equal(true);
+      const byPerson = decideWorkload(input(rs, { requester: HUMAN }));
+      expect(byPerson.violations.map((v) => v.rule)).to.deep.equal(["token-secret-mount"]);
+      expect(byPerson.warnings.map((v) => v.rule)).to.deep.equal(["unclaimed-service-account"]);
+    });
+
+    it("quarantine still blocks new pods a controller creates, but not its updates (scale-down, adoption, finalizers)", () => {
+      const q = owned(pod("quarantined"), "ReplicaSet", "apps/v1");
+      expect(decideWorkload(input(q, { requester: RS_CONTROLLER })).violations.map((v) => v.rule)).to.deep.equal(["nhi-suspended"]);
+      expect(decideWorkload(input(q, { requester: RS_CONTROLLER, oldObject: q })).allowed).to.equal(true);
+      const job = owned({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j", namespace: "shop" }, spec: { template: { metadata: {}, spec: { serviceAccountName: "expired", containers: [{ name: "a", image: "x.io/a:1" }] } } } }, "CronJob", "batch/v1");
+      expect(decideWorkload(input(job, { requester: asSA("kube-system", "cronjob-controller") })).violations.map((v) => v.rule)).to.deep.equal(["nhi-expired"]);
+    });
+  });
+
   it("CronJob templates are found under jobTemplate", () => {
     const cron: WorkloadObject = { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "c", namespace: "shop" },
       spec: { jobTemplate: { spec: { template: { metadata: { labels: { app: "orders-api" } }, spec: { serviceAccountName: "quarantined", containers: [{ name: "a", image: "x.io/a:1" }] } } } } } };

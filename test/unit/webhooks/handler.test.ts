@@ -5,7 +5,7 @@ import { repoRoot } from "../../../crds/load.js";
 import type { AdmissionReviewResponse } from "../../../webhooks/admission/review.js";
 import { snapshotView } from "../../../operator/cache/static.js";
 import { testHandler } from "./helpers.js";
-import { snapshot } from "./world.js";
+import { POLICY, snapshot } from "./world.js";
 
 interface Expect {
   http?: number;
@@ -75,5 +75,34 @@ describe("webhook handler: AdmissionReview fixtures", () => {
     const text = await metrics.registry.metrics();
     expect(text).to.match(/nhi_webhook_decisions_total\{resource="pods",operation="CREATE",result="denied",rule="workload-image"\} 1/);
     expect(text).to.contain("nhi_webhook_request_duration_seconds_bucket");
+  });
+
+  describe("break-glass without allowedGroups", () => {
+    const view = snapshotView(snapshot({ policies: [{ ...POLICY, spec: { ...POLICY.spec, breakGlass: { annotation: "nhi.io/break-glass", reasonAnnotation: "nhi.io/break-glass-reason" } } }] }));
+    const base = (JSON.parse(readFileSync(join(FIXTURES, "pod-break-glass.json"), "utf8")) as { review: { request: Record<string, unknown> } }).review;
+    const as = (username: string, groups: string[], ownerReferences?: unknown[]): unknown => {
+      const object = base.request.object as { metadata: Record<string, unknown> };
+      return { ...base, request: { ...base.request, userInfo: { username, groups }, object: { ...object, metadata: { ...object.metadata, ...(ownerReferences ? { ownerReferences } : {}) } } } };
+    };
+
+    it("lets a human user override a denial, recorded", () => {
+      const { handle, metrics } = testHandler(view);
+      const { response } = handle(as("bob", ["devs", "system:authenticated"])).body as AdmissionReviewResponse;
+      expect(response.allowed, JSON.stringify(response)).to.equal(true);
+      expect(response.auditAnnotations).to.deep.include({ decision: "break-glass", "break-glass-user": "bob", "break-glass-rules": "nhi-suspended" });
+      return metrics.registry.metrics().then((t) => expect(t).to.match(/nhi_webhook_break_glass_total\{resource="pods"\} 1/));
+    });
+
+    it("refuses it to ServiceAccounts (the governed one, a controller creating pods from an annotated template) and nodes", () => {
+      const { handle } = testHandler(view);
+      const sa = (ns: string, name: string): [string, string[]] => [`system:serviceaccount:${ns}:${name}`, ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"]];
+      const rsOwner = [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "q-1", uid: "u", controller: true }];
+      for (const [user, groups, owner] of [[...sa("shop", "quarantined")], [...sa("kube-system", "replicaset-controller"), rsOwner], ["system:node:n1", ["system:nodes", "system:authenticated"]]] as [string, string[], unknown[] | undefined][]) {
+        const { response } = handle(as(user, groups, owner)).body as AdmissionReviewResponse;
+        expect(response.allowed, user).to.equal(false);
+        expect(response.status?.message).to.contain("[nhi-suspended]").and.contain("break-glass is reserved to human users").and.contain(user);
+        expect(response.auditAnnotations?.decision).to.equal("denied");
+      }
+    });
   });
 });
