@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { LeaderElector, type Lease, type LeaseClient } from "../../../operator/k8s/leader.js";
+import { LEADER_ADDRESS_ANNOTATION, LeaderElector, electionTimingProblem, type Lease, type LeaseClient } from "../../../operator/k8s/leader.js";
 import { ApiError } from "../../../operator/k8s/rest.js";
 
 /** An in-memory Lease store with the API server's optimistic concurrency. */
@@ -62,5 +62,41 @@ describe("leader election on a Lease (fake clock)", () => {
     expect([started, stopped]).to.deep.equal([1, 1]);
     const b = new LeaderElector(store, opts("b", () => t));
     expect(await b.tryAcquireOrRenew()).to.equal(true);
+  });
+
+  it("the holder records its address; a successor overwrites it, one without an address drops it; release removes it", async () => {
+    let t = 1_000_000;
+    const store = new Leases();
+    const a = new LeaderElector(store, { ...opts("a", () => t), address: "10.0.0.1:8080" });
+    const b = new LeaderElector(store, { ...opts("b", () => t), address: "10.0.0.2:8080" });
+    const c = new LeaderElector(store, opts("c", () => t));
+    expect(await a.tryAcquireOrRenew()).to.equal(true);
+    expect(store.lease?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION]).to.equal("10.0.0.1:8080");
+    expect(await b.tryAcquireOrRenew()).to.equal(false);
+    expect(b.observedLease()?.spec.holderIdentity, "a follower keeps what it read").to.equal("a");
+    t += 16_000;
+    expect(await b.tryAcquireOrRenew()).to.equal(true);
+    expect(store.lease?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION]).to.equal("10.0.0.2:8080");
+    t += 16_000;
+    expect(await c.tryAcquireOrRenew()).to.equal(true);
+    expect(store.lease?.metadata.annotations ?? {}).to.not.have.property(LEADER_ADDRESS_ANNOTATION);
+    const d = new LeaderElector(store, { ...opts("d", () => t), address: "10.0.0.4:8080", sleep: async () => { await new Promise((r) => setTimeout(r, 1)); } });
+    t += 16_000;
+    const run = d.run();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.lease?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION]).to.equal("10.0.0.4:8080");
+    await d.stop();
+    await run;
+    expect(store.lease?.spec.holderIdentity).to.equal("");
+    expect(store.lease?.metadata.annotations ?? {}).to.not.have.property(LEADER_ADDRESS_ANNOTATION);
+  });
+
+  it("refuses timings under which two replicas could lead at once", () => {
+    expect(electionTimingProblem({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).to.equal(undefined);
+    expect(electionTimingProblem({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).to.match(/--renew-deadline must be shorter than --lease-duration/);
+    expect(electionTimingProblem({ leaseDurationMs: 15_000, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 })).to.match(/1\.2 × --retry-period/);
+    expect(electionTimingProblem({ leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 100 })).to.match(/whole seconds/);
+    expect(electionTimingProblem({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 0 })).to.match(/--retry-period must be positive/);
+    expect(() => new LeaderElector(new Leases(), { ...opts("a", Date.now), renewDeadlineMs: 20_000 })).to.throw(/leader election: renewDeadlineMs must be shorter than leaseDurationMs/);
   });
 });
