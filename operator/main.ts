@@ -3,6 +3,7 @@
 // same cache. The only composition root: flags in, parts wired, signals out.
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { request as httpsRequest, type RequestOptions } from "node:https";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadCrdDocuments, repoRoot } from "../crds/load.js";
@@ -19,7 +20,6 @@ import { ClusterCache } from "./cache/cluster-cache.js";
 import { parseDuration } from "../core/nhi/duration.js";
 import { CONTROLLER_DEFAULTS, inventoryRoute, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
 import { ELECTION_DEFAULTS, electionTimingProblem } from "./k8s/leader.js";
-import type { AddressInfo } from "node:net";
 import { DEFAULT_CERT_SECRET, DEFAULT_SERVICE_NAME, SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 
 export interface OperatorOptions {
