@@ -4,6 +4,7 @@
 // lost, or left with an orphan token anchor. The Secrets are polled throughout the test.
 import assert from "node:assert/strict";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
+import { runNhictl } from "../harness/nhictl.js";
 import type { KubeObject, Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import {
@@ -181,6 +182,10 @@ describe("leader election: two replicas on a real control plane", function () {
     assert.deepEqual(follower.body.lease, { namespace: ns(), name: LEASE_NAME });
     assert.deepEqual({ ...follower.body.leader, renewTime: undefined }, { identity: aIdentity, pod: "nhi-a", address: `127.0.0.1:${a.port}`, renewTime: undefined });
     assert.match(follower.body.error ?? "", new RegExp(`served by the holder of Lease ${ns()}/${LEASE_NAME}, pod nhi-a at http://127\\.0\\.0\\.1:${a.port}/inventory`));
+    // nhictl pointed at the follower says where to go.
+    const cli = await runNhictl(["inventory", "--endpoint", `http://127.0.0.1:${b.port}/inventory`]);
+    assert.equal(cli.code, 2);
+    assert.match(cli.stderr, /HTTP 503 \(this replica is not the leader: .*pod nhi-a at http:\/\/127\.0\.0\.1:\d+\/inventory\)/);
     // …and that address really serves the inventory.
     const viaAddress = await fetch(`http://${follower.body.leader?.address ?? ""}/inventory`);
     assert.equal(viaAddress.status, 200);
