@@ -108,6 +108,7 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
         ...(l?.spec.renewTime !== undefined ? { renewTime: l.spec.renewTime } : {}),
         ...(l?.spec.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: l.spec.leaseDurationSeconds } : {}),
         ...(address ? { address } : {}),
+        ...(l ? { observedAt: elector.observedAt() } : {}),
       };
     },
     retryPeriodMs: elector.retryPeriodMs,

@@ -31,9 +31,11 @@ export interface LeaseView {
   namespace: string;
   name: string;
   holderIdentity?: string;
-  /** RFC 3339 (MicroTime). */
+  /** RFC 3339 (MicroTime), the holder's clock: shown, never compared with ours. */
   renewTime?: string;
   leaseDurationSeconds?: number;
+  /** When, on this replica's clock, the record last changed: the holder is live until then + leaseDurationSeconds. */
+  observedAt?: number;
   /** host:port of the holder's metrics listener, when it could name one. */
   address?: string;
 }
@@ -67,9 +69,8 @@ export function identityPod(identity: string): string | undefined {
 
 export function notLeaderAnswer(lease: LeaseView, now: number): NotLeaderAnswer {
   const ref = `Lease ${lease.namespace}/${lease.name}`;
-  const renewed = lease.renewTime !== undefined ? Date.parse(lease.renewTime) : NaN;
-  const live = lease.holderIdentity !== undefined && lease.holderIdentity !== "" && Number.isFinite(renewed)
-    && renewed + (lease.leaseDurationSeconds ?? 0) * 1000 > now;
+  const live = lease.holderIdentity !== undefined && lease.holderIdentity !== "" && lease.observedAt !== undefined
+    && lease.observedAt + (lease.leaseDurationSeconds ?? 0) * 1000 > now;
   const base = { apiVersion: "nhi.io/v1alpha1", kind: "NotLeader", lease: { namespace: lease.namespace, name: lease.name } } as const;
   if (!live || lease.holderIdentity === undefined) {
     return { ...base, error: `this replica is not the leader and no replica holds ${ref} right now (an election is under way): retry shortly` };

@@ -1,6 +1,8 @@
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics: every replica
 // serves the webhook; the one holding the Lease runs the reconcilers. A replica takes the Lease when
-// it is free or its holder has not renewed for leaseDuration; the holder renews every retryPeriod and
+// it is free or its record has not changed for leaseDuration *as measured on this replica's clock*
+// since it last saw it change (client-go's observedTime: another node's renewTime is never compared
+// with our clock, so clock skew cannot shorten a lease); the holder renews every retryPeriod and
 // gives up (stops leading) when it could not renew within renewDeadline. Writes carry the Lease's
 // resourceVersion, so two candidates can never both win (one gets 409 Conflict). The holder also
 // records where it serves (LEADER_ADDRESS_ANNOTATION), so a follower can tell a client where to go.
@@ -73,6 +75,9 @@ export class LeaderElector {
   private stopped = false;
   private lastRenew = 0;
   private observed: Lease | undefined;
+  /** The observed record (holder, renewTime, duration, transitions) and when, on our clock, it last changed. */
+  private observedRecord = "";
+  private observedTime = 0;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -99,6 +104,21 @@ export class LeaderElector {
     return this.observed;
   }
 
+  /** When (this replica's clock) the observed Lease record last changed: it is live until then + its leaseDurationSeconds. */
+  observedAt(): number {
+    return this.observedTime;
+  }
+
+  private observe(lease: Lease | undefined, now: number): void {
+    this.observed = lease;
+    const s = lease?.spec;
+    const record = lease ? JSON.stringify([s?.holderIdentity ?? "", s?.renewTime ?? "", s?.leaseDurationSeconds ?? 0, s?.leaseTransitions ?? 0]) : "";
+    if (record !== this.observedRecord) {
+      this.observedRecord = record;
+      this.observedTime = now;
+    }
+  }
+
   /** How often the Lease is read (and renewed by its holder). */
   get retryPeriodMs(): number {
     return this.retryMs;
@@ -112,13 +132,13 @@ export class LeaderElector {
     const now = this.now();
     const { namespace, name, identity } = this.o;
     const existing = await this.client.get(namespace, name);
-    this.observed = existing;
+    this.observe(existing, now);
     const spec = { holderIdentity: identity, leaseDurationSeconds: Math.round(this.leaseMs / 1000), renewTime: micro(now) };
     if (!existing) {
       try {
-        this.observed = await this.client.create({ apiVersion: "coordination.k8s.io/v1", kind: "Lease",
+        this.observe(await this.client.create({ apiVersion: "coordination.k8s.io/v1", kind: "Lease",
           metadata: { name, namespace, annotations: withAddress(undefined, this.o.address) },
-          spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } });
+          spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } }), now);
         return true;
       } catch (e) {
         if (isAlreadyExists(e) || isConflict(e)) return false;
@@ -126,10 +146,9 @@ export class LeaderElector {
       }
     }
     const holder = existing.spec.holderIdentity;
-    const renewed = existing.spec.renewTime ? Date.parse(existing.spec.renewTime) : 0;
     const duration = (existing.spec.leaseDurationSeconds ?? 15) * 1000;
     const mine = holder === identity;
-    if (!mine && holder && renewed + duration > now) return false; // someone else holds a live lease
+    if (!mine && holder && this.observedTime + duration > now) return false; // someone else holds a live lease
     const next: Lease = {
       ...existing,
       // A successor overwrites (or drops) the previous holder's address.
@@ -141,7 +160,7 @@ export class LeaderElector {
       },
     };
     try {
-      this.observed = await this.client.replace(next);
+      this.observe(await this.client.replace(next), now);
       return true;
     } catch (e) {
       if (isConflict(e)) return false;
@@ -182,8 +201,8 @@ export class LeaderElector {
     try {
       const l = await this.client.get(this.o.namespace, this.o.name);
       if (l && l.spec.holderIdentity === this.o.identity) {
-        this.observed = await this.client.replace({ ...l, metadata: { ...l.metadata, annotations: withAddress(l.metadata.annotations, undefined) },
-          spec: { ...l.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: micro(this.now()) } });
+        this.observe(await this.client.replace({ ...l, metadata: { ...l.metadata, annotations: withAddress(l.metadata.annotations, undefined) },
+          spec: { ...l.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: micro(this.now()) } }), this.now());
       }
     } catch (e) {
       if (!(e instanceof ApiError) || (!isConflict(e) && !isNotFound(e))) this.o.onError?.(e);

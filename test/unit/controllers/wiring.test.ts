@@ -50,7 +50,7 @@ describe("operator wiring", () => {
     let controllers: RunningControllers | undefined;
     let leader = false;
     const now = Date.parse("2026-01-01T00:00:10Z");
-    const lease: LeaseView = { namespace: "nhi-system", name: "rec", holderIdentity: "nhi-operator-7c9f_3a1b2c", renewTime: "2026-01-01T00:00:05.000000Z", leaseDurationSeconds: 15, address: "10.1.2.3:8080" };
+    const lease: LeaseView = { namespace: "nhi-system", name: "rec", holderIdentity: "nhi-operator-7c9f_3a1b2c", renewTime: "2026-01-01T00:00:05.000000Z", leaseDurationSeconds: 15, address: "10.1.2.3:8080", observedAt: now - 1000 };
     const role: LeaderRole = { isLeader: () => leader, lease: () => lease, retryPeriodMs: 2000, controllers: () => controllers, stop: async () => undefined };
     const get = async (path: string): Promise<{ status: number; body: string; retryAfter: string | null }> => {
       const r = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`);

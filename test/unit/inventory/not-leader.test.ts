@@ -4,7 +4,7 @@ import { identityPod, notLeaderAnswer, type LeaseView } from "../../../core/inve
 
 describe("notLeaderAnswer", () => {
   const now = Date.parse("2026-01-01T00:00:10Z");
-  const lease: LeaseView = { namespace: "nhi-system", name: "rec", holderIdentity: "op-5d8f-x2x_9c1e", renewTime: "2026-01-01T00:00:02.000000Z", leaseDurationSeconds: 15 };
+  const lease: LeaseView = { namespace: "nhi-system", name: "rec", holderIdentity: "op-5d8f-x2x_9c1e", renewTime: "2026-01-01T00:00:02.000000Z", leaseDurationSeconds: 15, observedAt: now - 3000 };
 
   it("names the live holder, its pod and the Lease", () => {
     const a = notLeaderAnswer(lease, now);
@@ -16,8 +16,10 @@ describe("notLeaderAnswer", () => {
     expect(a.leader?.address).to.equal("10.0.0.7:8080");
     expect(a.error).to.match(/pod op-5d8f-x2x at http:\/\/10\.0\.0\.7:8080\/inventory$/);
   });
-  it("names no leader when the Lease lapsed, was released or was never read", () => {
-    for (const l of [{ ...lease, renewTime: "2026-01-01T00:00:-5Z" }, { ...lease, renewTime: "2025-12-31T23:59:50Z" }, { ...lease, holderIdentity: "" }, { namespace: "nhi-system", name: "rec" }]) {
+  it("names no leader when the Lease lapsed (by this replica's clock), was released or was never read", () => {
+    // renewTime is the holder's clock: a skewed one changes nothing; only when we saw the record change counts.
+    expect(notLeaderAnswer({ ...lease, renewTime: "2025-12-31T23:00:00Z" }, now).leader?.pod).to.equal("op-5d8f-x2x");
+    for (const l of [{ ...lease, observedAt: now - 15_000 }, { ...lease, holderIdentity: "" }, { namespace: "nhi-system", name: "rec" }]) {
       const a = notLeaderAnswer(l, now);
       expect(a.leader, JSON.stringify(l)).to.equal(undefined);
       expect(a.error).to.match(/no replica holds Lease nhi-system\/rec right now/);
