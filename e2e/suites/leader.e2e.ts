@@ -227,6 +227,7 @@ describe("leader election: two replicas on a real control plane", function () {
     }, { timeoutMs: (LEASE_S + RETRY_S) * 1000 + SLACK_MS + 20_000, intervalMs: 100, describe: (x) => JSON.stringify(x) });
     const handOverMs = takeover.at - killedAt;
     const bound = (LEASE_S + RETRY_S) * 1000 + SLACK_MS;
+    if (process.env.E2E_VERBOSE === "1") process.stderr.write(`leader e2e: SIGKILL at token generation ${killedAtGeneration.token} (Revoking), signing ${killedAtGeneration.signing}; hand-over took ${handOverMs} ms (bound ${bound} ms)\n`);
     assert.ok(handOverMs <= bound, `hand-over took ${handOverMs} ms; bound: leaseDuration ${LEASE_S}s + retryPeriod ${RETRY_S}s + ${SLACK_MS} ms slack`);
     assert.ok(handOverMs >= (LEASE_S - RETRY_S - 1) * 1000, `the follower took a live Lease after ${handOverMs} ms`);
     assert.equal(takeover.l.spec.leaseTransitions, 1);
@@ -251,6 +252,7 @@ describe("leader election: two replicas on a real control plane", function () {
     await token.stop();
     await signing.stop();
 
+    if (process.env.E2E_VERBOSE === "1") process.stderr.write(`leader e2e: token generations ${JSON.stringify(token.generations())}; signing ${JSON.stringify(signing.generations())}\n`);
     assert.deepEqual([...token.problems, ...signing.problems], [], "the credentials were not always present and valid");
     for (const [name, w, intervalS] of [["token", token, 5], ["signing", signing, 6]] as const) {
       const gens = w.generations();
