@@ -73,7 +73,7 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
         if (stopping || !elector.isLeader()) return;
         running = startControllers({
           rest, source: cache, registry: deps.registry, log,
-          events: new EventRecorder(rest),
+          events: new EventRecorder(rest, undefined, undefined, identity),
           status: new RestStatusWriter(rest),
           ...(o.unusedAfterMs !== undefined ? { unusedAfterMs: o.unusedAfterMs } : {}),
           ...(o.tokenOverlapMs !== undefined ? { tokenOverlapMs: o.tokenOverlapMs } : {}),

@@ -22,7 +22,7 @@ const LEASE_NAME = "reconcilers";
 
 interface LeaseObject extends KubeObject {
   metadata: { name: string; namespace: string; annotations?: Record<string, string> };
-  spec: { holderIdentity?: string; leaseTransitions?: number; renewTime?: string };
+  spec: { holderIdentity?: string; leaseTransitions?: number; renewTime?: string; acquireTime?: string };
 }
 interface NotLeader {
   kind?: string;
@@ -214,13 +214,14 @@ describe("leader election: two replicas on a real control plane", function () {
     assert.ok(reconciledByA > 0, "the leader performed no rotation step");
     assert.equal(reconciledByB, 0, "the follower performed rotation steps while the other replica led");
     assert.ok(!b.logs().includes("started leading"), "the follower started leading while the leader was alive");
+    const renewedBeforeKill = Date.parse((await lease())?.spec.renewTime ?? "");
     const killedAt = Date.now();
     const killedAtGeneration = { token: token.last()?.generation ?? 0, signing: signing.last()?.generation ?? 0 };
     a.proc.kill("SIGKILL");
     await a.exited;
 
     // B takes over once A's last renewal is leaseDuration old: at most leaseDuration + retryPeriod
-    // after the kill (B looks every retryPeriod), plus slack; and not before the Lease lapsed.
+    // after the kill (B looks every retryPeriod), plus slack.
     const takeover = await waitFor("the follower to take the Lease", async () => {
       const l = await lease();
       return l?.spec.holderIdentity?.startsWith("nhi-b_") ? { l, at: Date.now() } : undefined;
@@ -229,7 +230,9 @@ describe("leader election: two replicas on a real control plane", function () {
     const bound = (LEASE_S + RETRY_S) * 1000 + SLACK_MS;
     if (process.env.E2E_VERBOSE === "1") process.stderr.write(`leader e2e: SIGKILL at token generation ${killedAtGeneration.token} (Revoking), signing ${killedAtGeneration.signing}; hand-over took ${handOverMs} ms (bound ${bound} ms)\n`);
     assert.ok(handOverMs <= bound, `hand-over took ${handOverMs} ms; bound: leaseDuration ${LEASE_S}s + retryPeriod ${RETRY_S}s + ${SLACK_MS} ms slack`);
-    assert.ok(handOverMs >= (LEASE_S - RETRY_S - 1) * 1000, `the follower took a live Lease after ${handOverMs} ms`);
+    // Not before the Lease lapsed: B acquired at least leaseDuration after A's last renewal (same host clock).
+    const acquiredAfterRenewMs = Date.parse(takeover.l.spec.acquireTime ?? "") - renewedBeforeKill;
+    assert.ok(acquiredAfterRenewMs >= LEASE_S * 1000 - 50, `the follower took the Lease ${acquiredAfterRenewMs} ms after a renewal the leader made`);
     assert.equal(takeover.l.spec.leaseTransitions, 1);
     assert.equal(takeover.l.metadata.annotations?.["nhi.io/leader-address"], `127.0.0.1:${b.port}`, "the new leader's address replaces the old one");
     await waitFor("the new leader's first inventory", async () => (await inventoryAnswer(b)).status === 200, { timeoutMs: 60_000 });
@@ -270,9 +273,18 @@ describe("leader election: two replicas on a real control plane", function () {
     for (const [g, t] of token.tokens) {
       if (g < last) await waitFor(`the token of generation ${g} to be revoked`, async () => !(await authenticates(t)), { timeoutMs: 20_000 });
     }
+    // The API server's record of who acted: every Event names the replica that wrote it; A's all
+    // precede the kill, B's all follow the take-over (seconds precision).
+    const bIdentity = takeover.l.spec.holderIdentity ?? "";
+    const events = (await c.kube.must<{ items: { reason: string; message: string; count?: number; firstTimestamp?: string; lastTimestamp?: string; reportingInstance?: string; involvedObject: { name: string } }[] }>("GET", `/api/v1/namespaces/${ns()}/events`))
+      .items.filter((e) => e.involvedObject.name === "ci");
+    const by = (id: string): typeof events => events.filter((e) => e.reportingInstance === id);
+    assert.deepEqual(events.filter((e) => e.reportingInstance !== aIdentity && e.reportingInstance !== bIdentity).map((e) => e.reportingInstance), [], "events written by neither replica");
+    assert.ok(by(aIdentity).some((e) => e.reason === "CredentialRotated") && by(bIdentity).some((e) => e.reason === "CredentialRotated"), "each leader in turn rotated");
+    for (const e of by(aIdentity)) assert.ok(Date.parse(e.lastTimestamp ?? "") <= killedAt + 1000, `the killed leader wrote ${e.reason} at ${e.lastTimestamp}`);
+    for (const e of by(bIdentity)) assert.ok(Date.parse(e.firstTimestamp ?? "") >= Math.floor(takeover.at / 1000) * 1000 - 2000, `the follower wrote ${e.reason} at ${e.firstTimestamp}, before it led`);
     // One CredentialRotated event per generation at most (a new leader verifying again would add one).
-    const rotatedEvents = (await c.kube.must<{ items: { reason: string; message: string; count?: number; involvedObject: { name: string } }[] }>("GET", `/api/v1/namespaces/${ns()}/events`))
-      .items.filter((e) => e.involvedObject.name === "ci" && e.reason === "CredentialRotated");
+    const rotatedEvents = events.filter((e) => e.reason === "CredentialRotated");
     const perGeneration = new Map<string, number>();
     for (const e of rotatedEvents) {
       const key = /credential (\w+) .*generation (\d+)/.exec(e.message)?.slice(1).join("#") ?? e.message;
