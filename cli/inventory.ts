@@ -43,6 +43,13 @@ export function inventoryFromSnapshot(set: ManifestSet, cluster: ClusterSnapshot
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
+/** Why a replica answered 503: a follower names the leader (NotLeaderAnswer); otherwise the first pass is not done. */
+async function unavailableReason(res: Response): Promise<string> {
+  const body: unknown = await res.json().catch(() => undefined);
+  if (isRecord(body) && body.kind === "NotLeader" && typeof body.error === "string") return body.error;
+  return "the operator has not finished its first inventory pass";
+}
+
 /** GET the operator's inventory endpoint (optionally ?namespace=), and check it is the document we read. */
 export async function inventoryFromEndpoint(url: string, namespace?: string): Promise<InventoryResult> {
   const target = new URL(url);
@@ -53,7 +60,7 @@ export async function inventoryFromEndpoint(url: string, namespace?: string): Pr
   } catch (e) {
     throw new Error(`cannot reach the inventory endpoint ${url}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!res.ok) throw new Error(`inventory endpoint ${url} answered HTTP ${res.status}${res.status === 503 ? " (the operator has not finished its first inventory pass)" : ""}`);
+  if (!res.ok) throw new Error(`inventory endpoint ${url} answered HTTP ${res.status}${res.status === 503 ? ` (${await unavailableReason(res)})` : ""}`);
   let body: unknown;
   try {
     body = await res.json();

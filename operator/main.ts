@@ -3,6 +3,7 @@
 // same cache. The only composition root: flags in, parts wired, signals out.
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { request as httpsRequest, type RequestOptions } from "node:https";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadCrdDocuments, repoRoot } from "../crds/load.js";
@@ -18,6 +19,7 @@ import type { CertPolicy } from "../core/certs/plan.js";
 import { ClusterCache } from "./cache/cluster-cache.js";
 import { parseDuration } from "../core/nhi/duration.js";
 import { CONTROLLER_DEFAULTS, inventoryRoute, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
+import { ELECTION_DEFAULTS, electionTimingProblem } from "./k8s/leader.js";
 import { DEFAULT_CERT_SECRET, DEFAULT_SERVICE_NAME, SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 
 export interface OperatorOptions {
@@ -123,7 +125,8 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
   });
   certs.watch(server.https);
   if (opts.controllers) {
-    leader = startLeaderRole(kc, cache, { ...opts.controllers, leaseNamespace: opts.controllers.leaseNamespace ?? opts.ownNamespace },
+    const address = opts.controllers.address ?? leaderAddress(process.env.POD_IP, opts.metricsHost, (server.http.address() as AddressInfo).port);
+    leader = startLeaderRole(kc, cache, { ...opts.controllers, leaseNamespace: opts.controllers.leaseNamespace ?? opts.ownNamespace, ...(address ? { address } : {}) },
       { registry: metrics.registry, logger, ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}) });
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
@@ -158,6 +161,16 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
   };
 }
 
+/**
+ * Where this replica's /inventory can be reached, recorded on the Lease while it leads: $POD_IP (the
+ * chart passes it from the downward API), else the metrics host when it names one address.
+ */
+export function leaderAddress(podIp: string | undefined, metricsHost: string, port: number): string | undefined {
+  const host = podIp || (metricsHost === "0.0.0.0" || metricsHost === "::" || metricsHost === "" ? undefined : metricsHost);
+  if (host === undefined) return undefined;
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 const USAGE = `usage: node dist/operator/main.js [options]
   --kubeconfig PATH          kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
   --host ADDR --port N       webhook HTTPS listener (default 0.0.0.0:8443)
@@ -174,12 +187,17 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)
   --no-controllers           serve the webhook only: never campaign for the Lease, never run the reconcilers
   --lease-name NAME          the reconcilers' Lease (default ${CONTROLLER_DEFAULTS.leaseName})
-  --lease-namespace NS       its namespace (default: --namespace)   --identity ID (default $POD_NAME or hostname-pid)
+  --lease-namespace NS       its namespace (default: --namespace)
+  --identity ID              this replica in the Lease (default <$POD_NAME or hostname>_<random>)
+  --lease-duration DUR       a Lease not renewed this long may be taken over (default ${ELECTION_DEFAULTS.leaseDurationMs / 1000}s, whole seconds)
+  --renew-deadline DUR       the leader stops leading when it could not renew this long (default ${ELECTION_DEFAULTS.renewDeadlineMs / 1000}s)
+  --retry-period DUR         how often replicas try to acquire or renew the Lease (default ${ELECTION_DEFAULTS.retryPeriodMs / 1000}s)
   --api-qps N --api-burst N  rate limit of the reconcilers' API calls (default ${CONTROLLER_DEFAULTS.qps}/s, bursts of ${CONTROLLER_DEFAULTS.burst})
   --unused-after DUR         an identity without pods or use this long is Unused (default 720h)
   --token-overlap DUR        a verified new token and the old one overlap this long before the old is revoked
   --kubeconfig-server URL    server URL written into issued kubeconfigs (default: this kubeconfig's)
-  The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503.`;
+  The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503 naming the
+  leader (its identity, pod, and $POD_IP:metrics-port as recorded on the Lease).`;
 
 const managed = (): NonNullable<OperatorOptions["selfManagedCerts"]> => ({ secretName: DEFAULT_CERT_SECRET, serviceName: DEFAULT_SERVICE_NAME, extraNames: [] });
 
@@ -238,6 +256,9 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--lease-name": ctl().leaseName = value(); break;
       case "--lease-namespace": ctl().leaseNamespace = value(); break;
       case "--identity": ctl().identity = value(); break;
+      case "--lease-duration": ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, leaseDurationMs: duration() }; break;
+      case "--renew-deadline": ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, renewDeadlineMs: duration() }; break;
+      case "--retry-period": ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, retryPeriodMs: duration() }; break;
       case "--api-qps": ctl().qps = positive(); break;
       case "--api-burst": ctl().burst = positive(); break;
       case "--unused-after": ctl().unusedAfterMs = duration(); break;
@@ -249,6 +270,8 @@ export function parseArgs(argv: string[]): OperatorOptions {
   }
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new Error("--cert-file and --key-file go together");
   if (noControllers) delete o.controllers;
+  const timingProblem = o.controllers?.election ? electionTimingProblem(o.controllers.election) : undefined;
+  if (timingProblem !== undefined) throw new Error(timingProblem);
   if (o.selfManagedCerts && (o.certFile || o.devCertDir)) throw new Error("--self-managed-certs excludes --cert-file and --dev-cert-dir");
   return o;
 }

@@ -4,6 +4,7 @@
 // reconcilers and the inventory informers at once and calls onLostLeadership (main exits, so a fresh
 // process campaigns again: the rotation steps are crash-safe, a half-done one resumes elsewhere).
 import type { KubeConfig } from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
@@ -11,7 +12,8 @@ import type { Logger } from "../webhooks/log.js";
 import type { ClusterCache } from "./cache/cluster-cache.js";
 import { startControllers, type RunningControllers } from "./controllers/index.js";
 import { EventRecorder } from "./k8s/events.js";
-import { LeaderElector, leaseClient } from "./k8s/leader.js";
+import { notLeaderAnswer, type LeaseView } from "../core/inventory/document.js";
+import { LEADER_ADDRESS_ANNOTATION, LeaderElector, leaseClient, type ElectionTiming } from "./k8s/leader.js";
 import { KubeRest } from "./k8s/rest.js";
 import { RestStatusWriter } from "./k8s/status-writer.js";
 
@@ -19,8 +21,12 @@ export interface ControllerOptions {
   leaseName: string;
   /** Default: the operator's own namespace. */
   leaseNamespace?: string;
-  /** This replica's identity in the Lease (default: $POD_NAME, else hostname-pid). */
+  /** This replica's identity in the Lease (default: "<$POD_NAME or hostname>_<random>", unique per process like client-go's). */
   identity?: string;
+  /** host:port of this replica's metrics listener, recorded on the Lease while it leads (main.ts: $POD_IP). */
+  address?: string;
+  /** Lease timing (default ELECTION_DEFAULTS: 15s / 10s / 2s). */
+  election?: ElectionTiming;
   /** Client-side rate limit of the reconcilers' API calls. */
   qps: number;
   burst: number;
@@ -35,6 +41,9 @@ export const CONTROLLER_DEFAULTS: ControllerOptions = { leaseName: "nhi-operator
 
 export interface LeaderRole {
   isLeader(): boolean;
+  /** The Lease as this replica last saw it, and how often it looks. */
+  lease(): LeaseView;
+  retryPeriodMs: number;
   controllers(): RunningControllers | undefined;
   /** Releases the Lease (when held) and stops the reconcilers and the inventory informers. */
   stop(): Promise<void>;
@@ -45,7 +54,8 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
 }): LeaderRole {
   const { logger: log } = deps;
   const rest = new KubeRest(kc, { qps: o.qps, burst: o.burst });
-  const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  // Random per process: a restarted container (same pod name) must campaign, not resume a dead process's term.
+  const identity = o.identity ?? `${process.env.POD_NAME || hostname()}_${randomBytes(5).toString("hex")}`;
   let running: RunningControllers | undefined;
   let stopping = false;
 
@@ -56,14 +66,14 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
     await r?.stop();
   };
   const elector = new LeaderElector(leaseClient(rest), {
-    namespace: o.leaseNamespace, name: o.leaseName, identity,
+    namespace: o.leaseNamespace, name: o.leaseName, identity, ...(o.address ? { address: o.address } : {}), ...o.election,
     onStartedLeading: () => {
       log.info("started leading: starting the reconcilers", { identity, lease: `${o.leaseNamespace}/${o.leaseName}` });
       cache.startInventory().then(() => {
         if (stopping || !elector.isLeader()) return;
         running = startControllers({
           rest, source: cache, registry: deps.registry, log,
-          events: new EventRecorder(rest),
+          events: new EventRecorder(rest, undefined, undefined, identity),
           status: new RestStatusWriter(rest),
           ...(o.unusedAfterMs !== undefined ? { unusedAfterMs: o.unusedAfterMs } : {}),
           ...(o.tokenOverlapMs !== undefined ? { tokenOverlapMs: o.tokenOverlapMs } : {}),
@@ -89,6 +99,19 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
 
   return {
     isLeader: () => elector.isLeader(),
+    lease: () => {
+      const l = elector.observedLease();
+      const address = l?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION];
+      return {
+        namespace: o.leaseNamespace, name: o.leaseName,
+        ...(l?.spec.holderIdentity !== undefined ? { holderIdentity: l.spec.holderIdentity } : {}),
+        ...(l?.spec.renewTime !== undefined ? { renewTime: l.spec.renewTime } : {}),
+        ...(l?.spec.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: l.spec.leaseDurationSeconds } : {}),
+        ...(address ? { address } : {}),
+        ...(l ? { observedAt: elector.observedAt() } : {}),
+      };
+    },
+    retryPeriodMs: elector.retryPeriodMs,
     controllers: () => running,
     async stop() {
       stopping = true;
@@ -98,12 +121,21 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
   };
 }
 
-/** GET /inventory: the leader's inventory; 503 on a follower, before the first pass, or before the role starts. */
-export function inventoryRoute(role: () => LeaderRole | undefined): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * GET /inventory: the leader's inventory. 503 with Retry-After otherwise: on a follower with a
+ * NotLeaderAnswer naming the Lease's holder and where it serves (not a redirect: a pod address is
+ * not reachable from outside the cluster, and through a Service a retry may reach the leader);
+ * on the leader before its first pass; before the role starts.
+ */
+export function inventoryRoute(role: () => LeaderRole | undefined, now: () => number = Date.now): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const r = role();
     const c = r?.controllers();
     if (c) return c.inventoryHandler(req, res);
-    res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: r?.isLeader() ? "inventory not ready" : "not the leader: the inventory is served by the replica holding the Lease" }));
+    const retryAfter = String(Math.max(1, Math.ceil((r?.retryPeriodMs ?? 1000) / 1000)));
+    const body = !r ? { error: "the leader election has not started yet" }
+      : r.isLeader() ? { error: "this replica leads but has not finished its first inventory pass" }
+      : notLeaderAnswer(r.lease(), now());
+    res.writeHead(503, { "content-type": "application/json", "retry-after": retryAfter }).end(JSON.stringify(body));
   };
 }

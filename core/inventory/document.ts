@@ -35,3 +35,62 @@ export function inventoryDocument(inv: Inventory, namespace?: string): Inventory
     tlsCertificates,
   };
 }
+
+/** What a follower knows of the reconcilers' Lease (its last read, at most one retry period old). */
+export interface LeaseView {
+  namespace: string;
+  name: string;
+  holderIdentity?: string;
+  /** RFC 3339 (MicroTime), the holder's clock: shown, never compared with ours. */
+  renewTime?: string;
+  leaseDurationSeconds?: number;
+  /** When, on this replica's clock, the record last changed: the holder is live until then + leaseDurationSeconds. */
+  observedAt?: number;
+  /** host:port of the holder's metrics listener, when it could name one. */
+  address?: string;
+}
+
+/**
+ * GET /inventory on a replica that does not hold the Lease: 503 with this body. Which replica
+ * answers depends on the Service's load balancing, so a retry may reach the leader; a client pinned
+ * to this replica (port-forward, API server proxy) is told which one to ask instead.
+ */
+export interface NotLeaderAnswer {
+  apiVersion: "nhi.io/v1alpha1";
+  kind: "NotLeader";
+  error: string;
+  lease: { namespace: string; name: string };
+  /** The replica holding a live Lease; absent while none does (an election is under way). */
+  leader?: {
+    identity: string;
+    /** The identity's part before "_": the pod name ($POD_NAME) in a cluster, the host name outside. */
+    pod?: string;
+    /** host:port of its metrics listener ($POD_IP in a cluster): GET http://<address>/inventory. */
+    address?: string;
+    renewTime?: string;
+  };
+}
+
+/** The pod (or host) name an identity "<pod>_<random>" starts with; undefined for other identities. */
+export function identityPod(identity: string): string | undefined {
+  const m = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?)_[A-Za-z0-9-]+$/.exec(identity);
+  return m?.[1];
+}
+
+export function notLeaderAnswer(lease: LeaseView, now: number): NotLeaderAnswer {
+  const ref = `Lease ${lease.namespace}/${lease.name}`;
+  const live = lease.holderIdentity !== undefined && lease.holderIdentity !== "" && lease.observedAt !== undefined
+    && lease.observedAt + (lease.leaseDurationSeconds ?? 0) * 1000 > now;
+  const base = { apiVersion: "nhi.io/v1alpha1", kind: "NotLeader", lease: { namespace: lease.namespace, name: lease.name } } as const;
+  if (!live || lease.holderIdentity === undefined) {
+    return { ...base, error: `this replica is not the leader and no replica holds ${ref} right now (an election is under way): retry shortly` };
+  }
+  const identity = lease.holderIdentity;
+  const pod = identityPod(identity);
+  const where = `${pod !== undefined ? `pod ${pod}` : identity}${lease.address ? ` at http://${lease.address}/inventory` : ""}`;
+  return {
+    ...base,
+    error: `this replica is not the leader: the inventory is served by the holder of ${ref}, ${where}`,
+    leader: { identity, ...(pod !== undefined ? { pod } : {}), ...(lease.address ? { address: lease.address } : {}), ...(lease.renewTime ? { renewTime: lease.renewTime } : {}) },
+  };
+}

@@ -70,8 +70,10 @@ export function useOperator(): { start(opts?: StartOptions): Promise<OperatorPro
     await installCrds();
   });
   afterEach(async function () {
-    const last = started.at(-1);
-    if (this.currentTest?.state === "failed" && last) process.stderr.write(`--- operator logs ---\n${last.logs().slice(-6000)}\n`);
+    // Every process's logs when the test failed (the leader suite runs several at once).
+    if (this.currentTest?.state === "failed") {
+      started.forEach((op, i) => process.stderr.write(`--- operator ${i + 1} of ${started.length} logs ---\n${op.logs().slice(-6000)}\n`));
+    }
     for (const op of started) await op.stop();
     started = [];
   });

@@ -34,7 +34,8 @@ const COMPONENT = "nhi-operator";
 export class EventRecorder implements EventSink {
   private readonly seen = new Map<string, { name: string; count: number; first: string; at: number }>();
 
-  constructor(private readonly rest: KubeRest, private readonly windowMs = 10 * 60_000, private readonly host = process.env.HOSTNAME ?? "") {}
+  /** `instance`: the replica writing (its Lease identity), so an Event says which replica acted. */
+  constructor(private readonly rest: KubeRest, private readonly windowMs = 10 * 60_000, private readonly host = process.env.HOSTNAME ?? "", private readonly instance = "") {}
 
   async record(e: RecordedEvent): Promise<void> {
     const message = scrub(e.message);
@@ -59,7 +60,7 @@ export class EventRecorder implements EventSink {
         involvedObject: { apiVersion: e.target.apiVersion, kind: e.target.kind, namespace: e.target.namespace, name: e.target.name, ...(e.target.uid ? { uid: e.target.uid } : {}) },
         type: e.type, reason: e.reason, message,
         source: { component: COMPONENT, ...(this.host ? { host: this.host } : {}) },
-        reportingComponent: COMPONENT, reportingInstance: this.host || COMPONENT,
+        reportingComponent: COMPONENT, reportingInstance: (this.instance || this.host || COMPONENT).slice(0, 128),
         firstTimestamp: ts, lastTimestamp: ts, count: 1,
       },
     });

@@ -123,6 +123,26 @@ spec:
     }
   });
 
+  it("inventory --endpoint on a follower says which replica leads (exit 2)", async () => {
+    const notLeader = { apiVersion: "nhi.io/v1alpha1", kind: "NotLeader", lease: { namespace: "nhi-system", name: "rec" }, leader: { identity: "op-1_ab", pod: "op-1" },
+      error: "this replica is not the leader: the inventory is served by the holder of Lease nhi-system/rec, pod op-1" };
+    const server = createServer((req, res) => {
+      if (req.url === "/follower") res.writeHead(503, { "content-type": "application/json", "retry-after": "2" }).end(JSON.stringify(notLeader));
+      else res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: "not ready" }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const follower = await nhictlAsync(["inventory", "--endpoint", `http://127.0.0.1:${port}/follower`]);
+      expect(follower.code).to.equal(2);
+      expect(follower.stderr).to.include("answered HTTP 503 (this replica is not the leader: the inventory is served by the holder of Lease nhi-system/rec, pod op-1)");
+      const starting = await nhictlAsync(["inventory", "--endpoint", `http://127.0.0.1:${port}/starting`]);
+      expect(starting.stderr).to.include("answered HTTP 503 (the operator has not finished its first inventory pass)");
+    } finally {
+      server.close();
+    }
+  });
+
   it("inventory --endpoint that cannot be reached is a clear error (exit 2)", () => {
     const r = nhictl(["inventory", "--endpoint", "http://127.0.0.1:9/inventory"]);
     expect(r.code).to.equal(2);
