@@ -207,6 +207,7 @@ const SECURITY_SEVERITY: Record<string, string> = { critical: "9.5", high: "8.0"
 const RULE_TEXT: Record<string, string> = {
   "scope-exceeded": "RBAC gives a governed identity more than its NonHumanIdentity's scopes declare",
   "binding-dangerous-group": "A binding gives a role to a group of people or to everyone",
+  "unresolved-role-ref": "A binding names a role defined nowhere checked: its permissions are unknown",
   "nhi-invalid": "NonHumanIdentity does not validate against the CRD schema and semantic checks",
   "nhipolicy-invalid": "NHIPolicy does not validate against the CRD schema and semantic checks",
   "nhi-scope-critical": "A NonHumanIdentity declares a critical catalogue permission in its scopes",

@@ -19,8 +19,9 @@
 //   ClusterRoles its selectors match (its own `rules` are controller-owned and ignored), in
 //   selector order, then by role name, without duplicates; aggregation chains (view → edit →
 //   admin) resolve transitively, and cycles to their least fixed point;
-// - Kubernetes' built-in ClusterRoles (and kube-system/kube-public Roles) are preloaded; a real object of the same name replaces
-//   one, and removing that real object brings the built-in back (the API server recreates it).
+// - Kubernetes' built-in ClusterRoles and kube-system/kube-public Roles are preloaded; a real
+//   object of the same name replaces one, and removing it brings the built-in back (the API
+//   server recreates it).
 //
 // Every mutation does work proportional to the changed object (plus the aggregating roles it
 // feeds), never a rebuild. Nothing here reads a clock or does I/O.

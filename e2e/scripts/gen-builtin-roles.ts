@@ -13,7 +13,7 @@ const DATA_MODULE = join(REPO_ROOT, "core", "rbac", "builtin-roles.data.ts");
 
 async function main(): Promise<void> {
   const { KUBE_VERSION } = readVersions();
-  const plane = await ControlPlane.start({ controllerManager: false });
+  const plane = await ControlPlane.start({ controllerManager: false, scheduler: false });
   try {
     // /readyz (which start() waits for) includes poststarthook/rbac/bootstrap-roles: the bootstrap is done.
     const rbac = await listBootstrapRbac(plane.kube);
