@@ -2,6 +2,7 @@
 // catalogue entries they reach, and its NHI's scopes side by side. `nhictl explain <group>` does the
 // same for a member group (system:serviceaccounts:<ns>, system:serviceaccounts, …): what every
 // member holds through it. Answers come from core/rbac and core/policy; this file only arranges them.
+import { isClusterDefaultGrant } from "../core/inventory/inventory.js";
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { grantsOfHolder, holderIdentity, type Holder } from "../core/policy/rbac-write.js";
 import { memberGroup, parseGroupIdentity } from "../core/rbac/groups.js";
@@ -49,6 +50,8 @@ export interface ExplainedGrant {
   bindingLocation?: Location;
   roleLocation?: Location;
   rules: ExplainedRule[];
+  /** Held by every identity through Kubernetes' own default bindings (system:discovery, …): not measured against the scopes. */
+  clusterDefault?: boolean;
 }
 
 export interface Explanation {
@@ -94,17 +97,20 @@ export function explain(set: ManifestSet, target: Holder, options: { now: Date; 
   const nhi = sa ? judged.directory.nhiFor(sa) : undefined;
   const scopes: ScopedRule[] = nhi?.spec.scopes ?? [];
   const used = new Set<number>();
+  // The inventory's rule: what every identity holds through the cluster's default bindings is not its own excess.
+  const ownGrants = grants.filter((g) => !isClusterDefaultGrant(g));
   const explainedGrants = grants.map((g): ExplainedGrant => {
     const applicable = scopeRulesFor(scopes, g.namespace);
+    const clusterDefault = isClusterDefaultGrant(g);
     const rules = g.rules.map((r): ExplainedRule => {
-      const uncovered = nhi ? uncoveredGrants(scopes, [{ ...g, rules: [r] }]).map((u) => describePermission(u.permission)) : [];
+      const uncovered = nhi && !clusterDefault ? uncoveredGrants(scopes, [{ ...g, rules: [r] }]).map((u) => describePermission(u.permission)) : [];
       const coveredBy = applicable
         .filter((s) => ruleCovers(s, r) || (uncovered.length > 0 && r.verbs.some((v) => ruleCovers(s, { ...r, verbs: [v] }))))
         .map((s) => scopes.indexOf(s));
       for (const i of coveredBy) used.add(i);
       return { rule: r, text: ruleText(r, g.namespace), coveredBy, uncovered };
     });
-    const out: ExplainedGrant = { binding: refText(g.binding), role: refText(g.role), namespace: g.namespace, via: g.via, rules };
+    const out: ExplainedGrant = { binding: refText(g.binding), role: refText(g.role), namespace: g.namespace, via: g.via, rules, ...(clusterDefault ? { clusterDefault } : {}) };
     const bl = set.locate(g.binding);
     const rl = set.locate(g.role);
     if (bl) out.bindingLocation = bl.location;
@@ -121,7 +127,7 @@ export function explain(set: ManifestSet, target: Holder, options: { now: Date; 
       id: h.entry.id, title: h.entry.title, severity: h.entry.severity, where: h.namespace === "*" ? "cluster-wide" : `namespace ${h.namespace}`,
       through: h.grants.map(describeGrant), why: h.entry.why, fix: h.entry.fix,
     })),
-    beyondScopes: nhi ? uncoveredGrants(scopes, grants).map((u) => `${describePermission(u.permission)} (${describeGrant(u.grant)})`) : [],
+    beyondScopes: nhi ? uncoveredGrants(scopes, ownGrants).map((u) => `${describePermission(u.permission)} (${describeGrant(u.grant)})`) : [],
   };
   if (nhi) {
     const loc = set.locate({ kind: "NonHumanIdentity", namespace: nhi.metadata.namespace, name: nhi.metadata.name });
@@ -156,10 +162,10 @@ export function formatExplainText(e: Explanation, color: boolean): string {
   for (const g of e.grants) {
     const viaGroup = g.via.slice("group:".length);
     const via = g.via === "serviceaccount" || viaGroup === e.group?.name ? "" : ` (as member of ${viaGroup})`;
-    out.push(`  ${g.binding}${at(g.bindingLocation)} → ${g.role}${at(g.roleLocation)}${via}`);
+    out.push(`  ${g.binding}${at(g.bindingLocation)} → ${g.role}${at(g.roleLocation)}${via}${g.clusterDefault ? " — every identity holds this (Kubernetes default binding)" : ""}`);
     for (const r of g.rules) {
       let cover = "";
-      if (e.nhi) cover = r.uncovered.length === 0 ? green(`  ✓ scopes[${r.coveredBy.join(",")}]`) : red(`  ✗ not in scopes: ${r.uncovered.slice(0, 3).join("; ")}${r.uncovered.length > 3 ? ` (+${r.uncovered.length - 3})` : ""}`);
+      if (e.nhi && !g.clusterDefault) cover = r.uncovered.length === 0 ? green(`  ✓ scopes[${r.coveredBy.join(",")}]`) : red(`  ✗ not in scopes: ${r.uncovered.slice(0, 3).join("; ")}${r.uncovered.length > 3 ? ` (+${r.uncovered.length - 3})` : ""}`);
       out.push(`      ${r.text}${cover}`);
     }
   }
