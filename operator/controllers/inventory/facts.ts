@@ -37,7 +37,10 @@ function leafOf(pem: string): X509Certificate | { problem: string } {
 /** Validity of the first certificate of a PEM bundle. */
 export function certificateValidity(pem: string): { notBefore: number; notAfter: number } | { problem: string } {
   const x = leafOf(pem);
-  if ("problem" in x) return x;
+  return "problem" in x ? x : validityOf(x);
+}
+
+function validityOf(x: X509Certificate): { notBefore: number; notAfter: number } | { problem: string } {
   const notBefore = Date.parse(x.validFrom);
   const notAfter = Date.parse(x.validTo);
   if (!Number.isFinite(notAfter) || !Number.isFinite(notBefore)) return { problem: "certificate has no readable validity" };
@@ -51,7 +54,7 @@ const commonName = (dn: string): string | undefined => dn.split("\n").find((l) =
 export function certificateFacts(pem: string): TlsReading {
   const x = leafOf(pem);
   if ("problem" in x) return x;
-  const validity = certificateValidity(x.toString());
+  const validity = validityOf(x);
   if ("problem" in validity) return validity;
   // subjectAltName: "DNS:a.example, DNS:b.example, IP Address:10.0.0.1" (entries with odd characters JSON-quoted).
   const dnsNames = (x.subjectAltName ?? "").split(", ").map((e) => e.replace(/^"(.*)"$/, "$1")).filter((e) => e.startsWith("DNS:")).map((e) => e.slice(4)).slice(0, MAX_DNS_NAMES);

@@ -23,7 +23,7 @@ export class InventoryController {
   private readonly facts: CredentialFactsReader;
   private readonly tls: TlsCertificateReader;
   /** Health of each TLS Secret's certificate at the last pass ("ns/name" → health), for Events on transitions. */
-  private tlsSeen: Map<string, TlsCertificateRecord["health"]> | undefined;
+  private tlsSeen = new Map<string, TlsCertificateRecord["health"]>();
   /** What this process last wrote per NHI: the source's copy may lag behind our own writes. */
   private readonly written = new Map<string, { status: string; phase?: string; value: NonHumanIdentityStatus }>();
   private readonly listeners = new Set<(inv: Inventory) => void>();
@@ -55,7 +55,6 @@ export class InventoryController {
     // The inventory is complete once built; status writes follow (rate-limited, one per changed NHI).
     for (const l of this.listeners) l(inv);
     let next = Math.min(now + RESYNC_MS, tlsNextAt(inv.tlsCertificates, now) ?? Number.POSITIVE_INFINITY);
-    await this.recordTlsEvents(inv.tlsCertificates);
     let firstError: unknown;
     for (const nhi of snapshot.nhis) {
       const ns = nhi.metadata.namespace ?? "default";
@@ -69,16 +68,20 @@ export class InventoryController {
         if (!isNotFound(e)) firstError ??= e; // an NHI deleted meanwhile is not an error
       }
     }
+    await this.recordTlsEvents(inv.tlsCertificates);
     if (firstError !== undefined) throw firstError;
     return { requeueAfterMs: Math.max(1000, next - now + 500) };
   }
 
-  /** Warning Events on TLS Secrets whose certificate turned Expiring, Expired or Unreadable since the last pass (on a process's first pass: is). */
+  /**
+   * Warning Events on TLS Secrets whose certificate turned Expiring, Expired or Unreadable since the
+   * last pass. Nothing persists the previous health, so a new process reports each bad one once.
+   */
   private async recordTlsEvents(records: readonly TlsCertificateRecord[]): Promise<void> {
     const previous = this.tlsSeen;
     this.tlsSeen = new Map(records.map((r) => [`${r.namespace}/${r.secretName}`, r.health]));
     for (const r of records) {
-      for (const e of tlsTransitionEvents(previous?.get(`${r.namespace}/${r.secretName}`), r)) {
+      for (const e of tlsTransitionEvents(previous.get(`${r.namespace}/${r.secretName}`), r)) {
         await this.d.events.record({ target: { apiVersion: "v1", kind: "Secret", namespace: r.namespace, name: r.secretName }, ...e })
           .catch((err: unknown) => (this.d.log ?? nullLog).debug("event not recorded", { reason: e.reason, error: String(err) }));
       }
