@@ -121,7 +121,8 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
     },
   };
   if (opts.waitReady !== false) {
-    // The previous test's process released the Lease on SIGTERM; a SIGKILLed one holds it ≤ 15 s.
+    // The previous test's process released the Lease on SIGTERM; after a SIGKILLed one a new process
+    // waits a full lease duration (15 s, its own clock, like client-go) before taking it.
     await waitFor("the reconcilers to lead and finish a first inventory", async () => {
       if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}: ${out.slice(-2000)}`);
       return out.includes("inventory complete");

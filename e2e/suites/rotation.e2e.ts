@@ -159,7 +159,7 @@ spec:
     assert.equal(await authenticates(midToken), true, "the stored new token does not authenticate");
     assert.equal(await authenticates(oldToken), true, "the old token was revoked before the new one was verified");
 
-    // Restarted (it waits for the dead leader's Lease to lapse), it resumes and completes.
+    // Restarted (it waits a lease duration before taking the dead leader's Lease), it resumes and completes.
     op = await operator.start();
     const done = await waitFor("the rotation to complete after the restart", async () => {
       const s = await getSecret(ns(), "deployer-token");
