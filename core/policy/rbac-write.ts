@@ -4,7 +4,7 @@
 import { describeGrant, describePermission, toPermission, uncoveredGrants } from "../rbac/scoped.js";
 import { breakdown } from "../rbac/coverage.js";
 import type { EffectivePermissionIndex, RbacChange } from "../rbac/effective.js";
-import { groupContains, groupIdentity, groupsOfServiceAccount, memberGroup, type MemberGroup } from "../rbac/groups.js";
+import { enclosingGroups, groupIdentity, groupsOfServiceAccount, memberGroup, type MemberGroup } from "../rbac/groups.js";
 import type { ClusterRoleBinding, Grant, RoleBinding, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
 import { newCatalogueHits, type CatalogueHit } from "./catalogue-hits.js";
 import { DANGEROUS_GROUPS } from "./catalogue.js";
@@ -86,13 +86,16 @@ const namespaceOf = (change: IdentityChange): string | undefined => {
   const ns = change.group.serviceAccountNamespace;
   return ns === "*" ? undefined : ns;
 };
+/** The member groups, other than the holder itself, that contain every member of the holder. */
+export function widerGroupsOf(holder: Holder): string[] {
+  return "group" in holder ? enclosingGroups(holder.group.name).slice(1) : groupsOfServiceAccount(holder.serviceAccount.namespace);
+}
 /** Member groups of the input that contain every member of `change`'s holder (other than itself). */
 const containingGroups = (input: RbacWriteInput, change: IdentityChange): GroupChange[] => {
-  const inGroup = isGroup(change)
-    ? (g: string): boolean => g !== change.group.name && groupContains(g, change.group.name)
-    : (g: string): boolean => groupsOfServiceAccount(change.serviceAccount.namespace).includes(g);
-  return input.changes.filter(isGroup).filter((c) => inGroup(c.group.name));
+  const wider = new Set(widerGroupsOf(change));
+  return input.changes.filter(isGroup).filter((c) => wider.has(c.group.name));
 };
+
 const nhiName = (g: GoverningIdentity): string => `NonHumanIdentity ${g.nhi.namespace}/${g.nhi.name}`;
 
 const newHitsMemo = new WeakMap<IdentityChange, CatalogueHit<Grant>[]>();
