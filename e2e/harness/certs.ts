@@ -54,7 +54,7 @@ export class CertAuthority {
   private constructor(
     readonly dir: string,
     readonly certFile: string,
-    private readonly keyFile: string,
+    readonly keyFile: string,
     readonly certPem: string,
   ) {}
 

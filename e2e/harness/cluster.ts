@@ -39,8 +39,10 @@ export interface WebhookRegistration {
 
 export abstract class Cluster {
   private client: KubeClient | undefined;
-  /** False when no kube-controller-manager runs: no token filling, default SAs, GC or namespace deletion. */
+  /** False when no kube-controller-manager runs: no token filling, default SAs, GC, namespace deletion, workload controllers. */
   hasControllers = true;
+  /** False when no kube-scheduler runs. */
+  hasScheduler = true;
 
   protected constructor(readonly kubeconfigPath: string, readonly kubectlPath: string, readonly helmPath?: string) {}
 

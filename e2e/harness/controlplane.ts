@@ -1,5 +1,7 @@
-// A real control plane on loopback: etcd, kube-apiserver, kube-controller-manager (envtest-style,
-// plus the controllers envtest lacks: token, serviceaccount, garbage collector, namespace).
+// A real control plane on loopback, as a real cluster runs it minus the nodes: etcd, kube-apiserver,
+// kube-controller-manager with its default controller set (deployments create ReplicaSets and Pods
+// under the controllers' own identities, admin/edit/view are aggregated, tokens are filled, garbage
+// is collected) and kube-scheduler. Pods stay Pending (no kubelet); that is enough for admission.
 import { KubeConfig } from "@kubernetes/client-node";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -16,13 +18,18 @@ import type { IssuedCert } from "./certs.js";
 import { Cluster } from "./cluster.js";
 import { Guard, ManagedProcess, sleep, sweepStale, track } from "./procs.js";
 
-/** The controllers the e2e suites rely on (issue 3): legacy token Secrets, default SAs, GC, namespace deletion. */
-export const DEFAULT_CONTROLLERS = [
-  "serviceaccount-token-controller",
-  "serviceaccount-controller",
-  "garbage-collector-controller",
-  "namespace-controller",
-];
+/**
+ * kube-controller-manager's default set (`*`) minus only the controllers that cannot work without
+ * nodes or a cloud, each with its reason. Everything else a real cluster runs, runs here.
+ */
+export const EXCLUDED_CONTROLLERS: Readonly<Record<string, string>> = {
+  "cloud-node-lifecycle-controller": "deletes Nodes their cloud no longer has: there is no cloud provider",
+  "service-lb-controller": "provisions cloud load balancers for Services: there is no cloud provider",
+  "node-route-controller": "programs cloud routes for pod CIDRs: there is no cloud provider",
+  "node-ipam-controller": "allocates pod CIDRs to Nodes: there are no Nodes (and no --allocate-node-cidrs)",
+};
+
+export const DEFAULT_CONTROLLERS: readonly string[] = ["*", ...Object.keys(EXCLUDED_CONTROLLERS).map((c) => `-${c}`)];
 
 /** Metadata for every request: enough for per-identity activity without request bodies. */
 export const DEFAULT_AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
@@ -45,7 +52,10 @@ export interface ControlPlaneOptions {
   binaries?: Binaries;
   /** Run kube-controller-manager (default: when its binary exists). */
   controllerManager?: boolean;
-  controllers?: string[];
+  /** kube-controller-manager's --controllers (default DEFAULT_CONTROLLERS). */
+  controllers?: readonly string[];
+  /** Run kube-scheduler (default: when its binary exists). */
+  scheduler?: boolean;
   audit?: AuditOptions;
   /** Extra kube-apiserver flags ("--name=value"); later flags win. */
   apiServerArgs?: string[];
@@ -62,6 +72,7 @@ export interface StartTimings {
   etcdMs: number;
   apiServerMs: number;
   controllerManagerMs: number;
+  schedulerMs: number;
   totalMs: number;
 }
 
@@ -110,7 +121,7 @@ export class ControlPlane extends Cluster {
   private readonly procs: ManagedProcess[] = [];
   private untrack: () => void = () => undefined;
   private stopped = false;
-  timings: StartTimings = { certsMs: 0, etcdMs: 0, apiServerMs: 0, controllerManagerMs: 0, totalMs: 0 };
+  timings: StartTimings = { certsMs: 0, etcdMs: 0, apiServerMs: 0, controllerManagerMs: 0, schedulerMs: 0, totalMs: 0 };
   private apiServerLaunch: { args: string[]; logs: string; ready: Probe } | undefined;
   auditLogFile: string | undefined;
   apiServerUrl = "";
@@ -126,7 +137,7 @@ export class ControlPlane extends Cluster {
     super(join(dataDir, "kubeconfig"), binaries.kubectl, binaries.helm);
   }
 
-  /** Starts etcd, kube-apiserver and (when available) kube-controller-manager; resolves when ready. */
+  /** Starts etcd, kube-apiserver and (when available) kube-controller-manager and kube-scheduler; resolves when ready. */
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const t0 = Date.now();
     const log = opts.log ?? (process.env.E2E_VERBOSE === "1" ? (l: string): void => void process.stderr.write(`e2e harness: ${l}\n`) : (): void => undefined);
@@ -165,6 +176,11 @@ export class ControlPlane extends Cluster {
     });
     const admin = ca.issue("admin", { commonName: "admin", organizations: ["system:masters"], usage: "client" });
     const kcmCert = ca.issue("kube-controller-manager", { commonName: "system:kube-controller-manager", usage: "client" });
+    const schedulerCert = ca.issue("kube-scheduler", { commonName: "system:kube-scheduler", usage: "client" });
+    // The aggregation layer's front proxy, as kubeadm sets it up: without it every component logs
+    // that the requestheader CA bundle is missing, and aggregated APIs could not authenticate.
+    const frontProxyCa = CertAuthority.create(join(pki, "front-proxy"), "front-proxy-ca");
+    const frontProxyClient = frontProxyCa.issue("front-proxy-client", { commonName: "front-proxy-client", usage: "client" });
     const sa = writeServiceAccountKeys(pki);
     this.timings.certsMs = Date.now() - t;
 
@@ -202,6 +218,10 @@ export class ControlPlane extends Cluster {
         `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`,
         `--client-ca-file=${ca.certFile}`,
         "--authorization-mode=RBAC",
+        `--requestheader-client-ca-file=${frontProxyCa.certFile}`, "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        `--proxy-client-cert-file=${frontProxyClient.certFile}`, `--proxy-client-key-file=${frontProxyClient.keyFile}`,
         // Without kube-controller-manager no controller creates the "default" ServiceAccount, so
         // the ServiceAccount plugin would reject every pod (envtest disables it for that reason).
         withKcm
@@ -242,11 +262,37 @@ export class ControlPlane extends Cluster {
           "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${join(this.dataDir, "kcm")}`,
           `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(",")}`,
           `--service-account-private-key-file=${sa.privateKeyFile}`, `--root-ca-file=${ca.certFile}`,
+          // The CSR signer signs with the cluster CA, as kubeadm configures it.
+          `--cluster-signing-cert-file=${ca.certFile}`, `--cluster-signing-key-file=${ca.keyFile}`,
+          "--service-cluster-ip-range=10.0.0.0/24",
           "--use-service-account-credentials=true", "--leader-elect=false", "--profiling=false",
         ], logs);
         return { p, ready: httpOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }) };
       });
       this.timings.controllerManagerMs = Date.now() - t;
+    }
+
+    // kube-scheduler: pods get their PodScheduled condition (Unschedulable: there are no nodes).
+    const withScheduler = (opts.scheduler ?? true) && this.binaries.kubeScheduler !== undefined;
+    if (opts.scheduler && !this.binaries.kubeScheduler) {
+      throw new Error("e2e harness: kube-scheduler was requested but is not in " + this.binaries.source);
+    }
+    this.hasScheduler = withScheduler;
+    if (withScheduler && this.binaries.kubeScheduler) {
+      t = Date.now();
+      const schedulerConfig = join(pki, "kube-scheduler.kubeconfig");
+      writeFileSync(schedulerConfig, kubeconfigYaml(this.apiServerUrl, ca.certPem, schedulerCert, "system:kube-scheduler"), { mode: 0o600 });
+      const bin = this.binaries.kubeScheduler;
+      await this.startWithRetry("kube-scheduler", timeout, async () => {
+        const [port] = await freePorts(1);
+        const p = this.spawn("kube-scheduler", bin, [
+          `--kubeconfig=${schedulerConfig}`, `--authentication-kubeconfig=${schedulerConfig}`, `--authorization-kubeconfig=${schedulerConfig}`,
+          "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${join(this.dataDir, "scheduler")}`,
+          "--leader-elect=false", "--profiling=false",
+        ], logs);
+        return { p, ready: httpOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }) };
+      });
+      this.timings.schedulerMs = Date.now() - t;
     }
   }
 
@@ -305,7 +351,7 @@ export class ControlPlane extends Cluster {
     }
   }
 
-  /** Stops kube-controller-manager, kube-apiserver, etcd (reverse order) and removes the data dir. */
+  /** Stops kube-scheduler, kube-controller-manager, kube-apiserver, etcd (reverse order) and removes the data dir. */
   override async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

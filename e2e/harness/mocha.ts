@@ -50,3 +50,12 @@ export function useNamespace(prefix = "e2e", cluster: () => Cluster = sharedClus
     return current;
   };
 }
+
+/**
+ * Skips the calling suite or test when the cluster's API server is not on this host: it could not
+ * call a webhook (or audit sink) that listens on 127.0.0.1 (kind's container, a remote cluster).
+ */
+export function skipUnlessLocalApiServer(ctx: Mocha.Context, cluster: Cluster = sharedCluster()): void {
+  const server = cluster.kube.config.getCurrentCluster()?.server ?? "";
+  if (!/^https:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(server)) ctx.skip();
+}

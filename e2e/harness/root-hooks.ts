@@ -1,20 +1,11 @@
 // Mocha root-hook plugin (required by e2e/.mocharc.json): one control plane for the whole e2e run.
 import type { Context } from "mocha";
-import { writeFileSync } from "node:fs";
 import { ControlPlane } from "./controlplane.js";
 import { startShared, stopShared } from "./mocha.js";
 
 process.setSourceMapsEnabled(true);
 
-const counts = { passed: 0, failed: 0, skipped: 0 };
-
 export const mochaHooks = {
-  afterEach(this: Context): void {
-    const state = this.currentTest?.state;
-    if (state === "passed") counts.passed++;
-    else if (state === "failed") counts.failed++;
-    else counts.skipped++;
-  },
   async beforeAll(this: Context): Promise<void> {
     this.timeout(240_000);
     const c = await startShared();
@@ -22,8 +13,13 @@ export const mochaHooks = {
       const t = c.timings;
       const s = (ms: number): string => (ms / 1000).toFixed(1);
       process.stderr.write(`e2e: control plane ${c.apiServerUrl} ready in ${s(t.totalMs)} s ` +
-        `(certs ${s(t.certsMs)}, etcd ${s(t.etcdMs)}, kube-apiserver ${s(t.apiServerMs)}, kube-controller-manager ${s(t.controllerManagerMs)})` +
-        `${c.hasControllers ? "" : " — no kube-controller-manager: controller tests skip"}\n`);
+        `(certs ${s(t.certsMs)}, etcd ${s(t.etcdMs)}, kube-apiserver ${s(t.apiServerMs)}, kube-controller-manager ${s(t.controllerManagerMs)}, ` +
+        `kube-scheduler ${s(t.schedulerMs)})\n`);
+      const missing = [c.hasControllers ? "" : "kube-controller-manager", c.hasScheduler ? "" : "kube-scheduler"].filter(Boolean);
+      if (missing.length > 0) {
+        process.stderr.write(`\ne2e: WARNING: THIS IS NOT A REAL CLUSTER — no ${missing.join(" and no ")} in ${c.binaries.source}.\n` +
+          "e2e: the tests that need them will be SKIPPED, and make e2e lists them; unset KUBEBUILDER_ASSETS to build them.\n\n");
+      }
     } else {
       process.stderr.write(`e2e: using existing cluster from E2E_KUBECONFIG=${c.kubeconfigPath}\n`);
     }
@@ -31,7 +27,5 @@ export const mochaHooks = {
   async afterAll(this: Context): Promise<void> {
     this.timeout(60_000);
     await stopShared();
-    // For e2e.sh's closing "N passed, N failed" line (CI reads it; mocha's own summary differs).
-    if (process.env.E2E_RESULTS_FILE) writeFileSync(process.env.E2E_RESULTS_FILE, JSON.stringify(counts));
   },
 };

