@@ -90,10 +90,17 @@ const namespaceOf = (change: IdentityChange): string | undefined => {
 export function widerGroupsOf(holder: Holder): string[] {
   return "group" in holder ? enclosingGroups(holder.group.name).slice(1) : groupsOfServiceAccount(holder.serviceAccount.namespace);
 }
+/** The input's group changes by group name, once per input (a write may reach thousands of accounts). */
+const groupChangesMemo = new WeakMap<RbacWriteInput, Map<string, GroupChange>>();
 /** Member groups of the input that contain every member of `change`'s holder (other than itself). */
 const containingGroups = (input: RbacWriteInput, change: IdentityChange): GroupChange[] => {
-  const wider = new Set(widerGroupsOf(change));
-  return input.changes.filter(isGroup).filter((c) => wider.has(c.group.name));
+  let byName = groupChangesMemo.get(input);
+  if (!byName) {
+    byName = new Map(input.changes.filter(isGroup).map((c) => [c.group.name, c]));
+    groupChangesMemo.set(input, byName);
+  }
+  const groups = byName;
+  return widerGroupsOf(change).flatMap((g) => groups.get(g) ?? []);
 };
 
 const nhiName = (g: GoverningIdentity): string => `NonHumanIdentity ${g.nhi.namespace}/${g.nhi.name}`;
