@@ -13,7 +13,8 @@
 // and decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
-import { decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, type Holder, type IdentityChange, type RoleLookup } from "../core/policy/rbac-write.js";
+import { decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, widerGroupsOf, type Holder, type IdentityChange, type RoleLookup } from "../core/policy/rbac-write.js";
+import { groupIdentity } from "../core/rbac/groups.js";
 import { CLI_DEFAULTS, exemptionFor, resolvePolicy, serviceAccountIdentity, type EffectivePolicy } from "../core/policy/settings.js";
 import type { Decision, Severity, Violation } from "../core/policy/types.js";
 import { decideWorkload, type ClusterLookups } from "../core/policy/workload.js";
@@ -229,7 +230,9 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
     if (c.gained.length < 2) continue;
     const hits = catalogueHits(c.gained);
     const identity = holderIdentity(c.holder);
-    const fresh = hits.filter((h) => h.grants.length > 1 && !out.has(h.entry.id, identity));
+    // Not again for a member when a group that contains it reported the same entry (groups come first).
+    const reporters = [identity, ...widerGroupsOf(c.holder).map(groupIdentity)];
+    const fresh = hits.filter((h) => h.grants.length > 1 && !reporters.some((who) => out.has(h.entry.id, who)));
     if (fresh.length === 0) continue;
     const wanted = new Set(fresh.map((h) => h.entry.id));
     const firstGrant = fresh[0]?.grants[0];

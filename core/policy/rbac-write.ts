@@ -5,7 +5,7 @@ import { describeGrant, describePermission, toPermission, uncoveredGrants } from
 import { breakdown } from "../rbac/coverage.js";
 import type { EffectivePermissionIndex, RbacChange } from "../rbac/effective.js";
 import { BUILTIN_KUBERNETES_VERSION } from "../rbac/builtin-roles.js";
-import { groupContains, groupIdentity, groupsOfServiceAccount, memberGroup, type MemberGroup } from "../rbac/groups.js";
+import { enclosingGroups, groupIdentity, groupsOfServiceAccount, memberGroup, type MemberGroup } from "../rbac/groups.js";
 import type { ClusterRoleBinding, Grant, RoleBinding, RoleObjectRef, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
 import { newCatalogueHits, type CatalogueHit } from "./catalogue-hits.js";
 import { DANGEROUS_GROUPS } from "./catalogue.js";
@@ -100,13 +100,23 @@ const namespaceOf = (change: IdentityChange): string | undefined => {
   const ns = change.group.serviceAccountNamespace;
   return ns === "*" ? undefined : ns;
 };
+/** The member groups, other than the holder itself, that contain every member of the holder. */
+export function widerGroupsOf(holder: Holder): string[] {
+  return "group" in holder ? enclosingGroups(holder.group.name).slice(1) : groupsOfServiceAccount(holder.serviceAccount.namespace);
+}
+/** The input's group changes by group name, once per input (a write may reach thousands of accounts). */
+const groupChangesMemo = new WeakMap<RbacWriteInput, Map<string, GroupChange>>();
 /** Member groups of the input that contain every member of `change`'s holder (other than itself). */
 const containingGroups = (input: RbacWriteInput, change: IdentityChange): GroupChange[] => {
-  const inGroup = isGroup(change)
-    ? (g: string): boolean => g !== change.group.name && groupContains(g, change.group.name)
-    : (g: string): boolean => groupsOfServiceAccount(change.serviceAccount.namespace).includes(g);
-  return input.changes.filter(isGroup).filter((c) => inGroup(c.group.name));
+  let byName = groupChangesMemo.get(input);
+  if (!byName) {
+    byName = new Map(input.changes.filter(isGroup).map((c) => [c.group.name, c]));
+    groupChangesMemo.set(input, byName);
+  }
+  const groups = byName;
+  return widerGroupsOf(change).flatMap((g) => groups.get(g) ?? []);
 };
+
 const nhiName = (g: GoverningIdentity): string => `NonHumanIdentity ${g.nhi.namespace}/${g.nhi.name}`;
 
 const newHitsMemo = new WeakMap<IdentityChange, CatalogueHit<Grant>[]>();

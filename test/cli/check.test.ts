@@ -80,6 +80,19 @@ describe("nhictl check (process)", function () {
       expect(find(authenticated.report.violations, "wildcard-all-cluster")?.message).to.include("every ServiceAccount in the cluster (and every authenticated user)");
     });
 
+    it("a catalogue entry two group bindings complete together is reported for the group, not again for a known member", () => {
+      const cr = (name: string, rule: string): string => `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: ${name} }\nrules: [${rule}]\n`;
+      const crb = (name: string, roleName: string): string => `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: { name: ${name} }\n`
+        + `subjects: [{ kind: Group, apiGroup: rbac.authorization.k8s.io, name: "system:serviceaccounts:shop" }]\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${roleName} }\n`;
+      const r = checkJson(["-f", "-"], [
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: stray, namespace: shop }\n",
+        cr("csr-approval", "{ apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [update] }"),
+        cr("signer", "{ apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve] }"),
+        crb("a", "csr-approval"), crb("b", "signer"),
+      ].join("---\n"));
+      expect(r.report.violations.map((v) => `${v.rule} ${v.identity ?? ""}`)).to.deep.equal(["csr-approve group:system:serviceaccounts:shop"]);
+    });
+
     it("warns about ServiceAccounts no NHI claims", () => {
       expect(report.warnings.map((w) => `${w.rule} ${w.namespace}/${w.name}`)).to.include.members(["unclaimed-service-account ci/deployer", "unclaimed-service-account shop/reporter"]);
     });
