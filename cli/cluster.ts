@@ -5,8 +5,8 @@ import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAut
 import type { ClusterSnapshot, SecretMetadata, WorkloadObject } from "../core/snapshot.js";
 import type { ClusterRole, ClusterRoleBinding, ObjectMeta, Role, RoleBinding } from "../core/rbac/types.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
+import { isRecord } from "../core/json.js";
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** The client's model objects → plain JSON-shaped objects with kind and apiVersion (lists omit them). */
 function plain<T>(items: readonly unknown[], apiVersion: string, kind: string): T[] {

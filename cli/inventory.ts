@@ -10,6 +10,7 @@ import { inventoryDocument, type InventoryDocument, type InventoryIdentity } fro
 import type { GroupRecord } from "../core/inventory/inventory.js";
 import type { TlsCertificateRecord } from "../core/inventory/tls.js";
 import type { ManifestSet } from "./snapshot.js";
+import { isRecord } from "../core/json.js";
 
 export type { InventoryDocument, InventoryIdentity };
 
@@ -41,7 +42,6 @@ export function inventoryFromSnapshot(set: ManifestSet, cluster: ClusterSnapshot
   return { source: `${what} (computed by nhictl)`, document: inventoryDocument(inv, namespace) };
 }
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** Why a replica answered 503: a follower names the leader (NotLeaderAnswer); otherwise the first pass is not done. */
 async function unavailableReason(res: Response): Promise<string> {

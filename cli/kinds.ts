@@ -3,6 +3,7 @@
 // of the objects handed to the core (so a malformed RoleBinding is an error naming its line, not a
 // crash inside the core).
 import { InputError, type LoadedObject } from "./load.js";
+import { isRecord } from "../core/json.js";
 
 /** Kinds per group/version the checks read or that commonly appear next to them. Other groups (CRDs) pass through unchecked. */
 const KNOWN: Record<string, readonly string[]> = {
@@ -33,7 +34,6 @@ const CLUSTER_SCOPED = new Set([
 
 export const isClusterScoped = (kind: string): boolean => CLUSTER_SCOPED.has(kind);
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 const isStringArray = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
 
 function fail(o: LoadedObject, path: string, message: string): never {

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from "yaml";
+import { isRecord } from "../core/json.js";
 
 export interface Location {
   /** Path relative to the working directory (forward slashes), or "<stdin>". */
@@ -33,7 +34,6 @@ export class InputError extends Error {
 export const STDIN = "<stdin>";
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** Kubernetes field path "spec.credentials[0].ttl" → ["spec", "credentials", 0, "ttl"]. */
 export function pathSegments(path: string): (string | number)[] {

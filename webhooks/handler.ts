@@ -7,8 +7,9 @@ import { judgeBreakGlass } from "../core/policy/break-glass.js";
 import type { EffectivePolicy } from "../core/policy/settings.js";
 import type { Decision, Violation } from "../core/policy/types.js";
 import type { ClusterView } from "../operator/cache/view.js";
+import { isRecord } from "../core/json.js";
 import {
-  isRecord, parseReview, resourceLabel, reviewResponse, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewResponse,
+  parseReview, resourceLabel, reviewResponse, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewResponse,
 } from "./admission/review.js";
 import { ADMISSION_CHECKS, workloadAnnotations, type AdmissionCheck } from "./checks/index.js";
 import { isBad } from "./checks/types.js";

@@ -4,7 +4,7 @@
 // FieldErrors with the path and the fix.
 import { imageGlobProblems } from "./images.js";
 import { isDnsLabel, isDnsSubdomain, qualifiedNameProblems } from "./names.js";
-import { isRecord } from "./schema.js";
+import { isRecord } from "../json.js";
 import type { FieldError, ValidateOptions } from "./validate.js";
 
 type Obj = Record<string, unknown>;

@@ -2,6 +2,7 @@
 // Pure: the caller reads the YAML (crds/load.ts) and passes the parsed documents in.
 import { NHI_VERSION } from "./types.js";
 import type { NHIKind } from "./types.js";
+import { isRecord } from "../json.js";
 
 export interface CelRule {
   rule: string;
@@ -42,8 +43,6 @@ export interface KubeSchema {
   "x-kubernetes-embedded-resource"?: boolean;
 }
 
-export const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The openAPIV3Schema of `kind` at version v1alpha1 from parsed CRD documents; throws if absent. */
 export function findCrdSchema(crdDocuments: readonly unknown[], kind: NHIKind): KubeSchema {

@@ -12,6 +12,7 @@ import { describeObject, suggestScope } from "./describe.js";
 import { parseServiceAccountIdentity, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
 import type { Requester } from "./workload.js";
+import { isRecord } from "../json.js";
 
 /** Ids an NHIPolicy exemption may name: the catalogue's and the admission checks'. */
 export const ADMISSION_RULE_IDS: readonly string[] = [
@@ -37,7 +38,6 @@ export interface NHIWriteInput {
   namespace?: string;
 }
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 function refOf(obj: unknown, kind: string, namespace?: string): ObjectRef {
   const m = isRecord(obj) && isRecord(obj.metadata) ? obj.metadata : {};

@@ -3,6 +3,7 @@
 // Such an object is judged by its owner: the owner's writer was judged when the template was written.
 import type { OwnerReference } from "../rbac/types.js";
 import { WORKLOAD_KINDS } from "./pod-template.js";
+import { isRecord } from "../json.js";
 
 /** kube-controller-manager's own identity, when it runs without --use-service-account-credentials. */
 export const CONTROLLER_MANAGER_USER = "system:kube-controller-manager";
@@ -18,7 +19,6 @@ export interface ControllerOwner {
   madeBy: string;
 }
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /**
  * The owner of `object` when `username` is the controller that makes objects of its kind from that

@@ -2,6 +2,7 @@
 // webhook, the CLI and the inventory, so all three read workloads the same way.
 import { JSONPath } from "jsonpath-plus";
 import type { WorkloadObject } from "../snapshot.js";
+import { isRecord } from "../json.js";
 
 export interface Container {
   name?: string;
@@ -69,7 +70,6 @@ export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = Object.fromE
 
 export const runsPods = (kind: string): boolean => kind in POD_TEMPLATE_PATHS;
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** The pod template of a workload, or undefined for kinds that run no pods or objects without one. */
 export function podTemplateOf(obj: WorkloadObject): PodTemplate | undefined {

@@ -1,5 +1,6 @@
 // AdmissionReview v1: parsing what the API server sends (defensively: the body is untrusted input)
 // and building what it expects back.
+import { isRecord } from "../../core/json.js";
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
 const OPERATIONS: ReadonlySet<string> = new Set(["CREATE", "UPDATE", "DELETE", "CONNECT"]);
@@ -35,7 +36,6 @@ export interface AdmissionReviewResponse {
   response: AdmissionResponse;
 }
 
-export const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 const str = (x: unknown): x is string => typeof x === "string";
 
 /** UIDs are UUIDs; anything long or odd is refused rather than echoed into logs. */

@@ -2,7 +2,7 @@
 // metadata and type are read here, and nothing of it is kept, logged or echoed.
 import { decideSecretWrite } from "../../core/policy/token.js";
 import type { SecretMetadata } from "../../core/snapshot.js";
-import { isRecord } from "../admission/review.js";
+import { isRecord } from "../../core/json.js";
 import { metadataProblem } from "./shape.js";
 import type { AdmissionCheck } from "./types.js";
 

@@ -1,6 +1,6 @@
 // Light shape checks of untrusted objects before they reach the core, which trusts its types. The API
 // server has validated real objects already; these stop malformed input from becoming a crash.
-import { isRecord } from "../admission/review.js";
+import { isRecord } from "../../core/json.js";
 
 export type Problem = string | undefined;
 

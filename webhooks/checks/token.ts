@@ -1,6 +1,6 @@
 // serviceaccounts/token CREATE (TokenRequest) → core decideTokenRequest.
 import { decideTokenRequest } from "../../core/policy/token.js";
-import { isRecord } from "../admission/review.js";
+import { isRecord } from "../../core/json.js";
 import { lookupsOf, type AdmissionCheck } from "./types.js";
 
 export const tokenRequestCheck: AdmissionCheck = {

@@ -2,7 +2,8 @@
 import { decideWorkload } from "../../core/policy/workload.js";
 import type { WorkloadObject } from "../../core/snapshot.js";
 import { POD_TEMPLATE_PATHS, WORKLOAD_KINDS } from "../../core/workloads/pod-template.js";
-import { isRecord, type AdmissionRequest } from "../admission/review.js";
+import { isRecord } from "../../core/json.js";
+import type { AdmissionRequest } from "../admission/review.js";
 import { metadataProblem, podSpecProblem } from "./shape.js";
 import { lookupsOf, type AdmissionCheck } from "./types.js";
 

@@ -4,7 +4,8 @@ import { expect } from "chai";
 import { loadCrdDocuments } from "../../../crds/load.js";
 import { CEL_MIRRORS } from "../../../core/nhi/cel.js";
 import { PATTERN_MEANINGS } from "../../../core/nhi/patterns.js";
-import { findCrdSchema, isRecord, walkSchema } from "../../../core/nhi/schema.js";
+import { isRecord } from "../../../core/json.js";
+import { findCrdSchema, walkSchema } from "../../../core/nhi/schema.js";
 import type { KubeSchema } from "../../../core/nhi/schema.js";
 import {
   CLAIM_MODES, CREDENTIAL_TYPES, ENFORCEMENT_MODES, EXPIRY_ACTIONS, LEGACY_TOKEN_MODES, NHI_PHASES, RISK_LEVELS, SECRET_ENCODINGS,
