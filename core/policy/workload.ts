@@ -3,6 +3,7 @@
 import { imageMatches } from "../nhi/images.js";
 import type { NonHumanIdentity } from "../nhi/types.js";
 import { selectorMatches } from "../labels.js";
+import { BUILTIN_CLUSTER_ROLE_BINDINGS } from "../rbac/builtin-roles.js";
 import { describeGrant, describePermission, uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
 import { SERVICE_ACCOUNT_TOKEN_TYPE, type IdentityDirectory, type ServiceAccountObject, type WorkloadObject } from "../snapshot.js";
@@ -43,10 +44,20 @@ export interface WorkloadInput extends ClusterLookups {
   oldObject?: WorkloadObject;
 }
 
+/**
+ * Kubernetes' own controllers (with --use-service-account-credentials): the kube-system
+ * ServiceAccounts the default `system:controller:*` ClusterRoleBindings name. Not every kube-system
+ * account: a third-party operator installed there is judged like any other requester.
+ */
+const CONTROLLER_SERVICE_ACCOUNTS: ReadonlySet<string> = new Set(BUILTIN_CLUSTER_ROLE_BINDINGS
+  .filter((b) => b.metadata.name.startsWith("system:controller:"))
+  .flatMap((b) => (b.subjects ?? []).filter((x) => x.kind === "ServiceAccount" && x.namespace === "kube-system"))
+  .map((x) => serviceAccountIdentity("kube-system", x.name)));
+
 /** Controllers of the control plane create pods from templates that were judged when written. */
 export function isControlPlaneRequester(r: Requester | undefined): boolean {
   if (!r) return false;
-  return r.username.startsWith("system:serviceaccount:kube-system:") || r.username === "system:kube-controller-manager"
+  return CONTROLLER_SERVICE_ACCOUNTS.has(r.username) || r.username === "system:kube-controller-manager"
     || r.username.startsWith("system:node:");
 }
 

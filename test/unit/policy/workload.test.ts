@@ -66,6 +66,7 @@ describe("decideWorkload", () => {
     { name: "an unclaimed deployer borrowing a stronger identity fails under CLI strictness", in: input(pod("admin-bot"), { requester: asSA("ci", "loose-deployer"), policy: CLI_DEFAULTS }), allowed: false, violations: ["borrowed-identity"] },
     { name: "a human requester is not judged for borrowing (RBAC on pods is theirs)", in: input(pod("admin-bot"), { requester: HUMAN }), allowed: true, violations: [] },
     { name: "control-plane controllers creating pods from judged templates are not judged for borrowing", in: input(pod("admin-bot"), { requester: asSA("kube-system", "replicaset-controller") }), allowed: true, violations: [] },
+    { name: "any other kube-system account (a third-party operator installed there) is judged for borrowing like everyone", in: input(pod("admin-bot"), { requester: asSA("kube-system", "some-operator"), policy: CLI_DEFAULTS }), allowed: false, violations: ["borrowed-identity"] },
     { name: "a pod running as its requester is not borrowing", in: input(pod("admin-bot"), { requester: asSA("shop", "admin-bot") }), allowed: true, violations: [] },
     { name: "a kind that runs no pods is allowed untouched", in: input({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "shop" } }), allowed: true, violations: [], warnings: [] },
     { name: "a workload without a template is allowed (the API server rejects it)", in: input({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "shop" }, spec: {} }), allowed: true, violations: [] },
