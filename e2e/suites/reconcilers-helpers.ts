@@ -2,12 +2,13 @@
 // the one composition root: webhook + leader-elected reconcilers) as a child process against the
 // shared control plane, so a test can kill it. The webhook is served but not registered.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { REPO_ROOT } from "../harness/binaries.js";
 import { sharedCluster } from "../harness/mocha.js";
+import { sharedCrdFile } from "../harness/shared.js";
 import { Token, type KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 
@@ -19,15 +20,11 @@ export async function installCrds(): Promise<void> {
   await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
 }
 
-/** The real PolicyReport CRD as Kyverno publishes it, from the shared workspace beside the clone (never copied into the project). */
-export const POLICY_REPORT_CRD = join(REPO_ROOT, "..", "shared", "crds", "wgpolicyk8s.io_policyreports.yaml");
-
+/** Installs the real PolicyReport CRD as Kyverno publishes it, from the shared workspace (never copied into the project). */
 export async function installPolicyReportCrd(): Promise<void> {
-  if (!existsSync(POLICY_REPORT_CRD)) {
-    throw new Error(`e2e: the PolicyReport CRD is expected at ${POLICY_REPORT_CRD} (shared/crds/ beside the clone, as in CI); check out the shared workspace there`);
-  }
+  const crd = sharedCrdFile("wgpolicyk8s.io_policyreports.yaml");
   const c = sharedCluster();
-  await c.kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", POLICY_REPORT_CRD]);
+  await c.kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", crd]);
   await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
 }
 

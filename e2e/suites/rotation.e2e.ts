@@ -107,8 +107,11 @@ spec:
     }, { timeoutMs: 30_000, intervalMs: 100, describe: describeSecret });
     assert.equal(inGrace.data?.["key.previous"], value1, ".previous does not hold the old value");
     assert.notEqual(inGrace.data?.key, value1);
-    const deployment = await c.kube.get<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } } & { apiVersion: string; kind: string; metadata: { name: string } }>("apps/v1", "Deployment", "api", ns());
-    assert.ok(deployment?.spec.template.metadata.annotations?.["kubectl.kubernetes.io/restartedAt"], "the consumer Deployment was not restarted");
+    // Rollout is the step after Issue and Verify: the restart follows the new value, it does not come with it.
+    await waitFor("the consumer Deployment to be restarted", async () => {
+      const d = await c.kube.get<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } } & { apiVersion: string; kind: string; metadata: { name: string } }>("apps/v1", "Deployment", "api", ns());
+      return d?.spec.template.metadata.annotations?.["kubectl.kubernetes.io/restartedAt"] !== undefined;
+    }, { timeoutMs: 30_000 });
     // The cluster's own controllers carry the restart out: a new ReplicaSet from the deployment
     // controller, and its first (surge) pod from the replicaset controller. The rollout goes no
     // further: without a kubelet no pod becomes Ready, so the old pods are never scaled down.
