@@ -281,3 +281,8 @@ export const DANGEROUS_GROUPS: ReadonlyMap<string, string> = new Map([
   ["system:unauthenticated", "every unauthenticated request"],
   ["system:authenticated", "every user and service account of the cluster"],
 ]);
+
+/** Users every request of a kind authenticates as: a binding to one grants to all of them. */
+export const DANGEROUS_USERS: ReadonlyMap<string, string> = new Map([
+  ["system:anonymous", "every unauthenticated request"],
+]);

@@ -1,6 +1,6 @@
 // Public surface of the policy core: the escalation catalogue and the decisions built on it.
 export * from "./types.js";
-export { CATALOGUE, CATALOGUE_BY_ID, DANGEROUS_GROUPS, OWASP_NHI } from "./catalogue.js";
+export { CATALOGUE, CATALOGUE_BY_ID, DANGEROUS_GROUPS, DANGEROUS_USERS, OWASP_NHI } from "./catalogue.js";
 export type { CatalogueEntry, CatalogueSeverity, OwaspNhi } from "./catalogue.js";
 export { catalogueHits } from "./catalogue-hits.js";
 export type { CatalogueHit, GrantLike } from "./catalogue-hits.js";

@@ -8,7 +8,7 @@ import { BUILTIN_KUBERNETES_VERSION } from "../rbac/builtin-roles.js";
 import { enclosingGroups, groupIdentity, groupsOfServiceAccount, memberGroup, type MemberGroup } from "../rbac/groups.js";
 import type { ClusterRoleBinding, Grant, RoleBinding, RoleObjectRef, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
 import { newCatalogueHits, type CatalogueHit } from "./catalogue-hits.js";
-import { DANGEROUS_GROUPS } from "./catalogue.js";
+import { DANGEROUS_GROUPS, DANGEROUS_USERS } from "./catalogue.js";
 import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject, suggestScope } from "./describe.js";
 import { modesFor, serviceAccountIdentity, type EffectivePolicy, type Mode } from "./settings.js";
@@ -235,13 +235,18 @@ const dangerousGroupSubject: Check<RbacWriteInput> = {
     const b = input.binding;
     if (!b || (b.roleRef.kind === "ClusterRole" && DISCOVERY_ROLES.has(b.roleRef.name))) return [];
     return (b.subjects ?? [])
-      .filter((s) => s.kind === "Group" && DANGEROUS_GROUPS.has(s.name))
-      .map((s): Finding => ({
-        outcome: "deny", rule: "binding-dangerous-group", severity: "critical", object: input.object, identity: `group:${s.name}`,
-        permission: `${b.roleRef.kind} ${b.roleRef.name}`,
-        message: `${describeObject(input.object)} binds ${b.roleRef.kind} ${b.roleRef.name} to group ${s.name} (${DANGEROUS_GROUPS.get(s.name) ?? ""}).`,
-        fix: `bind the role to the specific ServiceAccounts that need it instead of group ${s.name}`,
-      }));
+      .flatMap((s) => {
+        const who = s.kind === "Group" ? DANGEROUS_GROUPS.get(s.name) : s.kind === "User" ? DANGEROUS_USERS.get(s.name) : undefined;
+        if (who === undefined) return [];
+        const subject = `${s.kind === "Group" ? "group" : "user"} ${s.name}`;
+        return [{
+          outcome: "deny", rule: "binding-dangerous-group", severity: "critical", object: input.object,
+          identity: s.kind === "Group" ? `group:${s.name}` : s.name,
+          permission: `${b.roleRef.kind} ${b.roleRef.name}`,
+          message: `${describeObject(input.object)} binds ${b.roleRef.kind} ${b.roleRef.name} to ${subject} (${who}).`,
+          fix: `bind the role to the specific ServiceAccounts that need it instead of ${subject}`,
+        } satisfies Finding];
+      });
   },
 };
 

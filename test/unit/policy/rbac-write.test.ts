@@ -102,6 +102,17 @@ describe("decideRbacWrite", () => {
     }
   });
 
+  it("a binding to the anonymous user (every unauthenticated request) is denied, not only to its group", () => {
+    const b: ClusterRoleBinding = {
+      kind: "ClusterRoleBinding", metadata: { name: "x" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "system:anonymous" }],
+    };
+    const d = decideRbacWrite(input([], { object: { kind: "ClusterRoleBinding", name: "x" }, binding: b }));
+    expect(d.allowed).to.equal(false);
+    expect(d.violations[0]).to.include({ rule: "binding-dangerous-group", identity: "system:anonymous" });
+    expect(d.violations[0]?.message).to.contain("to user system:anonymous (every unauthenticated request)");
+  });
+
   it("a check that throws denies, naming the check", () => {
     const boom: Check<number> = { name: "boom", run: () => { throw new Error("bad input"); } };
     const d = runChain([boom], 1, CLI_DEFAULTS as EffectivePolicy);
