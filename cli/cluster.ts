@@ -1,11 +1,13 @@
 // --cluster: the live cluster's state, read once with the current kubeconfig, in the snapshot shape.
-// Secrets are listed for their type only (token Secrets); their data is dropped on arrival and never
-// kept, compared or printed.
+// Token Secrets are listed as metadata only (PartialObjectMetadataList, as the operator watches
+// them): their values never reach this process.
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import type { ClusterSnapshot, SecretMetadata, WorkloadObject } from "../core/snapshot.js";
 import type { ClusterRole, ClusterRoleBinding, ObjectMeta, Role, RoleBinding } from "../core/rbac/types.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { isRecord } from "../core/json.js";
+import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../core/snapshot.js";
+import { ApiError, KubeRest, METADATA_LIST_ACCEPT } from "../operator/k8s/rest.js";
 
 
 /** The client's model objects → plain JSON-shaped objects with kind and apiVersion (lists omit them). */
@@ -49,6 +51,8 @@ interface ApiFailure {
 
 /** Why a list failed, in words, from the API server's Status (never the client's request headers). */
 export function describeFailure(e: unknown): ApiFailure {
+  // The project's own REST adapter (metadata-only lists): status and the API server's message.
+  if (e instanceof ApiError && e.status > 0) return describeFailure({ code: e.status, body: { message: e.detail } });
   if (isRecord(e) && typeof e.code === "number") {
     const status = e.code;
     let detail = "";
@@ -111,6 +115,7 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const rest = new KubeRest(kc);
   const read = async <T>(resource: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await withRetry(call);
@@ -140,7 +145,8 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
     read("roles.rbac.authorization.k8s.io", () => rbac.listRoleForAllNamespaces()), read("clusterroles.rbac.authorization.k8s.io", () => rbac.listClusterRole()),
     read("rolebindings.rbac.authorization.k8s.io", () => rbac.listRoleBindingForAllNamespaces()),
     read("clusterrolebindings.rbac.authorization.k8s.io", () => rbac.listClusterRoleBinding()),
-    read("secrets (type kubernetes.io/service-account-token)", () => core.listSecretForAllNamespaces({ fieldSelector: "type=kubernetes.io/service-account-token" })),
+    read(`secrets (type ${SERVICE_ACCOUNT_TOKEN_TYPE})`, () => rest.get<{ items?: { metadata?: unknown }[] }>("/api/v1/secrets",
+      { accept: METADATA_LIST_ACCEPT, query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` } })),
     read("pods", () => core.listPodForAllNamespaces()), read("deployments.apps", () => apps.listDeploymentForAllNamespaces()),
     read("statefulsets.apps", () => apps.listStatefulSetForAllNamespaces()), read("daemonsets.apps", () => apps.listDaemonSetForAllNamespaces()),
     read("jobs.batch", () => batch.listJobForAllNamespaces()), read("cronjobs.batch", () => batch.listCronJobForAllNamespaces()),
@@ -149,8 +155,8 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
   if (missingCrds.length > 0) {
     options.notice?.(`the cluster ${server} does not serve ${missingCrds.sort().join(" and ")} (the nhi-operator CRDs are not installed): judged as having no NonHumanIdentities and no NHIPolicies`);
   }
-  // Only metadata and type: the token itself is never copied out of the response.
-  const secretMeta: SecretMetadata[] = secrets.items.map((s) => ({ apiVersion: "v1", kind: "Secret", metadata: meta(s.metadata), ...(s.type ? { type: s.type } : {}) }));
+  // Metadata only was asked for; the type is the one the field selector asked for.
+  const secretMeta: SecretMetadata[] = (secrets.items ?? []).map((s) => ({ apiVersion: "v1", kind: "Secret", metadata: meta(s.metadata), type: SERVICE_ACCOUNT_TOKEN_TYPE }));
   const workloads: WorkloadObject[] = [
     ...plain<WorkloadObject>(pods.items, "v1", "Pod"), ...plain<WorkloadObject>(deployments.items, "apps/v1", "Deployment"),
     ...plain<WorkloadObject>(statefulSets.items, "apps/v1", "StatefulSet"), ...plain<WorkloadObject>(daemonSets.items, "apps/v1", "DaemonSet"),

@@ -10,6 +10,7 @@ import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject, Token } from "../harness/kube.js";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import { runNhictl } from "../harness/nhictl.js";
+import { waitFor } from "../harness/wait.js";
 
 const cluster = (): Cluster => sharedCluster();
 
@@ -242,6 +243,24 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, new RegExp(`${ns()}\\s+orders-api\\s+orders-api`));
       assert.match(table.stdout, new RegExp(`${ns()}\\s+batch-runner\\s+shadow`));
+    });
+
+    it("inventory --cluster: a legacy token Secret is seen through its metadata alone, and its value never reaches the output", async function () {
+      const name = "runner-legacy-token";
+      const v = await cluster().kube.apply({
+        apiVersion: "v1", kind: "Secret", type: "kubernetes.io/service-account-token",
+        metadata: { name, namespace: ns(), annotations: { "kubernetes.io/service-account.name": "batch-runner" } },
+      } as KubeObject);
+      assert.ok(v.allowed, v.message);
+      const token = await waitFor("the token controller to fill the Secret", async () =>
+        (await cluster().kube.get<KubeObject & { data?: Record<string, string> }>("v1", "Secret", name, ns()))?.data?.token, { timeoutMs: 30_000 });
+      const r = await runNhictl(["inventory", "--cluster", "--kubeconfig", cluster().kubeconfigPath, "--format", "json"]);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as { identities: { namespace: string; name: string; legacyTokens: { name: string }[] }[] };
+      const runner = doc.identities.find((i) => i.namespace === ns() && i.name === "batch-runner");
+      assert.deepEqual(runner?.legacyTokens.map((t) => t.name), [name]);
+      const value = Buffer.from(token, "base64").toString("utf8");
+      assert.ok(!r.stdout.includes(value) && !r.stderr.includes(value) && !r.stdout.includes(token), "the token's value reached nhictl's output");
     });
   });
 

@@ -8,8 +8,9 @@ import { request as httpRequest } from "node:http";
 import { readFileSync } from "node:fs";
 
 export class ApiError extends Error {
-  constructor(readonly method: string, readonly path: string, readonly status: number, readonly reason: string, message: string) {
-    super(`${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ""}: ${message}`);
+  /** `detail`: the API server's own message (its Status), without method, path or code. */
+  constructor(readonly method: string, readonly path: string, readonly status: number, readonly reason: string, readonly detail: string) {
+    super(`${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ""}: ${detail}`);
     this.name = "ApiError";
   }
 }
