@@ -1,0 +1,100 @@
+// The Helm chart (charts/nhi-operator) on the real control plane: helm lint is clean, what helm
+// template renders (defaults and every optional feature on) passes the API server's own validation
+// (kubectl apply --dry-run=server, with the real ServiceMonitor, PrometheusRule and cert-manager CRDs
+// from the shared workspace), helm install creates every object and helm uninstall removes the
+// ValidatingWebhookConfiguration. No kubelet runs here, so the operator's pods stay Pending.
+import assert from "node:assert/strict";
+import { sharedCluster } from "../harness/mocha.js";
+import { sharedCrdFile } from "../harness/shared.js";
+import { resolveHelm } from "../harness/binaries.js";
+import { ALL_FEATURES_ON, CHART_DIR, helm, renderChart } from "../harness/chart.js";
+import { installCrds } from "./reconcilers-helpers.js";
+
+const SHARED_CRDS: [file: string, name: string][] = [
+  ["monitoring.coreos.com_servicemonitors.yaml", "servicemonitors.monitoring.coreos.com"],
+  ["monitoring.coreos.com_prometheusrules.yaml", "prometheusrules.monitoring.coreos.com"],
+  ["cert-manager.io_issuers.yaml", "issuers.cert-manager.io"],
+  ["cert-manager.io_certificates.yaml", "certificates.cert-manager.io"],
+];
+const RELEASE = "nhi-operator";
+// The installed webhook points at a Service without pods: Ignore and a short timeout so nothing else
+// in this run is blocked while it exists (the after hook deletes it in any case).
+const HARMLESS_WEBHOOK = ["--set", "webhook.failurePolicy=Ignore", "--set", "webhook.timeoutSeconds=1"];
+
+describe("Helm chart on the real control plane", function () {
+  this.timeout(180_000);
+  const c = () => sharedCluster();
+  const helmPath = (): string => c().helmPath ?? resolveHelm();
+  const installedCrds: string[] = [];
+  let ns = "";
+
+  before(async function () {
+    await installCrds();
+    for (const [file, name] of SHARED_CRDS) {
+      const had = (await c().kubectl(["get", "crd", name])).code === 0;
+      if (!had) {
+        await c().kubectlOk(["apply", "--server-side", "-f", sharedCrdFile(file)]);
+        installedCrds.push(name);
+      }
+    }
+    if (installedCrds.length > 0) await c().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", ...installedCrds.map((n) => `crd/${n}`)]);
+    ns = await c().createNamespace("chart");
+  });
+
+  after(async function () {
+    // Whatever happened: no webhook configuration or cluster-wide RBAC of this test may outlive it.
+    helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, "--ignore-not-found"], helmPath());
+    await c().kubectl(["delete", "validatingwebhookconfiguration", "nhi-operator", "--ignore-not-found"]);
+    await c().kubectl(["delete", "clusterrole,clusterrolebinding", "nhi-operator", "--ignore-not-found"]);
+    await c().kubectl(["delete", "nhipolicy", "default", "--ignore-not-found"]);
+    if (ns) await c().deleteNamespace(ns);
+    for (const name of installedCrds) await c().kubectl(["delete", "crd", name, "--ignore-not-found"]);
+  });
+
+  it("helm lint is clean, with defaults and with every optional feature on", function () {
+    for (const extra of [[], ALL_FEATURES_ON]) {
+      const r = helm(["lint", CHART_DIR, "--strict", ...extra], helmPath());
+      assert.equal(r.status, 0, `helm lint ${extra.join(" ")}:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      assert.doesNotMatch(r.stdout, /\[(WARNING|ERROR)\]/);
+    }
+  });
+
+  it("helm template passes kubectl apply --dry-run=server, with defaults and with every optional feature on", async function () {
+    for (const extra of [[], ALL_FEATURES_ON]) {
+      const r = helm(["template", RELEASE, CHART_DIR, "--namespace", ns, ...extra], helmPath());
+      assert.equal(r.status, 0, r.stderr);
+      const kinds = renderChart(ns, extra, helmPath()).map((o) => o.kind);
+      const out = await c().kubectl(["apply", "--dry-run=server", "--namespace", ns, "-f", "-"], { input: r.stdout });
+      assert.equal(out.code, 0, `kubectl apply --dry-run=server (${extra.join(" ") || "defaults"}):\n${out.stderr}`);
+      // One line per object: the API server accepted every kind the chart rendered.
+      const accepted = out.stdout.trim().split("\n").filter((l) => / \(server dry run\)$/.test(l));
+      assert.equal(accepted.length, kinds.length, out.stdout);
+    }
+  });
+
+  it("helm install creates every object, helm uninstall removes the ValidatingWebhookConfiguration", async function () {
+    const values = [...HARMLESS_WEBHOOK, "--set", "defaultPolicy.enabled=true"];
+    const rendered = renderChart(ns, values, helmPath());
+    const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...values], helmPath());
+    assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+
+    for (const o of rendered) {
+      const args = ["get", `${o.kind.toLowerCase()}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}`.replace(/\.$/, ""), o.metadata.name, "-o", "name"];
+      const r = await c().kubectl(o.metadata.namespace ? [...args, "--namespace", o.metadata.namespace] : args);
+      assert.equal(r.code, 0, `${o.kind} ${o.metadata.name} was not created: ${r.stderr}`);
+    }
+    const vwc = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { failurePolicy: string; clientConfig: { service: { namespace: string; name: string } } }[] };
+    assert.deepEqual(vwc.webhooks[0]?.clientConfig.service, { namespace: ns, name: "nhi-operator-webhook", path: "/validate", port: 443 });
+    const deployment = JSON.parse(await c().kubectlOk(["get", "deployment", "nhi-operator", "--namespace", ns, "-o", "json"])) as { spec: { replicas: number } };
+    assert.equal(deployment.spec.replicas, 2);
+
+    const uninstall = helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath], helmPath());
+    assert.equal(uninstall.status, 0, uninstall.stderr);
+    assert.notEqual((await c().kubectl(["get", "validatingwebhookconfiguration", "nhi-operator"])).code, 0, "the ValidatingWebhookConfiguration outlived helm uninstall");
+    assert.notEqual((await c().kubectl(["get", "clusterrole", "nhi-operator"])).code, 0, "the ClusterRole outlived helm uninstall");
+    // CRDs (crds/) and the default NHIPolicy (resource-policy keep) stay: deleting them would delete every NHI / the cluster's policy.
+    await c().kubectlOk(["get", "crd", "nonhumanidentities.nhi.io"]);
+    await c().kubectlOk(["get", "nhipolicy", "default"]);
+  });
+});
