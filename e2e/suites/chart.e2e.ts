@@ -4,10 +4,18 @@
 // from the shared workspace), helm install creates every object and helm uninstall removes the
 // ValidatingWebhookConfiguration. No kubelet runs here, so the operator's pods stay Pending.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { REPO_ROOT } from "../harness/binaries.js";
+import { waitFor } from "../harness/wait.js";
 import { sharedCluster } from "../harness/mocha.js";
 import { sharedCrdFile } from "../harness/shared.js";
 import { resolveHelm } from "../harness/binaries.js";
-import { ALL_FEATURES_ON, CHART_DIR, helm, renderChart } from "../harness/chart.js";
+import { ALL_FEATURES_ON, CHART_DIR, findObject, helm, renderChart } from "../harness/chart.js";
 import { installCrds } from "./reconcilers-helpers.js";
 
 const SHARED_CRDS: [file: string, name: string][] = [
@@ -97,4 +105,76 @@ describe("Helm chart on the real control plane", function () {
     await c().kubectlOk(["get", "crd", "nonhumanidentities.nhi.io"]);
     await c().kubectlOk(["get", "nhipolicy", "default"]);
   });
+
+  it("the operator runs with the chart's ServiceAccount token and arguments and is never forbidden", async function () {
+    this.timeout(150_000);
+    const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath());
+    const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...HARMLESS_WEBHOOK], helmPath());
+    assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+    const pod = (findObject(rendered, "Deployment").spec as { template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } } }).template.spec;
+    const metricsPort = await freePort();
+    // The chart's own arguments; only the listeners move to loopback ports this machine has free.
+    const args = withFlag(withFlag(pod.containers[0]?.args ?? [], "--port", "0"), "--metrics-port", String(metricsPort));
+
+    // The chart's ServiceAccount's credentials: a TokenRequest token, in a kubeconfig of the admin's server and CA.
+    const token = (await c().kubectlOk(["create", "token", pod.serviceAccountName, "--namespace", ns, "--duration", "1h"])).trim();
+    const admin = new KubeConfig();
+    admin.loadFromFile(c().kubeconfigPath);
+    const cluster = admin.getCurrentCluster();
+    assert.ok(cluster, "the admin kubeconfig has a current cluster");
+    const sa = new KubeConfig();
+    sa.loadFromOptions({
+      clusters: [cluster], users: [{ name: "nhi-operator", token }],
+      contexts: [{ name: "chart", cluster: cluster.name, user: "nhi-operator" }], currentContext: "chart",
+    });
+    const dir = mkdtempSync(join(tmpdir(), "nhi-chart-e2e-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, sa.exportConfig(), { mode: 0o600 });
+    const proc = spawn(process.execPath, [join(REPO_ROOT, "dist/operator/main.js"), "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--metrics-host", "127.0.0.1", ...args], {
+      env: { ...process.env, LOG_LEVEL: "debug", POD_NAME: "nhi-operator-e2e", POD_IP: "127.0.0.1", POD_NAMESPACE: ns }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let logs = "";
+    proc.stdout.setEncoding("utf8").on("data", (d: string) => (logs += d));
+    proc.stderr.setEncoding("utf8").on("data", (d: string) => (logs += d));
+    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+    try {
+      await waitFor("the operator (chart credentials) to sync, lead, inventory and patch its webhook's caBundle", async () => {
+        if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}: ${logs.slice(-3000)}`);
+        return logs.includes("inventory complete") && logs.includes("patched the caBundle");
+      }, { timeoutMs: 90_000, describe: () => logs.slice(-2000) });
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      assert.equal(ready.status, 200, await ready.text());
+      const forbidden = logs.split("\n").filter((l) => /forbidden|\b403\b/i.test(l));
+      assert.deepEqual(forbidden, [], "the operator was refused something the chart's RBAC does not grant");
+      const vwc = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { clientConfig: { caBundle?: string } }[] };
+      assert.ok(vwc.webhooks[0]?.clientConfig.caBundle, "the self-managed certificate's CA was patched into the chart's webhook configuration");
+    } catch (e) {
+      process.stderr.write(`--- operator logs ---\n${logs.slice(-6000)}\n`);
+      throw e;
+    } finally {
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+      rmSync(dir, { recursive: true, force: true });
+      helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath], helmPath());
+    }
+  });
 });
+
+/** args with flag's value replaced (the operator's flags take their value as the next argument). */
+function withFlag(args: string[], flag: string, value: string): string[] {
+  const i = args.indexOf(flag);
+  assert.ok(i >= 0 && i + 1 < args.length, `the chart passes ${flag}`);
+  return [...args.slice(0, i + 1), value, ...args.slice(i + 2)];
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
