@@ -106,7 +106,7 @@ describe("Helm chart on the real control plane", function () {
     await c().kubectlOk(["get", "nhipolicy", "default"]);
   });
 
-  it("the operator runs with the chart's ServiceAccount token and arguments and is never forbidden", async function () {
+  it("the operator runs with the chart's ServiceAccount token and arguments, is never forbidden, and helm upgrade keeps its caBundle", async function () {
     this.timeout(150_000);
     const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath());
     const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...HARMLESS_WEBHOOK], helmPath());
@@ -147,7 +147,15 @@ describe("Helm chart on the real control plane", function () {
       const forbidden = logs.split("\n").filter((l) => /forbidden|\b403\b/i.test(l));
       assert.deepEqual(forbidden, [], "the operator was refused something the chart's RBAC does not grant");
       const vwc = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { clientConfig: { caBundle?: string } }[] };
-      assert.ok(vwc.webhooks[0]?.clientConfig.caBundle, "the self-managed certificate's CA was patched into the chart's webhook configuration");
+      const caBundle = vwc.webhooks[0]?.clientConfig.caBundle;
+      assert.ok(caBundle, "the self-managed certificate's CA was patched into the chart's webhook configuration");
+
+      // helm upgrade changes what the chart owns and keeps the caBundle the operator owns.
+      const upgrade = helm(["upgrade", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...HARMLESS_WEBHOOK, "--set", "webhook.timeoutSeconds=2"], helmPath());
+      assert.equal(upgrade.status, 0, `helm upgrade:\n${upgrade.stdout}${upgrade.stderr}`);
+      const upgraded = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { timeoutSeconds: number; clientConfig: { caBundle?: string } }[] };
+      assert.equal(upgraded.webhooks[0]?.timeoutSeconds, 2);
+      assert.equal(upgraded.webhooks[0]?.clientConfig.caBundle, caBundle, "helm upgrade dropped the caBundle the operator patched in");
     } catch (e) {
       process.stderr.write(`--- operator logs ---\n${logs.slice(-6000)}\n`);
       throw e;
