@@ -114,3 +114,12 @@ export function resolveKubectl(env: NodeJS.ProcessEnv = process.env): string {
     throw new Error(`e2e harness: no kubectl found: ${BUILD_HINT}`);
   }
 }
+
+/** helm alone (chart tests need no control plane): the layer's, else the one on PATH. */
+export function resolveHelm(env: NodeJS.ProcessEnv = process.env): string {
+  const layered = join(cacheRoot(), `kubectl-layer-${readVersions().KUBECTL_LAYER_VERSION}`, "helm");
+  if (isExecutable(layered)) return layered;
+  const onPath = (env.PATH ?? "").split(":").map((d) => join(d, "helm")).find(isExecutable);
+  if (onPath) return onPath;
+  throw new Error(`no helm found (looked in ${layered} and on PATH): ${BUILD_HINT}`);
+}

@@ -1,0 +1,188 @@
+// The Helm chart (charts/nhi-operator) on the real control plane: helm lint is clean, what helm
+// template renders (defaults and every optional feature on) passes the API server's own validation
+// (kubectl apply --dry-run=server, with the real ServiceMonitor, PrometheusRule and cert-manager CRDs
+// from the shared workspace), helm install creates every object and helm uninstall removes the
+// ValidatingWebhookConfiguration. No kubelet runs here, so the operator's pods stay Pending.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { REPO_ROOT } from "../harness/binaries.js";
+import { waitFor } from "../harness/wait.js";
+import { sharedCluster } from "../harness/mocha.js";
+import { sharedCrdFile } from "../harness/shared.js";
+import { resolveHelm } from "../harness/binaries.js";
+import { ALL_FEATURES_ON, CHART_DIR, findObject, helm, renderChart } from "../harness/chart.js";
+import { installCrds } from "./reconcilers-helpers.js";
+
+const SHARED_CRDS: [file: string, name: string][] = [
+  ["monitoring.coreos.com_servicemonitors.yaml", "servicemonitors.monitoring.coreos.com"],
+  ["monitoring.coreos.com_prometheusrules.yaml", "prometheusrules.monitoring.coreos.com"],
+  ["cert-manager.io_issuers.yaml", "issuers.cert-manager.io"],
+  ["cert-manager.io_certificates.yaml", "certificates.cert-manager.io"],
+];
+const RELEASE = "nhi-operator";
+// The installed webhook points at a Service without pods: Ignore and a short timeout so nothing else
+// in this run is blocked while it exists (the after hook deletes it in any case).
+const HARMLESS_WEBHOOK = ["--set", "webhook.failurePolicy=Ignore", "--set", "webhook.timeoutSeconds=1"];
+
+describe("Helm chart on the real control plane", function () {
+  this.timeout(180_000);
+  const c = () => sharedCluster();
+  const helmPath = (): string => c().helmPath ?? resolveHelm();
+  const installedCrds: string[] = [];
+  let ns = "";
+
+  before(async function () {
+    await installCrds();
+    for (const [file, name] of SHARED_CRDS) {
+      const had = (await c().kubectl(["get", "crd", name])).code === 0;
+      if (!had) {
+        await c().kubectlOk(["apply", "--server-side", "-f", sharedCrdFile(file)]);
+        installedCrds.push(name);
+      }
+    }
+    if (installedCrds.length > 0) await c().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", ...installedCrds.map((n) => `crd/${n}`)]);
+    ns = await c().createNamespace("chart");
+  });
+
+  after(async function () {
+    // Whatever happened: no webhook configuration or cluster-wide RBAC of this test may outlive it.
+    helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, "--ignore-not-found"], helmPath());
+    await c().kubectl(["delete", "validatingwebhookconfiguration", "nhi-operator", "--ignore-not-found"]);
+    await c().kubectl(["delete", "clusterrole,clusterrolebinding", "nhi-operator", "--ignore-not-found"]);
+    await c().kubectl(["delete", "nhipolicy", "default", "--ignore-not-found"]);
+    if (ns) await c().deleteNamespace(ns);
+    for (const name of installedCrds) await c().kubectl(["delete", "crd", name, "--ignore-not-found"]);
+  });
+
+  it("helm lint is clean, with defaults and with every optional feature on", function () {
+    for (const extra of [[], ALL_FEATURES_ON]) {
+      const r = helm(["lint", CHART_DIR, "--strict", ...extra], helmPath());
+      assert.equal(r.status, 0, `helm lint ${extra.join(" ")}:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      assert.doesNotMatch(r.stdout, /\[(WARNING|ERROR)\]/);
+    }
+  });
+
+  it("helm template passes kubectl apply --dry-run=server, with defaults and with every optional feature on", async function () {
+    for (const extra of [[], ALL_FEATURES_ON]) {
+      const r = helm(["template", RELEASE, CHART_DIR, "--namespace", ns, ...extra], helmPath());
+      assert.equal(r.status, 0, r.stderr);
+      const kinds = renderChart(ns, extra, helmPath()).map((o) => o.kind);
+      const out = await c().kubectl(["apply", "--dry-run=server", "--namespace", ns, "-f", "-"], { input: r.stdout });
+      assert.equal(out.code, 0, `kubectl apply --dry-run=server (${extra.join(" ") || "defaults"}):\n${out.stderr}`);
+      // One line per object: the API server accepted every kind the chart rendered.
+      const accepted = out.stdout.trim().split("\n").filter((l) => / \(server dry run\)$/.test(l));
+      assert.equal(accepted.length, kinds.length, out.stdout);
+    }
+  });
+
+  it("helm install creates every object, helm uninstall removes the ValidatingWebhookConfiguration", async function () {
+    const values = [...HARMLESS_WEBHOOK, "--set", "defaultPolicy.enabled=true"];
+    const rendered = renderChart(ns, values, helmPath());
+    const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...values], helmPath());
+    assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+
+    for (const o of rendered) {
+      const args = ["get", `${o.kind.toLowerCase()}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}`.replace(/\.$/, ""), o.metadata.name, "-o", "name"];
+      const r = await c().kubectl(o.metadata.namespace ? [...args, "--namespace", o.metadata.namespace] : args);
+      assert.equal(r.code, 0, `${o.kind} ${o.metadata.name} was not created: ${r.stderr}`);
+    }
+    const vwc = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { failurePolicy: string; clientConfig: { service: { namespace: string; name: string } } }[] };
+    assert.deepEqual(vwc.webhooks[0]?.clientConfig.service, { namespace: ns, name: "nhi-operator-webhook", path: "/validate", port: 443 });
+    const deployment = JSON.parse(await c().kubectlOk(["get", "deployment", "nhi-operator", "--namespace", ns, "-o", "json"])) as { spec: { replicas: number } };
+    assert.equal(deployment.spec.replicas, 2);
+
+    const uninstall = helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath], helmPath());
+    assert.equal(uninstall.status, 0, uninstall.stderr);
+    assert.notEqual((await c().kubectl(["get", "validatingwebhookconfiguration", "nhi-operator"])).code, 0, "the ValidatingWebhookConfiguration outlived helm uninstall");
+    assert.notEqual((await c().kubectl(["get", "clusterrole", "nhi-operator"])).code, 0, "the ClusterRole outlived helm uninstall");
+    // CRDs (crds/) and the default NHIPolicy (resource-policy keep) stay: deleting them would delete every NHI / the cluster's policy.
+    await c().kubectlOk(["get", "crd", "nonhumanidentities.nhi.io"]);
+    await c().kubectlOk(["get", "nhipolicy", "default"]);
+  });
+
+  it("the operator runs with the chart's ServiceAccount token and arguments, is never forbidden, and helm upgrade keeps its caBundle", async function () {
+    this.timeout(150_000);
+    const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath());
+    const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...HARMLESS_WEBHOOK], helmPath());
+    assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+    const pod = (findObject(rendered, "Deployment").spec as { template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } } }).template.spec;
+    const metricsPort = await freePort();
+    // The chart's own arguments; only the listeners move to loopback ports this machine has free.
+    const args = withFlag(withFlag(pod.containers[0]?.args ?? [], "--port", "0"), "--metrics-port", String(metricsPort));
+
+    // The chart's ServiceAccount's credentials: a TokenRequest token, in a kubeconfig of the admin's server and CA.
+    const token = (await c().kubectlOk(["create", "token", pod.serviceAccountName, "--namespace", ns, "--duration", "1h"])).trim();
+    const admin = new KubeConfig();
+    admin.loadFromFile(c().kubeconfigPath);
+    const cluster = admin.getCurrentCluster();
+    assert.ok(cluster, "the admin kubeconfig has a current cluster");
+    const sa = new KubeConfig();
+    sa.loadFromOptions({
+      clusters: [cluster], users: [{ name: "nhi-operator", token }],
+      contexts: [{ name: "chart", cluster: cluster.name, user: "nhi-operator" }], currentContext: "chart",
+    });
+    const dir = mkdtempSync(join(tmpdir(), "nhi-chart-e2e-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, sa.exportConfig(), { mode: 0o600 });
+    const proc = spawn(process.execPath, [join(REPO_ROOT, "dist/operator/main.js"), "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--metrics-host", "127.0.0.1", ...args], {
+      env: { ...process.env, LOG_LEVEL: "debug", POD_NAME: "nhi-operator-e2e", POD_IP: "127.0.0.1", POD_NAMESPACE: ns }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let logs = "";
+    proc.stdout.setEncoding("utf8").on("data", (d: string) => (logs += d));
+    proc.stderr.setEncoding("utf8").on("data", (d: string) => (logs += d));
+    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+    try {
+      await waitFor("the operator (chart credentials) to sync, lead, inventory and patch its webhook's caBundle", async () => {
+        if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}: ${logs.slice(-3000)}`);
+        return logs.includes("inventory complete") && logs.includes("patched the caBundle");
+      }, { timeoutMs: 90_000, describe: () => logs.slice(-2000) });
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      assert.equal(ready.status, 200, await ready.text());
+      const forbidden = logs.split("\n").filter((l) => /forbidden|\b403\b/i.test(l));
+      assert.deepEqual(forbidden, [], "the operator was refused something the chart's RBAC does not grant");
+      const vwc = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { clientConfig: { caBundle?: string } }[] };
+      const caBundle = vwc.webhooks[0]?.clientConfig.caBundle;
+      assert.ok(caBundle, "the self-managed certificate's CA was patched into the chart's webhook configuration");
+
+      // helm upgrade changes what the chart owns and keeps the caBundle the operator owns.
+      const upgrade = helm(["upgrade", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...HARMLESS_WEBHOOK, "--set", "webhook.timeoutSeconds=2"], helmPath());
+      assert.equal(upgrade.status, 0, `helm upgrade:\n${upgrade.stdout}${upgrade.stderr}`);
+      const upgraded = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { timeoutSeconds: number; clientConfig: { caBundle?: string } }[] };
+      assert.equal(upgraded.webhooks[0]?.timeoutSeconds, 2);
+      assert.equal(upgraded.webhooks[0]?.clientConfig.caBundle, caBundle, "helm upgrade dropped the caBundle the operator patched in");
+    } catch (e) {
+      process.stderr.write(`--- operator logs ---\n${logs.slice(-6000)}\n`);
+      throw e;
+    } finally {
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+      rmSync(dir, { recursive: true, force: true });
+      helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath], helmPath());
+    }
+  });
+});
+
+/** args with flag's value replaced (the operator's flags take their value as the next argument). */
+function withFlag(args: string[], flag: string, value: string): string[] {
+  const i = args.indexOf(flag);
+  assert.ok(i >= 0 && i + 1 < args.length, `the chart passes ${flag}`);
+  return [...args.slice(0, i + 1), value, ...args.slice(i + 2)];
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
