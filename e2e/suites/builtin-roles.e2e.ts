@@ -15,9 +15,7 @@ import {
 import { ruleKey } from "../../core/rbac/coverage.js";
 import { EffectivePermissionIndex } from "../../core/rbac/effective.js";
 import type { ClusterRole, PolicyRule, RbacObject } from "../../core/rbac/types.js";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
-import { webhookConfiguration } from "../../webhooks/config.js";
-import { silentLogger } from "../../webhooks/log.js";
+import type { RunningOperator } from "../../operator/main.js";
 import { listBootstrapRbac, normalizeBinding, normalizeRole, normalizeRule } from "../harness/bootstrap-rbac.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
@@ -25,6 +23,7 @@ import { readVersions } from "../harness/binaries.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
 import { runNhictl } from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
+import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
 
 const cluster = (): Cluster => sharedCluster();
 const RBAC = "rbac.authorization.k8s.io";
@@ -197,34 +196,20 @@ describe("nhictl check on Kubernetes' controller roles and on roles defined nowh
 describe("admission webhook on Kubernetes' controller roles and on roles defined nowhere (real kube-apiserver)", function () {
   const CONFIG_NAME = "nhi-operator-builtin-roles-e2e";
   let op: RunningOperator;
-  let certDir = "";
+  let webhook: RegisteredWebhook | undefined;
   let ns = "";
   const cleanup: string[] = [];
 
   before(async function () {
     this.timeout(120_000);
     skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    certDir = mkdtempSync(join(tmpdir(), "nhi-builtin-roles-e2e-"));
-    op = await startOperator({
-      ...DEFAULTS, kubeconfig: cluster().kubeconfigPath, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      devCertDir: certDir, installCrds: true, stallAfterMs: 60_000,
-    }, silentLogger());
-    await cluster().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
-    await op.cache.waitForSync(60_000);
-    // The project's real configuration (rules and namespace exclusions), as shipped.
-    const config = webhookConfiguration({ url: op.server.url, caBundlePem: op.caBundlePem ?? "", ownNamespace: "nhi-system", failurePolicy: "Fail", timeoutSeconds: 5 });
-    await must({ ...(config as unknown as KubeObject), metadata: { name: CONFIG_NAME } });
-    await waitFor("the API server to call the webhook", async () => {
-      const v = await cluster().kube.apply({ apiVersion: "nhi.io/v1alpha1", kind: "NHIPolicy", metadata: { name: "e2e-probe" }, spec: { forbidden: ["no-such-rule"] } }, { dryRun: true });
-      return !v.allowed && v.message.includes("nhi-operator");
-    }, { timeoutMs: 30_000 });
+    webhook = await startRegisteredWebhook(CONFIG_NAME);
+    op = webhook.op;
   });
 
   after(async function () {
     this.timeout(60_000);
-    await cluster().kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", CONFIG_NAME);
-    await op?.close();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
+    await webhook?.close();
   });
 
   beforeEach(async function () {

@@ -4,23 +4,19 @@
 // the members its cache happens to hold; `nhictl check` judges it with no ServiceAccount in the
 // files; `nhictl inventory --cluster` and `nhictl explain --cluster` show what the group holds.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
-import { webhookConfiguration } from "../../webhooks/config.js";
-import { silentLogger } from "../../webhooks/log.js";
+import type { RunningOperator } from "../../operator/main.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
 import { sharedCluster, skipUnlessLocalApiServer } from "../harness/mocha.js";
 import { runNhictl } from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
+import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
 
 const CONFIG_NAME = "nhi-operator-groups-e2e";
 const RBAC = "rbac.authorization.k8s.io";
 
 let op: RunningOperator;
-let certDir: string;
+let webhook: RegisteredWebhook | undefined;
 const cluster = (): Cluster => sharedCluster();
 
 const groupSubject = (name: string): Record<string, string> => ({ kind: "Group", apiGroup: RBAC, name });
@@ -51,20 +47,8 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
   before(async function () {
     this.timeout(120_000);
     skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    certDir = mkdtempSync(join(tmpdir(), "nhi-groups-e2e-"));
-    op = await startOperator({
-      ...DEFAULTS, kubeconfig: cluster().kubeconfigPath, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      devCertDir: certDir, installCrds: true, stallAfterMs: 60_000,
-    }, silentLogger());
-    await cluster().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
-    await op.cache.waitForSync(60_000);
-    const config = webhookConfiguration({ url: op.server.url, caBundlePem: op.caBundlePem ?? "", ownNamespace: "nhi-system", failurePolicy: "Fail", timeoutSeconds: 5 });
-    // The project's real configuration (rules and namespace exclusions), as shipped.
-    await must({ ...(config as unknown as KubeObject), metadata: { name: CONFIG_NAME } });
-    await waitFor("the API server to call the webhook", async () => {
-      const v = await cluster().kube.apply({ apiVersion: "nhi.io/v1alpha1", kind: "NHIPolicy", metadata: { name: "groups-e2e-probe" }, spec: { forbidden: ["no-such-rule"] } }, { dryRun: true });
-      return !v.allowed && v.message.includes("nhi-operator");
-    }, { timeoutMs: 30_000 });
+    webhook = await startRegisteredWebhook(CONFIG_NAME);
+    op = webhook.op;
 
     // A namespace whose only ServiceAccount is the `default` the serviceaccount controller makes.
     ns = await cluster().createNamespace("groups");
@@ -77,11 +61,9 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
 
   after(async function () {
     this.timeout(60_000);
-    await cluster().kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", CONFIG_NAME);
+    await webhook?.close();
     for (const o of created.reverse()) await cluster().kube.delete(o.apiVersion, o.kind, o.metadata.name ?? "", o.metadata.namespace);
     if (ns) await cluster().deleteNamespace(ns);
-    await op?.close();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
   it("denies a critical ClusterRoleBinding to system:serviceaccounts:<ns> for every ServiceAccount of the namespace (its cache holds only `default`)", async function () {

@@ -22,15 +22,13 @@
 // here is the admin's, for whom they do not fire. The webhook suite covers them.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import winston from "winston";
 import { parseAllDocuments } from "yaml";
 import { ADMISSION_RULE_IDS } from "../../core/policy/nhi-write.js";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
-import { webhookConfiguration } from "../../webhooks/config.js";
+import type { RunningOperator } from "../../operator/main.js";
 import type { Logger } from "../../webhooks/log.js";
 import { REPO_ROOT } from "../harness/binaries.js";
 import type { Cluster } from "../harness/cluster.js";
@@ -38,6 +36,7 @@ import type { KubeObject, Verdict } from "../harness/kube.js";
 import { sharedCluster, skipUnlessLocalApiServer } from "../harness/mocha.js";
 import { runNhictl } from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
+import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
 
 const LABEL = "nhi.io/verdicts-e2e";
 const CONFIG_NAME = "nhi-operator-verdicts-e2e";
@@ -51,7 +50,7 @@ const FIXTURE_NS = "verdicts";
 const RULE_IDS = new Set([...ADMISSION_RULE_IDS, "nhi-invalid", "nhipolicy-invalid", "nhipolicy-self-exemption", "internal-error"]);
 
 let op: RunningOperator;
-let certDir: string;
+let webhook: RegisteredWebhook | undefined;
 const cluster = (): Cluster => sharedCluster();
 
 interface JsonFinding { rule: string; message: string }
@@ -198,22 +197,8 @@ describe("verdict parity: nhictl check and the admission webhook on the shared f
   before(async function () {
     this.timeout(120_000);
     skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    certDir = mkdtempSync(join(tmpdir(), "nhi-verdicts-e2e-"));
-    op = await startOperator({
-      ...DEFAULTS, kubeconfig: cluster().kubeconfigPath, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      devCertDir: certDir, installCrds: true, stallAfterMs: 60_000,
-    }, capturingLogger());
-    await cluster().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
-    await op.cache.waitForSync(60_000);
-    const config = webhookConfiguration({ url: op.server.url, caBundlePem: op.caBundlePem ?? "", ownNamespace: "nhi-system", failurePolicy: "Fail", timeoutSeconds: 5 });
-    // The project's real configuration (rules and namespace exclusions), as shipped: controller-made
-    // objects in every namespace but kube-system and its own go through the webhook, as in production.
-    const registered = await cluster().kube.apply({ ...(config as unknown as KubeObject), metadata: { name: CONFIG_NAME } });
-    assert.ok(registered.allowed, registered.message);
-    await waitFor("the API server to call the webhook", async () => {
-      const v = await cluster().kube.apply({ apiVersion: "nhi.io/v1alpha1", kind: "NHIPolicy", metadata: { name: "verdicts-probe" }, spec: { forbidden: ["no-such-rule"] } }, { dryRun: true });
-      return !v.allowed && v.message.includes("nhi-operator");
-    }, { timeoutMs: 30_000 });
+    webhook = await startRegisteredWebhook(CONFIG_NAME, capturingLogger());
+    op = webhook.op;
     // The shared policy, written through the webhook like any other NHIPolicy.
     for (const p of policy) await must(p, "cli-defaults.policy.yaml", policy); // apply: idempotent
   });
@@ -221,9 +206,7 @@ describe("verdict parity: nhictl check and the admission webhook on the shared f
   after(async function () {
     this.timeout(60_000);
     for (const p of policy) await remove(p).catch(() => undefined);
-    await cluster().kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", CONFIG_NAME);
-    await op?.close();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
+    await webhook?.close();
   });
 
   it("has fixtures of both kinds", () => {

@@ -2,20 +2,16 @@
 // real watches + HTTPS webhook) runs in this process, registered with a url + caBundle and the
 // project's real rules and namespace exclusions (webhooks/config.ts = manifests/webhook/).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CATALOGUE } from "../../core/policy/catalogue.js";
 import { catalogueHits } from "../../core/policy/catalogue-hits.js";
 import type { PolicyRule } from "../../core/rbac/types.js";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
-import { webhookConfiguration } from "../../webhooks/config.js";
-import { silentLogger } from "../../webhooks/log.js";
+import type { RunningOperator } from "../../operator/main.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
 import { sharedCluster, skipUnlessLocalApiServer } from "../harness/mocha.js";
 import { humanUser } from "../harness/users.js";
 import { waitFor } from "../harness/wait.js";
+import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
 
 const LABEL = "nhi.io/webhook-e2e";
 /** Multi-line JSON is YAML that applyAs reads as text, not as a file name. */
@@ -23,7 +19,7 @@ const doc = (o: unknown): string => JSON.stringify(o, null, 2);
 const CONFIG_NAME = "nhi-operator-e2e";
 
 let op: RunningOperator;
-let certDir: string;
+let webhook: RegisteredWebhook | undefined;
 
 function cluster(): Cluster {
   return sharedCluster();
@@ -72,29 +68,13 @@ describe("admission webhook on a real kube-apiserver", function () {
   before(async function () {
     this.timeout(120_000);
     skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    certDir = mkdtempSync(join(tmpdir(), "nhi-webhook-e2e-"));
-    op = await startOperator({
-      ...DEFAULTS, kubeconfig: cluster().kubeconfigPath, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      devCertDir: certDir, installCrds: true, stallAfterMs: 60_000,
-    }, silentLogger());
-    await cluster().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
-    await op.cache.waitForSync(60_000);
-    const config = webhookConfiguration({ url: op.server.url, caBundlePem: op.caBundlePem ?? "", ownNamespace: "nhi-system", failurePolicy: "Fail", timeoutSeconds: 5 });
-    // The project's real configuration (rules and namespace exclusions), as shipped: controller-made
-    // objects in every namespace but kube-system and its own go through the webhook, as in production.
-    await must({ ...(config as unknown as KubeObject), metadata: { name: CONFIG_NAME } });
-    // Probe until the API server calls us: a cluster-scoped write we deny.
-    await waitFor("the API server to call the webhook", async () => {
-      const v = await cluster().kube.apply({ apiVersion: "nhi.io/v1alpha1", kind: "NHIPolicy", metadata: { name: "e2e-probe" }, spec: { forbidden: ["no-such-rule"] } }, { dryRun: true });
-      return !v.allowed && v.message.includes("nhi-operator");
-    }, { timeoutMs: 30_000 });
+    webhook = await startRegisteredWebhook(CONFIG_NAME);
+    op = webhook.op;
   });
 
   after(async function () {
     this.timeout(60_000);
-    await cluster().kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", CONFIG_NAME);
-    await op?.close();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
+    await webhook?.close();
   });
 
   beforeEach(async function () {
