@@ -6,8 +6,6 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -16,6 +14,7 @@ import type { Binaries } from "./binaries.js";
 import { CertAuthority, writeServiceAccountKeys } from "./certs.js";
 import type { IssuedCert } from "./certs.js";
 import { Cluster } from "./cluster.js";
+import { freePorts } from "./ports.js";
 import { Guard, ManagedProcess, sleep, sweepStale, track } from "./procs.js";
 
 /**
@@ -74,20 +73,6 @@ export interface StartTimings {
   controllerManagerMs: number;
   schedulerMs: number;
   totalMs: number;
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => resolve(s));
-  })));
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === "object" && a ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 type Probe = () => Promise<boolean>;

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -17,6 +16,7 @@ import { sharedCrdFile } from "../harness/shared.js";
 import { resolveHelm } from "../harness/binaries.js";
 import { ALL_FEATURES_ON, CHART_DIR, findObject, helm, renderChart } from "../harness/chart.js";
 import { installCrds } from "./reconcilers-helpers.js";
+import { freePort } from "../harness/ports.js";
 
 const SHARED_CRDS: [file: string, name: string][] = [
   ["monitoring.coreos.com_servicemonitors.yaml", "servicemonitors.monitoring.coreos.com"],
@@ -177,12 +177,3 @@ function withFlag(args: string[], flag: string, value: string): string[] {
   return [...args.slice(0, i + 1), value, ...args.slice(i + 2)];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}

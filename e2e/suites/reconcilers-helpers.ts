@@ -5,12 +5,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import { REPO_ROOT } from "../harness/binaries.js";
 import { sharedCluster } from "../harness/mocha.js";
 import { sharedCrdFile } from "../harness/shared.js";
 import { Token, type KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
+import { freePort } from "../harness/ports.js";
 
 const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) => join(REPO_ROOT, "crds", f));
 
@@ -26,16 +26,6 @@ export async function installPolicyReportCrd(): Promise<void> {
   const c = sharedCluster();
   await c.kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", crd]);
   await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 export interface OperatorProcess {
