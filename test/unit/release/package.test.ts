@@ -8,7 +8,9 @@ import { join, relative } from "node:path";
 import { repoRoot } from "../../../crds/load.js";
 
 /** The folders whose code is shipped (dist/<dir>): everything else in the repository is development only. */
-export const RUNTIME_DIRS = ["core", "operator", "webhooks", "cli", "crds"] as const;
+export const RUNTIME_DIRS = ["core", "operator", "webhooks", "cli", "crds", "edge"] as const;
+/** Compiled too, never shipped (package.json files excludes them). */
+const DEVELOPMENT_DIRS = ["test", "e2e", "bench"] as const;
 
 interface PackageJson { bin: Record<string, string>; files: string[]; scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> }
 const pkg = (): PackageJson => JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as PackageJson;
@@ -66,9 +68,15 @@ describe("npm package", () => {
     expect(problems).to.deep.equal([]);
   });
 
+  it("every folder tsconfig compiles is either shipped or development-only (a new folder must be classified here)", () => {
+    const tsconfig = JSON.parse(readFileSync(join(repoRoot(), "tsconfig.json"), "utf8")) as { include: string[] };
+    const dirs = tsconfig.include.map((glob) => glob.split("/")[0]);
+    expect([...dirs].sort()).to.deep.equal([...RUNTIME_DIRS, ...DEVELOPMENT_DIRS].sort());
+  });
+
   it("files ships dist/ without tests, e2e or bench, the CRD YAML and the README; prepack builds; the bin is shipped", () => {
     const { files, scripts, bin } = pkg();
-    expect(files).to.include.members(["dist/", "!dist/test/", "!dist/e2e/", "!dist/bench/", "crds/*.yaml", "README.md"]);
+    expect(files).to.include.members(["dist/", ...DEVELOPMENT_DIRS.map((d) => `!dist/${d}/`), "crds/*.yaml", "README.md"]);
     expect(scripts.prepack).to.match(/npm run build$/);
     for (const target of Object.values(bin)) expect(target).to.match(new RegExp(`^dist/(${RUNTIME_DIRS.join("|")})/`));
   });
