@@ -14,7 +14,7 @@ import { waitFor } from "../harness/wait.js";
 import { sharedCluster } from "../harness/mocha.js";
 import { sharedCrdFile } from "../harness/shared.js";
 import { resolveHelm } from "../harness/binaries.js";
-import { ALL_FEATURES_ON, CHART_DIR, findObject, helm, renderChart } from "../harness/chart.js";
+import { ALL_FEATURES_ON, CHART_DIR, EXAMPLES_DIR, INSTALL_MANIFEST, INSTALL_NAMESPACE, exampleDocuments, findObject, helm, renderChart } from "../harness/chart.js";
 import { installCrds } from "./reconcilers-helpers.js";
 import { freePort } from "../harness/ports.js";
 
@@ -78,6 +78,30 @@ describe("Helm chart on the real control plane", function () {
       // One line per object: the API server accepted every kind the chart rendered.
       const accepted = out.stdout.trim().split("\n").filter((l) => / \(server dry run\)$/.test(l));
       assert.equal(accepted.length, kinds.length, out.stdout);
+    }
+  });
+
+  it("manifests/install.yaml and every manifests/examples/ file pass kubectl apply --dry-run=server", async function () {
+    const examples = exampleDocuments();
+    const namespaces = [...new Set([INSTALL_NAMESPACE, ...examples.map((e) => e.doc.metadata.namespace).filter((n): n is string => n !== undefined)])];
+    const created: string[] = [];
+    try {
+      for (const n of namespaces) {
+        if ((await c().kubectl(["get", "namespace", n])).code !== 0) {
+          await c().kubectlOk(["create", "namespace", n]);
+          created.push(n);
+        }
+      }
+      // The README's command, as a dry run: the API server validates every object against its schema (the CRDs' included).
+      const install = await c().kubectl(["apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", INSTALL_MANIFEST]);
+      assert.equal(install.code, 0, `kubectl apply --dry-run=server -f manifests/install.yaml:\n${install.stderr}`);
+      assert.match(install.stdout, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/nhi-operator serverside-applied \(server dry run\)/);
+      const out = await c().kubectl(["apply", "--dry-run=server", "-f", EXAMPLES_DIR]);
+      assert.equal(out.code, 0, `kubectl apply --dry-run=server -f manifests/examples/:\n${out.stderr}`);
+      const accepted = out.stdout.trim().split("\n").filter((l) => / \(server dry run\)$/.test(l));
+      assert.equal(accepted.length, examples.length, out.stdout);
+    } finally {
+      for (const n of created) await c().deleteNamespace(n);
     }
   });
 
