@@ -201,6 +201,9 @@ const USAGE = `usage: node dist/operator/main.js [options]
 
 const managed = (): NonNullable<OperatorOptions["selfManagedCerts"]> => ({ secretName: DEFAULT_CERT_SECRET, serviceName: DEFAULT_SERVICE_NAME, extraNames: [] });
 
+/** --help: the usage text, printed to stdout with exit status 0 (a container's `--help` is not an error). */
+export class HelpRequested extends Error {}
+
 export function parseArgs(argv: string[]): OperatorOptions {
   const o: OperatorOptions = { ...DEFAULTS, controllers: { ...CONTROLLER_DEFAULTS } };
   const ctl = (): ControllerOptions => (o.controllers ??= { ...CONTROLLER_DEFAULTS });
@@ -264,7 +267,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--unused-after": ctl().unusedAfterMs = duration(); break;
       case "--token-overlap": ctl().tokenOverlapMs = duration(); break;
       case "--kubeconfig-server": ctl().kubeconfigServer = value(); break;
-      case "--help": case "-h": throw new Error(USAGE);
+      case "--help": case "-h": throw new HelpRequested(USAGE);
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
@@ -308,6 +311,10 @@ async function main(): Promise<void> {
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${err.message}\n`);
+      return;
+    }
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
     return;
