@@ -1,7 +1,7 @@
 // The HTTPS server end to end on loopback: TLS, routes, body limit, malformed JSON, health, metrics.
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { localServingCert } from "../../../e2e/harness/certs.js";
@@ -9,9 +9,9 @@ import { repoRoot } from "../../../crds/load.js";
 import { startWebhookServer, type RunningWebhookServer } from "../../../webhooks/server/app.js";
 import { testHandler } from "./helpers.js";
 
-function post(url: string, ca: string, body: string, contentType = "application/json"): Promise<{ status: number; json: unknown }> {
+function post(url: string, ca: string, body: string, contentType = "application/json", agent?: Agent): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", ca, headers: { "Content-Type": contentType } }, (res) => {
+    const req = request(url, { method: "POST", ca, headers: { "Content-Type": contentType }, ...(agent ? { agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
@@ -74,5 +74,29 @@ describe("webhook server (HTTPS on loopback)", () => {
     expect(r.status).to.equal(200);
     expect(await r.text()).to.equal("extra route");
     expect((await post(server.url.replace("/validate", "/extra"), ca, "{}")).status).to.equal(404);
+  });
+
+  it("keeps every metric's series bounded when 500 reviews name distinct forged resources", async function () {
+    this.timeout(60_000);
+    const fixture = JSON.parse(readFileSync(join(repoRoot(), "test", "fixtures", "admission", "pod-allowed.json"), "utf8")) as { review: { request: Record<string, unknown> } };
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const seriesOf = (text: string): number => text.split("\n").filter((l) => l.startsWith("nhi_webhook_")).length;
+    const before = seriesOf(await (await fetch(`${server.metricsUrl}/metrics`)).text());
+    try {
+      for (let batch = 0; batch < 10; batch++) {
+        await Promise.all(Array.from({ length: 50 }, (_, j) => {
+          const i = batch * 50 + j;
+          const request = { ...fixture.review.request, uid: `flood-${i}`, resource: { group: `g${i}.example`, version: "v1", resource: `forged-${i}-${"x".repeat(200)}` }, subResource: `s${i}` };
+          return post(server.url, ca, JSON.stringify({ ...fixture.review, request }), "application/json", agent);
+        }));
+      }
+    } finally {
+      agent.destroy();
+    }
+    const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    // One more label value (other) for the decision counter and the latency histogram's buckets: a few dozen lines, not thousands.
+    expect(seriesOf(text) - before, "new metric lines").to.be.below(40);
+    expect(text).to.match(/nhi_webhook_decisions_total\{resource="other",operation="CREATE",result="unjudged",rule="none"\} 500/);
+    expect(text).not.to.contain("forged-");
   });
 });
