@@ -59,6 +59,13 @@ describe("webhook server (HTTPS on loopback)", () => {
     expect((await post(server.url, ca, "hello", "text/plain")).status).to.equal(400);
   });
 
+  it("answers a 10,000-level-deep kind with a 400 naming the problem, not a 500", async () => {
+    const nested = `${"[".repeat(10_000)}"x"${"]".repeat(10_000)}`;
+    const r = await post(server.url, ca, `{"apiVersion":"admission.k8s.io/v1","kind":${nested},"request":{"uid":"deep"}}`);
+    expect(r.status).to.equal(400);
+    expect(r.json).to.deep.equal({ error: "nhi-operator: kind is an array, expected AdmissionReview" });
+  });
+
   it("serves /healthz, /readyz (503 until synced) and /metrics on the separate port", async () => {
     expect((await fetch(`${server.metricsUrl}/healthz`)).status).to.equal(200);
     expect((await fetch(`${server.metricsUrl}/readyz`)).status).to.equal(503);
