@@ -17,12 +17,12 @@ import { loadCrdDocuments } from "../crds/load.js";
 import type { NonHumanIdentity } from "../core/nhi/types.js";
 import { createValidator } from "../core/nhi/validate.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
-import { snapshotView } from "../operator/cache/static.js";
+import { snapshotView } from "../operator/k8s/cache/static.js";
 import { createAdmissionHandler } from "../webhooks/handler.js";
-import { silentLogger } from "../webhooks/log.js";
+import { silentLogger } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer } from "../webhooks/server/app.js";
-import { issueCa, issueServing } from "../webhooks/server/x509.js";
+import { issueCa, issueServing } from "../edge/x509.js";
 import { SIZES, syntheticCluster } from "./effective-permissions.js";
 import { type Benchmark, type Figure, gcAvailable, heapUsedMB, rng } from "./harness.js";
 

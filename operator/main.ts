@@ -10,13 +10,13 @@ import { loadCrdDocuments, repoRoot } from "../crds/load.js";
 import { createValidator } from "../core/nhi/validate.js";
 import { WEBHOOK_CONFIGURATION_NAME, webhookConfiguration, type FailurePolicy } from "../webhooks/config.js";
 import { createAdmissionHandler } from "../webhooks/handler.js";
-import { createLogger, type Logger } from "../webhooks/log.js";
+import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer, type RunningWebhookServer } from "../webhooks/server/app.js";
 import { devServingCert } from "../webhooks/server/dev-certs.js";
 import { FileCertificateSource } from "../webhooks/server/tls.js";
 import type { CertPolicy } from "../core/certs/plan.js";
-import { ClusterCache } from "./cache/cluster-cache.js";
+import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { parseDuration } from "../core/nhi/duration.js";
 import { CONTROLLER_DEFAULTS, inventoryRoute, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
 import { ELECTION_DEFAULTS, electionTimingProblem } from "./k8s/leader.js";
@@ -78,7 +78,7 @@ async function serverSideApply(kc: KubeConfig, objects: unknown[]): Promise<void
   }
 }
 
-export async function startOperator(opts: OperatorOptions, logger: Logger = createLogger()): Promise<RunningOperator> {
+export async function startOperator(opts: OperatorOptions, logger: Log = createLogger()): Promise<RunningOperator> {
   const kc = kubeConfig(opts.kubeconfig);
   if (opts.installCrds) {
     await serverSideApply(kc, loadCrdDocuments());

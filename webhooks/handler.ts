@@ -6,21 +6,21 @@ import { globMatches } from "../core/glob.js";
 import { judgeBreakGlass } from "../core/policy/break-glass.js";
 import type { EffectivePolicy } from "../core/policy/settings.js";
 import type { Decision, Violation } from "../core/policy/types.js";
-import type { ClusterView } from "../operator/cache/view.js";
+import type { ClusterView } from "../operator/k8s/cache/view.js";
 import { isRecord } from "../core/json.js";
 import {
   parseReview, resourceLabel, reviewResponse, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewResponse,
 } from "./admission/review.js";
 import { ADMISSION_CHECKS, workloadAnnotations, type AdmissionCheck } from "./checks/index.js";
 import { isBad } from "./checks/types.js";
-import type { Logger } from "./log.js";
+import type { Log } from "../edge/log.js";
 import type { WebhookMetrics } from "./metrics.js";
 
 export interface HandlerDeps {
   view: ClusterView;
   validator: NHIValidator;
   clock?: () => Date;
-  logger: Logger;
+  logger: Log;
   metrics?: WebhookMetrics;
   checks?: readonly AdmissionCheck[];
 }
@@ -87,8 +87,8 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
       metrics?.latency.observe({ resource }, seconds);
       const level = result === "allowed" || result === "exempt" || result === "unjudged" ? "debug" : result === "error" ? "error" : "info";
       // Most decisions are debug-level allows: skip building and streaming an entry nobody keeps.
-      if (typeof logger.isLevelEnabled === "function" && !logger.isLevelEnabled(level)) return { status: 200, body: reviewResponse({ uid: req.uid, ...response }) };
-      logger.log(level, "admission decision", {
+      if (logger.isLevelEnabled?.(level) === false) return { status: 200, body: reviewResponse({ uid: req.uid, ...response }) };
+      logger[level]("admission decision", {
         uid: req.uid, resource, operation: req.operation, namespace: req.namespace, name: req.name, user: req.userInfo.username,
         dryRun: req.dryRun, result, rules, ms: Math.round(seconds * 1e5) / 100, ...extra,
       });

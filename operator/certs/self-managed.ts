@@ -10,9 +10,9 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Server } from "node:https";
 import { bundleIds, planCertificates, validityFor, DEFAULT_CERT_POLICY, type CaFacts, type CertPolicy, type CertState, type CertStep } from "../../core/certs/plan.js";
 import { WEBHOOK_CONFIGURATION_NAME } from "../../webhooks/config.js";
-import type { Logger } from "../../webhooks/log.js";
+import type { Log } from "../../edge/log.js";
 import type { KeyPair } from "../../webhooks/server/tls.js";
-import { issueCa, issueServing, type IssuedPem } from "../../webhooks/server/x509.js";
+import { issueCa, issueServing, type IssuedPem } from "../../edge/x509.js";
 
 export const DEFAULT_CERT_SECRET = "nhi-operator-webhook-certs";
 export const DEFAULT_SERVICE_NAME = "nhi-operator-webhook";
@@ -42,7 +42,7 @@ export interface SelfManagedOptions {
   /** Longest sleep between passes (also how soon a replica notices another's rotation). */
   resyncMs?: number;
   clock?: () => Date;
-  logger: Logger;
+  logger: Log;
 }
 
 interface Material {

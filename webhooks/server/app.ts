@@ -5,7 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { HandlerResult } from "../handler.js";
-import type { Logger } from "../log.js";
+import type { Log } from "../../edge/log.js";
 import type { WebhookMetrics } from "../metrics.js";
 import type { KeyPair } from "./tls.js";
 
@@ -29,7 +29,7 @@ export interface WebhookServerOptions {
   bodyLimit?: string;
   metrics: WebhookMetrics;
   readiness: () => Readiness;
-  logger: Logger;
+  logger: Log;
   /** Further GET routes on the health/metrics port (e.g. the leader's /inventory). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
