@@ -69,6 +69,9 @@ const USAGE = `usage: node dist/operator/main.js [options]
 
 const managed = (): NonNullable<OperatorOptions["selfManagedCerts"]> => ({ secretName: DEFAULT_CERT_SECRET, serviceName: DEFAULT_SERVICE_NAME, extraNames: [] });
 
+/** --help: the usage text, printed to stdout with exit status 0 (a container's `--help` is not an error). */
+export class HelpRequested extends Error {}
+
 export function parseArgs(argv: string[]): OperatorOptions {
   const o: OperatorOptions = { ...DEFAULTS, controllers: { ...CONTROLLER_DEFAULTS } };
   const ctl = (): ControllerOptions => (o.controllers ??= { ...CONTROLLER_DEFAULTS });
@@ -132,7 +135,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--unused-after": ctl().unusedAfterMs = duration(); break;
       case "--token-overlap": ctl().tokenOverlapMs = duration(); break;
       case "--kubeconfig-server": ctl().kubeconfigServer = value(); break;
-      case "--help": case "-h": throw new Error(USAGE);
+      case "--help": case "-h": throw new HelpRequested(USAGE);
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }

@@ -18,9 +18,9 @@ import { FileCertificateSource } from "../webhooks/server/tls.js";
 import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
-import { parseArgs, type OperatorOptions } from "./flags.js";
+import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
 
-export { DEFAULTS, parseArgs, type OperatorOptions } from "./flags.js";
+export { DEFAULTS, HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
 
 export interface RunningOperator {
   cache: ClusterCache;
@@ -176,6 +176,10 @@ export async function runOperatorProcess(argv: string[], prepare?: (opts: Operat
   try {
     opts = parseArgs(argv);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${err.message}\n`);
+      return;
+    }
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
     return;
