@@ -94,7 +94,7 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
     const sm = opts.selfManagedCerts;
     const managed = new SelfManagedCertificateSource(kc, {
       namespace: opts.ownNamespace, secretName: sm.secretName, logger,
-      ...(sm.webhookConfigurationName ? { webhookConfigurationName: sm.webhookConfigurationName } : {}),
+      webhookConfigurationName: sm.webhookConfigurationName || WEBHOOK_CONFIGURATION_NAME,
       ...(sm.policy ? { policy: sm.policy } : {}), ...(sm.resyncMs ? { resyncMs: sm.resyncMs } : {}),
       names: [...serviceDnsNames(sm.serviceName, opts.ownNamespace), ...sm.extraNames],
     });

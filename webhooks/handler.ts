@@ -15,6 +15,7 @@ import { ADMISSION_CHECKS, workloadAnnotations, type AdmissionCheck } from "./ch
 import { isBad } from "./checks/types.js";
 import type { Log } from "../edge/log.js";
 import type { WebhookMetrics } from "./metrics.js";
+import { metricResource } from "./config.js";
 
 export interface HandlerDeps {
   view: ClusterView;
@@ -80,11 +81,13 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
       return { status: 200, body: reviewResponse({ uid: parsed.uid, allowed: false, status: { code: 400, reason: "BadRequest", message: `nhi-operator: malformed AdmissionReview: ${parsed.message}` } }) };
     }
     const req = parsed.request;
+    // Metric labels come from a fixed set; the full name stays in logs and messages.
     const resource = resourceLabel(req);
+    const label = metricResource(resource);
     const finish = (response: Omit<AdmissionResponse, "uid">, result: Result, rules: string[] = [], extra: Record<string, unknown> = {}): HandlerResult => {
       const seconds = (performance.now() - started) / 1000;
-      metrics?.decisions.inc({ resource, operation: req.operation, result, rule: rules[0] ?? "none" });
-      metrics?.latency.observe({ resource }, seconds);
+      metrics?.decisions.inc({ resource: label, operation: req.operation, result, rule: rules[0] ?? "none" });
+      metrics?.latency.observe({ resource: label }, seconds);
       const level = result === "allowed" || result === "exempt" || result === "unjudged" ? "debug" : result === "error" ? "error" : "info";
       // Most decisions are debug-level allows: skip building and streaming an entry nobody keeps.
       if (logger.isLevelEnabled?.(level) === false) return { status: 200, body: reviewResponse({ uid: req.uid, ...response }) };
@@ -122,8 +125,8 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
       const why = err instanceof Error ? err.message : String(err);
       return finish({ allowed: false, status: { code: 500, reason: "InternalError", message: `nhi-operator failed to judge ${describeRequest(req)} (${truncate(why, 200)}); the request was denied because it could not be judged` } }, "error", [], { error: why });
     }
-    for (const v of decision.violations) metrics?.findings.inc({ resource, rule: v.rule, outcome: "deny" });
-    for (const w of decision.warnings) metrics?.findings.inc({ resource, rule: w.rule, outcome: "warn" });
+    for (const v of decision.violations) metrics?.findings.inc({ resource: label, rule: v.rule, outcome: "deny" });
+    for (const w of decision.warnings) metrics?.findings.inc({ resource: label, rule: w.rule, outcome: "warn" });
 
     const warnings = decision.warnings.slice(0, MAX_WARNINGS).map((w) => truncate(`[${w.rule}] ${w.message}`, MAX_WARNING_LENGTH));
     const warnRules = decision.warnings.map((w) => w.rule);
@@ -143,7 +146,7 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
     const rules = decision.violations.map((v) => v.rule);
     const bg = judgeBreakGlass(policy.breakGlass, annotationsOf(req), req.userInfo);
     if (bg?.used) {
-      metrics?.breakGlass.inc({ resource });
+      metrics?.breakGlass.inc({ resource: label });
       logger.warn("break-glass override", { uid: req.uid, resource, operation: req.operation, namespace: req.namespace, name: req.name, user: req.userInfo.username, rules, reason: bg.reason, dryRun: req.dryRun });
       return finish({
         allowed: true,
