@@ -16,10 +16,10 @@ import { GCProfiler } from "node:v8";
 import { loadCrdDocuments } from "../crds/load.js";
 import { createValidator } from "../core/nhi/validate.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
-import { snapshotView } from "../operator/cache/static.js";
-import { trimMeta } from "../operator/cache/trim.js";
+import { snapshotView } from "../operator/k8s/cache/static.js";
+import { trimMeta } from "../operator/k8s/cache/trim.js";
 import { createAdmissionHandler } from "../webhooks/handler.js";
-import { silentLogger } from "../webhooks/log.js";
+import { silentLogger } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer } from "../webhooks/server/app.js";
 import { snapshot } from "./webhook-cluster.js";
@@ -51,7 +51,7 @@ const MB = 1024 * 1024;
 
 type Rec = Record<string, unknown>;
 
-/** What the informers keep of each object (operator/cache/cluster-cache.ts `trimmed`). */
+/** What the informers keep of each object (operator/k8s/cache/cluster-cache.ts `trimmed`). */
 function sanitize<T>(items: T[]): T[] {
   return items.map((o) => {
     const r = o as unknown as Rec;

@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { issueCa, issueServing } from "../webhooks/server/x509.js";
+import { issueCa, issueServing } from "../edge/x509.js";
 import { SIZES } from "./effective-permissions.js";
 import { type Benchmark, type Figure } from "./harness.js";
 import type { LoadMessage, LoadResult, LoadSpec } from "./loadgen.js";
