@@ -3,11 +3,13 @@
 
 import { cliCheckBenchmark } from "./cli-check.js";
 import { effectivePermissionsBenchmark } from "./effective-permissions.js";
+import { graphBenchmark } from "./graph.js";
 import { inventoryBenchmark } from "./inventory.js";
 import { type Benchmark, type Figure, gcAvailable } from "./harness.js";
 import { webhookBenchmark } from "./webhook.js";
 
 const benchmarks: Benchmark[] = [effectivePermissionsBenchmark, cliCheckBenchmark, inventoryBenchmark, webhookBenchmark];
+benchmarks.push(graphBenchmark); // issue 12; kept apart for easy merges
 
 function format(f: Figure): string {
   const digits = f.unit === "count" ? (Number.isInteger(f.value) ? 0 : 1) : f.value >= 100 ? 0 : f.value >= 10 ? 1 : 2;
