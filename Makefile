@@ -22,7 +22,11 @@ unit: node_modules ## lint, typecheck and unit tests (npm test)
 	npm test
 
 .PHONY: test
-test: unit e2e ## everything CI runs: lint, typecheck, unit tests, e2e against a real control plane
+test: unit check-package e2e ## everything CI runs: lint, typecheck, unit tests, the packed package, e2e against a real control plane
+
+.PHONY: check-package
+check-package: node_modules ## npm pack, then install the tarball (global prefix; production-only as the image does) and run it
+	bash scripts/package-check.sh
 
 .PHONY: bench
 bench: node_modules ## benchmarks; prints figures

@@ -4,10 +4,10 @@
 //
 // Secret values never leave this module: a Secret's data and stringData are dropped as soon as the
 // document is converted, and parse errors are reported without the source excerpt yaml would quote.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join, relative, sep } from "node:path";
+import { relative, sep } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from "yaml";
 import { isRecord } from "../core/json.js";
+import { DEFAULT_MAX_BYTES, ReadProblem, manifestFiles, readManifestFile } from "./read.js";
 
 export interface Location {
   /** Path relative to the working directory (forward slashes), or "<stdin>". */
@@ -32,7 +32,6 @@ export class InputError extends Error {
 }
 
 export const STDIN = "<stdin>";
-const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
 
 /** Kubernetes field path "spec.credentials[0].ttl" → ["spec", "credentials", 0, "ttl"]. */
@@ -145,25 +144,6 @@ export function parseStream(text: string, file: string): LoadedObject[] {
   return out;
 }
 
-/** Every manifest file under `path` (recursively, sorted, hidden folders skipped), or `path` itself. */
-function manifestFiles(path: string): string[] {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new InputError(path, undefined, "no such file or directory");
-  }
-  if (!st.isDirectory()) return [path];
-  const out: string[] = [];
-  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith(".")) continue;
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...manifestFiles(full));
-    else if (MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(full);
-  }
-  return out;
-}
-
 export function displayPath(path: string, cwd: string = process.cwd()): string {
   const rel = relative(cwd, path);
   const shown = rel === "" || rel.startsWith("..") ? path : rel;
@@ -174,6 +154,8 @@ export interface Sources {
   paths: string[];
   /** The text read from stdin, when `-f -` (or the path "-") was given. */
   stdin?: string;
+  /** A larger file is refused (exit 2 naming it); default DEFAULT_MAX_BYTES. */
+  maxBytes?: number;
 }
 
 export interface Loaded {
@@ -191,13 +173,19 @@ export function loadSources(sources: Sources): Loaded {
       for (const o of parseStream(sources.stdin ?? "", STDIN)) objects.push(o);
       continue;
     }
-    for (const f of manifestFiles(p)) {
+    let found: string[];
+    try {
+      found = manifestFiles(p);
+    } catch (e) {
+      throw e instanceof ReadProblem ? new InputError(displayPath(e.path), e.line, e.message) : e;
+    }
+    for (const f of found) {
       const shown = displayPath(f);
       let text: string;
       try {
-        text = readFileSync(f, "utf8");
+        text = readManifestFile(f, shown, sources.maxBytes ?? DEFAULT_MAX_BYTES);
       } catch (e) {
-        throw new InputError(shown, undefined, `cannot read: ${e instanceof Error ? e.message : String(e)}`);
+        throw e instanceof ReadProblem ? new InputError(shown, e.line, e.message) : e;
       }
       files.push(shown);
       for (const o of parseStream(text, shown)) objects.push(o);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // nhictl: the webhook's decisions on manifests, for GitOps pull requests. This file is the only one
 // that touches argv, stdin, stdout and the exit code; everything it prints comes from the core.
-import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadCrdDocuments } from "../crds/load.js";
 import { ADMISSION_RULE_IDS } from "../core/policy/nhi-write.js";
@@ -11,13 +10,14 @@ import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
 import { adoptionPolicy } from "../core/policy/adoption.js";
 import { InputError, loadSources, parseStream } from "./load.js";
+import { DEFAULT_MAX_BYTES, ReadProblem, decodeUtf8, formatBytes, parseByteSize, readBounded, readManifestFile } from "./read.js";
 import { buildManifestSet } from "./snapshot.js";
 import { explain, formatExplainText, parseExplainTarget } from "./explain.js";
 import { GRAPH_FORMATS, buildGraphReport, formatGraph, parseNodeArg, type GraphFormat } from "./graph.js";
 import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot, type InventoryResult } from "./inventory.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
 
-/** Exit codes: 0 clean, 1 violations, 2 unreadable input or bad arguments. */
+/** Exit codes: 0 clean, 1 violations, 2 unreadable, refused or no input, or bad arguments. */
 export const EXIT = { ok: 0, violations: 1, usage: 2 } as const;
 
 export class UsageError extends Error {}
@@ -25,7 +25,8 @@ export class UsageError extends Error {}
 export interface Io {
   stdout(s: string): void;
   stderr(s: string): void;
-  readStdin(): string;
+  /** stdin as strict UTF-8, refused (InputError) above maxBytes. */
+  readStdin(maxBytes: number): string;
   isTTY: boolean;
   env: Record<string, string | undefined>;
   now(): Date;
@@ -80,6 +81,9 @@ Options:
                         the field suggestedPolicy
       --format FORMAT   text (default), json, sarif (GitHub code scanning), github (annotations)
   -n, --namespace NS    namespace of objects that name none (default: default)
+      --allow-empty     pass when the paths hold no objects (default: exit 2, nothing was judged)
+      --max-bytes SIZE  refuse a file (or stdin) larger than SIZE: bytes, or 500k, 64Mi, 1G
+                        (default ${formatBytes(DEFAULT_MAX_BYTES)})
       --cluster         merge the live cluster's state (current kubeconfig): the manifests replace
                         the objects they define, the rest is judged as it really is
       --context NAME    kubeconfig context for --cluster
@@ -87,7 +91,11 @@ Options:
       --no-color        no colours in text output (also NO_COLOR=1; colours only on a terminal)
   -h, --help            show this help
 
-Exit codes: 0 no violations, 1 violations, 2 unreadable input or bad arguments.
+Folders are read recursively, following symbolic links (each file once; a link loop ends).
+Input must be UTF-8: other bytes are refused naming the file and byte offset.
+
+Exit codes: 0 no violations, 1 violations, 2 input unreadable, not UTF-8, larger than --max-bytes,
+or holding no objects (without --allow-empty), or bad arguments.
 `,
   explain: `nhictl explain — what a ServiceAccount may do, and why
 
@@ -179,10 +187,11 @@ const COMMON: ParseArgsConfig["options"] = {
   kubeconfig: { type: "string" },
   format: { type: "string" },
   "no-color": { type: "boolean" },
+  "max-bytes": { type: "string" },
 };
 
 const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
-  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" }, "suggest-exemptions": { type: "boolean" } },
+  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" }, "suggest-exemptions": { type: "boolean" }, "allow-empty": { type: "boolean" } },
   explain: { ...COMMON },
   inventory: { ...COMMON, endpoint: { type: "string" } },
   graph: { ...COMMON, from: { type: "string" }, to: { type: "string" } },
@@ -211,13 +220,15 @@ function validator(): NHIValidator {
 /** Ids an NHIPolicy may name (forbidden, exemptions[].rules): the same list the webhook accepts. */
 const KNOWN_RULE_IDS: ReadonlySet<string> = new Set(ADMISSION_RULE_IDS);
 
-function readPolicies(files: string[], io: Io): NHIPolicy[] {
+function readPolicies(files: string[], io: Io, maxBytes: number): NHIPolicy[] {
   const out: NHIPolicy[] = [];
   for (const file of files) {
     let text: string;
     try {
-      text = file === "-" ? io.readStdin() : readFileSync(file, "utf8");
-    } catch {
+      text = file === "-" ? io.readStdin(maxBytes) : readManifestFile(file, file, maxBytes);
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      if (e instanceof ReadProblem && !e.message.startsWith("cannot read")) throw new InputError(file, e.line, `--policy file: ${e.message}`);
       throw new InputError(file, undefined, "cannot read the --policy file (no such file?)");
     }
     for (const o of parseStream(text, file)) {
@@ -236,12 +247,23 @@ function readPolicies(files: string[], io: Io): NHIPolicy[] {
 interface Inputs {
   paths: string[];
   stdin?: string;
+  maxBytes: number;
+}
+
+/** --max-bytes, or the documented default. */
+function maxBytesOf(values: Values): number {
+  const given = str(values["max-bytes"]);
+  if (given === undefined) return DEFAULT_MAX_BYTES;
+  const n = parseByteSize(given);
+  if (n === undefined) throw new UsageError(`--max-bytes needs a size such as 1048576, 500k, 64Mi or 1G (got ${JSON.stringify(given)})`);
+  return n;
 }
 
 function inputs(values: Values, positionals: string[], io: Io, required: boolean, command: string): Inputs {
   const paths = [...positionals, ...strs(values.filename)];
   if (required && paths.length === 0) throw new UsageError(`no manifests given: pass PATH... or -f - for stdin\nRun 'nhictl ${command} --help' for usage.`);
-  return paths.includes("-") ? { paths, stdin: io.readStdin() } : { paths };
+  const maxBytes = maxBytesOf(values);
+  return paths.includes("-") ? { paths, stdin: io.readStdin(maxBytes), maxBytes } : { paths, maxBytes };
 }
 
 function useColor(values: Values, io: Io): boolean {
@@ -268,8 +290,12 @@ async function check(args: string[], io: Io): Promise<number> {
   if (!FORMATS.includes(format)) throw new UsageError(`unknown --format ${format}; use one of ${FORMATS.join(", ")}`);
   const src = inputs(values, positionals, io, true, "check");
   const now = io.now();
-  const policies = readPolicies(strs(values.policy), io);
+  const policies = readPolicies(strs(values.policy), io, src.maxBytes);
   const loaded = loadSources(src);
+  // A run that judged nothing must not pass: a wrong path, links not followed, an empty render.
+  if (loaded.objects.length === 0 && values["allow-empty"] !== true) {
+    throw new InputError(src.paths.join(", "), undefined, `no objects found in the given paths (${loaded.files.length} manifest file${loaded.files.length === 1 ? "" : "s"} read); nothing was judged. Pass --allow-empty if that is expected`);
+  }
   const ns = str(values.namespace);
   const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
   const cluster = await clusterSnapshot(values, io);
@@ -318,7 +344,8 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
   } else {
     const paths = [...positionals, ...strs(values.filename)];
     const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }, io) : await clusterSnapshot(values, io);
-    const src = paths.includes("-") ? { paths, stdin: io.readStdin() } : { paths };
+    const maxBytes = maxBytesOf(values);
+    const src = paths.includes("-") ? { paths, stdin: io.readStdin(maxBytes), maxBytes } : { paths, maxBytes };
     const now = io.now();
     const ns = str(values.namespace);
     const set = buildManifestSet(loadSources(src).objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
@@ -400,10 +427,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
 const processIo: Io = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
-  readStdin: () => {
+  readStdin: (maxBytes) => {
     try {
-      return readFileSync(0, "utf8");
+      return decodeUtf8(readBounded(0, maxBytes, "<stdin>", false), "<stdin>");
     } catch (e) {
+      if (e instanceof ReadProblem) throw new InputError("<stdin>", e.line, e.message);
       throw new InputError("<stdin>", undefined, `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`);
     }
   },

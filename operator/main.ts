@@ -10,13 +10,13 @@ import { loadCrdDocuments, repoRoot } from "../crds/load.js";
 import { createValidator } from "../core/nhi/validate.js";
 import { WEBHOOK_CONFIGURATION_NAME, webhookConfiguration, type FailurePolicy } from "../webhooks/config.js";
 import { createAdmissionHandler } from "../webhooks/handler.js";
-import { createLogger, type Logger } from "../webhooks/log.js";
+import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer, type RunningWebhookServer } from "../webhooks/server/app.js";
 import { devServingCert } from "../webhooks/server/dev-certs.js";
 import { FileCertificateSource } from "../webhooks/server/tls.js";
 import type { CertPolicy } from "../core/certs/plan.js";
-import { ClusterCache } from "./cache/cluster-cache.js";
+import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { parseDuration } from "../core/nhi/duration.js";
 import { CONTROLLER_DEFAULTS, inventoryRoute, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
 import { ELECTION_DEFAULTS, electionTimingProblem } from "./k8s/leader.js";
@@ -78,7 +78,7 @@ async function serverSideApply(kc: KubeConfig, objects: unknown[]): Promise<void
   }
 }
 
-export async function startOperator(opts: OperatorOptions, logger: Logger = createLogger()): Promise<RunningOperator> {
+export async function startOperator(opts: OperatorOptions, logger: Log = createLogger()): Promise<RunningOperator> {
   const kc = kubeConfig(opts.kubeconfig);
   if (opts.installCrds) {
     await serverSideApply(kc, loadCrdDocuments());
@@ -94,7 +94,7 @@ export async function startOperator(opts: OperatorOptions, logger: Logger = crea
     const sm = opts.selfManagedCerts;
     const managed = new SelfManagedCertificateSource(kc, {
       namespace: opts.ownNamespace, secretName: sm.secretName, logger,
-      ...(sm.webhookConfigurationName ? { webhookConfigurationName: sm.webhookConfigurationName } : {}),
+      webhookConfigurationName: sm.webhookConfigurationName || WEBHOOK_CONFIGURATION_NAME,
       ...(sm.policy ? { policy: sm.policy } : {}), ...(sm.resyncMs ? { resyncMs: sm.resyncMs } : {}),
       names: [...serviceDnsNames(sm.serviceName, opts.ownNamespace), ...sm.extraNames],
     });
@@ -201,6 +201,9 @@ const USAGE = `usage: node dist/operator/main.js [options]
 
 const managed = (): NonNullable<OperatorOptions["selfManagedCerts"]> => ({ secretName: DEFAULT_CERT_SECRET, serviceName: DEFAULT_SERVICE_NAME, extraNames: [] });
 
+/** --help: the usage text, printed to stdout with exit status 0 (a container's `--help` is not an error). */
+export class HelpRequested extends Error {}
+
 export function parseArgs(argv: string[]): OperatorOptions {
   const o: OperatorOptions = { ...DEFAULTS, controllers: { ...CONTROLLER_DEFAULTS } };
   const ctl = (): ControllerOptions => (o.controllers ??= { ...CONTROLLER_DEFAULTS });
@@ -264,7 +267,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--unused-after": ctl().unusedAfterMs = duration(); break;
       case "--token-overlap": ctl().tokenOverlapMs = duration(); break;
       case "--kubeconfig-server": ctl().kubeconfigServer = value(); break;
-      case "--help": case "-h": throw new Error(USAGE);
+      case "--help": case "-h": throw new HelpRequested(USAGE);
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
@@ -308,6 +311,10 @@ async function main(): Promise<void> {
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${err.message}\n`);
+      return;
+    }
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
     return;

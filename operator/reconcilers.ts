@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
-import type { Logger } from "../webhooks/log.js";
-import type { ClusterCache } from "./cache/cluster-cache.js";
+import type { Log } from "../edge/log.js";
+import type { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { startControllers, type RunningControllers } from "./controllers/index.js";
 import { EventRecorder } from "./k8s/events.js";
 import { notLeaderAnswer, type LeaseView } from "../core/inventory/document.js";
@@ -50,7 +50,7 @@ export interface LeaderRole {
 }
 
 export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: ControllerOptions & { leaseNamespace: string }, deps: {
-  registry: Registry; logger: Logger; onLostLeadership?: () => void;
+  registry: Registry; logger: Log; onLostLeadership?: () => void;
 }): LeaderRole {
   const { logger: log } = deps;
   const rest = new KubeRest(kc, { qps: o.qps, burst: o.burst });

@@ -35,6 +35,21 @@ export const WEBHOOK_RULES = [
   { apiGroups: ["nhi.io"], apiVersions: ["v1alpha1"], operations: CREATE_UPDATE, resources: ["nonhumanidentities", "nhipolicies"], scope: "*" },
 ];
 
+/**
+ * The resources the webhook is registered for, as `resourceLabel` names them ("pods",
+ * "serviceaccounts/token", "deployments.apps"): the only values a metric's resource label takes
+ * (anything else is "other"), so a forged review cannot grow the metrics without bound.
+ */
+export const REGISTERED_RESOURCES: ReadonlySet<string> = new Set(WEBHOOK_RULES.flatMap((r) =>
+  r.apiGroups.flatMap((g) => r.resources.map((res) => {
+    const [plural = "", sub] = res.split("/");
+    const base = g === "" ? plural : `${plural}.${g}`;
+    return sub === undefined ? base : `${base}/${sub}`;
+  }))));
+
+/** The metric label of a resource: itself when the webhook is registered for it, else "other". */
+export const metricResource = (label: string): string => (REGISTERED_RESOURCES.has(label) ? label : "other");
+
 export function webhookConfiguration(o: WebhookConfigOptions): Record<string, unknown> {
   const clientConfig: Record<string, unknown> = o.url
     ? { url: o.url }

@@ -6,21 +6,22 @@ import { globMatches } from "../core/glob.js";
 import { judgeBreakGlass } from "../core/policy/break-glass.js";
 import type { EffectivePolicy } from "../core/policy/settings.js";
 import type { Decision, Violation } from "../core/policy/types.js";
-import type { ClusterView } from "../operator/cache/view.js";
+import type { ClusterView } from "../operator/k8s/cache/view.js";
 import { isRecord } from "../core/json.js";
 import {
   parseReview, resourceLabel, reviewResponse, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewResponse,
 } from "./admission/review.js";
 import { ADMISSION_CHECKS, workloadAnnotations, type AdmissionCheck } from "./checks/index.js";
 import { isBad } from "./checks/types.js";
-import type { Logger } from "./log.js";
+import type { Log } from "../edge/log.js";
 import type { WebhookMetrics } from "./metrics.js";
+import { metricResource } from "./config.js";
 
 export interface HandlerDeps {
   view: ClusterView;
   validator: NHIValidator;
   clock?: () => Date;
-  logger: Logger;
+  logger: Log;
   metrics?: WebhookMetrics;
   checks?: readonly AdmissionCheck[];
 }
@@ -80,15 +81,17 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
       return { status: 200, body: reviewResponse({ uid: parsed.uid, allowed: false, status: { code: 400, reason: "BadRequest", message: `nhi-operator: malformed AdmissionReview: ${parsed.message}` } }) };
     }
     const req = parsed.request;
+    // Metric labels come from a fixed set; the full name stays in logs and messages.
     const resource = resourceLabel(req);
+    const label = metricResource(resource);
     const finish = (response: Omit<AdmissionResponse, "uid">, result: Result, rules: string[] = [], extra: Record<string, unknown> = {}): HandlerResult => {
       const seconds = (performance.now() - started) / 1000;
-      metrics?.decisions.inc({ resource, operation: req.operation, result, rule: rules[0] ?? "none" });
-      metrics?.latency.observe({ resource }, seconds);
+      metrics?.decisions.inc({ resource: label, operation: req.operation, result, rule: rules[0] ?? "none" });
+      metrics?.latency.observe({ resource: label }, seconds);
       const level = result === "allowed" || result === "exempt" || result === "unjudged" ? "debug" : result === "error" ? "error" : "info";
       // Most decisions are debug-level allows: skip building and streaming an entry nobody keeps.
-      if (typeof logger.isLevelEnabled === "function" && !logger.isLevelEnabled(level)) return { status: 200, body: reviewResponse({ uid: req.uid, ...response }) };
-      logger.log(level, "admission decision", {
+      if (logger.isLevelEnabled?.(level) === false) return { status: 200, body: reviewResponse({ uid: req.uid, ...response }) };
+      logger[level]("admission decision", {
         uid: req.uid, resource, operation: req.operation, namespace: req.namespace, name: req.name, user: req.userInfo.username,
         dryRun: req.dryRun, result, rules, ms: Math.round(seconds * 1e5) / 100, ...extra,
       });
@@ -122,8 +125,8 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
       const why = err instanceof Error ? err.message : String(err);
       return finish({ allowed: false, status: { code: 500, reason: "InternalError", message: `nhi-operator failed to judge ${describeRequest(req)} (${truncate(why, 200)}); the request was denied because it could not be judged` } }, "error", [], { error: why });
     }
-    for (const v of decision.violations) metrics?.findings.inc({ resource, rule: v.rule, outcome: "deny" });
-    for (const w of decision.warnings) metrics?.findings.inc({ resource, rule: w.rule, outcome: "warn" });
+    for (const v of decision.violations) metrics?.findings.inc({ resource: label, rule: v.rule, outcome: "deny" });
+    for (const w of decision.warnings) metrics?.findings.inc({ resource: label, rule: w.rule, outcome: "warn" });
 
     const warnings = decision.warnings.slice(0, MAX_WARNINGS).map((w) => truncate(`[${w.rule}] ${w.message}`, MAX_WARNING_LENGTH));
     const warnRules = decision.warnings.map((w) => w.rule);
@@ -143,7 +146,7 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
     const rules = decision.violations.map((v) => v.rule);
     const bg = judgeBreakGlass(policy.breakGlass, annotationsOf(req), req.userInfo);
     if (bg?.used) {
-      metrics?.breakGlass.inc({ resource });
+      metrics?.breakGlass.inc({ resource: label });
       logger.warn("break-glass override", { uid: req.uid, resource, operation: req.operation, namespace: req.namespace, name: req.name, user: req.userInfo.username, rules, reason: bg.reason, dryRun: req.dryRun });
       return finish({
         allowed: true,

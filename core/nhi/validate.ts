@@ -154,7 +154,12 @@ function renderPointer(schema: KubeSchema, pointer: string): { path: string; nod
 // ---------------------------------------------------------------------------------------------
 
 function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    return `a ${typeName(v)}`; // nested too deep to print (hostile input), or a cycle
+  }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 

@@ -7,6 +7,7 @@ import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, wri
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "./binaries.js";
+import type { AuditSinkEndpoint } from "./cluster.js";
 import { ControlPlane } from "./controlplane.js";
 import { processStartTime, sleep } from "./procs.js";
 
@@ -22,6 +23,9 @@ interface State {
   apiServerUrl?: string;
   pids?: Record<string, number>;
   startedInMs?: number;
+  /** The API server's audit log and where it sends audit webhook batches (with the sink's cert files). */
+  auditLogPath?: string;
+  auditSink?: AuditSinkEndpoint;
 }
 
 function readState(): State | undefined {
@@ -67,7 +71,8 @@ async function up(): Promise<number> {
     if (s?.ready && s.pid === child.pid) {
       process.stderr.write(`cluster-up: ready in ${((s.startedInMs ?? 0) / 1000).toFixed(1)} s at ${s.apiServerUrl ?? "?"} ` +
         `(pid ${s.pid}; log ${relative(process.cwd(), logFile)}). Use: export KUBECONFIG=$PWD/${rel}  ` +
-        `or E2E_KUBECONFIG=${rel} npm run test:e2e. Stop: make cluster-down\n`);
+        `or E2E_KUBECONFIG=${rel} npm run test:e2e. Stop: make cluster-down\n` +
+        `cluster-up: audit log ${s.auditLogPath ?? "?"}; audit webhook batches go to ${s.auditSink?.url ?? "?"} (cert files in ${relative(process.cwd(), stateFile)})\n`);
       process.stdout.write(`${rel}\n`);
       return 0;
     }
@@ -106,7 +111,7 @@ async function serve(): Promise<void> {
   });
   const cp = await ControlPlane.start({ log: (l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`) });
   copyFileSync(cp.kubeconfigPath, kubeconfig);
-  const state: State = { pid: process.pid, start: processStartTime(process.pid), ready: true, apiServerUrl: cp.apiServerUrl, pids: cp.pids, startedInMs: cp.timings.totalMs };
+  const state: State = { pid: process.pid, start: processStartTime(process.pid), ready: true, apiServerUrl: cp.apiServerUrl, pids: cp.pids, startedInMs: cp.timings.totalMs, auditLogPath: cp.auditLogPath, auditSink: cp.auditSink };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   // Stays alive until SIGTERM/SIGINT; procs.ts stops the plane in order and exits.
   setInterval(() => undefined, 1 << 30);

@@ -37,12 +37,33 @@ export interface WebhookRegistration {
   matchPolicy?: "Exact" | "Equivalent";
 }
 
+/**
+ * Where the plane's kube-apiserver sends its audit webhook batches (batch mode): a pre-allocated
+ * loopback port and a serving certificate from the cluster CA. Nothing listens there until a suite
+ * starts a sink (the operator's) with these files; until then the API server retries and drops.
+ */
+export interface AuditSinkEndpoint {
+  url: string;
+  port: number;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  caPem: string;
+}
+
 export abstract class Cluster {
   private client: KubeClient | undefined;
   /** False when no kube-controller-manager runs: no token filling, default SAs, GC, namespace deletion, workload controllers. */
   hasControllers = true;
   /** False when no kube-scheduler runs. */
   hasScheduler = true;
+  /**
+   * The API server's audit log (JSON lines, written with manifests/audit/policy.yaml): the plane's
+   * own, or E2E_AUDIT_LOG for an external cluster; undefined when there is none to read.
+   */
+  auditLogPath: string | undefined = process.env.E2E_AUDIT_LOG || undefined;
+  /** Where the API server sends audit webhook batches (a local plane only). */
+  auditSink: AuditSinkEndpoint | undefined;
 
   protected constructor(readonly kubeconfigPath: string, readonly kubectlPath: string, readonly helmPath?: string) {}
 

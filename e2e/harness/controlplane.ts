@@ -9,12 +9,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { resolveBinaries } from "./binaries.js";
+import { REPO_ROOT, resolveBinaries } from "./binaries.js";
 import type { Binaries } from "./binaries.js";
 import { CertAuthority, writeServiceAccountKeys } from "./certs.js";
 import type { IssuedCert } from "./certs.js";
 import { Cluster } from "./cluster.js";
-import { freePorts } from "./ports.js";
+import { freePort, freePorts } from "./ports.js";
 import { Guard, ManagedProcess, sleep, sweepStale, track } from "./procs.js";
 
 /**
@@ -30,21 +30,16 @@ export const EXCLUDED_CONTROLLERS: Readonly<Record<string, string>> = {
 
 export const DEFAULT_CONTROLLERS: readonly string[] = ["*", ...Object.keys(EXCLUDED_CONTROLLERS).map((c) => `-${c}`)];
 
-/** Metadata for every request: enough for per-identity activity without request bodies. */
-export const DEFAULT_AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-`;
+/** The audit policy the chart and README ship (manifests/audit/policy.yaml); every plane runs with it. */
+export const AUDIT_POLICY_FILE: string = join(REPO_ROOT, "manifests", "audit", "policy.yaml");
 
 export interface AuditOptions {
-  /** Audit policy YAML (default DEFAULT_AUDIT_POLICY). Never use RequestResponse for secrets. */
-  policy?: string;
-  /** Write a JSON-lines audit log to <dataDir>/audit/audit.log (ControlPlane.auditLogFile). */
-  log?: boolean;
-  /** Deliver events to an HTTPS endpoint; the server must be listening before start(). */
-  webhook?: { url: string; caBundlePem: string; mode?: "batch" | "blocking"; batchMaxWaitSeconds?: number };
+  /** Audit policy file (default AUDIT_POLICY_FILE). */
+  policyFile?: string;
+  /** Send the webhook batches here instead of the plane's own sink address (the server must present a cert from caBundlePem). */
+  webhook?: { url: string; caBundlePem: string };
+  /** --audit-webhook-batch-max-wait (default 1 s: a suite sees events within seconds). */
+  batchMaxWaitSeconds?: number;
 }
 
 export interface ControlPlaneOptions {
@@ -108,7 +103,6 @@ export class ControlPlane extends Cluster {
   private stopped = false;
   timings: StartTimings = { certsMs: 0, etcdMs: 0, apiServerMs: 0, controllerManagerMs: 0, schedulerMs: 0, totalMs: 0 };
   private apiServerLaunch: { args: string[]; logs: string; ready: Probe } | undefined;
-  auditLogFile: string | undefined;
   apiServerUrl = "";
   etcdUrl = "";
 
@@ -167,6 +161,7 @@ export class ControlPlane extends Cluster {
     const frontProxyCa = CertAuthority.create(join(pki, "front-proxy"), "front-proxy-ca");
     const frontProxyClient = frontProxyCa.issue("front-proxy-client", { commonName: "front-proxy-client", usage: "client" });
     const sa = writeServiceAccountKeys(pki);
+    const auditSinkCert = ca.issue("audit-sink", { commonName: "nhi-audit-sink", dnsNames: ["localhost"], ips: ["127.0.0.1"], usage: "server" });
     this.timings.certsMs = Date.now() - t;
 
     // etcd
@@ -219,7 +214,7 @@ export class ControlPlane extends Cluster {
         "--service-cluster-ip-range=10.0.0.0/24",
         "--allow-privileged=true",
         "--profiling=false",
-        ...this.auditArgs(opts.audit),
+        ...(await this.auditArgs(opts.audit ?? {}, auditSinkCert, ca)),
         ...(opts.apiServerArgs ?? []),
       ];
       const p = this.spawn("kube-apiserver", this.binaries.kubeApiserver, args, logs);
@@ -281,31 +276,29 @@ export class ControlPlane extends Cluster {
     }
   }
 
-  private auditArgs(audit: AuditOptions | undefined): string[] {
-    if (!audit) return [];
+  private async auditArgs(audit: AuditOptions, sinkCert: IssuedCert, ca: CertAuthority): Promise<string[]> {
     const dir = join(this.dataDir, "audit");
     mkdirSync(dir, { recursive: true });
-    const policy = join(dir, "policy.yaml");
-    writeFileSync(policy, audit.policy ?? DEFAULT_AUDIT_POLICY);
-    const args = [`--audit-policy-file=${policy}`];
-    if (audit.log) {
-      this.auditLogFile = join(dir, "audit.log");
-      args.push(`--audit-log-path=${this.auditLogFile}`, "--audit-log-format=json");
-    }
-    if (audit.webhook) {
-      const cfg = join(dir, "webhook.kubeconfig");
-      writeFileSync(cfg, stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "audit-sink", cluster: { server: audit.webhook.url, "certificate-authority-data": Buffer.from(audit.webhook.caBundlePem).toString("base64") } }],
-        users: [{ name: "kube-apiserver", user: {} }],
-        contexts: [{ name: "audit-sink", context: { cluster: "audit-sink", user: "kube-apiserver" } }],
-        "current-context": "audit-sink",
-      }));
-      args.push(`--audit-webhook-config-file=${cfg}`, `--audit-webhook-mode=${audit.webhook.mode ?? "batch"}`);
-      if ((audit.webhook.mode ?? "batch") === "batch") args.push(`--audit-webhook-batch-max-wait=${audit.webhook.batchMaxWaitSeconds ?? 1}s`);
-    }
-    return args;
+    this.auditLogPath = join(dir, "audit.log");
+    const port = await freePort();
+    this.auditSink = { url: `https://127.0.0.1:${port}/audit`, port, certFile: sinkCert.certFile, keyFile: sinkCert.keyFile, caFile: ca.certFile, caPem: ca.certPem };
+    const target = audit.webhook ?? { url: this.auditSink.url, caBundlePem: ca.certPem };
+    const cfg = join(dir, "webhook.kubeconfig");
+    writeFileSync(cfg, stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "audit-sink", cluster: { server: target.url, "certificate-authority-data": Buffer.from(target.caBundlePem).toString("base64") } }],
+      users: [{ name: "kube-apiserver", user: {} }],
+      contexts: [{ name: "audit-sink", context: { cluster: "audit-sink", user: "kube-apiserver" } }],
+      "current-context": "audit-sink",
+    }));
+    return [
+      `--audit-policy-file=${audit.policyFile ?? AUDIT_POLICY_FILE}`,
+      `--audit-log-path=${this.auditLogPath}`, "--audit-log-format=json", "--audit-log-mode=blocking",
+      // Batch mode never blocks a request on the sink: while none listens, batches are retried and dropped.
+      `--audit-webhook-config-file=${cfg}`, "--audit-webhook-mode=batch",
+      `--audit-webhook-batch-max-wait=${audit.batchMaxWaitSeconds ?? 1}s`, "--audit-webhook-initial-backoff=1s",
+    ];
   }
 
   private spawn(name: string, bin: string, args: string[], logs: string): ManagedProcess {

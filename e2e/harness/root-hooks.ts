@@ -9,6 +9,8 @@ export const mochaHooks = {
   async beforeAll(this: Context): Promise<void> {
     this.timeout(240_000);
     const c = await startShared();
+    // Child processes a suite starts (nhictl, the operator) find the audit log here too.
+    if (c.auditLogPath) process.env.E2E_AUDIT_LOG = c.auditLogPath;
     if (c instanceof ControlPlane) {
       const t = c.timings;
       const s = (ms: number): string => (ms / 1000).toFixed(1);

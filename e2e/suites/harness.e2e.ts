@@ -2,13 +2,10 @@
 // process that owns a control plane leaves nothing behind however it dies.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:https";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveBinaries } from "../harness/binaries.js";
-import { localServingCert } from "../harness/certs.js";
 import { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
@@ -181,41 +178,7 @@ describe("harness: no process outlives its owner", function () {
   }
 });
 
-describe("harness: audit webhook and waitFor", function () {
-  it("a plane started with an audit webhook delivers events naming the ServiceAccount that acted", async function () {
-    try {
-      resolveBinaries();
-    } catch {
-      this.skip();
-    }
-    const dir = mkdtempSync(join(tmpdir(), "nhi-e2e-audit-"));
-    const { ca, serving } = localServingCert(dir, "audit-sink");
-    const users: string[] = [];
-    const sink = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
-      let body = "";
-      req.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => {
-        for (const e of (JSON.parse(body) as { items: { user?: { username?: string } }[] }).items) users.push(e.user?.username ?? "");
-        res.end("{}");
-      });
-    });
-    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-    const addr = sink.address();
-    const port = typeof addr === "object" && addr ? addr.port : 0;
-    const cp = await ControlPlane.start({ audit: { log: true, webhook: { url: `https://127.0.0.1:${port}/audit`, caBundlePem: ca.certPem } } });
-    try {
-      assert.ok((await cp.kube.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "watched", namespace: "default" } })).allowed);
-      await cp.kube.whoAmI({ serviceAccount: "default/watched" });
-      await waitFor("an audit event from system:serviceaccount:default:watched", () => users.includes("system:serviceaccount:default:watched"),
-        { timeoutMs: 15_000, describe: () => `${users.length} events` });
-      assert.ok(cp.auditLogFile && readFileSync(cp.auditLogFile, "utf8").includes("system:serviceaccount:default:watched"));
-    } finally {
-      await cp.stop();
-      sink.closeAllConnections();
-      sink.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
+describe("harness: waitFor", function () {
   it("waitFor's timeout names what it waited for and the last error", async function () {
     let n = 0;
     await assert.rejects(waitFor("the moon to turn blue", () => {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { Informer, type InformerObject } from "../../operator/k8s/informer.js";
-import { silentLogger } from "../../webhooks/log.js";
+import { silentLogger } from "../../edge/log.js";
 import type { Cluster } from "../harness/cluster.js";
 import { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";

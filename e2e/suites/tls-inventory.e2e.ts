@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import type { KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
-import { issueCa, issueServing } from "../../webhooks/server/x509.js";
+import { issueCa, issueServing } from "../../edge/x509.js";
 import { OWNER, installPolicyReportCrd, nhiYaml, useOperator } from "./reconcilers-helpers.js";
 
 const DAY = 86_400_000;

@@ -29,7 +29,7 @@ import winston from "winston";
 import { parseAllDocuments } from "yaml";
 import { ADMISSION_RULE_IDS } from "../../core/policy/nhi-write.js";
 import type { RunningOperator } from "../../operator/main.js";
-import type { Logger } from "../../webhooks/log.js";
+import type { Log as Logger } from "../../edge/log.js";
 import { REPO_ROOT } from "../harness/binaries.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject, Verdict } from "../harness/kube.js";

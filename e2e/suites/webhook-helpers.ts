@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
 import { webhookConfiguration } from "../../webhooks/config.js";
-import { silentLogger, type Logger } from "../../webhooks/log.js";
+import { silentLogger, type Log as Logger } from "../../edge/log.js";
 import type { KubeObject } from "../harness/kube.js";
 import { sharedCluster } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";

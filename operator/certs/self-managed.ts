@@ -9,10 +9,8 @@ import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig, type V1Secret }
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Server } from "node:https";
 import { bundleIds, planCertificates, validityFor, DEFAULT_CERT_POLICY, type CaFacts, type CertPolicy, type CertState, type CertStep } from "../../core/certs/plan.js";
-import { WEBHOOK_CONFIGURATION_NAME } from "../../webhooks/config.js";
-import type { Logger } from "../../webhooks/log.js";
-import type { KeyPair } from "../../webhooks/server/tls.js";
-import { issueCa, issueServing, type IssuedPem } from "../../webhooks/server/x509.js";
+import type { Log } from "../../edge/log.js";
+import { issueCa, issueServing, type IssuedPem, type KeyPair } from "../../edge/x509.js";
 
 export const DEFAULT_CERT_SECRET = "nhi-operator-webhook-certs";
 export const DEFAULT_SERVICE_NAME = "nhi-operator-webhook";
@@ -37,12 +35,12 @@ export interface SelfManagedOptions {
   /** DNS names and IPv4 addresses the serving certificate covers. */
   names: string[];
   /** Whose caBundle to keep current; absent (404) is fine: nothing registered yet. */
-  webhookConfigurationName?: string;
+  webhookConfigurationName: string;
   policy?: CertPolicy;
   /** Longest sleep between passes (also how soon a replica notices another's rotation). */
   resyncMs?: number;
   clock?: () => Date;
-  logger: Logger;
+  logger: Log;
 }
 
 interface Material {
@@ -160,7 +158,7 @@ export class SelfManagedCertificateSource {
     this.admission = kc.makeApiClient(AdmissionregistrationV1Api);
     this.policy = opts.policy ?? DEFAULT_CERT_POLICY;
     this.secretName = opts.secretName ?? DEFAULT_CERT_SECRET;
-    this.configName = opts.webhookConfigurationName ?? WEBHOOK_CONFIGURATION_NAME;
+    this.configName = opts.webhookConfigurationName;
     this.clock = opts.clock ?? ((): Date => new Date());
   }
 

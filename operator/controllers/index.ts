@@ -12,10 +12,11 @@ import { INVENTORY_KEY, InventoryController } from "./inventory/reconcile.js";
 import { LifetimeController } from "./lifetime/reconcile.js";
 import { REPORTS_KEY, ReportsController } from "./reports/reconcile.js";
 import { ControllerMetrics } from "./metrics.js";
-import { nullLog, type ControllerDeps } from "./types.js";
+import { nullLog } from "../../edge/log.js";
+import type { ControllerDeps } from "./types.js";
 
 export type { ControllerDeps } from "./types.js";
-export type { InventorySource, ObjectChange } from "../cache/view.js";
+export type { InventorySource, ObjectChange } from "../k8s/cache/view.js";
 
 /** Changes within this window are folded into one inventory pass. */
 export const INVENTORY_DEBOUNCE_MS = 1000;

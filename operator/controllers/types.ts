@@ -3,17 +3,8 @@
 import type { EventSink } from "../k8s/events.js";
 import type { KubeRest } from "../k8s/rest.js";
 import type { StatusWriter } from "../k8s/status-writer.js";
-import type { InventorySource } from "../cache/view.js";
-
-/** The part of winston's Logger the controllers use. Meta holds names and reason codes, never values. */
-export interface Log {
-  info(message: string, meta?: Record<string, unknown>): unknown;
-  warn(message: string, meta?: Record<string, unknown>): unknown;
-  error(message: string, meta?: Record<string, unknown>): unknown;
-  debug(message: string, meta?: Record<string, unknown>): unknown;
-}
-
-export const nullLog: Log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+import type { InventorySource } from "../k8s/cache/view.js";
+import type { Log } from "../../edge/log.js";
 
 /** Counters the controllers report to (operator/metrics.ts implements it; a no-op by default). */
 export interface ControllerMetricsSink {

@@ -11,7 +11,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import type { Logger } from "../../webhooks/log.js";
+import type { Log } from "../../edge/log.js";
 
 export interface KubeObjectMeta {
   name: string;
@@ -45,7 +45,7 @@ export interface InformerOptions<T extends InformerObject> {
   /** A 404 on list means "no such kind installed (yet)": treat as empty and synced, look again later. */
   optional?: boolean;
   handlers: InformerHandlers<T>;
-  logger: Logger;
+  logger: Log;
   stallAfterMs?: number;
   /** Server-side watch timeout; the watch is re-opened from the last resourceVersion after it. */
   watchTimeoutSeconds?: number;

@@ -15,7 +15,7 @@ export interface Run {
   stderr: string;
 }
 
-export function nhictl(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Run {
+export function nhictl(args: string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): Run {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     input: options.input ?? "",

@@ -41,14 +41,26 @@ const str = (x: unknown): x is string => typeof x === "string";
 /** UIDs are UUIDs; anything long or odd is refused rather than echoed into logs. */
 const UID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * A short description of an untrusted value for an error message: a string quoted (cut to 60
+ * characters), anything else by its type — never serialised whole, which a 10,000-level nesting
+ * would turn into a stack overflow.
+ */
+export function describeValue(v: unknown): string {
+  if (v === undefined || v === null) return "missing";
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (typeof v === "number" || typeof v === "boolean") return `the ${typeof v} ${String(v)}`;
+  return Array.isArray(v) ? "an array" : `an ${typeof v}`;
+}
+
 export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false; message: string; uid?: string };
 
 /** Validates the envelope; the objects inside are judged (and shape-checked) by the checks. */
 export function parseReview(body: unknown): ParsedReview {
   if (!isRecord(body)) return { ok: false, message: "the body is not a JSON object (expected an admission.k8s.io/v1 AdmissionReview)" };
-  if (body.kind !== "AdmissionReview") return { ok: false, message: `kind is ${JSON.stringify(body.kind ?? null).slice(0, 60)}, expected AdmissionReview` };
+  if (body.kind !== "AdmissionReview") return { ok: false, message: `kind is ${describeValue(body.kind)}, expected AdmissionReview` };
   if (body.apiVersion !== "admission.k8s.io/v1") {
-    return { ok: false, message: `apiVersion ${JSON.stringify(body.apiVersion ?? null).slice(0, 60)} is not supported; register the webhook with admissionReviewVersions: [v1]` };
+    return { ok: false, message: `apiVersion is ${describeValue(body.apiVersion)}, expected admission.k8s.io/v1; register the webhook with admissionReviewVersions: [v1]` };
   }
   const r = body.request;
   if (!isRecord(r)) return { ok: false, message: "request is missing" };

@@ -32,6 +32,8 @@ export const secretCheck: AdmissionCheck = {
     if (secret.type !== undefined && typeof secret.type !== "string") return { bad: "Secret: type must be a string" };
     const namespace = secret.metadata.namespace ?? req.namespace;
     if (!namespace) return { bad: "Secret: metadata.namespace is missing" };
+    const stored = req.oldObject === undefined ? undefined : metadataProblem(req.oldObject, false);
+    if (stored) return { bad: `Secret: oldObject: ${stored}` };
     const old = secretMetadataOf(req.oldObject);
     return decideSecretWrite({
       secret, namespace, directory: ctx.view.directory, namespaceLabels: (ns) => ctx.view.namespaceLabels(ns), policy: ctx.policy,

@@ -1,6 +1,8 @@
 // Light shape checks of untrusted objects before they reach the core, which trusts its types. The API
 // server has validated real objects already; these stop malformed input from becoming a crash.
 import { isRecord } from "../../core/json.js";
+import { formatFieldError, type FieldError } from "../../core/nhi/validate.js";
+import { describeValue } from "../admission/review.js";
 
 export type Problem = string | undefined;
 
@@ -44,7 +46,7 @@ function rulesProblem(rules: unknown, path: string): Problem {
 export function rbacProblem(obj: unknown, kind: string): Problem {
   const p = metadataProblem(obj);
   if (p || !isRecord(obj)) return p;
-  if (obj.kind !== kind) return `kind ${JSON.stringify(obj.kind ?? null).slice(0, 40)} does not match the request's ${kind}`;
+  if (obj.kind !== kind) return `kind is ${describeValue(obj.kind)}, which does not match the request's ${kind}`;
   if (kind === "Role" || kind === "ClusterRole") {
     const r = rulesProblem(obj.rules, "rules");
     if (r) return r;
@@ -101,6 +103,18 @@ export function podSpecProblem(spec: unknown, path: string): Problem {
     }
   }
   return undefined;
+}
+
+/**
+ * Problems of a stored NonHumanIdentity or NHIPolicy (an UPDATE's oldObject) that would break the
+ * checks reading it: wrong types or missing required fields. Other findings (an unknown field, a
+ * rule the schema gained since it was stored) do not stop its owners from updating it.
+ */
+export function storedObjectProblem(obj: unknown, errors: readonly FieldError[]): Problem {
+  const p = metadataProblem(obj, false);
+  if (p) return p;
+  const e = errors.find((x) => x.reason === "TypeInvalid" || x.reason === "Required");
+  return e ? formatFieldError(e) : undefined;
 }
 
 export function selectorShapeProblem(s: unknown, path: string): Problem {

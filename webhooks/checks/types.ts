@@ -4,7 +4,7 @@ import type { NHIValidator } from "../../core/nhi/validate.js";
 import type { EffectivePolicy } from "../../core/policy/settings.js";
 import type { Decision } from "../../core/policy/types.js";
 import type { ClusterLookups } from "../../core/policy/workload.js";
-import type { ClusterView } from "../../operator/cache/view.js";
+import type { ClusterView } from "../../operator/k8s/cache/view.js";
 import type { AdmissionRequest } from "../admission/review.js";
 
 export interface AdmissionContext {

@@ -28,13 +28,18 @@ export const workloadCheck: AdmissionCheck = {
   handles: (req) => kindOf(req) !== undefined && !req.subResource && (req.operation === "CREATE" || req.operation === "UPDATE"),
   decide(req, ctx) {
     const kind = kindOf(req) ?? "Pod";
-    const problem = metadataProblem(req.object) ?? podSpecProblem(templateSpec(req.object as Record<string, unknown>, kind), kind === "Pod" ? "spec" : (POD_TEMPLATE_PATHS[kind] ?? "").slice(2) + ".spec");
+    const specPath = kind === "Pod" ? "spec" : (POD_TEMPLATE_PATHS[kind] ?? "").slice(2) + ".spec";
+    const problem = metadataProblem(req.object) ?? podSpecProblem(templateSpec(req.object as Record<string, unknown>, kind), specPath);
     if (problem) return { bad: `${kind}: ${problem}` };
+    // The stored version is read too (which token Secrets it already mounted): the same shape or a 400.
+    if (req.operation === "UPDATE" && req.oldObject !== undefined) {
+      const stored = metadataProblem(req.oldObject, false) ?? podSpecProblem(templateSpec(req.oldObject as Record<string, unknown>, kind), specPath);
+      if (stored) return { bad: `${kind}: oldObject: ${stored}` };
+    }
     const object = { ...(req.object as WorkloadObject), kind };
     const namespace = object.metadata.namespace ?? req.namespace;
     if (!namespace) return { bad: `${kind}: metadata.namespace is missing` };
-    const old = req.operation === "UPDATE" && isRecord(req.oldObject) && isRecord(req.oldObject.metadata)
-      ? { oldObject: { ...(req.oldObject as unknown as WorkloadObject), kind } } : {};
+    const old = req.operation === "UPDATE" && req.oldObject !== undefined ? { oldObject: { ...(req.oldObject as WorkloadObject), kind } } : {};
     return decideWorkload({ ...lookupsOf(ctx.view), object, namespace, policy: ctx.policy, now: ctx.now, requester: req.userInfo, ...old });
   },
 };

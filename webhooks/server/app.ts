@@ -5,7 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { HandlerResult } from "../handler.js";
-import type { Logger } from "../log.js";
+import type { Log } from "../../edge/log.js";
 import type { WebhookMetrics } from "../metrics.js";
 import type { KeyPair } from "./tls.js";
 
@@ -27,9 +27,11 @@ export interface WebhookServerOptions {
   metricsPort?: number;
   /** Largest AdmissionReview accepted: an object and its old version, each up to etcd's 1.5 MiB. */
   bodyLimit?: string;
+  /** A request (headers and body) not received within this long is answered 408 and its connection closed. */
+  requestTimeoutMs?: number;
   metrics: WebhookMetrics;
   readiness: () => Readiness;
-  logger: Logger;
+  logger: Log;
   /** Further GET routes on the health/metrics port (e.g. the leader's /inventory). */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
@@ -42,7 +44,26 @@ export interface RunningWebhookServer {
   close(): Promise<void>;
 }
 
-interface BodyParserError { type?: string; status?: number; message?: string }
+interface BodyParserError { type?: string; status?: number; message?: string; charset?: string; encoding?: string }
+
+/** A header value the client sent, for an error message: quoted, cut short. */
+const quoted = (v: string | undefined): string => JSON.stringify((v ?? "").slice(0, 40));
+
+/** body-parser's error types (a fixed set: they are also the bad-request metric's reasons). */
+const BODY_ERRORS: Readonly<Record<string, (err: BodyParserError, limit: string) => string>> = {
+  "entity.parse.failed": () => "the body is not valid JSON",
+  "entity.too.large": (_e, limit) => `body larger than ${limit}`,
+  "charset.unsupported": (e) => `unsupported charset ${quoted(e.charset)}: send the AdmissionReview as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)`,
+  "encoding.unsupported": (e) => `unsupported Content-Encoding ${quoted(e.encoding)}: send the body uncompressed, or gzip, deflate or br`,
+  "request.aborted": () => "the client aborted the request before sending the whole body",
+  "request.size.invalid": () => "the body's length does not match its Content-Length",
+};
+
+function bodyErrorMessage(err: BodyParserError, status: number, limit: string): string {
+  const known = BODY_ERRORS[err.type ?? ""];
+  if (known) return known(err, limit);
+  return status === 500 ? "internal error" : `cannot read the body (HTTP ${status})`;
+}
 
 function admissionApp(opts: WebhookServerOptions): express.Express {
   const app = express();
@@ -55,12 +76,15 @@ function admissionApp(opts: WebhookServerOptions): express.Express {
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: `nhi-operator: not found; AdmissionReviews go to POST ${ADMISSION_PATH}` });
   });
-  // Body-parser failures: malformed JSON (400) or a body over the limit (413), answered, never thrown.
+  // Body-parser failures (malformed JSON, a body over the limit, a charset or encoding it cannot
+  // read): answered with what is wrong, never thrown. body-parser's messages name only the
+  // charset or encoding, never the body.
   app.use((err: BodyParserError, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err.status === 413 ? 413 : err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    opts.metrics.badRequests.inc({ reason: err.type ?? "error" });
+    const status = err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const reason = BODY_ERRORS[err.type ?? ""] !== undefined ? (err.type ?? "") : status === 500 ? "error" : "other";
+    opts.metrics.badRequests.inc({ reason });
     opts.logger.warn("rejected an admission request body", { status, type: err.type });
-    res.status(status).json({ error: status === 413 ? `nhi-operator: body larger than ${opts.bodyLimit ?? "4mb"}` : status === 400 ? "nhi-operator: the body is not valid JSON" : "nhi-operator: internal error" });
+    res.status(status).json({ error: `nhi-operator: ${bodyErrorMessage(err, status, opts.bodyLimit ?? "4mb")}` });
   });
   return app;
 }
@@ -94,11 +118,18 @@ function listen(server: HttpServer | HttpsServer, port: number, host: string): P
   });
 }
 
+/** How often Node looks for requests past their timeout: the most a timeout can be overrun. */
+export const CONNECTIONS_CHECK_MS = 1000;
+
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<RunningWebhookServer> {
-  const https = createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2" }, admissionApp(opts));
-  // The API server gives up after the webhook's timeoutSeconds; do not hold sockets much longer.
-  https.requestTimeout = 15_000;
-  https.headersTimeout = 10_000;
+  // The API server gives up after the webhook's timeoutSeconds; do not hold sockets much longer. Node
+  // enforces requestTimeout and headersTimeout only when it checks its connections (every 30 s by
+  // default): a client dribbling its body would be held twice as long as configured.
+  const requestTimeout = opts.requestTimeoutMs ?? 15_000;
+  const https = createHttpsServer({
+    cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2",
+    requestTimeout, headersTimeout: Math.min(10_000, requestTimeout), connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  }, admissionApp(opts));
   https.keepAliveTimeout = 60_000;
   https.on("tlsClientError", () => undefined); // scanners and aborted handshakes are not our errors
   const http = createHttpServer(healthApp(opts));

@@ -3,7 +3,7 @@
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { issueCa, issueServing } from "./x509.js";
+import { issueCa, issueServing } from "../../edge/x509.js";
 
 export interface DevCerts { caPem: string; certFile: string; keyFile: string }
 

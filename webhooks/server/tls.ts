@@ -2,18 +2,16 @@
 // a poll, because mounted Secrets change by symlink swap, which fs.watch misses).
 import { readFileSync, statSync } from "node:fs";
 import type { Server } from "node:https";
-import type { Logger } from "../log.js";
+import type { Log } from "../../edge/log.js";
+import type { KeyPair } from "../../edge/x509.js";
 
-export interface KeyPair {
-  cert: string;
-  key: string;
-}
+export type { KeyPair };
 
 export class FileCertificateSource {
   private stamp = "";
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly certFile: string, readonly keyFile: string, private readonly logger: Logger, private readonly intervalMs = 10_000) {}
+  constructor(readonly certFile: string, readonly keyFile: string, private readonly logger: Log, private readonly intervalMs = 10_000) {}
 
   private currentStamp(): string {
     const c = statSync(this.certFile);

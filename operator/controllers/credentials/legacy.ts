@@ -9,7 +9,8 @@ import {
   type LegacyRecord, type LegacySecretView, type LegacyStep,
 } from "../../../core/rotation/index.js";
 import { MERGE_PATCH, METADATA_LIST_ACCEPT, isAlreadyExists, isConflict, type KubeRest } from "../../k8s/rest.js";
-import type { ControllerMetricsSink, Log } from "../types.js";
+import type { Log } from "../../../edge/log.js";
+import type { ControllerMetricsSink } from "../types.js";
 import { SWITCHABLE, podsConsuming, retargetWorkload, switchableConsumers } from "./decide.js";
 
 export const METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";

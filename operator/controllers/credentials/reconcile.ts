@@ -16,7 +16,8 @@ import {
 import { serviceAccountIdentity } from "../../../core/policy/settings.js";
 import { ApiError, MERGE_PATCH, METADATA_LIST_ACCEPT, isConflict, type KubeRest } from "../../k8s/rest.js";
 import type { ProcessResult } from "../../k8s/queue.js";
-import { nullLog, nullMetrics, type ControllerDeps } from "../types.js";
+import { nullLog } from "../../../edge/log.js";
+import { nullMetrics, type ControllerDeps } from "../types.js";
 import { anchorsFrom, consumersOf, kubeconfigFor, restartPatch } from "./decide.js";
 import { driveLegacyTokens } from "./legacy.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../../../core/policy/settings.js";

@@ -9,7 +9,8 @@ import type { NonHumanIdentity, NonHumanIdentityStatus } from "../../../core/nhi
 import { canonical } from "../../k8s/status-writer.js";
 import { isNotFound } from "../../k8s/rest.js";
 import type { ProcessResult } from "../../k8s/queue.js";
-import { nullLog, type ControllerDeps } from "../types.js";
+import { nullLog } from "../../../edge/log.js";
+import type { ControllerDeps } from "../types.js";
 import { tlsTransitionEvents, transitionEvents } from "./decide.js";
 import { CredentialFactsReader, TlsCertificateReader } from "./facts.js";
 

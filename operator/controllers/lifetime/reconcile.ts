@@ -6,7 +6,8 @@ import { lifetimeActions, lifetimeOf } from "../../../core/lifetime/lifetime.js"
 import type { NonHumanIdentity } from "../../../core/nhi/types.js";
 import { parseTime } from "../../../core/rotation/state.js";
 import type { ProcessResult } from "../../k8s/queue.js";
-import { nullLog, type ControllerDeps } from "../types.js";
+import { nullLog } from "../../../edge/log.js";
+import type { ControllerDeps } from "../types.js";
 import { lifetimeObjects } from "./decide.js";
 
 export class LifetimeController {

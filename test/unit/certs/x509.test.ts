@@ -8,7 +8,7 @@ import { request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { bundlePem, stateOf } from "../../../operator/certs/self-managed.js";
 import { devServingCert } from "../../../webhooks/server/dev-certs.js";
-import { issueCa, issueServing } from "../../../webhooks/server/x509.js";
+import { issueCa, issueServing } from "../../../edge/x509.js";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

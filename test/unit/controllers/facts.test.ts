@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { certificateValidity, factsOf, readJsonPathExpiry, tlsReadingOf, TlsCertificateReader } from "../../../operator/controllers/inventory/facts.js";
-import { issueCa, issueServing } from "../../../webhooks/server/x509.js";
+import { issueCa, issueServing } from "../../../edge/x509.js";
 import { emptySnapshot, type ClusterSnapshot } from "../../../core/snapshot.js";
 import type { KubeRest } from "../../../operator/k8s/rest.js";
 import { scrub } from "../../../operator/k8s/events.js";

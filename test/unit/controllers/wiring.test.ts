@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { trimMeta, trimWorkload } from "../../../operator/cache/trim.js";
+import { trimMeta, trimWorkload } from "../../../operator/k8s/cache/trim.js";
 import { leaderAddress, parseArgs } from "../../../operator/main.js";
 import { CONTROLLER_DEFAULTS, inventoryRoute, type LeaderRole } from "../../../operator/reconcilers.js";
 import type { RunningControllers } from "../../../operator/controllers/index.js";

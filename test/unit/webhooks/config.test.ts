@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../../../crds/load.js";
-import { webhookConfiguration } from "../../../webhooks/config.js";
+import { REGISTERED_RESOURCES, metricResource, webhookConfiguration } from "../../../webhooks/config.js";
 
 describe("ValidatingWebhookConfiguration", () => {
   it("the shipped manifest equals what the code registers", () => {
@@ -18,5 +18,13 @@ describe("ValidatingWebhookConfiguration", () => {
     expect(w?.timeoutSeconds).to.be.at.most(10);
     expect(w?.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "ops"] }] });
     expect(w?.clientConfig).to.deep.equal({ url: "https://127.0.0.1:8443/validate", caBundle: Buffer.from("PEM").toString("base64") });
+  });
+
+  it("metric resource labels: the registered resources by name, anything else other", () => {
+    for (const r of ["pods", "secrets", "serviceaccounts/token", "deployments.apps", "cronjobs.batch", "clusterrolebindings.rbac.authorization.k8s.io", "nonhumanidentities.nhi.io"]) {
+      expect(metricResource(r)).to.equal(r);
+    }
+    expect(REGISTERED_RESOURCES.size).to.equal(16);
+    for (const r of ["serviceaccounts", "pods/exec", "deployments", "x".repeat(1000)]) expect(metricResource(r)).to.equal("other");
   });
 });

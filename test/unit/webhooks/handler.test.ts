@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../../../crds/load.js";
 import type { AdmissionReviewResponse } from "../../../webhooks/admission/review.js";
-import { snapshotView } from "../../../operator/cache/static.js";
+import { snapshotView } from "../../../operator/k8s/cache/static.js";
 import { testHandler } from "./helpers.js";
 import { POLICY, snapshot } from "./world.js";
 

@@ -4,9 +4,9 @@ import winston from "winston";
 import { loadCrdDocuments } from "../../../crds/load.js";
 import { createValidator } from "../../../core/nhi/validate.js";
 import { createAdmissionHandler, type HandlerResult } from "../../../webhooks/handler.js";
-import type { Logger } from "../../../webhooks/log.js";
+import type { Log as Logger } from "../../../edge/log.js";
 import { WebhookMetrics } from "../../../webhooks/metrics.js";
-import type { ClusterView } from "../../../operator/cache/view.js";
+import type { ClusterView } from "../../../operator/k8s/cache/view.js";
 import { NOW, world } from "./world.js";
 
 export const validator = createValidator(loadCrdDocuments());

@@ -3,8 +3,8 @@
 import type { NHIPolicy, NonHumanIdentity, NonHumanIdentitySpec } from "../../../core/nhi/types.js";
 import type { RbacObject } from "../../../core/rbac/types.js";
 import type { ClusterSnapshot, SecretMetadata, ServiceAccountObject } from "../../../core/snapshot.js";
-import { snapshotView } from "../../../operator/cache/static.js";
-import type { ClusterView } from "../../../operator/cache/view.js";
+import { snapshotView } from "../../../operator/k8s/cache/static.js";
+import type { ClusterView } from "../../../operator/k8s/cache/view.js";
 
 export const NOW = new Date("2026-06-01T00:00:00Z");
 

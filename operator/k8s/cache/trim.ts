@@ -1,8 +1,8 @@
 // What the cache keeps of an object: metadata without managedFields and the last-applied annotation
 // (which can hold a whole Secret), and Pods/workloads reduced to what the decisions read. Every
 // informer of the cache sanitizes with these on arrival, so its store holds one small copy.
-import type { ObjectMeta } from "../../core/rbac/types.js";
-import type { WorkloadObject } from "../../core/snapshot.js";
+import type { ObjectMeta } from "../../../core/rbac/types.js";
+import type { WorkloadObject } from "../../../core/snapshot.js";
 
 export interface Meta extends ObjectMeta {
   ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];

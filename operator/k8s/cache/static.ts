@@ -1,6 +1,6 @@
 // A ClusterView over a fixed snapshot: unit tests, the benchmark and the CLI-like paths.
-import { identityDirectory, indexSnapshot, type ClusterSnapshot } from "../../core/snapshot.js";
-import type { EffectivePolicy } from "../../core/policy/settings.js";
+import { identityDirectory, indexSnapshot, type ClusterSnapshot } from "../../../core/snapshot.js";
+import type { EffectivePolicy } from "../../../core/policy/settings.js";
 import { PolicyResolver, type ClusterView } from "./view.js";
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;

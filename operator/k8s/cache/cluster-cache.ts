@@ -8,15 +8,15 @@
 // Secrets are watched as metadata only (PartialObjectMetadata): their values never reach this process.
 // Handlers update maps and notify listeners; they do no I/O.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { NHIPolicy, NonHumanIdentity } from "../../core/nhi/types.js";
-import { SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE as TLS_TYPE } from "../../core/snapshot.js";
-import { EffectivePermissionIndex } from "../../core/rbac/effective.js";
-import type { Grant, RbacObject, RbacObjectRef, ServiceAccountRef } from "../../core/rbac/types.js";
+import type { NHIPolicy, NonHumanIdentity } from "../../../core/nhi/types.js";
+import { SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE as TLS_TYPE } from "../../../core/snapshot.js";
+import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
+import type { Grant, RbacObject, RbacObjectRef, ServiceAccountRef } from "../../../core/rbac/types.js";
 import {
   identityDirectory, type ClusterSnapshot, type IdentityDirectory, type NamespaceObject, type SecretMetadata, type ServiceAccountObject, type WorkloadObject,
-} from "../../core/snapshot.js";
-import type { Logger } from "../../webhooks/log.js";
-import { Informer, type InformerObject, type InformerOptions } from "../k8s/informer.js";
+} from "../../../core/snapshot.js";
+import type { Log } from "../../../edge/log.js";
+import { Informer, type InformerObject, type InformerOptions } from "../informer.js";
 import { trimMeta, trimWorkload } from "./trim.js";
 import { PolicyResolver, type ClusterView, type InventorySource, type ObjectChange } from "./view.js";
 
@@ -52,7 +52,7 @@ const RBAC: [RbacObject["kind"], string][] = [["Role", "roles"], ["ClusterRole",
 type Part = keyof ClusterSnapshot;
 
 export interface ClusterCacheOptions {
-  logger: Logger;
+  logger: Log;
   stallAfterMs?: number;
   watchTimeoutSeconds?: number;
 }

@@ -1,12 +1,12 @@
 // What the webhook and the reconcilers read from the cluster: lookups over an in-memory view, never a
 // call to the API server. ClusterCache (informers) implements both interfaces; tests and the
 // benchmark fill a ClusterView from a static snapshot.
-import type { NHIPolicy } from "../../core/nhi/types.js";
-import type { ClusterLookups } from "../../core/policy/workload.js";
-import { ADMISSION_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../../core/policy/settings.js";
-import type { EffectivePermissionIndex } from "../../core/rbac/effective.js";
-import type { Grant, ServiceAccountRef } from "../../core/rbac/types.js";
-import type { ClusterSnapshot, IdentityDirectory } from "../../core/snapshot.js";
+import type { NHIPolicy } from "../../../core/nhi/types.js";
+import type { ClusterLookups } from "../../../core/policy/workload.js";
+import { ADMISSION_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../../../core/policy/settings.js";
+import type { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
+import type { Grant, ServiceAccountRef } from "../../../core/rbac/types.js";
+import type { ClusterSnapshot, IdentityDirectory } from "../../../core/snapshot.js";
 
 export interface ClusterView extends ClusterLookups {
   index: EffectivePermissionIndex;
