@@ -21,6 +21,13 @@ import { parseDuration } from "../core/nhi/duration.js";
 import { CONTROLLER_DEFAULTS, inventoryRoute, startLeaderRole, type ControllerOptions, type LeaderRole } from "./reconcilers.js";
 import { ELECTION_DEFAULTS, electionTimingProblem } from "./k8s/leader.js";
 import { DEFAULT_CERT_SECRET, DEFAULT_SERVICE_NAME, SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
+import { readFileSync } from "node:fs";
+import type { Registry } from "prom-client";
+import { AuditDetector, declarationOf, podIPIndex } from "../core/audit/index.js";
+import { parseServiceAccountIdentity } from "../core/policy/settings.js";
+import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
+import { EventRecorder } from "./k8s/events.js";
+import { KubeRest } from "./k8s/rest.js";
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -45,6 +52,8 @@ export interface OperatorOptions {
   stallAfterMs: number;
   /** Campaign for the Lease and run the reconcilers when elected (the CLI's default; off with --no-controllers). */
   controllers?: ControllerOptions;
+  /** Serve the audit sink (kube-apiserver's audit webhook backend) on its own port and certificate. */
+  auditSink?: { host: string; port: number; certFile: string; keyFile: string; trustedMinters: string[] };
   /** The Lease was lost (the reconcilers are already stopped); main() exits so a fresh process campaigns. */
   onLostLeadership?: () => void;
 }
@@ -60,6 +69,7 @@ export interface RunningOperator {
   /** The self-managed certificate loop, when --self-managed-certs. */
   certificates?: SelfManagedCertificateSource;
   leader?: LeaderRole;
+  auditSink?: RunningAuditSink;
   caBundlePem?: string;
   close(): Promise<void>;
 }
@@ -130,6 +140,7 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
       { registry: metrics.registry, logger, ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}) });
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
+  const auditSink = opts.auditSink ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger) : undefined;
 
   if (opts.registerUrl) {
     await cache.waitForSync();
@@ -150,8 +161,9 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
 
   return {
     cache, server, ...(caBundlePem ? { caBundlePem } : {}),
-    ...(certs instanceof SelfManagedCertificateSource ? { certificates: certs } : {}), ...(leader ? { leader } : {}),
+    ...(certs instanceof SelfManagedCertificateSource ? { certificates: certs } : {}), ...(leader ? { leader } : {}), ...(auditSink ? { auditSink } : {}),
     close: async () => {
+      await auditSink?.close();
       await deregister();
       await leader?.stop();
       certs?.stop();
@@ -159,6 +171,39 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
       await server.close();
     },
   };
+}
+
+/**
+ * The audit sink judged against the cache: NHIs by ServiceAccount, pods' IPs (rebuilt when a Pod
+ * changes). Each new finding is a Warning Event on the NHI (or the ServiceAccount when unclaimed).
+ */
+async function startOperatorAuditSink(kc: KubeConfig, cache: ClusterCache, o: NonNullable<OperatorOptions["auditSink"]>, registry: Registry, logger: Log): Promise<RunningAuditSink> {
+  // Pods (their IPs) are inventory informers, which only the leader runs otherwise: the sink needs them on every replica.
+  cache.startInventory().catch((err: unknown) => logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", { error: err instanceof Error ? err.message : String(err) }));
+  let pods: ReturnType<typeof podIPIndex> | undefined;
+  cache.onChange((c) => {
+    if (c.kind === "Pod") pods = undefined;
+  });
+  const detector = new AuditDetector({
+    declaration: (namespace, name) => {
+      const nhi = cache.directory.nhiFor({ namespace, name });
+      return nhi ? declarationOf(nhi) : undefined;
+    },
+    podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
+  }, { trustedMinters: o.trustedMinters });
+  const events = new EventRecorder(new KubeRest(kc));
+  return startAuditSink({
+    host: o.host, port: o.port, tls: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) }, detector, registry, logger,
+    onFinding: (f) => {
+      logger.warn("runtime detection finding", { identity: f.identity, nhi: f.nhi, rule: f.rule, severity: f.severity, message: f.message });
+      const sa = parseServiceAccountIdentity(f.identity);
+      const [ns, name] = f.nhi ? f.nhi.split("/") : [sa?.namespace, sa?.name];
+      if (!ns || !name) return;
+      const target = f.nhi ? { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", namespace: ns, name } : { apiVersion: "v1", kind: "ServiceAccount", namespace: ns, name };
+      void events.record({ target, type: "Warning", reason: "BehaviourAnomalous", message: `${f.rule} (${f.severity}): ${f.message}` })
+        .catch((err: unknown) => logger.warn("could not record the finding's Event", { error: err instanceof Error ? err.message : String(err) }));
+    },
+  });
 }
 
 /**
@@ -196,6 +241,10 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --unused-after DUR         an identity without pods or use this long is Unused (default 720h)
   --token-overlap DUR        a verified new token and the old one overlap this long before the old is revoked
   --kubeconfig-server URL    server URL written into issued kubeconfigs (default: this kubeconfig's)
+  --audit-port N --audit-cert-file F --audit-key-file F [--audit-host ADDR]
+                             serve the audit sink (kube-apiserver --audit-webhook-config-file, batch mode)
+                             on its own port and certificate; findings become Warning Events (BehaviourAnomalous)
+  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable)
   The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503 naming the
   leader (its identity, pod, and $POD_IP:metrics-port as recorded on the Lease).`;
 
@@ -205,6 +254,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
   const o: OperatorOptions = { ...DEFAULTS, controllers: { ...CONTROLLER_DEFAULTS } };
   const ctl = (): ControllerOptions => (o.controllers ??= { ...CONTROLLER_DEFAULTS });
   let noControllers = false;
+  const audit: Partial<NonNullable<OperatorOptions["auditSink"]>> = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? "";
     const value = (): string => {
@@ -264,11 +314,20 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--unused-after": ctl().unusedAfterMs = duration(); break;
       case "--token-overlap": ctl().tokenOverlapMs = duration(); break;
       case "--kubeconfig-server": ctl().kubeconfigServer = value(); break;
+      case "--audit-port": audit.port = num(); break;
+      case "--audit-host": audit.host = value(); break;
+      case "--audit-cert-file": audit.certFile = value(); break;
+      case "--audit-key-file": audit.keyFile = value(); break;
+      case "--audit-trusted-minter": audit.trustedMinters = [...(audit.trustedMinters ?? []), value()]; break;
       case "--help": case "-h": throw new Error(USAGE);
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new Error("--cert-file and --key-file go together");
+  if (Object.keys(audit).length > 0) {
+    if (audit.port === undefined || !audit.certFile || !audit.keyFile) throw new Error("the audit sink needs --audit-port, --audit-cert-file and --audit-key-file");
+    o.auditSink = { host: audit.host ?? o.host, port: audit.port, certFile: audit.certFile, keyFile: audit.keyFile, trustedMinters: audit.trustedMinters ?? [] };
+  }
   if (noControllers) delete o.controllers;
   const timingProblem = o.controllers?.election ? electionTimingProblem(o.controllers.election) : undefined;
   if (timingProblem !== undefined) throw new Error(timingProblem);
