@@ -1,8 +1,8 @@
 // --cluster: the live cluster's state, read once with the current kubeconfig, in the snapshot shape,
 // through the operator's one API client (operator/k8s/rest.ts: rate-limited, paged lists). Token
 // Secrets are listed as metadata only (PartialObjectMetadataList, as the operator watches them):
-// their values never reach this process. The workload kinds are the ones the operator lists
-// (core/workloads/pod-template.ts, `listed`).
+// their values never reach this process. The workload kinds come from core/workloads/pod-template.ts
+// (`listed`), less ReplicationControllers (CLI_UNREAD_KINDS).
 import { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterSnapshot, SecretMetadata, WorkloadObject } from "../core/snapshot.js";
 import type { ClusterRole, ClusterRoleBinding, ObjectMeta, Role, RoleBinding } from "../core/rbac/types.js";
@@ -26,6 +26,13 @@ function meta(m: unknown): ObjectMeta {
   if (isRecord(r.annotations)) out.annotations = r.annotations as Record<string, string>;
   return out;
 }
+
+/**
+ * Listed by the operator but not by nhictl: a CI kubeconfig that may list what nhictl always read
+ * would fail on them (exit 2). Reading ReplicationControllers too is a change to the permissions
+ * nhictl --cluster needs, to be made with the README, not here.
+ */
+const CLI_UNREAD_KINDS: ReadonlySet<string> = new Set(["ReplicationController"]);
 
 export interface ClusterSource {
   /** --context: a context of the kubeconfig other than its current one. */
@@ -138,7 +145,7 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
     }
   };
   const RBAC = "/apis/rbac.authorization.k8s.io/v1";
-  const workloadKinds = [...LISTED_WORKLOAD_KINDS];
+  const workloadKinds = [...LISTED_WORKLOAD_KINDS].filter((k) => !CLI_UNREAD_KINDS.has(k));
   const [namespaces, sas, roles, clusterRoles, roleBindings, clusterRoleBindings, secrets, nhis, policies, ...workloadLists] = await Promise.all([
     list("namespaces", "/api/v1/namespaces"), list("serviceaccounts", "/api/v1/serviceaccounts"),
     list("roles.rbac.authorization.k8s.io", `${RBAC}/roles`), list("clusterroles.rbac.authorization.k8s.io", `${RBAC}/clusterroles`),

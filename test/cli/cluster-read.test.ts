@@ -80,16 +80,16 @@ describe("readCluster: a failed list is an error, a missing NHI CRD is 'none' sa
     expect(snap.policies).to.deep.equal([]);
   });
 
-  it("lists every workload kind the operator's cache lists (ReplicationControllers too), each with its kind and apiVersion", async () => {
-    const rc = { metadata: { name: "legacy-rc", namespace: "team" }, spec: { template: { spec: { serviceAccountName: "app", containers: [{ name: "c" }] } } } };
+  it("lists the workload kinds of the one table (core/workloads/pod-template.ts) at their paths, each item with its kind and apiVersion", async () => {
+    const deployment = { metadata: { name: "api", namespace: "team" }, spec: { template: { spec: { serviceAccountName: "app", containers: [{ name: "c" }] } } } };
     const requested = new Set<string>();
     answer = (p) => {
       requested.add(p);
-      return p === "/api/v1/replicationcontrollers" ? { status: 200, body: JSON.stringify({ kind: "ReplicationControllerList", apiVersion: "v1", metadata: {}, items: [rc] }) } : undefined;
+      return p === workloadPath("Deployment") ? { status: 200, body: JSON.stringify({ kind: "DeploymentList", apiVersion: "apps/v1", metadata: {}, items: [deployment] }) } : undefined;
     };
     const snap = await readCluster({ kubeconfig });
-    expect(snap.workloads.map((w) => `${w.apiVersion} ${w.kind} ${w.metadata.namespace}/${w.metadata.name}`)).to.deep.equal(["v1 ReplicationController team/legacy-rc"]);
-    for (const kind of LISTED_WORKLOAD_KINDS) expect([...requested], kind).to.include(workloadPath(kind));
+    expect(snap.workloads.map((w) => `${w.apiVersion} ${w.kind} ${w.metadata.namespace}/${w.metadata.name}`)).to.deep.equal(["apps/v1 Deployment team/api"]);
+    for (const kind of LISTED_WORKLOAD_KINDS) if (kind !== "ReplicationController") expect([...requested], kind).to.include(workloadPath(kind));
   });
 
   it("describeFailure keeps the status and the Status message, not the client's headers", () => {
