@@ -6,12 +6,14 @@
 
 import { cliCheckBenchmark } from "./cli-check.js";
 import { effectivePermissionsBenchmark } from "./effective-permissions.js";
+import { graphBenchmark } from "./graph.js";
 import { inventoryBenchmark } from "./inventory.js";
 import { loadavg } from "node:os";
 import { type Benchmark, type Figure, gcAvailable } from "./harness.js";
 import { webhookBenchmark } from "./webhook.js";
 
 const benchmarks: Benchmark[] = [effectivePermissionsBenchmark, cliCheckBenchmark, inventoryBenchmark, webhookBenchmark];
+benchmarks.push(graphBenchmark); // issue 12; kept apart for easy merges
 
 function format(f: Figure): string {
   const digits = f.unit === "ratio" ? 2 : f.unit === "count" ? (Number.isInteger(f.value) ? 0 : 1) : f.value >= 100 ? 0 : f.value >= 10 ? 1 : 2;

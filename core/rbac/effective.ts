@@ -304,6 +304,17 @@ export class EffectivePermissionIndex {
     return this.remember(this.grantsMemo, key, grants);
   }
 
+  /** The grants of bindings that name the ServiceAccount itself (not through a group), sorted by binding. */
+  directGrantsOf(sa: ServiceAccountRef): Grant[] {
+    const grants: Grant[] = [];
+    for (const b of [...(this.bindingsBySA.get(saKey(sa)) ?? [])].sort()) {
+      const entry = this.bindings.get(b);
+      const rules = entry === undefined ? undefined : this.rules.get(entry.roleKey);
+      if (entry !== undefined && rules !== undefined) grants.push(grantOf(entry, rules, "serviceaccount"));
+    }
+    return grants;
+  }
+
   /**
    * Every grant a member group (groups.ts) holds, whoever its members are: one per binding to the
    * group or to a group that contains it (system:serviceaccounts:<ns> also holds what
@@ -391,6 +402,52 @@ export class EffectivePermissionIndex {
       for (const b of this.bindingsByRole.get(rk) ?? []) this.expandSubjects(this.bindings.get(b), sas);
     }
     return this.refsOf(sas);
+  }
+
+  /** Is the ServiceAccount known (added, or named by some binding)? */
+  serviceAccountKnown(sa: ServiceAccountRef): boolean {
+    return this.knownSAs.has(saKey(sa));
+  }
+
+  /** Does some binding name the ServiceAccount itself (not only through a group)? */
+  hasDirectBinding(sa: ServiceAccountRef): boolean {
+    return this.bindingsBySA.has(saKey(sa));
+  }
+
+  /** The ServiceAccounts and member groups a binding names now (empty when it does not exist). */
+  subjectsOf(ref: BindingRef): { serviceAccounts: ServiceAccountRef[]; groups: string[] } {
+    const e = this.bindings.get(bindingKeyOf(ref));
+    return { serviceAccounts: e === undefined ? [] : this.refsOf(new Set(e.directSAs)), groups: e?.groups ?? [] };
+  }
+
+  /**
+   * Who is bound to this role, or to a ClusterRole aggregating it (transitively): the ServiceAccounts
+   * named directly and the member groups named, without expanding groups to their members.
+   */
+  subjectsHolding(ref: RoleObjectRef): { serviceAccounts: ServiceAccountRef[]; groups: string[] } {
+    const roleKeys = new Set<string>([roleKeyOf(ref)]);
+    if (ref.kind === "ClusterRole") {
+      const queue = [ref.name];
+      for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+        for (const consumer of this.aggConsumers.get(name) ?? []) {
+          const ck = `ClusterRole/${consumer}`;
+          if (!roleKeys.has(ck)) {
+            roleKeys.add(ck);
+            queue.push(consumer);
+          }
+        }
+      }
+    }
+    const sas = new Set<string>();
+    const groups = new Set<string>();
+    for (const rk of roleKeys) {
+      for (const b of this.bindingsByRole.get(rk) ?? []) {
+        const e = this.bindings.get(b);
+        for (const sa of e?.directSAs ?? []) sas.add(sa);
+        for (const g of e?.groups ?? []) groups.add(g);
+      }
+    }
+    return { serviceAccounts: this.refsOf(sas), groups: [...groups].sort() };
   }
 
   /**

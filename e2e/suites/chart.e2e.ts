@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { waitFor } from "../harness/wait.js";
 import { sharedCluster } from "../harness/mocha.js";
 import { ControlPlane } from "../harness/controlplane.js";
-import { RESTARTABLE, SWITCHABLE } from "../../operator/controllers/credentials/decide.js";
+import { ROLLOUT_RESTART_KINDS, TEMPLATE_REWRITABLE_KINDS } from "../../core/workloads/pod-template.js";
 import { sharedCrdFile } from "../harness/shared.js";
 import { resolveHelm } from "../harness/binaries.js";
 import { ALL_FEATURES_ON, CHART_DIR, EXAMPLES_DIR, INSTALL_MANIFEST, INSTALL_NAMESPACE, exampleDocuments, findObject, helm, renderChart, startAsChart, stopProcess, withFlag, type K8sObject } from "../harness/chart.js";
@@ -248,8 +248,8 @@ describe("Helm chart RBAC, measured from the API server's audit log", function (
       return `apiVersion: ${kind === "CronJob" ? "batch/v1" : "apps/v1"}\nkind: ${kind}\nmetadata: { name: ${name}, namespace: ${app} }\nspec: ${spec}\n`;
     };
     // The kinds a rotation restarts (rollout restart) and the kinds a legacy-token rotation switches: the operator's own tables.
-    const restartable = [...RESTARTABLE];
-    const switchable = Object.keys(SWITCHABLE);
+    const restartable = [...ROLLOUT_RESTART_KINDS];
+    const switchable = [...TEMPLATE_REWRITABLE_KINDS];
     const manifests = [
       ...["worker", "reporter", "temp"].map((sa) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: ${sa}, namespace: ${app} }\n`),
       `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata: { name: reporter-token, namespace: ${app}, annotations: { kubernetes.io/service-account.name: reporter } }\n`,
