@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadCrdDocuments, repoRoot } from "../crds/load.js";
 import { createValidator } from "../core/nhi/validate.js";
-import { WEBHOOK_CONFIGURATION_NAME, webhookConfiguration, type FailurePolicy } from "../webhooks/config.js";
+import { WEBHOOK_CONFIGURATION_NAME, notOurRegistration, webhookConfiguration, type FailurePolicy } from "../webhooks/config.js";
 import { createAdmissionHandler } from "../webhooks/handler.js";
 import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
@@ -131,21 +131,38 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
 
+  let registeredUrl: string | undefined;
   if (opts.registerUrl) {
     await cache.waitForSync();
     const url = opts.registerUrl === "auto" ? server.url : opts.registerUrl;
     if (!caBundlePem) throw new Error("--register-webhook needs the CA bundle: use the development or self-managed certificate (no --cert-file)");
     await serverSideApply(kc, [webhookConfiguration({ url, caBundlePem, ownNamespace: opts.ownNamespace, failurePolicy: opts.failurePolicy })]);
+    registeredUrl = url;
     logger.info("registered the ValidatingWebhookConfiguration", { url, failurePolicy: opts.failurePolicy });
     // From now on the self-managed source keeps the registered caBundle current.
     if (certs instanceof SelfManagedCertificateSource) await certs.syncNow();
   }
-  // A registration that points at this process goes with it: a dead url under failurePolicy Fail would block the dev cluster.
+  // A registration that points at this process goes with it: a dead url under failurePolicy Fail
+  // would block the dev cluster. Only ours, though: another process may have re-registered the
+  // name with its own URL or CA since, and the delete is conditional on the version we checked.
   const deregister = async (): Promise<void> => {
-    if (!opts.registerUrl) return;
+    if (registeredUrl === undefined) return;
     const api = KubernetesObjectApi.makeApiClient(kc);
-    await api.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: WEBHOOK_CONFIGURATION_NAME } })
-      .then(() => logger.info("removed the ValidatingWebhookConfiguration"), (err: unknown) => logger.warn("could not remove the ValidatingWebhookConfiguration", { error: err instanceof Error ? err.message : String(err) }));
+    const ref = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: WEBHOOK_CONFIGURATION_NAME } };
+    const ours = { url: registeredUrl, caBundlePem: certs instanceof SelfManagedCertificateSource ? certs.caBundlePem() : (caBundlePem ?? "") };
+    try {
+      const live = await api.read(ref);
+      const notOurs = notOurRegistration(live, ours);
+      if (notOurs !== undefined) {
+        logger.info("left the ValidatingWebhookConfiguration in place: another process registered it", { name: WEBHOOK_CONFIGURATION_NAME, why: notOurs });
+        return;
+      }
+      const { uid, resourceVersion } = live.metadata ?? {};
+      await api.delete(ref, undefined, undefined, undefined, undefined, undefined, { preconditions: { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) } });
+      logger.info("removed the ValidatingWebhookConfiguration", { name: WEBHOOK_CONFIGURATION_NAME });
+    } catch (err) {
+      logger.warn("could not remove the ValidatingWebhookConfiguration", { error: err instanceof Error ? err.message : String(err) });
+    }
   };
 
   return {
