@@ -2,6 +2,7 @@
 // from it; the replica holding the Lease also runs the reconcilers (operator/reconcilers.ts) on the
 // same cache. The only composition root: flags in, parts wired, signals out.
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -35,6 +36,8 @@ export interface OperatorOptions {
   devCertDir?: string;
   /** …or self-managed: a CA + serving certificate in a Secret of ownNamespace, renewed, caBundle patched. */
   selfManagedCerts?: { secretName: string; serviceName: string; extraNames: string[]; webhookConfigurationName?: string; policy?: CertPolicy; resyncMs?: number };
+  /** Require the caller's TLS client certificate signed by this CA (the API server's admission kubeconfig). */
+  clientCaFile?: string;
   /** Apply crds/ before starting. */
   installCrds: boolean;
   /** Register the ValidatingWebhookConfiguration with this URL (out of cluster); "auto": our own URL. */
@@ -115,7 +118,7 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
   const handle = createAdmissionHandler({ view: cache, validator: createValidator(loadCrdDocuments()), logger, metrics });
   let leader: LeaderRole | undefined;
   const server = await startWebhookServer({
-    handle, tls, host: opts.host, port: opts.port, metricsHost: opts.metricsHost, metricsPort: opts.metricsPort, metrics, logger,
+    handle, tls, host: opts.host, port: opts.port, ...(opts.clientCaFile ? { clientCa: readFileSync(opts.clientCaFile, "utf8") } : {}), metricsHost: opts.metricsHost, metricsPort: opts.metricsPort, metrics, logger,
     ...(opts.controllers ? { routes: { "/inventory": inventoryRoute(() => leader) } } : {}),
     readiness: () => {
       const ages = cache.lastEventAgeSeconds();
@@ -199,6 +202,8 @@ const USAGE = `usage: node dist/operator/main.js [options]
     --cert-secret NAME       that Secret (default ${DEFAULT_CERT_SECRET})
     --service-name NAME      the Service whose DNS names the certificate covers (default ${DEFAULT_SERVICE_NAME})
     --cert-names A,B         more DNS names / IPv4 addresses for the certificate
+  --client-ca-file F         accept only callers presenting a client certificate signed by this CA
+                             (the API server, through its admission configuration's kubeconfig)
   --install-crds             apply crds/ first
   --register-webhook URL|auto  register the ValidatingWebhookConfiguration pointing at URL (auto: this process)
   --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)
@@ -260,6 +265,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--cert-secret": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, secretName: value() }; break;
       case "--service-name": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, serviceName: value() }; break;
       case "--cert-names": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, extraNames: value().split(",").map((n) => n.trim()).filter((n) => n !== "") }; break;
+      case "--client-ca-file": o.clientCaFile = value(); break;
       case "--install-crds": o.installCrds = true; break;
       case "--register-webhook": o.registerUrl = value(); break;
       case "--failure-policy": {
