@@ -22,7 +22,16 @@ unit: node_modules ## lint, typecheck and unit tests (npm test)
 	npm test
 
 .PHONY: test
-test: unit e2e ## everything CI runs: lint, typecheck, unit tests, e2e against a real control plane
+test: unit check-package e2e ## everything CI runs: lint, typecheck, unit tests, the packed package, e2e against a real control plane
+
+.PHONY: check-package
+check-package: node_modules ## npm pack, then install the tarball (global prefix; production-only as the image does) and run it
+	bash scripts/package-check.sh
+
+.PHONY: demo
+demo: node_modules ## five minutes, no cluster needed: a local control plane, the chart's operator, the examples; prints inventory, a rotation, a denied escalation; Ctrl-C stops it
+	@npm run build >/dev/null
+	@exec node dist/e2e/scripts/demo.js $(DEMO_ARGS)
 
 .PHONY: bench
 bench: node_modules ## benchmarks; prints figures

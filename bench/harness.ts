@@ -4,9 +4,11 @@
 export interface Figure {
   label: string;
   value: number;
-  unit: "ms" | "µs" | "MB" | "count";
+  unit: "ms" | "µs" | "KB" | "MB" | "count" | "ratio";
   /** The target from the issue, printed next to the figure (never asserted). */
   target?: string;
+  /** Whether the figure meets its target, printed as PASS/FAIL (a report, not an exit status). */
+  pass?: boolean;
 }
 
 export interface Benchmark {

@@ -1,224 +1,124 @@
-// Webhook load (issue 4): the real HTTPS webhook server (webhooks/server/app.ts + the admission
-// handler) over an in-memory cache of 10,000 ServiceAccounts each governed by an NHI, 20,000
-// Roles/ClusterRoles and 50,000 bindings (bench/effective-permissions.ts's synthetic cluster),
-// against a bare express HTTPS handler that allows everything (the floor), in the same run.
-// Load comes from a second process (this file forked with --loadgen): keep-alive HTTPS agents,
-// (a) an open-loop fixed rate of 1,000 reviews/s, latency measured from each request's scheduled
-// send time (no coordinated omission), and (b) closed-loop saturation with 16 connections.
-// Requests: realistic AdmissionReviews — Pod CREATEs by the ReplicaSet controller and by a user,
-// Deployment CREATEs by a ServiceAccount deployer, RoleBinding CREATEs (what-if over the index).
-// Targets: p99 < 5 ms at 1,000/s, >= 3,000 reviews/s from one process, within 2x of the floor.
-import express from "express";
-import { fork } from "node:child_process";
-import { Agent, createServer as createHttpsServer, request, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
+// Webhook under load, measured as an outsider would (issue 14): three processes per window — the
+// server (bench/webhook-server.ts: the webhook over the 10,000-identity cache, or the floor, a bare
+// express allow-all HTTPS handler), and an open-loop keep-alive load generator (bench/loadgen.ts).
+// Windows interleave webhook, floor, webhook, floor… at each fixed rate and saturated, so both meet
+// the same machine load; nothing forces a collection. The server reports its own CPU time, bytes
+// allocated, GC pauses and RSS per window. Figures are medians over the repeats; ratios are the
+// median of each repeat's webhook/floor pair. Targets: p99 <= 2x the floor's at every rate, saturated
+// throughput >= 0.6x the floor's.
+//
+// Environment: BENCH_WINDOW_SECONDS (default 30), BENCH_REPEATS (2), BENCH_WEBHOOK_RATES
+// ("500,1000,2000"), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (16, the saturated run's).
+import { fork, type ChildProcess } from "node:child_process";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { loadCrdDocuments } from "../crds/load.js";
-import type { NonHumanIdentity } from "../core/nhi/types.js";
-import { createValidator } from "../core/nhi/validate.js";
-import type { ClusterSnapshot } from "../core/snapshot.js";
-import { snapshotView } from "../operator/k8s/cache/static.js";
-import { createAdmissionHandler } from "../webhooks/handler.js";
-import { silentLogger } from "../edge/log.js";
-import { WebhookMetrics } from "../webhooks/metrics.js";
-import { startWebhookServer } from "../webhooks/server/app.js";
 import { issueCa, issueServing } from "../edge/x509.js";
-import { SIZES, syntheticCluster } from "./effective-permissions.js";
-import { type Benchmark, type Figure, gcAvailable, heapUsedMB, rng } from "./harness.js";
+import { SIZES } from "./effective-permissions.js";
+import { type Benchmark, type Figure } from "./harness.js";
+import type { LoadMessage, LoadResult, LoadSpec } from "./loadgen.js";
+import { reviews } from "./webhook-cluster.js";
+import type { ServerKind, ServerReply, ServerRequest, ServerStarted, WindowFigures } from "./webhook-server.js";
 
-const RATE = 1_000;
-const RATE_SECONDS = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 6);
-const SATURATE_SECONDS = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 6);
-const CONNECTIONS = 16;
-const DISTINCT_REVIEWS = 2_000;
+const num = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const WINDOW_SECONDS = num("BENCH_WINDOW_SECONDS", 30);
+const REPEATS = Math.round(num("BENCH_REPEATS", 2));
+const WARMUP_SECONDS = num("BENCH_WARMUP_SECONDS", 3);
+const CONNECTIONS = Math.round(num("BENCH_CONNECTIONS", 16));
+const RATES = (process.env.BENCH_WEBHOOK_RATES ?? "500,1000,2000").split(",").map(Number).filter((r) => r > 0);
 
-// --- the cluster and the reviews ---
+const P99_RATIO_TARGET = 2;
+const SATURATED_RATIO_TARGET = 0.6;
 
-export function snapshot(): ClusterSnapshot {
-  const c = syntheticCluster();
-  const nhis: NonHumanIdentity[] = c.serviceAccounts.map((sa) => ({
-    apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", metadata: { name: sa.name, namespace: sa.namespace },
-    spec: {
-      owner: { team: `team-${sa.namespace}`, contact: `team@example.com` }, purpose: `synthetic ${sa.name}`, serviceAccountName: sa.name,
-      scopes: [
-        { namespaces: [sa.namespace], apiGroups: ["", "apps", "batch"], resources: ["*"], verbs: ["*"] },
-        { namespaces: ["*"], apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] },
-      ],
-      workloads: { podSelector: { matchLabels: { app: sa.name } }, images: [`registry.example.com/${sa.namespace}/*`] },
-    },
-  }) as NonHumanIdentity);
-  return {
-    namespaces: c.namespaces.map((n) => ({ kind: "Namespace", metadata: { name: n, labels: { "kubernetes.io/metadata.name": n } } })),
-    serviceAccounts: c.serviceAccounts.map((sa) => ({ kind: "ServiceAccount", metadata: { name: sa.name, namespace: sa.namespace } })),
-    rbac: c.objects, nhis, policies: [], workloads: [], secrets: [],
-  };
-}
+type Mode = { rate: number } | "saturated";
+const modeName = (m: Mode): string => (m === "saturated" ? `saturated (${CONNECTIONS} connections)` : `${m.rate.toLocaleString("en-US")}/s`);
 
-export function reviews(namespaces: number, sasPerNs: number): string[] {
-  const rand = rng(7);
-  const int = (n: number): number => Math.floor(rand() * n);
-  const out: string[] = [];
-  for (let i = 0; i < DISTINCT_REVIEWS; i++) {
-    const ns = `ns-${int(namespaces)}`;
-    const sa = `sa-${int(sasPerNs)}`;
-    const x = rand();
-    const podSpec = {
-      serviceAccountName: sa, automountServiceAccountToken: false,
-      containers: [{ name: "app", image: `registry.example.com/${ns}/${sa}:1.${i % 17}`, ports: [{ containerPort: 8080 }], resources: { requests: { cpu: "100m", memory: "128Mi" } },
-        env: [{ name: "MODE", value: "prod" }, { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "password" } } }] }],
-      volumes: [{ name: "config", configMap: { name: `${sa}-config` } }],
-    };
-    let request: Record<string, unknown>;
-    if (x < 0.6) {
-      request = {
-        kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, operation: "CREATE", namespace: ns, name: `${sa}-${i}`,
-        userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller", groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"] },
-        object: { apiVersion: "v1", kind: "Pod", metadata: { name: `${sa}-${i}`, namespace: ns, labels: { app: sa, "pod-template-hash": "5d8f7c9b6" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `${sa}-5d8f7c9b6`, uid: `u-${i}`, controller: true }] }, spec: podSpec },
-      };
-    } else if (x < 0.7) {
-      request = {
-        kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, operation: "CREATE", namespace: ns, name: `debug-${i}`,
-        userInfo: { username: `dev-${i % 50}@example.com`, groups: ["developers", "system:authenticated"] },
-        object: { apiVersion: "v1", kind: "Pod", metadata: { name: `debug-${i}`, namespace: ns, labels: { app: sa } }, spec: podSpec },
-      };
-    } else if (x < 0.85) {
-      const deployer = `sa-${int(sasPerNs)}`;
-      request = {
-        kind: { group: "apps", version: "v1", kind: "Deployment" }, resource: { group: "apps", version: "v1", resource: "deployments" }, operation: "CREATE", namespace: ns, name: sa,
-        userInfo: { username: `system:serviceaccount:${ns}:${deployer}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"] },
-        object: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: sa, namespace: ns, labels: { app: sa } },
-          spec: { replicas: 3, selector: { matchLabels: { app: sa } }, template: { metadata: { labels: { app: sa } }, spec: podSpec } } },
-      };
-    } else {
-      const toRole = rand() < 0.7;
-      request = {
-        kind: { group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding" }, resource: { group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings" },
-        operation: "CREATE", namespace: ns, name: `bench-rb-${i}`,
-        userInfo: { username: "ci@example.com", groups: ["ci", "system:authenticated"] },
-        object: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: `bench-rb-${i}`, namespace: ns },
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: toRole ? "Role" : "ClusterRole", name: toRole ? `role-${int(30)}` : "view" },
-          subjects: [{ kind: "ServiceAccount", name: sa, namespace: ns }] },
-      };
-    }
-    out.push(JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`, dryRun: false, ...request } }));
+interface WindowResult { load: LoadResult; server: WindowFigures; loadavg1: number }
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+
+/** A child speaking one request/reply at a time over IPC. */
+class ServerProcess {
+  private readonly child: ChildProcess;
+  private constructor(readonly kind: ServerKind) {
+    // execArgv [] drops the parent's --expose-gc: nothing in the measured process can force a GC.
+    this.child = fork(here("./webhook-server.js"), [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   }
-  return out;
-}
 
-// --- the load generator (child process) ---
-
-interface LoadSpec { url: string; ca: string; bodies: string[]; mode: "rate" | "saturate"; seconds: number; rate: number; connections: number }
-interface LoadResult { sent: number; ok: number; errors: number; denied: number; seconds: number; latenciesMs: number[] }
-
-function post(agent: Agent, url: URL, ca: string, body: string): Promise<{ status: number; allowed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: "POST", agent, ca, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => { text += c; });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, allowed: text.includes("\"allowed\":true") }));
-      res.on("error", reject);
+  private ask(m: ServerRequest): Promise<ServerReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`${this.kind} server exited with ${code}`));
+      this.child.once("exit", onExit);
+      this.child.once("message", (r: ServerReply) => {
+        this.child.off("exit", onExit);
+        if ("error" in r) reject(new Error(`${this.kind} server: ${r.error}`));
+        else resolve(r);
+      });
+      this.child.send(m);
     });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: spec.connections, ca: spec.ca });
-  const url = new URL(spec.url);
-  const lat: number[] = [];
-  let sent = 0, ok = 0, errors = 0, denied = 0;
-  const one = async (scheduled: number): Promise<void> => {
-    const body = spec.bodies[sent % spec.bodies.length] as string;
-    sent++;
-    try {
-      const r = await post(agent, url, spec.ca, body);
-      if (r.status === 200) ok++;
-      else errors++;
-      if (!r.allowed) denied++;
-    } catch {
-      errors++;
-    }
-    lat.push(performance.now() - scheduled);
-  };
-  // Warm up connections and JIT (not measured).
-  const warmEnd = performance.now() + 1_500;
-  await Promise.all(Array.from({ length: spec.connections }, async () => {
-    while (performance.now() < warmEnd) await one(performance.now());
-  }));
-  lat.length = 0; sent = 0; ok = 0; errors = 0; denied = 0;
-  const start = performance.now();
-  const end = start + spec.seconds * 1000;
-  if (spec.mode === "saturate") {
-    await Promise.all(Array.from({ length: spec.connections }, async () => {
-      while (performance.now() < end) await one(performance.now());
-    }));
-  } else {
-    const interval = 1000 / spec.rate;
-    const inflight: Promise<void>[] = [];
-    let next = start;
-    while (next < end) {
-      const t = performance.now();
-      while (next <= t && next < end) {
-        inflight.push(one(next));
-        next += interval;
-      }
-      // Sleep until the next send is due (a spinning loop would steal the server's core).
-      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
-    }
-    await Promise.all(inflight);
   }
-  const seconds = (performance.now() - start) / 1000;
-  agent.destroy();
-  return { sent, ok, errors, denied, seconds, latenciesMs: lat.sort((a, b) => a - b) };
+
+  static async start(kind: ServerKind, cert: string, key: string): Promise<{ server: ServerProcess; started: ServerStarted }> {
+    const server = new ServerProcess(kind);
+    const r = await server.ask({ start: { kind, cert, key } });
+    if (!("started" in r)) throw new Error(`${kind} server did not start`);
+    return { server, started: r.started };
+  }
+
+  begin(): void {
+    this.child.send({ begin: true } satisfies ServerRequest);
+  }
+
+  async end(): Promise<WindowFigures> {
+    const r = await this.ask({ end: true });
+    if (!("window" in r)) throw new Error(`${this.kind} server sent no window figures`);
+    return r.window;
+  }
+
+  stop(): void {
+    this.child.disconnect();
+  }
 }
 
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
+function runWindow(server: ServerProcess, spec: LoadSpec): Promise<WindowResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ["--loadgen"], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    child.once("message", (m) => {
-      resolve(m as LoadResult);
-      child.kill();
+    const child = fork(here("./loadgen.js"), [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.on("message", (m: LoadMessage) => {
+      if ("measuring" in m) server.begin();
+      else if ("error" in m) reject(new Error(`load generator: ${m.error}`));
+      else server.end().then((figures) => resolve({ load: m.result, server: figures, loadavg1: loadavg()[0] ?? 0 }), reject);
     });
-    child.once("error", reject);
     child.once("exit", (code) => {
-      if (code !== 0 && code !== null) reject(new Error(`load generator exited with ${code}`));
+      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
     });
     child.send(spec);
   });
 }
 
-if (process.argv.includes("--loadgen") && process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.once("message", (spec) => {
-    generateLoad(spec as LoadSpec).then((r) => process.send?.(r), (err: unknown) => {
-      process.stderr.write(`load generator: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    });
-  });
-}
-
-// --- the servers ---
-
-function barePort(cert: string, key: string): Promise<Server> {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-  app.post("/validate", express.json({ limit: "4mb", strict: false, type: () => true }), (req, res) => {
-    const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? "";
-    res.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed: true } });
-  });
-  const server = createHttpsServer({ cert, key, minVersion: "TLSv1.2" }, app);
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
 const pct = (sorted: readonly number[], p: number): number => sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number);
-const mb = (): number => process.memoryUsage().rss / (1024 * 1024);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** The per-window figures the report shows, per server. */
+function summary(w: WindowResult): Record<string, number> {
+  const ok = Math.max(1, w.load.ok);
+  return {
+    p50: pct(w.load.latenciesMs, 50), p99: pct(w.load.latenciesMs, 99), p999: pct(w.load.latenciesMs, 99.9), max: pct(w.load.latenciesMs, 100),
+    throughput: w.load.ok / w.load.seconds, errors: w.load.errors, denied: w.load.denied,
+    cpuUsPerReview: (w.server.cpuMs * 1000) / ok, allocKBPerReview: (w.server.allocatedMB * 1024) / ok,
+    majorGcs: w.server.majorGcCount, maxGcPauseMs: w.server.maxGcPauseMs, gcPauseMs: w.server.gcPauseMs,
+    rssMB: w.server.rssMB, heapMB: w.server.heapUsedMB, loadavg1: w.loadavg1,
+  };
+}
 
 export const webhookBenchmark: Benchmark = {
   name: "webhook",
-  description: `HTTPS webhook on loopback vs a bare allow-all express handler; load from a second process; cache of ${(SIZES.namespaces * SIZES.serviceAccountsPerNamespace).toLocaleString("en-US")} SAs + NHIs, 20,000 roles, 50,000 bindings`,
+  description: `webhook (cache of ${(SIZES.namespaces * SIZES.serviceAccountsPerNamespace).toLocaleString("en-US")} SAs + NHIs, 20,000 roles, 50,000 bindings) vs a bare express allow-all HTTPS floor; separate server and load-generator processes; interleaved ${WINDOW_SECONDS} s windows at ${RATES.join(", ")}/s and saturated, ${REPEATS} repeat(s), no forced GC`,
   async run(): Promise<Figure[]> {
     const now = Date.now();
     const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000) };
@@ -226,67 +126,90 @@ export const webhookBenchmark: Benchmark = {
     const tls = issueServing(ca, ["localhost", "127.0.0.1"], validity);
     const bodies = reviews(SIZES.namespaces, SIZES.serviceAccountsPerNamespace);
     const figures: Figure[] = [];
-    const results: Record<string, { rate: LoadResult; sat: LoadResult }> = {};
-    const load = async (name: "webhook" | "bare", url: string): Promise<void> => {
-      const rate = await runLoad({ url, ca: ca.certPem, bodies, mode: "rate", seconds: RATE_SECONDS, rate: RATE, connections: CONNECTIONS });
-      const sat = await runLoad({ url, ca: ca.certPem, bodies, mode: "saturate", seconds: SATURATE_SECONDS, rate: RATE, connections: CONNECTIONS });
-      results[name] = { rate, sat };
-      const tag = name === "webhook" ? "webhook" : "bare express (floor)";
-      const target = (t: string): { target?: string } => (name === "webhook" ? { target: t } : {});
-      figures.push(
-        { label: `${tag}: at ${RATE}/s for ${RATE_SECONDS} s — achieved reviews/s`, value: rate.ok / rate.seconds, unit: "count" },
-        { label: `${tag}: at ${RATE}/s — p50`, value: pct(rate.latenciesMs, 50), unit: "ms" },
-        { label: `${tag}: at ${RATE}/s — p99`, value: pct(rate.latenciesMs, 99), unit: "ms", ...target("< 5 ms") },
-        { label: `${tag}: at ${RATE}/s — p99.9`, value: pct(rate.latenciesMs, 99.9), unit: "ms" },
-        { label: `${tag}: saturated, ${CONNECTIONS} keep-alive connections — reviews/s`, value: sat.ok / sat.seconds, unit: "count", ...target(">= 3,000") },
-        { label: `${tag}: saturated — p50`, value: pct(sat.latenciesMs, 50), unit: "ms" },
-        { label: `${tag}: saturated — p99`, value: pct(sat.latenciesMs, 99), unit: "ms" },
-        { label: `${tag}: saturated — p99.9`, value: pct(sat.latenciesMs, 99.9), unit: "ms" },
-        { label: `${tag}: errors (non-200 or failed requests)`, value: rate.errors + sat.errors, unit: "count" },
-      );
-      if (name === "webhook") figures.push({ label: "webhook: reviews answered allowed: false in the saturated run", value: sat.denied, unit: "count" });
-      figures.push({ label: `${tag}: RSS of the server process after its runs`, value: mb(), unit: "MB" });
-      // RSS only says how much the heap was allowed to grow (V8 collects lazily); the heap after a
-      // forced full GC tells a leak (it keeps growing) from lazy collection (it falls back).
-      figures.push({ label: `${tag}: V8 heap in use after its runs${gcAvailable() ? ", after a forced GC" : " (no --expose-gc: approximate)"}`, value: heapUsedMB(), unit: "MB" });
-    };
 
-    // The floor first, before the cache exists, so its process is not also carrying the cache's heap.
-    const bare = await barePort(tls.certPem, tls.keyPem);
-    try {
-      await load("bare", `https://127.0.0.1:${(bare.address() as AddressInfo).port}/validate`);
-    } finally {
-      await new Promise<void>((r) => { bare.close(() => r()); bare.closeIdleConnections(); });
-    }
-
-    const rssStart = mb();
-    const t0 = performance.now();
-    const view = snapshotView(snapshot());
+    const webhook = await ServerProcess.start("webhook", tls.certPem, tls.keyPem);
+    const floor = await ServerProcess.start("floor", tls.certPem, tls.keyPem);
     figures.push(
-      { label: "webhook: cache build (snapshot view: index + directory)", value: performance.now() - t0, unit: "ms" },
-      { label: "webhook: RSS of the server process with the cache, before load", value: mb(), unit: "MB" },
-      { label: "webhook: RSS added by the cache", value: mb() - rssStart, unit: "MB" },
-      { label: `webhook: V8 heap in use with the cache, before load${gcAvailable() ? ", after a forced GC" : ""}`, value: heapUsedMB(), unit: "MB" },
+      { label: "webhook: cache build in its process (index + directory, from parsed JSON)", value: webhook.started.cacheBuildMs, unit: "ms" },
+      { label: "webhook: RSS with the cache, before load", value: webhook.started.rssMB, unit: "MB" },
+      { label: "webhook: V8 heap in use with the cache, before load (no forced GC)", value: webhook.started.heapMB, unit: "MB" },
+      { label: "floor: RSS before load", value: floor.started.rssMB, unit: "MB" },
     );
-    const metrics = new WebhookMetrics();
-    const handle = createAdmissionHandler({ view, validator: createValidator(loadCrdDocuments()), logger: silentLogger(), metrics });
-    const webhook = await startWebhookServer({
-      handle, tls: { cert: tls.certPem, key: tls.keyPem }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      metrics, logger: silentLogger(), readiness: () => ({ ready: true, detail: {} }),
-    });
+    const modes: Mode[] = [...RATES.map((rate) => ({ rate })), "saturated"];
+    const results = new Map<string, { webhook: Record<string, number>[]; floor: Record<string, number>[] }>();
     try {
-      await load("webhook", webhook.url);
+      for (let r = 0; r < REPEATS; r++) {
+        for (const mode of modes) {
+          const name = modeName(mode);
+          const entry = results.get(name) ?? { webhook: [], floor: [] };
+          results.set(name, entry);
+          for (const [kind, proc] of [["webhook", webhook.server], ["floor", floor.server]] as const) {
+            const url = (kind === "webhook" ? webhook : floor).started.url;
+            const spec: LoadSpec = {
+              url, ca: ca.certPem, bodies, mode: mode === "saturated" ? "saturate" : "rate", rate: mode === "saturated" ? 0 : mode.rate,
+              connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, seconds: WINDOW_SECONDS,
+            };
+            const s = summary(await runWindow(proc, spec));
+            entry[kind].push(s);
+            process.stderr.write(`  [${r + 1}/${REPEATS}] ${kind.padEnd(7)} ${name.padEnd(26)} p50 ${s.p50?.toFixed(2)} ms  p99 ${s.p99?.toFixed(2)} ms  ${s.throughput?.toFixed(0)}/s  ` +
+              `cpu ${s.cpuUsPerReview?.toFixed(0)} µs  alloc ${s.allocKBPerReview?.toFixed(1)} KB/review  major GCs ${s.majorGcs}  max pause ${s.maxGcPauseMs?.toFixed(1)} ms  RSS ${s.rssMB?.toFixed(0)} MB  load ${s.loadavg1?.toFixed(2)}\n`);
+          }
+        }
+      }
     } finally {
-      await webhook.close();
+      webhook.server.stop();
+      floor.server.stop();
     }
-    const w = results.webhook, b = results.bare;
-    if (w && b) {
-      figures.push(
-        { label: "webhook / floor: p99 at 1,000/s", value: pct(w.rate.latenciesMs, 99) / pct(b.rate.latenciesMs, 99), unit: "count", target: "<= 2" },
-        { label: "webhook / floor: p50 at 1,000/s", value: pct(w.rate.latenciesMs, 50) / pct(b.rate.latenciesMs, 50), unit: "count", target: "<= 2" },
-        { label: "floor / webhook: saturated throughput", value: (b.sat.ok / b.sat.seconds) / (w.sat.ok / w.sat.seconds), unit: "count" },
-      );
+
+    const med = (xs: Record<string, number>[], k: string): number => median(xs.map((x) => x[k] ?? Number.NaN));
+    /** The median over repeats of each interleaved pair's ratio. */
+    const ratio = (e: { webhook: Record<string, number>[]; floor: Record<string, number>[] }, k: string, invert = false): number =>
+      median(e.webhook.map((w, i) => {
+        const f = e.floor[i]?.[k] ?? Number.NaN;
+        const v = w[k] ?? Number.NaN;
+        return invert ? f / v : v / f;
+      }));
+    for (const mode of modes) {
+      const name = modeName(mode);
+      const e = results.get(name);
+      if (!e) continue;
+      for (const kind of ["webhook", "floor"] as const) {
+        const xs = e[kind];
+        const tag = `${kind} @ ${name}`;
+        figures.push(
+          { label: `${tag}: achieved reviews/s`, value: med(xs, "throughput"), unit: "count" },
+          { label: `${tag}: p50`, value: med(xs, "p50"), unit: "ms" },
+          { label: `${tag}: p99`, value: med(xs, "p99"), unit: "ms" },
+          { label: `${tag}: p99.9`, value: med(xs, "p999"), unit: "ms" },
+          { label: `${tag}: CPU per review (server process)`, value: med(xs, "cpuUsPerReview"), unit: "µs" },
+          { label: `${tag}: allocation per review (server process)`, value: med(xs, "allocKBPerReview"), unit: "KB" },
+          { label: `${tag}: major (mark-compact) GCs in the window`, value: med(xs, "majorGcs"), unit: "count" },
+          { label: `${tag}: longest GC pause`, value: med(xs, "maxGcPauseMs"), unit: "ms" },
+          { label: `${tag}: errors (non-200 or failed requests)`, value: med(xs, "errors"), unit: "count" },
+        );
+      }
+      if (mode === "saturated") {
+        const v = ratio(e, "throughput");
+        figures.push({ label: `webhook / floor: saturated throughput`, value: v, unit: "ratio", target: `>= ${SATURATED_RATIO_TARGET}`, pass: v >= SATURATED_RATIO_TARGET });
+      } else {
+        const v = ratio(e, "p99");
+        figures.push(
+          { label: `webhook / floor: p99 at ${name}`, value: v, unit: "ratio", target: `<= ${P99_RATIO_TARGET}`, pass: v <= P99_RATIO_TARGET },
+          { label: `webhook / floor: p50 at ${name}`, value: ratio(e, "p50"), unit: "ratio" },
+          { label: `webhook / floor: CPU per review at ${name}`, value: ratio(e, "cpuUsPerReview"), unit: "ratio" },
+          { label: `webhook / floor: allocation per review at ${name}`, value: ratio(e, "allocKBPerReview"), unit: "ratio" },
+        );
+      }
     }
+    const all = [...results.values()];
+    const last = (kind: "webhook" | "floor"): number => Math.max(...all.flatMap((e) => e[kind].map((x) => x.rssMB ?? 0)));
+    const loads = all.flatMap((e) => [...e.webhook, ...e.floor].map((x) => x.loadavg1 ?? 0));
+    figures.push(
+      { label: "webhook: highest RSS after a window (server process)", value: last("webhook"), unit: "MB" },
+      { label: "floor: highest RSS after a window (server process)", value: last("floor"), unit: "MB" },
+      { label: "load average (1 min) at the windows' ends: lowest", value: Math.min(...loads), unit: "count" },
+      { label: "load average (1 min) at the windows' ends: highest", value: Math.max(...loads), unit: "count" },
+    );
     return figures;
   },
 };

@@ -13,6 +13,7 @@ import { InputError, loadSources, parseStream } from "./load.js";
 import { DEFAULT_MAX_BYTES, ReadProblem, decodeUtf8, formatBytes, parseByteSize, readBounded, readManifestFile } from "./read.js";
 import { buildManifestSet } from "./snapshot.js";
 import { explain, formatExplainText, parseExplainTarget } from "./explain.js";
+import { GRAPH_FORMATS, buildGraphReport, formatGraph, parseNodeArg, type GraphFormat } from "./graph.js";
 import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot, type InventoryResult } from "./inventory.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
 
@@ -38,12 +39,14 @@ Usage:
   nhictl check PATH... [-f -] [--policy FILE] [--strict] [--format text|json|sarif|github] [--cluster]
   nhictl explain NAMESPACE/SERVICEACCOUNT|GROUP PATH... [-f -] [--cluster] [--format text|json]
   nhictl inventory [PATH...] [--endpoint URL | --cluster] [--format table|json]
+  nhictl graph [PATH...] [-f -] [--cluster] [--from NAMESPACE/NAME] [--to cluster-admin] [--format text|json|dot|mermaid|html]
   nhictl COMMAND --help
 
 Commands:
   check       judge manifests with the admission webhook's decisions (exit 0 pass, 1 violations, 2 bad input)
   explain     a ServiceAccount's (or ServiceAccount group's) effective permissions, who grants each, catalogue hits, and its NHI's scopes
   inventory   every ServiceAccount, claimed by an NHI or shadow, with its risky permissions
+  graph       the identity graph: who can become whom, each identity's blast radius and attack paths
 
 Options:
   -h, --help      show help
@@ -147,6 +150,34 @@ Options:
 `,
 };
 
+const GRAPH_HELP = `nhictl graph — who can become whom: attack paths and blast radius
+
+Usage:
+  nhictl graph PATH... [options]
+  nhictl graph --cluster [PATH...] [options]
+  helm template shop ./chart | nhictl graph -f - --to cluster-admin
+
+An identity that may create pods in a namespace can run as any ServiceAccount there; one that reads
+its Secrets takes every legacy token; bind, escalate, impersonate, exec, token requests, nodes/proxy,
+CSR approval and admission-webhook writes all become someone else. For each identity holding such a
+permission (or only --from), prints its blast radius (identities, credential Secrets and workloads
+it reaches, and whether and in how many hops it reaches cluster-admin) and the shortest path to each,
+one line per hop: identity —permission→ identity.
+
+Options:
+  -f, --filename PATH   a file, folder, or - for stdin (repeatable)
+  -n, --namespace NS    namespace of objects that name none (default: default)
+      --cluster         merge the live cluster's state (current kubeconfig); without PATH, the cluster alone
+      --context NAME    kubeconfig context for --cluster
+      --kubeconfig FILE kubeconfig for --cluster (default: $KUBECONFIG, then ~/.kube/config)
+      --from ID         only paths from this identity: NAMESPACE/NAME, system:serviceaccount:NS:NAME or a
+                        ServiceAccount group (system:serviceaccounts:NS, …)
+      --to ID           only paths to this identity, or to cluster-admin
+      --format FORMAT   text (default), json, dot (Graphviz), mermaid, html (one self-contained page:
+                        click an identity to see its paths; it fetches nothing)
+  -h, --help            show this help
+`;
+
 const COMMON: ParseArgsConfig["options"] = {
   help: { type: "boolean", short: "h" },
   filename: { type: "string", short: "f", multiple: true },
@@ -163,6 +194,7 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
   check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" }, "suggest-exemptions": { type: "boolean" }, "allow-empty": { type: "boolean" } },
   explain: { ...COMMON },
   inventory: { ...COMMON, endpoint: { type: "string" } },
+  graph: { ...COMMON, from: { type: "string" }, to: { type: "string" } },
 };
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -181,7 +213,7 @@ const strs = (v: Values[string]): string[] => (Array.isArray(v) ? v.filter((x): 
 
 let validatorCache: NHIValidator | undefined;
 function validator(): NHIValidator {
-  validatorCache ??= createValidator(loadCrdDocuments());
+  validatorCache ??= createValidator(loadCrdDocuments(), { lazy: true });
   return validatorCache;
 }
 
@@ -323,6 +355,35 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
   return EXIT.ok;
 }
 
+async function graphCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse("graph", args);
+  if (values.help) {
+    io.stdout(GRAPH_HELP);
+    return EXIT.ok;
+  }
+  const format = (str(values.format) ?? "text") as GraphFormat;
+  if (!GRAPH_FORMATS.includes(format)) throw new UsageError(`unknown --format ${format}; use one of ${GRAPH_FORMATS.join(", ")}`);
+  const node = (flag: "from" | "to"): string | undefined => {
+    const v = str(values[flag]);
+    if (v === undefined) return undefined;
+    const id = parseNodeArg(v);
+    if (id === undefined || (flag === "from" && id === "cluster-admin")) {
+      throw new UsageError(`--${flag} expects NAMESPACE/NAME, system:serviceaccount:NS:NAME or a ServiceAccount group${flag === "to" ? ", or cluster-admin" : ""}; got ${JSON.stringify(v)}`);
+    }
+    return id;
+  };
+  const from = node("from");
+  const to = node("to");
+  const cluster = await clusterSnapshot(values, io);
+  const src = inputs(values, positionals, io, cluster === undefined, "graph");
+  const now = io.now();
+  const ns = str(values.namespace);
+  const set = buildManifestSet(loadSources(src).objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+  const report = buildGraphReport(set, { now, ...(cluster ? { cluster } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}) });
+  io.stdout(formatGraph(report, format));
+  return EXIT.ok;
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -331,7 +392,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case "help":
       case "-h":
       case "--help":
-        io.stdout(HELP[rest[0] ?? "main"] ?? HELP.main ?? "");
+        io.stdout(rest[0] === "graph" ? GRAPH_HELP : (HELP[rest[0] ?? "main"] ?? HELP.main ?? ""));
         return command === undefined ? EXIT.usage : EXIT.ok;
       case "-v":
       case "--version":
@@ -344,6 +405,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await explainCommand(rest, io);
       case "inventory":
         return await inventoryCommand(rest, io);
+      case "graph":
+        return await graphCommand(rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ""}`);
     }

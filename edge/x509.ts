@@ -93,6 +93,12 @@ const keyId = (spki: Buffer): Buffer => createHash("sha1").update(spki).digest()
 
 // --- issuance ---
 
+/** A serving certificate chain and its private key, PEM: what the HTTPS server is given. */
+export interface KeyPair {
+  cert: string;
+  key: string;
+}
+
 export interface IssuedPem {
   certPem: string;
   keyPem: string;

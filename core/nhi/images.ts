@@ -92,3 +92,18 @@ function globToRegExp(glob: string): RegExp {
 export function imageMatches(glob: string, image: string): boolean {
   return globToRegExp(glob).test(normalizeImage(image));
 }
+
+// The patterns of one NHI version compiled once: keyed by its spec.workloads.images array, which a
+// cached NHI keeps until the NHI changes (then the new array compiles once and the old one is collected).
+const compiled = new WeakMap<readonly string[], RegExp[]>();
+
+/** Whether `image` (normalized first) matches any of the globs (spec.workloads.images). */
+export function imageMatchesAny(globs: readonly string[], image: string): boolean {
+  let res = compiled.get(globs);
+  if (res === undefined) {
+    res = globs.map(globToRegExp);
+    compiled.set(globs, res);
+  }
+  const normalized = normalizeImage(image);
+  return res.some((re) => re.test(normalized));
+}

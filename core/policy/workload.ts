@@ -1,6 +1,6 @@
 // The decision for a Pod or a workload template (Deployment, Job, CronJob, …): does the pod run as
 // its identity the way that identity's NHI declares, and does the request borrow a stronger one?
-import { imageMatches } from "../nhi/images.js";
+import { imageMatchesAny } from "../nhi/images.js";
 import type { NonHumanIdentity } from "../nhi/types.js";
 import { selectorMatches } from "../labels.js";
 import { BUILTIN_CLUSTER_ROLE_BINDINGS } from "../rbac/builtin-roles.js";
@@ -171,7 +171,7 @@ const workloadImages: Check<Prepared> = {
     const globs = nhi?.spec.workloads?.images;
     if (!nhi || !globs) return [];
     return containersOf(template.spec)
-      .filter((c) => typeof c.image !== "string" || !globs.some((g) => imageMatches(g, c.image ?? "")))
+      .filter((c) => typeof c.image !== "string" || !imageMatchesAny(globs, c.image))
       .map((c): Finding => ({
         outcome: enforced(nhi), rule: "workload-image", severity: "high", object, identity,
         message: `${describeObject(object)}: container ${c.name ?? "<unnamed>"} image ${JSON.stringify(c.image ?? "")}${where} is not allowed to run as ${identity}: ${nhiName(nhi)} allows only images ${globs.join(", ")}.`,

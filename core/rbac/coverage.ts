@@ -22,7 +22,19 @@ const ALL = "*";
  * resource and at most one resourceName, or one nonResourceURL and one verb. Duplicates in the
  * input are kept, as in Go.
  */
-export function breakdown(rule: PolicyRule): PolicyRule[] {
+export function breakdown(rule: PolicyRule): readonly PolicyRule[] {
+  // Rules are the cache's long-lived objects, broken down again on every review that judges them.
+  let out = breakdowns.get(rule);
+  if (out === undefined) {
+    out = Object.freeze(breakdownOnce(rule).map((r) => Object.freeze(r)));
+    breakdowns.set(rule, out);
+  }
+  return out;
+}
+
+const breakdowns = new WeakMap<PolicyRule, readonly PolicyRule[]>();
+
+function breakdownOnce(rule: PolicyRule): PolicyRule[] {
   const out: PolicyRule[] = [];
   const names = rule.resourceNames ?? [];
   // `verbs` is required by the API, but a hand-written manifest may omit it: treat as none.

@@ -195,6 +195,14 @@ export class EffectivePermissionIndex {
   /** Set while a batch is loaded: aggregation is resolved once at the end. */
   private deferAggregation = false;
 
+  // Answers of grantsOf (by "ns/name") and grantsOfGroup (by group), frozen and shared between
+  // callers: the webhook asks for the same identities on every review. Every mutation drops the
+  // answers its ChangeSet touches (forgetChanges); withChange's trial state is never memoised.
+  private readonly grantsMemo = new Map<string, Grant[]>();
+  private readonly groupGrantsMemo = new Map<string, Grant[]>();
+  /** Set during withChange: the index holds a trial state that must not reach the memo. */
+  private trial = false;
+
   constructor(options: EffectivePermissionIndexOptions = {}) {
     const builtin = options.builtinRoles ?? true;
     this.deferAggregation = true;
@@ -232,11 +240,15 @@ export class EffectivePermissionIndex {
   // Mutations
 
   upsert(obj: RbacObject): void {
-    this.apply({ upsert: obj }, newChangeSet());
+    const cs = newChangeSet();
+    this.apply({ upsert: obj }, cs);
+    this.forgetChanges(cs);
   }
 
   remove(ref: RbacObjectRef): void {
-    this.apply({ remove: ref }, newChangeSet());
+    const cs = newChangeSet();
+    this.apply({ remove: ref }, cs);
+    this.forgetChanges(cs);
   }
 
   /** Upsert many objects; aggregation is resolved once at the end (initial list, relist). */
@@ -249,6 +261,7 @@ export class EffectivePermissionIndex {
       this.deferAggregation = false;
     }
     this.recomputeAggregates([...this.aggregators.keys()], cs);
+    this.forgetAll();
   }
 
   addServiceAccount(sa: ServiceAccountRef): void {
@@ -273,6 +286,8 @@ export class EffectivePermissionIndex {
    */
   grantsOf(sa: ServiceAccountRef): Grant[] {
     const key = saKey(sa);
+    const memo = this.trial ? undefined : this.grantsMemo.get(key);
+    if (memo !== undefined) return memo;
     const keys = new Set<string>();
     for (const src of [this.bindingsBySA.get(key), ...groupsOfServiceAccount(sa.namespace).map((g) => this.bindingsByGroup.get(g))]) {
       if (src !== undefined) for (const b of src) keys.add(b);
@@ -286,6 +301,17 @@ export class EffectivePermissionIndex {
       if (via === undefined || rules === undefined) continue;
       grants.push(grantOf(entry, rules, via));
     }
+    return this.remember(this.grantsMemo, key, grants);
+  }
+
+  /** The grants of bindings that name the ServiceAccount itself (not through a group), sorted by binding. */
+  directGrantsOf(sa: ServiceAccountRef): Grant[] {
+    const grants: Grant[] = [];
+    for (const b of [...(this.bindingsBySA.get(saKey(sa)) ?? [])].sort()) {
+      const entry = this.bindings.get(b);
+      const rules = entry === undefined ? undefined : this.rules.get(entry.roleKey);
+      if (entry !== undefined && rules !== undefined) grants.push(grantOf(entry, rules, "serviceaccount"));
+    }
     return grants;
   }
 
@@ -296,6 +322,8 @@ export class EffectivePermissionIndex {
    * least these. Empty for a group that is not a member group.
    */
   grantsOfGroup(group: string): Grant[] {
+    const memo = this.trial ? undefined : this.groupGrantsMemo.get(group);
+    if (memo !== undefined) return memo;
     const keys = new Set<string>();
     for (const g of enclosingGroups(group)) for (const b of this.bindingsByGroup.get(g) ?? []) keys.add(b);
     const grants: Grant[] = [];
@@ -306,7 +334,7 @@ export class EffectivePermissionIndex {
       if (entry === undefined || rules === undefined || via === undefined) continue;
       grants.push(grantOf(entry, rules, via));
     }
-    return grants;
+    return this.remember(this.groupGrantsMemo, group, grants);
   }
 
   /** Member groups some binding names, sorted: the groups judged as holders in their own right. */
@@ -374,6 +402,52 @@ export class EffectivePermissionIndex {
       for (const b of this.bindingsByRole.get(rk) ?? []) this.expandSubjects(this.bindings.get(b), sas);
     }
     return this.refsOf(sas);
+  }
+
+  /** Is the ServiceAccount known (added, or named by some binding)? */
+  serviceAccountKnown(sa: ServiceAccountRef): boolean {
+    return this.knownSAs.has(saKey(sa));
+  }
+
+  /** Does some binding name the ServiceAccount itself (not only through a group)? */
+  hasDirectBinding(sa: ServiceAccountRef): boolean {
+    return this.bindingsBySA.has(saKey(sa));
+  }
+
+  /** The ServiceAccounts and member groups a binding names now (empty when it does not exist). */
+  subjectsOf(ref: BindingRef): { serviceAccounts: ServiceAccountRef[]; groups: string[] } {
+    const e = this.bindings.get(bindingKeyOf(ref));
+    return { serviceAccounts: e === undefined ? [] : this.refsOf(new Set(e.directSAs)), groups: e?.groups ?? [] };
+  }
+
+  /**
+   * Who is bound to this role, or to a ClusterRole aggregating it (transitively): the ServiceAccounts
+   * named directly and the member groups named, without expanding groups to their members.
+   */
+  subjectsHolding(ref: RoleObjectRef): { serviceAccounts: ServiceAccountRef[]; groups: string[] } {
+    const roleKeys = new Set<string>([roleKeyOf(ref)]);
+    if (ref.kind === "ClusterRole") {
+      const queue = [ref.name];
+      for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+        for (const consumer of this.aggConsumers.get(name) ?? []) {
+          const ck = `ClusterRole/${consumer}`;
+          if (!roleKeys.has(ck)) {
+            roleKeys.add(ck);
+            queue.push(consumer);
+          }
+        }
+      }
+    }
+    const sas = new Set<string>();
+    const groups = new Set<string>();
+    for (const rk of roleKeys) {
+      for (const b of this.bindingsByRole.get(rk) ?? []) {
+        const e = this.bindings.get(b);
+        for (const sa of e?.directSAs ?? []) sas.add(sa);
+        for (const g of e?.groups ?? []) groups.add(g);
+      }
+    }
+    return { serviceAccounts: this.refsOf(sas), groups: [...groups].sort() };
   }
 
   /**
@@ -492,12 +566,54 @@ export class EffectivePermissionIndex {
     const ref = "upsert" in change ? refOf(change.upsert) : change.remove;
     const previous = this.realObject(ref);
     const cs = newChangeSet();
-    this.apply(change, cs);
+    // The state is restored exactly afterwards, so the memo stays valid; it is only bypassed meanwhile.
+    const outer = this.trial;
+    this.trial = true;
     try {
+      this.apply(change, cs);
       inspect(cs);
     } finally {
       if (previous !== undefined) this.apply({ upsert: previous }, newChangeSet());
       else if ("upsert" in change) this.apply({ remove: ref }, newChangeSet());
+      this.trial = outer;
+    }
+  }
+
+  /** Freeze and keep an answer (shared by every caller from now on), unless in a trial state. */
+  private remember(memo: Map<string, Grant[]>, key: string, grants: Grant[]): Grant[] {
+    if (this.trial) return grants;
+    for (const g of grants) Object.freeze(g);
+    Object.freeze(grants);
+    memo.set(key, grants);
+    return grants;
+  }
+
+  private forgetAll(): void {
+    this.grantsMemo.clear();
+    this.groupGrantsMemo.clear();
+  }
+
+  /**
+   * Drop the memoised answers a mutation may have changed: those of every ServiceAccount a touched
+   * binding names (before and after), and of every binding of a role whose rules changed. A group
+   * subject reaches an open set of accounts (and every group answer), so it drops everything.
+   */
+  private forgetChanges(cs: ChangeSet): void {
+    if (this.grantsMemo.size === 0 && this.groupGrantsMemo.size === 0) return;
+    const forget = (e: BindingEntry | undefined): boolean => {
+      if (e === undefined) return true;
+      if (e.groups.length > 0) {
+        this.forgetAll();
+        return false;
+      }
+      for (const sa of e.directSAs) this.grantsMemo.delete(sa);
+      return true;
+    };
+    for (const [b, old] of cs.bindings) {
+      if (!forget(old) || !forget(this.bindings.get(b))) return;
+    }
+    for (const rk of cs.roles.keys()) {
+      for (const b of this.bindingsByRole.get(rk) ?? []) if (!forget(this.bindings.get(b))) return;
     }
   }
 

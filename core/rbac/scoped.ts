@@ -38,6 +38,63 @@ export function toPermission(atomic: PolicyRule, namespace: string): Permission 
   return p;
 }
 
+// What a grant has beyond a set of scopes is remembered: the webhook judges the same identities'
+// grants (and the same roles' rules, in what-ifs) against the same NHI's scopes on every review.
+// By (scopes, rules array, namespace) the atomic permissions; by (scopes, grant) the finished list,
+// for grants that cannot change (the index's answers are frozen and shared). Scopes and rules are
+// read from cached objects, which are replaced, never edited, when the object changes; a new array
+// misses the memo.
+type Uncovered = Pick<UncoveredGrant, "rule" | "permission">;
+const atomicsMemo = new WeakMap<readonly ScopedRule[], WeakMap<readonly PolicyRule[], Map<string, readonly Uncovered[]>>>();
+const grantMemo = new WeakMap<readonly ScopedRule[], WeakMap<Grant, readonly UncoveredGrant[]>>();
+
+function inner<K extends object, V>(outer: WeakMap<readonly ScopedRule[], WeakMap<K, V>>, scopes: readonly ScopedRule[]): WeakMap<K, V> {
+  let m = outer.get(scopes);
+  if (m === undefined) {
+    m = new WeakMap();
+    outer.set(scopes, m);
+  }
+  return m;
+}
+
+function uncoveredAtomics(scopes: readonly ScopedRule[], rules: readonly PolicyRule[], namespace: string, owners: readonly ScopedRule[]): readonly Uncovered[] {
+  const byRules = inner(atomicsMemo, scopes);
+  let byNamespace = byRules.get(rules);
+  const hit = byNamespace?.get(namespace);
+  if (hit !== undefined) return hit;
+  const clusterWide = namespace === CLUSTER_WIDE;
+  const seen = new Set<string>();
+  const out: Uncovered[] = [];
+  for (const rule of rules) {
+    for (const atomic of breakdown(rule)) {
+      if (!clusterWide && atomic.nonResourceURLs !== undefined) continue;
+      if (owners.some((o) => ruleCovers(o, atomic))) continue;
+      const key = ruleKey(atomic);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(Object.freeze({ rule: atomic, permission: toPermission(atomic, namespace) }));
+    }
+  }
+  if (byNamespace === undefined) {
+    byNamespace = new Map();
+    byRules.set(rules, byNamespace);
+  }
+  byNamespace.set(namespace, Object.freeze(out));
+  return out;
+}
+
+function uncoveredOfGrant(scopes: readonly ScopedRule[], grant: Grant, owners: readonly ScopedRule[]): readonly UncoveredGrant[] {
+  const frozen = Object.isFrozen(grant);
+  const hit = frozen ? grantMemo.get(scopes)?.get(grant) : undefined;
+  if (hit !== undefined) return hit;
+  const out = uncoveredAtomics(scopes, grant.rules, grant.namespace, owners).map((u): UncoveredGrant => ({ namespace: grant.namespace, rule: u.rule, permission: u.permission, grant }));
+  if (frozen) {
+    for (const u of out) Object.freeze(u);
+    inner(grantMemo, scopes).set(grant, Object.freeze(out));
+  }
+  return out;
+}
+
 /**
  * Every atomic permission of `grants` that no applicable scope covers, each with its namespace and
  * the grant (binding → role) it came from. Duplicates within one grant are reported once. [] means
@@ -52,18 +109,7 @@ export function uncoveredGrants(scopes: readonly ScopedRule[], grants: readonly 
       owners = scopeRulesFor(scopes, grant.namespace);
       byNamespace.set(grant.namespace, owners);
     }
-    const clusterWide = grant.namespace === CLUSTER_WIDE;
-    const seen = new Set<string>();
-    for (const rule of grant.rules) {
-      for (const atomic of breakdown(rule)) {
-        if (!clusterWide && atomic.nonResourceURLs !== undefined) continue;
-        if (owners.some((o) => ruleCovers(o, atomic))) continue;
-        const key = ruleKey(atomic);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push({ namespace: grant.namespace, rule: atomic, permission: toPermission(atomic, grant.namespace), grant });
-      }
-    }
+    for (const u of uncoveredOfGrant(scopes, grant, owners)) out.push(u);
   }
   return out;
 }

@@ -73,6 +73,8 @@ export interface RequestOpts {
   query?: Record<string, string | number | boolean | undefined>;
   as?: Identity;
   timeoutMs?: number;
+  /** Extra request headers (User-Agent, X-Forwarded-For): what a client sends, as the audit log records it. */
+  headers?: Record<string, string>;
 }
 
 interface ResourceInfo {
@@ -143,6 +145,7 @@ export class KubeClient {
       if (as.groups?.length) headers["Impersonate-Group"] = as.groups;
     }
     headers.Accept = "application/json";
+    Object.assign(headers, opts.headers);
     let payload: string | undefined;
     if (opts.body !== undefined) {
       payload = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);

@@ -12,6 +12,9 @@ if [ -z "${E2E_KUBECONFIG:-}" ]; then
   echo "e2e: control-plane binaries ready in $((SECONDS - start)) s"
 fi
 
+# The HTML view's browser test (graph-html.e2e.ts) drives Debian's chromium: install it when missing.
+bash e2e/scripts/ensure-chromium.sh
+
 # Forward INT/TERM to the test run (bash would not), then wait for it to clean up.
 child=
 forward() { [ -n "$child" ] && kill -s "$1" "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit "$2"; }

@@ -3,11 +3,9 @@
 import { readFileSync, statSync } from "node:fs";
 import type { Server } from "node:https";
 import type { Log } from "../../edge/log.js";
+import type { KeyPair } from "../../edge/x509.js";
 
-export interface KeyPair {
-  cert: string;
-  key: string;
-}
+export type { KeyPair };
 
 export class FileCertificateSource {
   private stamp = "";

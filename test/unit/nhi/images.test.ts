@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { imageGlobProblems, imageMatches, normalizeImage } from "../../../core/nhi/images.js";
+import { imageGlobProblems, imageMatches, imageMatchesAny, normalizeImage } from "../../../core/nhi/images.js";
 
 describe("nhi/images", () => {
   describe("imageGlobProblems", () => {
@@ -63,5 +63,20 @@ describe("nhi/images", () => {
     for (const [glob, image, want] of table) {
       it(`${glob} ${want ? "matches" : "does not match"} ${image}`, () => expect(imageMatches(glob, image)).to.equal(want));
     }
+
+    it("imageMatchesAny (patterns compiled once per array) agrees with imageMatches on every row, asked twice", () => {
+      for (const [glob, image, want] of table) {
+        const globs = ["registry.example.com/unrelated:*", glob];
+        expect(imageMatchesAny(globs, image)).to.equal(want);
+        expect(imageMatchesAny(globs, image)).to.equal(want);
+      }
+    });
+
+    it("imageMatchesAny reads a changed NHI's new patterns (a new array), not the old compiled ones", () => {
+      const image = "registry.example.com/shop/app:1";
+      expect(imageMatchesAny(["registry.example.com/other/*"], image)).to.equal(false);
+      expect(imageMatchesAny(["registry.example.com/shop/*"], image)).to.equal(true);
+      expect(imageMatchesAny([], image)).to.equal(false);
+    });
   });
 });

@@ -1,0 +1,106 @@
+// Blast radius: everything an identity's token reaches, transitively, with the shortest path to each
+// (fewest hops; breadth-first over IdentityGraph.edgesFrom, whose edges come sorted, so the path
+// found is the same on every run) and to cluster-admin.
+import { CLUSTER_ADMIN, type GraphNode, type Hop, type IdentityGraph, type NodeKind } from "./graph.js";
+
+export interface Reached {
+  /** Hops from the source (0 for the source itself); being a member of a group is no hop. */
+  depth: number;
+  /** The last hop of a shortest path; absent for the source. */
+  hop?: Hop;
+}
+
+export interface BlastRadius {
+  source: string;
+  /** Every node reached, the source included, in the order reached. */
+  reached: Map<string, Reached>;
+}
+
+export function blastRadius(graph: IdentityGraph, source: string): BlastRadius {
+  const reached = new Map<string, Reached>([[source, { depth: 0 }]]);
+  const done = new Set<string>();
+  // 0-1 breadth-first: membership costs nothing (a member is the group, it takes no step to be one).
+  let level = [source];
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i++) {
+      const id = level[i] as string;
+      if (done.has(id) || (reached.get(id) as Reached).depth !== depth) continue;
+      done.add(id);
+      // cluster-admin is a sink: it reaches everything, so nothing past it adds a shorter path.
+      if (id === CLUSTER_ADMIN) continue;
+      for (const hop of graph.edgesFrom(id)) {
+        const cost = hop.kind === "member-of" ? 0 : 1;
+        const known = reached.get(hop.to);
+        if (known !== undefined && known.depth <= depth + cost) continue;
+        reached.set(hop.to, { depth: depth + cost, hop });
+        (cost === 0 ? level : next).push(hop.to);
+      }
+    }
+    level = next;
+  }
+  return { source, reached };
+}
+
+/** The shortest path from the radius' source to `target`, one hop per edge; undefined when unreachable. */
+export function pathTo(radius: BlastRadius, target: string): Hop[] | undefined {
+  if (!radius.reached.has(target)) return undefined;
+  const path: Hop[] = [];
+  for (let at = radius.reached.get(target); at?.hop !== undefined; at = radius.reached.get(at.hop.from)) path.push(at.hop);
+  return path.reverse();
+}
+
+export interface RadiusSummary {
+  /** Identities (ServiceAccounts and member groups) reached, the source excluded. */
+  identities: number;
+  serviceAccounts: number;
+  secrets: number;
+  workloads: number;
+  /** Hops to cluster-admin; undefined when it is not reachable. */
+  clusterAdminHops?: number;
+}
+
+export function summarize(radius: BlastRadius, graph: IdentityGraph): RadiusSummary {
+  const count: Record<NodeKind, number> = { ServiceAccount: 0, Group: 0, Secret: 0, Workload: 0, Nodes: 0, ClusterAdmin: 0 };
+  for (const id of radius.reached.keys()) {
+    if (id === radius.source) continue;
+    const kind = (graph.node(id) as GraphNode | undefined)?.kind ?? kindOf(id);
+    count[kind]++;
+  }
+  const admin = radius.reached.get(CLUSTER_ADMIN);
+  return {
+    identities: count.ServiceAccount + count.Group,
+    serviceAccounts: count.ServiceAccount,
+    secrets: count.Secret,
+    workloads: count.Workload,
+    ...(admin !== undefined ? { clusterAdminHops: admin.depth } : {}),
+  };
+}
+
+function kindOf(id: string): NodeKind {
+  if (id.startsWith("sa:")) return "ServiceAccount";
+  if (id.startsWith("group:")) return "Group";
+  if (id.startsWith("secret:")) return "Secret";
+  if (id.startsWith("workload:")) return "Workload";
+  return id === CLUSTER_ADMIN ? "ClusterAdmin" : "Nodes";
+}
+
+/** One hop as a line: "ci/deployer —create pods in namespace kube-system→ kube-system/admin". */
+export function describeHop(graph: IdentityGraph, hop: Hop): string {
+  return `${graph.node(hop.from)?.label ?? hop.from} —${hop.permission}→ ${graph.node(hop.to)?.label ?? hop.to}`;
+}
+
+/** A path in one line: "ci/deployer —create pods…→ kube-system/admin —every verb…→ cluster-admin (2 hops)". */
+export function describePath(graph: IdentityGraph, path: readonly Hop[]): string {
+  if (path.length === 0) return "";
+  const first = path[0] as Hop;
+  let out = graph.node(first.from)?.label ?? first.from;
+  for (const hop of path) out += ` —${hop.permission}→ ${graph.node(hop.to)?.label ?? hop.to}`;
+  const hops = hopCount(path);
+  return `${out} (${hops} ${hops === 1 ? "hop" : "hops"})`;
+}
+
+/** Hops an attacker takes along a path: membership of a group is none. */
+export function hopCount(path: readonly Hop[]): number {
+  return path.filter((h) => h.kind !== "member-of").length;
+}
