@@ -29,11 +29,13 @@ export const LAYERS = [
     why: "a controller decides with core/ and acts through operator/k8s/; main.ts wires it to anything else." },
   { part: "operator/certs", may: ["core", "edge", "operator/k8s"], rule: "controllers-use-core-and-adapter",
     why: "the certificate loop decides with core/certs and acts through operator/k8s/; main.ts hands it what the webhook needs." },
+  { part: "operator/audit", may: ["core", "edge", "operator/k8s"], rule: "controllers-use-core-and-adapter",
+    why: "the audit sink judges events with core/audit and acts through operator/k8s/; main.ts wires it to the cache and the Event recorder." },
   { part: "webhooks", may: ["core", "edge", "crds", "operator/k8s"], rule: "webhook-imports-no-operator-or-cli",
     why: "webhooks/ judges requests with core/ and reads the cluster through operator/k8s/ (ClusterView); only operator/main.ts wires it to the rest." },
   { part: "cli", may: ["core", "edge", "crds", "operator/k8s"], rule: "cli-imports-no-webhook-or-operator",
     why: "nhictl calls core/ itself and reads a cluster through operator/k8s/; it never imports the webhook or the operator's process." },
-  { part: "operator/*", may: ["core", "edge", "crds", "operator/k8s", "operator/controllers", "operator/certs", "webhooks"], rule: "composition-root-imports-no-cli",
+  { part: "operator/*", may: ["core", "edge", "crds", "operator/k8s", "operator/controllers", "operator/certs", "operator/audit", "webhooks"], rule: "composition-root-imports-no-cli",
     why: "operator/main.ts and its modules compose the process; the CLI is another program." },
 ];
 

@@ -20,7 +20,18 @@ export interface LoadSpec {
   seconds: number;
 }
 
-export interface LoadResult { sent: number; ok: number; errors: number; denied: number; seconds: number; latenciesMs: number[] }
+export interface LoadResult {
+  sent: number; ok: number; errors: number; denied: number;
+  /** Still unanswered DRAIN_SECONDS after the window: counted with the latency they had reached then. */
+  timedOut: number;
+  seconds: number; latenciesMs: number[];
+}
+
+/**
+ * How long, after a window, requests still in flight are waited for. The API server gives up on a
+ * webhook after its timeoutSeconds (10 s by default); an overloaded server must not hold the run.
+ */
+const DRAIN_SECONDS = 10;
 
 export type LoadMessage = { measuring: true } | { result: LoadResult } | { error: string };
 
@@ -46,9 +57,12 @@ export async function generateLoad(spec: LoadSpec, onMeasuring: () => void = () 
   const url = new URL(spec.url);
   let lat: number[] = [];
   let sent = 0, ok = 0, errors = 0, denied = 0, next = 0;
+  const pending = new Set<{ scheduled: number }>();
   const one = async (scheduled: number): Promise<void> => {
     const body = spec.bodies[next++ % spec.bodies.length] as string;
     sent++;
+    const mine = { scheduled };
+    pending.add(mine);
     try {
       const r = await post(agent, url, body);
       if (r.status === 200) ok++;
@@ -57,13 +71,27 @@ export async function generateLoad(spec: LoadSpec, onMeasuring: () => void = () 
     } catch {
       errors++;
     }
-    lat.push(performance.now() - scheduled);
+    // Answered after the window was closed: already counted as timed out.
+    if (pending.delete(mine)) lat.push(performance.now() - scheduled);
+  };
+  let timedOut = 0;
+  /** Waits for `inflight` up to DRAIN_SECONDS; what is still pending then is timed out. */
+  const drain = async (inflight: Iterable<Promise<void>>): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(inflight), new Promise<void>((r) => { timer = setTimeout(r, DRAIN_SECONDS * 1000); })]);
+    clearTimeout(timer);
+    const at = performance.now();
+    for (const p of pending) {
+      lat.push(at - p.scheduled);
+      timedOut++;
+    }
+    pending.clear();
   };
   const run = async (seconds: number): Promise<number> => {
     const start = performance.now();
     const end = start + seconds * 1000;
     if (spec.mode === "saturate") {
-      await Promise.all(Array.from({ length: spec.connections }, async () => {
+      await drain(Array.from({ length: spec.connections }, async () => {
         while (performance.now() < end) await one(performance.now());
       }));
     } else {
@@ -81,17 +109,17 @@ export async function generateLoad(spec: LoadSpec, onMeasuring: () => void = () 
         // Sleep until the next send is due (a spinning loop would steal the server's core).
         await sleep(due - performance.now());
       }
-      await Promise.all(inflight);
+      await drain(inflight);
     }
     return (performance.now() - start) / 1000;
   };
   await run(spec.warmupSeconds);
   lat = [];
-  sent = 0; ok = 0; errors = 0; denied = 0;
+  sent = 0; ok = 0; errors = 0; denied = 0; timedOut = 0;
   onMeasuring();
   const seconds = await run(spec.seconds);
   agent.destroy();
-  return { sent, ok, errors, denied, seconds, latenciesMs: lat.sort((a, b) => a - b) };
+  return { sent, ok, errors, denied, timedOut, seconds, latenciesMs: lat.sort((a, b) => a - b) };
 }
 
 if (process.send) {

@@ -109,7 +109,7 @@ function summary(w: WindowResult): Record<string, number> {
   const ok = Math.max(1, w.load.ok);
   return {
     p50: pct(w.load.latenciesMs, 50), p99: pct(w.load.latenciesMs, 99), p999: pct(w.load.latenciesMs, 99.9), max: pct(w.load.latenciesMs, 100),
-    throughput: w.load.ok / w.load.seconds, errors: w.load.errors, denied: w.load.denied,
+    throughput: w.load.ok / w.load.seconds, errors: w.load.errors + w.load.timedOut, denied: w.load.denied,
     cpuUsPerReview: (w.server.cpuMs * 1000) / ok, allocKBPerReview: (w.server.allocatedMB * 1024) / ok,
     majorGcs: w.server.majorGcCount, maxGcPauseMs: w.server.maxGcPauseMs, gcPauseMs: w.server.gcPauseMs,
     rssMB: w.server.rssMB, heapMB: w.server.heapUsedMB, loadavg1: w.loadavg1,
@@ -185,7 +185,7 @@ export const webhookBenchmark: Benchmark = {
           { label: `${tag}: allocation per review (server process)`, value: med(xs, "allocKBPerReview"), unit: "KB" },
           { label: `${tag}: major (mark-compact) GCs in the window`, value: med(xs, "majorGcs"), unit: "count" },
           { label: `${tag}: longest GC pause`, value: med(xs, "maxGcPauseMs"), unit: "ms" },
-          { label: `${tag}: errors (non-200 or failed requests)`, value: med(xs, "errors"), unit: "count" },
+          { label: `${tag}: errors (non-200, failed, or unanswered 10 s after the window)`, value: med(xs, "errors"), unit: "count" },
         );
       }
       if (mode === "saturated") {

@@ -34,8 +34,8 @@ interface Paint {
   dim(s: string): string;
 }
 const ansi = (code: string) => (s: string): string => `\u001b[${code}m${s}\u001b[0m`;
-const PLAIN: Paint = { red: (s) => s, yellow: (s) => s, bold: (s) => s, dim: (s) => s };
-const COLOR: Paint = { red: ansi("31"), yellow: ansi("33"), bold: ansi("1"), dim: ansi("2") };
+export const PLAIN: Paint = { red: (s) => s, yellow: (s) => s, bold: (s) => s, dim: (s) => s };
+export const COLOR: Paint = { red: ansi("31"), yellow: ansi("33"), bold: ansi("1"), dim: ansi("2") };
 
 function textFinding(f: CliFinding, p: Paint, level: "violation" | "warning", repeats: CliFinding[]): string[] {
   const mark = level === "violation" ? p.red(`✖ ${f.severity}`) : p.yellow(`! ${f.severity}`);
@@ -68,7 +68,7 @@ function grouped(findings: CliFinding[], p: Paint, level: "violation" | "warning
   return out;
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 const digestInput = (report: CheckReport): DigestFinding[] => [
   ...report.violations, ...report.warnings.map((w) => ({ ...w, denied: false })),

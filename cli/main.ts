@@ -11,11 +11,15 @@ import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
 import { adoptionPolicy } from "../core/policy/adoption.js";
 import { InputError, loadSources, parseStream } from "./load.js";
 import { DEFAULT_MAX_BYTES, ReadProblem, decodeUtf8, formatBytes, parseByteSize, readBounded, readManifestFile } from "./read.js";
-import { buildManifestSet } from "./snapshot.js";
+import { buildManifestSet, definedBy } from "./snapshot.js";
 import { explain, formatExplainText, parseExplainTarget } from "./explain.js";
 import { GRAPH_FORMATS, buildGraphReport, formatGraph, parseNodeArg, type GraphFormat } from "./graph.js";
 import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot, type InventoryResult } from "./inventory.js";
-import type { ClusterSnapshot } from "../core/snapshot.js";
+import { emptySnapshot, overlaySnapshot, type ClusterSnapshot } from "../core/snapshot.js";
+import { Readable } from "node:stream";
+import { AuditDetector, DEFAULT_DETECTOR_OPTIONS, SEVERITIES, atLeast, declarationIndex, podIPIndex } from "../core/audit/index.js";
+import type { Severity } from "../core/policy/types.js";
+import { analyzeFile, formatAuditJson, formatAuditText, type AnalyzeSummary } from "./audit.js";
 
 /** Exit codes: 0 clean, 1 violations, 2 unreadable, refused or no input, or bad arguments. */
 export const EXIT = { ok: 0, violations: 1, usage: 2 } as const;
@@ -27,6 +31,8 @@ export interface Io {
   stderr(s: string): void;
   /** stdin as strict UTF-8, refused (InputError) above maxBytes. */
   readStdin(maxBytes: number): string;
+  /** stdin as a stream (nhictl audit analyze reads it line by line); readStdin() when absent. */
+  stdinStream?(): Readable;
   isTTY: boolean;
   env: Record<string, string | undefined>;
   now(): Date;
@@ -40,6 +46,7 @@ Usage:
   nhictl explain NAMESPACE/SERVICEACCOUNT|GROUP PATH... [-f -] [--cluster] [--format text|json]
   nhictl inventory [PATH...] [--endpoint URL | --cluster] [--format table|json]
   nhictl graph [PATH...] [-f -] [--cluster] [--from NAMESPACE/NAME] [--to cluster-admin] [--format text|json|dot|mermaid|html]
+  nhictl audit analyze FILE... [--manifests PATH] [--cluster] [--format text|json] [--fail-on SEVERITY]
   nhictl COMMAND --help
 
 Commands:
@@ -47,6 +54,7 @@ Commands:
   explain     a ServiceAccount's (or ServiceAccount group's) effective permissions, who grants each, catalogue hits, and its NHI's scopes
   inventory   every ServiceAccount, claimed by an NHI or shadow, with its risky permissions
   graph       the identity graph: who can become whom, each identity's blast radius and attack paths
+  audit       identities acting out of character in the API server's audit log (exit 0 clean, 1 findings, 2 bad input)
 
 Options:
   -h, --help      show help
@@ -148,6 +156,42 @@ Options:
       --format FORMAT   table (default) or json
   -h, --help            show this help
 `,
+  audit: `nhictl audit analyze — identities acting out of character, from the API server's audit log
+
+Usage:
+  nhictl audit analyze FILE... [options]
+  zcat audit.log.1.gz | nhictl audit analyze - --cluster
+
+FILE is a log written by kube-apiserver's log backend (--audit-log-path, --audit-log-format=json:
+one audit.k8s.io/v1 Event a line), plain or gzip, or - for stdin. It is read line by line (memory
+does not grow with the file). Every ServiceAccount's requests are judged against the scopes and
+credentials its NonHumanIdentity declares (from --manifests and/or --cluster) and against what a
+workload does not do: a person's tool with its token, its pod's token from elsewhere, bursts of
+403s, Secret harvesting, RBAC and webhook writes, workloads run as another ServiceAccount. Use the
+audit policy the operator ships (manifests/audit/policy.yaml). Activity within the declared scopes,
+from the identity's own pods with its usual client, gives no finding.
+
+Options:
+      --manifests PATH  NonHumanIdentities (and Pods) from manifests: file, folder or - (repeatable)
+      --cluster         read NonHumanIdentities and pods (their IPs) from the live cluster
+      --context NAME    kubeconfig context for --cluster
+      --kubeconfig FILE kubeconfig for --cluster (default: $KUBECONFIG, then ~/.kube/config)
+      --format FORMAT   text (default) or json (a top-level findings array)
+      --fail-on SEV     exit 1 when a finding is at least SEV: low, medium (default), high, critical
+      --trusted-minter USER
+                        an identity whose TokenRequests are expected (the operator's ServiceAccount);
+                        nodes are always trusted (repeatable)
+      --enumeration-threshold N   denied requests that make a burst (default 5)
+      --enumeration-window S      seconds a burst spans (default 60)
+      --secret-reads N            different Secrets read that make a series (default 3)
+      --secret-reads-window S     seconds a series spans (default 300)
+  -n, --namespace NS    namespace of manifest objects that name none (default: default)
+      --no-color        no colours
+  -h, --help            show this help
+
+Exit codes: 0 no finding at or above --fail-on, 1 such findings, 2 unreadable input (naming the
+file and line) or bad arguments.
+`,
 };
 
 const GRAPH_HELP = `nhictl graph — who can become whom: attack paths and blast radius
@@ -195,6 +239,10 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
   explain: { ...COMMON },
   inventory: { ...COMMON, endpoint: { type: "string" } },
   graph: { ...COMMON, from: { type: "string" }, to: { type: "string" } },
+  audit: {
+    ...COMMON, manifests: { type: "string", multiple: true }, "fail-on": { type: "string" }, "trusted-minter": { type: "string", multiple: true },
+    "enumeration-threshold": { type: "string" }, "enumeration-window": { type: "string" }, "secret-reads": { type: "string" }, "secret-reads-window": { type: "string" },
+  },
 };
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -384,6 +432,62 @@ async function graphCommand(args: string[], io: Io): Promise<number> {
   return EXIT.ok;
 }
 
+function positiveInt(values: Values, name: string, fallback: number): number {
+  const v = str(values[name]);
+  if (v === undefined) return fallback;
+  if (!/^[1-9][0-9]{0,8}$/.test(v)) throw new UsageError(`--${name} must be a positive whole number, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+async function auditCommand(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    io.stdout(HELP.audit ?? "");
+    return sub === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (sub !== "analyze") throw new UsageError(`unknown audit command ${JSON.stringify(sub)}; use: nhictl audit analyze FILE...`);
+  const { values, positionals } = parse("audit", rest);
+  if (values.help) {
+    io.stdout(HELP.audit ?? "");
+    return EXIT.ok;
+  }
+  const format = str(values.format) ?? "text";
+  if (format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; use text or json`);
+  const failOn = (str(values["fail-on"]) ?? "medium") as Severity;
+  if (!SEVERITIES.includes(failOn)) throw new UsageError(`unknown --fail-on ${failOn}; use one of ${SEVERITIES.join(", ")}`);
+  const files = [...positionals, ...strs(values.filename)];
+  if (files.length === 0) throw new UsageError("no audit log given: pass FILE... or - for stdin\nRun 'nhictl audit --help' for usage.");
+  const manifests = strs(values.manifests);
+  if (files.includes("-") && manifests.includes("-")) throw new UsageError("stdin (-) can be the audit log or the manifests, not both");
+  const { enumeration, secretReads } = DEFAULT_DETECTOR_OPTIONS;
+  const options = {
+    trustedMinters: strs(values["trusted-minter"]),
+    enumeration: { ...enumeration, threshold: positiveInt(values, "enumeration-threshold", enumeration.threshold), windowSeconds: positiveInt(values, "enumeration-window", enumeration.windowSeconds) },
+    secretReads: { threshold: positiveInt(values, "secret-reads", secretReads.threshold), windowSeconds: positiveInt(values, "secret-reads-window", secretReads.windowSeconds) },
+  };
+  const now = io.now();
+  const ns = str(values.namespace);
+  // Without manifests there is nothing to validate: the CRD validator is not built (it is the slow part of a start).
+  const maxBytes = maxBytesOf(values);
+  const cluster = await clusterSnapshot(values, io);
+  let merged = cluster ?? emptySnapshot();
+  if (manifests.length > 0) {
+    const set = buildManifestSet(loadSources(manifests.includes("-") ? { paths: manifests, stdin: io.readStdin(maxBytes), maxBytes } : { paths: manifests, maxBytes }).objects,
+      { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+    for (const bad of set.invalid) {
+      if (bad.object.obj.kind === "NonHumanIdentity") io.stderr(`nhictl: ${bad.object.location.file}:${bad.object.location.line}: invalid NonHumanIdentity, not used: ${bad.errors.map(formatFieldError).join("; ")}\n`);
+    }
+    // The manifests replace the cluster's objects of the same name, as in check.
+    merged = overlaySnapshot(merged, set.snapshot, definedBy(set));
+  }
+  const detector = new AuditDetector({ declaration: declarationIndex(merged.nhis), podIPs: podIPIndex(merged.workloads) }, options);
+  const summary: AnalyzeSummary = { files: [], lines: 0, events: 0, findingsDropped: 0 };
+  for (const file of files) await analyzeFile(file, detector, io.stdinStream ?? (() => Readable.from([io.readStdin(maxBytes)])), summary);
+  const findings = detector.findings();
+  io.stdout(format === "json" ? formatAuditJson(findings, summary, failOn) : formatAuditText(findings, summary, failOn, useColor(values, io)));
+  return findings.some((f) => atLeast(f.severity, failOn)) ? EXIT.violations : EXIT.ok;
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -407,6 +511,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await inventoryCommand(rest, io);
       case "graph":
         return await graphCommand(rest, io);
+      case "audit":
+        return await auditCommand(rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ""}`);
     }
@@ -435,6 +541,7 @@ const processIo: Io = {
       throw new InputError("<stdin>", undefined, `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`);
     }
   },
+  stdinStream: () => process.stdin,
   isTTY: process.stdout.isTTY === true,
   env: process.env,
   now: () => new Date(),

@@ -33,6 +33,8 @@ export interface OperatorOptions {
   /** Campaign for the Lease and run the reconcilers when elected (the CLI's default; off with --no-controllers). */
   controllers?: ControllerOptions;
   /** The Lease was lost (the reconcilers are already stopped); main() exits so a fresh process campaigns. */
+  /** Serve the audit sink (kube-apiserver's audit webhook backend) on its own port and certificate. */
+  auditSink?: { host: string; port: number; certFile: string; keyFile: string; trustedMinters: string[] };
   onLostLeadership?: () => void;
 }
 
@@ -68,6 +70,10 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --unused-after DUR         an identity without pods or use this long is Unused (default 720h)
   --token-overlap DUR        a verified new token and the old one overlap this long before the old is revoked
   --kubeconfig-server URL    server URL written into issued kubeconfigs (default: this kubeconfig's)
+  --audit-port N --audit-cert-file F --audit-key-file F [--audit-host ADDR]
+                             serve the audit sink (kube-apiserver --audit-webhook-config-file, batch mode)
+                             on its own port and certificate; findings become Warning Events (BehaviourAnomalous)
+  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable)
   The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503 naming the
   leader (its identity, pod, and $POD_IP:metrics-port as recorded on the Lease).`;
 
@@ -80,6 +86,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
   const o: OperatorOptions = { ...DEFAULTS, controllers: { ...CONTROLLER_DEFAULTS } };
   const ctl = (): ControllerOptions => (o.controllers ??= { ...CONTROLLER_DEFAULTS });
   let noControllers = false;
+  const audit: Partial<NonNullable<OperatorOptions["auditSink"]>> = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? "";
     const value = (): string => {
@@ -140,11 +147,20 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--unused-after": ctl().unusedAfterMs = duration(); break;
       case "--token-overlap": ctl().tokenOverlapMs = duration(); break;
       case "--kubeconfig-server": ctl().kubeconfigServer = value(); break;
+      case "--audit-port": audit.port = num(); break;
+      case "--audit-host": audit.host = value(); break;
+      case "--audit-cert-file": audit.certFile = value(); break;
+      case "--audit-key-file": audit.keyFile = value(); break;
+      case "--audit-trusted-minter": audit.trustedMinters = [...(audit.trustedMinters ?? []), value()]; break;
       case "--help": case "-h": throw new HelpRequested(USAGE);
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new Error("--cert-file and --key-file go together");
+  if (Object.keys(audit).length > 0) {
+    if (audit.port === undefined || !audit.certFile || !audit.keyFile) throw new Error("the audit sink needs --audit-port, --audit-cert-file and --audit-key-file");
+    o.auditSink = { host: audit.host ?? o.host, port: audit.port, certFile: audit.certFile, keyFile: audit.keyFile, trustedMinters: audit.trustedMinters ?? [] };
+  }
   if (noControllers) delete o.controllers;
   const timingProblem = o.controllers?.election ? electionTimingProblem(o.controllers.election) : undefined;
   if (timingProblem !== undefined) throw new Error(timingProblem);

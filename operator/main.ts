@@ -20,6 +20,13 @@ import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
+import { readFileSync } from "node:fs";
+import type { Registry } from "prom-client";
+import { AuditDetector, declarationOf, podIPIndex } from "../core/audit/index.js";
+import { parseServiceAccountIdentity } from "../core/policy/settings.js";
+import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
+import { EventRecorder } from "./k8s/events.js";
+import { KubeRest } from "./k8s/rest.js";
 
 export { DEFAULTS, HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
 
@@ -29,6 +36,7 @@ export interface RunningOperator {
   /** The self-managed certificate loop, when --self-managed-certs. */
   certificates?: SelfManagedCertificateSource;
   leader?: LeaderRole;
+  auditSink?: RunningAuditSink;
   caBundlePem?: string;
   close(): Promise<void>;
 }
@@ -99,6 +107,7 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
       { registry: metrics.registry, logger, ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}) });
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
+  const auditSink = opts.auditSink ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger) : undefined;
 
   let registeredUrl: string | undefined;
   if (opts.registerUrl) {
@@ -136,8 +145,9 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
 
   return {
     cache, server, ...(caBundlePem ? { caBundlePem } : {}),
-    ...(certs instanceof SelfManagedCertificateSource ? { certificates: certs } : {}), ...(leader ? { leader } : {}),
+    ...(certs instanceof SelfManagedCertificateSource ? { certificates: certs } : {}), ...(leader ? { leader } : {}), ...(auditSink ? { auditSink } : {}),
     close: async () => {
+      await auditSink?.close();
       await deregister();
       await leader?.stop();
       certs?.stop();
@@ -145,6 +155,39 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
       await server.close();
     },
   };
+}
+
+/**
+ * The audit sink judged against the cache: NHIs by ServiceAccount, pods' IPs (rebuilt when a Pod
+ * changes). Each new finding is a Warning Event on the NHI (or the ServiceAccount when unclaimed).
+ */
+async function startOperatorAuditSink(kc: KubeConfig, cache: ClusterCache, o: NonNullable<OperatorOptions["auditSink"]>, registry: Registry, logger: Log): Promise<RunningAuditSink> {
+  // Pods (their IPs) are inventory informers, which only the leader runs otherwise: the sink needs them on every replica.
+  cache.startInventory().catch((err: unknown) => logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", { error: err instanceof Error ? err.message : String(err) }));
+  let pods: ReturnType<typeof podIPIndex> | undefined;
+  cache.onChange((c) => {
+    if (c.kind === "Pod") pods = undefined;
+  });
+  const detector = new AuditDetector({
+    declaration: (namespace, name) => {
+      const nhi = cache.directory.nhiFor({ namespace, name });
+      return nhi ? declarationOf(nhi) : undefined;
+    },
+    podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
+  }, { trustedMinters: o.trustedMinters });
+  const events = new EventRecorder(new KubeRest(kc));
+  return startAuditSink({
+    host: o.host, port: o.port, tls: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) }, detector, registry, logger,
+    onFinding: (f) => {
+      logger.warn("runtime detection finding", { identity: f.identity, nhi: f.nhi, rule: f.rule, severity: f.severity, message: f.message });
+      const sa = parseServiceAccountIdentity(f.identity);
+      const [ns, name] = f.nhi ? f.nhi.split("/") : [sa?.namespace, sa?.name];
+      if (!ns || !name) return;
+      const target = f.nhi ? { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", namespace: ns, name } : { apiVersion: "v1", kind: "ServiceAccount", namespace: ns, name };
+      void events.record({ target, type: "Warning", reason: "BehaviourAnomalous", message: `${f.rule} (${f.severity}): ${f.message}` })
+        .catch((err: unknown) => logger.warn("could not record the finding's Event", { error: err instanceof Error ? err.message : String(err) }));
+    },
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 // NonHumanIdentities as detection reads them: one declaration per claimed ServiceAccount.
+import { isRecord } from "../json.js";
 import type { NonHumanIdentity } from "../nhi/types.js";
 import type { DeclaredIdentity } from "./detect.js";
 
@@ -20,4 +21,18 @@ export function declarationIndex(nhis: readonly NonHumanIdentity[]): (namespace:
     if (!byAccount.has(key)) byAccount.set(key, declarationOf(nhi));
   }
   return (namespace, serviceAccount) => byAccount.get(`${namespace}/${serviceAccount}`);
+}
+
+/** "namespace/pod" → its IPs (status.podIPs, else status.podIP), for the pods among `workloads`. */
+export function podIPIndex(workloads: readonly { kind: string; metadata: { namespace?: string; name: string } }[]): (namespace: string, pod: string) => readonly string[] | undefined {
+  const ips = new Map<string, string[]>();
+  for (const w of workloads) {
+    if (w.kind !== "Pod") continue;
+    const raw = (w as { status?: unknown }).status;
+    const status = isRecord(raw) ? raw : {};
+    const list = Array.isArray(status.podIPs) ? status.podIPs.flatMap((p) => (isRecord(p) && typeof p.ip === "string" ? [p.ip] : [])) : [];
+    if (list.length === 0 && typeof status.podIP === "string") list.push(status.podIP);
+    if (list.length > 0) ips.set(`${w.metadata.namespace ?? "default"}/${w.metadata.name}`, list);
+  }
+  return (namespace, pod) => ips.get(`${namespace}/${pod}`);
 }

@@ -3,7 +3,7 @@ export { ANNOTATION, AUDIT_API_VERSION, EXTRA, parseAuditEvent, parseAuditLine, 
 export type { AuditEvent, AuditObjectRef, Credential, ParseResult } from "./event.js";
 export { AuditDetector, DEFAULT_DETECTOR_OPTIONS, SEVERITIES, atLeast } from "./detect.js";
 export type { AuditContext, AuditFinding, DeclaredIdentity, DetectorOptions, Evidence } from "./detect.js";
-export { declarationIndex, declarationOf } from "./declarations.js";
+export { declarationIndex, declarationOf, podIPIndex } from "./declarations.js";
 export { HUMAN_CLIENTS, clientOf, grantFromReason, isHumanClient, permissionOf, withinScopes } from "./request.js";
 export { AUDIT_RULES, AUDIT_RULE_IDS } from "./rules.js";
 export type { AuditCategory, AuditRule, AuditRuleId } from "./rules.js";

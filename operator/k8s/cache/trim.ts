@@ -47,8 +47,10 @@ export function trimPodSpec(spec: unknown): Rec {
 export function trimWorkload(kind: string, o: Rec): WorkloadObject {
   const meta = trimMeta(o.metadata as Meta);
   if (kind === "Pod") {
-    const phase = isRecord(o.status) ? o.status.phase : undefined;
-    return { kind, metadata: meta, spec: trimPodSpec(o.spec), ...(phase ? { status: { phase } } : {}) } as WorkloadObject;
+    const st = isRecord(o.status) ? o.status : {};
+    // The phase for the inventory; the IPs for runtime detection (a pod's token used from elsewhere).
+    const status = { ...(st.phase ? { phase: st.phase } : {}), ...(typeof st.podIP === "string" ? { podIP: st.podIP } : {}), ...(Array.isArray(st.podIPs) ? { podIPs: st.podIPs } : {}) };
+    return { kind, metadata: meta, spec: trimPodSpec(o.spec), ...(Object.keys(status).length > 0 ? { status } : {}) } as WorkloadObject;
   }
   const spec = isRecord(o.spec) ? o.spec : {};
   const tpl = kind === "CronJob" ? (isRecord(spec.jobTemplate) && isRecord(spec.jobTemplate.spec) ? spec.jobTemplate.spec.template : undefined) : spec.template;
