@@ -20,7 +20,6 @@ import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
-import { readFileSync } from "node:fs";
 import type { Registry } from "prom-client";
 import { AuditDetector, declarationOf, podIPIndex } from "../core/audit/index.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
