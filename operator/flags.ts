@@ -20,6 +20,8 @@ export interface OperatorOptions {
   devCertDir?: string;
   /** …or self-managed: a CA + serving certificate in a Secret of ownNamespace, renewed, caBundle patched. */
   selfManagedCerts?: { secretName: string; serviceName: string; extraNames: string[]; webhookConfigurationName?: string; policy?: CertPolicy; resyncMs?: number };
+  /** Require the caller's TLS client certificate signed by this CA (the API server's admission kubeconfig). */
+  clientCaFile?: string;
   /** Apply crds/ before starting. */
   installCrds: boolean;
   /** Register the ValidatingWebhookConfiguration with this URL (out of cluster); "auto": our own URL. */
@@ -52,6 +54,8 @@ const USAGE = `usage: node dist/operator/main.js [options]
     --cert-secret NAME       that Secret (default ${DEFAULT_CERT_SECRET})
     --service-name NAME      the Service whose DNS names the certificate covers (default ${DEFAULT_SERVICE_NAME})
     --cert-names A,B         more DNS names / IPv4 addresses for the certificate
+  --client-ca-file F         accept only callers presenting a client certificate signed by this CA
+                             (the API server, through its admission configuration's kubeconfig)
   --install-crds             apply crds/ first
   --register-webhook URL|auto  register the ValidatingWebhookConfiguration pointing at URL (auto: this process)
   --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)
@@ -121,6 +125,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--cert-secret": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, secretName: value() }; break;
       case "--service-name": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, serviceName: value() }; break;
       case "--cert-names": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, extraNames: value().split(",").map((n) => n.trim()).filter((n) => n !== "") }; break;
+      case "--client-ca-file": o.clientCaFile = value(); break;
       case "--install-crds": o.installCrds = true; break;
       case "--register-webhook": o.registerUrl = value(); break;
       case "--failure-policy": {

@@ -2,13 +2,14 @@
 // from it; the replica holding the Lease also runs the reconcilers (operator/reconcilers.ts) on the
 // same cache. The only composition root: flags in, parts wired, signals out.
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadCrdDocuments, repoRoot } from "../crds/load.js";
 import { createValidator } from "../core/nhi/validate.js";
-import { WEBHOOK_CONFIGURATION_NAME, webhookConfiguration } from "../webhooks/config.js";
+import { WEBHOOK_CONFIGURATION_NAME, notOurRegistration, webhookConfiguration } from "../webhooks/config.js";
 import { createAdmissionHandler } from "../webhooks/handler.js";
 import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
@@ -19,7 +20,6 @@ import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
-import { readFileSync } from "node:fs";
 import type { Registry } from "prom-client";
 import { AuditDetector, declarationOf, podIPIndex } from "../core/audit/index.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
@@ -91,7 +91,7 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
   const handle = createAdmissionHandler({ view: cache, validator: createValidator(loadCrdDocuments()), logger, metrics });
   let leader: LeaderRole | undefined;
   const server = await startWebhookServer({
-    handle, tls, host: opts.host, port: opts.port, metricsHost: opts.metricsHost, metricsPort: opts.metricsPort, metrics, logger,
+    handle, tls, host: opts.host, port: opts.port, ...(opts.clientCaFile ? { clientCa: readFileSync(opts.clientCaFile, "utf8") } : {}), metricsHost: opts.metricsHost, metricsPort: opts.metricsPort, metrics, logger,
     ...(opts.controllers ? { routes: { "/inventory": inventoryRoute(() => leader) } } : {}),
     readiness: () => {
       const ages = cache.lastEventAgeSeconds();
@@ -108,21 +108,38 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
   const auditSink = opts.auditSink ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger) : undefined;
 
+  let registeredUrl: string | undefined;
   if (opts.registerUrl) {
     await cache.waitForSync();
     const url = opts.registerUrl === "auto" ? server.url : opts.registerUrl;
     if (!caBundlePem) throw new Error("--register-webhook needs the CA bundle: use the development or self-managed certificate (no --cert-file)");
     await serverSideApply(kc, [webhookConfiguration({ url, caBundlePem, ownNamespace: opts.ownNamespace, failurePolicy: opts.failurePolicy })]);
+    registeredUrl = url;
     logger.info("registered the ValidatingWebhookConfiguration", { url, failurePolicy: opts.failurePolicy });
     // From now on the self-managed source keeps the registered caBundle current.
     if (certs instanceof SelfManagedCertificateSource) await certs.syncNow();
   }
-  // A registration that points at this process goes with it: a dead url under failurePolicy Fail would block the dev cluster.
+  // A registration that points at this process goes with it: a dead url under failurePolicy Fail
+  // would block the dev cluster. Only ours, though: another process may have re-registered the
+  // name with its own URL or CA since, and the delete is conditional on the version we checked.
   const deregister = async (): Promise<void> => {
-    if (!opts.registerUrl) return;
+    if (registeredUrl === undefined) return;
     const api = KubernetesObjectApi.makeApiClient(kc);
-    await api.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: WEBHOOK_CONFIGURATION_NAME } })
-      .then(() => logger.info("removed the ValidatingWebhookConfiguration"), (err: unknown) => logger.warn("could not remove the ValidatingWebhookConfiguration", { error: err instanceof Error ? err.message : String(err) }));
+    const ref = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: WEBHOOK_CONFIGURATION_NAME } };
+    const ours = { url: registeredUrl, caBundlePem: certs instanceof SelfManagedCertificateSource ? certs.caBundlePem() : (caBundlePem ?? "") };
+    try {
+      const live = await api.read(ref);
+      const notOurs = notOurRegistration(live, ours);
+      if (notOurs !== undefined) {
+        logger.info("left the ValidatingWebhookConfiguration in place: another process registered it", { name: WEBHOOK_CONFIGURATION_NAME, why: notOurs });
+        return;
+      }
+      const { uid, resourceVersion } = live.metadata ?? {};
+      await api.delete(ref, undefined, undefined, undefined, undefined, undefined, { preconditions: { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) } });
+      logger.info("removed the ValidatingWebhookConfiguration", { name: WEBHOOK_CONFIGURATION_NAME });
+    } catch (err) {
+      logger.warn("could not remove the ValidatingWebhookConfiguration", { error: err instanceof Error ? err.message : String(err) });
+    }
   };
 
   return {

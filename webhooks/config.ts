@@ -72,3 +72,18 @@ export function webhookConfiguration(o: WebhookConfigOptions): Record<string, un
     }],
   };
 }
+
+/**
+ * Whether a live ValidatingWebhookConfiguration is the one this process registered: its webhook
+ * calls our URL with our CA bundle. Another process that re-registered the name (its own URL or
+ * certificate) owns it now, and stopping this one must leave it. Undefined: ours; else why not.
+ */
+export function notOurRegistration(live: unknown, ours: { url: string; caBundlePem: string }): string | undefined {
+  const webhooks = typeof live === "object" && live !== null ? (live as { webhooks?: unknown }).webhooks : undefined;
+  const hook = Array.isArray(webhooks) ? (webhooks as { name?: unknown; clientConfig?: { url?: unknown; caBundle?: unknown } }[]).find((w) => w.name === WEBHOOK_NAME) : undefined;
+  if (!hook) return `it has no webhook ${WEBHOOK_NAME}`;
+  const url = hook.clientConfig?.url;
+  if (url !== ours.url) return `its webhook calls ${typeof url === "string" ? url : "a Service"}, not ${ours.url}`;
+  if (hook.clientConfig?.caBundle !== Buffer.from(ours.caBundlePem).toString("base64")) return "its caBundle is not this process's CA";
+  return undefined;
+}

@@ -214,7 +214,12 @@ function revoking(input: RotationInput, rec: RotationRecord): RotationRecord {
     ? input.tokenOverlapMs ?? DEFAULT_TOKEN_OVERLAP_MS
     : c.gracePeriod !== undefined ? parseDuration(c.gracePeriod) : 0;
   const { verifyAttempts: _a, ...rest } = rec;
-  return { ...rest, state: "Revoking", revokeAt: input.now + overlap };
+  // The old value is revoked by the time the new one is due at the latest: an overlap longer than
+  // the renewal interval (ttl 10m, renewBefore 9m50s: due 10 s after each issue) would hold the
+  // rotation in Revoking for the whole overlap, the credential due and its next rotation in the past.
+  const due = dueAt(c, rec);
+  const revokeAt = due === undefined ? input.now + overlap : Math.max(input.now, Math.min(input.now + overlap, due));
+  return { ...rest, state: "Revoking", revokeAt };
 }
 
 function afterVerify(input: RotationInput, rec: RotationRecord): RotationRecord {

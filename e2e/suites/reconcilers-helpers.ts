@@ -123,7 +123,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
 export interface NhiObject extends KubeObject {
   metadata: { name: string; namespace: string; uid?: string; generation?: number };
   status?: {
-    phase?: string; observedGeneration?: number;
+    phase?: string; observedGeneration?: number; nextRotationAt?: string;
     conditions?: { type: string; status: string; reason: string; message: string }[];
     credentials?: { name: string; secretName?: string; issuedAt?: string; expiresAt?: string; nextRotationAt?: string; rotations?: number; lastError?: string }[];
     excessPermissions?: { verb: string; resource?: string; namespace: string; binding: { kind: string; name: string } }[];

@@ -75,6 +75,49 @@ describe("rotation: credentials on a real control plane", function () {
     assert.ok(!op.logs().includes(newToken.reveal().slice(0, 30)), "a token appears in the operator's logs");
   });
 
+  it("rotates a ServiceAccountToken three times in a row with the default overlap (ttl 10m, renewBefore 9m50s); NEXT ROTATION is never in the past for long", async function () {
+    // Issue 15 item 9: with the default 2-minute overlap a token due 10 s after each issue waited in
+    // Revoking for the whole overlap, its generation stuck and status.nextRotationAt in the past.
+    this.timeout(240_000);
+    const c = sharedCluster();
+    await c.applyAs(`apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: fast, namespace: ${ns()} }\n`);
+    op = await operator.start({ args: ["--token-overlap", "2m"] });
+    const v = await c.applyAs(nhiYaml(ns(), "fast", `${OWNER}\nserviceAccountName: fast\ncredentials:\n  - { name: fast, type: ServiceAccountToken, secretName: fast-token, ttl: 10m, renewBefore: 9m50s }`));
+    assert.ok(v.allowed, v.message);
+    const first = await waitFor("the first token", async () => {
+      const s = await getSecret(ns(), "fast-token");
+      return generation(s) >= 1 && idle(s) ? s : undefined;
+    }, { timeoutMs: 60_000, describe: describeSecret });
+    const start = generation(first);
+
+    // Poll the Secret and the NHI's status: generations seen, and the longest stretch with NEXT ROTATION in the past.
+    const generations = new Set<number>([start]);
+    let pastSince: number | undefined;
+    let longestPastMs = 0;
+    let last: SecretObject | undefined;
+    const deadline = Date.now() + 150_000;
+    while (Date.now() < deadline) {
+      last = await getSecret(ns(), "fast-token");
+      generations.add(generation(last));
+      const next = Date.parse((await getNhi(ns(), "fast"))?.status?.nextRotationAt ?? "");
+      const now = Date.now();
+      if (Number.isFinite(next) && next < now) {
+        pastSince ??= now;
+        longestPastMs = Math.max(longestPastMs, now - pastSince);
+      } else {
+        pastSince = undefined;
+      }
+      if (generation(last) >= start + 3 && idle(last)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(generation(last) >= start + 3, `three rotations did not happen in 150 s: generations seen ${[...generations].join(",")}; ${describeSecret(last)}`);
+    const token = tokenOf(last);
+    assert.ok(token && (await authenticates(token)), "the latest token does not authenticate");
+    assert.ok(longestPastMs < 20_000, `status.nextRotationAt stayed in the past for ${Math.round(longestPastMs / 1000)} s`);
+    const anchors = (await c.kubectlOk(["get", "secrets", "-n", ns(), "-l", "nhi.io/anchor-for=fast-token", "-o", "name"])).trim().split("\n").filter((l) => l !== "");
+    assert.ok(anchors.length <= 2, `old anchors were not revoked: ${anchors.join(", ")}`);
+  });
+
   it("rotates a Generated secret with a .previous grace copy and restarts its consumers", async function () {
     this.timeout(120_000);
     const c = sharedCluster();

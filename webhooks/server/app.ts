@@ -29,6 +29,11 @@ export interface WebhookServerOptions {
   bodyLimit?: string;
   /** A request (headers and body) not received within this long is answered 408 and its connection closed. */
   requestTimeoutMs?: number;
+  /**
+   * PEM of the CA that signs the API server's client certificate (its admission configuration's
+   * kubeconfig): set, the TLS handshake fails for a client without a certificate it signed.
+   */
+  clientCa?: string;
   metrics: WebhookMetrics;
   readiness: () => Readiness;
   logger: Log;
@@ -129,6 +134,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<Ru
   const https = createHttpsServer({
     cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2",
     requestTimeout, headersTimeout: Math.min(10_000, requestTimeout), connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    ...(opts.clientCa !== undefined ? { requestCert: true, rejectUnauthorized: true, ca: opts.clientCa } : {}),
   }, admissionApp(opts));
   https.keepAliveTimeout = 60_000;
   https.on("tlsClientError", () => undefined); // scanners and aborted handshakes are not our errors

@@ -122,6 +122,43 @@ describe("rotation: the two phases", () => {
     if (revoke.kind === "Revoke") expect(revoke.record).to.include({ state: "Idle", generation: 2, rotations: 1 });
   });
 
+  it("revokes the old token by the time the new one is due when the overlap is longer (ttl 10m, renewBefore 9m50s)", () => {
+    const fast: NHICredential = { name: "ci", type: "ServiceAccountToken", secretName: "ci-token", ttl: "10m", renewBefore: "9m50s" };
+    const rec: RotationRecord = { state: "Verifying", generation: 2, rotations: 0, issuedAt: T0, expiresAt: T0 + 10 * MIN };
+    const v = plan(input(fast, secret(rec, [TOKEN_KEY]), T0 + 2000));
+    expect(v.kind).to.equal("Verify");
+    if (v.kind === "Verify") expect(v.onSuccess).to.include({ state: "Revoking", revokeAt: T0 + 10_000 });
+    // A token whose renewal is far off keeps the whole overlap.
+    const slow = plan(input(sat, secret({ ...rec, expiresAt: T0 + HOUR }, [TOKEN_KEY]), T0 + 2000));
+    if (slow.kind === "Verify") expect(slow.onSuccess).to.include({ revokeAt: T0 + 2000 + 2 * MIN });
+  });
+
+  it("rotates a token due 10 s after each issue every ~10 s (fake clock, default overlap)", () => {
+    const fast: NHICredential = { name: "ci", type: "ServiceAccountToken", secretName: "ci-token", ttl: "10m", renewBefore: "9m50s" };
+    let rec: RotationRecord = { state: "Idle", generation: 0, rotations: 0 };
+    let keys: string[] = [];
+    let anchors: AnchorView[] = [];
+    const issuedAt: number[] = [];
+    for (let now = T0; now < T0 + 60_000; now += 500) {
+      const step = plan(input(fast, secret(rec, keys), now, { anchors }));
+      switch (step.kind) {
+        case "Create": case "Begin": rec = step.record; break;
+        case "Issue":
+          rec = { ...step.record, expiresAt: now + 10 * MIN };
+          keys = [TOKEN_KEY];
+          anchors = [...anchors, { name: anchorName("s", step.generation), generation: step.generation }];
+          issuedAt.push(now);
+          break;
+        case "Verify": rec = step.onSuccess; break;
+        case "Revoke": rec = step.record; anchors = anchors.filter((a) => !step.anchors.includes(a.name)); break;
+        default:
+      }
+    }
+    expect(issuedAt.length, `issued at ${issuedAt.map((t) => (t - T0) / 1000).join(", ")} s`).to.be.at.least(5);
+    for (let i = 1; i < issuedAt.length; i++) expect((issuedAt[i] ?? 0) - (issuedAt[i - 1] ?? 0)).to.be.at.most(11_000);
+    expect(anchors.length).to.be.at.most(2);
+  });
+
   it("restarts consumers between verification and revocation when rollout is on", () => {
     const rec: RotationRecord = { state: "Verifying", generation: 2, rotations: 0, issuedAt: T0 };
     const anchors: AnchorView[] = [{ name: anchorName("s", 1), generation: 1 }, { name: anchorName("s", 2), generation: 2 }];

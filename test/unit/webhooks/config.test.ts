@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { repoRoot } from "../../../crds/load.js";
-import { REGISTERED_RESOURCES, metricResource, webhookConfiguration } from "../../../webhooks/config.js";
+import { REGISTERED_RESOURCES, metricResource, notOurRegistration, webhookConfiguration } from "../../../webhooks/config.js";
 
 describe("ValidatingWebhookConfiguration", () => {
   it("the shipped manifest equals what the code registers", () => {
@@ -26,5 +26,15 @@ describe("ValidatingWebhookConfiguration", () => {
     }
     expect(REGISTERED_RESOURCES.size).to.equal(16);
     for (const r of ["serviceaccounts", "pods/exec", "deployments", "x".repeat(1000)]) expect(metricResource(r)).to.equal("other");
+  });
+
+  it("a registration is ours only when its webhook calls our URL with our CA bundle", () => {
+    const ours = { url: "https://127.0.0.1:8443/validate", caBundlePem: "PEM-A" };
+    expect(notOurRegistration(webhookConfiguration({ ...ours, ownNamespace: "ops" }), ours)).to.equal(undefined);
+    expect(notOurRegistration(webhookConfiguration({ url: "https://127.0.0.1:9443/validate", caBundlePem: "PEM-A", ownNamespace: "ops" }), ours)).to.contain("9443");
+    expect(notOurRegistration(webhookConfiguration({ url: ours.url, caBundlePem: "PEM-B", ownNamespace: "ops" }), ours)).to.contain("caBundle");
+    expect(notOurRegistration(webhookConfiguration({ service: { namespace: "ops", name: "x" }, caBundlePem: "PEM-A", ownNamespace: "ops" }), ours)).to.contain("a Service");
+    expect(notOurRegistration({ webhooks: "nope" }, ours)).to.contain("no webhook");
+    expect(notOurRegistration(null, ours)).to.contain("no webhook");
   });
 });

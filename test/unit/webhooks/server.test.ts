@@ -5,7 +5,7 @@ import { Agent, request } from "node:https";
 import { connect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { localServingCert } from "../../../e2e/harness/certs.js";
+import { CertAuthority, localServingCert } from "../../../e2e/harness/certs.js";
 import { repoRoot } from "../../../crds/load.js";
 import { CONNECTIONS_CHECK_MS, startWebhookServer, type RunningWebhookServer } from "../../../webhooks/server/app.js";
 import { testHandler } from "./helpers.js";
@@ -167,5 +167,49 @@ describe("webhook server: request timeout", () => {
     expect(answer).to.match(/^HTTP\/1\.1 408/);
     expect(elapsed).to.be.at.least(TIMEOUT_MS - 100);
     expect(elapsed).to.be.below(TIMEOUT_MS + CONNECTIONS_CHECK_MS + 1000);
+  });
+});
+
+describe("webhook server: client certificates (--client-ca-file)", () => {
+  let dir: string;
+  let server: RunningWebhookServer;
+  let ca: string;
+  let callers: CertAuthority;
+  let others: CertAuthority;
+  const review = (): string => JSON.stringify((JSON.parse(readFileSync(join(repoRoot(), "test", "fixtures", "admission", "pod-allowed.json"), "utf8")) as { review: unknown }).review);
+
+  /** POSTs a review presenting `client` (or no certificate): the HTTP status, or the connection's error. */
+  const call = (client?: { certPem: string; keyPem: string }): Promise<number | string> => new Promise((resolve) => {
+    const req = request(server.url, { method: "POST", ca, headers: { "Content-Type": "application/json" }, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    req.end(review());
+  });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nhi-webhook-mtls-"));
+    const certs = localServingCert(dir);
+    ca = certs.ca.certPem;
+    callers = CertAuthority.create(join(dir, "callers"), "apiserver-webhook-client-ca");
+    others = CertAuthority.create(join(dir, "others"), "someone-else-ca");
+    const { handle, metrics } = testHandler();
+    const { logger } = (await import("./helpers.js")).recordingLogger();
+    server = await startWebhookServer({
+      handle, tls: { cert: certs.serving.certPem, key: certs.serving.keyPem }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
+      clientCa: callers.certPem, metrics, logger, readiness: () => ({ ready: true, detail: {} }),
+    });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("answers a caller presenting a certificate of the client CA, refuses the handshake without one or with another CA's", async function () {
+    this.timeout(30_000);
+    expect(await call(callers.issue("kube-apiserver", { commonName: "kube-apiserver", usage: "client" }))).to.equal(200);
+    expect(await call()).to.be.a("string");
+    expect(await call(others.issue("intruder", { commonName: "kube-apiserver", usage: "client" }))).to.be.a("string");
   });
 });
