@@ -28,6 +28,11 @@ test: unit check-package e2e ## everything CI runs: lint, typecheck, unit tests,
 check-package: node_modules ## npm pack, then install the tarball (global prefix; production-only as the image does) and run it
 	bash scripts/package-check.sh
 
+.PHONY: demo
+demo: node_modules ## five minutes, no cluster needed: a local control plane, the chart's operator, the examples; prints inventory, a rotation, a denied escalation; Ctrl-C stops it
+	@npm run build >/dev/null
+	@exec node dist/e2e/scripts/demo.js $(DEMO_ARGS)
+
 .PHONY: bench
 bench: node_modules ## benchmarks; prints figures
 	npm run bench

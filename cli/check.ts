@@ -15,20 +15,22 @@ import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
 import { decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, widerGroupsOf, type Holder, type IdentityChange, type RoleLookup } from "../core/policy/rbac-write.js";
 import { groupIdentity } from "../core/rbac/groups.js";
-import { CLI_DEFAULTS, exemptionFor, resolvePolicy, serviceAccountIdentity, type EffectivePolicy } from "../core/policy/settings.js";
+import { CLI_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../core/policy/settings.js";
+import { foldFindings } from "../core/policy/chain.js";
+import { unclaimedServiceAccounts } from "../core/policy/unclaimed.js";
 import type { Decision, Severity, Violation } from "../core/policy/types.js";
 import { decideWorkload, type ClusterLookups } from "../core/policy/workload.js";
 import { decideSecretWrite } from "../core/policy/token.js";
 import type { NHIValidator } from "../core/nhi/validate.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { uncoveredRules } from "../core/rbac/coverage.js";
-import { bindingKeyOf, saKey, type EffectivePermissionIndex } from "../core/rbac/effective.js";
+import { bindingKeyOf, type EffectivePermissionIndex } from "../core/rbac/effective.js";
 import type { ClusterRole, ClusterRoleBinding, Grant, RoleBinding } from "../core/rbac/types.js";
 import { selectorMatches } from "../core/labels.js";
-import { emptySnapshot, identityDirectory, indexSnapshot, type ClusterSnapshot, type IdentityDirectory } from "../core/snapshot.js";
+import { emptySnapshot, identityDirectory, indexSnapshot, overlaySnapshot, snapshotWithout, type ClusterSnapshot, type IdentityDirectory } from "../core/snapshot.js";
 import { podTemplateOf, serviceAccountOf } from "../core/workloads/pod-template.js";
 import type { Location } from "./load.js";
-import { locationOf, refKey, type ManifestObject, type ManifestSet } from "./snapshot.js";
+import { definedBy, locationOf, refKey, type ManifestObject, type ManifestSet } from "./snapshot.js";
 
 /** A finding as the CLI reports it: the core's Violation plus where to fix it. */
 export interface CliFinding extends Violation {
@@ -63,24 +65,6 @@ const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium:
 const RBAC_BINDING = new Set(["RoleBinding", "ClusterRoleBinding"]);
 
 
-/** The base minus every object the manifests define (the manifests are the desired state). */
-function baseWithout(cluster: ClusterSnapshot | undefined, set: ManifestSet): ClusterSnapshot {
-  if (!cluster) return emptySnapshot();
-  const keep = <T extends { kind: string; metadata: { namespace?: string; name: string } }>(xs: T[]): T[] =>
-    xs.filter((x) => set.locate({ kind: x.kind, namespace: x.metadata.namespace, name: x.metadata.name }) === undefined);
-  return {
-    namespaces: keep(cluster.namespaces), serviceAccounts: keep(cluster.serviceAccounts), rbac: keep(cluster.rbac), nhis: keep(cluster.nhis),
-    policies: keep(cluster.policies), workloads: keep(cluster.workloads), secrets: keep(cluster.secrets),
-  };
-}
-
-function merge(a: ClusterSnapshot, b: ClusterSnapshot): ClusterSnapshot {
-  return {
-    namespaces: [...a.namespaces, ...b.namespaces], serviceAccounts: [...a.serviceAccounts, ...b.serviceAccounts], rbac: [...a.rbac, ...b.rbac],
-    nhis: [...a.nhis, ...b.nhis], policies: [...a.policies, ...b.policies], workloads: [...a.workloads, ...b.workloads], secrets: [...a.secrets, ...b.secrets],
-  };
-}
-
 /** Everything the checks look up, over the merged state. */
 export interface Judged {
   merged: ClusterSnapshot;
@@ -92,8 +76,7 @@ export interface Judged {
 }
 
 export function prepare(set: ManifestSet, options: CheckOptions): Judged {
-  const base = baseWithout(options.cluster, set);
-  const merged = merge(base, set.snapshot);
+  const merged = overlaySnapshot(options.cluster ?? emptySnapshot(), set.snapshot, definedBy(set));
   let policy = resolvePolicy([...options.policies, ...merged.policies], CLI_DEFAULTS, options.now);
   if (options.strict) policy = { ...policy, requireClaim: "Enforce" };
   const directory = identityDirectory(merged.nhis);
@@ -122,16 +105,6 @@ class Collector {
     for (const w of decision.warnings) this.push(this.warnings, w, at);
   }
 
-  /** A finding of the CLI's own (validation, unclaimed accounts): exemptions apply as in the core's chain. */
-  own(outcome: "deny" | "warn", v: Violation, where: Pick<CliFinding, "location" | "related">, policy: EffectivePolicy): void {
-    const exemption = outcome === "deny" ? exemptionFor(policy, v) : undefined;
-    if (exemption) {
-      this.push(this.warnings, { ...v, message: `${v.message} (allowed by ${exemption.policy ? `NHIPolicy ${exemption.policy}` : "policy"} exemption: ${exemption.reason})` }, () => where);
-    } else {
-      this.push(outcome === "deny" ? this.violations : this.warnings, v, () => where);
-    }
-  }
-
   has(rule: string, identity: string | undefined): boolean {
     return this.violations.some((v) => v.rule === rule && v.identity === identity) || this.warnings.some((v) => v.rule === rule && v.identity === identity);
   }
@@ -149,7 +122,7 @@ class Collector {
 function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | undefined, out: Collector): void {
   const { merged, policy, directory, lookups } = judged;
   const full = judged.index;
-  const base = cluster ? indexSnapshot(baseWithout(cluster, set)) : undefined;
+  const base = cluster ? indexSnapshot(snapshotWithout(cluster, definedBy(set))) : undefined;
   // Group subjects (system:serviceaccounts:<ns>) expand to known accounts: make every account a
   // workload runs as, or an NHI governs, known too.
   for (const w of merged.workloads) {
@@ -322,33 +295,21 @@ function checkWorkloadsAndSecrets(set: ManifestSet, judged: Judged, options: Che
     const decision = decideSecretWrite({ secret: s, namespace: ns, directory: judged.directory, namespaceLabels: lookups.namespaceLabels, policy });
     out.add(decision, () => ({ ...(m ? { location: m.location } : {}), related: [] }));
   }
-  // ServiceAccounts in the manifests that no NHI claims and no workload here runs as (those are
-  // reported by the workload decision): shadow identities in the making.
-  for (const sa of set.snapshot.serviceAccounts) {
-    const ns = sa.metadata.namespace ?? "default";
-    const ref = { namespace: ns, name: sa.metadata.name };
-    if (judged.directory.nhiFor(ref) || runsAs.has(saKey(ref)) || sa.metadata.name === "default") continue;
-    const m = set.locate({ kind: "ServiceAccount", namespace: ns, name: sa.metadata.name });
+  for (const f of unclaimedServiceAccounts({ accounts: set.snapshot.serviceAccounts, runsAs, directory: judged.directory, policy })) {
+    const m = set.locate(f.object);
     if (!m) continue;
-    const mode = policy.requireClaim;
-    if (mode === "Off") continue;
-    const identity = serviceAccountIdentity(ns, sa.metadata.name);
-    out.own(mode === "Enforce" ? "deny" : "warn", {
-      rule: "unclaimed-service-account", severity: "medium", object: m.ref, identity,
-      message: `ServiceAccount ${ns}/${sa.metadata.name} is not claimed by any NonHumanIdentity: nobody owns it, declares its purpose or bounds what it may do${mode === "Enforce" ? " (--strict or NHIPolicy requireClaim: Enforce)" : ""}.`,
-      fix: `declare a NonHumanIdentity for ServiceAccount ${ns}/${sa.metadata.name} (spec.owner, spec.purpose, spec.scopes)`,
-    }, { location: m.location, related: [] }, policy);
+    out.add(foldFindings([{ ...f, object: m.ref }], policy), () => ({ location: m.location, related: [] }));
   }
 }
 
 function checkDuplicates(set: ManifestSet, out: Collector, policy: EffectivePolicy): void {
   for (const { first, again } of set.duplicates) {
     const name = `${again.ref.kind} ${again.ref.namespace ? `${again.ref.namespace}/` : ""}${again.ref.name}`;
-    out.own("warn", {
-      rule: "duplicate-object", severity: "low", object: again.ref,
+    out.add(foldFindings([{
+      outcome: "warn", rule: "duplicate-object", severity: "low", object: again.ref,
       message: `${name} is defined twice; the later definition replaces the earlier one (as a second kubectl apply would), and only it is judged.`,
       fix: "keep one definition of the object",
-    }, { location: again.location, related: [{ location: first.location, message: "first definition" }] }, policy);
+    }], policy), () => ({ location: again.location, related: [{ location: first.location, message: "first definition" }] }));
   }
 }
 

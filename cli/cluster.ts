@@ -1,18 +1,21 @@
-// --cluster: the live cluster's state, read once with the current kubeconfig, in the snapshot shape.
-// Token Secrets are listed as metadata only (PartialObjectMetadataList, as the operator watches
-// them): their values never reach this process.
-import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+// --cluster: the live cluster's state, read once with the current kubeconfig, in the snapshot shape,
+// through the operator's one API client (operator/k8s/rest.ts: rate-limited, paged lists). Token
+// Secrets are listed as metadata only (PartialObjectMetadataList, as the operator watches them):
+// their values never reach this process. The workload kinds are the ones the operator lists
+// (core/workloads/pod-template.ts, `listed`).
+import { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterSnapshot, SecretMetadata, WorkloadObject } from "../core/snapshot.js";
 import type { ClusterRole, ClusterRoleBinding, ObjectMeta, Role, RoleBinding } from "../core/rbac/types.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { isRecord } from "../core/json.js";
 import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../core/snapshot.js";
+import { LISTED_WORKLOAD_KINDS, WORKLOAD_KINDS, workloadPath, type WorkloadKind } from "../core/workloads/pod-template.js";
 import { ApiError, KubeRest, METADATA_LIST_ACCEPT } from "../operator/k8s/rest.js";
 
 
-/** The client's model objects → plain JSON-shaped objects with kind and apiVersion (lists omit them). */
+/** List items with their kind and apiVersion (a list's items omit them). */
 function plain<T>(items: readonly unknown[], apiVersion: string, kind: string): T[] {
-  return items.map((i) => ({ ...(JSON.parse(JSON.stringify(i)) as Record<string, unknown>), apiVersion, kind }) as T);
+  return items.map((i) => ({ ...(isRecord(i) ? i : {}), apiVersion, kind }) as T);
 }
 
 function meta(m: unknown): ObjectMeta {
@@ -52,7 +55,7 @@ interface ApiFailure {
 /** Why a list failed, in words, from the API server's Status (never the client's request headers). */
 export function describeFailure(e: unknown): ApiFailure {
   // The project's own REST adapter (metadata-only lists): status and the API server's message.
-  if (e instanceof ApiError && e.status > 0) return describeFailure({ code: e.status, body: { message: e.detail } });
+  if (e instanceof ApiError) return e.status > 0 ? describeFailure({ code: e.status, body: { message: e.detail } }) : { reason: e.detail };
   if (isRecord(e) && typeof e.code === "number") {
     const status = e.code;
     let detail = "";
@@ -110,11 +113,6 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
   }
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error("cannot use --cluster: the kubeconfig has no current cluster (set KUBECONFIG or --context)");
-  const core = kc.makeApiClient(CoreV1Api);
-  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const batch = kc.makeApiClient(BatchV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
   const rest = new KubeRest(kc);
   const read = async <T>(resource: string, call: () => Promise<T>): Promise<T> => {
     try {
@@ -123,12 +121,11 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
       throw new ClusterReadError(resource, server, describeFailure(e).reason);
     }
   };
+  const list = <T = Record<string, unknown>>(resource: string, path: string): Promise<T[]> => read(resource, () => rest.listAll<T>(path));
   const missingCrds: string[] = [];
   const customItems = async (plural: string): Promise<unknown[]> => {
     try {
-      const body: unknown = await withRetry(() => custom.listClusterCustomObject({ group: "nhi.io", version: "v1alpha1", plural }));
-      if (!isRecord(body) || !Array.isArray(body.items)) throw new Error("the answer is not a list");
-      return body.items;
+      return await withRetry(() => rest.listAll<unknown>(`/apis/nhi.io/v1alpha1/${plural}`));
     } catch (e) {
       const failure = describeFailure(e);
       // Only "the resource type does not exist" means there are none; forbidden or a server error
@@ -140,38 +137,38 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
       throw new ClusterReadError(`${plural}.nhi.io`, server, failure.reason);
     }
   };
-  const [namespaces, sas, roles, clusterRoles, roleBindings, clusterRoleBindings, secrets, pods, deployments, statefulSets, daemonSets, jobs, cronJobs, nhis, policies] = await Promise.all([
-    read("namespaces", () => core.listNamespace()), read("serviceaccounts", () => core.listServiceAccountForAllNamespaces()),
-    read("roles.rbac.authorization.k8s.io", () => rbac.listRoleForAllNamespaces()), read("clusterroles.rbac.authorization.k8s.io", () => rbac.listClusterRole()),
-    read("rolebindings.rbac.authorization.k8s.io", () => rbac.listRoleBindingForAllNamespaces()),
-    read("clusterrolebindings.rbac.authorization.k8s.io", () => rbac.listClusterRoleBinding()),
-    read(`secrets (type ${SERVICE_ACCOUNT_TOKEN_TYPE})`, () => rest.get<{ items?: { metadata?: unknown }[] }>("/api/v1/secrets",
+  const RBAC = "/apis/rbac.authorization.k8s.io/v1";
+  const workloadKinds = [...LISTED_WORKLOAD_KINDS];
+  const [namespaces, sas, roles, clusterRoles, roleBindings, clusterRoleBindings, secrets, nhis, policies, ...workloadLists] = await Promise.all([
+    list("namespaces", "/api/v1/namespaces"), list("serviceaccounts", "/api/v1/serviceaccounts"),
+    list("roles.rbac.authorization.k8s.io", `${RBAC}/roles`), list("clusterroles.rbac.authorization.k8s.io", `${RBAC}/clusterroles`),
+    list("rolebindings.rbac.authorization.k8s.io", `${RBAC}/rolebindings`),
+    list("clusterrolebindings.rbac.authorization.k8s.io", `${RBAC}/clusterrolebindings`),
+    read(`secrets (type ${SERVICE_ACCOUNT_TOKEN_TYPE})`, () => rest.listAll<{ metadata?: unknown }>("/api/v1/secrets",
       { accept: METADATA_LIST_ACCEPT, query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` } })),
-    read("pods", () => core.listPodForAllNamespaces()), read("deployments.apps", () => apps.listDeploymentForAllNamespaces()),
-    read("statefulsets.apps", () => apps.listStatefulSetForAllNamespaces()), read("daemonsets.apps", () => apps.listDaemonSetForAllNamespaces()),
-    read("jobs.batch", () => batch.listJobForAllNamespaces()), read("cronjobs.batch", () => batch.listCronJobForAllNamespaces()),
     customItems("nonhumanidentities"), customItems("nhipolicies"),
+    ...workloadKinds.map((kind) => {
+      const { apiVersion, resource } = WORKLOAD_KINDS[kind] as WorkloadKind;
+      const group = apiVersion.includes("/") ? `.${apiVersion.slice(0, apiVersion.indexOf("/"))}` : "";
+      return list(`${resource}${group}`, workloadPath(kind) as string);
+    }),
   ]);
   if (missingCrds.length > 0) {
     options.notice?.(`the cluster ${server} does not serve ${missingCrds.sort().join(" and ")} (the nhi-operator CRDs are not installed): judged as having no NonHumanIdentities and no NHIPolicies`);
   }
   // Metadata only was asked for; the type is the one the field selector asked for.
-  const secretMeta: SecretMetadata[] = (secrets.items ?? []).map((s) => ({ apiVersion: "v1", kind: "Secret", metadata: meta(s.metadata), type: SERVICE_ACCOUNT_TOKEN_TYPE }));
-  const workloads: WorkloadObject[] = [
-    ...plain<WorkloadObject>(pods.items, "v1", "Pod"), ...plain<WorkloadObject>(deployments.items, "apps/v1", "Deployment"),
-    ...plain<WorkloadObject>(statefulSets.items, "apps/v1", "StatefulSet"), ...plain<WorkloadObject>(daemonSets.items, "apps/v1", "DaemonSet"),
-    ...plain<WorkloadObject>(jobs.items, "batch/v1", "Job"), ...plain<WorkloadObject>(cronJobs.items, "batch/v1", "CronJob"),
-  ];
+  const secretMeta: SecretMetadata[] = secrets.map((s) => ({ apiVersion: "v1", kind: "Secret", metadata: meta(s.metadata), type: SERVICE_ACCOUNT_TOKEN_TYPE }));
+  const workloads: WorkloadObject[] = workloadKinds.flatMap((kind, i) => plain<WorkloadObject>(workloadLists[i] ?? [], (WORKLOAD_KINDS[kind] as WorkloadKind).apiVersion, kind));
   return {
-    namespaces: namespaces.items.map((n) => ({ apiVersion: "v1", kind: "Namespace" as const, metadata: meta(n.metadata) })),
-    serviceAccounts: sas.items.map((s) => ({
+    namespaces: namespaces.map((n) => ({ apiVersion: "v1", kind: "Namespace" as const, metadata: meta(n.metadata) })),
+    serviceAccounts: sas.map((s) => ({
       apiVersion: "v1", kind: "ServiceAccount" as const, metadata: meta(s.metadata),
-      ...(s.automountServiceAccountToken !== undefined ? { automountServiceAccountToken: s.automountServiceAccountToken } : {}),
+      ...(typeof s.automountServiceAccountToken === "boolean" ? { automountServiceAccountToken: s.automountServiceAccountToken } : {}),
     })),
     rbac: [
-      ...plain<Role>(roles.items, "rbac.authorization.k8s.io/v1", "Role"), ...plain<ClusterRole>(clusterRoles.items, "rbac.authorization.k8s.io/v1", "ClusterRole"),
-      ...plain<RoleBinding>(roleBindings.items, "rbac.authorization.k8s.io/v1", "RoleBinding"),
-      ...plain<ClusterRoleBinding>(clusterRoleBindings.items, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+      ...plain<Role>(roles, "rbac.authorization.k8s.io/v1", "Role"), ...plain<ClusterRole>(clusterRoles, "rbac.authorization.k8s.io/v1", "ClusterRole"),
+      ...plain<RoleBinding>(roleBindings, "rbac.authorization.k8s.io/v1", "RoleBinding"),
+      ...plain<ClusterRoleBinding>(clusterRoleBindings, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
     ],
     nhis: plain<NonHumanIdentity>(nhis, "nhi.io/v1alpha1", "NonHumanIdentity"),
     policies: plain<NHIPolicy>(policies, "nhi.io/v1alpha1", "NHIPolicy"),

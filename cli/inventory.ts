@@ -5,11 +5,11 @@
 // --endpoint it is read from the operator. Either way the JSON is that one document.
 import { buildInventory } from "../core/inventory/inventory.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../core/policy/settings.js";
-import { emptySnapshot, indexSnapshot, type ClusterSnapshot } from "../core/snapshot.js";
+import { emptySnapshot, indexSnapshot, overlaySnapshot, type ClusterSnapshot } from "../core/snapshot.js";
 import { inventoryDocument, type InventoryDocument, type InventoryIdentity } from "../core/inventory/document.js";
 import type { GroupRecord } from "../core/inventory/inventory.js";
 import type { TlsCertificateRecord } from "../core/inventory/tls.js";
-import type { ManifestSet } from "./snapshot.js";
+import { definedBy, type ManifestSet } from "./snapshot.js";
 import { isRecord } from "../core/json.js";
 
 export type { InventoryDocument, InventoryIdentity };
@@ -26,15 +26,7 @@ export interface InventoryResult {
  * admission defaults and the NHIPolicies present.
  */
 export function inventoryFromSnapshot(set: ManifestSet, cluster: ClusterSnapshot | undefined, now: Date, namespace?: string): InventoryResult {
-  const base = cluster ?? emptySnapshot();
-  const keep = <T extends { kind: string; metadata: { namespace?: string; name: string } }>(xs: T[]): T[] =>
-    xs.filter((x) => set.locate({ kind: x.kind, namespace: x.metadata.namespace, name: x.metadata.name }) === undefined);
-  const s = set.snapshot;
-  const merged: ClusterSnapshot = {
-    namespaces: [...keep(base.namespaces), ...s.namespaces], serviceAccounts: [...keep(base.serviceAccounts), ...s.serviceAccounts],
-    rbac: [...keep(base.rbac), ...s.rbac], nhis: [...keep(base.nhis), ...s.nhis], policies: [...keep(base.policies), ...s.policies],
-    workloads: [...keep(base.workloads), ...s.workloads], secrets: [...keep(base.secrets), ...s.secrets],
-  };
+  const merged = overlaySnapshot(cluster ?? emptySnapshot(), set.snapshot, definedBy(set));
   const index = indexSnapshot(merged);
   const policy = resolvePolicy(merged.policies, ADMISSION_DEFAULTS, now);
   const inv = buildInventory(merged, index, { now: now.getTime(), policy });

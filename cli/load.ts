@@ -5,7 +5,7 @@
 // Secret values never leave this module: a Secret's data and stringData are dropped as soon as the
 // document is converted, and parse errors are reported without the source excerpt yaml would quote.
 import { relative, sep } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from "yaml";
+import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, Parser, type Node as YamlNode } from "yaml";
 import { isRecord } from "../core/json.js";
 import { DEFAULT_MAX_BYTES, ReadProblem, manifestFiles, readManifestFile } from "./read.js";
 
@@ -90,20 +90,49 @@ function redact(obj: Record<string, unknown>): Record<string, unknown> {
 const isListKind = (obj: Record<string, unknown>): boolean =>
   typeof obj.kind === "string" && obj.kind.endsWith("List") && Array.isArray(obj.items);
 
+const YAML_OPTIONS = { version: "1.1", prettyErrors: false, uniqueKeys: true } as const;
+
+/**
+ * An object with a lineOf that finds its document again by offsets. Built out here, not in
+ * parseStream's loop, so the closure cannot keep the document's syntax tree alive.
+ */
+function loadedObject(
+  obj: Record<string, unknown>, location: Location, base: readonly (string | number)[], start: number, end: number,
+  rootAt: (start: number, end: number) => YamlNode | undefined, lineAt: (offset: number | undefined) => number,
+): LoadedObject {
+  const lineOf = (path: string): number => {
+    const root = rootAt(start, end);
+    const offset = root === undefined ? undefined : offsetOf(root, [...base, ...pathSegments(path)]);
+    return offset === undefined ? location.line : lineAt(start + offset);
+  };
+  return { obj, location, lineOf };
+}
+
 /**
  * Parses one stream (a file's or stdin's text) into objects. Multi-document YAML, JSON, and
  * `kind: List` (also `*List`, as `kubectl get -o yaml` prints) are flattened; empty documents are
  * skipped. YAML 1.1, as kubectl reads manifests.
+ *
+ * Documents are composed one at a time and their syntax trees dropped once converted: what stays is
+ * the object, its line, and where its document lies in the text. A field's line (lineOf, asked only
+ * for objects with findings) parses that one document again.
  */
 export function parseStream(text: string, file: string): LoadedObject[] {
   const lineCounter = new LineCounter();
   const lineAt = (offset: number | undefined): number => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
-  const docs = parseAllDocuments(text, { lineCounter, version: "1.1", prettyErrors: false, uniqueKeys: true });
-  // parseAllDocuments returns an EmptyStream (not an array) for input without documents.
-  if (!Array.isArray(docs)) return [];
+  const composer = new Composer(YAML_OPTIONS);
   const out: LoadedObject[] = [];
+  // The document lineOf parsed last: the findings of one object ask for several of its fields in a row.
+  let reparsed: { start: number; root: YamlNode | undefined } | undefined;
+  const rootAt = (start: number, end: number): YamlNode | undefined => {
+    if (reparsed?.start !== start) {
+      const doc = parseDocument(text.slice(start, end), YAML_OPTIONS);
+      reparsed = { start, root: doc.errors.length === 0 && doc.contents !== null ? doc.contents : undefined };
+    }
+    return reparsed.root;
+  };
   let docNo = 0;
-  for (const doc of docs) {
+  for (const doc of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
     docNo++;
     const err = doc.errors[0];
     if (err) {
@@ -125,10 +154,11 @@ export function parseStream(text: string, file: string): LoadedObject[] {
     if (!isRecord(value)) {
       throw new InputError(file, line, `document ${docNo} is not a Kubernetes object (a mapping with apiVersion and kind), it is ${Array.isArray(value) ? "a sequence" : `a ${typeof value}`}`);
     }
+    const [start, , end] = doc.range;
     const at = (node: YamlNode, base: (string | number)[], o: Record<string, unknown>): LoadedObject => {
-      const loc: Location = { file, line: lineAt(offsetOf(root as YamlNode, base) ?? node.range?.[0]) };
+      const loc: Location = { file, line: lineAt(offsetOf(root, base) ?? node.range?.[0]) };
       if (origin !== undefined) loc.origin = origin;
-      return { obj: redact(o), location: loc, lineOf: (path) => lineAt(offsetOf(root as YamlNode, [...base, ...pathSegments(path)])) };
+      return loadedObject(redact(o), loc, base, start, end, rootAt, lineAt);
     };
     if (isListKind(value)) {
       const items = value.items as unknown[];

@@ -213,7 +213,7 @@ const strs = (v: Values[string]): string[] => (Array.isArray(v) ? v.filter((x): 
 
 let validatorCache: NHIValidator | undefined;
 function validator(): NHIValidator {
-  validatorCache ??= createValidator(loadCrdDocuments());
+  validatorCache ??= createValidator(loadCrdDocuments(), { lazy: true });
   return validatorCache;
 }
 

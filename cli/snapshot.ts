@@ -1,12 +1,12 @@
 // Loaded manifests → the ClusterSnapshot the operator also fills (core/snapshot.ts), plus a locator
 // from each object to the file and line it came from. NHIs and NHIPolicies enter the snapshot only
 // when valid (core/nhi's validator decides); the invalid ones become findings.
-import type { ClusterSnapshot, NamespaceObject, SecretMetadata, ServiceAccountObject, WorkloadObject } from "../core/snapshot.js";
+import type { ClusterSnapshot, DefinesObject, NamespaceObject, SecretMetadata, ServiceAccountObject, WorkloadObject } from "../core/snapshot.js";
 import { emptySnapshot } from "../core/snapshot.js";
 import type { RbacObject } from "../core/rbac/types.js";
 import type { FieldError, NHIValidator } from "../core/nhi/validate.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
-import { POD_TEMPLATE_PATHS } from "../core/workloads/pod-template.js";
+import { isWorkloadKind } from "../core/workloads/pod-template.js";
 import type { ObjectRef } from "../core/policy/types.js";
 import { checkShape, isClusterScoped } from "./kinds.js";
 import type { LoadedObject, Location } from "./load.js";
@@ -88,7 +88,7 @@ export function buildManifestSet(loaded: readonly LoadedObject[], options: Build
       snapshot.namespaces.push(obj as unknown as NamespaceObject);
     } else if (apiVersion === "v1" && kind === "Secret") {
       snapshot.secrets.push(obj as unknown as SecretMetadata);
-    } else if (kind in POD_TEMPLATE_PATHS && (apiVersion === "v1" || apiVersion === "apps/v1" || apiVersion === "batch/v1")) {
+    } else if (isWorkloadKind(apiVersion, kind)) {
       snapshot.workloads.push(obj as unknown as WorkloadObject);
     } else if (kind === "NonHumanIdentity" || kind === "NHIPolicy") {
       const opts = { now: options.now, knownRuleIds: options.knownRuleIds };
@@ -105,6 +105,9 @@ export function buildManifestSet(loaded: readonly LoadedObject[], options: Build
   }
   return { snapshot, objects, invalid, duplicates, locate: (ref) => byKey.get(refKey(ref)) };
 }
+
+/** What the manifests define (every object read, also one the validator rejected), for overlaySnapshot. */
+export const definedBy = (set: ManifestSet): DefinesObject => (ref) => set.locate(ref) !== undefined;
 
 /** Location of an object, or of one of its fields when the path resolves. */
 export function locationOf(m: ManifestObject, fieldPath?: string): Location {

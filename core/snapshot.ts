@@ -56,6 +56,33 @@ export function emptySnapshot(): ClusterSnapshot {
   return { namespaces: [], serviceAccounts: [], rbac: [], nhis: [], policies: [], workloads: [], secrets: [] };
 }
 
+/** Which objects a set of written objects (manifests) defines, by kind, namespace and name. */
+export type DefinesObject = (ref: { kind: string; namespace?: string | undefined; name: string }) => boolean;
+
+/** `base` without the objects `defined` names: what stays of the cluster when those are rewritten. */
+export function snapshotWithout(base: ClusterSnapshot, defined: DefinesObject): ClusterSnapshot {
+  const keep = <T extends { kind: string; metadata: { namespace?: string; name: string } }>(xs: T[]): T[] =>
+    xs.filter((x) => !defined({ kind: x.kind, namespace: x.metadata.namespace, name: x.metadata.name }));
+  return {
+    namespaces: keep(base.namespaces), serviceAccounts: keep(base.serviceAccounts), rbac: keep(base.rbac), nhis: keep(base.nhis),
+    policies: keep(base.policies), workloads: keep(base.workloads), secrets: keep(base.secrets),
+  };
+}
+
+/**
+ * Written objects over a snapshot: `top`'s objects replace every object of `base` that `defined`
+ * names (the manifests are the desired state, as a kubectl apply would make them), the rest of
+ * `base` stays. `defined` may name more than `top` holds (an invalid NHI manifest still replaces
+ * the live one). The one overlay `nhictl check`, `explain` and `inventory` judge over.
+ */
+export function overlaySnapshot(base: ClusterSnapshot, top: ClusterSnapshot, defined: DefinesObject): ClusterSnapshot {
+  const b = snapshotWithout(base, defined);
+  return {
+    namespaces: [...b.namespaces, ...top.namespaces], serviceAccounts: [...b.serviceAccounts, ...top.serviceAccounts], rbac: [...b.rbac, ...top.rbac],
+    nhis: [...b.nhis, ...top.nhis], policies: [...b.policies, ...top.policies], workloads: [...b.workloads, ...top.workloads], secrets: [...b.secrets, ...top.secrets],
+  };
+}
+
 /** The effective-permission index of a snapshot, with its ServiceAccounts known for group subjects. */
 export function indexSnapshot(snapshot: ClusterSnapshot): EffectivePermissionIndex {
   const index = new EffectivePermissionIndex();

@@ -19,8 +19,9 @@ import { automountsToken, podTemplateOf, serviceAccountOf } from "../workloads/p
 import { assessObserved, observedExpiry, type CredentialFacts, type CredentialHealth } from "./expiry.js";
 import { tlsInventory, type TlsCertificateRecord, type TlsReading } from "./tls.js";
 
-export const INVENTORY_PHASES = ["Active", "Unused", "Orphaned", "Expiring", "Expired", "Suspended", "Violating"] as const;
-export type InventoryPhase = (typeof INVENTORY_PHASES)[number];
+import { phaseOf, type InventoryPhase } from "./phase.js";
+
+export { INVENTORY_PHASES, type InventoryPhase } from "./phase.js";
 
 export const LEGACY_LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used";
 export const LEGACY_INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since";
@@ -318,20 +319,10 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
     const unused = exists && use.count === 0 && since !== undefined && now - since >= unusedAfter;
     const orphaned = !exists || (claimedBy !== undefined && !nhi && !nhiNames.has(key(ref.namespace, claimedBy)));
     const forbidden = forbiddenHits(catalogue, opts.policy);
-    const violating = uncovered.length > 0 || forbidden.length > 0;
-    const credentialExpiring = credentials.some((c) => c.health === "Expiring" || c.health === "Expired");
-
-    let phase: InventoryPhase;
-    let reason: string;
-    if (lifetime?.state === "Suspended") [phase, reason] = ["Suspended", "suspended: true (quarantined)"];
-    else if (lifetime?.state === "Expired") [phase, reason] = ["Expired", `expired (${lifetime.reason === "Unused" ? "unused for longer than unusedAfter" : "past lifetime.expiresAt"}) at ${formatTime(lifetime.since)}; onExpiry ${lifetime.action}`];
-    else if (orphaned) [phase, reason] = ["Orphaned", exists ? `claimed by NonHumanIdentity ${claimedBy ?? ""}, which no longer exists` : `ServiceAccount ${ref.name} does not exist`];
-    else if (violating) {
-      [phase, reason] = ["Violating", uncovered.length > 0 ? `${uncovered.length} permissions beyond its declared scopes` : `holds forbidden permissions: ${forbidden.join(", ")}`];
-    } else if (lifetime?.state === "Expiring") [phase, reason] = ["Expiring", `expires at ${formatTime(lifetime.expiresAt)} (${lifetime.reason === "Unused" ? "unused" : "lifetime.expiresAt"})`];
-    else if (credentialExpiring) [phase, reason] = ["Expiring", credentials.filter((c) => c.health === "Expiring" || c.health === "Expired").map((c) => c.message).join("; ")];
-    else if (unused) [phase, reason] = ["Unused", `no pod and no recorded use since ${since !== undefined ? formatTime(since) : "creation"}`];
-    else [phase, reason] = ["Active", use.count > 0 ? `${use.count} pods run as it` : "within its declaration"];
+    const { phase, reason } = phaseOf({
+      name: ref.name, exists, ...(claimedBy !== undefined ? { claimedBy } : {}), orphaned, ...(lifetime ? { lifetime } : {}),
+      uncovered: uncovered.length, forbidden, credentials, unused, ...(since !== undefined ? { since } : {}), pods: use.count,
+    });
 
     const risk = scoreRisk({
       catalogue: catalogue.filter((h) => !h.exempt),

@@ -3,6 +3,7 @@
 // and fieldPath are read from the CRD; only the logic lives here). createValidator refuses a CRD whose
 // rule has no mirror, and a unit test checks that every mirror is used, so the two cannot drift apart.
 import { tryParseDuration } from "./duration.js";
+import { isRecord } from "../json.js";
 
 /** true: the rule holds. false: it fails. undefined: not evaluable (a schema error already covers it). */
 export type CelMirror = (self: unknown, oldSelf?: unknown) => boolean | undefined;
@@ -17,14 +18,13 @@ export interface CelMirrorEntry {
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 /** CEL has(): the field is present. */
 const has = (o: Obj, k: string): boolean => o[k] !== undefined && o[k] !== null;
 const dur = (v: unknown): number | undefined => (typeof v === "string" ? tryParseDuration(v) : undefined);
 
 /** Wraps a check on an object node: non-objects are not evaluable. */
 function onObject(f: (o: Obj) => boolean | undefined): CelMirror {
-  return (self) => (isObj(self) ? f(self) : undefined);
+  return (self) => (isRecord(self) ? f(self) : undefined);
 }
 
 /** `!has(a) || !has(b) || duration(a) < duration(b)` */
@@ -102,7 +102,7 @@ export const CEL_MIRRORS: Readonly<Record<string, CelMirrorEntry>> = {
   "self.all(c, self.exists_one(d, d.secretName == c.secretName))": {
     check: (self) => {
       if (!Array.isArray(self)) return undefined;
-      const names = self.map((c) => (isObj(c) ? c.secretName : undefined));
+      const names = self.map((c) => (isRecord(c) ? c.secretName : undefined));
       return names.every((n) => names.filter((m) => m === n).length === 1);
     },
     fix: "give each credential a different secretName",

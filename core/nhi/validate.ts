@@ -477,12 +477,22 @@ function run(c: Compiled, obj: unknown, options: ValidateOptions): { errors: Fie
  * Compiles validators for both kinds from parsed CRD documents (crds/load.ts `loadCrdDocuments()`).
  * Throws when a CRD is missing or has a CEL rule without a mirror in cel.ts.
  */
-export function createValidator(crdDocuments: readonly unknown[]): NHIValidator {
-  const ajv = newAjv();
+export function createValidator(crdDocuments: readonly unknown[], options: { lazy?: boolean } = {}): NHIValidator {
+  let ajv: ReturnType<typeof newAjv> | undefined;
   const compile = (kind: NHIKind, checks: readonly NamedCheck[]): Compiled => {
     const schema = findCrdSchema(crdDocuments, kind);
     assertMirrored(kind, schema);
-    return { kind, schema, ajv: ajv.compile(toAjvSchema(schema)), checks };
+    // ajv compiles a CRD schema in tens of milliseconds. Lazy (the CLI): on the first object of the
+    // kind, so nhictl check on manifests without NHIs never pays it; eager (the webhook): at start,
+    // so a schema ajv rejects stops the process instead of failing a review.
+    let fn: ValidateFunction | undefined = options.lazy === true ? undefined : (ajv ??= newAjv()).compile(toAjvSchema(schema));
+    return {
+      kind, schema, checks,
+      get ajv(): ValidateFunction {
+        fn ??= (ajv ??= newAjv()).compile(toAjvSchema(schema));
+        return fn;
+      },
+    };
   };
   const nhi = compile("NonHumanIdentity", NHI_CHECKS);
   const policy = compile("NHIPolicy", POLICY_CHECKS);

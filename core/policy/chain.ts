@@ -20,28 +20,36 @@ export interface Check<I> {
  * never a silent allow.
  */
 export function runChain<I>(checks: readonly Check<I>[], input: I, policy: EffectivePolicy): Decision {
-  const violations: Violation[] = [];
-  const warnings: Violation[] = [];
+  const findings: Finding[] = [];
   for (const check of checks) {
-    let findings: Finding[];
     try {
-      findings = check.run(input);
+      findings.push(...check.run(input));
     } catch (err) {
-      findings = [{
+      findings.push({
         outcome: "deny", rule: "internal-error", severity: "high", object: { kind: "Unknown", name: check.name },
         message: `check ${check.name} failed: ${err instanceof Error ? err.message : String(err)}`,
         fix: "report this as a bug in nhi-operator; the request was denied because it could not be judged",
-      }];
+      });
     }
-    for (const { outcome, ...violation } of findings) {
-      const exemption = outcome === "deny" ? exemptionFor(policy, violation) : undefined;
-      if (exemption) {
-        warnings.push({ ...violation, message: `${violation.message} (allowed by ${exemption.policy ? `NHIPolicy ${exemption.policy}` : "policy"} exemption: ${exemption.reason})` });
-      } else if (outcome === "deny") {
-        violations.push(violation);
-      } else {
-        warnings.push(violation);
-      }
+  }
+  return foldFindings(findings, policy);
+}
+
+/**
+ * Findings into a Decision: a denial an NHIPolicy exemption names becomes a warning that says so;
+ * other denials are violations, the rest warnings. The one place exemptions apply.
+ */
+export function foldFindings(findings: readonly Finding[], policy: EffectivePolicy): Decision {
+  const violations: Violation[] = [];
+  const warnings: Violation[] = [];
+  for (const { outcome, ...violation } of findings) {
+    const exemption = outcome === "deny" ? exemptionFor(policy, violation) : undefined;
+    if (exemption) {
+      warnings.push({ ...violation, message: `${violation.message} (allowed by ${exemption.policy ? `NHIPolicy ${exemption.policy}` : "policy"} exemption: ${exemption.reason})` });
+    } else if (outcome === "deny") {
+      violations.push(violation);
+    } else {
+      warnings.push(violation);
     }
   }
   return { allowed: violations.length === 0, violations, warnings };

@@ -175,15 +175,8 @@ export function decideNHIWrite(input: NHIWriteInput): Decision {
 // NHIPolicy
 // ---------------------------------------------------------------------------------------------
 
-export interface NHIPolicyWriteInput {
-  object: unknown;
-  oldObject?: unknown;
-  validator: NHIValidator;
-  /** The policy in force before this write (for messages and exemptions). */
-  policy: EffectivePolicy;
-  now: Date;
-  requester?: Requester;
-}
+/** As for an NHI (`policy`: the one in force before this write, for messages and exemptions); cluster-scoped, so no namespace. */
+export type NHIPolicyWriteInput = Omit<NHIWriteInput, "namespace">;
 
 interface PreparedPolicy {
   input: NHIPolicyWriteInput;

@@ -49,19 +49,57 @@ export interface WorkloadKind {
    * ownerReference back to the object.
    */
   makes?: { kind: string; controller: string };
+  /**
+   * Listed from the cluster (the cache's inventory tier, `nhictl --cluster`). ReplicaSets are not: a
+   * Deployment's ReplicaSets are the Deployment, and their pods are listed as Pods.
+   */
+  listed: boolean;
+  /** `kubectl rollout restart` restarts its pods by a pod-template annotation (rotation with `rollout: true`). */
+  rolloutRestart: boolean;
+  /**
+   * A legacy-token rotation rewrites its pod template to the successor Secret, which rolls it out.
+   * Not Jobs (their template is immutable), ReplicaSets (their Deployment's template wins) or
+   * ReplicationControllers (a template change restarts nothing).
+   */
+  templateRewritable: boolean;
 }
 
 /** Every kind that runs pods: the one table the webhook, the CLI and the inventory read workloads by. */
 export const WORKLOAD_KINDS: Readonly<Record<string, WorkloadKind>> = {
-  Pod: { apiVersion: "v1", resource: "pods", templatePath: "$" },
-  Deployment: { apiVersion: "apps/v1", resource: "deployments", templatePath: "$.spec.template", makes: { kind: "ReplicaSet", controller: "deployment-controller" } },
-  StatefulSet: { apiVersion: "apps/v1", resource: "statefulsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "statefulset-controller" } },
-  DaemonSet: { apiVersion: "apps/v1", resource: "daemonsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "daemon-set-controller" } },
-  ReplicaSet: { apiVersion: "apps/v1", resource: "replicasets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replicaset-controller" } },
-  ReplicationController: { apiVersion: "v1", resource: "replicationcontrollers", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replication-controller" } },
-  Job: { apiVersion: "batch/v1", resource: "jobs", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "job-controller" } },
-  CronJob: { apiVersion: "batch/v1", resource: "cronjobs", templatePath: "$.spec.jobTemplate.spec.template", makes: { kind: "Job", controller: "cronjob-controller" } },
+  Pod: { apiVersion: "v1", resource: "pods", templatePath: "$", listed: true, rolloutRestart: false, templateRewritable: false },
+  Deployment: { apiVersion: "apps/v1", resource: "deployments", templatePath: "$.spec.template", makes: { kind: "ReplicaSet", controller: "deployment-controller" }, listed: true, rolloutRestart: true, templateRewritable: true },
+  StatefulSet: { apiVersion: "apps/v1", resource: "statefulsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "statefulset-controller" }, listed: true, rolloutRestart: true, templateRewritable: true },
+  DaemonSet: { apiVersion: "apps/v1", resource: "daemonsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "daemon-set-controller" }, listed: true, rolloutRestart: true, templateRewritable: true },
+  ReplicaSet: { apiVersion: "apps/v1", resource: "replicasets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replicaset-controller" }, listed: false, rolloutRestart: false, templateRewritable: false },
+  ReplicationController: { apiVersion: "v1", resource: "replicationcontrollers", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replication-controller" }, listed: true, rolloutRestart: false, templateRewritable: false },
+  Job: { apiVersion: "batch/v1", resource: "jobs", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "job-controller" }, listed: true, rolloutRestart: false, templateRewritable: false },
+  CronJob: { apiVersion: "batch/v1", resource: "cronjobs", templatePath: "$.spec.jobTemplate.spec.template", makes: { kind: "Job", controller: "cronjob-controller" }, listed: true, rolloutRestart: false, templateRewritable: true },
 };
+
+const kindsWhere = (p: (k: WorkloadKind) => boolean): ReadonlySet<string> =>
+  new Set(Object.entries(WORKLOAD_KINDS).filter(([, k]) => p(k)).map(([kind]) => kind));
+
+/** Kinds listed from the cluster (see `WorkloadKind.listed`). */
+export const LISTED_WORKLOAD_KINDS = kindsWhere((k) => k.listed);
+/** Kinds whose pods a rotation restarts by a pod-template annotation. */
+export const ROLLOUT_RESTART_KINDS = kindsWhere((k) => k.rolloutRestart);
+/** Kinds whose pod template a legacy-token rotation rewrites. */
+export const TEMPLATE_REWRITABLE_KINDS = kindsWhere((k) => k.templateRewritable);
+
+/**
+ * The REST path of a workload kind: its collection across namespaces, in `namespace`, or one object
+ * named `name` there. Undefined for kinds that run no pods.
+ */
+export function workloadPath(kind: string, namespace?: string, name?: string): string | undefined {
+  const k = WORKLOAD_KINDS[kind];
+  if (!k) return undefined;
+  const base = k.apiVersion.includes("/") ? `/apis/${k.apiVersion}` : `/api/${k.apiVersion}`;
+  const ns = namespace === undefined ? "" : `/namespaces/${namespace}`;
+  return `${base}${ns}/${k.resource}${name === undefined ? "" : `/${name}`}`;
+}
+
+/** True when `apiVersion`/`kind` name a kind that runs pods (at the version the table knows). */
+export const isWorkloadKind = (apiVersion: string | undefined, kind: string): boolean => WORKLOAD_KINDS[kind]?.apiVersion === apiVersion;
 
 /** JSONPath to the pod (metadata + spec) of each kind that runs pods. */
 export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = Object.fromEntries(

@@ -1,9 +1,12 @@
 // The Helm chart (charts/nhi-operator) rendered by the real helm binary, for unit and e2e tests.
-import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { KubeConfig } from "@kubernetes/client-node";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { REPO_ROOT, resolveHelm } from "./binaries.js";
+import type { Cluster } from "./cluster.js";
 
 export const CHART_DIR = join(REPO_ROOT, "charts", "nhi-operator");
 
@@ -70,4 +73,45 @@ export interface ExampleDocument { file: string; doc: K8sObject & { spec: Record
 export function exampleDocuments(): ExampleDocument[] {
   return readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".yaml")).sort().flatMap((file) =>
     parseAllDocuments(readFileSync(join(EXAMPLES_DIR, file), "utf8")).map((d) => ({ file, doc: d.toJS() as ExampleDocument["doc"] })).filter((x) => x.doc !== null));
+}
+
+/**
+ * Starts the operator locally as the chart's ServiceAccount (a TokenRequest token in a kubeconfig of
+ * the admin's server and CA) with the chart's arguments; its listeners on loopback.
+ */
+export async function startAsChart(cluster: Cluster, ns: string, serviceAccount: string, args: string[], dir: string): Promise<{ proc: ChildProcessWithoutNullStreams; logs: () => string; exited: Promise<void> }> {
+  const token = (await cluster.kubectlOk(["create", "token", serviceAccount, "--namespace", ns, "--duration", "1h"])).trim();
+  const admin = new KubeConfig();
+  admin.loadFromFile(cluster.kubeconfigPath);
+  const server = admin.getCurrentCluster();
+  assert.ok(server, "the admin kubeconfig has a current cluster");
+  const sa = new KubeConfig();
+  sa.loadFromOptions({
+    clusters: [server], users: [{ name: serviceAccount, token }],
+    contexts: [{ name: "chart", cluster: server.name, user: serviceAccount }], currentContext: "chart",
+  });
+  const kubeconfig = join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, sa.exportConfig(), { mode: 0o600 });
+  const proc = spawn(process.execPath, [join(REPO_ROOT, "dist/operator/main.js"), "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--metrics-host", "127.0.0.1", ...args], {
+    env: { ...process.env, LOG_LEVEL: "debug", POD_NAME: "nhi-operator-e2e", POD_IP: "127.0.0.1", POD_NAMESPACE: ns }, stdio: ["pipe", "pipe", "pipe"],
+  });
+  let logs = "";
+  proc.stdout.setEncoding("utf8").on("data", (d: string) => (logs += d));
+  proc.stderr.setEncoding("utf8").on("data", (d: string) => (logs += d));
+  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  return { proc, logs: () => logs, exited };
+}
+
+export async function stopProcess(proc: ChildProcessWithoutNullStreams, exited: Promise<void>): Promise<void> {
+  proc.kill("SIGTERM");
+  const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** args with flag's value replaced (the operator's flags take their value as the next argument). */
+export function withFlag(args: string[], flag: string, value: string): string[] {
+  const i = args.indexOf(flag);
+  assert.ok(i >= 0 && i + 1 < args.length, `the chart passes ${flag}`);
+  return [...args.slice(0, i + 1), value, ...args.slice(i + 2)];
 }

@@ -78,7 +78,9 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   const c = sharedCluster();
   const port = await freePort();
   const certDir = mkdtempSync(join(tmpdir(), "nhi-reconcilers-e2e-"));
-  const proc = spawn(process.execPath, ["--enable-source-maps", join(REPO_ROOT, "dist/operator/main.js"),
+  // The crash hook lives in the harness's entry point, not in the production binary.
+  const entry = opts.env?.NHI_TEST_KILL_AFTER_STEP ? "dist/e2e/harness/operator-with-hooks.js" : "dist/operator/main.js";
+  const proc = spawn(process.execPath, ["--enable-source-maps", join(REPO_ROOT, entry),
     "--kubeconfig", c.kubeconfigPath, "--host", "127.0.0.1", "--port", "0", "--metrics-host", "127.0.0.1", "--metrics-port", String(port),
     "--dev-cert-dir", certDir, "--lease-namespace", "default", "--token-overlap", "3s", ...(opts.args ?? [])], {
     env: { ...process.env, LOG_LEVEL: "info", ...opts.env },

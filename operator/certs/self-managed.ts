@@ -1,16 +1,20 @@
 // Self-managed serving certificate: a CA and a serving certificate kept in a Secret in the
 // operator's namespace, the CA bundle patched into the ValidatingWebhookConfiguration, the HTTPS
-// server's certificate swapped when it changes. Every replica runs this loop; the Secret's
+// server's certificate swapped when it changes. Every replica runs this loop, on the work queue the
+// controllers run on (one key, requeued for the next time the plan names, failures backed off),
+// and talks to the API server through operator/k8s/rest.ts; the Secret's
 // resourceVersion makes concurrent writers safe (the loser rereads). What to do and when comes from
 // core/certs (planCertificates); this file reads, issues, writes and patches.
 // Key material never leaves the Secret, this process's memory and the TLS context: logs carry
 // fingerprints, dates and reasons only, and API errors are logged by status code.
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import type { KubeConfig, V1Secret, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Server } from "node:https";
 import { bundleIds, planCertificates, validityFor, DEFAULT_CERT_POLICY, type CaFacts, type CertPolicy, type CertState, type CertStep } from "../../core/certs/plan.js";
 import type { Log } from "../../edge/log.js";
 import { issueCa, issueServing, type IssuedPem, type KeyPair } from "../../edge/x509.js";
+import { ApiError, KubeRest } from "../k8s/rest.js";
+import { runWorkers, WorkQueue } from "../k8s/queue.js";
 
 export const DEFAULT_CERT_SECRET = "nhi-operator-webhook-certs";
 export const DEFAULT_SERVICE_NAME = "nhi-operator-webhook";
@@ -130,21 +134,23 @@ function encode(m: Material, now: Date): Record<string, string> {
   return out;
 }
 
-const code = (err: unknown): number | undefined => {
-  const c = (err as { code?: unknown } | undefined)?.code;
-  return typeof c === "number" ? c : undefined;
-};
+const code = (err: unknown): number | undefined => (err instanceof ApiError && err.status > 0 ? err.status : undefined);
 /** For logs: the status code, never the message (an API error may echo what was sent). */
 const describe = (err: unknown): string => (code(err) !== undefined ? `HTTP ${code(err)}` : err instanceof Error ? err.name : "error");
 
+/** The one key of the certificate loop's queue. */
+const KEY = "webhook-certificates";
+/** First retry after a failed pass; doubles up to the queue's 5 minutes. */
+const RETRY_AFTER_MS = 10_000;
+
 export class SelfManagedCertificateSource {
-  private readonly core: CoreV1Api;
-  private readonly admission: AdmissionregistrationV1Api;
+  private readonly rest: KubeRest;
+  private readonly queue = new WorkQueue("webhook-certificates", { baseDelayMs: RETRY_AFTER_MS });
+  private workers: Promise<void> | undefined;
   private readonly policy: CertPolicy;
   private readonly secretName: string;
   private readonly configName: string;
   private readonly clock: () => Date;
-  private timer: NodeJS.Timeout | undefined;
   private server: Server | undefined;
   private served: KeyPair | undefined;
   private bundle = "";
@@ -154,8 +160,7 @@ export class SelfManagedCertificateSource {
   writes = 0;
 
   constructor(kc: KubeConfig, private readonly opts: SelfManagedOptions) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    this.rest = new KubeRest(kc);
     this.policy = opts.policy ?? DEFAULT_CERT_POLICY;
     this.secretName = opts.secretName ?? DEFAULT_CERT_SECRET;
     this.configName = opts.webhookConfigurationName;
@@ -183,8 +188,7 @@ export class SelfManagedCertificateSource {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.queue.shutdown();
   }
 
   /** One pass now (tests); resolves when done. */
@@ -192,18 +196,26 @@ export class SelfManagedCertificateSource {
     this.schedule(await this.pass());
   }
 
+  /** Queues the next pass for `nextAt` (at most resyncMs away, at least a second); starts the worker once. */
   private schedule(nextAt: Date): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.workers ??= runWorkers(this.queue, 1, async () => ({ requeueAfterMs: this.delayUntil(await this.pass()) }), {
+      onError: (_key, err, retryInMs) => this.opts.logger.warn("self-managed certificates: pass failed; retrying", { error: describe(err), retryInMs }),
+    });
+    this.queue.addAfter(KEY, this.delayUntil(nextAt));
+  }
+
+  private delayUntil(nextAt: Date): number {
     const resync = this.opts.resyncMs ?? 60_000;
-    const delay = Math.max(1_000, Math.min(resync, nextAt.getTime() - this.clock().getTime()));
-    this.timer = setTimeout(() => {
-      this.pass().then((n) => this.schedule(n), (err: unknown) => {
-        this.opts.logger.warn("self-managed certificates: pass failed; retrying", { error: describe(err) });
-        this.schedule(new Date(this.clock().getTime() + 10_000));
-      });
-    }, delay);
-    this.timer.unref();
+    return Math.max(1_000, Math.min(resync, nextAt.getTime() - this.clock().getTime()));
+  }
+
+  private get secretPath(): string {
+    return `/api/v1/namespaces/${this.opts.namespace}/secrets/${this.secretName}`;
+  }
+
+  private get configPath(): string {
+    return `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${this.configName}`;
   }
 
   /** Serialised: one pass at a time in this process. */
@@ -213,32 +225,23 @@ export class SelfManagedCertificateSource {
     return run;
   }
 
-  private async readSecret(): Promise<V1Secret | undefined> {
-    try {
-      return await this.core.readNamespacedSecret({ name: this.secretName, namespace: this.opts.namespace });
-    } catch (err) {
-      if (code(err) === 404) return undefined;
-      throw err;
-    }
+  private readSecret(): Promise<V1Secret | undefined> {
+    return this.rest.find<V1Secret>(this.secretPath);
   }
 
   private async publishedIds(): Promise<string[] | undefined> {
-    try {
-      const cfg = await this.admission.readValidatingWebhookConfiguration({ name: this.configName });
-      const ids = new Set<string>();
-      for (const w of cfg.webhooks ?? []) {
-        const b = w.clientConfig.caBundle;
-        if (!b) continue;
-        for (const pem of splitPems(Buffer.from(b, "base64").toString("utf8"))) {
-          const x = parse(pem);
-          if (x) ids.add(x.fingerprint256);
-        }
+    const cfg = await this.rest.find<V1ValidatingWebhookConfiguration>(this.configPath);
+    if (!cfg) return undefined;
+    const ids = new Set<string>();
+    for (const w of cfg.webhooks ?? []) {
+      const b = w.clientConfig.caBundle;
+      if (!b) continue;
+      for (const pem of splitPems(Buffer.from(b, "base64").toString("utf8"))) {
+        const x = parse(pem);
+        if (x) ids.add(x.fingerprint256);
       }
-      return [...ids];
-    } catch (err) {
-      if (code(err) === 404) return undefined;
-      throw err;
     }
+    return [...ids];
   }
 
   private apply(m: Material, step: CertStep, now: Date): Material {
@@ -310,8 +313,8 @@ export class SelfManagedCertificateSource {
       data: encode(m, now),
     };
     try {
-      if (existing) await this.core.replaceNamespacedSecret({ name: this.secretName, namespace: this.opts.namespace, body });
-      else await this.core.createNamespacedSecret({ namespace: this.opts.namespace, body });
+      if (existing) await this.rest.request("PUT", this.secretPath, { body });
+      else await this.rest.request("POST", `/api/v1/namespaces/${this.opts.namespace}/secrets`, { body });
       return true;
     } catch (err) {
       if (code(err) === 409) return false;
@@ -325,11 +328,12 @@ export class SelfManagedCertificateSource {
     if (published === undefined) return; // no configuration registered (yet)
     const want = Buffer.from(bundle, "utf8").toString("base64");
     try {
-      const cfg = await this.admission.readValidatingWebhookConfiguration({ name: this.configName });
+      const cfg = await this.rest.find<V1ValidatingWebhookConfiguration>(this.configPath);
+      if (!cfg) return;
       const webhooks = cfg.webhooks ?? [];
       if (webhooks.every((w) => w.clientConfig.caBundle === want)) return;
       for (const w of webhooks) w.clientConfig.caBundle = want;
-      await this.admission.replaceValidatingWebhookConfiguration({ name: this.configName, body: cfg });
+      await this.rest.request("PUT", this.configPath, { body: cfg });
       this.opts.logger.info("self-managed certificates: patched the caBundle", { configuration: this.configName, cas: splitPems(bundle).length });
     } catch (err) {
       if (code(err) === 404) return;

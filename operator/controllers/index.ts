@@ -8,6 +8,7 @@ import { runWorkers, WorkQueue } from "../k8s/queue.js";
 import { CredentialsController } from "./credentials/reconcile.js";
 import { issuingNhis } from "./credentials/decide.js";
 import { inventoryDocument } from "../../core/inventory/document.js";
+import { ROLLOUT_RESTART_KINDS } from "../../core/workloads/pod-template.js";
 import { INVENTORY_KEY, InventoryController } from "./inventory/reconcile.js";
 import { LifetimeController } from "./lifetime/reconcile.js";
 import { REPORTS_KEY, ReportsController } from "./reports/reconcile.js";
@@ -76,7 +77,7 @@ export function startControllers(o: StartOptions): RunningControllers {
       queues.lifetime.add(`${c.namespace}/${c.name}`);
     } else if (c.kind === "Secret" && c.namespace) {
       for (const n of issuingNhis(o.source.snapshot(), c.namespace)) queues.credentials.add(`${c.namespace}/${n}`);
-    } else if (c.kind === "Deployment" || c.kind === "StatefulSet" || c.kind === "DaemonSet") {
+    } else if (ROLLOUT_RESTART_KINDS.has(c.kind)) {
       // A new consumer matters to a rotation waiting in RollingOut; cheap to re-check.
       if (c.namespace) for (const n of issuingNhis(o.source.snapshot(), c.namespace)) queues.credentials.add(`${c.namespace}/${n}`);
     }

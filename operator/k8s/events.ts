@@ -2,6 +2,7 @@
 // then counted into the same Event, like client-go's EventRecorder does. Messages are built from
 // names, phases and reason codes only; a final scrub refuses anything that looks like a token.
 import { randomBytes } from "node:crypto";
+import { redactTokens } from "../../core/redact.js";
 import type { KubeRest } from "./rest.js";
 
 export interface EventTarget {
@@ -23,10 +24,9 @@ export interface EventSink {
   record(e: RecordedEvent): Promise<void>;
 }
 
-// JWTs (three base64url segments) and long opaque runs: never put them in an Event.
-const TOKENISH = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|[A-Za-z0-9+/_=-]{40,}/g;
+/** An Event message with anything token-shaped redacted (core/redact.ts), at most 1 KiB. */
 export function scrub(message: string): string {
-  return message.replace(TOKENISH, "[redacted]").slice(0, 1024);
+  return redactTokens(message, 1024);
 }
 
 const COMPONENT = "nhi-operator";

@@ -12,6 +12,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import type { Log } from "../../edge/log.js";
+import { METADATA_ACCEPT, METADATA_LIST_ACCEPT } from "./rest.js";
 
 export interface KubeObjectMeta {
   name: string;
@@ -168,7 +169,7 @@ export class Informer<T extends InformerObject> {
 
   private accept(list: boolean): string {
     if (!this.opts.metadataOnly) return "application/json";
-    return `application/json;as=${list ? "PartialObjectMetadataList" : "PartialObjectMetadata"};g=meta.k8s.io;v=v1,application/json`;
+    return list ? METADATA_LIST_ACCEPT : METADATA_ACCEPT;
   }
 
   private normalize(raw: T): T {

@@ -28,6 +28,11 @@ export interface RequestOptionsLite {
 }
 
 export const MERGE_PATCH = "application/merge-patch+json";
+/**
+ * Accept headers asking for metadata only (PartialObjectMetadata[List]), falling back to JSON for
+ * servers that cannot: how Secrets are read wherever their values are not needed.
+ */
+export const METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 export const METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 /** Token bucket: `qps` per second, bursts of `burst`. */

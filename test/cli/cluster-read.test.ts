@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClusterReadError, describeFailure, readCluster } from "../../cli/cluster.js";
+import { LISTED_WORKLOAD_KINDS, workloadPath } from "../../core/workloads/pod-template.js";
 
 type Answer = { status: number; body: string };
 const list = (kind: string): Answer => ({ status: 200, body: JSON.stringify({ kind, apiVersion: "v1", metadata: {}, items: [] }) });
@@ -77,6 +78,18 @@ describe("readCluster: a failed list is an error, a missing NHI CRD is 'none' sa
     const snap = await readCluster({ kubeconfig });
     expect(calls).to.be.at.least(3); // (a list still in flight from the test before may count too)
     expect(snap.policies).to.deep.equal([]);
+  });
+
+  it("lists every workload kind the operator's cache lists (ReplicationControllers too), each with its kind and apiVersion", async () => {
+    const rc = { metadata: { name: "legacy-rc", namespace: "team" }, spec: { template: { spec: { serviceAccountName: "app", containers: [{ name: "c" }] } } } };
+    const requested = new Set<string>();
+    answer = (p) => {
+      requested.add(p);
+      return p === "/api/v1/replicationcontrollers" ? { status: 200, body: JSON.stringify({ kind: "ReplicationControllerList", apiVersion: "v1", metadata: {}, items: [rc] }) } : undefined;
+    };
+    const snap = await readCluster({ kubeconfig });
+    expect(snap.workloads.map((w) => `${w.apiVersion} ${w.kind} ${w.metadata.namespace}/${w.metadata.name}`)).to.deep.equal(["v1 ReplicationController team/legacy-rc"]);
+    for (const kind of LISTED_WORKLOAD_KINDS) expect([...requested], kind).to.include(workloadPath(kind));
   });
 
   it("describeFailure keeps the status and the Status message, not the client's headers", () => {

@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { JsonFinding } from "../../cli/format.js";
 
 /** dist/test/cli/run.js → the repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -26,22 +27,7 @@ export function nhictl(args: string[], options: { input?: string | Buffer; env?:
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export interface JsonFinding {
-  kind: string;
-  namespace?: string;
-  name: string;
-  rule: string;
-  severity: string;
-  identity?: string;
-  permission?: string;
-  permissions: string[];
-  message: string;
-  fix: string;
-  file?: string;
-  line?: number;
-  origin?: string;
-  related: { file: string; line: number; message: string }[];
-}
+export type { JsonFinding };
 
 export interface JsonReport {
   violations: JsonFinding[];

@@ -1,18 +1,17 @@
 // Pure helpers of the credentials controller: who consumes a Secret, the anchors of a credential,
 // the kubeconfig consumers outside the cluster get. The rotation decision itself is core/rotation.
-import { podTemplateOf, secretReferences } from "../../../core/workloads/pod-template.js";
+import { podTemplateOf, ROLLOUT_RESTART_KINDS, secretReferences, TEMPLATE_REWRITABLE_KINDS } from "../../../core/workloads/pod-template.js";
 import type { ClusterSnapshot, WorkloadObject } from "../../../core/snapshot.js";
 import { ANCHOR_FOR_LABEL, ANCHOR_GENERATION_LABEL, retargetSecret, type AnchorView } from "../../../core/rotation/index.js";
 import type { PodSpec } from "../../../core/workloads/pod-template.js";
+import { isRecord } from "../../../core/json.js";
 
-/** Kinds whose pods `kubectl rollout restart` can restart by a pod-template annotation. */
-export const RESTARTABLE = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
 export const RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt";
 
 /** Deployments, StatefulSets and DaemonSets in `namespace` whose pod template consumes `secretName` (env, envFrom, volume, projected). */
 export function consumersOf(workloads: readonly WorkloadObject[], namespace: string, secretName: string): WorkloadObject[] {
   return workloads.filter((w) => {
-    if (!RESTARTABLE.has(w.kind) || (w.metadata.namespace ?? "default") !== namespace) return false;
+    if (!ROLLOUT_RESTART_KINDS.has(w.kind) || (w.metadata.namespace ?? "default") !== namespace) return false;
     const t = podTemplateOf(w);
     return t !== undefined && secretReferences(t.spec).some((r) => r.secretName === secretName);
   });
@@ -38,14 +37,6 @@ export function issuingNhis(snapshot: ClusterSnapshot, namespace: string): strin
     .map((n) => n.metadata.name);
 }
 
-/** Workload kinds whose pod template a legacy-token rotation rewrites, with their API paths. */
-export const SWITCHABLE: Readonly<Record<string, { group: string; plural: string }>> = {
-  Deployment: { group: "apps/v1", plural: "deployments" },
-  StatefulSet: { group: "apps/v1", plural: "statefulsets" },
-  DaemonSet: { group: "apps/v1", plural: "daemonsets" },
-  CronJob: { group: "batch/v1", plural: "cronjobs" },
-};
-
 const consumes = (w: WorkloadObject, secretName: string): boolean => {
   const t = podTemplateOf(w);
   return t !== undefined && secretReferences(t.spec).some((r) => r.secretName === secretName);
@@ -53,7 +44,7 @@ const consumes = (w: WorkloadObject, secretName: string): boolean => {
 
 /** "Kind/name" of the switchable workloads (fresh from the API server) whose template references `secretName`. */
 export function switchableConsumers(workloads: readonly WorkloadObject[], secretName: string): string[] {
-  return workloads.filter((w) => w.kind in SWITCHABLE && consumes(w, secretName)).map((w) => `${w.kind}/${w.metadata.name}`).sort();
+  return workloads.filter((w) => TEMPLATE_REWRITABLE_KINDS.has(w.kind) && consumes(w, secretName)).map((w) => `${w.kind}/${w.metadata.name}`).sort();
 }
 
 /** "Pod/name" of the live pods in `namespace` that consume `secretName` (a rollout not finished, or a bare pod). */
@@ -68,7 +59,7 @@ export function podsConsuming(workloads: readonly WorkloadObject[], namespace: s
 }
 
 type Obj = Record<string, unknown>;
-const rec = (x: unknown): Obj | undefined => (typeof x === "object" && x !== null && !Array.isArray(x) ? (x as Obj) : undefined);
+const rec = (x: unknown): Obj | undefined => (isRecord(x) ? x : undefined);
 
 /**
  * The workload with every reference of its pod template to Secret `from` pointing at `to`, or

@@ -4,16 +4,16 @@
 // which of its keys are non-empty (the token never leaves this function, never logged or recorded).
 import type { NonHumanIdentity } from "../../../core/nhi/types.js";
 import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE, type WorkloadObject } from "../../../core/snapshot.js";
+import { TEMPLATE_REWRITABLE_KINDS, WORKLOAD_KINDS, workloadPath } from "../../../core/workloads/pod-template.js";
 import {
   legacyRecordAnnotations, planLegacyRotation, readLegacyRecord,
   type LegacyRecord, type LegacySecretView, type LegacyStep,
 } from "../../../core/rotation/index.js";
-import { MERGE_PATCH, METADATA_LIST_ACCEPT, isAlreadyExists, isConflict, type KubeRest } from "../../k8s/rest.js";
+import { MERGE_PATCH, METADATA_ACCEPT, METADATA_LIST_ACCEPT, isAlreadyExists, isConflict, type KubeRest } from "../../k8s/rest.js";
 import type { Log } from "../../../edge/log.js";
 import type { ControllerMetricsSink } from "../types.js";
-import { SWITCHABLE, podsConsuming, retargetWorkload, switchableConsumers } from "./decide.js";
+import { podsConsuming, retargetWorkload, switchableConsumers } from "./decide.js";
 
-export const METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 const MAX_STEPS = 12;
 const CREDENTIAL_TYPE = "LegacyToken";
 
@@ -74,8 +74,8 @@ export async function driveLegacyTokens(d: LegacyDeps, o: LegacyOptions): Promis
 
 async function listSwitchable(rest: KubeRest, ns: string): Promise<WorkloadObject[]> {
   const out: WorkloadObject[] = [];
-  for (const [kind, { group, plural }] of Object.entries(SWITCHABLE)) {
-    const items = await rest.listAll<WorkloadObject>(`/apis/${group}/namespaces/${ns}/${plural}`);
+  for (const kind of TEMPLATE_REWRITABLE_KINDS) {
+    const items = await rest.listAll<WorkloadObject>(workloadPath(kind, ns) as string);
     out.push(...items.map((w) => ({ ...w, kind })));
   }
   return out;
@@ -168,13 +168,13 @@ async function perform(d: LegacyDeps, o: LegacyOptions, old: SecretLike, rec: Le
     case "Switch": {
       for (const ref of step.workloads) {
         const [kind = "", wname = ""] = ref.split("/");
-        const api = SWITCHABLE[kind];
+        const api = TEMPLATE_REWRITABLE_KINDS.has(kind) ? WORKLOAD_KINDS[kind] : undefined;
         const current = workloads.find((w) => w.kind === kind && w.metadata.name === wname);
         if (!api || !current) continue;
         const next = retargetWorkload(current, name, step.successor);
         if (!next) continue;
         // A PUT of what was read: its resourceVersion guards against a concurrent edit (409: re-plan).
-        await d.rest.request("PUT", `/apis/${api.group}/namespaces/${ns}/${api.plural}/${wname}`, { body: { ...next, apiVersion: api.group, kind } });
+        await d.rest.request("PUT", workloadPath(kind, ns, wname) as string, { body: { ...next, apiVersion: api.apiVersion, kind } });
       }
       const { lastError: _e, ...record } = step.record;
       await writeRecord(d, ns, old, record);

@@ -14,6 +14,8 @@ import {
   planRotation, previousKey, readRecord, withRecord, type RotationRecord, type RotationStep, type SecretView,
 } from "../../../core/rotation/index.js";
 import { serviceAccountIdentity } from "../../../core/policy/settings.js";
+import { workloadPath } from "../../../core/workloads/pod-template.js";
+import { redactTokens } from "../../../core/redact.js";
 import { ApiError, MERGE_PATCH, METADATA_LIST_ACCEPT, isConflict, type KubeRest } from "../../k8s/rest.js";
 import type { ProcessResult } from "../../k8s/queue.js";
 import { nullLog } from "../../../edge/log.js";
@@ -44,9 +46,9 @@ function view(s: SecretObject): SecretView {
 const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
 const unb64 = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8"));
 
-/** A message safe for annotations, events and logs: the API server's words, never a request body. */
-function errorMessage(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).replace(/eyJ[A-Za-z0-9_.-]{20,}/g, "[redacted]").slice(0, 500);
+/** A message safe for annotations, events and logs: the API server's words, never a request body or a token. */
+export function errorMessage(e: unknown): string {
+  return redactTokens(e instanceof Error ? e.message : String(e), 500);
 }
 
 export class CredentialsController {
@@ -208,9 +210,7 @@ export class CredentialsController {
         if (!secret) return;
         const at = new Date(this.now()).toISOString();
         for (const w of consumers) {
-          const group = "apps/v1";
-          const plural = `${w.kind.toLowerCase()}s`;
-          await this.rest.request("PATCH", `/apis/${group}/namespaces/${ns}/${plural}/${w.name}`, { body: restartPatch(at), contentType: MERGE_PATCH });
+          await this.rest.request("PATCH", workloadPath(w.kind, ns, w.name) as string, { body: restartPatch(at), contentType: MERGE_PATCH });
         }
         await put(withAnn(secret, step.record));
         await this.event(nhi, "Normal", "RolloutRestarted", `restarted ${consumers.map((w) => `${w.kind}/${w.name}`).join(", ")} after rotating Secret ${c.secretName}`);

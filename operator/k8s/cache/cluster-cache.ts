@@ -15,6 +15,7 @@ import type { Grant, RbacObject, RbacObjectRef, ServiceAccountRef } from "../../
 import {
   identityDirectory, type ClusterSnapshot, type IdentityDirectory, type NamespaceObject, type SecretMetadata, type ServiceAccountObject, type WorkloadObject,
 } from "../../../core/snapshot.js";
+import { LISTED_WORKLOAD_KINDS, WORKLOAD_KINDS, workloadPath, type WorkloadKind } from "../../../core/workloads/pod-template.js";
 import type { Log } from "../../../edge/log.js";
 import { Informer, type InformerObject, type InformerOptions } from "../informer.js";
 import { trimMeta, trimWorkload } from "./trim.js";
@@ -42,11 +43,6 @@ const serviceAccount = (o: Obj): Obj => ({
   ...(typeof o.automountServiceAccountToken === "boolean" ? { automountServiceAccountToken: o.automountServiceAccountToken } : {}),
 });
 
-const WORKLOADS: [string, string, string][] = [
-  ["Pod", "/api/v1/pods", "v1"], ["Deployment", "/apis/apps/v1/deployments", "apps/v1"], ["StatefulSet", "/apis/apps/v1/statefulsets", "apps/v1"],
-  ["DaemonSet", "/apis/apps/v1/daemonsets", "apps/v1"], ["Job", "/apis/batch/v1/jobs", "batch/v1"], ["CronJob", "/apis/batch/v1/cronjobs", "batch/v1"],
-  ["ReplicationController", "/api/v1/replicationcontrollers", "v1"],
-];
 const RBAC: [RbacObject["kind"], string][] = [["Role", "roles"], ["ClusterRole", "clusterroles"], ["RoleBinding", "rolebindings"], ["ClusterRoleBinding", "clusterrolebindings"]];
 
 type Part = keyof ClusterSnapshot;
@@ -123,8 +119,9 @@ export class ClusterCache implements ClusterView, InventorySource {
 
     const inv = this.inventoryInformers;
     const none = (): void => undefined;
-    for (const [kind, path, apiVersion] of WORKLOADS) {
-      add(inv, "workloads", { name: `${kind.toLowerCase()}s`, path, kind, apiVersion, sanitize: (o) => trimWorkload(kind, o) as unknown as Obj }, none, none);
+    for (const kind of LISTED_WORKLOAD_KINDS) {
+      const { apiVersion, resource } = WORKLOAD_KINDS[kind] as WorkloadKind;
+      add(inv, "workloads", { name: resource, path: workloadPath(kind) as string, kind, apiVersion, sanitize: (o) => trimWorkload(kind, o) as unknown as Obj }, none, none);
     }
     add(inv, "secrets", { name: "secrets(metadata)", path: "/api/v1/secrets", kind: "Secret", apiVersion: "v1", metadataOnly: true, sanitize: metadataOnly("Secret") }, none, none);
     add(inv, "secrets", { name: `secrets(${TLS_TYPE})`, path: "/api/v1/secrets", kind: "Secret", apiVersion: "v1", fieldSelector: `type=${TLS_TYPE}`, metadataOnly: true, sanitize: nameOnly },

@@ -3,6 +3,7 @@
 // informer of the cache sanitizes with these on arrival, so its store holds one small copy.
 import type { ObjectMeta } from "../../../core/rbac/types.js";
 import type { WorkloadObject } from "../../../core/snapshot.js";
+import { isRecord } from "../../../core/json.js";
 
 export interface Meta extends ObjectMeta {
   ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
@@ -23,20 +24,19 @@ export function trimMeta(m: Meta): Meta {
 }
 
 type Rec = Record<string, unknown>;
-const isRec = (x: unknown): x is Rec => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** A pod spec reduced to what the decisions read: account, automount, images, secret references. */
 export function trimPodSpec(spec: unknown): Rec {
-  if (!isRec(spec)) return {};
+  if (!isRecord(spec)) return {};
   const container = (c: unknown): Rec => {
-    if (!isRec(c)) return {};
-    const env = Array.isArray(c.env) ? c.env.filter((e) => isRec(e) && isRec(e.valueFrom) && isRec(e.valueFrom.secretKeyRef))
+    if (!isRecord(c)) return {};
+    const env = Array.isArray(c.env) ? c.env.filter((e) => isRecord(e) && isRecord(e.valueFrom) && isRecord(e.valueFrom.secretKeyRef))
       .map((e) => ({ name: (e as Rec).name, valueFrom: { secretKeyRef: ((e as Rec).valueFrom as Rec).secretKeyRef } })) : undefined;
-    const envFrom = Array.isArray(c.envFrom) ? c.envFrom.filter((e) => isRec(e) && isRec(e.secretRef)).map((e) => ({ secretRef: (e as Rec).secretRef })) : undefined;
+    const envFrom = Array.isArray(c.envFrom) ? c.envFrom.filter((e) => isRecord(e) && isRecord(e.secretRef)).map((e) => ({ secretRef: (e as Rec).secretRef })) : undefined;
     return { name: c.name, image: c.image, ...(env?.length ? { env } : {}), ...(envFrom?.length ? { envFrom } : {}) };
   };
-  const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter((v) => isRec(v) && (isRec(v.secret) || isRec(v.projected)))
-    .map((v) => ({ name: (v as Rec).name, ...(isRec((v as Rec).secret) ? { secret: (v as Rec).secret } : {}), ...(isRec((v as Rec).projected) ? { projected: (v as Rec).projected } : {}) })) : undefined;
+  const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter((v) => isRecord(v) && (isRecord(v.secret) || isRecord(v.projected)))
+    .map((v) => ({ name: (v as Rec).name, ...(isRecord((v as Rec).secret) ? { secret: (v as Rec).secret } : {}), ...(isRecord((v as Rec).projected) ? { projected: (v as Rec).projected } : {}) })) : undefined;
   const out: Rec = {};
   for (const k of ["serviceAccountName", "serviceAccount", "automountServiceAccountToken"]) if (spec[k] !== undefined) out[k] = spec[k];
   for (const k of ["containers", "initContainers", "ephemeralContainers"]) if (Array.isArray(spec[k])) out[k] = (spec[k] as unknown[]).map(container);
@@ -47,11 +47,11 @@ export function trimPodSpec(spec: unknown): Rec {
 export function trimWorkload(kind: string, o: Rec): WorkloadObject {
   const meta = trimMeta(o.metadata as Meta);
   if (kind === "Pod") {
-    const phase = isRec(o.status) ? o.status.phase : undefined;
+    const phase = isRecord(o.status) ? o.status.phase : undefined;
     return { kind, metadata: meta, spec: trimPodSpec(o.spec), ...(phase ? { status: { phase } } : {}) } as WorkloadObject;
   }
-  const spec = isRec(o.spec) ? o.spec : {};
-  const tpl = kind === "CronJob" ? (isRec(spec.jobTemplate) && isRec(spec.jobTemplate.spec) ? spec.jobTemplate.spec.template : undefined) : spec.template;
-  const t = isRec(tpl) ? { metadata: { labels: isRec(tpl.metadata) ? tpl.metadata.labels : undefined }, spec: trimPodSpec(tpl.spec) } : undefined;
+  const spec = isRecord(o.spec) ? o.spec : {};
+  const tpl = kind === "CronJob" ? (isRecord(spec.jobTemplate) && isRecord(spec.jobTemplate.spec) ? spec.jobTemplate.spec.template : undefined) : spec.template;
+  const t = isRecord(tpl) ? { metadata: { labels: isRecord(tpl.metadata) ? tpl.metadata.labels : undefined }, spec: trimPodSpec(tpl.spec) } : undefined;
   return { kind, metadata: meta, spec: kind === "CronJob" ? { jobTemplate: { spec: { template: t } } } : { template: t } };
 }
