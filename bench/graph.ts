@@ -1,7 +1,7 @@
 // Identity graph (issue 12) on the effective-permission benchmark's synthetic cluster (10,000
 // ServiceAccounts, 20,000 roles, 50,000 bindings) plus one Deployment per ServiceAccount and a legacy
 // token Secret for every fifth. Targets: graph build < 2 s, one incremental update < 5 ms; the blast
-// radius of every identity is measured too.
+// radius per identity is measured on a sample (see below).
 import { IdentityGraph, blastRadius, saNodeId, CLUSTER_ADMIN } from "../core/graph/index.js";
 import { EffectivePermissionIndex } from "../core/rbac/effective.js";
 import type { RoleBinding } from "../core/rbac/types.js";
@@ -65,20 +65,24 @@ export const graphBenchmark: Benchmark = {
     }, 20);
     figures.push({ label: "incremental update (one Deployment upsert), median", value: percentile(workloadUpdates, 50) * 1000, unit: "µs", target: "< 5 ms" });
 
-    // Blast radius of every ServiceAccount.
+    // Blast radius per identity. In this synthetic cluster cluster-wide group bindings let every
+    // account create Jobs everywhere, so each radius is the whole cluster (~10,000 accounts, hundreds
+    // of thousands of edges walked): a sample of 200, and the closure of all 10,000 extrapolated from it.
     let reached = 0;
     let toAdmin = 0;
     const ids = cluster.serviceAccounts.map((sa) => saNodeId(sa.namespace, sa.name));
-    const closure = timeOnce(() => {
-      for (const id of ids) {
+    const sampleIds = ids.filter((_, i) => i % Math.ceil(ids.length / 200) === 0);
+    const radius = timeOnce(() => {
+      for (const id of sampleIds) {
         const r = blastRadius(graph, id);
         reached += r.reached.size - 1;
         if (r.reached.has(CLUSTER_ADMIN)) toAdmin++;
       }
     });
-    figures.push({ label: `blast radius of every ServiceAccount (${ids.length.toLocaleString("en-US")})`, value: closure, unit: "ms" });
-    figures.push({ label: "nodes reached per ServiceAccount, mean", value: reached / ids.length, unit: "count" });
-    figures.push({ label: "ServiceAccounts that reach cluster-admin", value: toAdmin, unit: "count" });
+    figures.push({ label: `blast radius of one ServiceAccount, mean over ${sampleIds.length}`, value: radius / sampleIds.length, unit: "ms" });
+    figures.push({ label: `closure of every ServiceAccount (${ids.length.toLocaleString("en-US")}), extrapolated from that mean`, value: (radius / sampleIds.length) * ids.length, unit: "ms" });
+    figures.push({ label: "nodes reached per ServiceAccount, mean", value: reached / sampleIds.length, unit: "count" });
+    figures.push({ label: `of the ${sampleIds.length}, ServiceAccounts that reach cluster-admin`, value: toAdmin, unit: "count" });
     return figures;
   },
 };
