@@ -4,7 +4,18 @@ import tseslint from "typescript-eslint";
 import { layerConfigs } from "./eslint.layers.js";
 
 const CORE_IS_PURE = {
-  group: ["node:*", "fs", "http", "https", "net", "child_process", "@kubernetes/*", "express", "winston", "prom-client"],
+  group: [
+    "node:*",
+    "fs",
+    "http",
+    "https",
+    "net",
+    "child_process",
+    "@kubernetes/*",
+    "express",
+    "winston",
+    "prom-client",
+  ],
   message: "core/ is pure: do the I/O at the edge (operator/, webhooks/, cli/) and pass data in.",
 };
 
@@ -16,7 +27,10 @@ export default tseslint.config(
     files: ["**/*.ts"],
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/consistent-type-imports": "error",
       eqeqeq: ["error", "always"],
     },
@@ -30,11 +44,30 @@ export default tseslint.config(
     // core/ is pure: no I/O, no clock, no logging (DESIGN.md). Enforced, not just hoped for.
     files: ["core/**/*.ts"],
     rules: {
-      "no-restricted-globals": ["error", "console", "process", "setTimeout", "setInterval", "fetch"],
-      "no-restricted-properties": ["error",
-        { object: "Math", property: "random", message: "core/ is deterministic; take randomness as a parameter." },
-        { object: "Date", property: "now", message: "core/ takes the time as a parameter." }],
-      "no-restricted-syntax": ["error", { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "core/ takes the time as a parameter." }],
+      "no-restricted-globals": [
+        "error",
+        "console",
+        "process",
+        "setTimeout",
+        "setInterval",
+        "fetch",
+      ],
+      "no-restricted-properties": [
+        "error",
+        {
+          object: "Math",
+          property: "random",
+          message: "core/ is deterministic; take randomness as a parameter.",
+        },
+        { object: "Date", property: "now", message: "core/ takes the time as a parameter." },
+      ],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: "core/ takes the time as a parameter.",
+        },
+      ],
     },
   },
   // Who may import whom (docs/ARCHITECTURE.md, "Layers"); core's purity patterns ride along, since

@@ -18,40 +18,78 @@ export function syntheticStream(objects: number = OBJECTS): string {
   const docs: string[] = [];
   for (let n = 0; docs.length < objects; n++) {
     const ns = `team-${n}`;
-    docs.push(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n  labels: { team: "${n}" }`);
-    for (const sa of ["api", "worker", "cron"]) docs.push(`apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${sa}\n  namespace: ${ns}`);
+    docs.push(
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n  labels: { team: "${n}" }`,
+    );
+    for (const sa of ["api", "worker", "cron"])
+      docs.push(
+        `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${sa}\n  namespace: ${ns}`,
+      );
     for (const sa of ["api", "worker"]) {
-      docs.push(`apiVersion: nhi.io/v1alpha1\nkind: NonHumanIdentity\nmetadata:\n  name: ${sa}\n  namespace: ${ns}\nspec:\n  owner: { team: team-${n}, contact: team-${n}@example.com }\n  purpose: Synthetic ${sa}\n  serviceAccountName: ${sa}\n  scopes:\n    - { namespaces: [${ns}], apiGroups: [""], resources: [configmaps], verbs: [get, list, watch] }\n  workloads:\n    podSelector: { matchLabels: { app: ${sa} } }`);
+      docs.push(
+        `apiVersion: nhi.io/v1alpha1\nkind: NonHumanIdentity\nmetadata:\n  name: ${sa}\n  namespace: ${ns}\nspec:\n  owner: { team: team-${n}, contact: team-${n}@example.com }\n  purpose: Synthetic ${sa}\n  serviceAccountName: ${sa}\n  scopes:\n    - { namespaces: [${ns}], apiGroups: [""], resources: [configmaps], verbs: [get, list, watch] }\n  workloads:\n    podSelector: { matchLabels: { app: ${sa} } }`,
+      );
     }
-    const extra = random() < 0.1 ? `\n  - apiGroups: [""]\n    resources: [secrets]\n    verbs: [get]` : "";
-    docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: config-reader\n  namespace: ${ns}\nrules:\n  - apiGroups: [""]\n    resources: [configmaps]\n    verbs: [get, list, watch]${extra}`);
-    docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: jobs\n  namespace: ${ns}\nrules:\n  - apiGroups: [batch]\n    resources: [jobs]\n    verbs: [get, list, create]`);
+    const extra =
+      random() < 0.1 ? `\n  - apiGroups: [""]\n    resources: [secrets]\n    verbs: [get]` : "";
+    docs.push(
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: config-reader\n  namespace: ${ns}\nrules:\n  - apiGroups: [""]\n    resources: [configmaps]\n    verbs: [get, list, watch]${extra}`,
+    );
+    docs.push(
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: jobs\n  namespace: ${ns}\nrules:\n  - apiGroups: [batch]\n    resources: [jobs]\n    verbs: [get, list, create]`,
+    );
     for (const sa of ["api", "worker"]) {
-      docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ${sa}-config\n  namespace: ${ns}\nsubjects:\n  - { kind: ServiceAccount, name: ${sa} }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: config-reader }`);
+      docs.push(
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ${sa}-config\n  namespace: ${ns}\nsubjects:\n  - { kind: ServiceAccount, name: ${sa} }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: config-reader }`,
+      );
     }
-    docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: cron-jobs\n  namespace: ${ns}\nsubjects:\n  - { kind: ServiceAccount, name: cron }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${random() < 0.05 ? "edit" : "view"} }`);
-    docs.push(`apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: ${ns}\nspec:\n  selector: { matchLabels: { app: api } }\n  template:\n    metadata:\n      labels: { app: api }\n    spec:\n      serviceAccountName: api\n      containers:\n        - { name: api, image: "registry.example.com/${ns}/api:1" }`);
-    docs.push(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${ns}\ndata:\n  level: info`);
-    docs.push(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ${ns}\ntype: Opaque\nstringData:\n  password: not-a-real-password`);
+    docs.push(
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: cron-jobs\n  namespace: ${ns}\nsubjects:\n  - { kind: ServiceAccount, name: cron }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${random() < 0.05 ? "edit" : "view"} }`,
+    );
+    docs.push(
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: ${ns}\nspec:\n  selector: { matchLabels: { app: api } }\n  template:\n    metadata:\n      labels: { app: api }\n    spec:\n      serviceAccountName: api\n      containers:\n        - { name: api, image: "registry.example.com/${ns}/api:1" }`,
+    );
+    docs.push(
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${ns}\ndata:\n  level: info`,
+    );
+    docs.push(
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ${ns}\ntype: Opaque\nstringData:\n  password: not-a-real-password`,
+    );
   }
   return docs.slice(0, objects).join("\n---\n");
 }
 
-const SIZES = (process.env.BENCH_CLI_SIZES ?? "10,2000,20000,100000").split(",").map(Number).filter((n) => n > 0);
-const TARGETS: Record<number, { ms: number; mb: number }> = { 20_000: { ms: 2_500, mb: 150 }, 100_000: { ms: 12_000, mb: 400 } };
+const SIZES = (process.env.BENCH_CLI_SIZES ?? "10,2000,20000,100000")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
+const TARGETS: Record<number, { ms: number; mb: number }> = {
+  20_000: { ms: 2_500, mb: 150 },
+  100_000: { ms: 12_000, mb: 400 },
+};
 
-interface Run { ms: number; peakMB: number; code: number | null }
+interface Run {
+  ms: number;
+  peakMB: number;
+  code: number | null;
+}
 
 /** Runs node with `args`, its stdout discarded; wall time from spawn to exit, peak RSS from fd 3. */
 function timeProcess(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const preload = new URL("./peak-rss.js", import.meta.url).href;
     const t0 = performance.now();
-    const child = spawn(process.execPath, ["--import", preload, ...args], { stdio: ["ignore", "ignore", "inherit", "pipe"] });
+    const child = spawn(process.execPath, ["--import", preload, ...args], {
+      stdio: ["ignore", "ignore", "inherit", "pipe"],
+    });
     let rss = "";
-    child.stdio[3]?.on("data", (d: Buffer) => { rss += d.toString(); });
+    child.stdio[3]?.on("data", (d: Buffer) => {
+      rss += d.toString();
+    });
     child.once("error", reject);
-    child.once("close", (code) => resolve({ ms: performance.now() - t0, peakMB: Number(rss.trim()) / 1024, code }));
+    child.once("close", (code) =>
+      resolve({ ms: performance.now() - t0, peakMB: Number(rss.trim()) / 1024, code }),
+    );
   });
 }
 
@@ -72,31 +110,79 @@ export const cliCheckBenchmark: Benchmark = {
     const figures: Figure[] = [];
     try {
       const bare = await medianRun(5, ["-e", "0"]);
-      figures.push({ label: "node -e 0 (median of 5)", value: bare.ms, unit: "ms" }, { label: "node -e 0: peak RSS", value: bare.peakMB, unit: "MB" });
-      const load = await medianRun(5, ["--input-type=module", "-e", `await import(${JSON.stringify(cli)})`]);
-      figures.push({ label: "node importing nhictl's modules, no command (median of 5)", value: load.ms, unit: "ms" });
+      figures.push(
+        { label: "node -e 0 (median of 5)", value: bare.ms, unit: "ms" },
+        { label: "node -e 0: peak RSS", value: bare.peakMB, unit: "MB" },
+      );
+      const load = await medianRun(5, [
+        "--input-type=module",
+        "-e",
+        `await import(${JSON.stringify(cli)})`,
+      ]);
+      figures.push({
+        label: "node importing nhictl's modules, no command (median of 5)",
+        value: load.ms,
+        unit: "ms",
+      });
       // Startup without an NHI in the input: the CRD schemas are never compiled (ajv runs lazily).
       const noNhi = join(dir, "manifests-10-no-nhi.yaml");
-      writeFileSync(noNhi, syntheticStream(40).split("\n---\n").filter((d) => !d.includes("kind: NonHumanIdentity")).slice(0, 10).join("\n---\n"));
+      writeFileSync(
+        noNhi,
+        syntheticStream(40)
+          .split("\n---\n")
+          .filter((d) => !d.includes("kind: NonHumanIdentity"))
+          .slice(0, 10)
+          .join("\n---\n"),
+      );
       const small = await medianRun(5, [cli, "check", noNhi]);
       const limit = 2 * bare.ms + (load.ms - bare.ms);
       figures.push(
-        { label: "nhictl check, 10 objects without an NHI (median of 5): wall time", value: small.ms, unit: "ms" },
-        { label: "nhictl check, 10 objects without an NHI: vs 2x node -e 0 plus module load", value: small.ms / limit, unit: "ratio", target: "<= 1", pass: small.ms <= limit },
+        {
+          label: "nhictl check, 10 objects without an NHI (median of 5): wall time",
+          value: small.ms,
+          unit: "ms",
+        },
+        {
+          label: "nhictl check, 10 objects without an NHI: vs 2x node -e 0 plus module load",
+          value: small.ms / limit,
+          unit: "ratio",
+          target: "<= 1",
+          pass: small.ms <= limit,
+        },
       );
       for (const n of SIZES) {
         const file = join(dir, `manifests-${n}.yaml`);
         writeFileSync(file, syntheticStream(n));
-        const r = n <= 10 ? await medianRun(5, [cli, "check", file]) : await timeProcess([cli, "check", file]);
-        if (r.code !== 0 && r.code !== 1) throw new Error(`nhictl check on ${n} objects exited with ${r.code}`);
+        const r =
+          n <= 10
+            ? await medianRun(5, [cli, "check", file])
+            : await timeProcess([cli, "check", file]);
+        if (r.code !== 0 && r.code !== 1)
+          throw new Error(`nhictl check on ${n} objects exited with ${r.code}`);
         const target = TARGETS[n];
         const what = `nhictl check, ${n.toLocaleString("en-US")} objects${n <= 10 ? " with NHIs (median of 5)" : ""}`;
         figures.push(
-          { label: `${what}: wall time`, value: r.ms, unit: "ms", ...(target ? { target: `< ${target.ms} ms`, pass: r.ms < target.ms } : {}) },
-          { label: `${what}: peak RSS`, value: r.peakMB, unit: "MB", ...(target ? { target: `< ${target.mb} MB`, pass: r.peakMB < target.mb } : {}) },
+          {
+            label: `${what}: wall time`,
+            value: r.ms,
+            unit: "ms",
+            ...(target ? { target: `< ${target.ms} ms`, pass: r.ms < target.ms } : {}),
+          },
+          {
+            label: `${what}: peak RSS`,
+            value: r.peakMB,
+            unit: "MB",
+            ...(target ? { target: `< ${target.mb} MB`, pass: r.peakMB < target.mb } : {}),
+          },
         );
         if (n <= 10) {
-          figures.push({ label: `${what}: startup vs 2x node -e 0 plus module load`, value: r.ms / limit, unit: "ratio", target: "<= 1", pass: r.ms <= limit });
+          figures.push({
+            label: `${what}: startup vs 2x node -e 0 plus module load`,
+            value: r.ms / limit,
+            unit: "ratio",
+            target: "<= 1",
+            pass: r.ms <= limit,
+          });
         }
       }
     } finally {

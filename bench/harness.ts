@@ -31,7 +31,11 @@ export function timeOnce(fn: () => void): number {
 }
 
 /** Runs `fn(i)` `iterations` times after `warmup` untimed runs; returns sorted per-run durations in ms. */
-export function sample(iterations: number, fn: (i: number) => void, warmup = Math.min(50, iterations)): number[] {
+export function sample(
+  iterations: number,
+  fn: (i: number) => void,
+  warmup = Math.min(50, iterations),
+): number[] {
   for (let i = 0; i < warmup; i++) fn(i);
   const out: number[] = [];
   for (let i = 0; i < iterations; i++) {

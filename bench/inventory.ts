@@ -21,18 +21,25 @@ const BINDINGS = 10000;
 const NHIS = 200;
 const DEPLOYMENTS = 500;
 
-async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  concurrency: number,
+  fn: (x: T) => Promise<void>,
+): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (i < items.length) await fn(items[i++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < items.length) await fn(items[i++] as T);
+    }),
+  );
 }
 
 async function create(kube: KubeClient, path: string, body: unknown): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const r = await kube.request("POST", path, { body });
     if (r.status === 201 || r.status === 409) return;
-    if (attempt >= 5) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+    if (attempt >= 5)
+      throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
     await new Promise((res) => setTimeout(res, 200 * (attempt + 1)));
   }
 }
@@ -41,38 +48,109 @@ async function load(kube: KubeClient): Promise<number> {
   const ns = (i: number): string => `bench-${String(i % NAMESPACES).padStart(3, "0")}`;
   const per = (n: number): number => n / NAMESPACES;
   const jobs: [string, unknown][] = [];
-  for (let n = 0; n < NAMESPACES; n++) jobs.push(["/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns(n) } }]);
+  for (let n = 0; n < NAMESPACES; n++)
+    jobs.push([
+      "/api/v1/namespaces",
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns(n) } },
+    ]);
   await pool(jobs.splice(0), 16, ([p, b]) => create(kube, p, b));
   for (let i = 0; i < SAS; i++) {
-    jobs.push([`/api/v1/namespaces/${ns(i)}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: `sa-${Math.floor(i / NAMESPACES)}`, namespace: ns(i) } }]);
+    jobs.push([
+      `/api/v1/namespaces/${ns(i)}/serviceaccounts`,
+      {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: `sa-${Math.floor(i / NAMESPACES)}`, namespace: ns(i) },
+      },
+    ]);
   }
   for (let n = 0; n < NAMESPACES; n++) {
     for (let r = 0; r < 5; r++) {
-      jobs.push([`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns(n)}/roles`, { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: `role-${r}`, namespace: ns(n) },
-        rules: [{ apiGroups: [""], resources: r === 0 ? ["secrets"] : ["configmaps", `things${r}`], verbs: r === 4 ? ["*"] : ["get", "list"] }] }]);
+      jobs.push([
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns(n)}/roles`,
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "Role",
+          metadata: { name: `role-${r}`, namespace: ns(n) },
+          rules: [
+            {
+              apiGroups: [""],
+              resources: r === 0 ? ["secrets"] : ["configmaps", `things${r}`],
+              verbs: r === 4 ? ["*"] : ["get", "list"],
+            },
+          ],
+        },
+      ]);
     }
   }
   for (let i = 0; i < SECRETS; i++) {
     const legacy = i % 10 === 0;
     const sa = `sa-${Math.floor(i / NAMESPACES) % per(SAS)}`;
-    jobs.push([`/api/v1/namespaces/${ns(i)}/secrets`, legacy
-      ? { apiVersion: "v1", kind: "Secret", type: "kubernetes.io/service-account-token", metadata: { name: `tok-${Math.floor(i / NAMESPACES)}`, namespace: ns(i), annotations: { "kubernetes.io/service-account.name": sa } } }
-      : { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name: `sec-${Math.floor(i / NAMESPACES)}`, namespace: ns(i), labels: { app: `app-${i % 37}` } }, data: { value: Buffer.from(`v${i}`).toString("base64") } }]);
+    jobs.push([
+      `/api/v1/namespaces/${ns(i)}/secrets`,
+      legacy
+        ? {
+            apiVersion: "v1",
+            kind: "Secret",
+            type: "kubernetes.io/service-account-token",
+            metadata: {
+              name: `tok-${Math.floor(i / NAMESPACES)}`,
+              namespace: ns(i),
+              annotations: { "kubernetes.io/service-account.name": sa },
+            },
+          }
+        : {
+            apiVersion: "v1",
+            kind: "Secret",
+            type: "Opaque",
+            metadata: {
+              name: `sec-${Math.floor(i / NAMESPACES)}`,
+              namespace: ns(i),
+              labels: { app: `app-${i % 37}` },
+            },
+            data: { value: Buffer.from(`v${i}`).toString("base64") },
+          },
+    ]);
   }
   for (let i = 0; i < BINDINGS; i++) {
-    jobs.push([`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns(i)}/rolebindings`, {
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: `rb-${Math.floor(i / NAMESPACES)}`, namespace: ns(i) },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `role-${i % 5}` },
-      subjects: [{ kind: "ServiceAccount", name: `sa-${(i * 7) % per(SAS)}`, namespace: ns(i) }],
-    }]);
+    jobs.push([
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns(i)}/rolebindings`,
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: `rb-${Math.floor(i / NAMESPACES)}`, namespace: ns(i) },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `role-${i % 5}` },
+        subjects: [{ kind: "ServiceAccount", name: `sa-${(i * 7) % per(SAS)}`, namespace: ns(i) }],
+      },
+    ]);
   }
   for (let i = 0; i < DEPLOYMENTS; i++) {
     const sa = `sa-${i % per(SAS)}`;
-    jobs.push([`/apis/apps/v1/namespaces/${ns(i)}/deployments`, {
-      apiVersion: "apps/v1", kind: "Deployment", metadata: { name: `d-${Math.floor(i / NAMESPACES)}`, namespace: ns(i) },
-      spec: { replicas: 0, selector: { matchLabels: { app: `d${i}` } }, template: { metadata: { labels: { app: `d${i}` } },
-        spec: { serviceAccountName: sa, containers: [{ name: "c", image: "registry.example.com/app:1", envFrom: [{ secretRef: { name: `sec-${i % 100}` } }] }] } } },
-    }]);
+    jobs.push([
+      `/apis/apps/v1/namespaces/${ns(i)}/deployments`,
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: `d-${Math.floor(i / NAMESPACES)}`, namespace: ns(i) },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: `d${i}` } },
+          template: {
+            metadata: { labels: { app: `d${i}` } },
+            spec: {
+              serviceAccountName: sa,
+              containers: [
+                {
+                  name: "c",
+                  image: "registry.example.com/app:1",
+                  envFrom: [{ secretRef: { name: `sec-${i % 100}` } }],
+                },
+              ],
+            },
+          },
+        },
+      },
+    ]);
   }
   const total = jobs.length;
   await pool(jobs, 48, ([p, b]) => create(kube, p, b));
@@ -80,16 +158,43 @@ async function load(kube: KubeClient): Promise<number> {
 }
 
 async function installNhis(cp: ControlPlane): Promise<void> {
-  await cp.kubectlOk(["apply", "--server-side", "-f", join(REPO_ROOT, "crds", "nonhumanidentities.nhi.io.yaml"), "-f", join(REPO_ROOT, "crds", "nhipolicies.nhi.io.yaml")]);
-  await cp.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io"]);
+  await cp.kubectlOk([
+    "apply",
+    "--server-side",
+    "-f",
+    join(REPO_ROOT, "crds", "nonhumanidentities.nhi.io.yaml"),
+    "-f",
+    join(REPO_ROOT, "crds", "nhipolicies.nhi.io.yaml"),
+  ]);
+  await cp.kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd/nonhumanidentities.nhi.io",
+  ]);
   const jobs: number[] = Array.from({ length: NHIS }, (_, i) => i);
   await pool(jobs, 16, async (i) => {
     const ns = `bench-${String(i % NAMESPACES).padStart(3, "0")}`;
     await create(cp.kube, `/apis/nhi.io/v1alpha1/namespaces/${ns}/nonhumanidentities`, {
-      apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", metadata: { name: `nhi-${Math.floor(i / NAMESPACES)}`, namespace: ns },
-      spec: { owner: { team: "bench", contact: "bench@example.com" }, purpose: "bench", serviceAccountName: `sa-${Math.floor(i / NAMESPACES)}`,
-        scopes: [{ namespaces: [ns], apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
-        credentials: [{ name: "ext", type: "External", secretName: `sec-${Math.floor(i / NAMESPACES)}`, maxAge: "2160h" }] },
+      apiVersion: "nhi.io/v1alpha1",
+      kind: "NonHumanIdentity",
+      metadata: { name: `nhi-${Math.floor(i / NAMESPACES)}`, namespace: ns },
+      spec: {
+        owner: { team: "bench", contact: "bench@example.com" },
+        purpose: "bench",
+        serviceAccountName: `sa-${Math.floor(i / NAMESPACES)}`,
+        scopes: [
+          { namespaces: [ns], apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] },
+        ],
+        credentials: [
+          {
+            name: "ext",
+            type: "External",
+            secretName: `sec-${Math.floor(i / NAMESPACES)}`,
+            maxAge: "2160h",
+          },
+        ],
+      },
     });
   });
 }
@@ -98,22 +203,45 @@ async function apiRequests(kube: KubeClient): Promise<number> {
   const r = await kube.request<string>("GET", "/metrics");
   let sum = 0;
   for (const line of String(r.body).split("\n")) {
-    if (line.startsWith("apiserver_request_total{")) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith("apiserver_request_total{"))
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
 }
 
 /** Runs the operator once; returns ms to a complete inventory, peak RSS and requests made. */
-async function measure(cp: ControlPlane): Promise<{ ms: number; rssMB: number; requests: number; identities: number }> {
+async function measure(
+  cp: ControlPlane,
+): Promise<{ ms: number; rssMB: number; requests: number; identities: number }> {
   const certDir = mkdtempSync(join(tmpdir(), "nhi-bench-inventory-"));
   const before = await apiRequests(cp.kube);
   const start = performance.now();
-  const proc = spawn(process.execPath, [join(REPO_ROOT, "dist/operator/main.js"), "--kubeconfig", cp.kubeconfigPath,
-    "--host", "127.0.0.1", "--port", "0", "--metrics-host", "127.0.0.1", "--metrics-port", "0", "--dev-cert-dir", certDir,
-    "--lease-namespace", "default", "--identity", "bench"], {
-    env: { ...process.env, LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "dist/operator/main.js"),
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--metrics-host",
+      "127.0.0.1",
+      "--metrics-port",
+      "0",
+      "--dev-cert-dir",
+      certDir,
+      "--lease-namespace",
+      "default",
+      "--identity",
+      "bench",
+    ],
+    {
+      env: { ...process.env, LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   const done = new Promise<number>((resolve, reject) => {
     proc.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -122,8 +250,13 @@ async function measure(cp: ControlPlane): Promise<{ ms: number; rssMB: number; r
       if (m) resolve(Number(m[1]));
     });
     proc.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
-    proc.once("exit", (code) => reject(new Error(`reconcilers exited ${code}: ${out.slice(-1000)}`)));
-    setTimeout(() => reject(new Error(`no complete inventory after 180 s: ${out.slice(-1000)}`)), 180_000).unref();
+    proc.once("exit", (code) =>
+      reject(new Error(`reconcilers exited ${code}: ${out.slice(-1000)}`)),
+    );
+    setTimeout(
+      () => reject(new Error(`no complete inventory after 180 s: ${out.slice(-1000)}`)),
+      180_000,
+    ).unref();
   });
   const identities = await done;
   const ms = performance.now() - start;
@@ -146,12 +279,32 @@ export const inventoryBenchmark: Benchmark = {
       const objects = await load(cp.kube);
       await installNhis(cp);
       const loadS = (performance.now() - t0) / 1000;
-      const figures: Figure[] = [{ label: `objects loaded (${(loadS).toFixed(0)} s, not part of the measurement)`, value: objects + NHIS, unit: "count" }];
+      const figures: Figure[] = [
+        {
+          label: `objects loaded (${loadS.toFixed(0)} s, not part of the measurement)`,
+          value: objects + NHIS,
+          unit: "count",
+        },
+      ];
       const m = await measure(cp);
       figures.push(
-        { label: `start → complete inventory of ${m.identities} identities`, value: m.ms, unit: "ms", target: "< 60 s" },
-        { label: "peak RSS of the operator process (webhook + reconcilers)", value: m.rssMB, unit: "MB", target: "< 300 MB" },
-        { label: "API requests until the inventory was complete", value: m.requests, unit: "count" },
+        {
+          label: `start → complete inventory of ${m.identities} identities`,
+          value: m.ms,
+          unit: "ms",
+          target: "< 60 s",
+        },
+        {
+          label: "peak RSS of the operator process (webhook + reconcilers)",
+          value: m.rssMB,
+          unit: "MB",
+          target: "< 300 MB",
+        },
+        {
+          label: "API requests until the inventory was complete",
+          value: m.requests,
+          unit: "count",
+        },
       );
       return figures;
     } finally {

@@ -21,10 +21,14 @@ export interface LoadSpec {
 }
 
 export interface LoadResult {
-  sent: number; ok: number; errors: number; denied: number;
+  sent: number;
+  ok: number;
+  errors: number;
+  denied: number;
   /** Still unanswered DRAIN_SECONDS after the window: counted with the latency they had reached then. */
   timedOut: number;
-  seconds: number; latenciesMs: number[];
+  seconds: number;
+  latenciesMs: number[];
 }
 
 /**
@@ -37,13 +41,27 @@ export type LoadMessage = { measuring: true } | { result: LoadResult } | { error
 
 function post(agent: Agent, url: URL, body: string): Promise<{ status: number; allowed: boolean }> {
   return new Promise((resolve, reject) => {
-    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => { text += c; });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, allowed: text.includes("\"allowed\":true") }));
-      res.on("error", reject);
-    });
+    const req = request(
+      {
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        agent,
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          text += c;
+        });
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, allowed: text.includes('"allowed":true') }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -51,12 +69,23 @@ function post(agent: Agent, url: URL, body: string): Promise<{ status: number; a
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-export async function generateLoad(spec: LoadSpec, onMeasuring: () => void = () => undefined): Promise<LoadResult> {
+export async function generateLoad(
+  spec: LoadSpec,
+  onMeasuring: () => void = () => undefined,
+): Promise<LoadResult> {
   // Open loop needs room for requests that queue behind a pause; the API server opens more too.
-  const agent = new Agent({ keepAlive: true, maxSockets: spec.mode === "rate" ? Math.max(spec.connections, 64) : spec.connections, ca: spec.ca });
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: spec.mode === "rate" ? Math.max(spec.connections, 64) : spec.connections,
+    ca: spec.ca,
+  });
   const url = new URL(spec.url);
   let lat: number[] = [];
-  let sent = 0, ok = 0, errors = 0, denied = 0, next = 0;
+  let sent = 0,
+    ok = 0,
+    errors = 0,
+    denied = 0,
+    next = 0;
   const pending = new Set<{ scheduled: number }>();
   const one = async (scheduled: number): Promise<void> => {
     const body = spec.bodies[next++ % spec.bodies.length] as string;
@@ -78,7 +107,12 @@ export async function generateLoad(spec: LoadSpec, onMeasuring: () => void = () 
   /** Waits for `inflight` up to DRAIN_SECONDS; what is still pending then is timed out. */
   const drain = async (inflight: Iterable<Promise<void>>): Promise<void> => {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(inflight), new Promise<void>((r) => { timer = setTimeout(r, DRAIN_SECONDS * 1000); })]);
+    await Promise.race([
+      Promise.all(inflight),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, DRAIN_SECONDS * 1000);
+      }),
+    ]);
     clearTimeout(timer);
     const at = performance.now();
     for (const p of pending) {
@@ -91,9 +125,11 @@ export async function generateLoad(spec: LoadSpec, onMeasuring: () => void = () 
     const start = performance.now();
     const end = start + seconds * 1000;
     if (spec.mode === "saturate") {
-      await drain(Array.from({ length: spec.connections }, async () => {
-        while (performance.now() < end) await one(performance.now());
-      }));
+      await drain(
+        Array.from({ length: spec.connections }, async () => {
+          while (performance.now() < end) await one(performance.now());
+        }),
+      );
     } else {
       const interval = 1000 / spec.rate;
       const inflight = new Set<Promise<void>>();
@@ -115,7 +151,11 @@ export async function generateLoad(spec: LoadSpec, onMeasuring: () => void = () 
   };
   await run(spec.warmupSeconds);
   lat = [];
-  sent = 0; ok = 0; errors = 0; denied = 0; timedOut = 0;
+  sent = 0;
+  ok = 0;
+  errors = 0;
+  denied = 0;
+  timedOut = 0;
   onMeasuring();
   const seconds = await run(spec.seconds);
   agent.destroy();
@@ -126,7 +166,11 @@ if (process.send) {
   process.once("message", (spec: LoadSpec) => {
     generateLoad(spec, () => process.send?.({ measuring: true } satisfies LoadMessage)).then(
       (result) => process.send?.({ result } satisfies LoadMessage, () => process.exit(0)),
-      (err: unknown) => process.send?.({ error: err instanceof Error ? err.message : String(err) } satisfies LoadMessage, () => process.exit(1)),
+      (err: unknown) =>
+        process.send?.(
+          { error: err instanceof Error ? err.message : String(err) } satisfies LoadMessage,
+          () => process.exit(1),
+        ),
     );
   });
 }

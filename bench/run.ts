@@ -12,31 +12,58 @@ import { loadavg } from "node:os";
 import { type Benchmark, type Figure, gcAvailable } from "./harness.js";
 import { webhookBenchmark } from "./webhook.js";
 
-const benchmarks: Benchmark[] = [effectivePermissionsBenchmark, cliCheckBenchmark, inventoryBenchmark, webhookBenchmark];
+const benchmarks: Benchmark[] = [
+  effectivePermissionsBenchmark,
+  cliCheckBenchmark,
+  inventoryBenchmark,
+  webhookBenchmark,
+];
 benchmarks.push(graphBenchmark); // issue 12; kept apart for easy merges
 
 function format(f: Figure): string {
-  const digits = f.unit === "ratio" ? 2 : f.unit === "count" ? (Number.isInteger(f.value) ? 0 : 1) : f.value >= 100 ? 0 : f.value >= 10 ? 1 : 2;
-  const value = f.value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const digits =
+    f.unit === "ratio"
+      ? 2
+      : f.unit === "count"
+        ? Number.isInteger(f.value)
+          ? 0
+          : 1
+        : f.value >= 100
+          ? 0
+          : f.value >= 10
+            ? 1
+            : 2;
+  const value = f.value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
   const unit = f.unit === "count" ? "" : f.unit === "ratio" ? "×" : ` ${f.unit}`;
   const verdict = f.pass === undefined ? "" : f.pass ? "  PASS" : "  FAIL";
   return `${f.label.padEnd(80, " ")} ${`${value}${unit}`.padStart(12, " ")}${f.target ? `   (target ${f.target})${verdict}` : verdict}`;
 }
 
-const loadAverage = (): string => loadavg().map((x) => x.toFixed(2)).join(", ");
+const loadAverage = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(", ");
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   const names = argv.filter((a) => !a.startsWith("--"));
   const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));
   if (unknown.length > 0) {
-    process.stderr.write(`unknown benchmark(s): ${unknown.join(", ")}; available: ${benchmarks.map((b) => b.name).join(", ")}\n`);
+    process.stderr.write(
+      `unknown benchmark(s): ${unknown.join(", ")}; available: ${benchmarks.map((b) => b.name).join(", ")}\n`,
+    );
     return 2;
   }
-  const selected = names.length === 0 ? benchmarks : benchmarks.filter((b) => names.includes(b.name));
+  const selected =
+    names.length === 0 ? benchmarks : benchmarks.filter((b) => names.includes(b.name));
   const results: { name: string; figures: Figure[] }[] = [];
   if (!json) {
-    process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}${gcAvailable() ? "" : " (run with --expose-gc for exact heap figures)"}\n`);
+    process.stdout.write(
+      `node ${process.version}, ${process.platform}/${process.arch}${gcAvailable() ? "" : " (run with --expose-gc for exact heap figures)"}\n`,
+    );
     process.stdout.write(`load average at start: ${loadAverage()}\n`);
   }
   for (const b of selected) {
@@ -45,7 +72,10 @@ async function main(argv: string[]): Promise<number> {
     results.push({ name: b.name, figures });
     if (!json) for (const f of figures) process.stdout.write(`${format(f)}\n`);
   }
-  if (json) process.stdout.write(`${JSON.stringify({ node: process.version, gc: gcAvailable(), loadavg: loadavg(), results }, null, 2)}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ node: process.version, gc: gcAvailable(), loadavg: loadavg(), results }, null, 2)}\n`,
+    );
   else process.stdout.write(`\nload average at end: ${loadAverage()}\n`);
   return 0;
 }

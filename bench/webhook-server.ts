@@ -27,11 +27,14 @@ import { snapshot } from "./webhook-cluster.js";
 export type ServerKind = "webhook" | "floor";
 
 export type ServerRequest =
-  | { start: { kind: ServerKind; cert: string; key: string } }
-  | { begin: true }
-  | { end: true };
+  { start: { kind: ServerKind; cert: string; key: string } } | { begin: true } | { end: true };
 
-export interface ServerStarted { url: string; cacheBuildMs: number; rssMB: number; heapMB: number }
+export interface ServerStarted {
+  url: string;
+  cacheBuildMs: number;
+  rssMB: number;
+  heapMB: number;
+}
 
 export interface WindowFigures {
   cpuMs: number;
@@ -45,7 +48,8 @@ export interface WindowFigures {
   heapUsedMB: number;
 }
 
-export type ServerReply = { started: ServerStarted } | { window: WindowFigures } | { error: string };
+export type ServerReply =
+  { started: ServerStarted } | { window: WindowFigures } | { error: string };
 
 const MB = 1024 * 1024;
 
@@ -55,7 +59,10 @@ type Rec = Record<string, unknown>;
 function sanitize<T>(items: T[]): T[] {
   return items.map((o) => {
     const r = o as unknown as Rec;
-    return { ...r, metadata: trimMeta(r.metadata as Parameters<typeof trimMeta>[0]) } as unknown as T;
+    return {
+      ...r,
+      metadata: trimMeta(r.metadata as Parameters<typeof trimMeta>[0]),
+    } as unknown as T;
   });
 }
 
@@ -64,16 +71,33 @@ async function startWebhook(cert: string, key: string): Promise<ServerStarted> {
   const parsed = JSON.parse(JSON.stringify(snapshot())) as ClusterSnapshot;
   const t0 = performance.now();
   const snap: ClusterSnapshot = {
-    namespaces: sanitize(parsed.namespaces), serviceAccounts: sanitize(parsed.serviceAccounts), rbac: sanitize(parsed.rbac),
-    nhis: sanitize(parsed.nhis), policies: sanitize(parsed.policies), workloads: [], secrets: [],
+    namespaces: sanitize(parsed.namespaces),
+    serviceAccounts: sanitize(parsed.serviceAccounts),
+    rbac: sanitize(parsed.rbac),
+    nhis: sanitize(parsed.nhis),
+    policies: sanitize(parsed.policies),
+    workloads: [],
+    secrets: [],
   };
   const view = snapshotView(snap);
   const cacheBuildMs = performance.now() - t0;
   const metrics = new WebhookMetrics({ defaultMetrics: true });
-  const handle = createAdmissionHandler({ view, validator: createValidator(loadCrdDocuments()), logger: silentLogger(), metrics });
+  const handle = createAdmissionHandler({
+    view,
+    validator: createValidator(loadCrdDocuments()),
+    logger: silentLogger(),
+    metrics,
+  });
   const server = await startWebhookServer({
-    handle, tls: { cert, key }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-    metrics, logger: silentLogger(), readiness: () => ({ ready: true, detail: {} }),
+    handle,
+    tls: { cert, key },
+    host: "127.0.0.1",
+    port: 0,
+    metricsHost: "127.0.0.1",
+    metricsPort: 0,
+    metrics,
+    logger: silentLogger(),
+    readiness: () => ({ ready: true, detail: {} }),
   });
   const m = process.memoryUsage();
   return { url: server.url, cacheBuildMs, rssMB: m.rss / MB, heapMB: m.heapUsed / MB };
@@ -83,26 +107,48 @@ function startFloor(cert: string, key: string): Promise<ServerStarted> {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.post("/validate", express.json({ limit: "4mb", strict: false, type: () => true }), (req, res) => {
-    const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? "";
-    res.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed: true } });
-  });
+  app.post(
+    "/validate",
+    express.json({ limit: "4mb", strict: false, type: () => true }),
+    (req, res) => {
+      const uid = (req.body as { request?: { uid?: string } }).request?.uid ?? "";
+      res.json({
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        response: { uid, allowed: true },
+      });
+    },
+  );
   const server = createHttpsServer({ cert, key, minVersion: "TLSv1.2" }, app);
   server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
-    const m = process.memoryUsage();
-    resolve({ url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/validate`, cacheBuildMs: 0, rssMB: m.rss / MB, heapMB: m.heapUsed / MB });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const m = process.memoryUsage();
+      resolve({
+        url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/validate`,
+        cacheBuildMs: 0,
+        rssMB: m.rss / MB,
+        heapMB: m.heapUsed / MB,
+      });
+    }),
+  );
 }
 
-interface Window { profiler: GCProfiler; cpu: NodeJS.CpuUsage; heapUsed: number }
+interface Window {
+  profiler: GCProfiler;
+  cpu: NodeJS.CpuUsage;
+  heapUsed: number;
+}
 
 /** Bytes allocated between two points: the heap's growth plus what every collection in between freed. */
 function windowFigures(w: Window): WindowFigures {
   const cpu = process.cpuUsage(w.cpu);
   const profile = w.profiler.stop();
   const heapNow = process.memoryUsage().heapUsed;
-  let freed = 0, pause = 0, maxPause = 0, major = 0;
+  let freed = 0,
+    pause = 0,
+    maxPause = 0,
+    major = 0;
   for (const s of profile.statistics) {
     freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
     const ms = s.cost / 1000; // cost is in microseconds
@@ -113,8 +159,12 @@ function windowFigures(w: Window): WindowFigures {
   return {
     cpuMs: (cpu.user + cpu.system) / 1000,
     allocatedMB: (heapNow - w.heapUsed + freed) / MB,
-    gcCount: profile.statistics.length, majorGcCount: major, gcPauseMs: pause, maxGcPauseMs: maxPause,
-    rssMB: process.memoryUsage().rss / MB, heapUsedMB: heapNow / MB,
+    gcCount: profile.statistics.length,
+    majorGcCount: major,
+    gcPauseMs: pause,
+    maxGcPauseMs: maxPause,
+    rssMB: process.memoryUsage().rss / MB,
+    heapUsedMB: heapNow / MB,
   };
 }
 
@@ -127,7 +177,11 @@ if (process.send) {
     if ("start" in m) {
       const { kind, cert, key } = m.start;
       const started = kind === "webhook" ? startWebhook(cert, key) : startFloor(cert, key);
-      started.then((s) => reply({ started: s }), (err: unknown) => reply({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+      started.then(
+        (s) => reply({ started: s }),
+        (err: unknown) =>
+          reply({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      );
     } else if ("begin" in m) {
       const profiler = new GCProfiler();
       profiler.start();

@@ -24,16 +24,28 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 async function decoded(input: Readable): Promise<Readable> {
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const first = await it.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.isBuffer(first.value) ? first.value : Buffer.from(first.value);
-  const rest = Readable.from((async function* () {
-    if (!first.done) yield head;
-    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
-  })(), { objectMode: false });
+  const head = first.done
+    ? Buffer.alloc(0)
+    : Buffer.isBuffer(first.value)
+      ? first.value
+      : Buffer.from(first.value);
+  const rest = Readable.from(
+    (async function* () {
+      if (!first.done) yield head;
+      for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+    })(),
+    { objectMode: false },
+  );
   return head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? rest.pipe(createGunzip()) : rest;
 }
 
 /** Feeds every event of `file` ("-" = stdin) to the detector; a bad line is an InputError naming file and line. */
-export async function analyzeFile(file: string, detector: AuditDetector, openStdin: () => Readable, summary: AnalyzeSummary): Promise<void> {
+export async function analyzeFile(
+  file: string,
+  detector: AuditDetector,
+  openStdin: () => Readable,
+  summary: AnalyzeSummary,
+): Promise<void> {
   const shown = file === "-" ? STDIN : displayPath(file);
   summary.files.push(shown);
   let raw: Readable;
@@ -42,7 +54,9 @@ export async function analyzeFile(file: string, detector: AuditDetector, openStd
     raw = createReadStream(file);
     await new Promise<void>((resolve, reject) => {
       raw.once("open", () => resolve());
-      raw.once("error", (e) => reject(new InputError(shown, undefined, `cannot read: ${e.message}`)));
+      raw.once("error", (e) =>
+        reject(new InputError(shown, undefined, `cannot read: ${e.message}`)),
+      );
     });
   }
   let lineNo = 0;
@@ -61,12 +75,21 @@ export async function analyzeFile(file: string, detector: AuditDetector, openStd
     }
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(shown, lineNo + 1, `cannot read: ${e instanceof Error ? e.message : String(e)}`);
+    throw new InputError(
+      shown,
+      lineNo + 1,
+      `cannot read: ${e instanceof Error ? e.message : String(e)}`,
+    );
   } finally {
     lines.close();
     raw.destroy();
   }
-  if (streamError) throw new InputError(shown, lineNo + 1, `cannot read: ${streamError.message} (a damaged gzip file?)`);
+  if (streamError)
+    throw new InputError(
+      shown,
+      lineNo + 1,
+      `cannot read: ${streamError.message} (a damaged gzip file?)`,
+    );
   summary.events = detector.eventsSeen;
   summary.findingsDropped = detector.findingsDropped;
 }
@@ -75,36 +98,80 @@ export async function analyzeFile(file: string, detector: AuditDetector, openStd
 // output
 
 const listed = (label: string, xs: readonly (string | number)[], max = 4): string | undefined =>
-  xs.length === 0 ? undefined : `${label} ${xs.slice(0, max).join(", ")}${xs.length > max ? `, … (${xs.length})` : ""}`;
+  xs.length === 0
+    ? undefined
+    : `${label} ${xs.slice(0, max).join(", ")}${xs.length > max ? `, … (${xs.length})` : ""}`;
 
-export function formatAuditText(findings: AuditFinding[], summary: AnalyzeSummary, failOn: Severity, color: boolean): string {
+export function formatAuditText(
+  findings: AuditFinding[],
+  summary: AnalyzeSummary,
+  failOn: Severity,
+  color: boolean,
+): string {
   const p = color ? COLOR : PLAIN;
   const failing = findings.filter((f) => atLeast(f.severity, failOn));
   const out: string[] = [];
   if (findings.length > 0) out.push(p.bold(`Findings (${findings.length})`), "");
   for (const f of findings) {
-    const mark = atLeast(f.severity, failOn) ? p.red(`✖ ${f.severity}`) : p.yellow(`! ${f.severity}`);
-    out.push(`  ${mark} ${p.bold(f.rule)}  ${f.identity}${f.nhi ? p.dim(` (NHI ${f.nhi})`) : p.dim(" (no NHI)")}`);
+    const mark = atLeast(f.severity, failOn)
+      ? p.red(`✖ ${f.severity}`)
+      : p.yellow(`! ${f.severity}`);
+    out.push(
+      `  ${mark} ${p.bold(f.rule)}  ${f.identity}${f.nhi ? p.dim(` (NHI ${f.nhi})`) : p.dim(" (no NHI)")}`,
+    );
     out.push(`      ${f.message}`);
     const e = f.evidence;
-    const evidence = [listed("verbs", e.verbs), listed("resources", e.resources), listed("namespaces", e.namespaces), listed("codes", e.codes),
-      listed("from", e.sourceIPs), listed("clients", e.userAgents, 2), listed("granted by", e.grantedBy, 2), listed("credentials", e.credentials, 2)].filter((x) => x !== undefined);
+    const evidence = [
+      listed("verbs", e.verbs),
+      listed("resources", e.resources),
+      listed("namespaces", e.namespaces),
+      listed("codes", e.codes),
+      listed("from", e.sourceIPs),
+      listed("clients", e.userAgents, 2),
+      listed("granted by", e.grantedBy, 2),
+      listed("credentials", e.credentials, 2),
+    ].filter((x) => x !== undefined);
     out.push(`      evidence:   ${evidence.join("; ")}`);
-    out.push(`      seen:       ${f.firstSeen === f.lastSeen ? f.firstSeen : `${f.firstSeen} → ${f.lastSeen}`} (${plural(f.count, "event")})`);
+    out.push(
+      `      seen:       ${f.firstSeen === f.lastSeen ? f.firstSeen : `${f.firstSeen} → ${f.lastSeen}`} (${plural(f.count, "event")})`,
+    );
     out.push(p.dim(`      ${f.owasp.join(", ")}: ${AUDIT_RULES[f.rule].why}`));
     out.push(`      tune: ${AUDIT_RULES[f.rule].tune}`);
     out.push("");
   }
   const verdict = failing.length > 0 ? p.red("FAIL") : "PASS";
   const below = findings.length - failing.length;
-  out.push(`${verdict}: ${plural(failing.length, "finding")} at or above ${failOn}${below > 0 ? ` (${below} below)` : ""} in ${plural(summary.events, "event")} from ${plural(summary.files.length, "file")}`);
-  if (summary.findingsDropped > 0) out.push(p.yellow(`${plural(summary.findingsDropped, "further finding")} not kept: the detector's finding limit was reached`));
+  out.push(
+    `${verdict}: ${plural(failing.length, "finding")} at or above ${failOn}${below > 0 ? ` (${below} below)` : ""} in ${plural(summary.events, "event")} from ${plural(summary.files.length, "file")}`,
+  );
+  if (summary.findingsDropped > 0)
+    out.push(
+      p.yellow(
+        `${plural(summary.findingsDropped, "further finding")} not kept: the detector's finding limit was reached`,
+      ),
+    );
   return `${out.join("\n")}\n`;
 }
 
-export function formatAuditJson(findings: AuditFinding[], summary: AnalyzeSummary, failOn: Severity): string {
-  return `${JSON.stringify({
-    findings,
-    summary: { findings: findings.length, failing: findings.filter((f) => atLeast(f.severity, failOn)).length, failOn, events: summary.events, lines: summary.lines, files: summary.files, findingsDropped: summary.findingsDropped },
-  }, null, 2)}\n`;
+export function formatAuditJson(
+  findings: AuditFinding[],
+  summary: AnalyzeSummary,
+  failOn: Severity,
+): string {
+  return `${JSON.stringify(
+    {
+      findings,
+      summary: {
+        findings: findings.length,
+        failing: findings.filter((f) => atLeast(f.severity, failOn)).length,
+        failOn,
+        events: summary.events,
+        lines: summary.lines,
+        files: summary.files,
+        findingsDropped: summary.findingsDropped,
+      },
+    },
+    null,
+    2,
+  )}\n`;
 }

@@ -13,7 +13,16 @@
 // and decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
-import { decideRbacWrite, grantsOfHolder, holderIdentity, holdersOf, widerGroupsOf, type Holder, type IdentityChange, type RoleLookup } from "../core/policy/rbac-write.js";
+import {
+  decideRbacWrite,
+  grantsOfHolder,
+  holderIdentity,
+  holdersOf,
+  widerGroupsOf,
+  type Holder,
+  type IdentityChange,
+  type RoleLookup,
+} from "../core/policy/rbac-write.js";
 import { groupIdentity } from "../core/rbac/groups.js";
 import { CLI_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../core/policy/settings.js";
 import { foldFindings } from "../core/policy/chain.js";
@@ -27,10 +36,24 @@ import { uncoveredRules } from "../core/rbac/coverage.js";
 import { bindingKeyOf, type EffectivePermissionIndex } from "../core/rbac/effective.js";
 import type { ClusterRole, ClusterRoleBinding, Grant, RoleBinding } from "../core/rbac/types.js";
 import { selectorMatches } from "../core/labels.js";
-import { emptySnapshot, identityDirectory, indexSnapshot, overlaySnapshot, snapshotWithout, type ClusterSnapshot, type IdentityDirectory } from "../core/snapshot.js";
+import {
+  emptySnapshot,
+  identityDirectory,
+  indexSnapshot,
+  overlaySnapshot,
+  snapshotWithout,
+  type ClusterSnapshot,
+  type IdentityDirectory,
+} from "../core/snapshot.js";
 import { podTemplateOf, serviceAccountOf } from "../core/workloads/pod-template.js";
 import type { Location } from "./load.js";
-import { definedBy, locationOf, refKey, type ManifestObject, type ManifestSet } from "./snapshot.js";
+import {
+  definedBy,
+  locationOf,
+  refKey,
+  type ManifestObject,
+  type ManifestSet,
+} from "./snapshot.js";
 
 /** A finding as the CLI reports it: the core's Violation plus where to fix it. */
 export interface CliFinding extends Violation {
@@ -64,7 +87,6 @@ export interface CheckOptions {
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 const RBAC_BINDING = new Set(["RoleBinding", "ClusterRoleBinding"]);
 
-
 /** Everything the checks look up, over the merged state. */
 export interface Judged {
   merged: ClusterSnapshot;
@@ -81,11 +103,21 @@ export function prepare(set: ManifestSet, options: CheckOptions): Judged {
   if (options.strict) policy = { ...policy, requireClaim: "Enforce" };
   const directory = identityDirectory(merged.nhis);
   const index = indexSnapshot(merged);
-  const nsLabels = new Map(merged.namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
-  const sas = new Map(merged.serviceAccounts.map((s) => [`${s.metadata.namespace ?? "default"}/${s.metadata.name}`, s]));
-  const secretTypes = new Map(merged.secrets.map((s) => [`${s.metadata.namespace ?? "default"}/${s.metadata.name}`, s.type]));
+  const nsLabels = new Map(
+    merged.namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]),
+  );
+  const sas = new Map(
+    merged.serviceAccounts.map((s) => [
+      `${s.metadata.namespace ?? "default"}/${s.metadata.name}`,
+      s,
+    ]),
+  );
+  const secretTypes = new Map(
+    merged.secrets.map((s) => [`${s.metadata.namespace ?? "default"}/${s.metadata.name}`, s.type]),
+  );
   const lookups: ClusterLookups = {
-    index, directory,
+    index,
+    directory,
     serviceAccount: (ns, name) => sas.get(`${ns}/${name}`),
     secretType: (ns, name) => secretTypes.get(`${ns}/${name}`),
     namespaceLabels: (ns) => nsLabels.get(ns),
@@ -106,12 +138,27 @@ class Collector {
   }
 
   has(rule: string, identity: string | undefined): boolean {
-    return this.violations.some((v) => v.rule === rule && v.identity === identity) || this.warnings.some((v) => v.rule === rule && v.identity === identity);
+    return (
+      this.violations.some((v) => v.rule === rule && v.identity === identity) ||
+      this.warnings.some((v) => v.rule === rule && v.identity === identity)
+    );
   }
 
-  private push(into: CliFinding[], v: Violation, at: (v: Violation) => Pick<CliFinding, "location" | "related">): void {
+  private push(
+    into: CliFinding[],
+    v: Violation,
+    at: (v: Violation) => Pick<CliFinding, "location" | "related">,
+  ): void {
     const where = at(v);
-    const key = JSON.stringify([v.rule, v.object.kind, v.object.namespace, v.object.name, v.identity, v.permission, v.message]);
+    const key = JSON.stringify([
+      v.rule,
+      v.object.kind,
+      v.object.namespace,
+      v.object.name,
+      v.identity,
+      v.permission,
+      v.message,
+    ]);
     if (this.seen.has(key)) return;
     this.seen.add(key);
     into.push({ ...v, ...where, permissions: v.permission ? [v.permission] : [] });
@@ -119,7 +166,12 @@ class Collector {
 }
 
 /** The RBAC pass: every binding the manifests add or change, judged as a write. */
-function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | undefined, out: Collector): void {
+function checkRbac(
+  set: ManifestSet,
+  judged: Judged,
+  cluster: ClusterSnapshot | undefined,
+  out: Collector,
+): void {
   const { merged, policy, directory, lookups } = judged;
   const full = judged.index;
   const base = cluster ? indexSnapshot(snapshotWithout(cluster, definedBy(set))) : undefined;
@@ -127,22 +179,58 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
   // workload runs as, or an NHI governs, known too.
   for (const w of merged.workloads) {
     const t = podTemplateOf(w);
-    if (t) full.addServiceAccount({ namespace: w.metadata.namespace ?? "default", name: serviceAccountOf(t.spec) });
+    if (t)
+      full.addServiceAccount({
+        namespace: w.metadata.namespace ?? "default",
+        name: serviceAccountOf(t.spec),
+      });
   }
-  for (const n of merged.nhis) full.addServiceAccount({ namespace: n.metadata.namespace ?? "default", name: n.spec.serviceAccountName });
+  for (const n of merged.nhis)
+    full.addServiceAccount({
+      namespace: n.metadata.namespace ?? "default",
+      name: n.spec.serviceAccountName,
+    });
 
-  interface Write { object: ManifestObject | undefined; binding?: RoleBinding | ClusterRoleBinding; ref: { kind: string; namespace?: string; name: string }; changes: Map<string, IdentityChange>; related: CliFinding["related"] }
+  interface Write {
+    object: ManifestObject | undefined;
+    binding?: RoleBinding | ClusterRoleBinding;
+    ref: { kind: string; namespace?: string; name: string };
+    changes: Map<string, IdentityChange>;
+    related: CliFinding["related"];
+  }
   const writes = new Map<string, Write>();
   const manifestBinding = (g: Grant): ManifestObject | undefined => set.locate(g.binding);
-  const roleRelated = (role: { kind: string; namespace?: string; name: string }): CliFinding["related"] => {
+  const roleRelated = (role: {
+    kind: string;
+    namespace?: string;
+    name: string;
+  }): CliFinding["related"] => {
     const r = set.locate(role);
-    return r ? [{ location: r.location, message: `${role.kind} ${role.namespace ? `${role.namespace}/` : ""}${role.name} defines the permissions` }] : [];
+    return r
+      ? [
+          {
+            location: r.location,
+            message: `${role.kind} ${role.namespace ? `${role.namespace}/` : ""}${role.name} defines the permissions`,
+          },
+        ]
+      : [];
   };
   // Every manifest binding is a write, also when it reaches no known account (its group subjects are judged).
   for (const m of set.objects) {
-    if (!RBAC_BINDING.has(m.ref.kind) || m.ref.apiVersion !== "rbac.authorization.k8s.io/v1") continue;
+    if (!RBAC_BINDING.has(m.ref.kind) || m.ref.apiVersion !== "rbac.authorization.k8s.io/v1")
+      continue;
     const b = m.obj as unknown as RoleBinding | ClusterRoleBinding;
-    writes.set(refKey(m.ref), { object: m, binding: b, ref: m.ref, changes: new Map(), related: roleRelated({ kind: b.roleRef.kind, namespace: b.roleRef.kind === "Role" ? m.ref.namespace : undefined, name: b.roleRef.name }) });
+    writes.set(refKey(m.ref), {
+      object: m,
+      binding: b,
+      ref: m.ref,
+      changes: new Map(),
+      related: roleRelated({
+        kind: b.roleRef.kind,
+        namespace: b.roleRef.kind === "Role" ? m.ref.namespace : undefined,
+        name: b.roleRef.name,
+      }),
+    });
   }
   /** Combined gains per holder, for catalogue entries that need several bindings. */
   const combined = new Map<string, { holder: Holder; before: Grant[]; gained: Grant[] }>();
@@ -167,10 +255,20 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
         const delta = old ? uncoveredRules(old.rules, g.rules) : g.rules;
         if (delta.length === 0) continue;
         gained = { ...g, rules: delta };
-        const roleObj = set.locate(g.role) ?? feedingClusterRole(set, full.clusterRole(g.role.name), g);
+        const roleObj =
+          set.locate(g.role) ?? feedingClusterRole(set, full.clusterRole(g.role.name), g);
         key = roleObj ? refKey(roleObj.ref) : bindingKeyOf(g.binding);
         if (!writes.has(key)) {
-          writes.set(key, { object: roleObj, ref: roleObj?.ref ?? { kind: g.binding.kind, namespace: g.binding.namespace, name: g.binding.name }, changes: new Map(), related: [] });
+          writes.set(key, {
+            object: roleObj,
+            ref: roleObj?.ref ?? {
+              kind: g.binding.kind,
+              namespace: g.binding.namespace,
+              name: g.binding.name,
+            },
+            changes: new Map(),
+            related: [],
+          });
         }
       }
       const w = writes.get(key);
@@ -189,13 +287,25 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
   // Roles a manifest binding may name: the manifests', the cluster's (--cluster) and Kubernetes' defaults.
   const roles: RoleLookup = cluster
     ? { exists: (ref) => full.rulesOf(ref) !== undefined, searched: "the manifests or the cluster" }
-    : { exists: (ref) => full.rulesOf(ref) !== undefined, searched: "the manifests", hint: "if the cluster already has it, run nhictl check with --cluster" };
+    : {
+        exists: (ref) => full.rulesOf(ref) !== undefined,
+        searched: "the manifests",
+        hint: "if the cluster already has it, run nhictl check with --cluster",
+      };
   for (const w of writes.values()) {
     const decision = decideRbacWrite({
-      object: w.ref, ...(w.binding ? { binding: w.binding } : {}), changes: [...w.changes.values()],
-      governing: directory.governing, policy, namespaceLabels, roles,
+      object: w.ref,
+      ...(w.binding ? { binding: w.binding } : {}),
+      changes: [...w.changes.values()],
+      governing: directory.governing,
+      policy,
+      namespaceLabels,
+      roles,
     });
-    out.add(decision, () => ({ ...(w.object ? { location: w.object.location } : {}), related: w.related }));
+    out.add(decision, () => ({
+      ...(w.object ? { location: w.object.location } : {}),
+      related: w.related,
+    }));
   }
 
   // Second pass: catalogue entries reached only by the combination of several writes.
@@ -205,31 +315,63 @@ function checkRbac(set: ManifestSet, judged: Judged, cluster: ClusterSnapshot | 
     const identity = holderIdentity(c.holder);
     // Not again for a member when a group that contains it reported the same entry (groups come first).
     const reporters = [identity, ...widerGroupsOf(c.holder).map(groupIdentity)];
-    const fresh = hits.filter((h) => h.grants.length > 1 && !reporters.some((who) => out.has(h.entry.id, who)));
+    const fresh = hits.filter(
+      (h) => h.grants.length > 1 && !reporters.some((who) => out.has(h.entry.id, who)),
+    );
     if (fresh.length === 0) continue;
     const wanted = new Set(fresh.map((h) => h.entry.id));
     const firstGrant = fresh[0]?.grants[0];
     if (!firstGrant) continue;
     const primary = set.locate(firstGrant.binding);
     const decision = decideRbacWrite({
-      object: primary?.ref ?? { kind: firstGrant.binding.kind, namespace: firstGrant.binding.namespace, name: firstGrant.binding.name },
+      object: primary?.ref ?? {
+        kind: firstGrant.binding.kind,
+        namespace: firstGrant.binding.namespace,
+        name: firstGrant.binding.name,
+      },
       changes: [{ ...c.holder, before: c.before, gained: c.gained }],
-      governing: directory.governing, policy, namespaceLabels,
+      governing: directory.governing,
+      policy,
+      namespaceLabels,
     });
-    const keepOnly = (vs: Violation[]): Violation[] => vs.filter((v) => wanted.has(v.rule) && v.identity === identity);
-    const others = fresh.flatMap((h) => h.grants.slice(1)).map((g) => set.locate(g.binding)).filter((m): m is ManifestObject => m !== undefined);
-    out.add({ allowed: false, violations: keepOnly(decision.violations), warnings: keepOnly(decision.warnings) }, () => ({
-      ...(primary ? { location: primary.location } : {}),
-      related: others.map((m) => ({ location: m.location, message: `${m.ref.kind} ${m.ref.namespace ? `${m.ref.namespace}/` : ""}${m.ref.name} grants the other part` })),
-    }));
+    const keepOnly = (vs: Violation[]): Violation[] =>
+      vs.filter((v) => wanted.has(v.rule) && v.identity === identity);
+    const others = fresh
+      .flatMap((h) => h.grants.slice(1))
+      .map((g) => set.locate(g.binding))
+      .filter((m): m is ManifestObject => m !== undefined);
+    out.add(
+      {
+        allowed: false,
+        violations: keepOnly(decision.violations),
+        warnings: keepOnly(decision.warnings),
+      },
+      () => ({
+        ...(primary ? { location: primary.location } : {}),
+        related: others.map((m) => ({
+          location: m.location,
+          message: `${m.ref.kind} ${m.ref.namespace ? `${m.ref.namespace}/` : ""}${m.ref.name} grants the other part`,
+        })),
+      }),
+    );
   }
 }
 
 /** A manifest ClusterRole that feeds (through its labels) the aggregated ClusterRole a grant comes from. */
-function feedingClusterRole(set: ManifestSet, aggregated: ClusterRole | undefined, g: Grant): ManifestObject | undefined {
+function feedingClusterRole(
+  set: ManifestSet,
+  aggregated: ClusterRole | undefined,
+  g: Grant,
+): ManifestObject | undefined {
   const selectors = aggregated?.aggregationRule?.clusterRoleSelectors ?? [];
   if (g.role.kind !== "ClusterRole" || selectors.length === 0) return undefined;
-  return set.objects.find((m) => m.ref.kind === "ClusterRole" && selectors.some((s) => selectorMatches(s, (m.obj.metadata as { labels?: Record<string, string> }).labels ?? {})));
+  return set.objects.find(
+    (m) =>
+      m.ref.kind === "ClusterRole" &&
+      selectors.some((s) =>
+        selectorMatches(s, (m.obj.metadata as { labels?: Record<string, string> }).labels ?? {}),
+      ),
+  );
 }
 
 /** A finding's field path, from the core's "<Kind> ns/name is invalid: <path>: <message>". */
@@ -241,7 +383,9 @@ function invalidPath(message: string): string | undefined {
 /** The first scope that reaches the catalogue entry titled `title` on its own, for the finding's line. */
 function scopeIndexOf(nhi: NonHumanIdentity, title: string | undefined): number | undefined {
   const scopes = nhi.spec.scopes ?? [];
-  const i = scopes.findIndex((s) => catalogueHits(scopeGrants([s])).some((h) => h.entry.title === title));
+  const i = scopes.findIndex((s) =>
+    catalogueHits(scopeGrants([s])).some((h) => h.entry.title === title),
+  );
   return i < 0 ? undefined : i;
 }
 
@@ -250,19 +394,40 @@ function scopeIndexOf(nhi: NonHumanIdentity, title: string | undefined): number 
  * (decideNHIWrite: schema, semantics, critical scopes; decideNHIPolicyWrite). With --cluster the
  * live object is the old one, so the widening rules (change requests) apply as in the cluster.
  */
-function checkGovernanceObjects(set: ManifestSet, judged: Judged, options: CheckOptions, validator: NHIValidator, out: Collector): void {
+function checkGovernanceObjects(
+  set: ManifestSet,
+  judged: Judged,
+  options: CheckOptions,
+  validator: NHIValidator,
+  out: Collector,
+): void {
   const live = (kind: string, ns: string | undefined, name: string): unknown => {
-    const xs: { metadata: { namespace?: string; name: string } }[] = kind === "NonHumanIdentity" ? options.cluster?.nhis ?? [] : options.cluster?.policies ?? [];
+    const xs: { metadata: { namespace?: string; name: string } }[] =
+      kind === "NonHumanIdentity"
+        ? (options.cluster?.nhis ?? [])
+        : (options.cluster?.policies ?? []);
     return xs.find((x) => x.metadata.name === name && x.metadata.namespace === ns);
   };
   for (const m of set.objects) {
     if (m.ref.apiVersion !== "nhi.io/v1alpha1") continue;
     const old = live(m.ref.kind, m.ref.namespace, m.ref.name);
-    const common = { object: m.obj, validator, policy: judged.policy, now: options.now, ...(old !== undefined ? { oldObject: old } : {}) };
-    const decision = m.ref.kind === "NonHumanIdentity"
-      ? decideNHIWrite({ ...common, ...(m.ref.namespace ? { namespace: m.ref.namespace } : {}) })
-      : decideNHIPolicyWrite(common);
-    const parsed = m.ref.kind === "NonHumanIdentity" ? set.snapshot.nhis.find((n) => n.metadata.name === m.ref.name && n.metadata.namespace === m.ref.namespace) : undefined;
+    const common = {
+      object: m.obj,
+      validator,
+      policy: judged.policy,
+      now: options.now,
+      ...(old !== undefined ? { oldObject: old } : {}),
+    };
+    const decision =
+      m.ref.kind === "NonHumanIdentity"
+        ? decideNHIWrite({ ...common, ...(m.ref.namespace ? { namespace: m.ref.namespace } : {}) })
+        : decideNHIPolicyWrite(common);
+    const parsed =
+      m.ref.kind === "NonHumanIdentity"
+        ? set.snapshot.nhis.find(
+            (n) => n.metadata.name === m.ref.name && n.metadata.namespace === m.ref.namespace,
+          )
+        : undefined;
     out.add(decision, (v) => {
       let path: string | undefined;
       if (v.rule.endsWith("-invalid")) path = invalidPath(v.message);
@@ -275,7 +440,12 @@ function checkGovernanceObjects(set: ManifestSet, judged: Judged, options: Check
   }
 }
 
-function checkWorkloadsAndSecrets(set: ManifestSet, judged: Judged, options: CheckOptions, out: Collector): void {
+function checkWorkloadsAndSecrets(
+  set: ManifestSet,
+  judged: Judged,
+  options: CheckOptions,
+  out: Collector,
+): void {
   const { policy, lookups } = judged;
   const runsAs = new Set<string>();
   for (const w of set.snapshot.workloads) {
@@ -283,7 +453,13 @@ function checkWorkloadsAndSecrets(set: ManifestSet, judged: Judged, options: Che
     const m = set.locate({ kind: w.kind, namespace: ns, name: w.metadata.name });
     const t = podTemplateOf(w);
     if (t) runsAs.add(`${ns}/${serviceAccountOf(t.spec)}`);
-    const decision = decideWorkload({ ...lookups, object: w, namespace: ns, policy, now: options.now });
+    const decision = decideWorkload({
+      ...lookups,
+      object: w,
+      namespace: ns,
+      policy,
+      now: options.now,
+    });
     // Point at the pod's serviceAccountName (or the deepest part of the template path that exists).
     const templatePath = t ? t.path.replace(/^\$\.?/, "") : "";
     const field = `${templatePath === "" ? "" : `${templatePath}.`}spec.serviceAccountName`;
@@ -292,24 +468,52 @@ function checkWorkloadsAndSecrets(set: ManifestSet, judged: Judged, options: Che
   for (const s of set.snapshot.secrets) {
     const ns = s.metadata.namespace ?? "default";
     const m = set.locate({ kind: "Secret", namespace: ns, name: s.metadata.name });
-    const decision = decideSecretWrite({ secret: s, namespace: ns, directory: judged.directory, namespaceLabels: lookups.namespaceLabels, policy });
+    const decision = decideSecretWrite({
+      secret: s,
+      namespace: ns,
+      directory: judged.directory,
+      namespaceLabels: lookups.namespaceLabels,
+      policy,
+    });
     out.add(decision, () => ({ ...(m ? { location: m.location } : {}), related: [] }));
   }
-  for (const f of unclaimedServiceAccounts({ accounts: set.snapshot.serviceAccounts, runsAs, directory: judged.directory, policy })) {
+  for (const f of unclaimedServiceAccounts({
+    accounts: set.snapshot.serviceAccounts,
+    runsAs,
+    directory: judged.directory,
+    policy,
+  })) {
     const m = set.locate(f.object);
     if (!m) continue;
-    out.add(foldFindings([{ ...f, object: m.ref }], policy), () => ({ location: m.location, related: [] }));
+    out.add(foldFindings([{ ...f, object: m.ref }], policy), () => ({
+      location: m.location,
+      related: [],
+    }));
   }
 }
 
 function checkDuplicates(set: ManifestSet, out: Collector, policy: EffectivePolicy): void {
   for (const { first, again } of set.duplicates) {
     const name = `${again.ref.kind} ${again.ref.namespace ? `${again.ref.namespace}/` : ""}${again.ref.name}`;
-    out.add(foldFindings([{
-      outcome: "warn", rule: "duplicate-object", severity: "low", object: again.ref,
-      message: `${name} is defined twice; the later definition replaces the earlier one (as a second kubectl apply would), and only it is judged.`,
-      fix: "keep one definition of the object",
-    }], policy), () => ({ location: again.location, related: [{ location: first.location, message: "first definition" }] }));
+    out.add(
+      foldFindings(
+        [
+          {
+            outcome: "warn",
+            rule: "duplicate-object",
+            severity: "low",
+            object: again.ref,
+            message: `${name} is defined twice; the later definition replaces the earlier one (as a second kubectl apply would), and only it is judged.`,
+            fix: "keep one definition of the object",
+          },
+        ],
+        policy,
+      ),
+      () => ({
+        location: again.location,
+        related: [{ location: first.location, message: "first definition" }],
+      }),
+    );
   }
 }
 
@@ -320,7 +524,15 @@ function checkDuplicates(set: ManifestSet, out: Collector, policy: EffectivePoli
 function fold(findings: CliFinding[]): CliFinding[] {
   const groups = new Map<string, CliFinding>();
   for (const f of findings) {
-    const key = JSON.stringify([f.rule, f.object.kind, f.object.namespace, f.object.name, f.identity, f.location?.file, f.location?.line]);
+    const key = JSON.stringify([
+      f.rule,
+      f.object.kind,
+      f.object.namespace,
+      f.object.name,
+      f.identity,
+      f.location?.file,
+      f.location?.line,
+    ]);
     const g = groups.get(key);
     if (!g) {
       groups.set(key, { ...f, permissions: [...f.permissions] });
@@ -332,17 +544,25 @@ function fold(findings: CliFinding[]): CliFinding[] {
     if (g.permissions.length <= 1) return g;
     const shown = g.permissions.slice(0, 8).join("; ");
     const more = g.permissions.length > 8 ? `; and ${g.permissions.length - 8} more` : "";
-    return { ...g, message: `${g.message} In all ${g.permissions.length} permissions: ${shown}${more}.` };
+    return {
+      ...g,
+      message: `${g.message} In all ${g.permissions.length} permissions: ${shown}${more}.`,
+    };
   });
 }
 
 const bySeverityThenPlace = (a: CliFinding, b: CliFinding): number =>
-  SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]
-  || (a.location?.file ?? "~").localeCompare(b.location?.file ?? "~")
-  || (a.location?.line ?? 0) - (b.location?.line ?? 0)
-  || a.rule.localeCompare(b.rule);
+  SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+  (a.location?.file ?? "~").localeCompare(b.location?.file ?? "~") ||
+  (a.location?.line ?? 0) - (b.location?.line ?? 0) ||
+  a.rule.localeCompare(b.rule);
 
-export function runCheck(set: ManifestSet, files: string[], options: CheckOptions, validator: NHIValidator): CheckReport {
+export function runCheck(
+  set: ManifestSet,
+  files: string[],
+  options: CheckOptions,
+  validator: NHIValidator,
+): CheckReport {
   const judged = prepare(set, options);
   const out = new Collector();
   checkGovernanceObjects(set, judged, options, validator, out);

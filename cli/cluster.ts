@@ -5,13 +5,23 @@
 // (`listed`), less ReplicationControllers (CLI_UNREAD_KINDS).
 import { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterSnapshot, SecretMetadata, WorkloadObject } from "../core/snapshot.js";
-import type { ClusterRole, ClusterRoleBinding, ObjectMeta, Role, RoleBinding } from "../core/rbac/types.js";
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  ObjectMeta,
+  Role,
+  RoleBinding,
+} from "../core/rbac/types.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { isRecord } from "../core/json.js";
 import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../core/snapshot.js";
-import { LISTED_WORKLOAD_KINDS, WORKLOAD_KINDS, workloadPath, type WorkloadKind } from "../core/workloads/pod-template.js";
+import {
+  LISTED_WORKLOAD_KINDS,
+  WORKLOAD_KINDS,
+  workloadPath,
+  type WorkloadKind,
+} from "../core/workloads/pod-template.js";
 import { ApiError, KubeRest, METADATA_LIST_ACCEPT } from "../operator/k8s/rest.js";
-
 
 /** List items with their kind and apiVersion (a list's items omit them). */
 function plain<T>(items: readonly unknown[], apiVersion: string, kind: string): T[] {
@@ -47,7 +57,11 @@ export interface ClusterSource {
  * failed list ends the run (exit 2) naming what could not be read and why.
  */
 export class ClusterReadError extends Error {
-  constructor(readonly resource: string, readonly server: string, readonly reason: string) {
+  constructor(
+    readonly resource: string,
+    readonly server: string,
+    readonly reason: string,
+  ) {
     super(`cannot read ${resource} from the cluster ${server}: ${reason}`);
     this.name = "ClusterReadError";
   }
@@ -62,18 +76,24 @@ interface ApiFailure {
 /** Why a list failed, in words, from the API server's Status (never the client's request headers). */
 export function describeFailure(e: unknown): ApiFailure {
   // The project's own REST adapter (metadata-only lists): status and the API server's message.
-  if (e instanceof ApiError) return e.status > 0 ? describeFailure({ code: e.status, body: { message: e.detail } }) : { reason: e.detail };
+  if (e instanceof ApiError)
+    return e.status > 0
+      ? describeFailure({ code: e.status, body: { message: e.detail } })
+      : { reason: e.detail };
   if (isRecord(e) && typeof e.code === "number") {
     const status = e.code;
     let detail = "";
     const body = e.body;
-    const parsed: unknown = typeof body === "string" ? (() => {
-      try {
-        return JSON.parse(body) as unknown;
-      } catch {
-        return body;
-      }
-    })() : body;
+    const parsed: unknown =
+      typeof body === "string"
+        ? (() => {
+            try {
+              return JSON.parse(body) as unknown;
+            } catch {
+              return body;
+            }
+          })()
+        : body;
     if (isRecord(parsed) && typeof parsed.message === "string") detail = parsed.message;
     else if (typeof parsed === "string") detail = parsed.trim().slice(0, 300);
     const what: Record<number, string> = {
@@ -81,7 +101,8 @@ export function describeFailure(e: unknown): ApiFailure {
       403: "forbidden",
       404: "not found (the resource type is not served: is its CRD installed?)",
     };
-    const head = what[status] ?? (status >= 500 ? `the API server failed (HTTP ${status})` : `HTTP ${status}`);
+    const head =
+      what[status] ?? (status >= 500 ? `the API server failed (HTTP ${status})` : `HTTP ${status}`);
     return { status, reason: detail && !head.includes(detail) ? `${head}: ${detail}` : head };
   }
   const cause = isRecord(e) && e.cause instanceof Error ? ` (${e.cause.message})` : "";
@@ -108,7 +129,10 @@ export interface ReadOptions {
   notice?: (message: string) => void;
 }
 
-export async function readCluster(source: ClusterSource = {}, options: ReadOptions = {}): Promise<ClusterSnapshot> {
+export async function readCluster(
+  source: ClusterSource = {},
+  options: ReadOptions = {},
+): Promise<ClusterSnapshot> {
   const kc = new KubeConfig();
   const { context, kubeconfig } = source;
   try {
@@ -119,7 +143,10 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
     throw new Error(`cannot load kubeconfig: ${e instanceof Error ? e.message : String(e)}`);
   }
   const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error("cannot use --cluster: the kubeconfig has no current cluster (set KUBECONFIG or --context)");
+  if (!server)
+    throw new Error(
+      "cannot use --cluster: the kubeconfig has no current cluster (set KUBECONFIG or --context)",
+    );
   const rest = new KubeRest(kc);
   const read = async <T>(resource: string, call: () => Promise<T>): Promise<T> => {
     try {
@@ -128,7 +155,8 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
       throw new ClusterReadError(resource, server, describeFailure(e).reason);
     }
   };
-  const list = <T = Record<string, unknown>>(resource: string, path: string): Promise<T[]> => read(resource, () => rest.listAll<T>(path));
+  const list = <T = Record<string, unknown>>(resource: string, path: string): Promise<T[]> =>
+    read(resource, () => rest.listAll<T>(path));
   const missingCrds: string[] = [];
   const customItems = async (plural: string): Promise<unknown[]> => {
     try {
@@ -146,36 +174,82 @@ export async function readCluster(source: ClusterSource = {}, options: ReadOptio
   };
   const RBAC = "/apis/rbac.authorization.k8s.io/v1";
   const workloadKinds = [...LISTED_WORKLOAD_KINDS].filter((k) => !CLI_UNREAD_KINDS.has(k));
-  const [namespaces, sas, roles, clusterRoles, roleBindings, clusterRoleBindings, secrets, nhis, policies, ...workloadLists] = await Promise.all([
-    list("namespaces", "/api/v1/namespaces"), list("serviceaccounts", "/api/v1/serviceaccounts"),
-    list("roles.rbac.authorization.k8s.io", `${RBAC}/roles`), list("clusterroles.rbac.authorization.k8s.io", `${RBAC}/clusterroles`),
+  const [
+    namespaces,
+    sas,
+    roles,
+    clusterRoles,
+    roleBindings,
+    clusterRoleBindings,
+    secrets,
+    nhis,
+    policies,
+    ...workloadLists
+  ] = await Promise.all([
+    list("namespaces", "/api/v1/namespaces"),
+    list("serviceaccounts", "/api/v1/serviceaccounts"),
+    list("roles.rbac.authorization.k8s.io", `${RBAC}/roles`),
+    list("clusterroles.rbac.authorization.k8s.io", `${RBAC}/clusterroles`),
     list("rolebindings.rbac.authorization.k8s.io", `${RBAC}/rolebindings`),
     list("clusterrolebindings.rbac.authorization.k8s.io", `${RBAC}/clusterrolebindings`),
-    read(`secrets (type ${SERVICE_ACCOUNT_TOKEN_TYPE})`, () => rest.listAll<{ metadata?: unknown }>("/api/v1/secrets",
-      { accept: METADATA_LIST_ACCEPT, query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` } })),
-    customItems("nonhumanidentities"), customItems("nhipolicies"),
+    read(`secrets (type ${SERVICE_ACCOUNT_TOKEN_TYPE})`, () =>
+      rest.listAll<{ metadata?: unknown }>("/api/v1/secrets", {
+        accept: METADATA_LIST_ACCEPT,
+        query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` },
+      }),
+    ),
+    customItems("nonhumanidentities"),
+    customItems("nhipolicies"),
     ...workloadKinds.map((kind) => {
       const { apiVersion, resource } = WORKLOAD_KINDS[kind] as WorkloadKind;
-      const group = apiVersion.includes("/") ? `.${apiVersion.slice(0, apiVersion.indexOf("/"))}` : "";
+      const group = apiVersion.includes("/")
+        ? `.${apiVersion.slice(0, apiVersion.indexOf("/"))}`
+        : "";
       return list(`${resource}${group}`, workloadPath(kind) as string);
     }),
   ]);
   if (missingCrds.length > 0) {
-    options.notice?.(`the cluster ${server} does not serve ${missingCrds.sort().join(" and ")} (the nhi-operator CRDs are not installed): judged as having no NonHumanIdentities and no NHIPolicies`);
+    options.notice?.(
+      `the cluster ${server} does not serve ${missingCrds.sort().join(" and ")} (the nhi-operator CRDs are not installed): judged as having no NonHumanIdentities and no NHIPolicies`,
+    );
   }
   // Metadata only was asked for; the type is the one the field selector asked for.
-  const secretMeta: SecretMetadata[] = secrets.map((s) => ({ apiVersion: "v1", kind: "Secret", metadata: meta(s.metadata), type: SERVICE_ACCOUNT_TOKEN_TYPE }));
-  const workloads: WorkloadObject[] = workloadKinds.flatMap((kind, i) => plain<WorkloadObject>(workloadLists[i] ?? [], (WORKLOAD_KINDS[kind] as WorkloadKind).apiVersion, kind));
+  const secretMeta: SecretMetadata[] = secrets.map((s) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(s.metadata),
+    type: SERVICE_ACCOUNT_TOKEN_TYPE,
+  }));
+  const workloads: WorkloadObject[] = workloadKinds.flatMap((kind, i) =>
+    plain<WorkloadObject>(
+      workloadLists[i] ?? [],
+      (WORKLOAD_KINDS[kind] as WorkloadKind).apiVersion,
+      kind,
+    ),
+  );
   return {
-    namespaces: namespaces.map((n) => ({ apiVersion: "v1", kind: "Namespace" as const, metadata: meta(n.metadata) })),
+    namespaces: namespaces.map((n) => ({
+      apiVersion: "v1",
+      kind: "Namespace" as const,
+      metadata: meta(n.metadata),
+    })),
     serviceAccounts: sas.map((s) => ({
-      apiVersion: "v1", kind: "ServiceAccount" as const, metadata: meta(s.metadata),
-      ...(typeof s.automountServiceAccountToken === "boolean" ? { automountServiceAccountToken: s.automountServiceAccountToken } : {}),
+      apiVersion: "v1",
+      kind: "ServiceAccount" as const,
+      metadata: meta(s.metadata),
+      ...(typeof s.automountServiceAccountToken === "boolean"
+        ? { automountServiceAccountToken: s.automountServiceAccountToken }
+        : {}),
     })),
     rbac: [
-      ...plain<Role>(roles, "rbac.authorization.k8s.io/v1", "Role"), ...plain<ClusterRole>(clusterRoles, "rbac.authorization.k8s.io/v1", "ClusterRole"),
+      ...plain<Role>(roles, "rbac.authorization.k8s.io/v1", "Role"),
+      ...plain<ClusterRole>(clusterRoles, "rbac.authorization.k8s.io/v1", "ClusterRole"),
       ...plain<RoleBinding>(roleBindings, "rbac.authorization.k8s.io/v1", "RoleBinding"),
-      ...plain<ClusterRoleBinding>(clusterRoleBindings, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+      ...plain<ClusterRoleBinding>(
+        clusterRoleBindings,
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+      ),
     ],
     nhis: plain<NonHumanIdentity>(nhis, "nhi.io/v1alpha1", "NonHumanIdentity"),
     policies: plain<NHIPolicy>(policies, "nhi.io/v1alpha1", "NHIPolicy"),

@@ -8,7 +8,12 @@ import { grantsOfHolder, holderIdentity, type Holder } from "../core/policy/rbac
 import { memberGroup, parseGroupIdentity } from "../core/rbac/groups.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { ruleCovers } from "../core/rbac/coverage.js";
-import { describeGrant, describePermission, scopeRulesFor, uncoveredGrants } from "../core/rbac/scoped.js";
+import {
+  describeGrant,
+  describePermission,
+  scopeRulesFor,
+  uncoveredGrants,
+} from "../core/rbac/scoped.js";
 import type { Grant, PolicyRule, ScopedRule, ServiceAccountRef } from "../core/rbac/types.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
 import { prepare } from "./check.js";
@@ -72,7 +77,15 @@ export interface Explanation {
     scopes: { index: number; scope: ScopedRule; text: string; used: boolean }[];
   };
   grants: ExplainedGrant[];
-  catalogue: { id: string; title: string; severity: string; where: string; through: string[]; why: string; fix: string }[];
+  catalogue: {
+    id: string;
+    title: string;
+    severity: string;
+    where: string;
+    through: string[];
+    why: string;
+    fix: string;
+  }[];
   /** Permissions the NHI's scopes do not cover (what `check` reports as scope-exceeded). */
   beyondScopes: string[];
 }
@@ -81,16 +94,28 @@ const list = (xs: string[] | undefined): string => (xs && xs.length > 0 ? xs.joi
 
 function ruleText(r: PolicyRule, namespace: string): string {
   const where = namespace === "*" ? "cluster-wide" : `in namespace ${namespace}`;
-  if (r.nonResourceURLs && r.nonResourceURLs.length > 0) return `${list(r.verbs)} on URLs ${list(r.nonResourceURLs)}`;
+  if (r.nonResourceURLs && r.nonResourceURLs.length > 0)
+    return `${list(r.verbs)} on URLs ${list(r.nonResourceURLs)}`;
   const groups = (r.apiGroups ?? [""]).map((g) => (g === "" ? "core" : g)).join(", ");
-  const names = r.resourceNames && r.resourceNames.length > 0 ? ` named ${r.resourceNames.join(", ")}` : "";
+  const names =
+    r.resourceNames && r.resourceNames.length > 0 ? ` named ${r.resourceNames.join(", ")}` : "";
   return `${list(r.verbs)} on ${list(r.resources)}${names} (${groups}) ${where}`;
 }
 
-const refText = (r: { kind: string; namespace?: string; name: string }): string => `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
+const refText = (r: { kind: string; namespace?: string; name: string }): string =>
+  `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
 
-export function explain(set: ManifestSet, target: Holder, options: { now: Date; cluster?: ClusterSnapshot }): Explanation {
-  const judged = prepare(set, { policies: [], strict: false, now: options.now, ...(options.cluster ? { cluster: options.cluster } : {}) });
+export function explain(
+  set: ManifestSet,
+  target: Holder,
+  options: { now: Date; cluster?: ClusterSnapshot },
+): Explanation {
+  const judged = prepare(set, {
+    policies: [],
+    strict: false,
+    now: options.now,
+    ...(options.cluster ? { cluster: options.cluster } : {}),
+  });
   const grants: Grant[] = grantsOfHolder(judged.index, target);
   const sa = "serviceAccount" in target ? target.serviceAccount : undefined;
   // No NonHumanIdentity can claim a group.
@@ -103,39 +128,82 @@ export function explain(set: ManifestSet, target: Holder, options: { now: Date; 
     const applicable = scopeRulesFor(scopes, g.namespace);
     const clusterDefault = isClusterDefaultGrant(g);
     const rules = g.rules.map((r): ExplainedRule => {
-      const uncovered = nhi && !clusterDefault ? uncoveredGrants(scopes, [{ ...g, rules: [r] }]).map((u) => describePermission(u.permission)) : [];
+      const uncovered =
+        nhi && !clusterDefault
+          ? uncoveredGrants(scopes, [{ ...g, rules: [r] }]).map((u) =>
+              describePermission(u.permission),
+            )
+          : [];
       const coveredBy = applicable
-        .filter((s) => ruleCovers(s, r) || (uncovered.length > 0 && r.verbs.some((v) => ruleCovers(s, { ...r, verbs: [v] }))))
+        .filter(
+          (s) =>
+            ruleCovers(s, r) ||
+            (uncovered.length > 0 && r.verbs.some((v) => ruleCovers(s, { ...r, verbs: [v] }))),
+        )
         .map((s) => scopes.indexOf(s));
       for (const i of coveredBy) used.add(i);
       return { rule: r, text: ruleText(r, g.namespace), coveredBy, uncovered };
     });
-    const out: ExplainedGrant = { binding: refText(g.binding), role: refText(g.role), namespace: g.namespace, via: g.via, rules, ...(clusterDefault ? { clusterDefault } : {}) };
+    const out: ExplainedGrant = {
+      binding: refText(g.binding),
+      role: refText(g.role),
+      namespace: g.namespace,
+      via: g.via,
+      rules,
+      ...(clusterDefault ? { clusterDefault } : {}),
+    };
     const bl = set.locate(g.binding);
     const rl = set.locate(g.role);
     if (bl) out.bindingLocation = bl.location;
     if (rl) out.roleLocation = rl.location;
     return out;
   });
-  const exists = sa ? judged.merged.serviceAccounts.some((s) => s.metadata.name === sa.name && (s.metadata.namespace ?? "default") === sa.namespace) : true;
+  const exists = sa
+    ? judged.merged.serviceAccounts.some(
+        (s) => s.metadata.name === sa.name && (s.metadata.namespace ?? "default") === sa.namespace,
+      )
+    : true;
   const result: Explanation = {
-    ...("group" in target ? { group: { name: target.group.name, members: target.group.members } } : { serviceAccount: target.serviceAccount }),
+    ...("group" in target
+      ? { group: { name: target.group.name, members: target.group.members } }
+      : { serviceAccount: target.serviceAccount }),
     identity: holderIdentity(target),
     exists,
     grants: explainedGrants,
     catalogue: catalogueHits(grants).map((h) => ({
-      id: h.entry.id, title: h.entry.title, severity: h.entry.severity, where: h.namespace === "*" ? "cluster-wide" : `namespace ${h.namespace}`,
-      through: h.grants.map(describeGrant), why: h.entry.why, fix: h.entry.fix,
+      id: h.entry.id,
+      title: h.entry.title,
+      severity: h.entry.severity,
+      where: h.namespace === "*" ? "cluster-wide" : `namespace ${h.namespace}`,
+      through: h.grants.map(describeGrant),
+      why: h.entry.why,
+      fix: h.entry.fix,
     })),
-    beyondScopes: nhi ? uncoveredGrants(scopes, ownGrants).map((u) => `${describePermission(u.permission)} (${describeGrant(u.grant)})`) : [],
+    beyondScopes: nhi
+      ? uncoveredGrants(scopes, ownGrants).map(
+          (u) => `${describePermission(u.permission)} (${describeGrant(u.grant)})`,
+        )
+      : [],
   };
   if (nhi) {
-    const loc = set.locate({ kind: "NonHumanIdentity", namespace: nhi.metadata.namespace, name: nhi.metadata.name });
+    const loc = set.locate({
+      kind: "NonHumanIdentity",
+      namespace: nhi.metadata.namespace,
+      name: nhi.metadata.name,
+    });
     result.nhi = {
-      name: nhi.metadata.name, namespace: nhi.metadata.namespace ?? sa?.namespace ?? "default", owner: nhi.spec.owner, purpose: nhi.spec.purpose,
+      name: nhi.metadata.name,
+      namespace: nhi.metadata.namespace ?? sa?.namespace ?? "default",
+      owner: nhi.spec.owner,
+      purpose: nhi.spec.purpose,
       enforcement: nhi.spec.enforcement ?? "Enforce",
       ...(loc ? { location: loc.location } : {}),
-      scopes: scopes.map((s, index) => ({ index, scope: s, text: `${ruleText(s, "*").replace(/ cluster-wide$/, "")} in ${s.namespaces.includes("*") ? "all namespaces" : s.namespaces.join(", ")}`, used: used.has(index) })),
+      scopes: scopes.map((s, index) => ({
+        index,
+        scope: s,
+        text: `${ruleText(s, "*").replace(/ cluster-wide$/, "")} in ${s.namespaces.includes("*") ? "all namespaces" : s.namespaces.join(", ")}`,
+        used: used.has(index),
+      })),
     };
   }
   return result;
@@ -148,24 +216,47 @@ export function formatExplainText(e: Explanation, color: boolean): string {
   const green = (s: string): string => (color ? `\u001b[32m${s}\u001b[0m` : s);
   const bold = (s: string): string => (color ? `\u001b[1m${s}\u001b[0m` : s);
   const out: string[] = e.group
-    ? [bold(`Group ${e.group.name}`) + `: ${e.group.members}, present and future`,
-      red("No NonHumanIdentity can claim a group: what it holds, every member holds, and nothing declares that they may.")]
-    : [bold(`ServiceAccount ${e.serviceAccount?.namespace ?? ""}/${e.serviceAccount?.name ?? ""}`) + ` (${e.identity})${e.exists ? "" : " — no ServiceAccount object found"}`];
+    ? [
+        bold(`Group ${e.group.name}`) + `: ${e.group.members}, present and future`,
+        red(
+          "No NonHumanIdentity can claim a group: what it holds, every member holds, and nothing declares that they may.",
+        ),
+      ]
+    : [
+        bold(
+          `ServiceAccount ${e.serviceAccount?.namespace ?? ""}/${e.serviceAccount?.name ?? ""}`,
+        ) + ` (${e.identity})${e.exists ? "" : " — no ServiceAccount object found"}`,
+      ];
   if (e.nhi) {
-    out.push(`Claimed by NonHumanIdentity ${e.nhi.namespace}/${e.nhi.name}${at(e.nhi.location)}: owner ${e.nhi.owner?.team ?? "?"} <${e.nhi.owner?.contact ?? "?"}>, enforcement ${e.nhi.enforcement}`);
+    out.push(
+      `Claimed by NonHumanIdentity ${e.nhi.namespace}/${e.nhi.name}${at(e.nhi.location)}: owner ${e.nhi.owner?.team ?? "?"} <${e.nhi.owner?.contact ?? "?"}>, enforcement ${e.nhi.enforcement}`,
+    );
     if (e.nhi.purpose) out.push(`Purpose: ${e.nhi.purpose}`);
   } else if (!e.group) {
-    out.push(red("Not claimed by any NonHumanIdentity (shadow identity): nothing bounds what it may hold."));
+    out.push(
+      red(
+        "Not claimed by any NonHumanIdentity (shadow identity): nothing bounds what it may hold.",
+      ),
+    );
   }
   out.push("", bold("Effective permissions (and the scope that covers each)"));
   if (e.grants.length === 0) out.push("  none: no binding in these manifests reaches it");
   for (const g of e.grants) {
     const viaGroup = g.via.slice("group:".length);
-    const via = g.via === "serviceaccount" || viaGroup === e.group?.name ? "" : ` (as member of ${viaGroup})`;
-    out.push(`  ${g.binding}${at(g.bindingLocation)} → ${g.role}${at(g.roleLocation)}${via}${g.clusterDefault ? " — every identity holds this (Kubernetes default binding)" : ""}`);
+    const via =
+      g.via === "serviceaccount" || viaGroup === e.group?.name ? "" : ` (as member of ${viaGroup})`;
+    out.push(
+      `  ${g.binding}${at(g.bindingLocation)} → ${g.role}${at(g.roleLocation)}${via}${g.clusterDefault ? " — every identity holds this (Kubernetes default binding)" : ""}`,
+    );
     for (const r of g.rules) {
       let cover = "";
-      if (e.nhi && !g.clusterDefault) cover = r.uncovered.length === 0 ? green(`  ✓ scopes[${r.coveredBy.join(",")}]`) : red(`  ✗ not in scopes: ${r.uncovered.slice(0, 3).join("; ")}${r.uncovered.length > 3 ? ` (+${r.uncovered.length - 3})` : ""}`);
+      if (e.nhi && !g.clusterDefault)
+        cover =
+          r.uncovered.length === 0
+            ? green(`  ✓ scopes[${r.coveredBy.join(",")}]`)
+            : red(
+                `  ✗ not in scopes: ${r.uncovered.slice(0, 3).join("; ")}${r.uncovered.length > 3 ? ` (+${r.uncovered.length - 3})` : ""}`,
+              );
       out.push(`      ${r.text}${cover}`);
     }
   }
@@ -173,12 +264,18 @@ export function formatExplainText(e: Explanation, color: boolean): string {
   if (e.catalogue.length === 0) out.push("  no catalogue entry reached");
   for (const c of e.catalogue) {
     const sev = c.severity === "critical" ? red(`[${c.severity}]`) : `[${c.severity}]`;
-    out.push(`  ${sev} ${c.id} — ${c.title}, ${c.where}`, `      through ${c.through.join("; ")}`, `      ${c.why}`, `      fix: ${c.fix}`);
+    out.push(
+      `  ${sev} ${c.id} — ${c.title}, ${c.where}`,
+      `      through ${c.through.join("; ")}`,
+      `      ${c.why}`,
+      `      fix: ${c.fix}`,
+    );
   }
   if (e.nhi) {
     out.push("", bold(`Scopes of NonHumanIdentity ${e.nhi.namespace}/${e.nhi.name}`));
     if (e.nhi.scopes.length === 0) out.push("  [] (no API access)");
-    for (const s of e.nhi.scopes) out.push(`  [${s.index}] ${s.text}${s.used ? "" : "  (not used by any grant)"}`);
+    for (const s of e.nhi.scopes)
+      out.push(`  [${s.index}] ${s.text}${s.used ? "" : "  (not used by any grant)"}`);
     if (e.beyondScopes.length > 0) {
       out.push("", red(bold(`Beyond its scopes (${e.beyondScopes.length})`)));
       for (const b of e.beyondScopes) out.push(`  ${b}`);

@@ -1,7 +1,13 @@
 // Output formats of `nhictl check`: text (people), json (scripts), sarif (GitHub code scanning) and
 // github (workflow-command annotations on the pull request's diff). Pure string builders.
 import { Document, isScalar, visit } from "yaml";
-import { foldRepeats, identityDigest, type Adoption, type DigestFinding, type IdentityDigest } from "../core/policy/adoption.js";
+import {
+  foldRepeats,
+  identityDigest,
+  type Adoption,
+  type DigestFinding,
+  type IdentityDigest,
+} from "../core/policy/adoption.js";
 import { CATALOGUE_BY_ID } from "../core/policy/catalogue.js";
 import { describeObject } from "../core/policy/describe.js";
 import type { CheckReport, CliFinding } from "./check.js";
@@ -18,11 +24,18 @@ export interface ReportExtras {
   suggest: boolean;
 }
 
-export const TOOL = { name: "nhictl", version: "0.1.0", informationUri: "https://github.com/nhi-operator/nhi-operator" } as const;
+export const TOOL = {
+  name: "nhictl",
+  version: "0.1.0",
+  informationUri: "https://github.com/nhi-operator/nhi-operator",
+} as const;
 
-const objectName = (f: CliFinding): string => `${f.object.kind} ${f.object.namespace ? `${f.object.namespace}/` : ""}${f.object.name}`;
+const objectName = (f: CliFinding): string =>
+  `${f.object.kind} ${f.object.namespace ? `${f.object.namespace}/` : ""}${f.object.name}`;
 const where = (f: CliFinding): string =>
-  f.location ? `${f.location.file}:${f.location.line}${f.location.origin ? ` (${f.location.origin})` : ""}` : "(live cluster)";
+  f.location
+    ? `${f.location.file}:${f.location.line}${f.location.origin ? ` (${f.location.origin})` : ""}`
+    : "(live cluster)";
 
 // ---------------------------------------------------------------------------------------------
 // text
@@ -33,21 +46,40 @@ interface Paint {
   bold(s: string): string;
   dim(s: string): string;
 }
-const ansi = (code: string) => (s: string): string => `\u001b[${code}m${s}\u001b[0m`;
+const ansi =
+  (code: string) =>
+  (s: string): string =>
+    `\u001b[${code}m${s}\u001b[0m`;
 export const PLAIN: Paint = { red: (s) => s, yellow: (s) => s, bold: (s) => s, dim: (s) => s };
-export const COLOR: Paint = { red: ansi("31"), yellow: ansi("33"), bold: ansi("1"), dim: ansi("2") };
+export const COLOR: Paint = {
+  red: ansi("31"),
+  yellow: ansi("33"),
+  bold: ansi("1"),
+  dim: ansi("2"),
+};
 
-function textFinding(f: CliFinding, p: Paint, level: "violation" | "warning", repeats: CliFinding[]): string[] {
+function textFinding(
+  f: CliFinding,
+  p: Paint,
+  level: "violation" | "warning",
+  repeats: CliFinding[],
+): string[] {
   const mark = level === "violation" ? p.red(`✖ ${f.severity}`) : p.yellow(`! ${f.severity}`);
   const lines = [`  ${mark} ${p.bold(f.rule)}  ${objectName(f)}  ${p.dim(where(f))}`];
   if (f.identity) lines.push(`      identity:   ${f.identity}`);
   if (f.permissions.length === 1) lines.push(`      permission: ${f.permissions[0] ?? ""}`);
-  else if (f.permissions.length > 1) lines.push(`      permissions (${f.permissions.length}): ${f.permissions.slice(0, 4).join("; ")}${f.permissions.length > 4 ? "; …" : ""}`);
+  else if (f.permissions.length > 1)
+    lines.push(
+      `      permissions (${f.permissions.length}): ${f.permissions.slice(0, 4).join("; ")}${f.permissions.length > 4 ? "; …" : ""}`,
+    );
   lines.push(`      ${f.message}`);
   lines.push(`      fix: ${f.fix}`);
-  for (const r of f.related) lines.push(p.dim(`      see: ${r.location.file}:${r.location.line} (${r.message})`));
+  for (const r of f.related)
+    lines.push(p.dim(`      see: ${r.location.file}:${r.location.line} (${r.message})`));
   if (repeats.length > 0) {
-    lines.push(`      the same for ${plural(repeats.length, "more object")}, each a place to change: ${repeats.map((r) => `${objectName(r)}${r.location ? p.dim(` (${r.location.file}:${r.location.line})`) : ""}`).join(", ")}`);
+    lines.push(
+      `      the same for ${plural(repeats.length, "more object")}, each a place to change: ${repeats.map((r) => `${objectName(r)}${r.location ? p.dim(` (${r.location.file}:${r.location.line})`) : ""}`).join(", ")}`,
+    );
   }
   return lines;
 }
@@ -71,7 +103,8 @@ function grouped(findings: CliFinding[], p: Paint, level: "violation" | "warning
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 const digestInput = (report: CheckReport): DigestFinding[] => [
-  ...report.violations, ...report.warnings.map((w) => ({ ...w, denied: false })),
+  ...report.violations,
+  ...report.warnings.map((w) => ({ ...w, denied: false })),
 ];
 
 /** One line per identity and critical/high permission: what it may do and every object that grants it. */
@@ -83,7 +116,9 @@ function textDigest(digest: IdentityDigest[], p: Paint): string[] {
     for (const perm of d.permissions) {
       const mark = perm.denied ? p.red(`✖ ${perm.severity}`) : p.yellow(`! ${perm.severity}`);
       const via = perm.grantedBy.length === 1 ? "" : `${perm.grantedBy.length} objects: `;
-      out.push(`    ${mark} ${perm.permission} [${perm.rules.join(", ")}] — ${via}${perm.grantedBy.map(describeObject).join(", ")}`);
+      out.push(
+        `    ${mark} ${perm.permission} [${perm.rules.join(", ")}] — ${via}${perm.grantedBy.map(describeObject).join(", ")}`,
+      );
     }
   }
   out.push("");
@@ -100,7 +135,12 @@ function yamlDocument(value: unknown): string {
   const doc = new Document(value);
   visit(doc, {
     Scalar(_key, node) {
-      if (isScalar(node) && typeof node.value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(node.value)) node.type = "QUOTE_DOUBLE";
+      if (
+        isScalar(node) &&
+        typeof node.value === "string" &&
+        /^\d{4}-\d{2}-\d{2}T/.test(node.value)
+      )
+        node.type = "QUOTE_DOUBLE";
     },
   });
   return doc.toString({ lineWidth: 0 }).trimEnd();
@@ -112,13 +152,19 @@ function textSuggestion(report: CheckReport, extras: ReportExtras): string[] {
   if (report.violations.length === 0) return [];
   if (!extras.suggest) {
     if (!adoption.policy) return [];
-    return ["", "Adopting manifests you do not maintain (a third-party chart)? Run again with --suggest-exemptions for an NHIPolicy that accepts exactly these findings, to review and apply."];
+    return [
+      "",
+      "Adopting manifests you do not maintain (a third-party chart)? Run again with --suggest-exemptions for an NHIPolicy that accepts exactly these findings, to review and apply.",
+    ];
   }
   const out = [""];
   const covered = report.violations.length - adoption.uncovered.length;
   if (adoption.uncovered.length > 0) {
-    out.push(`Not covered by the suggestion (${adoption.uncovered.length}): no ServiceAccount identity or a rule no exemption may name; fix these in the manifests:`);
-    for (const f of adoption.uncovered) out.push(`  ${f.rule}  ${objectName(f)}${f.identity ? `  ${f.identity}` : ""}`);
+    out.push(
+      `Not covered by the suggestion (${adoption.uncovered.length}): no ServiceAccount identity or a rule no exemption may name; fix these in the manifests:`,
+    );
+    for (const f of adoption.uncovered)
+      out.push(`  ${f.rule}  ${objectName(f)}${f.identity ? `  ${f.identity}` : ""}`);
   }
   if (!adoption.policy) return out;
   const exemptions = adoption.policy.spec.exemptions ?? [];
@@ -142,9 +188,14 @@ export function formatText(report: CheckReport, color: boolean, extras?: ReportE
     out.push(p.yellow(p.bold(heading("Warnings", report.warnings))), "");
     out.push(...grouped(report.warnings, p, "warning"));
   }
-  const policy = report.policySources.length > 0 ? `NHIPolicy ${report.policySources.join(", ")}` : "built-in defaults";
+  const policy =
+    report.policySources.length > 0
+      ? `NHIPolicy ${report.policySources.join(", ")}`
+      : "built-in defaults";
   const verdict = report.violations.length > 0 ? p.red("FAIL") : "PASS";
-  out.push(`${verdict}: ${plural(report.violations.length, "violation")}, ${plural(report.warnings.length, "warning")} in ${plural(report.objects, "object")} from ${plural(report.files.length, "file")} (policy: ${policy})`);
+  out.push(
+    `${verdict}: ${plural(report.violations.length, "violation")}, ${plural(report.warnings.length, "warning")} in ${plural(report.objects, "object")} from ${plural(report.files.length, "file")} (policy: ${policy})`,
+  );
   if (extras) out.push(...textSuggestion(report, extras));
   return `${out.join("\n")}\n`;
 }
@@ -172,8 +223,18 @@ export interface JsonFinding {
 
 function jsonFinding(f: CliFinding): JsonFinding {
   const out: JsonFinding = {
-    kind: f.object.kind, name: f.object.name, rule: f.rule, severity: f.severity, message: f.message, fix: f.fix, permissions: f.permissions,
-    related: f.related.map((r) => ({ file: r.location.file, line: r.location.line, message: r.message })),
+    kind: f.object.kind,
+    name: f.object.name,
+    rule: f.rule,
+    severity: f.severity,
+    message: f.message,
+    fix: f.fix,
+    permissions: f.permissions,
+    related: f.related.map((r) => ({
+      file: r.location.file,
+      line: r.location.line,
+      message: r.message,
+    })),
   };
   if (f.object.apiVersion) out.apiVersion = f.object.apiVersion;
   if (f.object.namespace) out.namespace = f.object.namespace;
@@ -188,26 +249,45 @@ function jsonFinding(f: CliFinding): JsonFinding {
 }
 
 export function formatJson(report: CheckReport, extras?: ReportExtras): string {
-  return `${JSON.stringify({
-    violations: report.violations.map(jsonFinding),
-    warnings: report.warnings.map(jsonFinding),
-    summary: { violations: report.violations.length, warnings: report.warnings.length, objects: report.objects, files: report.files, policy: report.policySources },
-    // Added fields: the per-identity digest, and with --suggest-exemptions the NHIPolicy document.
-    digest: identityDigest(digestInput(report)),
-    ...(extras?.suggest && extras.adoption.policy ? { suggestedPolicy: extras.adoption.policy } : {}),
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      violations: report.violations.map(jsonFinding),
+      warnings: report.warnings.map(jsonFinding),
+      summary: {
+        violations: report.violations.length,
+        warnings: report.warnings.length,
+        objects: report.objects,
+        files: report.files,
+        policy: report.policySources,
+      },
+      // Added fields: the per-identity digest, and with --suggest-exemptions the NHIPolicy document.
+      digest: identityDigest(digestInput(report)),
+      ...(extras?.suggest && extras.adoption.policy
+        ? { suggestedPolicy: extras.adoption.policy }
+        : {}),
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // sarif 2.1.0
 
 /** GitHub maps security-severity to its levels: ≥9 critical, ≥7 high, ≥4 medium, else low. */
-const SECURITY_SEVERITY: Record<string, string> = { critical: "9.5", high: "8.0", medium: "5.0", low: "2.0" };
+const SECURITY_SEVERITY: Record<string, string> = {
+  critical: "9.5",
+  high: "8.0",
+  medium: "5.0",
+  low: "2.0",
+};
 
 const RULE_TEXT: Record<string, string> = {
-  "scope-exceeded": "RBAC gives a governed identity more than its NonHumanIdentity's scopes declare",
+  "scope-exceeded":
+    "RBAC gives a governed identity more than its NonHumanIdentity's scopes declare",
   "binding-dangerous-group": "A binding gives a role to a group of people or to everyone",
-  "unresolved-role-ref": "A binding names a role defined nowhere checked: its permissions are unknown",
+  "unresolved-role-ref":
+    "A binding names a role defined nowhere checked: its permissions are unknown",
   "nhi-invalid": "NonHumanIdentity does not validate against the CRD schema and semantic checks",
   "nhipolicy-invalid": "NHIPolicy does not validate against the CRD schema and semantic checks",
   "nhi-scope-critical": "A NonHumanIdentity declares a critical catalogue permission in its scopes",
@@ -226,7 +306,7 @@ const RULE_TEXT: Record<string, string> = {
 
 function ruleDescription(id: string): string {
   const entry = CATALOGUE_BY_ID.get(id);
-  return entry ? `${entry.title} (escalation catalogue, ${entry.severity})` : RULE_TEXT[id] ?? id;
+  return entry ? `${entry.title} (escalation catalogue, ${entry.severity})` : (RULE_TEXT[id] ?? id);
 }
 
 function uri(file: string): string {
@@ -242,14 +322,18 @@ export function formatSarif(report: CheckReport): string {
   const severityOf = new Map<string, string>();
   for (const { f } of all) {
     const prev = severityOf.get(f.rule);
-    if (!prev || Number(SECURITY_SEVERITY[f.severity]) > Number(SECURITY_SEVERITY[prev])) severityOf.set(f.rule, f.severity);
+    if (!prev || Number(SECURITY_SEVERITY[f.severity]) > Number(SECURITY_SEVERITY[prev]))
+      severityOf.set(f.rule, f.severity);
   }
   const rules = ruleIds.map((id) => {
     const entry = CATALOGUE_BY_ID.get(id);
     const text = ruleDescription(id);
     return {
       id,
-      name: id.split("-").map((w) => (w[0] ?? "").toUpperCase() + w.slice(1)).join(""),
+      name: id
+        .split("-")
+        .map((w) => (w[0] ?? "").toUpperCase() + w.slice(1))
+        .join(""),
       shortDescription: { text },
       fullDescription: { text: entry ? `${entry.title}: ${entry.why}.` : text },
       help: { text: entry ? `Fix: ${entry.fix}.` : text },
@@ -260,7 +344,10 @@ export function formatSarif(report: CheckReport): string {
     };
   });
   const physical = (file: string, line: number) => ({
-    physicalLocation: { artifactLocation: { uri: uri(file), ...(file === STDIN ? {} : { uriBaseId: "%SRCROOT%" }) }, region: { startLine: Math.max(1, line) } },
+    physicalLocation: {
+      artifactLocation: { uri: uri(file), ...(file === STDIN ? {} : { uriBaseId: "%SRCROOT%" }) },
+      region: { startLine: Math.max(1, line) },
+    },
   });
   const results = all.map(({ f, level }) => ({
     ruleId: f.rule,
@@ -269,20 +356,51 @@ export function formatSarif(report: CheckReport): string {
     message: { text: `${f.message} Fix: ${f.fix}.` },
     locations: f.location ? [physical(f.location.file, f.location.line)] : [],
     ...(f.related.length > 0
-      ? { relatedLocations: f.related.map((r, i) => ({ id: i + 1, ...physical(r.location.file, r.location.line), message: { text: r.message } })) }
+      ? {
+          relatedLocations: f.related.map((r, i) => ({
+            id: i + 1,
+            ...physical(r.location.file, r.location.line),
+            message: { text: r.message },
+          })),
+        }
       : {}),
     // Stable across runs and line moves, so code scanning tracks one alert per object/identity/permission.
-    partialFingerprints: { "nhiFinding/v1": [f.rule, f.object.kind, f.object.namespace ?? "", f.object.name, f.identity ?? "", f.permission ?? ""].join("|") },
-    properties: { severity: f.severity, object: objectName(f), ...(f.identity ? { identity: f.identity } : {}), ...(f.permission ? { permission: f.permission } : {}) },
+    partialFingerprints: {
+      "nhiFinding/v1": [
+        f.rule,
+        f.object.kind,
+        f.object.namespace ?? "",
+        f.object.name,
+        f.identity ?? "",
+        f.permission ?? "",
+      ].join("|"),
+    },
+    properties: {
+      severity: f.severity,
+      object: objectName(f),
+      ...(f.identity ? { identity: f.identity } : {}),
+      ...(f.permission ? { permission: f.permission } : {}),
+    },
   }));
   const sarif = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
-    runs: [{
-      tool: { driver: { name: TOOL.name, version: TOOL.version, informationUri: TOOL.informationUri, rules } },
-      originalUriBaseIds: { "%SRCROOT%": { description: { text: "The directory nhictl ran in" } } },
-      results,
-    }],
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: TOOL.name,
+            version: TOOL.version,
+            informationUri: TOOL.informationUri,
+            rules,
+          },
+        },
+        originalUriBaseIds: {
+          "%SRCROOT%": { description: { text: "The directory nhictl ran in" } },
+        },
+        results,
+      },
+    ],
   };
   return `${JSON.stringify(sarif, null, 2)}\n`;
 }
@@ -291,27 +409,45 @@ export function formatSarif(report: CheckReport): string {
 // github workflow commands
 
 /** https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts escapeData / escapeProperty. */
-const escapeData = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-const escapeProperty = (s: string): string => escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+const escapeData = (s: string): string =>
+  s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+const escapeProperty = (s: string): string =>
+  escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 
 export function formatGithub(report: CheckReport): string {
   const line = (cmd: "error" | "warning", f: CliFinding): string => {
     const props = [
-      ...(f.location && f.location.file !== STDIN ? [`file=${escapeProperty(f.location.file)}`, `line=${f.location.line}`] : []),
+      ...(f.location && f.location.file !== STDIN
+        ? [`file=${escapeProperty(f.location.file)}`, `line=${f.location.line}`]
+        : []),
       `title=${escapeProperty(`nhictl ${f.rule} (${f.severity}): ${objectName(f)}`)}`,
     ];
     return `::${cmd} ${props.join(",")}::${escapeData(`${f.message}\nFix: ${f.fix}`)}`;
   };
-  const out = [...report.violations.map((f) => line("error", f)), ...report.warnings.map((f) => line("warning", f))];
-  out.push(`nhictl: ${plural(report.violations.length, "violation")}, ${plural(report.warnings.length, "warning")} in ${plural(report.objects, "object")}`);
+  const out = [
+    ...report.violations.map((f) => line("error", f)),
+    ...report.warnings.map((f) => line("warning", f)),
+  ];
+  out.push(
+    `nhictl: ${plural(report.violations.length, "violation")}, ${plural(report.warnings.length, "warning")} in ${plural(report.objects, "object")}`,
+  );
   return `${out.join("\n")}\n`;
 }
 
-export function formatReport(report: CheckReport, format: Format, color: boolean, extras?: ReportExtras): string {
+export function formatReport(
+  report: CheckReport,
+  format: Format,
+  color: boolean,
+  extras?: ReportExtras,
+): string {
   switch (format) {
-    case "text": return formatText(report, color, extras);
-    case "json": return formatJson(report, extras);
-    case "sarif": return formatSarif(report);
-    case "github": return formatGithub(report);
+    case "text":
+      return formatText(report, color, extras);
+    case "json":
+      return formatJson(report, extras);
+    case "sarif":
+      return formatSarif(report);
+    case "github":
+      return formatGithub(report);
   }
 }

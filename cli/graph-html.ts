@@ -35,18 +35,31 @@ function layout(report: GraphReport): { placed: Placed[]; width: number; height:
   let rows = 0;
   const cols = [...byColumn.keys()].sort((a, b) => a - b);
   cols.forEach((c, ci) => {
-    const ids = (byColumn.get(c) ?? []).sort((a, b) => (labels.get(a) ?? a).localeCompare(labels.get(b) ?? b));
+    const ids = (byColumn.get(c) ?? []).sort((a, b) =>
+      (labels.get(a) ?? a).localeCompare(labels.get(b) ?? b),
+    );
     rows = Math.max(rows, ids.length);
-    ids.forEach((id, r) => placed.push({ id, x: MARGIN + ci * COL_WIDTH, y: MARGIN + r * ROW_HEIGHT }));
+    ids.forEach((id, r) =>
+      placed.push({ id, x: MARGIN + ci * COL_WIDTH, y: MARGIN + r * ROW_HEIGHT }),
+    );
   });
-  return { placed, width: MARGIN * 2 + Math.max(1, cols.length) * COL_WIDTH, height: MARGIN * 2 + Math.max(1, rows) * ROW_HEIGHT };
+  return {
+    placed,
+    width: MARGIN * 2 + Math.max(1, cols.length) * COL_WIDTH,
+    height: MARGIN * 2 + Math.max(1, rows) * ROW_HEIGHT,
+  };
 }
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON safe inside <script>: no "</script", no "<!--", and U+2028/2029 escaped. */
 const inlineJson = (x: unknown): string =>
-  JSON.stringify(x).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  JSON.stringify(x)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 
 const STYLE = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 0; display: flex; height: 100vh; color: #222; }

@@ -1,7 +1,17 @@
 // `nhictl graph`: the identity graph (core/graph) of manifests, optionally over the live cluster, as
 // attack paths in text (one line per hop), JSON, Graphviz dot, Mermaid, or one self-contained HTML
 // page. The graph and every path come from core/graph; this file selects and renders them.
-import { CLUSTER_ADMIN, IdentityGraph, blastRadius, hopCount, pathTo, summarize, type GraphNode, type Hop, type RadiusSummary } from "../core/graph/index.js";
+import {
+  CLUSTER_ADMIN,
+  IdentityGraph,
+  blastRadius,
+  hopCount,
+  pathTo,
+  summarize,
+  type GraphNode,
+  type Hop,
+  type RadiusSummary,
+} from "../core/graph/index.js";
 import { memberGroup, parseGroupIdentity } from "../core/rbac/groups.js";
 import type { ClusterSnapshot } from "../core/snapshot.js";
 import { prepare } from "./check.js";
@@ -68,12 +78,20 @@ export interface GraphOptions {
 }
 
 export function buildGraphReport(set: ManifestSet, options: GraphOptions): GraphReport {
-  const judged = prepare(set, { policies: [], strict: false, now: options.now, ...(options.cluster ? { cluster: options.cluster } : {}) });
+  const judged = prepare(set, {
+    policies: [],
+    strict: false,
+    now: options.now,
+    ...(options.cluster ? { cluster: options.cluster } : {}),
+  });
   const graph = IdentityGraph.fromSnapshot(judged.merged, judged.index);
   return graphReport(graph, options);
 }
 
-export function graphReport(graph: IdentityGraph, options: Pick<GraphOptions, "from" | "to">): GraphReport {
+export function graphReport(
+  graph: IdentityGraph,
+  options: Pick<GraphOptions, "from" | "to">,
+): GraphReport {
   const sources = options.from !== undefined ? [options.from] : graph.holders();
   const identities: ReportIdentity[] = [];
   const nodeIds = new Set<string>();
@@ -83,33 +101,58 @@ export function graphReport(graph: IdentityGraph, options: Pick<GraphOptions, "f
     const summary = summarize(radius, graph);
     const risk = riskOf(summary);
     risks.set(source, risk);
-    const targets = options.to !== undefined
-      ? [options.to]
-      : [...radius.reached.keys()].filter((id) => id !== source && (id === CLUSTER_ADMIN || id.startsWith("sa:") || id.startsWith("group:")));
+    const targets =
+      options.to !== undefined
+        ? [options.to]
+        : [...radius.reached.keys()].filter(
+            (id) =>
+              id !== source &&
+              (id === CLUSTER_ADMIN || id.startsWith("sa:") || id.startsWith("group:")),
+          );
     const paths: ReportPath[] = [];
     for (const to of targets) {
       const hops = pathTo(radius, to);
       if (hops === undefined || hops.length === 0) continue;
       paths.push({ to, hops, length: hopCount(hops) });
     }
-    paths.sort((a, b) => (a.to === CLUSTER_ADMIN ? -1 : b.to === CLUSTER_ADMIN ? 1 : a.length - b.length || a.to.localeCompare(b.to)));
+    paths.sort((a, b) =>
+      a.to === CLUSTER_ADMIN
+        ? -1
+        : b.to === CLUSTER_ADMIN
+          ? 1
+          : a.length - b.length || a.to.localeCompare(b.to),
+    );
     if (options.to !== undefined && paths.length === 0 && options.from === undefined) continue;
-    identities.push({ id: source, label: graph.node(source)?.label ?? source, risk, summary, paths });
+    identities.push({
+      id: source,
+      label: graph.node(source)?.label ?? source,
+      risk,
+      summary,
+      paths,
+    });
     nodeIds.add(source);
-    for (const p of paths) for (const h of p.hops) {
-      nodeIds.add(h.from);
-      nodeIds.add(h.to);
-    }
+    for (const p of paths)
+      for (const h of p.hops) {
+        nodeIds.add(h.from);
+        nodeIds.add(h.to);
+      }
   }
-  identities.sort((a, b) => RISK_ORDER[a.risk] - RISK_ORDER[b.risk] || b.summary.identities - a.summary.identities || a.id.localeCompare(b.id));
+  identities.sort(
+    (a, b) =>
+      RISK_ORDER[a.risk] - RISK_ORDER[b.risk] ||
+      b.summary.identities - a.summary.identities ||
+      a.id.localeCompare(b.id),
+  );
   // The drawn graph: every node on a path, and every edge between them.
   const edges: Hop[] = [];
-  for (const id of [...nodeIds].sort()) for (const h of graph.edgesFrom(id)) if (nodeIds.has(h.to)) edges.push(h);
+  for (const id of [...nodeIds].sort())
+    for (const h of graph.edgesFrom(id)) if (nodeIds.has(h.to)) edges.push(h);
   const nodes: ReportNode[] = [...nodeIds].sort().map((id) => {
     const node = graph.node(id) ?? { id, kind: "ServiceAccount" as const, label: id };
     let risk: Risk = risks.get(id) ?? "low";
     if (id === CLUSTER_ADMIN) risk = "critical";
-    else if (!risks.has(id) && (id.startsWith("sa:") || id.startsWith("group:"))) risk = riskOf(summarize(blastRadius(graph, id), graph));
+    else if (!risks.has(id) && (id.startsWith("sa:") || id.startsWith("group:")))
+      risk = riskOf(summarize(blastRadius(graph, id), graph));
     return { ...node, risk };
   });
   return { nodes, edges, identities };
@@ -121,7 +164,11 @@ function summaryText(s: RadiusSummary): string {
   const parts = [`reaches ${plural(s.identities, "identity", "identities")}`];
   if (s.secrets > 0) parts.push(plural(s.secrets, "credential Secret"));
   if (s.workloads > 0) parts.push(plural(s.workloads, "workload"));
-  parts.push(s.clusterAdminHops !== undefined ? `cluster-admin in ${plural(s.clusterAdminHops, "hop")}` : "not cluster-admin");
+  parts.push(
+    s.clusterAdminHops !== undefined
+      ? `cluster-admin in ${plural(s.clusterAdminHops, "hop")}`
+      : "not cluster-admin",
+  );
   return parts.join(", ");
 }
 
@@ -138,7 +185,10 @@ export function formatGraphText(report: GraphReport): string {
       lines.push(`  to ${label(report, p.to)} (${plural(p.length, "hop")}):`);
       for (const h of p.hops) {
         lines.push(`    ${label(report, h.from)} —${h.permission}→ ${label(report, h.to)}`);
-        if (h.kind !== "member-of") lines.push(`        ${h.kind}: ${h.technique}${h.through.length > 0 ? ` (through ${h.through.join("; ")})` : ""}`);
+        if (h.kind !== "member-of")
+          lines.push(
+            `        ${h.kind}: ${h.technique}${h.through.length > 0 ? ` (through ${h.through.join("; ")})` : ""}`,
+          );
       }
     }
     lines.push("");
@@ -146,18 +196,42 @@ export function formatGraphText(report: GraphReport): string {
   return `${lines.join("\n")}`;
 }
 
-const RISK_COLOUR: Record<Risk, string> = { critical: "#d62728", high: "#ff7f0e", medium: "#bcbd22", low: "#2ca02c" };
+const RISK_COLOUR: Record<Risk, string> = {
+  critical: "#d62728",
+  high: "#ff7f0e",
+  medium: "#bcbd22",
+  low: "#2ca02c",
+};
 
 const dotId = (id: string): string => JSON.stringify(id);
 const dotLabel = (s: string): string => JSON.stringify(s);
 
 export function formatGraphDot(report: GraphReport): string {
-  const lines = ["digraph identities {", "  rankdir=LR;", '  node [style=filled, fontname="Helvetica", fontcolor=white];', '  edge [fontname="Helvetica", fontsize=10];'];
+  const lines = [
+    "digraph identities {",
+    "  rankdir=LR;",
+    '  node [style=filled, fontname="Helvetica", fontcolor=white];',
+    '  edge [fontname="Helvetica", fontsize=10];',
+  ];
   for (const n of report.nodes) {
-    const shape = n.kind === "ServiceAccount" ? "ellipse" : n.kind === "Group" ? "doubleoctagon" : n.kind === "ClusterAdmin" ? "octagon" : n.kind === "Secret" ? "note" : "box";
-    lines.push(`  ${dotId(n.id)} [label=${dotLabel(n.label)}, shape=${shape}, fillcolor=${dotLabel(RISK_COLOUR[n.risk])}, tooltip=${dotLabel(`${n.kind}, risk ${n.risk}`)}];`);
+    const shape =
+      n.kind === "ServiceAccount"
+        ? "ellipse"
+        : n.kind === "Group"
+          ? "doubleoctagon"
+          : n.kind === "ClusterAdmin"
+            ? "octagon"
+            : n.kind === "Secret"
+              ? "note"
+              : "box";
+    lines.push(
+      `  ${dotId(n.id)} [label=${dotLabel(n.label)}, shape=${shape}, fillcolor=${dotLabel(RISK_COLOUR[n.risk])}, tooltip=${dotLabel(`${n.kind}, risk ${n.risk}`)}];`,
+    );
   }
-  for (const e of report.edges) lines.push(`  ${dotId(e.from)} -> ${dotId(e.to)} [label=${dotLabel(e.permission)}, tooltip=${dotLabel(`${e.kind}: ${e.technique}`)}];`);
+  for (const e of report.edges)
+    lines.push(
+      `  ${dotId(e.from)} -> ${dotId(e.to)} [label=${dotLabel(e.permission)}, tooltip=${dotLabel(`${e.kind}: ${e.technique}`)}];`,
+    );
   lines.push("}");
   return `${lines.join("\n")}\n`;
 }
@@ -170,9 +244,20 @@ export function formatGraphMermaid(report: GraphReport): string {
   for (const n of report.nodes) {
     const id = ids.get(n.id) as string;
     const l = text(n.label);
-    lines.push(n.kind === "Group" ? `  ${id}{{"${l}"}}` : n.kind === "ClusterAdmin" ? `  ${id}(("${l}"))` : n.kind === "ServiceAccount" ? `  ${id}(["${l}"])` : `  ${id}["${l}"]`);
+    lines.push(
+      n.kind === "Group"
+        ? `  ${id}{{"${l}"}}`
+        : n.kind === "ClusterAdmin"
+          ? `  ${id}(("${l}"))`
+          : n.kind === "ServiceAccount"
+            ? `  ${id}(["${l}"])`
+            : `  ${id}["${l}"]`,
+    );
   }
-  for (const e of report.edges) lines.push(`  ${ids.get(e.from) as string} -->|"${text(e.permission)}"| ${ids.get(e.to) as string}`);
+  for (const e of report.edges)
+    lines.push(
+      `  ${ids.get(e.from) as string} -->|"${text(e.permission)}"| ${ids.get(e.to) as string}`,
+    );
   for (const risk of ["critical", "high", "medium", "low"] as const) {
     const members = report.nodes.filter((n) => n.risk === risk).map((n) => ids.get(n.id) as string);
     if (members.length === 0) continue;

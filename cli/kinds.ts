@@ -8,8 +8,21 @@ import { isRecord } from "../core/json.js";
 /** Kinds per group/version the checks read or that commonly appear next to them. Other groups (CRDs) pass through unchecked. */
 const KNOWN: Record<string, readonly string[]> = {
   v1: [
-    "Binding", "ConfigMap", "Endpoints", "Event", "LimitRange", "Namespace", "Node", "PersistentVolume",
-    "PersistentVolumeClaim", "Pod", "PodTemplate", "ReplicationController", "ResourceQuota", "Secret", "Service",
+    "Binding",
+    "ConfigMap",
+    "Endpoints",
+    "Event",
+    "LimitRange",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Pod",
+    "PodTemplate",
+    "ReplicationController",
+    "ResourceQuota",
+    "Secret",
+    "Service",
     "ServiceAccount",
   ],
   "rbac.authorization.k8s.io/v1": ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"],
@@ -25,16 +38,34 @@ for (const gv of Object.keys(KNOWN)) {
 
 /** Cluster-scoped kinds of the groups above and common others; everything else is namespaced. */
 const CLUSTER_SCOPED = new Set([
-  "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "NHIPolicy",
-  "CustomResourceDefinition", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
-  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-  "ValidatingAdmissionPolicyBinding", "APIService", "CertificateSigningRequest", "ClusterIssuer",
-  "PodSecurityPolicy", "VolumeAttachment", "CSIDriver", "CSINode",
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "NHIPolicy",
+  "CustomResourceDefinition",
+  "StorageClass",
+  "PriorityClass",
+  "IngressClass",
+  "RuntimeClass",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+  "APIService",
+  "CertificateSigningRequest",
+  "ClusterIssuer",
+  "PodSecurityPolicy",
+  "VolumeAttachment",
+  "CSIDriver",
+  "CSINode",
 ]);
 
 export const isClusterScoped = (kind: string): boolean => CLUSTER_SCOPED.has(kind);
 
-const isStringArray = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
+const isStringArray = (x: unknown): x is string[] =>
+  Array.isArray(x) && x.every((s) => typeof s === "string");
 
 function fail(o: LoadedObject, path: string, message: string): never {
   throw new InputError(o.location.file, path === "" ? o.location.line : o.lineOf(path), message);
@@ -46,9 +77,11 @@ function checkRules(o: LoadedObject, field: string, rules: unknown): void {
   rules.forEach((r: unknown, i) => {
     const at = `${field}[${i}]`;
     if (!isRecord(r)) fail(o, at, `${at} must be a PolicyRule (verbs, apiGroups, resources, …)`);
-    if (!isStringArray(r.verbs) || r.verbs.length === 0) fail(o, `${at}.verbs`, `${at}.verbs is required: a non-empty list of strings`);
+    if (!isStringArray(r.verbs) || r.verbs.length === 0)
+      fail(o, `${at}.verbs`, `${at}.verbs is required: a non-empty list of strings`);
     for (const k of ["apiGroups", "resources", "resourceNames", "nonResourceURLs"]) {
-      if (r[k] !== undefined && r[k] !== null && !isStringArray(r[k])) fail(o, `${at}.${k}`, `${at}.${k} must be a list of strings`);
+      if (r[k] !== undefined && r[k] !== null && !isStringArray(r[k]))
+        fail(o, `${at}.${k}`, `${at}.${k} must be a list of strings`);
     }
   });
 }
@@ -59,7 +92,8 @@ function checkRules(o: LoadedObject, field: string, rules: unknown): void {
  */
 export function checkShape(o: LoadedObject): void {
   const { obj } = o;
-  if (typeof obj.apiVersion !== "string" || obj.apiVersion === "") fail(o, "", "object has no apiVersion");
+  if (typeof obj.apiVersion !== "string" || obj.apiVersion === "")
+    fail(o, "", "object has no apiVersion");
   if (typeof obj.kind !== "string" || obj.kind === "") fail(o, "", "object has no kind");
   const apiVersion = obj.apiVersion;
   const kind = obj.kind;
@@ -67,8 +101,14 @@ export function checkShape(o: LoadedObject): void {
   const versions = GROUPS.get(group);
   if (versions) {
     const kinds = KNOWN[apiVersion];
-    if (!kinds) fail(o, "apiVersion", `unknown apiVersion ${apiVersion} for kind ${kind}; this API serves ${versions.join(", ")}`);
-    if (!kinds.includes(kind)) fail(o, "kind", `unknown kind ${kind} in ${apiVersion} (known: ${kinds.join(", ")})`);
+    if (!kinds)
+      fail(
+        o,
+        "apiVersion",
+        `unknown apiVersion ${apiVersion} for kind ${kind}; this API serves ${versions.join(", ")}`,
+      );
+    if (!kinds.includes(kind))
+      fail(o, "kind", `unknown kind ${kind} in ${apiVersion} (known: ${kinds.join(", ")})`);
   }
   const meta = obj.metadata;
   if (!isRecord(meta)) fail(o, "", `${kind} has no metadata`);
@@ -76,10 +116,15 @@ export function checkShape(o: LoadedObject): void {
     if (typeof meta.generateName === "string") return; // created by name generation: nothing to join on, nothing to judge
     fail(o, "metadata", `${kind} has no metadata.name`);
   }
-  if (meta.namespace !== undefined && typeof meta.namespace !== "string") fail(o, "metadata.namespace", "metadata.namespace must be a string");
+  if (meta.namespace !== undefined && typeof meta.namespace !== "string")
+    fail(o, "metadata.namespace", "metadata.namespace must be a string");
   for (const k of ["labels", "annotations"]) {
     const m = meta[k];
-    if (m !== undefined && m !== null && !(isRecord(m) && Object.values(m).every((v) => typeof v === "string"))) {
+    if (
+      m !== undefined &&
+      m !== null &&
+      !(isRecord(m) && Object.values(m).every((v) => typeof v === "string"))
+    ) {
       fail(o, `metadata.${k}`, `metadata.${k} must map strings to strings`);
     }
   }
@@ -88,10 +133,21 @@ export function checkShape(o: LoadedObject): void {
     case "ClusterRole":
       if (group !== "rbac.authorization.k8s.io") return;
       checkRules(o, "rules", obj.rules);
-      if (kind === "ClusterRole" && obj.aggregationRule !== undefined && obj.aggregationRule !== null) {
+      if (
+        kind === "ClusterRole" &&
+        obj.aggregationRule !== undefined &&
+        obj.aggregationRule !== null
+      ) {
         const ar = obj.aggregationRule;
-        if (!isRecord(ar) || (ar.clusterRoleSelectors !== undefined && !Array.isArray(ar.clusterRoleSelectors))) {
-          fail(o, "aggregationRule", "aggregationRule.clusterRoleSelectors must be a list of label selectors");
+        if (
+          !isRecord(ar) ||
+          (ar.clusterRoleSelectors !== undefined && !Array.isArray(ar.clusterRoleSelectors))
+        ) {
+          fail(
+            o,
+            "aggregationRule",
+            "aggregationRule.clusterRoleSelectors must be a list of label selectors",
+          );
         }
       }
       return;
@@ -99,16 +155,33 @@ export function checkShape(o: LoadedObject): void {
     case "ClusterRoleBinding": {
       if (group !== "rbac.authorization.k8s.io") return;
       const ref = obj.roleRef;
-      if (!isRecord(ref) || typeof ref.name !== "string" || (ref.kind !== "Role" && ref.kind !== "ClusterRole")) {
-        fail(o, "roleRef", "roleRef is required: { apiGroup: rbac.authorization.k8s.io, kind: Role | ClusterRole, name }");
+      if (
+        !isRecord(ref) ||
+        typeof ref.name !== "string" ||
+        (ref.kind !== "Role" && ref.kind !== "ClusterRole")
+      ) {
+        fail(
+          o,
+          "roleRef",
+          "roleRef is required: { apiGroup: rbac.authorization.k8s.io, kind: Role | ClusterRole, name }",
+        );
       }
-      if (kind === "ClusterRoleBinding" && ref.kind === "Role") fail(o, "roleRef.kind", "a ClusterRoleBinding can only reference a ClusterRole");
+      if (kind === "ClusterRoleBinding" && ref.kind === "Role")
+        fail(o, "roleRef.kind", "a ClusterRoleBinding can only reference a ClusterRole");
       const subjects = obj.subjects;
       if (subjects !== undefined && subjects !== null) {
         if (!Array.isArray(subjects)) fail(o, "subjects", "subjects must be a list");
         subjects.forEach((s: unknown, i) => {
-          if (!isRecord(s) || typeof s.name !== "string" || !["ServiceAccount", "User", "Group"].includes(String(s.kind))) {
-            fail(o, `subjects[${i}]`, `subjects[${i}] must be { kind: ServiceAccount | User | Group, name, namespace? }`);
+          if (
+            !isRecord(s) ||
+            typeof s.name !== "string" ||
+            !["ServiceAccount", "User", "Group"].includes(String(s.kind))
+          ) {
+            fail(
+              o,
+              `subjects[${i}]`,
+              `subjects[${i}] must be { kind: ServiceAccount | User | Group, name, namespace? }`,
+            );
           }
         });
       }

@@ -5,7 +5,16 @@
 // Secret values never leave this module: a Secret's data and stringData are dropped as soon as the
 // document is converted, and parse errors are reported without the source excerpt yaml would quote.
 import { relative, sep } from "node:path";
-import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, Parser, type Node as YamlNode } from "yaml";
+import {
+  Composer,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  Parser,
+  type Node as YamlNode,
+} from "yaml";
 import { isRecord } from "../core/json.js";
 import { DEFAULT_MAX_BYTES, ReadProblem, manifestFiles, readManifestFile } from "./read.js";
 
@@ -26,13 +35,16 @@ export interface LoadedObject {
 }
 
 export class InputError extends Error {
-  constructor(readonly file: string, readonly line: number | undefined, message: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    message: string,
+  ) {
     super(`${file}${line === undefined ? "" : `:${line}`}: ${message}`);
   }
 }
 
 export const STDIN = "<stdin>";
-
 
 /** Kubernetes field path "spec.credentials[0].ttl" → ["spec", "credentials", 0, "ttl"]. */
 export function pathSegments(path: string): (string | number)[] {
@@ -83,7 +95,10 @@ function helmSource(comment: string | null | undefined): string | undefined {
 function redact(obj: Record<string, unknown>): Record<string, unknown> {
   if (obj.kind !== "Secret") return obj;
   const { data, stringData, ...rest } = obj;
-  const keys = [...Object.keys(isRecord(data) ? data : {}), ...Object.keys(isRecord(stringData) ? stringData : {})];
+  const keys = [
+    ...Object.keys(isRecord(data) ? data : {}),
+    ...Object.keys(isRecord(stringData) ? stringData : {}),
+  ];
   return keys.length > 0 ? { ...rest, dataKeys: [...new Set(keys)].sort() } : rest;
 }
 
@@ -97,12 +112,18 @@ const YAML_OPTIONS = { version: "1.1", prettyErrors: false, uniqueKeys: true } a
  * parseStream's loop, so the closure cannot keep the document's syntax tree alive.
  */
 function loadedObject(
-  obj: Record<string, unknown>, location: Location, base: readonly (string | number)[], start: number, end: number,
-  rootAt: (start: number, end: number) => YamlNode | undefined, lineAt: (offset: number | undefined) => number,
+  obj: Record<string, unknown>,
+  location: Location,
+  base: readonly (string | number)[],
+  start: number,
+  end: number,
+  rootAt: (start: number, end: number) => YamlNode | undefined,
+  lineAt: (offset: number | undefined) => number,
 ): LoadedObject {
   const lineOf = (path: string): number => {
     const root = rootAt(start, end);
-    const offset = root === undefined ? undefined : offsetOf(root, [...base, ...pathSegments(path)]);
+    const offset =
+      root === undefined ? undefined : offsetOf(root, [...base, ...pathSegments(path)]);
     return offset === undefined ? location.line : lineAt(start + offset);
   };
   return { obj, location, lineOf };
@@ -119,7 +140,8 @@ function loadedObject(
  */
 export function parseStream(text: string, file: string): LoadedObject[] {
   const lineCounter = new LineCounter();
-  const lineAt = (offset: number | undefined): number => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
+  const lineAt = (offset: number | undefined): number =>
+    offset === undefined ? 1 : lineCounter.linePos(offset).line;
   const composer = new Composer(YAML_OPTIONS);
   const out: LoadedObject[] = [];
   // The document lineOf parsed last: the findings of one object ask for several of its fields in a row.
@@ -127,7 +149,10 @@ export function parseStream(text: string, file: string): LoadedObject[] {
   const rootAt = (start: number, end: number): YamlNode | undefined => {
     if (reparsed?.start !== start) {
       const doc = parseDocument(text.slice(start, end), YAML_OPTIONS);
-      reparsed = { start, root: doc.errors.length === 0 && doc.contents !== null ? doc.contents : undefined };
+      reparsed = {
+        start,
+        root: doc.errors.length === 0 && doc.contents !== null ? doc.contents : undefined,
+      };
     }
     return reparsed.root;
   };
@@ -137,7 +162,11 @@ export function parseStream(text: string, file: string): LoadedObject[] {
     const err = doc.errors[0];
     if (err) {
       // err.message without prettyErrors carries no source excerpt: a broken Secret does not leak.
-      throw new InputError(file, lineAt(err.pos[0]), `invalid YAML in document ${docNo}: ${err.message.split("\n")[0] ?? err.code}`);
+      throw new InputError(
+        file,
+        lineAt(err.pos[0]),
+        `invalid YAML in document ${docNo}: ${err.message.split("\n")[0] ?? err.code}`,
+      );
     }
     const root = doc.contents;
     if (root === null) continue;
@@ -147,15 +176,27 @@ export function parseStream(text: string, file: string): LoadedObject[] {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      throw new InputError(file, lineAt(root.range?.[0]), `cannot read document ${docNo}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new InputError(
+        file,
+        lineAt(root.range?.[0]),
+        `cannot read document ${docNo}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     if (value === null || value === undefined) continue;
     const line = lineAt(root.range?.[0]);
     if (!isRecord(value)) {
-      throw new InputError(file, line, `document ${docNo} is not a Kubernetes object (a mapping with apiVersion and kind), it is ${Array.isArray(value) ? "a sequence" : `a ${typeof value}`}`);
+      throw new InputError(
+        file,
+        line,
+        `document ${docNo} is not a Kubernetes object (a mapping with apiVersion and kind), it is ${Array.isArray(value) ? "a sequence" : `a ${typeof value}`}`,
+      );
     }
     const [start, , end] = doc.range;
-    const at = (node: YamlNode, base: (string | number)[], o: Record<string, unknown>): LoadedObject => {
+    const at = (
+      node: YamlNode,
+      base: (string | number)[],
+      o: Record<string, unknown>,
+    ): LoadedObject => {
       const loc: Location = { file, line: lineAt(offsetOf(root, base) ?? node.range?.[0]) };
       if (origin !== undefined) loc.origin = origin;
       return loadedObject(redact(o), loc, base, start, end, rootAt, lineAt);
@@ -163,8 +204,18 @@ export function parseStream(text: string, file: string): LoadedObject[] {
     if (isListKind(value)) {
       const items = value.items as unknown[];
       items.forEach((item, i) => {
-        if (!isRecord(item)) throw new InputError(file, lineAt(offsetOf(root, ["items", i])), `items[${i}] of the ${String(value.kind)} is not a Kubernetes object`);
-        if (isListKind(item)) throw new InputError(file, lineAt(offsetOf(root, ["items", i])), `items[${i}] is a nested ${String(item.kind)}, which Kubernetes does not accept`);
+        if (!isRecord(item))
+          throw new InputError(
+            file,
+            lineAt(offsetOf(root, ["items", i])),
+            `items[${i}] of the ${String(value.kind)} is not a Kubernetes object`,
+          );
+        if (isListKind(item))
+          throw new InputError(
+            file,
+            lineAt(offsetOf(root, ["items", i])),
+            `items[${i}] is a nested ${String(item.kind)}, which Kubernetes does not accept`,
+          );
         out.push(at(root, ["items", i], item));
       });
     } else {

@@ -10,14 +10,40 @@ import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
 import { adoptionPolicy } from "../core/policy/adoption.js";
 import { InputError, loadSources, parseStream } from "./load.js";
-import { DEFAULT_MAX_BYTES, ReadProblem, decodeUtf8, formatBytes, parseByteSize, readBounded, readManifestFile } from "./read.js";
+import {
+  DEFAULT_MAX_BYTES,
+  ReadProblem,
+  decodeUtf8,
+  formatBytes,
+  parseByteSize,
+  readBounded,
+  readManifestFile,
+} from "./read.js";
 import { buildManifestSet, definedBy } from "./snapshot.js";
 import { explain, formatExplainText, parseExplainTarget } from "./explain.js";
-import { GRAPH_FORMATS, buildGraphReport, formatGraph, parseNodeArg, type GraphFormat } from "./graph.js";
-import { formatInventoryTable, inventoryFromEndpoint, inventoryFromSnapshot, type InventoryResult } from "./inventory.js";
+import {
+  GRAPH_FORMATS,
+  buildGraphReport,
+  formatGraph,
+  parseNodeArg,
+  type GraphFormat,
+} from "./graph.js";
+import {
+  formatInventoryTable,
+  inventoryFromEndpoint,
+  inventoryFromSnapshot,
+  type InventoryResult,
+} from "./inventory.js";
 import { emptySnapshot, overlaySnapshot, type ClusterSnapshot } from "../core/snapshot.js";
 import { Readable } from "node:stream";
-import { AuditDetector, DEFAULT_DETECTOR_OPTIONS, SEVERITIES, atLeast, declarationIndex, podIPIndex } from "../core/audit/index.js";
+import {
+  AuditDetector,
+  DEFAULT_DETECTOR_OPTIONS,
+  SEVERITIES,
+  atLeast,
+  declarationIndex,
+  podIPIndex,
+} from "../core/audit/index.js";
 import type { Severity } from "../core/policy/types.js";
 import { analyzeFile, formatAuditJson, formatAuditText, type AnalyzeSummary } from "./audit.js";
 
@@ -235,13 +261,25 @@ const COMMON: ParseArgsConfig["options"] = {
 };
 
 const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
-  check: { ...COMMON, policy: { type: "string", multiple: true }, strict: { type: "boolean" }, "suggest-exemptions": { type: "boolean" }, "allow-empty": { type: "boolean" } },
+  check: {
+    ...COMMON,
+    policy: { type: "string", multiple: true },
+    strict: { type: "boolean" },
+    "suggest-exemptions": { type: "boolean" },
+    "allow-empty": { type: "boolean" },
+  },
   explain: { ...COMMON },
   inventory: { ...COMMON, endpoint: { type: "string" } },
   graph: { ...COMMON, from: { type: "string" }, to: { type: "string" } },
   audit: {
-    ...COMMON, manifests: { type: "string", multiple: true }, "fail-on": { type: "string" }, "trusted-minter": { type: "string", multiple: true },
-    "enumeration-threshold": { type: "string" }, "enumeration-window": { type: "string" }, "secret-reads": { type: "string" }, "secret-reads-window": { type: "string" },
+    ...COMMON,
+    manifests: { type: "string", multiple: true },
+    "fail-on": { type: "string" },
+    "trusted-minter": { type: "string", multiple: true },
+    "enumeration-threshold": { type: "string" },
+    "enumeration-window": { type: "string" },
+    "secret-reads": { type: "string" },
+    "secret-reads-window": { type: "string" },
   },
 };
 
@@ -249,15 +287,23 @@ type Values = Record<string, string | boolean | string[] | boolean[] | undefined
 
 function parse(command: string, args: string[]): { values: Values; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options: OPTIONS[command], allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options: OPTIONS[command],
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as Values, positionals };
   } catch (e) {
-    throw new UsageError(`${e instanceof Error ? e.message : String(e)}\nRun 'nhictl ${command} --help' for usage.`);
+    throw new UsageError(
+      `${e instanceof Error ? e.message : String(e)}\nRun 'nhictl ${command} --help' for usage.`,
+    );
   }
 }
 
 const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
-const strs = (v: Values[string]): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+const strs = (v: Values[string]): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 
 let validatorCache: NHIValidator | undefined;
 function validator(): NHIValidator {
@@ -276,15 +322,28 @@ function readPolicies(files: string[], io: Io, maxBytes: number): NHIPolicy[] {
       text = file === "-" ? io.readStdin(maxBytes) : readManifestFile(file, file, maxBytes);
     } catch (e) {
       if (e instanceof InputError) throw e;
-      if (e instanceof ReadProblem && !e.message.startsWith("cannot read")) throw new InputError(file, e.line, `--policy file: ${e.message}`);
+      if (e instanceof ReadProblem && !e.message.startsWith("cannot read"))
+        throw new InputError(file, e.line, `--policy file: ${e.message}`);
       throw new InputError(file, undefined, "cannot read the --policy file (no such file?)");
     }
     for (const o of parseStream(text, file)) {
-      if (o.obj.kind !== "NHIPolicy") throw new InputError(file, o.location.line, `--policy expects NHIPolicy objects, found kind ${String(o.obj.kind)}`);
-      const parsed = validator().parseNHIPolicy(o.obj, { now: io.now(), knownRuleIds: KNOWN_RULE_IDS });
+      if (o.obj.kind !== "NHIPolicy")
+        throw new InputError(
+          file,
+          o.location.line,
+          `--policy expects NHIPolicy objects, found kind ${String(o.obj.kind)}`,
+        );
+      const parsed = validator().parseNHIPolicy(o.obj, {
+        now: io.now(),
+        knownRuleIds: KNOWN_RULE_IDS,
+      });
       if (!parsed.ok) {
         const first = parsed.errors[0];
-        throw new InputError(file, first ? o.lineOf(first.path) : o.location.line, `invalid NHIPolicy: ${parsed.errors.map(formatFieldError).join("; ")}`);
+        throw new InputError(
+          file,
+          first ? o.lineOf(first.path) : o.location.line,
+          `invalid NHIPolicy: ${parsed.errors.map(formatFieldError).join("; ")}`,
+        );
       }
       out.push(parsed.value);
     }
@@ -303,19 +362,38 @@ function maxBytesOf(values: Values): number {
   const given = str(values["max-bytes"]);
   if (given === undefined) return DEFAULT_MAX_BYTES;
   const n = parseByteSize(given);
-  if (n === undefined) throw new UsageError(`--max-bytes needs a size such as 1048576, 500k, 64Mi or 1G (got ${JSON.stringify(given)})`);
+  if (n === undefined)
+    throw new UsageError(
+      `--max-bytes needs a size such as 1048576, 500k, 64Mi or 1G (got ${JSON.stringify(given)})`,
+    );
   return n;
 }
 
-function inputs(values: Values, positionals: string[], io: Io, required: boolean, command: string): Inputs {
+function inputs(
+  values: Values,
+  positionals: string[],
+  io: Io,
+  required: boolean,
+  command: string,
+): Inputs {
   const paths = [...positionals, ...strs(values.filename)];
-  if (required && paths.length === 0) throw new UsageError(`no manifests given: pass PATH... or -f - for stdin\nRun 'nhictl ${command} --help' for usage.`);
+  if (required && paths.length === 0)
+    throw new UsageError(
+      `no manifests given: pass PATH... or -f - for stdin\nRun 'nhictl ${command} --help' for usage.`,
+    );
   const maxBytes = maxBytesOf(values);
-  return paths.includes("-") ? { paths, stdin: io.readStdin(maxBytes), maxBytes } : { paths, maxBytes };
+  return paths.includes("-")
+    ? { paths, stdin: io.readStdin(maxBytes), maxBytes }
+    : { paths, maxBytes };
 }
 
 function useColor(values: Values, io: Io): boolean {
-  return io.isTTY && values["no-color"] !== true && (io.env.NO_COLOR ?? "") === "" && io.env.TERM !== "dumb";
+  return (
+    io.isTTY &&
+    values["no-color"] !== true &&
+    (io.env.NO_COLOR ?? "") === "" &&
+    io.env.TERM !== "dumb"
+  );
 }
 
 async function clusterSnapshot(values: Values, io: Io): Promise<ClusterSnapshot | undefined> {
@@ -325,7 +403,10 @@ async function clusterSnapshot(values: Values, io: Io): Promise<ClusterSnapshot 
     return undefined;
   }
   const { readCluster } = await import("./cluster.js");
-  return readCluster({ context: str(values.context), kubeconfig: str(values.kubeconfig) }, { notice: (m) => io.stderr(`nhictl: ${m}\n`) });
+  return readCluster(
+    { context: str(values.context), kubeconfig: str(values.kubeconfig) },
+    { notice: (m) => io.stderr(`nhictl: ${m}\n`) },
+  );
 }
 
 async function check(args: string[], io: Io): Promise<number> {
@@ -335,21 +416,41 @@ async function check(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const format = (str(values.format) ?? "text") as Format;
-  if (!FORMATS.includes(format)) throw new UsageError(`unknown --format ${format}; use one of ${FORMATS.join(", ")}`);
+  if (!FORMATS.includes(format))
+    throw new UsageError(`unknown --format ${format}; use one of ${FORMATS.join(", ")}`);
   const src = inputs(values, positionals, io, true, "check");
   const now = io.now();
   const policies = readPolicies(strs(values.policy), io, src.maxBytes);
   const loaded = loadSources(src);
   // A run that judged nothing must not pass: a wrong path, links not followed, an empty render.
   if (loaded.objects.length === 0 && values["allow-empty"] !== true) {
-    throw new InputError(src.paths.join(", "), undefined, `no objects found in the given paths (${loaded.files.length} manifest file${loaded.files.length === 1 ? "" : "s"} read); nothing was judged. Pass --allow-empty if that is expected`);
+    throw new InputError(
+      src.paths.join(", "),
+      undefined,
+      `no objects found in the given paths (${loaded.files.length} manifest file${loaded.files.length === 1 ? "" : "s"} read); nothing was judged. Pass --allow-empty if that is expected`,
+    );
   }
   const ns = str(values.namespace);
-  const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+  const set = buildManifestSet(loaded.objects, {
+    validator: validator(),
+    now,
+    knownRuleIds: KNOWN_RULE_IDS,
+    ...(ns ? { namespace: ns } : {}),
+  });
   const cluster = await clusterSnapshot(values, io);
-  const report = runCheck(set, loaded.files, { policies, strict: values.strict === true, now, ...(cluster ? { cluster } : {}) }, validator());
+  const report = runCheck(
+    set,
+    loaded.files,
+    { policies, strict: values.strict === true, now, ...(cluster ? { cluster } : {}) },
+    validator(),
+  );
   const adoption = adoptionPolicy(report.violations, { now });
-  io.stdout(formatReport(report, format, useColor(values, io), { adoption, suggest: values["suggest-exemptions"] === true }));
+  io.stdout(
+    formatReport(report, format, useColor(values, io), {
+      adoption,
+      suggest: values["suggest-exemptions"] === true,
+    }),
+  );
   return report.violations.length > 0 ? EXIT.violations : EXIT.ok;
 }
 
@@ -360,19 +461,35 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const [target, ...rest] = positionals;
-  if (target === undefined) throw new UsageError("explain needs NAMESPACE/SERVICEACCOUNT or GROUP\nRun 'nhictl explain --help' for usage.");
+  if (target === undefined)
+    throw new UsageError(
+      "explain needs NAMESPACE/SERVICEACCOUNT or GROUP\nRun 'nhictl explain --help' for usage.",
+    );
   const holder = parseExplainTarget(target);
-  if (!holder) throw new UsageError(`expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), or a ServiceAccount group (system:serviceaccounts:NS, system:serviceaccounts, system:authenticated, system:unauthenticated), got ${JSON.stringify(target)}`);
+  if (!holder)
+    throw new UsageError(
+      `expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), or a ServiceAccount group (system:serviceaccounts:NS, system:serviceaccounts, system:authenticated, system:unauthenticated), got ${JSON.stringify(target)}`,
+    );
   const format = str(values.format) ?? "text";
-  if (format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; use text or json`);
+  if (format !== "text" && format !== "json")
+    throw new UsageError(`unknown --format ${format}; use text or json`);
   const cluster = await clusterSnapshot(values, io);
   const src = inputs(values, rest, io, cluster === undefined, "explain");
   const now = io.now();
   const loaded = loadSources(src);
   const ns = str(values.namespace);
-  const set = buildManifestSet(loaded.objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+  const set = buildManifestSet(loaded.objects, {
+    validator: validator(),
+    now,
+    knownRuleIds: KNOWN_RULE_IDS,
+    ...(ns ? { namespace: ns } : {}),
+  });
   const result = explain(set, holder, { now, ...(cluster ? { cluster } : {}) });
-  io.stdout(format === "json" ? `${JSON.stringify(result, null, 2)}\n` : formatExplainText(result, useColor(values, io)));
+  io.stdout(
+    format === "json"
+      ? `${JSON.stringify(result, null, 2)}\n`
+      : formatExplainText(result, useColor(values, io)),
+  );
   return EXIT.ok;
 }
 
@@ -383,23 +500,41 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const format = str(values.format) ?? "table";
-  if (format !== "table" && format !== "json") throw new UsageError(`unknown --format ${format}; use table or json`);
+  if (format !== "table" && format !== "json")
+    throw new UsageError(`unknown --format ${format}; use table or json`);
   const endpoint = str(values.endpoint);
   let inventory: InventoryResult;
   if (endpoint !== undefined) {
-    if (values.cluster === true || positionals.length > 0 || strs(values.filename).length > 0) throw new UsageError("--endpoint reads the operator's inventory; it takes no --cluster and no PATH");
+    if (values.cluster === true || positionals.length > 0 || strs(values.filename).length > 0)
+      throw new UsageError(
+        "--endpoint reads the operator's inventory; it takes no --cluster and no PATH",
+      );
     inventory = await inventoryFromEndpoint(endpoint);
   } else {
     const paths = [...positionals, ...strs(values.filename)];
-    const cluster = values.cluster === true || paths.length === 0 ? await clusterSnapshot({ ...values, cluster: true }, io) : await clusterSnapshot(values, io);
+    const cluster =
+      values.cluster === true || paths.length === 0
+        ? await clusterSnapshot({ ...values, cluster: true }, io)
+        : await clusterSnapshot(values, io);
     const maxBytes = maxBytesOf(values);
-    const src = paths.includes("-") ? { paths, stdin: io.readStdin(maxBytes), maxBytes } : { paths, maxBytes };
+    const src = paths.includes("-")
+      ? { paths, stdin: io.readStdin(maxBytes), maxBytes }
+      : { paths, maxBytes };
     const now = io.now();
     const ns = str(values.namespace);
-    const set = buildManifestSet(loadSources(src).objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+    const set = buildManifestSet(loadSources(src).objects, {
+      validator: validator(),
+      now,
+      knownRuleIds: KNOWN_RULE_IDS,
+      ...(ns ? { namespace: ns } : {}),
+    });
     inventory = inventoryFromSnapshot(set, cluster, now);
   }
-  io.stdout(format === "json" ? `${JSON.stringify(inventory.document, null, 2)}\n` : formatInventoryTable(inventory));
+  io.stdout(
+    format === "json"
+      ? `${JSON.stringify(inventory.document, null, 2)}\n`
+      : formatInventoryTable(inventory),
+  );
   return EXIT.ok;
 }
 
@@ -410,13 +545,16 @@ async function graphCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const format = (str(values.format) ?? "text") as GraphFormat;
-  if (!GRAPH_FORMATS.includes(format)) throw new UsageError(`unknown --format ${format}; use one of ${GRAPH_FORMATS.join(", ")}`);
+  if (!GRAPH_FORMATS.includes(format))
+    throw new UsageError(`unknown --format ${format}; use one of ${GRAPH_FORMATS.join(", ")}`);
   const node = (flag: "from" | "to"): string | undefined => {
     const v = str(values[flag]);
     if (v === undefined) return undefined;
     const id = parseNodeArg(v);
     if (id === undefined || (flag === "from" && id === "cluster-admin")) {
-      throw new UsageError(`--${flag} expects NAMESPACE/NAME, system:serviceaccount:NS:NAME or a ServiceAccount group${flag === "to" ? ", or cluster-admin" : ""}; got ${JSON.stringify(v)}`);
+      throw new UsageError(
+        `--${flag} expects NAMESPACE/NAME, system:serviceaccount:NS:NAME or a ServiceAccount group${flag === "to" ? ", or cluster-admin" : ""}; got ${JSON.stringify(v)}`,
+      );
     }
     return id;
   };
@@ -426,8 +564,18 @@ async function graphCommand(args: string[], io: Io): Promise<number> {
   const src = inputs(values, positionals, io, cluster === undefined, "graph");
   const now = io.now();
   const ns = str(values.namespace);
-  const set = buildManifestSet(loadSources(src).objects, { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
-  const report = buildGraphReport(set, { now, ...(cluster ? { cluster } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}) });
+  const set = buildManifestSet(loadSources(src).objects, {
+    validator: validator(),
+    now,
+    knownRuleIds: KNOWN_RULE_IDS,
+    ...(ns ? { namespace: ns } : {}),
+  });
+  const report = buildGraphReport(set, {
+    now,
+    ...(cluster ? { cluster } : {}),
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+  });
   io.stdout(formatGraph(report, format));
   return EXIT.ok;
 }
@@ -435,7 +583,8 @@ async function graphCommand(args: string[], io: Io): Promise<number> {
 function positiveInt(values: Values, name: string, fallback: number): number {
   const v = str(values[name]);
   if (v === undefined) return fallback;
-  if (!/^[1-9][0-9]{0,8}$/.test(v)) throw new UsageError(`--${name} must be a positive whole number, got ${JSON.stringify(v)}`);
+  if (!/^[1-9][0-9]{0,8}$/.test(v))
+    throw new UsageError(`--${name} must be a positive whole number, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -445,25 +594,41 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     io.stdout(HELP.audit ?? "");
     return sub === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (sub !== "analyze") throw new UsageError(`unknown audit command ${JSON.stringify(sub)}; use: nhictl audit analyze FILE...`);
+  if (sub !== "analyze")
+    throw new UsageError(
+      `unknown audit command ${JSON.stringify(sub)}; use: nhictl audit analyze FILE...`,
+    );
   const { values, positionals } = parse("audit", rest);
   if (values.help) {
     io.stdout(HELP.audit ?? "");
     return EXIT.ok;
   }
   const format = str(values.format) ?? "text";
-  if (format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; use text or json`);
+  if (format !== "text" && format !== "json")
+    throw new UsageError(`unknown --format ${format}; use text or json`);
   const failOn = (str(values["fail-on"]) ?? "medium") as Severity;
-  if (!SEVERITIES.includes(failOn)) throw new UsageError(`unknown --fail-on ${failOn}; use one of ${SEVERITIES.join(", ")}`);
+  if (!SEVERITIES.includes(failOn))
+    throw new UsageError(`unknown --fail-on ${failOn}; use one of ${SEVERITIES.join(", ")}`);
   const files = [...positionals, ...strs(values.filename)];
-  if (files.length === 0) throw new UsageError("no audit log given: pass FILE... or - for stdin\nRun 'nhictl audit --help' for usage.");
+  if (files.length === 0)
+    throw new UsageError(
+      "no audit log given: pass FILE... or - for stdin\nRun 'nhictl audit --help' for usage.",
+    );
   const manifests = strs(values.manifests);
-  if (files.includes("-") && manifests.includes("-")) throw new UsageError("stdin (-) can be the audit log or the manifests, not both");
+  if (files.includes("-") && manifests.includes("-"))
+    throw new UsageError("stdin (-) can be the audit log or the manifests, not both");
   const { enumeration, secretReads } = DEFAULT_DETECTOR_OPTIONS;
   const options = {
     trustedMinters: strs(values["trusted-minter"]),
-    enumeration: { ...enumeration, threshold: positiveInt(values, "enumeration-threshold", enumeration.threshold), windowSeconds: positiveInt(values, "enumeration-window", enumeration.windowSeconds) },
-    secretReads: { threshold: positiveInt(values, "secret-reads", secretReads.threshold), windowSeconds: positiveInt(values, "secret-reads-window", secretReads.windowSeconds) },
+    enumeration: {
+      ...enumeration,
+      threshold: positiveInt(values, "enumeration-threshold", enumeration.threshold),
+      windowSeconds: positiveInt(values, "enumeration-window", enumeration.windowSeconds),
+    },
+    secretReads: {
+      threshold: positiveInt(values, "secret-reads", secretReads.threshold),
+      windowSeconds: positiveInt(values, "secret-reads-window", secretReads.windowSeconds),
+    },
   };
   const now = io.now();
   const ns = str(values.namespace);
@@ -472,19 +637,46 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
   const cluster = await clusterSnapshot(values, io);
   let merged = cluster ?? emptySnapshot();
   if (manifests.length > 0) {
-    const set = buildManifestSet(loadSources(manifests.includes("-") ? { paths: manifests, stdin: io.readStdin(maxBytes), maxBytes } : { paths: manifests, maxBytes }).objects,
-      { validator: validator(), now, knownRuleIds: KNOWN_RULE_IDS, ...(ns ? { namespace: ns } : {}) });
+    const set = buildManifestSet(
+      loadSources(
+        manifests.includes("-")
+          ? { paths: manifests, stdin: io.readStdin(maxBytes), maxBytes }
+          : { paths: manifests, maxBytes },
+      ).objects,
+      {
+        validator: validator(),
+        now,
+        knownRuleIds: KNOWN_RULE_IDS,
+        ...(ns ? { namespace: ns } : {}),
+      },
+    );
     for (const bad of set.invalid) {
-      if (bad.object.obj.kind === "NonHumanIdentity") io.stderr(`nhictl: ${bad.object.location.file}:${bad.object.location.line}: invalid NonHumanIdentity, not used: ${bad.errors.map(formatFieldError).join("; ")}\n`);
+      if (bad.object.obj.kind === "NonHumanIdentity")
+        io.stderr(
+          `nhictl: ${bad.object.location.file}:${bad.object.location.line}: invalid NonHumanIdentity, not used: ${bad.errors.map(formatFieldError).join("; ")}\n`,
+        );
     }
     // The manifests replace the cluster's objects of the same name, as in check.
     merged = overlaySnapshot(merged, set.snapshot, definedBy(set));
   }
-  const detector = new AuditDetector({ declaration: declarationIndex(merged.nhis), podIPs: podIPIndex(merged.workloads) }, options);
+  const detector = new AuditDetector(
+    { declaration: declarationIndex(merged.nhis), podIPs: podIPIndex(merged.workloads) },
+    options,
+  );
   const summary: AnalyzeSummary = { files: [], lines: 0, events: 0, findingsDropped: 0 };
-  for (const file of files) await analyzeFile(file, detector, io.stdinStream ?? (() => Readable.from([io.readStdin(maxBytes)])), summary);
+  for (const file of files)
+    await analyzeFile(
+      file,
+      detector,
+      io.stdinStream ?? (() => Readable.from([io.readStdin(maxBytes)])),
+      summary,
+    );
   const findings = detector.findings();
-  io.stdout(format === "json" ? formatAuditJson(findings, summary, failOn) : formatAuditText(findings, summary, failOn, useColor(values, io)));
+  io.stdout(
+    format === "json"
+      ? formatAuditJson(findings, summary, failOn)
+      : formatAuditText(findings, summary, failOn, useColor(values, io)),
+  );
   return findings.some((f) => atLeast(f.severity, failOn)) ? EXIT.violations : EXIT.ok;
 }
 
@@ -518,11 +710,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   } catch (e) {
     // ClusterReadError (cli/cluster.ts, loaded on demand): a list the cluster refused or failed.
-    if (e instanceof InputError || e instanceof UsageError || (e instanceof Error && e.name === "ClusterReadError")) {
+    if (
+      e instanceof InputError ||
+      e instanceof UsageError ||
+      (e instanceof Error && e.name === "ClusterReadError")
+    ) {
       io.stderr(`nhictl: ${e.message}\n`);
       return EXIT.usage;
     }
-    if (e instanceof Error && /kubeconfig|ECONNREFUSED|ENOTFOUND|getaddrinfo|cluster|endpoint/i.test(e.message)) {
+    if (
+      e instanceof Error &&
+      /kubeconfig|ECONNREFUSED|ENOTFOUND|getaddrinfo|cluster|endpoint/i.test(e.message)
+    ) {
       io.stderr(`nhictl: ${e.message}\n`);
       return EXIT.usage;
     }
@@ -538,7 +737,11 @@ const processIo: Io = {
       return decodeUtf8(readBounded(0, maxBytes, "<stdin>", false), "<stdin>");
     } catch (e) {
       if (e instanceof ReadProblem) throw new InputError("<stdin>", e.line, e.message);
-      throw new InputError("<stdin>", undefined, `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`);
+      throw new InputError(
+        "<stdin>",
+        undefined,
+        `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   },
   stdinStream: () => process.stdin,
@@ -558,7 +761,9 @@ main(process.argv.slice(2), processIo).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`nhictl: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `nhictl: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = EXIT.usage;
   },
 );

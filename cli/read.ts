@@ -2,7 +2,15 @@
 // each file and folder once, so a link loop ends), refused above a size limit, and decoded as
 // strict UTF-8 — bytes that are not are an error naming the file and offset, never replacement
 // characters judged as names.
-import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from "node:fs";
 import { extname, join } from "node:path";
 
 /** --max-bytes when not given: far above any rendered chart, far below what stalls a run. */
@@ -11,12 +19,24 @@ export const MANIFEST_EXTENSIONS: ReadonlySet<string> = new Set([".yaml", ".yml"
 
 /** Thrown for input nhictl refuses; the caller turns it into its InputError (exit 2). */
 export class ReadProblem extends Error {
-  constructor(readonly path: string, message: string, readonly line?: number) {
+  constructor(
+    readonly path: string,
+    message: string,
+    readonly line?: number,
+  ) {
     super(message);
   }
 }
 
-const UNITS: Readonly<Record<string, number>> = { "": 1, k: 1e3, m: 1e6, g: 1e9, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3 };
+const UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  k: 1e3,
+  m: 1e6,
+  g: 1e9,
+  ki: 1024,
+  mi: 1024 ** 2,
+  gi: 1024 ** 3,
+};
 
 /** "1048576", "64Mi", "500k", "1G" → bytes; undefined when it is not a positive size. */
 export function parseByteSize(text: string): number | undefined {
@@ -69,14 +89,21 @@ export function decodeUtf8(buf: Buffer, path: string): string {
   if (bad !== undefined) {
     let line = 1;
     for (let i = 0; i < bad; i++) if (buf[i] === 0x0a) line++;
-    throw new ReadProblem(path, `invalid UTF-8 at byte offset ${bad} (0x${(buf[bad] ?? 0).toString(16).padStart(2, "0")}): save the file as UTF-8`, line);
+    throw new ReadProblem(
+      path,
+      `invalid UTF-8 at byte offset ${bad} (0x${(buf[bad] ?? 0).toString(16).padStart(2, "0")}): save the file as UTF-8`,
+      line,
+    );
   }
   const text = buf.toString("utf8");
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 const tooLarge = (path: string, size: string, maxBytes: number): ReadProblem =>
-  new ReadProblem(path, `${size} is larger than --max-bytes ${maxBytes} (${formatBytes(maxBytes)}); split it, or raise --max-bytes if it is meant to be this large`);
+  new ReadProblem(
+    path,
+    `${size} is larger than --max-bytes ${maxBytes} (${formatBytes(maxBytes)}); split it, or raise --max-bytes if it is meant to be this large`,
+  );
 
 /** Reads one file: refused before reading when larger than maxBytes, then decoded as strict UTF-8. */
 export function readManifestFile(path: string, shown: string, maxBytes: number): string {
@@ -140,7 +167,9 @@ export function manifestFiles(path: string, seen: Set<string> = new Set()): stri
   seen.add(real);
   if (!st.isDirectory()) return [path];
   const out: string[] = [];
-  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     if (entry.name.startsWith(".")) continue;
     const full = join(path, entry.name);
     const manifestName = MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase());
@@ -149,7 +178,8 @@ export function manifestFiles(path: string, seen: Set<string> = new Set()): stri
       try {
         isDir = statSync(full).isDirectory();
       } catch {
-        if (manifestName) throw new ReadProblem(full, "is a symbolic link to nothing (dangling link)");
+        if (manifestName)
+          throw new ReadProblem(full, "is a symbolic link to nothing (dangling link)");
         continue;
       }
     }

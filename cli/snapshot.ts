@@ -1,7 +1,14 @@
 // Loaded manifests → the ClusterSnapshot the operator also fills (core/snapshot.ts), plus a locator
 // from each object to the file and line it came from. NHIs and NHIPolicies enter the snapshot only
 // when valid (core/nhi's validator decides); the invalid ones become findings.
-import type { ClusterSnapshot, DefinesObject, NamespaceObject, SecretMetadata, ServiceAccountObject, WorkloadObject } from "../core/snapshot.js";
+import type {
+  ClusterSnapshot,
+  DefinesObject,
+  NamespaceObject,
+  SecretMetadata,
+  ServiceAccountObject,
+  WorkloadObject,
+} from "../core/snapshot.js";
 import { emptySnapshot } from "../core/snapshot.js";
 import type { RbacObject } from "../core/rbac/types.js";
 import type { FieldError, NHIValidator } from "../core/nhi/validate.js";
@@ -30,7 +37,8 @@ export interface ManifestSet {
   locate(ref: Pick<ObjectRef, "kind" | "namespace" | "name">): ManifestObject | undefined;
 }
 
-export const refKey = (ref: Pick<ObjectRef, "kind" | "namespace" | "name">): string => `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+export const refKey = (ref: Pick<ObjectRef, "kind" | "namespace" | "name">): string =>
+  `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
 
 const RBAC_KINDS = new Set(["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]);
 const RBAC_GROUP = "rbac.authorization.k8s.io/v1";
@@ -48,7 +56,10 @@ export interface BuildOptions {
  * NHIPolicies, and fills the snapshot. A later object with the same kind/namespace/name replaces an
  * earlier one, as a second `kubectl apply` would.
  */
-export function buildManifestSet(loaded: readonly LoadedObject[], options: BuildOptions): ManifestSet {
+export function buildManifestSet(
+  loaded: readonly LoadedObject[],
+  options: BuildOptions,
+): ManifestSet {
   const defaultNs = options.namespace ?? "default";
   const byKey = new Map<string, ManifestObject>();
   const duplicates: ManifestSet["duplicates"] = [];
@@ -107,7 +118,10 @@ export function buildManifestSet(loaded: readonly LoadedObject[], options: Build
 }
 
 /** What the manifests define (every object read, also one the validator rejected), for overlaySnapshot. */
-export const definedBy = (set: ManifestSet): DefinesObject => (ref) => set.locate(ref) !== undefined;
+export const definedBy =
+  (set: ManifestSet): DefinesObject =>
+  (ref) =>
+    set.locate(ref) !== undefined;
 
 /** Location of an object, or of one of its fields when the path resolves. */
 export function locationOf(m: ManifestObject, fieldPath?: string): Location {

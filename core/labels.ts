@@ -22,14 +22,18 @@ export function selectorErrors(selector: LabelSelector | undefined | null): stri
     switch (expr.operator) {
       case "In":
       case "NotIn":
-        if (n === 0) errors.push(`${at}.values: for 'In', 'NotIn' operators, values set can't be empty`);
+        if (n === 0)
+          errors.push(`${at}.values: for 'In', 'NotIn' operators, values set can't be empty`);
         break;
       case "Exists":
       case "DoesNotExist":
-        if (n !== 0) errors.push(`${at}.values: values set must be empty for 'Exists' and 'DoesNotExist'`);
+        if (n !== 0)
+          errors.push(`${at}.values: values set must be empty for 'Exists' and 'DoesNotExist'`);
         break;
       default:
-        errors.push(`${at}.operator: ${JSON.stringify(expr.operator)} is not a valid label selector operator (In, NotIn, Exists, DoesNotExist)`);
+        errors.push(
+          `${at}.operator: ${JSON.stringify(expr.operator)} is not a valid label selector operator (In, NotIn, Exists, DoesNotExist)`,
+        );
     }
   });
   return errors;
@@ -60,7 +64,10 @@ export function requirementMatches(expr: LabelSelectorRequirement, labels: Label
  * Does `selector` select an object with these labels? An invalid selector (see selectorErrors)
  * selects nothing, as the API server would never have accepted it.
  */
-export function selectorMatches(selector: LabelSelector | undefined | null, labels: Labels | undefined): boolean {
+export function selectorMatches(
+  selector: LabelSelector | undefined | null,
+  labels: Labels | undefined,
+): boolean {
   if (selector === undefined || selector === null) return false;
   const ls: Labels = labels ?? {};
   const ml = selector.matchLabels ?? {};
@@ -78,5 +85,8 @@ export function selectorMatches(selector: LabelSelector | undefined | null, labe
 /** True when the selector is empty and so selects every object. */
 export function selectsEverything(selector: LabelSelector | undefined | null): boolean {
   if (selector === undefined || selector === null) return false;
-  return Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
+  return (
+    Object.keys(selector.matchLabels ?? {}).length === 0 &&
+    (selector.matchExpressions ?? []).length === 0
+  );
 }

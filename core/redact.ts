@@ -4,7 +4,8 @@
 
 // JWTs (three base64url segments; or the start of one, cut short) and long opaque runs (base64, hex,
 // random strings).
-const TOKENISH = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_.-]{20,}|[A-Za-z0-9+/_=-]{40,}/g;
+const TOKENISH =
+  /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_.-]{20,}|[A-Za-z0-9+/_=-]{40,}/g;
 
 /** `text` with every token-shaped run replaced by "[redacted]", cut to `maxLength` characters. */
 export function redactTokens(text: string, maxLength: number): string {

@@ -53,19 +53,40 @@ export interface ClusterSnapshot {
 }
 
 export function emptySnapshot(): ClusterSnapshot {
-  return { namespaces: [], serviceAccounts: [], rbac: [], nhis: [], policies: [], workloads: [], secrets: [] };
+  return {
+    namespaces: [],
+    serviceAccounts: [],
+    rbac: [],
+    nhis: [],
+    policies: [],
+    workloads: [],
+    secrets: [],
+  };
 }
 
 /** Which objects a set of written objects (manifests) defines, by kind, namespace and name. */
-export type DefinesObject = (ref: { kind: string; namespace?: string | undefined; name: string }) => boolean;
+export type DefinesObject = (ref: {
+  kind: string;
+  namespace?: string | undefined;
+  name: string;
+}) => boolean;
 
 /** `base` without the objects `defined` names: what stays of the cluster when those are rewritten. */
 export function snapshotWithout(base: ClusterSnapshot, defined: DefinesObject): ClusterSnapshot {
-  const keep = <T extends { kind: string; metadata: { namespace?: string; name: string } }>(xs: T[]): T[] =>
-    xs.filter((x) => !defined({ kind: x.kind, namespace: x.metadata.namespace, name: x.metadata.name }));
+  const keep = <T extends { kind: string; metadata: { namespace?: string; name: string } }>(
+    xs: T[],
+  ): T[] =>
+    xs.filter(
+      (x) => !defined({ kind: x.kind, namespace: x.metadata.namespace, name: x.metadata.name }),
+    );
   return {
-    namespaces: keep(base.namespaces), serviceAccounts: keep(base.serviceAccounts), rbac: keep(base.rbac), nhis: keep(base.nhis),
-    policies: keep(base.policies), workloads: keep(base.workloads), secrets: keep(base.secrets),
+    namespaces: keep(base.namespaces),
+    serviceAccounts: keep(base.serviceAccounts),
+    rbac: keep(base.rbac),
+    nhis: keep(base.nhis),
+    policies: keep(base.policies),
+    workloads: keep(base.workloads),
+    secrets: keep(base.secrets),
   };
 }
 
@@ -75,11 +96,20 @@ export function snapshotWithout(base: ClusterSnapshot, defined: DefinesObject): 
  * `base` stays. `defined` may name more than `top` holds (an invalid NHI manifest still replaces
  * the live one). The one overlay `nhictl check`, `explain` and `inventory` judge over.
  */
-export function overlaySnapshot(base: ClusterSnapshot, top: ClusterSnapshot, defined: DefinesObject): ClusterSnapshot {
+export function overlaySnapshot(
+  base: ClusterSnapshot,
+  top: ClusterSnapshot,
+  defined: DefinesObject,
+): ClusterSnapshot {
   const b = snapshotWithout(base, defined);
   return {
-    namespaces: [...b.namespaces, ...top.namespaces], serviceAccounts: [...b.serviceAccounts, ...top.serviceAccounts], rbac: [...b.rbac, ...top.rbac],
-    nhis: [...b.nhis, ...top.nhis], policies: [...b.policies, ...top.policies], workloads: [...b.workloads, ...top.workloads], secrets: [...b.secrets, ...top.secrets],
+    namespaces: [...b.namespaces, ...top.namespaces],
+    serviceAccounts: [...b.serviceAccounts, ...top.serviceAccounts],
+    rbac: [...b.rbac, ...top.rbac],
+    nhis: [...b.nhis, ...top.nhis],
+    policies: [...b.policies, ...top.policies],
+    workloads: [...b.workloads, ...top.workloads],
+    secrets: [...b.secrets, ...top.secrets],
   };
 }
 
@@ -87,7 +117,11 @@ export function overlaySnapshot(base: ClusterSnapshot, top: ClusterSnapshot, def
 export function indexSnapshot(snapshot: ClusterSnapshot): EffectivePermissionIndex {
   const index = new EffectivePermissionIndex();
   index.upsertAll(snapshot.rbac);
-  for (const sa of snapshot.serviceAccounts) index.addServiceAccount({ namespace: sa.metadata.namespace ?? "default", name: sa.metadata.name });
+  for (const sa of snapshot.serviceAccounts)
+    index.addServiceAccount({
+      namespace: sa.metadata.namespace ?? "default",
+      name: sa.metadata.name,
+    });
   return index;
 }
 
@@ -101,7 +135,11 @@ export interface IdentityDirectory {
 
 export function governingIdentity(nhi: NonHumanIdentity): GoverningIdentity {
   const scopes: ScopedRule[] = nhi.spec.scopes ?? [];
-  return { nhi: { namespace: nhi.metadata.namespace ?? "default", name: nhi.metadata.name }, scopes, enforcement: nhi.spec.enforcement ?? "Enforce" };
+  return {
+    nhi: { namespace: nhi.metadata.namespace ?? "default", name: nhi.metadata.name },
+    scopes,
+    enforcement: nhi.spec.enforcement ?? "Enforce",
+  };
 }
 
 export function identityDirectory(nhis: readonly NonHumanIdentity[]): IdentityDirectory {

@@ -28,12 +28,15 @@ export function repoRoot(): string {
 
 /** Every document of every *.yaml file in crds/ (sorted by file name), parsed; empty documents skipped. */
 export function loadCrdDocuments(dir: string = crdDirectory()): unknown[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
+    .sort();
   const docs: unknown[] = [];
   for (const f of files) {
     // YAML 1.1, as kubectl reads these files when it installs them (unquoted Off would be false).
     for (const doc of parseAllDocuments(readFileSync(join(dir, f), "utf8"), { version: "1.1" })) {
-      if (doc.errors.length > 0) throw new Error(`${join(dir, f)}: ${doc.errors.map((e) => e.message).join("; ")}`);
+      if (doc.errors.length > 0)
+        throw new Error(`${join(dir, f)}: ${doc.errors.map((e) => e.message).join("; ")}`);
       const value: unknown = doc.toJS();
       if (value !== null && value !== undefined) docs.push(value);
     }

@@ -16,7 +16,12 @@ export interface Log {
   isLevelEnabled?(level: LogLevel): boolean;
 }
 
-export const nullLog: Log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+export const nullLog: Log = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+};
 
 /** Structured JSON lines on stdout at LOG_LEVEL (default info). */
 export function createLogger(level = process.env.LOG_LEVEL ?? "info"): Log {
@@ -30,5 +35,9 @@ export function createLogger(level = process.env.LOG_LEVEL ?? "info"): Log {
 
 /** A logger that drops everything (tests, benchmarks). */
 export function silentLogger(): Log {
-  return winston.createLogger({ level: "error", silent: true, transports: [new winston.transports.Console({ silent: true })] });
+  return winston.createLogger({
+    level: "error",
+    silent: true,
+    transports: [new winston.transports.Console({ silent: true })],
+  });
 }

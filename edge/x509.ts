@@ -5,7 +5,15 @@
 // keyUsage keyCertSign+cRLSign; serving: CA:FALSE, digitalSignature, extKeyUsage serverAuth,
 // subjectAltName DNS/IP. Subject/authority key identifiers link the two. No other options on purpose.
 // (Kept dependency-free: @peculiar/x509 needs 20 packages and a global reflect-metadata polyfill.)
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 import { isIP } from "node:net";
 
 // --- DER ---
@@ -32,7 +40,8 @@ function oid(dotted: string): Buffer {
   const out = [40 * a + b];
   for (const v of rest) {
     const enc = [v & 0x7f];
-    for (let x = Math.floor(v / 128); x > 0; x = Math.floor(x / 128)) enc.unshift(0x80 | (x & 0x7f));
+    for (let x = Math.floor(v / 128); x > 0; x = Math.floor(x / 128))
+      enc.unshift(0x80 | (x & 0x7f));
     out.push(...enc);
   }
   return tlv(0x06, Buffer.from(out));
@@ -43,7 +52,9 @@ function time(d: Date): Buffer {
   const digits = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
   const year = d.getUTCFullYear();
   // RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-  return year < 2050 ? tlv(0x17, Buffer.from(digits.slice(2), "ascii")) : tlv(0x18, Buffer.from(digits, "ascii"));
+  return year < 2050
+    ? tlv(0x17, Buffer.from(digits.slice(2), "ascii"))
+    : tlv(0x18, Buffer.from(digits, "ascii"));
 }
 
 const OID = {
@@ -59,11 +70,13 @@ const OID = {
   serverAuth: "1.3.6.1.5.5.7.3.1",
 };
 
-const name = (cn: string): Buffer => seq(
-  set(seq(oid(OID.organization), tlv(0x0c, Buffer.from("nhi-operator", "utf8")))),
-  set(seq(oid(OID.commonName), tlv(0x0c, Buffer.from(cn, "utf8")))),
-);
-const ext = (id: string, critical: boolean, value: Buffer): Buffer => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
+const name = (cn: string): Buffer =>
+  seq(
+    set(seq(oid(OID.organization), tlv(0x0c, Buffer.from("nhi-operator", "utf8")))),
+    set(seq(oid(OID.commonName), tlv(0x0c, Buffer.from(cn, "utf8")))),
+  );
+const ext = (id: string, critical: boolean, value: Buffer): Buffer =>
+  seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
 
 /** keyUsage bits (bit 0 = most significant bit of the first byte), DER-minimal. */
 function keyUsage(...bitNumbers: number[]): Buffer {
@@ -81,12 +94,14 @@ function serial(): Buffer {
 }
 
 function san(names: readonly string[]): Buffer {
-  return seq(...names.map((n) => {
-    const v = isIP(n);
-    if (v === 4) return tlv(0x87, Buffer.from(n.split(".").map(Number)));
-    if (v === 6) throw new Error(`x509: IPv6 subjectAltNames are not supported (${n})`);
-    return tlv(0x82, Buffer.from(n, "ascii"));
-  }));
+  return seq(
+    ...names.map((n) => {
+      const v = isIP(n);
+      if (v === 4) return tlv(0x87, Buffer.from(n.split(".").map(Number)));
+      if (v === 6) throw new Error(`x509: IPv6 subjectAltNames are not supported (${n})`);
+      return tlv(0x82, Buffer.from(n, "ascii"));
+    }),
+  );
 }
 
 const keyId = (spki: Buffer): Buffer => createHash("sha1").update(spki).digest();
@@ -109,11 +124,16 @@ export interface Validity {
   notAfter: Date;
 }
 
-const toPem = (label: string, der: Buffer): string => `-----BEGIN ${label}-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END ${label}-----\n`;
+const toPem = (label: string, der: Buffer): string =>
+  `-----BEGIN ${label}-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END ${label}-----\n`;
 
 function newKey(): { privateKey: KeyObject; spki: Buffer; keyPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  return { privateKey, spki: publicKey.export({ type: "spki", format: "der" }), keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
+  return {
+    privateKey,
+    spki: publicKey.export({ type: "spki", format: "der" }),
+    keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
 }
 
 function certificate(tbs: Buffer, signer: KeyObject): string {
@@ -127,19 +147,31 @@ export function issueCa(commonName: string, validity: Validity): IssuedPem {
   const k = newKey();
   const id = keyId(k.spki);
   const tbs = seq(
-    explicit(0, int(2)), serial(), seq(oid(OID.ecdsaWithSha256)), name(commonName),
-    seq(time(validity.notBefore), time(validity.notAfter)), name(commonName), k.spki,
-    explicit(3, seq(
-      ext(OID.basicConstraints, true, seq(bool(true), int(0))),
-      ext(OID.keyUsage, true, keyUsage(5, 6)),
-      ext(OID.subjectKeyId, false, octets(id)),
-    )),
+    explicit(0, int(2)),
+    serial(),
+    seq(oid(OID.ecdsaWithSha256)),
+    name(commonName),
+    seq(time(validity.notBefore), time(validity.notAfter)),
+    name(commonName),
+    k.spki,
+    explicit(
+      3,
+      seq(
+        ext(OID.basicConstraints, true, seq(bool(true), int(0))),
+        ext(OID.keyUsage, true, keyUsage(5, 6)),
+        ext(OID.subjectKeyId, false, octets(id)),
+      ),
+    ),
   );
   return { certPem: certificate(tbs, k.privateKey), keyPem: k.keyPem };
 }
 
 /** A serving certificate for `names` (DNS names and IPv4 addresses), signed by `ca`. */
-export function issueServing(ca: IssuedPem, names: readonly string[], validity: Validity): IssuedPem {
+export function issueServing(
+  ca: IssuedPem,
+  names: readonly string[],
+  validity: Validity,
+): IssuedPem {
   if (names.length === 0) throw new Error("x509: a serving certificate needs at least one name");
   const caCert = new X509Certificate(ca.certPem);
   const caKey = createPrivateKey(ca.keyPem);
@@ -148,23 +180,34 @@ export function issueServing(ca: IssuedPem, names: readonly string[], validity: 
   const caDer = caCert.raw;
   const subjectOfCa = caSubjectDer(caDer);
   const tbs = seq(
-    explicit(0, int(2)), serial(), seq(oid(OID.ecdsaWithSha256)), subjectOfCa,
-    seq(time(validity.notBefore), time(validity.notAfter)), name(names[0] ?? "webhook"), k.spki,
-    explicit(3, seq(
-      ext(OID.basicConstraints, true, seq()),
-      ext(OID.keyUsage, true, keyUsage(0)),
-      ext(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
-      ext(OID.subjectAltName, false, san(names)),
-      ext(OID.subjectKeyId, false, octets(keyId(k.spki))),
-      ext(OID.authorityKeyId, false, seq(tlv(0x80, keyId(caSpki)))),
-    )),
+    explicit(0, int(2)),
+    serial(),
+    seq(oid(OID.ecdsaWithSha256)),
+    subjectOfCa,
+    seq(time(validity.notBefore), time(validity.notAfter)),
+    name(names[0] ?? "webhook"),
+    k.spki,
+    explicit(
+      3,
+      seq(
+        ext(OID.basicConstraints, true, seq()),
+        ext(OID.keyUsage, true, keyUsage(0)),
+        ext(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
+        ext(OID.subjectAltName, false, san(names)),
+        ext(OID.subjectKeyId, false, octets(keyId(k.spki))),
+        ext(OID.authorityKeyId, false, seq(tlv(0x80, keyId(caSpki)))),
+      ),
+    ),
   );
   return { certPem: certificate(tbs, caKey), keyPem: k.keyPem };
 }
 
 // --- reading DER back (just enough to copy the CA's subject byte for byte into the issuer) ---
 
-function readTlv(buf: Buffer, offset: number): { start: number; contentStart: number; end: number } {
+function readTlv(
+  buf: Buffer,
+  offset: number,
+): { start: number; contentStart: number; end: number } {
   const first = buf[offset + 1] ?? 0;
   let length = first;
   let header = 2;

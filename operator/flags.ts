@@ -19,7 +19,14 @@ export interface OperatorOptions {
   /** …or a throwaway CA + loopback certificate kept in this folder (out-of-cluster development)… */
   devCertDir?: string;
   /** …or self-managed: a CA + serving certificate in a Secret of ownNamespace, renewed, caBundle patched. */
-  selfManagedCerts?: { secretName: string; serviceName: string; extraNames: string[]; webhookConfigurationName?: string; policy?: CertPolicy; resyncMs?: number };
+  selfManagedCerts?: {
+    secretName: string;
+    serviceName: string;
+    extraNames: string[];
+    webhookConfigurationName?: string;
+    policy?: CertPolicy;
+    resyncMs?: number;
+  };
   /** Require the caller's TLS client certificate signed by this CA (the API server's admission kubeconfig). */
   clientCaFile?: string;
   /** Apply crds/ before starting. */
@@ -34,13 +41,25 @@ export interface OperatorOptions {
   controllers?: ControllerOptions;
   /** The Lease was lost (the reconcilers are already stopped); main() exits so a fresh process campaigns. */
   /** Serve the audit sink (kube-apiserver's audit webhook backend) on its own port and certificate. */
-  auditSink?: { host: string; port: number; certFile: string; keyFile: string; trustedMinters: string[] };
+  auditSink?: {
+    host: string;
+    port: number;
+    certFile: string;
+    keyFile: string;
+    trustedMinters: string[];
+  };
   onLostLeadership?: () => void;
 }
 
 export const DEFAULTS: OperatorOptions = {
-  host: "0.0.0.0", port: 8443, metricsHost: "0.0.0.0", metricsPort: 8080, installCrds: false,
-  failurePolicy: "Fail", ownNamespace: "nhi-system", stallAfterMs: 180_000,
+  host: "0.0.0.0",
+  port: 8443,
+  metricsHost: "0.0.0.0",
+  metricsPort: 8080,
+  installCrds: false,
+  failurePolicy: "Fail",
+  ownNamespace: "nhi-system",
+  stallAfterMs: 180_000,
 };
 
 const USAGE = `usage: node dist/operator/main.js [options]
@@ -77,7 +96,11 @@ const USAGE = `usage: node dist/operator/main.js [options]
   The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503 naming the
   leader (its identity, pod, and $POD_IP:metrics-port as recorded on the Lease).`;
 
-const managed = (): NonNullable<OperatorOptions["selfManagedCerts"]> => ({ secretName: DEFAULT_CERT_SECRET, serviceName: DEFAULT_SERVICE_NAME, extraNames: [] });
+const managed = (): NonNullable<OperatorOptions["selfManagedCerts"]> => ({
+  secretName: DEFAULT_CERT_SECRET,
+  serviceName: DEFAULT_SERVICE_NAME,
+  extraNames: [],
+});
 
 /** --help: the usage text, printed to stdout with exit status 0 (a container's `--help` is not an error). */
 export class HelpRequested extends Error {}
@@ -96,7 +119,8 @@ export function parseArgs(argv: string[]): OperatorOptions {
     };
     const num = (): number => {
       const n = Number(value());
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} needs a port number`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new Error(`${flag} needs a port number`);
       return n;
     };
     const positive = (): number => {
@@ -109,61 +133,150 @@ export function parseArgs(argv: string[]): OperatorOptions {
       try {
         return parseDuration(v);
       } catch {
-        throw new Error(`${flag} needs a duration such as 90s, 20m or 720h (got ${JSON.stringify(v)})`);
+        throw new Error(
+          `${flag} needs a duration such as 90s, 20m or 720h (got ${JSON.stringify(v)})`,
+        );
       }
     };
     switch (flag) {
-      case "--kubeconfig": o.kubeconfig = value(); break;
-      case "--host": o.host = value(); break;
-      case "--port": o.port = num(); break;
-      case "--metrics-host": o.metricsHost = value(); break;
-      case "--metrics-port": o.metricsPort = num(); break;
-      case "--cert-file": o.certFile = value(); break;
-      case "--key-file": o.keyFile = value(); break;
-      case "--dev-cert-dir": o.devCertDir = value(); break;
-      case "--self-managed-certs": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts }; break;
-      case "--cert-secret": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, secretName: value() }; break;
-      case "--service-name": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, serviceName: value() }; break;
-      case "--cert-names": o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, extraNames: value().split(",").map((n) => n.trim()).filter((n) => n !== "") }; break;
-      case "--client-ca-file": o.clientCaFile = value(); break;
-      case "--install-crds": o.installCrds = true; break;
-      case "--register-webhook": o.registerUrl = value(); break;
+      case "--kubeconfig":
+        o.kubeconfig = value();
+        break;
+      case "--host":
+        o.host = value();
+        break;
+      case "--port":
+        o.port = num();
+        break;
+      case "--metrics-host":
+        o.metricsHost = value();
+        break;
+      case "--metrics-port":
+        o.metricsPort = num();
+        break;
+      case "--cert-file":
+        o.certFile = value();
+        break;
+      case "--key-file":
+        o.keyFile = value();
+        break;
+      case "--dev-cert-dir":
+        o.devCertDir = value();
+        break;
+      case "--self-managed-certs":
+        o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts };
+        break;
+      case "--cert-secret":
+        o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, secretName: value() };
+        break;
+      case "--service-name":
+        o.selfManagedCerts = { ...managed(), ...o.selfManagedCerts, serviceName: value() };
+        break;
+      case "--cert-names":
+        o.selfManagedCerts = {
+          ...managed(),
+          ...o.selfManagedCerts,
+          extraNames: value()
+            .split(",")
+            .map((n) => n.trim())
+            .filter((n) => n !== ""),
+        };
+        break;
+      case "--client-ca-file":
+        o.clientCaFile = value();
+        break;
+      case "--install-crds":
+        o.installCrds = true;
+        break;
+      case "--register-webhook":
+        o.registerUrl = value();
+        break;
       case "--failure-policy": {
         const v = value();
         if (v !== "Fail" && v !== "Ignore") throw new Error("--failure-policy is Fail or Ignore");
         o.failurePolicy = v;
         break;
       }
-      case "--namespace": o.ownNamespace = value(); break;
-      case "--no-controllers": noControllers = true; break;
-      case "--lease-name": ctl().leaseName = value(); break;
-      case "--lease-namespace": ctl().leaseNamespace = value(); break;
-      case "--identity": ctl().identity = value(); break;
-      case "--lease-duration": ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, leaseDurationMs: duration() }; break;
-      case "--renew-deadline": ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, renewDeadlineMs: duration() }; break;
-      case "--retry-period": ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, retryPeriodMs: duration() }; break;
-      case "--api-qps": ctl().qps = positive(); break;
-      case "--api-burst": ctl().burst = positive(); break;
-      case "--unused-after": ctl().unusedAfterMs = duration(); break;
-      case "--token-overlap": ctl().tokenOverlapMs = duration(); break;
-      case "--kubeconfig-server": ctl().kubeconfigServer = value(); break;
-      case "--audit-port": audit.port = num(); break;
-      case "--audit-host": audit.host = value(); break;
-      case "--audit-cert-file": audit.certFile = value(); break;
-      case "--audit-key-file": audit.keyFile = value(); break;
-      case "--audit-trusted-minter": audit.trustedMinters = [...(audit.trustedMinters ?? []), value()]; break;
-      case "--help": case "-h": throw new HelpRequested(USAGE);
-      default: throw new Error(`unknown option ${flag}\n${USAGE}`);
+      case "--namespace":
+        o.ownNamespace = value();
+        break;
+      case "--no-controllers":
+        noControllers = true;
+        break;
+      case "--lease-name":
+        ctl().leaseName = value();
+        break;
+      case "--lease-namespace":
+        ctl().leaseNamespace = value();
+        break;
+      case "--identity":
+        ctl().identity = value();
+        break;
+      case "--lease-duration":
+        ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, leaseDurationMs: duration() };
+        break;
+      case "--renew-deadline":
+        ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, renewDeadlineMs: duration() };
+        break;
+      case "--retry-period":
+        ctl().election = { ...ELECTION_DEFAULTS, ...ctl().election, retryPeriodMs: duration() };
+        break;
+      case "--api-qps":
+        ctl().qps = positive();
+        break;
+      case "--api-burst":
+        ctl().burst = positive();
+        break;
+      case "--unused-after":
+        ctl().unusedAfterMs = duration();
+        break;
+      case "--token-overlap":
+        ctl().tokenOverlapMs = duration();
+        break;
+      case "--kubeconfig-server":
+        ctl().kubeconfigServer = value();
+        break;
+      case "--audit-port":
+        audit.port = num();
+        break;
+      case "--audit-host":
+        audit.host = value();
+        break;
+      case "--audit-cert-file":
+        audit.certFile = value();
+        break;
+      case "--audit-key-file":
+        audit.keyFile = value();
+        break;
+      case "--audit-trusted-minter":
+        audit.trustedMinters = [...(audit.trustedMinters ?? []), value()];
+        break;
+      case "--help":
+      case "-h":
+        throw new HelpRequested(USAGE);
+      default:
+        throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
-  if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new Error("--cert-file and --key-file go together");
+  if ((o.certFile === undefined) !== (o.keyFile === undefined))
+    throw new Error("--cert-file and --key-file go together");
   if (Object.keys(audit).length > 0) {
-    if (audit.port === undefined || !audit.certFile || !audit.keyFile) throw new Error("the audit sink needs --audit-port, --audit-cert-file and --audit-key-file");
-    o.auditSink = { host: audit.host ?? o.host, port: audit.port, certFile: audit.certFile, keyFile: audit.keyFile, trustedMinters: audit.trustedMinters ?? [] };
+    if (audit.port === undefined || !audit.certFile || !audit.keyFile)
+      throw new Error("the audit sink needs --audit-port, --audit-cert-file and --audit-key-file");
+    o.auditSink = {
+      host: audit.host ?? o.host,
+      port: audit.port,
+      certFile: audit.certFile,
+      keyFile: audit.keyFile,
+      trustedMinters: audit.trustedMinters ?? [],
+    };
   }
   if (noControllers) delete o.controllers;
-  const timingProblem = o.controllers?.election ? electionTimingProblem(o.controllers.election) : undefined;
+  const timingProblem = o.controllers?.election
+    ? electionTimingProblem(o.controllers.election)
+    : undefined;
   if (timingProblem !== undefined) throw new Error(timingProblem);
-  if (o.selfManagedCerts && (o.certFile || o.devCertDir)) throw new Error("--self-managed-certs excludes --cert-file and --dev-cert-dir");
+  if (o.selfManagedCerts && (o.certFile || o.devCertDir))
+    throw new Error("--self-managed-certs excludes --cert-file and --dev-cert-dir");
   return o;
 }

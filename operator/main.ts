@@ -1,7 +1,12 @@
 // The one process, two roles: every replica runs the cluster cache and serves the admission webhook
 // from it; the replica holding the Lease also runs the reconcilers (operator/reconcilers.ts) on the
 // same cache. The only composition root: flags in, parts wired, signals out.
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -9,7 +14,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadCrdDocuments, repoRoot } from "../crds/load.js";
 import { createValidator } from "../core/nhi/validate.js";
-import { WEBHOOK_CONFIGURATION_NAME, notOurRegistration, webhookConfiguration } from "../webhooks/config.js";
+import {
+  WEBHOOK_CONFIGURATION_NAME,
+  notOurRegistration,
+  webhookConfiguration,
+} from "../webhooks/config.js";
 import { createAdmissionHandler } from "../webhooks/handler.js";
 import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
@@ -50,11 +59,21 @@ function kubeConfig(path?: string): KubeConfig {
 async function serverSideApply(kc: KubeConfig, objects: unknown[]): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   for (const obj of objects) {
-    await api.patch(obj as KubernetesObject, undefined, undefined, "nhi-operator", true, PatchStrategy.ServerSideApply);
+    await api.patch(
+      obj as KubernetesObject,
+      undefined,
+      undefined,
+      "nhi-operator",
+      true,
+      PatchStrategy.ServerSideApply,
+    );
   }
 }
 
-export async function startOperator(opts: OperatorOptions, logger: Log = createLogger()): Promise<RunningOperator> {
+export async function startOperator(
+  opts: OperatorOptions,
+  logger: Log = createLogger(),
+): Promise<RunningOperator> {
   const kc = kubeConfig(opts.kubeconfig);
   if (opts.installCrds) {
     await serverSideApply(kc, loadCrdDocuments());
@@ -69,9 +88,12 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
   if (opts.selfManagedCerts) {
     const sm = opts.selfManagedCerts;
     const managed = new SelfManagedCertificateSource(kc, {
-      namespace: opts.ownNamespace, secretName: sm.secretName, logger,
+      namespace: opts.ownNamespace,
+      secretName: sm.secretName,
+      logger,
       webhookConfigurationName: sm.webhookConfigurationName || WEBHOOK_CONFIGURATION_NAME,
-      ...(sm.policy ? { policy: sm.policy } : {}), ...(sm.resyncMs ? { resyncMs: sm.resyncMs } : {}),
+      ...(sm.policy ? { policy: sm.policy } : {}),
+      ...(sm.resyncMs ? { resyncMs: sm.resyncMs } : {}),
       names: [...serviceDnsNames(sm.serviceName, opts.ownNamespace), ...sm.extraNames],
     });
     certs = managed;
@@ -88,34 +110,85 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
   }
 
   const metrics = new WebhookMetrics({ defaultMetrics: true, cache });
-  const handle = createAdmissionHandler({ view: cache, validator: createValidator(loadCrdDocuments()), logger, metrics });
+  const handle = createAdmissionHandler({
+    view: cache,
+    validator: createValidator(loadCrdDocuments()),
+    logger,
+    metrics,
+  });
   let leader: LeaderRole | undefined;
   const server = await startWebhookServer({
-    handle, tls, host: opts.host, port: opts.port, ...(opts.clientCaFile ? { clientCa: readFileSync(opts.clientCaFile, "utf8") } : {}), metricsHost: opts.metricsHost, metricsPort: opts.metricsPort, metrics, logger,
+    handle,
+    tls,
+    host: opts.host,
+    port: opts.port,
+    ...(opts.clientCaFile ? { clientCa: readFileSync(opts.clientCaFile, "utf8") } : {}),
+    metricsHost: opts.metricsHost,
+    metricsPort: opts.metricsPort,
+    metrics,
+    logger,
     ...(opts.controllers ? { routes: { "/inventory": inventoryRoute(() => leader) } } : {}),
     readiness: () => {
       const ages = cache.lastEventAgeSeconds();
-      const stale = Object.entries(ages).filter(([, age]) => age * 1000 > opts.stallAfterMs * 2).map(([k]) => k);
-      return { ready: cache.synced() && stale.length === 0, detail: { synced: cache.synced(), stale, lastEventAgeSeconds: ages } };
+      const stale = Object.entries(ages)
+        .filter(([, age]) => age * 1000 > opts.stallAfterMs * 2)
+        .map(([k]) => k);
+      return {
+        ready: cache.synced() && stale.length === 0,
+        detail: { synced: cache.synced(), stale, lastEventAgeSeconds: ages },
+      };
     },
   });
   certs.watch(server.https);
   if (opts.controllers) {
-    const address = opts.controllers.address ?? leaderAddress(process.env.POD_IP, opts.metricsHost, (server.http.address() as AddressInfo).port);
-    leader = startLeaderRole(kc, cache, { ...opts.controllers, leaseNamespace: opts.controllers.leaseNamespace ?? opts.ownNamespace, ...(address ? { address } : {}) },
-      { registry: metrics.registry, logger, ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}) });
+    const address =
+      opts.controllers.address ??
+      leaderAddress(
+        process.env.POD_IP,
+        opts.metricsHost,
+        (server.http.address() as AddressInfo).port,
+      );
+    leader = startLeaderRole(
+      kc,
+      cache,
+      {
+        ...opts.controllers,
+        leaseNamespace: opts.controllers.leaseNamespace ?? opts.ownNamespace,
+        ...(address ? { address } : {}),
+      },
+      {
+        registry: metrics.registry,
+        logger,
+        ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}),
+      },
+    );
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
-  const auditSink = opts.auditSink ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger) : undefined;
+  const auditSink = opts.auditSink
+    ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger)
+    : undefined;
 
   let registeredUrl: string | undefined;
   if (opts.registerUrl) {
     await cache.waitForSync();
     const url = opts.registerUrl === "auto" ? server.url : opts.registerUrl;
-    if (!caBundlePem) throw new Error("--register-webhook needs the CA bundle: use the development or self-managed certificate (no --cert-file)");
-    await serverSideApply(kc, [webhookConfiguration({ url, caBundlePem, ownNamespace: opts.ownNamespace, failurePolicy: opts.failurePolicy })]);
+    if (!caBundlePem)
+      throw new Error(
+        "--register-webhook needs the CA bundle: use the development or self-managed certificate (no --cert-file)",
+      );
+    await serverSideApply(kc, [
+      webhookConfiguration({
+        url,
+        caBundlePem,
+        ownNamespace: opts.ownNamespace,
+        failurePolicy: opts.failurePolicy,
+      }),
+    ]);
     registeredUrl = url;
-    logger.info("registered the ValidatingWebhookConfiguration", { url, failurePolicy: opts.failurePolicy });
+    logger.info("registered the ValidatingWebhookConfiguration", {
+      url,
+      failurePolicy: opts.failurePolicy,
+    });
     // From now on the self-managed source keeps the registered caBundle current.
     if (certs instanceof SelfManagedCertificateSource) await certs.syncNow();
   }
@@ -125,26 +198,47 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
   const deregister = async (): Promise<void> => {
     if (registeredUrl === undefined) return;
     const api = KubernetesObjectApi.makeApiClient(kc);
-    const ref = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: WEBHOOK_CONFIGURATION_NAME } };
-    const ours = { url: registeredUrl, caBundlePem: certs instanceof SelfManagedCertificateSource ? certs.caBundlePem() : (caBundlePem ?? "") };
+    const ref = {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { name: WEBHOOK_CONFIGURATION_NAME },
+    };
+    const ours = {
+      url: registeredUrl,
+      caBundlePem:
+        certs instanceof SelfManagedCertificateSource ? certs.caBundlePem() : (caBundlePem ?? ""),
+    };
     try {
       const live = await api.read(ref);
       const notOurs = notOurRegistration(live, ours);
       if (notOurs !== undefined) {
-        logger.info("left the ValidatingWebhookConfiguration in place: another process registered it", { name: WEBHOOK_CONFIGURATION_NAME, why: notOurs });
+        logger.info(
+          "left the ValidatingWebhookConfiguration in place: another process registered it",
+          { name: WEBHOOK_CONFIGURATION_NAME, why: notOurs },
+        );
         return;
       }
       const { uid, resourceVersion } = live.metadata ?? {};
-      await api.delete(ref, undefined, undefined, undefined, undefined, undefined, { preconditions: { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) } });
-      logger.info("removed the ValidatingWebhookConfiguration", { name: WEBHOOK_CONFIGURATION_NAME });
+      await api.delete(ref, undefined, undefined, undefined, undefined, undefined, {
+        preconditions: { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) },
+      });
+      logger.info("removed the ValidatingWebhookConfiguration", {
+        name: WEBHOOK_CONFIGURATION_NAME,
+      });
     } catch (err) {
-      logger.warn("could not remove the ValidatingWebhookConfiguration", { error: err instanceof Error ? err.message : String(err) });
+      logger.warn("could not remove the ValidatingWebhookConfiguration", {
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   };
 
   return {
-    cache, server, ...(caBundlePem ? { caBundlePem } : {}),
-    ...(certs instanceof SelfManagedCertificateSource ? { certificates: certs } : {}), ...(leader ? { leader } : {}), ...(auditSink ? { auditSink } : {}),
+    cache,
+    server,
+    ...(caBundlePem ? { caBundlePem } : {}),
+    ...(certs instanceof SelfManagedCertificateSource ? { certificates: certs } : {}),
+    ...(leader ? { leader } : {}),
+    ...(auditSink ? { auditSink } : {}),
     close: async () => {
       await auditSink?.close();
       await deregister();
@@ -160,31 +254,69 @@ export async function startOperator(opts: OperatorOptions, logger: Log = createL
  * The audit sink judged against the cache: NHIs by ServiceAccount, pods' IPs (rebuilt when a Pod
  * changes). Each new finding is a Warning Event on the NHI (or the ServiceAccount when unclaimed).
  */
-async function startOperatorAuditSink(kc: KubeConfig, cache: ClusterCache, o: NonNullable<OperatorOptions["auditSink"]>, registry: Registry, logger: Log): Promise<RunningAuditSink> {
+async function startOperatorAuditSink(
+  kc: KubeConfig,
+  cache: ClusterCache,
+  o: NonNullable<OperatorOptions["auditSink"]>,
+  registry: Registry,
+  logger: Log,
+): Promise<RunningAuditSink> {
   // Pods (their IPs) are inventory informers, which only the leader runs otherwise: the sink needs them on every replica.
-  cache.startInventory().catch((err: unknown) => logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", { error: err instanceof Error ? err.message : String(err) }));
+  cache
+    .startInventory()
+    .catch((err: unknown) =>
+      logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
   let pods: ReturnType<typeof podIPIndex> | undefined;
   cache.onChange((c) => {
     if (c.kind === "Pod") pods = undefined;
   });
-  const detector = new AuditDetector({
-    declaration: (namespace, name) => {
-      const nhi = cache.directory.nhiFor({ namespace, name });
-      return nhi ? declarationOf(nhi) : undefined;
+  const detector = new AuditDetector(
+    {
+      declaration: (namespace, name) => {
+        const nhi = cache.directory.nhiFor({ namespace, name });
+        return nhi ? declarationOf(nhi) : undefined;
+      },
+      podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
     },
-    podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
-  }, { trustedMinters: o.trustedMinters });
+    { trustedMinters: o.trustedMinters },
+  );
   const events = new EventRecorder(new KubeRest(kc));
   return startAuditSink({
-    host: o.host, port: o.port, tls: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) }, detector, registry, logger,
+    host: o.host,
+    port: o.port,
+    tls: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) },
+    detector,
+    registry,
+    logger,
     onFinding: (f) => {
-      logger.warn("runtime detection finding", { identity: f.identity, nhi: f.nhi, rule: f.rule, severity: f.severity, message: f.message });
+      logger.warn("runtime detection finding", {
+        identity: f.identity,
+        nhi: f.nhi,
+        rule: f.rule,
+        severity: f.severity,
+        message: f.message,
+      });
       const sa = parseServiceAccountIdentity(f.identity);
       const [ns, name] = f.nhi ? f.nhi.split("/") : [sa?.namespace, sa?.name];
       if (!ns || !name) return;
-      const target = f.nhi ? { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", namespace: ns, name } : { apiVersion: "v1", kind: "ServiceAccount", namespace: ns, name };
-      void events.record({ target, type: "Warning", reason: "BehaviourAnomalous", message: `${f.rule} (${f.severity}): ${f.message}` })
-        .catch((err: unknown) => logger.warn("could not record the finding's Event", { error: err instanceof Error ? err.message : String(err) }));
+      const target = f.nhi
+        ? { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", namespace: ns, name }
+        : { apiVersion: "v1", kind: "ServiceAccount", namespace: ns, name };
+      void events
+        .record({
+          target,
+          type: "Warning",
+          reason: "BehaviourAnomalous",
+          message: `${f.rule} (${f.severity}): ${f.message}`,
+        })
+        .catch((err: unknown) =>
+          logger.warn("could not record the finding's Event", {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
     },
   });
 }
@@ -193,8 +325,16 @@ async function startOperatorAuditSink(kc: KubeConfig, cache: ClusterCache, o: No
  * Where this replica's /inventory can be reached, recorded on the Lease while it leads: $POD_IP (the
  * chart passes it from the downward API), else the metrics host when it names one address.
  */
-export function leaderAddress(podIp: string | undefined, metricsHost: string, port: number): string | undefined {
-  const host = podIp || (metricsHost === "0.0.0.0" || metricsHost === "::" || metricsHost === "" ? undefined : metricsHost);
+export function leaderAddress(
+  podIp: string | undefined,
+  metricsHost: string,
+  port: number,
+): string | undefined {
+  const host =
+    podIp ||
+    (metricsHost === "0.0.0.0" || metricsHost === "::" || metricsHost === ""
+      ? undefined
+      : metricsHost);
   if (host === undefined) return undefined;
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
@@ -226,7 +366,10 @@ async function probe(kubeconfig?: string): Promise<boolean> {
  * before the start; the production binary passes none (the e2e harness's entry point,
  * e2e/harness/operator-with-hooks.ts, adds its crash hook there, so no test hook ships).
  */
-export async function runOperatorProcess(argv: string[], prepare?: (opts: OperatorOptions, logger: Log) => void): Promise<void> {
+export async function runOperatorProcess(
+  argv: string[],
+  prepare?: (opts: OperatorOptions, logger: Log) => void,
+): Promise<void> {
   if (argv[0] === "--probe") {
     process.exitCode = (await probe(argv[1])) ? 0 : 1;
     return;
@@ -255,7 +398,10 @@ export async function runOperatorProcess(argv: string[], prepare?: (opts: Operat
     if (stopping) return;
     stopping = true;
     logger.info("stopping", { signal });
-    running.close().then(() => process.exit(0), () => process.exit(1));
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -13,7 +13,12 @@ import type { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { startControllers, type RunningControllers } from "./controllers/index.js";
 import { EventRecorder } from "./k8s/events.js";
 import { notLeaderAnswer, type LeaseView } from "../core/inventory/document.js";
-import { LEADER_ADDRESS_ANNOTATION, LeaderElector, leaseClient, type ElectionTiming } from "./k8s/leader.js";
+import {
+  LEADER_ADDRESS_ANNOTATION,
+  LeaderElector,
+  leaseClient,
+  type ElectionTiming,
+} from "./k8s/leader.js";
 import { KubeRest } from "./k8s/rest.js";
 import { RestStatusWriter } from "./k8s/status-writer.js";
 
@@ -37,7 +42,11 @@ export interface ControllerOptions {
   afterStep?: (kind: string, key: string) => void;
 }
 
-export const CONTROLLER_DEFAULTS: ControllerOptions = { leaseName: "nhi-operator-reconcilers", qps: 50, burst: 100 };
+export const CONTROLLER_DEFAULTS: ControllerOptions = {
+  leaseName: "nhi-operator-reconcilers",
+  qps: 50,
+  burst: 100,
+};
 
 export interface LeaderRole {
   isLeader(): boolean;
@@ -49,13 +58,21 @@ export interface LeaderRole {
   stop(): Promise<void>;
 }
 
-export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: ControllerOptions & { leaseNamespace: string }, deps: {
-  registry: Registry; logger: Log; onLostLeadership?: () => void;
-}): LeaderRole {
+export function startLeaderRole(
+  kc: KubeConfig,
+  cache: ClusterCache,
+  o: ControllerOptions & { leaseNamespace: string },
+  deps: {
+    registry: Registry;
+    logger: Log;
+    onLostLeadership?: () => void;
+  },
+): LeaderRole {
   const { logger: log } = deps;
   const rest = new KubeRest(kc, { qps: o.qps, burst: o.burst });
   // Random per process: a restarted container (same pod name) must campaign, not resume a dead process's term.
-  const identity = o.identity ?? `${process.env.POD_NAME || hostname()}_${randomBytes(5).toString("hex")}`;
+  const identity =
+    o.identity ?? `${process.env.POD_NAME || hostname()}_${randomBytes(5).toString("hex")}`;
   let running: RunningControllers | undefined;
   let stopping = false;
 
@@ -66,25 +83,45 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
     await r?.stop();
   };
   const elector = new LeaderElector(leaseClient(rest), {
-    namespace: o.leaseNamespace, name: o.leaseName, identity, ...(o.address ? { address: o.address } : {}), ...o.election,
+    namespace: o.leaseNamespace,
+    name: o.leaseName,
+    identity,
+    ...(o.address ? { address: o.address } : {}),
+    ...o.election,
     onStartedLeading: () => {
-      log.info("started leading: starting the reconcilers", { identity, lease: `${o.leaseNamespace}/${o.leaseName}` });
-      cache.startInventory().then(() => {
-        if (stopping || !elector.isLeader()) return;
-        running = startControllers({
-          rest, source: cache, registry: deps.registry, log,
-          events: new EventRecorder(rest, undefined, undefined, identity),
-          status: new RestStatusWriter(rest),
-          ...(o.unusedAfterMs !== undefined ? { unusedAfterMs: o.unusedAfterMs } : {}),
-          ...(o.tokenOverlapMs !== undefined ? { tokenOverlapMs: o.tokenOverlapMs } : {}),
-          ...(o.kubeconfigServer ? { kubeconfigServer: o.kubeconfigServer } : {}),
-          ...(o.afterStep ? { afterStep: o.afterStep } : {}),
-        });
-        void running.firstInventory.then((inv) => log.info("inventory complete", { identities: inv.identities.length, requests: rest.totalRequests() }));
-      }, (err: unknown) => {
-        log.error("the inventory cache did not sync: giving up the Lease", { error: err instanceof Error ? err.message : String(err) });
-        void elector.stop();
+      log.info("started leading: starting the reconcilers", {
+        identity,
+        lease: `${o.leaseNamespace}/${o.leaseName}`,
       });
+      cache.startInventory().then(
+        () => {
+          if (stopping || !elector.isLeader()) return;
+          running = startControllers({
+            rest,
+            source: cache,
+            registry: deps.registry,
+            log,
+            events: new EventRecorder(rest, undefined, undefined, identity),
+            status: new RestStatusWriter(rest),
+            ...(o.unusedAfterMs !== undefined ? { unusedAfterMs: o.unusedAfterMs } : {}),
+            ...(o.tokenOverlapMs !== undefined ? { tokenOverlapMs: o.tokenOverlapMs } : {}),
+            ...(o.kubeconfigServer ? { kubeconfigServer: o.kubeconfigServer } : {}),
+            ...(o.afterStep ? { afterStep: o.afterStep } : {}),
+          });
+          void running.firstInventory.then((inv) =>
+            log.info("inventory complete", {
+              identities: inv.identities.length,
+              requests: rest.totalRequests(),
+            }),
+          );
+        },
+        (err: unknown) => {
+          log.error("the inventory cache did not sync: giving up the Lease", {
+            error: err instanceof Error ? err.message : String(err),
+          });
+          void elector.stop();
+        },
+      );
     },
     onStoppedLeading: () => {
       if (stopping) return;
@@ -93,7 +130,8 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
       void elector.stop();
       void stopControllers().finally(() => deps.onLostLeadership?.());
     },
-    onError: (e) => log.warn("leader election", { error: e instanceof Error ? e.message : String(e) }),
+    onError: (e) =>
+      log.warn("leader election", { error: e instanceof Error ? e.message : String(e) }),
   });
   void elector.run();
 
@@ -103,10 +141,13 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
       const l = elector.observedLease();
       const address = l?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION];
       return {
-        namespace: o.leaseNamespace, name: o.leaseName,
+        namespace: o.leaseNamespace,
+        name: o.leaseName,
         ...(l?.spec.holderIdentity !== undefined ? { holderIdentity: l.spec.holderIdentity } : {}),
         ...(l?.spec.renewTime !== undefined ? { renewTime: l.spec.renewTime } : {}),
-        ...(l?.spec.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: l.spec.leaseDurationSeconds } : {}),
+        ...(l?.spec.leaseDurationSeconds !== undefined
+          ? { leaseDurationSeconds: l.spec.leaseDurationSeconds }
+          : {}),
         ...(address ? { address } : {}),
         ...(l ? { observedAt: elector.observedAt() } : {}),
       };
@@ -127,15 +168,22 @@ export function startLeaderRole(kc: KubeConfig, cache: ClusterCache, o: Controll
  * not reachable from outside the cluster, and through a Service a retry may reach the leader);
  * on the leader before its first pass; before the role starts.
  */
-export function inventoryRoute(role: () => LeaderRole | undefined, now: () => number = Date.now): (req: IncomingMessage, res: ServerResponse) => void {
+export function inventoryRoute(
+  role: () => LeaderRole | undefined,
+  now: () => number = Date.now,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const r = role();
     const c = r?.controllers();
     if (c) return c.inventoryHandler(req, res);
     const retryAfter = String(Math.max(1, Math.ceil((r?.retryPeriodMs ?? 1000) / 1000)));
-    const body = !r ? { error: "the leader election has not started yet" }
-      : r.isLeader() ? { error: "this replica leads but has not finished its first inventory pass" }
-      : notLeaderAnswer(r.lease(), now());
-    res.writeHead(503, { "content-type": "application/json", "retry-after": retryAfter }).end(JSON.stringify(body));
+    const body = !r
+      ? { error: "the leader election has not started yet" }
+      : r.isLeader()
+        ? { error: "this replica leads but has not finished its first inventory pass" }
+        : notLeaderAnswer(r.lease(), now());
+    res
+      .writeHead(503, { "content-type": "application/json", "retry-after": retryAfter })
+      .end(JSON.stringify(body));
   };
 }

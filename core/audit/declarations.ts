@@ -13,9 +13,13 @@ export function declarationOf(nhi: NonHumanIdentity): DeclaredIdentity {
 }
 
 /** "namespace/serviceAccount" → its declaration. When two NHIs claim one ServiceAccount the first (by name) wins. */
-export function declarationIndex(nhis: readonly NonHumanIdentity[]): (namespace: string, serviceAccount: string) => DeclaredIdentity | undefined {
+export function declarationIndex(
+  nhis: readonly NonHumanIdentity[],
+): (namespace: string, serviceAccount: string) => DeclaredIdentity | undefined {
   const byAccount = new Map<string, DeclaredIdentity>();
-  const sorted = [...nhis].sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
+  const sorted = [...nhis].sort((a, b) =>
+    (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+  );
   for (const nhi of sorted) {
     const key = `${nhi.metadata.namespace ?? ""}/${nhi.spec.serviceAccountName}`;
     if (!byAccount.has(key)) byAccount.set(key, declarationOf(nhi));
@@ -24,13 +28,17 @@ export function declarationIndex(nhis: readonly NonHumanIdentity[]): (namespace:
 }
 
 /** "namespace/pod" → its IPs (status.podIPs, else status.podIP), for the pods among `workloads`. */
-export function podIPIndex(workloads: readonly { kind: string; metadata: { namespace?: string; name: string } }[]): (namespace: string, pod: string) => readonly string[] | undefined {
+export function podIPIndex(
+  workloads: readonly { kind: string; metadata: { namespace?: string; name: string } }[],
+): (namespace: string, pod: string) => readonly string[] | undefined {
   const ips = new Map<string, string[]>();
   for (const w of workloads) {
     if (w.kind !== "Pod") continue;
     const raw = (w as { status?: unknown }).status;
     const status = isRecord(raw) ? raw : {};
-    const list = Array.isArray(status.podIPs) ? status.podIPs.flatMap((p) => (isRecord(p) && typeof p.ip === "string" ? [p.ip] : [])) : [];
+    const list = Array.isArray(status.podIPs)
+      ? status.podIPs.flatMap((p) => (isRecord(p) && typeof p.ip === "string" ? [p.ip] : []))
+      : [];
     if (list.length === 0 && typeof status.podIP === "string") list.push(status.podIP);
     if (list.length > 0) ips.set(`${w.metadata.namespace ?? "default"}/${w.metadata.name}`, list);
   }

@@ -10,7 +10,14 @@ import { controllerOwnerOf } from "../workloads/owner.js";
 import { podTemplateOf, serviceAccountOf, WORKLOAD_KINDS } from "../workloads/pod-template.js";
 import { isRecord } from "../json.js";
 import type { AuditEvent } from "./event.js";
-import { clientOf, describeRequest, grantFromReason, isHumanClient, permissionOf, withinScopes } from "./request.js";
+import {
+  clientOf,
+  describeRequest,
+  grantFromReason,
+  isHumanClient,
+  permissionOf,
+  withinScopes,
+} from "./request.js";
 import type { RequestPermission } from "./request.js";
 import { AUDIT_RULES } from "./rules.js";
 import type { AuditCategory, AuditRuleId } from "./rules.js";
@@ -131,11 +138,25 @@ interface IssuedToken {
 
 const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 export const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
-export const atLeast = (s: Severity, floor: Severity): boolean => SEVERITY_RANK[s] >= SEVERITY_RANK[floor];
+export const atLeast = (s: Severity, floor: Severity): boolean =>
+  SEVERITY_RANK[s] >= SEVERITY_RANK[floor];
 const lower = (s: Severity): Severity => SEVERITIES[Math.max(0, SEVERITY_RANK[s] - 1)] ?? s;
 
-const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection", "bind", "escalate"]);
-const WORKLOAD_RESOURCES = new Map(Object.entries(WORKLOAD_KINDS).map(([kind, k]) => [`${k.apiVersion.includes("/") ? k.apiVersion.split("/")[0] : ""}/${k.resource}`, kind]));
+const WRITE_VERBS = new Set([
+  "create",
+  "update",
+  "patch",
+  "delete",
+  "deletecollection",
+  "bind",
+  "escalate",
+]);
+const WORKLOAD_RESOURCES = new Map(
+  Object.entries(WORKLOAD_KINDS).map(([kind, k]) => [
+    `${k.apiVersion.includes("/") ? k.apiVersion.split("/")[0] : ""}/${k.resource}`,
+    kind,
+  ]),
+);
 const NODE_PREFIX = "system:node:";
 
 const resourceName = (e: AuditEvent): string => {
@@ -148,10 +169,14 @@ const resourceName = (e: AuditEvent): string => {
 function credentialLabel(e: AuditEvent, namespace: string): string {
   const c = e.credential;
   switch (c.kind) {
-    case "pod-bound": return `pod-bound token (pod ${namespace}/${c.pod}${c.node ? ` on ${c.node}` : ""})`;
-    case "legacy": return `legacy Secret token${c.secret ? ` (Secret ${namespace}/${c.secret})` : ""}`;
-    case "unbound": return "unbound TokenRequest token";
-    default: return "other credential";
+    case "pod-bound":
+      return `pod-bound token (pod ${namespace}/${c.pod}${c.node ? ` on ${c.node}` : ""})`;
+    case "legacy":
+      return `legacy Secret token${c.secret ? ` (Secret ${namespace}/${c.secret})` : ""}`;
+    case "unbound":
+      return "unbound TokenRequest token";
+    default:
+      return "other credential";
   }
 }
 
@@ -176,7 +201,10 @@ export class AuditDetector {
   eventsSeen = 0;
   findingsDropped = 0;
 
-  constructor(private readonly context: AuditContext, options: Partial<DetectorOptions> = {}) {
+  constructor(
+    private readonly context: AuditContext,
+    options: Partial<DetectorOptions> = {},
+  ) {
     this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
   }
 
@@ -188,8 +216,22 @@ export class AuditDetector {
     this.eventsSeen++;
 
     // A TokenRequest, by anyone: remembered so the token's later use can be joined to its minter.
-    if (e.issuedCredentialId && e.objectRef?.subresource === "token" && e.objectRef.name && e.objectRef.namespace) {
-      touch(this.issued, e.issuedCredentialId, { minter: e.username, serviceAccount: `${e.objectRef.namespace}/${e.objectRef.name}`, time: e.time }, this.opts.maxIssuedTokens);
+    if (
+      e.issuedCredentialId &&
+      e.objectRef?.subresource === "token" &&
+      e.objectRef.name &&
+      e.objectRef.namespace
+    ) {
+      touch(
+        this.issued,
+        e.issuedCredentialId,
+        {
+          minter: e.username,
+          serviceAccount: `${e.objectRef.namespace}/${e.objectRef.name}`,
+          time: e.time,
+        },
+        this.opts.maxIssuedTokens,
+      );
     }
     const sa = parseServiceAccountIdentity(e.username);
     if (!sa) return [];
@@ -216,13 +258,20 @@ export class AuditDetector {
 
   // --- out of scope, enumeration ---------------------------------------------------------------
 
-  private scopeHits(e: AuditEvent, p: RequestPermission, declared: DeclaredIdentity | undefined, inScope: boolean): Hit[] {
+  private scopeHits(
+    e: AuditEvent,
+    p: RequestPermission,
+    declared: DeclaredIdentity | undefined,
+    inScope: boolean,
+  ): Hit[] {
     const hits: Hit[] = [];
     const denied = e.code === 403 || e.decision === "forbid";
     if (declared && !inScope) {
       const what = describeRequest(p);
       hits.push({
-        rule: "out-of-scope", subject: what, severity: denied ? "medium" : "high",
+        rule: "out-of-scope",
+        subject: what,
+        severity: denied ? "medium" : "high",
         message: denied
           ? `${what}: not in the scopes of NHI ${declared.nhi}, and denied by RBAC`
           : `${what}: not in the scopes of NHI ${declared.nhi}, yet allowed${grantFromReason(e.authorizationReason) ? ` by ${grantFromReason(e.authorizationReason)}` : ""}`,
@@ -235,44 +284,87 @@ export class AuditDetector {
     const { threshold, distinctResources, windowSeconds } = this.opts.enumeration;
     state.denied.push({ time: e.time, resource: resourceName(e) });
     const since = e.time - windowSeconds * 1000;
-    while (state.denied.length > 0 && ((state.denied[0]?.time ?? 0) < since || state.denied.length > threshold * 4)) state.denied.shift();
+    while (
+      state.denied.length > 0 &&
+      ((state.denied[0]?.time ?? 0) < since || state.denied.length > threshold * 4)
+    )
+      state.denied.shift();
     const resources = [...new Set(state.denied.map((d) => d.resource))];
     if (state.denied.length < threshold || resources.length < distinctResources) return [];
-    return [{
-      rule: "enumeration", subject: "", severity: "high", resources,
-      message: `${state.denied.length} denied requests over ${resources.length} resources within ${windowSeconds} s (${resources.slice(0, 5).join(", ")}${resources.length > 5 ? ", …" : ""})`,
-    }];
+    return [
+      {
+        rule: "enumeration",
+        subject: "",
+        severity: "high",
+        resources,
+        message: `${state.denied.length} denied requests over ${resources.length} resources within ${windowSeconds} s (${resources.slice(0, 5).join(", ")}${resources.length > 5 ? ", …" : ""})`,
+      },
+    ];
   }
 
   // --- token replay, human use ----------------------------------------------------------------
 
-  private credentialHits(e: AuditEvent, sa: { namespace: string; name: string }, declared: DeclaredIdentity | undefined): Hit[] {
+  private credentialHits(
+    e: AuditEvent,
+    sa: { namespace: string; name: string },
+    declared: DeclaredIdentity | undefined,
+  ): Hit[] {
     const hits: Hit[] = [];
     const c = e.credential;
     const client = clientOf(e.userAgent);
     const podIPs = c.kind === "pod-bound" ? this.context.podIPs?.(sa.namespace, c.pod) : undefined;
-    const fromOwnPod = podIPs !== undefined && e.sourceIP !== undefined && podIPs.includes(e.sourceIP);
+    const fromOwnPod =
+      podIPs !== undefined && e.sourceIP !== undefined && podIPs.includes(e.sourceIP);
     if (c.kind === "pod-bound" && podIPs !== undefined && podIPs.length > 0 && !fromOwnPod) {
-      hits.push({ rule: "token-off-pod", subject: c.pod, severity: "high",
-        message: `the token of pod ${sa.namespace}/${c.pod} (${podIPs.join(", ")}) was used from ${e.sourceIP ?? "an unknown address"}${client ? ` by ${client}` : ""}` });
+      hits.push({
+        rule: "token-off-pod",
+        subject: c.pod,
+        severity: "high",
+        message: `the token of pod ${sa.namespace}/${c.pod} (${podIPs.join(", ")}) was used from ${e.sourceIP ?? "an unknown address"}${client ? ` by ${client}` : ""}`,
+      });
     }
     if (client && isHumanClient(client) && !fromOwnPod) {
-      hits.push({ rule: "human-client", subject: client, severity: "high",
-        message: `${client} used the identity's ${credentialLabel(e, sa.namespace)} from ${e.sourceIP ?? "an unknown address"}` });
+      hits.push({
+        rule: "human-client",
+        subject: client,
+        severity: "high",
+        message: `${client} used the identity's ${credentialLabel(e, sa.namespace)} from ${e.sourceIP ?? "an unknown address"}`,
+      });
     }
     if (c.kind === "legacy" && declared && declared.legacyTokens === "Forbid") {
-      hits.push({ rule: "legacy-token", subject: c.secret ?? "", severity: "high",
-        message: `${credentialLabel(e, sa.namespace)} authenticated, but NHI ${declared.nhi} has legacyTokens: Forbid` });
+      hits.push({
+        rule: "legacy-token",
+        subject: c.secret ?? "",
+        severity: "high",
+        message: `${credentialLabel(e, sa.namespace)} authenticated, but NHI ${declared.nhi} has legacyTokens: Forbid`,
+      });
     }
     if (c.kind === "unbound") {
       const minted = this.issued.get(c.id);
       const self = `${sa.namespace}/${sa.name}`;
-      if (minted && minted.serviceAccount === self && minted.minter !== e.username && !this.trustedMinter(minted.minter)) {
-        hits.push({ rule: "token-minted-elsewhere", subject: minted.minter, severity: "high",
-          message: `a token ${minted.minter} minted for ${self} was used from ${e.sourceIP ?? "an unknown address"}${client ? ` by ${client}` : ""}` });
-      } else if (declared && !declared.declaresTokens && !(minted && this.trustedMinter(minted.minter))) {
-        hits.push({ rule: "unbound-token", subject: "", severity: "medium",
-          message: `an unbound token authenticated, but NHI ${declared.nhi} declares no ServiceAccountToken credential (its pods' bound tokens are the only expected ones)` });
+      if (
+        minted &&
+        minted.serviceAccount === self &&
+        minted.minter !== e.username &&
+        !this.trustedMinter(minted.minter)
+      ) {
+        hits.push({
+          rule: "token-minted-elsewhere",
+          subject: minted.minter,
+          severity: "high",
+          message: `a token ${minted.minter} minted for ${self} was used from ${e.sourceIP ?? "an unknown address"}${client ? ` by ${client}` : ""}`,
+        });
+      } else if (
+        declared &&
+        !declared.declaresTokens &&
+        !(minted && this.trustedMinter(minted.minter))
+      ) {
+        hits.push({
+          rule: "unbound-token",
+          subject: "",
+          severity: "medium",
+          message: `an unbound token authenticated, but NHI ${declared.nhi} declares no ServiceAccountToken credential (its pods' bound tokens are the only expected ones)`,
+        });
       }
     }
     return hits;
@@ -284,18 +376,41 @@ export class AuditDetector {
 
   // --- secret harvesting ----------------------------------------------------------------------
 
-  private harvestingHits(e: AuditEvent, p: RequestPermission, sa: { namespace: string; name: string }, state: IdentityState, inScope: boolean): Hit[] {
+  private harvestingHits(
+    e: AuditEvent,
+    p: RequestPermission,
+    sa: { namespace: string; name: string },
+    state: IdentityState,
+    inScope: boolean,
+  ): Hit[] {
     const hits: Hit[] = [];
     const denied = e.code === 403 || e.decision === "forbid";
     if (denied) hits.push(...this.enumerationHit(e, state));
     const ref = e.objectRef;
-    if (ref?.apiGroup === "authorization.k8s.io" && ref.resource === "selfsubjectrulesreviews" && e.verb === "create") {
-      hits.push({ rule: "permission-probing", subject: "", severity: "low", message: "asked for the list of everything it may do (SelfSubjectRulesReview)" });
+    if (
+      ref?.apiGroup === "authorization.k8s.io" &&
+      ref.resource === "selfsubjectrulesreviews" &&
+      e.verb === "create"
+    ) {
+      hits.push({
+        rule: "permission-probing",
+        subject: "",
+        severity: "low",
+        message: "asked for the list of everything it may do (SelfSubjectRulesReview)",
+      });
     }
     if (inScope || !ref || ref.apiGroup !== "") return hits;
-    if (ref.resource === "secrets" && !ref.subresource && (e.verb === "list" || e.verb === "watch")) {
-      hits.push({ rule: "secret-listing", subject: describeRequest(p), severity: denied ? "medium" : "high",
-        message: `${e.verb} Secrets ${ref.namespace ? `in namespace ${ref.namespace}` : "in every namespace"}${denied ? " (denied)" : ""}` });
+    if (
+      ref.resource === "secrets" &&
+      !ref.subresource &&
+      (e.verb === "list" || e.verb === "watch")
+    ) {
+      hits.push({
+        rule: "secret-listing",
+        subject: describeRequest(p),
+        severity: denied ? "medium" : "high",
+        message: `${e.verb} Secrets ${ref.namespace ? `in namespace ${ref.namespace}` : "in every namespace"}${denied ? " (denied)" : ""}`,
+      });
     }
     if (ref.resource === "secrets" && !ref.subresource && e.verb === "get" && ref.name && !denied) {
       const { threshold, windowSeconds } = this.opts.secretReads;
@@ -303,47 +418,95 @@ export class AuditDetector {
       for (const [name, t] of state.secretReads) if (t < since) state.secretReads.delete(name);
       touch(state.secretReads, `${ref.namespace ?? ""}/${ref.name}`, e.time, threshold * 4);
       if (state.secretReads.size >= threshold) {
-        hits.push({ rule: "secret-reads", subject: "", severity: "medium", resources: [...state.secretReads.keys()].map((k) => `secrets/${k}`),
-          message: `read ${state.secretReads.size} different Secrets within ${windowSeconds} s (${[...state.secretReads.keys()].slice(0, 5).join(", ")})` });
+        hits.push({
+          rule: "secret-reads",
+          subject: "",
+          severity: "medium",
+          resources: [...state.secretReads.keys()].map((k) => `secrets/${k}`),
+          message: `read ${state.secretReads.size} different Secrets within ${windowSeconds} s (${[...state.secretReads.keys()].slice(0, 5).join(", ")})`,
+        });
       }
     }
-    if (ref.resource === "serviceaccounts" && ref.subresource === "token" && e.verb === "create" && (ref.name !== sa.name || ref.namespace !== sa.namespace)) {
-      hits.push({ rule: "token-minting", subject: `${ref.namespace ?? ""}/${ref.name ?? ""}`, severity: denied ? "medium" : "high",
-        message: `requested a token for ServiceAccount ${ref.namespace ?? ""}/${ref.name ?? ""}${denied ? " (denied)" : ""}` });
+    if (
+      ref.resource === "serviceaccounts" &&
+      ref.subresource === "token" &&
+      e.verb === "create" &&
+      (ref.name !== sa.name || ref.namespace !== sa.namespace)
+    ) {
+      hits.push({
+        rule: "token-minting",
+        subject: `${ref.namespace ?? ""}/${ref.name ?? ""}`,
+        severity: denied ? "medium" : "high",
+        message: `requested a token for ServiceAccount ${ref.namespace ?? ""}/${ref.name ?? ""}${denied ? " (denied)" : ""}`,
+      });
     }
     return hits;
   }
 
   // --- privilege change -----------------------------------------------------------------------
 
-  private privilegeHits(e: AuditEvent, sa: { namespace: string; name: string }, inScope: boolean): Hit[] {
+  private privilegeHits(
+    e: AuditEvent,
+    sa: { namespace: string; name: string },
+    inScope: boolean,
+  ): Hit[] {
     const ref = e.objectRef;
     if (!ref || !WRITE_VERBS.has(e.verb)) return [];
     const denied = e.code === 403 || e.decision === "forbid";
     const what = `${e.verb} ${resourceName(e)}${ref.name ? ` ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}` : ""}`;
     if (!inScope && ref.apiGroup === "rbac.authorization.k8s.io") {
-      return [{ rule: "rbac-write", subject: what, severity: denied ? "high" : "critical", message: `${what}${denied ? " (denied)" : ""}` }];
+      return [
+        {
+          rule: "rbac-write",
+          subject: what,
+          severity: denied ? "high" : "critical",
+          message: `${what}${denied ? " (denied)" : ""}`,
+        },
+      ];
     }
     if (!inScope && ref.apiGroup === "admissionregistration.k8s.io") {
-      return [{ rule: "webhook-write", subject: what, severity: denied ? "high" : "critical", message: `${what}${denied ? " (denied)" : ""}` }];
+      return [
+        {
+          rule: "webhook-write",
+          subject: what,
+          severity: denied ? "high" : "critical",
+          message: `${what}${denied ? " (denied)" : ""}`,
+        },
+      ];
     }
     const kind = WORKLOAD_RESOURCES.get(`${ref.apiGroup}/${ref.resource}`);
-    if (kind && !ref.subresource && (e.verb === "create" || e.verb === "update") && isRecord(e.requestObject)) {
+    if (
+      kind &&
+      !ref.subresource &&
+      (e.verb === "create" || e.verb === "update") &&
+      isRecord(e.requestObject)
+    ) {
       const obj = e.requestObject as { kind: string; metadata?: { ownerReferences?: unknown } };
       if (obj.kind !== kind || controllerOwnerOf(obj, e.username)) return [];
       const template = podTemplateOf(obj as Parameters<typeof podTemplateOf>[0]);
       if (!template) return [];
       const runsAs = serviceAccountOf(template.spec);
       if (runsAs === sa.name && (ref.namespace ?? sa.namespace) === sa.namespace) return [];
-      return [{ rule: "workload-as-other-identity", subject: `${ref.namespace ?? ""}/${runsAs}`, severity: denied ? lower("high") : "high",
-        message: `${what} runs as ServiceAccount ${ref.namespace ?? ""}/${runsAs}${denied ? " (denied)" : ""}` }];
+      return [
+        {
+          rule: "workload-as-other-identity",
+          subject: `${ref.namespace ?? ""}/${runsAs}`,
+          severity: denied ? lower("high") : "high",
+          message: `${what} runs as ServiceAccount ${ref.namespace ?? ""}/${runsAs}${denied ? " (denied)" : ""}`,
+        },
+      ];
     }
     return [];
   }
 
   // --- aggregation ----------------------------------------------------------------------------
 
-  private record(e: AuditEvent, namespace: string, nhi: string | undefined, h: Hit): AuditFinding | undefined {
+  private record(
+    e: AuditEvent,
+    namespace: string,
+    nhi: string | undefined,
+    h: Hit,
+  ): AuditFinding | undefined {
     const key = `${e.username}\u0000${h.rule}\u0000${h.subject}`;
     let agg = this.aggregates.get(key);
     const isNew = agg === undefined;
@@ -352,12 +515,28 @@ export class AuditDetector {
         this.findingsDropped++;
         return undefined;
       }
-      agg = { identity: e.username, hit: h, first: e.time, last: e.time, count: 0,
-        evidence: { verbs: new Set(), resources: new Set(), namespaces: new Set(), codes: new Set(), userAgents: new Set(), sourceIPs: new Set(), grantedBy: new Set(), credentials: new Set() } };
+      agg = {
+        identity: e.username,
+        hit: h,
+        first: e.time,
+        last: e.time,
+        count: 0,
+        evidence: {
+          verbs: new Set(),
+          resources: new Set(),
+          namespaces: new Set(),
+          codes: new Set(),
+          userAgents: new Set(),
+          sourceIPs: new Set(),
+          grantedBy: new Set(),
+          credentials: new Set(),
+        },
+      };
       if (nhi) agg.nhi = nhi;
       this.aggregates.set(key, agg);
     }
-    if (SEVERITY_RANK[h.severity] > SEVERITY_RANK[agg.hit.severity]) agg.hit = { ...h, message: agg.hit.message };
+    if (SEVERITY_RANK[h.severity] > SEVERITY_RANK[agg.hit.severity])
+      agg.hit = { ...h, message: agg.hit.message };
     agg.count++;
     agg.first = Math.min(agg.first, e.time);
     agg.last = Math.max(agg.last, e.time);
@@ -378,8 +557,15 @@ export class AuditDetector {
 
   /** Every finding so far, worst first, then by identity and rule. */
   findings(): AuditFinding[] {
-    return [...this.aggregates.values()].map(toFinding).sort((a, b) =>
-      SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.identity.localeCompare(b.identity) || a.rule.localeCompare(b.rule) || a.message.localeCompare(b.message));
+    return [...this.aggregates.values()]
+      .map(toFinding)
+      .sort(
+        (a, b) =>
+          SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+          a.identity.localeCompare(b.identity) ||
+          a.rule.localeCompare(b.rule) ||
+          a.message.localeCompare(b.message),
+      );
   }
 }
 
@@ -395,9 +581,14 @@ function toFinding(a: Aggregate): AuditFinding {
     title: rule.title,
     message: a.hit.message,
     evidence: {
-      verbs: sorted(a.evidence.verbs), resources: sorted(a.evidence.resources), namespaces: sorted(a.evidence.namespaces),
-      codes: [...a.evidence.codes].sort((x, y) => x - y), userAgents: sorted(a.evidence.userAgents), sourceIPs: sorted(a.evidence.sourceIPs),
-      grantedBy: sorted(a.evidence.grantedBy), credentials: sorted(a.evidence.credentials),
+      verbs: sorted(a.evidence.verbs),
+      resources: sorted(a.evidence.resources),
+      namespaces: sorted(a.evidence.namespaces),
+      codes: [...a.evidence.codes].sort((x, y) => x - y),
+      userAgents: sorted(a.evidence.userAgents),
+      sourceIPs: sorted(a.evidence.sourceIPs),
+      grantedBy: sorted(a.evidence.grantedBy),
+      credentials: sorted(a.evidence.credentials),
     },
     firstSeen: new Date(a.first).toISOString(),
     lastSeen: new Date(a.last).toISOString(),

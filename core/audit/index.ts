@@ -1,9 +1,29 @@
 // Runtime detection from the API server's audit events (issue #11).
-export { ANNOTATION, AUDIT_API_VERSION, EXTRA, parseAuditEvent, parseAuditLine, parseEventList } from "./event.js";
+export {
+  ANNOTATION,
+  AUDIT_API_VERSION,
+  EXTRA,
+  parseAuditEvent,
+  parseAuditLine,
+  parseEventList,
+} from "./event.js";
 export type { AuditEvent, AuditObjectRef, Credential, ParseResult } from "./event.js";
 export { AuditDetector, DEFAULT_DETECTOR_OPTIONS, SEVERITIES, atLeast } from "./detect.js";
-export type { AuditContext, AuditFinding, DeclaredIdentity, DetectorOptions, Evidence } from "./detect.js";
+export type {
+  AuditContext,
+  AuditFinding,
+  DeclaredIdentity,
+  DetectorOptions,
+  Evidence,
+} from "./detect.js";
 export { declarationIndex, declarationOf, podIPIndex } from "./declarations.js";
-export { HUMAN_CLIENTS, clientOf, grantFromReason, isHumanClient, permissionOf, withinScopes } from "./request.js";
+export {
+  HUMAN_CLIENTS,
+  clientOf,
+  grantFromReason,
+  isHumanClient,
+  permissionOf,
+  withinScopes,
+} from "./request.js";
 export { AUDIT_RULES, AUDIT_RULE_IDS } from "./rules.js";
 export type { AuditCategory, AuditRule, AuditRuleId } from "./rules.js";

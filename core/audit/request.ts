@@ -39,8 +39,11 @@ export const describeRequest = (p: RequestPermission): string => describePermiss
  * bindings to system:authenticated): asking who it is and what it may do, discovery, health.
  * Those requests are never "out of scope".
  */
-const BASELINE_RULES: readonly PolicyRule[] = ["system:basic-user", "system:discovery", "system:public-info-viewer"]
-  .flatMap((name) => builtinClusterRole(name)?.rules ?? []);
+const BASELINE_RULES: readonly PolicyRule[] = [
+  "system:basic-user",
+  "system:discovery",
+  "system:public-info-viewer",
+].flatMap((name) => builtinClusterRole(name)?.rules ?? []);
 
 /** Do the declared scopes (or the baseline every identity holds) cover the request? */
 export function withinScopes(scopes: readonly ScopedRule[], p: RequestPermission): boolean {
@@ -49,7 +52,22 @@ export function withinScopes(scopes: readonly ScopedRule[], p: RequestPermission
 }
 
 /** Tools people run by hand. A ServiceAccount's token in one of them is a person holding it. */
-export const HUMAN_CLIENTS: readonly string[] = ["kubectl", "curl", "wget", "k9s", "helm", "PostmanRuntime", "HTTPie", "insomnia", "Lens", "OpenLens", "Headlamp", "kubectx", "kubens", "stern"];
+export const HUMAN_CLIENTS: readonly string[] = [
+  "kubectl",
+  "curl",
+  "wget",
+  "k9s",
+  "helm",
+  "PostmanRuntime",
+  "HTTPie",
+  "insomnia",
+  "Lens",
+  "OpenLens",
+  "Headlamp",
+  "kubectx",
+  "kubens",
+  "stern",
+];
 
 /**
  * The client's name from its User-Agent: client-go's "<program>/<version> (<os>/<arch>) kubernetes/<commit>"
@@ -63,16 +81,27 @@ export function clientOf(userAgent: string | undefined): string {
 
 export function isHumanClient(client: string): boolean {
   const lower = client.toLowerCase();
-  return HUMAN_CLIENTS.some((h) => lower === h.toLowerCase() || lower.startsWith(`${h.toLowerCase()}-`) || lower.startsWith("kubectl"));
+  return HUMAN_CLIENTS.some(
+    (h) =>
+      lower === h.toLowerCase() ||
+      lower.startsWith(`${h.toLowerCase()}-`) ||
+      lower.startsWith("kubectl"),
+  );
 }
 
 /** The binding the API server named in authorization.k8s.io/reason ("RoleBinding shop/api → Role api"). */
 export function grantFromReason(reason: string | undefined): string | undefined {
-  const m = /^RBAC: allowed by (ClusterRoleBinding|RoleBinding) "([^"]*)" of (ClusterRole|Role) "([^"]*)"/.exec(reason ?? "");
+  const m =
+    /^RBAC: allowed by (ClusterRoleBinding|RoleBinding) "([^"]*)" of (ClusterRole|Role) "([^"]*)"/.exec(
+      reason ?? "",
+    );
   if (!m) return undefined;
   const [, bindingKind, binding = "", roleKind, role] = m;
   // The API server writes a RoleBinding as "<name>/<namespace>".
   const slash = binding.lastIndexOf("/");
-  const bindingName = bindingKind === "RoleBinding" && slash > 0 ? `${binding.slice(slash + 1)}/${binding.slice(0, slash)}` : binding;
+  const bindingName =
+    bindingKind === "RoleBinding" && slash > 0
+      ? `${binding.slice(slash + 1)}/${binding.slice(0, slash)}`
+      : binding;
   return `${bindingKind} ${bindingName} → ${roleKind} ${role}`;
 }

@@ -93,18 +93,31 @@ const t = (d: Date): number => d.getTime();
 const at = (ms: number): Date => new Date(ms);
 
 /** The moment a fraction of [notBefore, notAfter] has elapsed (issue time = notBefore + backdate). */
-export function renewalTime(cert: { notBefore: Date; notAfter: Date }, fraction: number, backdateMs: number): Date {
+export function renewalTime(
+  cert: { notBefore: Date; notAfter: Date },
+  fraction: number,
+  backdateMs: number,
+): Date {
   const issued = t(cert.notBefore) + backdateMs;
   return at(issued + (t(cert.notAfter) - issued) * fraction);
 }
 
 /** Validity of a certificate issued at `now`, never outlasting `capBy` (the signing CA). */
-export function validityFor(now: Date, lifetimeMs: number, policy: CertPolicy, capBy?: { notAfter: Date }): { notBefore: Date; notAfter: Date } {
-  const notAfter = Math.min(t(now) + lifetimeMs, capBy ? t(capBy.notAfter) : Number.POSITIVE_INFINITY);
+export function validityFor(
+  now: Date,
+  lifetimeMs: number,
+  policy: CertPolicy,
+  capBy?: { notAfter: Date },
+): { notBefore: Date; notAfter: Date } {
+  const notAfter = Math.min(
+    t(now) + lifetimeMs,
+    capBy ? t(capBy.notAfter) : Number.POSITIVE_INFINITY,
+  );
   return { notBefore: at(t(now) - policy.backdateMs), notAfter: at(notAfter) };
 }
 
-const usable = (c: { notBefore: Date; notAfter: Date }, now: Date): boolean => t(c.notBefore) <= t(now) && t(now) < t(c.notAfter);
+const usable = (c: { notBefore: Date; notAfter: Date }, now: Date): boolean =>
+  t(c.notBefore) <= t(now) && t(now) < t(c.notAfter);
 
 const sameNames = (a: readonly string[], b: readonly string[]): boolean => {
   const x = [...new Set(a)].sort();
@@ -113,18 +126,34 @@ const sameNames = (a: readonly string[], b: readonly string[]): boolean => {
 };
 
 /** Why the serving certificate must be reissued now, or undefined. */
-export function servingProblem(state: CertState, names: readonly string[], now: Date, policy: CertPolicy): string | undefined {
+export function servingProblem(
+  state: CertState,
+  names: readonly string[],
+  now: Date,
+  policy: CertPolicy,
+): string | undefined {
   const s = state.serving;
   if (!s) return "no serving certificate";
-  if (!state.signing || s.issuer !== state.signing.id) return "the serving certificate is not signed by the signing CA";
-  if (!usable(s, now)) return t(now) >= t(s.notAfter) ? "the serving certificate expired" : "the serving certificate is not valid yet";
-  if (!sameNames(s.names, names)) return "the serving certificate does not cover exactly the webhook's names";
-  if (t(now) >= t(renewalTime(s, policy.servingRenewAt, policy.backdateMs))) return `the serving certificate passed ${Math.round(policy.servingRenewAt * 100)}% of its lifetime`;
+  if (!state.signing || s.issuer !== state.signing.id)
+    return "the serving certificate is not signed by the signing CA";
+  if (!usable(s, now))
+    return t(now) >= t(s.notAfter)
+      ? "the serving certificate expired"
+      : "the serving certificate is not valid yet";
+  if (!sameNames(s.names, names))
+    return "the serving certificate does not cover exactly the webhook's names";
+  if (t(now) >= t(renewalTime(s, policy.servingRenewAt, policy.backdateMs)))
+    return `the serving certificate passed ${Math.round(policy.servingRenewAt * 100)}% of its lifetime`;
   return undefined;
 }
 
 /** The next steps towards a valid, fresh serving certificate and a bundle that trusts every cert in use. */
-export function planCertificates(state: CertState, names: readonly string[], now: Date, policy: CertPolicy = DEFAULT_CERT_POLICY): CertPlan {
+export function planCertificates(
+  state: CertState,
+  names: readonly string[],
+  now: Date,
+  policy: CertPolicy = DEFAULT_CERT_POLICY,
+): CertPlan {
   const steps: CertStep[] = [];
   const horizon: number[] = [];
   const signing = state.signing && usable(state.signing, now) ? state.signing : undefined;
@@ -132,9 +161,15 @@ export function planCertificates(state: CertState, names: readonly string[], now
   if (!signing) {
     // Nothing trusted can sign: start over. (A pending CA that is usable is promoted instead.)
     if (state.pending && usable(state.pending, now)) {
-      steps.push({ kind: "promote-ca", reason: "the signing CA is missing or expired; promoting the pending CA" });
+      steps.push({
+        kind: "promote-ca",
+        reason: "the signing CA is missing or expired; promoting the pending CA",
+      });
     } else {
-      steps.push({ kind: "create-signing-ca", reason: state.signing ? "the signing CA expired" : "no signing CA" });
+      steps.push({
+        kind: "create-signing-ca",
+        reason: state.signing ? "the signing CA expired" : "no signing CA",
+      });
     }
     return { steps, nextCheckAt: now };
   }
@@ -142,15 +177,25 @@ export function planCertificates(state: CertState, names: readonly string[], now
   // Stage or promote a successor.
   const renewCa = t(renewalTime(signing, policy.caRenewAt, policy.backdateMs));
   if (state.pending && t(now) >= t(state.pending.notAfter)) {
-    steps.push({ kind: "stage-ca", reason: "the pending CA expired before it was promoted; staging a new one" });
+    steps.push({
+      kind: "stage-ca",
+      reason: "the pending CA expired before it was promoted; staging a new one",
+    });
   } else if (!state.pending) {
-    if (t(now) >= renewCa) steps.push({ kind: "stage-ca", reason: `the signing CA passed ${Math.round(policy.caRenewAt * 100)}% of its lifetime` });
+    if (t(now) >= renewCa)
+      steps.push({
+        kind: "stage-ca",
+        reason: `the signing CA passed ${Math.round(policy.caRenewAt * 100)}% of its lifetime`,
+      });
     else horizon.push(renewCa);
   } else {
     const promoteAt = t(state.pending.notBefore) + policy.backdateMs + policy.overlapMs;
     const published = state.published === undefined || state.published.includes(state.pending.id);
     if (t(now) >= promoteAt && usable(state.pending, now) && published) {
-      steps.push({ kind: "promote-ca", reason: "the pending CA has been in the caBundle for the overlap period" });
+      steps.push({
+        kind: "promote-ca",
+        reason: "the pending CA has been in the caBundle for the overlap period",
+      });
       return { steps, nextCheckAt: now };
     }
     // Not yet published: look again soon (the edge re-patches the bundle on every pass).
@@ -161,11 +206,17 @@ export function planCertificates(state: CertState, names: readonly string[], now
   const problem = servingProblem(state, names, now, policy);
   if (problem) steps.push({ kind: "issue-serving", reason: problem });
   else if (state.serving) {
-    horizon.push(t(renewalTime(state.serving, policy.servingRenewAt, policy.backdateMs)), t(state.serving.notAfter));
+    horizon.push(
+      t(renewalTime(state.serving, policy.servingRenewAt, policy.backdateMs)),
+      t(state.serving.notAfter),
+    );
   }
 
   // Retired CAs: kept while a serving cert they signed may still be served by some replica.
-  const servingSince = state.serving && !problem ? t(state.serving.notBefore) + policy.backdateMs : Number.POSITIVE_INFINITY;
+  const servingSince =
+    state.serving && !problem
+      ? t(state.serving.notBefore) + policy.backdateMs
+      : Number.POSITIVE_INFINITY;
   const drop: string[] = [];
   for (const r of state.retired) {
     const stillSigning = state.serving?.issuer === r.id;
@@ -173,15 +224,25 @@ export function planCertificates(state: CertState, names: readonly string[], now
     if (t(now) >= t(r.notAfter) || t(now) >= releaseAt) drop.push(r.id);
     else horizon.push(Math.min(t(r.notAfter), releaseAt));
   }
-  if (drop.length > 0) steps.push({ kind: "drop-retired", ids: drop, reason: "no replica serves a certificate these CAs signed any more" });
+  if (drop.length > 0)
+    steps.push({
+      kind: "drop-retired",
+      ids: drop,
+      reason: "no replica serves a certificate these CAs signed any more",
+    });
 
   horizon.push(t(signing.notAfter));
-  const next = steps.length > 0 ? t(now) : Math.max(t(now), Math.min(...horizon.filter((h) => Number.isFinite(h))));
+  const next =
+    steps.length > 0
+      ? t(now)
+      : Math.max(t(now), Math.min(...horizon.filter((h) => Number.isFinite(h))));
   return { steps, nextCheckAt: at(next) };
 }
 
 /** The CAs the webhook configuration's caBundle must hold, newest first: signing, pending, retired (unexpired). */
 export function bundleIds(state: CertState, now: Date): string[] {
-  const all = [state.pending, state.signing, ...state.retired].filter((c): c is CaFacts => c !== undefined && t(now) < t(c.notAfter));
+  const all = [state.pending, state.signing, ...state.retired].filter(
+    (c): c is CaFacts => c !== undefined && t(now) < t(c.notAfter),
+  );
   return [...new Set(all.map((c) => c.id))];
 }

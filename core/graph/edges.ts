@@ -37,28 +37,101 @@ export interface EdgeKind {
 
 /** One table of edge kinds: technique and catalogue entry. */
 export const EDGE_KINDS: Readonly<Record<EdgeKindId, EdgeKind>> = {
-  "pod-create": { id: "pod-create", technique: "create a pod (or a workload that makes one) running as the ServiceAccount and read its token", catalogue: "pods-create" },
-  "workload-patch": { id: "workload-patch", technique: "change a workload's pod template (image, command) and run code as the ServiceAccount it runs as", catalogue: "workloads-write" },
-  "pod-exec": { id: "pod-exec", technique: "exec or attach into a running pod, or add an ephemeral container, and read the mounted token", catalogue: "pods-exec" },
-  "secret-read": { id: "secret-read", technique: "read a Secret's value: a legacy token authenticates as its ServiceAccount; a declared credential is the credential", catalogue: "secrets-read" },
-  "token-request": { id: "token-request", technique: "mint a token for the ServiceAccount through the TokenRequest API", catalogue: "serviceaccount-token-create" },
-  "impersonate": { id: "impersonate", technique: "send requests impersonating the user, group or ServiceAccount (Impersonate-* headers)", catalogue: "impersonate" },
-  "rbac-bind": { id: "rbac-bind", technique: "bind a more powerful role (cluster-admin) to itself: bind skips the escalation check", catalogue: "rbac-bind" },
-  "rbac-escalate": { id: "rbac-escalate", technique: "add any permission to a role it is bound to: escalate skips the escalation check", catalogue: "rbac-escalate" },
-  "nodes-proxy": { id: "nodes-proxy", technique: "call the kubelet API through the API server's node proxy (run commands in any pod of the node)", catalogue: "nodes-proxy" },
-  "csr-approve": { id: "csr-approve", technique: "create and approve a client certificate signing request for any user or group (system:masters)", catalogue: "csr-approve" },
-  "admission-write": { id: "admission-write", technique: "register an admission webhook or policy that sees and rewrites every object admitted (pods of any account included)", catalogue: "admission-config-write" },
-  "cluster-admin": { id: "cluster-admin", technique: "holds every verb on every resource cluster-wide", catalogue: "wildcard-all-cluster" },
+  "pod-create": {
+    id: "pod-create",
+    technique:
+      "create a pod (or a workload that makes one) running as the ServiceAccount and read its token",
+    catalogue: "pods-create",
+  },
+  "workload-patch": {
+    id: "workload-patch",
+    technique:
+      "change a workload's pod template (image, command) and run code as the ServiceAccount it runs as",
+    catalogue: "workloads-write",
+  },
+  "pod-exec": {
+    id: "pod-exec",
+    technique:
+      "exec or attach into a running pod, or add an ephemeral container, and read the mounted token",
+    catalogue: "pods-exec",
+  },
+  "secret-read": {
+    id: "secret-read",
+    technique:
+      "read a Secret's value: a legacy token authenticates as its ServiceAccount; a declared credential is the credential",
+    catalogue: "secrets-read",
+  },
+  "token-request": {
+    id: "token-request",
+    technique: "mint a token for the ServiceAccount through the TokenRequest API",
+    catalogue: "serviceaccount-token-create",
+  },
+  impersonate: {
+    id: "impersonate",
+    technique:
+      "send requests impersonating the user, group or ServiceAccount (Impersonate-* headers)",
+    catalogue: "impersonate",
+  },
+  "rbac-bind": {
+    id: "rbac-bind",
+    technique:
+      "bind a more powerful role (cluster-admin) to itself: bind skips the escalation check",
+    catalogue: "rbac-bind",
+  },
+  "rbac-escalate": {
+    id: "rbac-escalate",
+    technique: "add any permission to a role it is bound to: escalate skips the escalation check",
+    catalogue: "rbac-escalate",
+  },
+  "nodes-proxy": {
+    id: "nodes-proxy",
+    technique:
+      "call the kubelet API through the API server's node proxy (run commands in any pod of the node)",
+    catalogue: "nodes-proxy",
+  },
+  "csr-approve": {
+    id: "csr-approve",
+    technique:
+      "create and approve a client certificate signing request for any user or group (system:masters)",
+    catalogue: "csr-approve",
+  },
+  "admission-write": {
+    id: "admission-write",
+    technique:
+      "register an admission webhook or policy that sees and rewrites every object admitted (pods of any account included)",
+    catalogue: "admission-config-write",
+  },
+  "cluster-admin": {
+    id: "cluster-admin",
+    technique: "holds every verb on every resource cluster-wide",
+    catalogue: "wildcard-all-cluster",
+  },
   "member-of": { id: "member-of", technique: "a binding to the group grants to every member" },
   "runs-as": { id: "runs-as", technique: "the pod runs with the ServiceAccount's token" },
-  "token-of": { id: "token-of", technique: "a legacy token Secret holds a never-expiring token of its ServiceAccount" },
-  "kubelet": { id: "kubelet", technique: "the kubelet runs every pod of the node and can exec into any of them" },
+  "token-of": {
+    id: "token-of",
+    technique: "a legacy token Secret holds a never-expiring token of its ServiceAccount",
+  },
+  kubelet: {
+    id: "kubelet",
+    technique: "the kubelet runs every pod of the node and can exec into any of them",
+  },
 };
 
 /** The RBAC-enabled kinds, in the order a holder's capabilities are listed. */
 export const HOLDER_EDGE_KINDS: readonly EdgeKindId[] = [
-  "cluster-admin", "rbac-bind", "rbac-escalate", "impersonate", "csr-approve", "admission-write", "nodes-proxy",
-  "pod-create", "token-request", "secret-read", "workload-patch", "pod-exec",
+  "cluster-admin",
+  "rbac-bind",
+  "rbac-escalate",
+  "impersonate",
+  "csr-approve",
+  "admission-write",
+  "nodes-proxy",
+  "pod-create",
+  "token-request",
+  "secret-read",
+  "workload-patch",
+  "pod-exec",
 ];
 
 /**
@@ -88,7 +161,9 @@ const RBAC = "rbac.authorization.k8s.io";
 const CLUSTER = "*";
 
 const rule = (apiGroup: string, resource: string, verb: string, name?: string): PolicyRule =>
-  name === undefined ? { apiGroups: [apiGroup], resources: [resource], verbs: [verb] } : { apiGroups: [apiGroup], resources: [resource], verbs: [verb], resourceNames: [name] };
+  name === undefined
+    ? { apiGroups: [apiGroup], resources: [resource], verbs: [verb] }
+    : { apiGroups: [apiGroup], resources: [resource], verbs: [verb], resourceNames: [name] };
 
 /** What `rules` allow on (apiGroup, resource) for any of `verbs`: every object, some named ones, or nothing. */
 interface Allowed {
@@ -97,8 +172,14 @@ interface Allowed {
   verb?: string;
 }
 
-function allowed(rules: readonly PolicyRule[], apiGroup: string, resource: string, verbs: readonly string[]): Allowed {
-  for (const verb of verbs) if (covers(rules, rule(apiGroup, resource, verb))) return { all: true, names: [], verb };
+function allowed(
+  rules: readonly PolicyRule[],
+  apiGroup: string,
+  resource: string,
+  verbs: readonly string[],
+): Allowed {
+  for (const verb of verbs)
+    if (covers(rules, rule(apiGroup, resource, verb))) return { all: true, names: [], verb };
   // resourceNames: only the names some rule lists can be covered; check each with the same matcher.
   const names = new Set<string>();
   let first: string | undefined;
@@ -116,13 +197,17 @@ function allowed(rules: readonly PolicyRule[], apiGroup: string, resource: strin
 }
 
 const some = (a: Allowed): boolean => a.all || a.names.length > 0;
-const whereText = (namespace: string): string => (namespace === CLUSTER ? ", cluster-wide" : ` in namespace ${namespace}`);
+const whereText = (namespace: string): string =>
+  namespace === CLUSTER ? ", cluster-wide" : ` in namespace ${namespace}`;
 const resText = (apiGroup: string, resource: string): string => {
   if (apiGroup === "") return resource;
   const slash = resource.indexOf("/");
-  return slash < 0 ? `${resource}.${apiGroup}` : `${resource.slice(0, slash)}.${apiGroup}${resource.slice(slash)}`;
+  return slash < 0
+    ? `${resource}.${apiGroup}`
+    : `${resource.slice(0, slash)}.${apiGroup}${resource.slice(slash)}`;
 };
-const namedText = (a: Allowed): string => (a.all ? "" : ` named ${a.names.map((n) => JSON.stringify(n)).join(", ")}`);
+const namedText = (a: Allowed): string =>
+  a.all ? "" : ` named ${a.names.map((n) => JSON.stringify(n)).join(", ")}`;
 
 function apiGroupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf("/");
@@ -130,13 +215,26 @@ function apiGroupOf(apiVersion: string): string {
 }
 
 /** Every workload kind, its API group and resource, from the one WORKLOAD_KINDS table. */
-const WORKLOAD_RESOURCES = Object.entries(WORKLOAD_KINDS).map(([kind, k]) => ({ kind, apiGroup: apiGroupOf(k.apiVersion), resource: k.resource }));
+const WORKLOAD_RESOURCES = Object.entries(WORKLOAD_KINDS).map(([kind, k]) => ({
+  kind,
+  apiGroup: apiGroupOf(k.apiVersion),
+  resource: k.resource,
+}));
 const WRITE = ["create", "update", "patch"];
 const ADMISSION = "admissionregistration.k8s.io";
 const CERTS = "certificates.k8s.io";
-const ADMISSION_RESOURCES = ["mutatingwebhookconfigurations", "validatingwebhookconfigurations", "mutatingadmissionpolicies", "validatingadmissionpolicies"];
+const ADMISSION_RESOURCES = [
+  "mutatingwebhookconfigurations",
+  "validatingwebhookconfigurations",
+  "mutatingadmissionpolicies",
+  "validatingadmissionpolicies",
+];
 // WebSocket exec was authorised with get before Kubernetes 1.31: get counts too (as in the catalogue).
-const EXEC_RESOURCES: readonly (readonly [string, readonly string[]])[] = [["pods/exec", ["create", "get"]], ["pods/attach", ["create", "get"]], ["pods/ephemeralcontainers", ["update", "patch"]]];
+const EXEC_RESOURCES: readonly (readonly [string, readonly string[]])[] = [
+  ["pods/exec", ["create", "get"]],
+  ["pods/attach", ["create", "get"]],
+  ["pods/ephemeralcontainers", ["update", "patch"]],
+];
 
 /** A question asked of every rule set: which verbs on which resource. */
 interface Query {
@@ -157,17 +255,39 @@ const QUERIES: ReadonlyMap<string, Query> = new Map<string, Query>([
   ["update-roles", { apiGroup: RBAC, resource: "roles", verbs: ["update", "patch"] }],
   ["impersonate-users", { apiGroup: "", resource: "users", verbs: ["impersonate"] }],
   ["impersonate-groups", { apiGroup: "", resource: "groups", verbs: ["impersonate"] }],
-  ["impersonate-serviceaccounts", { apiGroup: "", resource: "serviceaccounts", verbs: ["impersonate"] }],
+  [
+    "impersonate-serviceaccounts",
+    { apiGroup: "", resource: "serviceaccounts", verbs: ["impersonate"] },
+  ],
   ["approve-signers", { apiGroup: CERTS, resource: "signers", verbs: ["approve"] }],
-  ["update-csr-approval", { apiGroup: CERTS, resource: "certificatesigningrequests/approval", verbs: ["update", "patch"] }],
+  [
+    "update-csr-approval",
+    {
+      apiGroup: CERTS,
+      resource: "certificatesigningrequests/approval",
+      verbs: ["update", "patch"],
+    },
+  ],
   ["create-csr", { apiGroup: CERTS, resource: "certificatesigningrequests", verbs: ["create"] }],
-  ...ADMISSION_RESOURCES.map((res): [string, Query] => [`write-${res}`, { apiGroup: ADMISSION, resource: res, verbs: WRITE }]),
+  ...ADMISSION_RESOURCES.map((res): [string, Query] => [
+    `write-${res}`,
+    { apiGroup: ADMISSION, resource: res, verbs: WRITE },
+  ]),
   ["nodes-proxy", { apiGroup: "", resource: "nodes/proxy", verbs: ["get", "create"] }],
-  ...WORKLOAD_RESOURCES.map((w): [string, Query] => [`create-${w.kind}`, { apiGroup: w.apiGroup, resource: w.resource, verbs: ["create"] }]),
-  ...WORKLOAD_RESOURCES.map((w): [string, Query] => [`patch-${w.kind}`, { apiGroup: w.apiGroup, resource: w.resource, verbs: ["patch", "update"] }]),
+  ...WORKLOAD_RESOURCES.map((w): [string, Query] => [
+    `create-${w.kind}`,
+    { apiGroup: w.apiGroup, resource: w.resource, verbs: ["create"] },
+  ]),
+  ...WORKLOAD_RESOURCES.map((w): [string, Query] => [
+    `patch-${w.kind}`,
+    { apiGroup: w.apiGroup, resource: w.resource, verbs: ["patch", "update"] },
+  ]),
   ["create-token", { apiGroup: "", resource: "serviceaccounts/token", verbs: ["create"] }],
   ["read-secrets", { apiGroup: "", resource: "secrets", verbs: ["get", "list", "watch"] }],
-  ...EXEC_RESOURCES.map(([res, verbs]): [string, Query] => [res, { apiGroup: "", resource: res, verbs }]),
+  ...EXEC_RESOURCES.map(([res, verbs]): [string, Query] => [
+    res,
+    { apiGroup: "", resource: res, verbs },
+  ]),
 ]);
 
 /** A necessary condition for `r` to cover part of `q` (coverage.ts decides; this only skips the hopeless). */
@@ -178,7 +298,11 @@ function mayCover(r: PolicyRule, q: Query): boolean {
   if (!verbs.includes("*") && !q.verbs.some((v) => verbs.includes(v))) return false;
   const resources = r.resources ?? [];
   const slash = q.resource.indexOf("/");
-  return resources.includes("*") || resources.includes(q.resource) || (slash >= 0 && resources.includes(`*${q.resource.slice(slash)}`));
+  return (
+    resources.includes("*") ||
+    resources.includes(q.resource) ||
+    (slash >= 0 && resources.includes(`*${q.resource.slice(slash)}`))
+  );
 }
 
 const NONE: Allowed = { all: false, names: [] };
@@ -218,7 +342,17 @@ class Place {
         have.grants.push(grant);
         const prev = have.allowed;
         if (prev.all) continue;
-        have.allowed = a.all ? a : { all: false, names: [...new Set([...prev.names, ...a.names])].sort(), ...(prev.verb !== undefined ? { verb: prev.verb } : a.verb !== undefined ? { verb: a.verb } : {}) };
+        have.allowed = a.all
+          ? a
+          : {
+              all: false,
+              names: [...new Set([...prev.names, ...a.names])].sort(),
+              ...(prev.verb !== undefined
+                ? { verb: prev.verb }
+                : a.verb !== undefined
+                  ? { verb: a.verb }
+                  : {}),
+            };
       }
     }
   }
@@ -234,7 +368,8 @@ class Place {
   /** The grants that answer any of `keys`: "RoleBinding shop/x → Role shop/y". */
   through(...keys: string[]): string[] {
     const out = new Set<string>();
-    for (const k of keys) for (const g of this.answers.get(k)?.grants ?? []) out.add(describeGrant(g));
+    for (const k of keys)
+      for (const g of this.answers.get(k)?.grants ?? []) out.add(describeGrant(g));
     return [...out];
   }
 }
@@ -248,7 +383,13 @@ function capabilitiesAt(namespace: string, grants: readonly Grant[]): Capability
   if (p.empty) return [];
   const out: Capability[] = [];
   const where = whereText(namespace);
-  const add = (kind: EdgeKindId, permission: string, through: string[], a?: Allowed, target?: string): void => {
+  const add = (
+    kind: EdgeKindId,
+    permission: string,
+    through: string[],
+    a?: Allowed,
+    target?: string,
+  ): void => {
     const cap: Capability = { kind, namespace, permission, through };
     if (a !== undefined && !a.all) cap.names = a.names;
     if (target !== undefined) cap.target = target;
@@ -258,7 +399,11 @@ function capabilitiesAt(namespace: string, grants: readonly Grant[]): Capability
 
   if (cluster && p.at("all").all) {
     // cluster-admin reaches everything: every other edge would only repeat it.
-    add("cluster-admin", "every verb on every resource in every API group, cluster-wide", p.through("all"));
+    add(
+      "cluster-admin",
+      "every verb on every resource in every API group, cluster-wide",
+      p.through("all"),
+    );
     return out;
   }
 
@@ -271,65 +416,144 @@ function capabilitiesAt(namespace: string, grants: readonly Grant[]): Capability
   const crbWrite = p.at("write-clusterrolebindings");
   const rbWrite = p.at("write-rolebindings");
   if (cluster && (bind.all || bind.names.includes("cluster-admin")) && crbWrite.all) {
-    add("rbac-bind", `bind clusterroles and ${crbWrite.verb ?? "create"} clusterrolebindings, cluster-wide`, p.through("bind-clusterroles", "write-clusterrolebindings"), undefined, "cluster-admin");
+    add(
+      "rbac-bind",
+      `bind clusterroles and ${crbWrite.verb ?? "create"} clusterrolebindings, cluster-wide`,
+      p.through("bind-clusterroles", "write-clusterrolebindings"),
+      undefined,
+      "cluster-admin",
+    );
   } else if ((bind.all || bindRoles.all) && rbWrite.all) {
-    add("rbac-bind", `bind roles and ${rbWrite.verb ?? "create"} rolebindings${where}`, p.through(bind.all ? "bind-clusterroles" : "bind-roles", "write-rolebindings"));
+    add(
+      "rbac-bind",
+      `bind roles and ${rbWrite.verb ?? "create"} rolebindings${where}`,
+      p.through(bind.all ? "bind-clusterroles" : "bind-roles", "write-rolebindings"),
+    );
   }
   const escalateCR = p.at("escalate-clusterroles");
   const writeCR = p.at("update-clusterroles");
   const escalateR = p.at("escalate-roles");
   const writeR = p.at("update-roles");
   if (cluster && escalateCR.all && writeCR.all) {
-    add("rbac-escalate", `escalate and ${writeCR.verb ?? "update"} clusterroles, cluster-wide`, p.through("escalate-clusterroles", "update-clusterroles"), undefined, "cluster-admin");
+    add(
+      "rbac-escalate",
+      `escalate and ${writeCR.verb ?? "update"} clusterroles, cluster-wide`,
+      p.through("escalate-clusterroles", "update-clusterroles"),
+      undefined,
+      "cluster-admin",
+    );
   } else if (escalateR.all && writeR.all) {
-    add("rbac-escalate", `escalate and ${writeR.verb ?? "update"} roles${where}`, p.through("escalate-roles", "update-roles"));
+    add(
+      "rbac-escalate",
+      `escalate and ${writeR.verb ?? "update"} roles${where}`,
+      p.through("escalate-roles", "update-roles"),
+    );
   }
 
   // impersonate: users and groups are cluster-scoped (only cluster-wide grants count); ServiceAccounts are namespaced.
   if (cluster) {
     for (const target of ["users", "groups"]) {
       const a = p.at(`impersonate-${target}`);
-      if (some(a)) add("impersonate", `impersonate ${target}${namedText(a)}, cluster-wide`, p.through(`impersonate-${target}`), a, target);
+      if (some(a))
+        add(
+          "impersonate",
+          `impersonate ${target}${namedText(a)}, cluster-wide`,
+          p.through(`impersonate-${target}`),
+          a,
+          target,
+        );
     }
   }
   const impSA = p.at("impersonate-serviceaccounts");
-  if (some(impSA)) add("impersonate", `impersonate serviceaccounts${namedText(impSA)}${where}`, p.through("impersonate-serviceaccounts"), impSA, "serviceaccounts");
+  if (some(impSA))
+    add(
+      "impersonate",
+      `impersonate serviceaccounts${namedText(impSA)}${where}`,
+      p.through("impersonate-serviceaccounts"),
+      impSA,
+      "serviceaccounts",
+    );
 
   if (cluster) {
-    if (some(p.at("approve-signers")) && p.at("update-csr-approval").all && p.at("create-csr").all) {
-      add("csr-approve", "create certificatesigningrequests, update certificatesigningrequests/approval and approve signers, cluster-wide",
-        p.through("create-csr", "update-csr-approval", "approve-signers"));
+    if (
+      some(p.at("approve-signers")) &&
+      p.at("update-csr-approval").all &&
+      p.at("create-csr").all
+    ) {
+      add(
+        "csr-approve",
+        "create certificatesigningrequests, update certificatesigningrequests/approval and approve signers, cluster-wide",
+        p.through("create-csr", "update-csr-approval", "approve-signers"),
+      );
     }
     for (const res of ADMISSION_RESOURCES) {
       const a = p.at(`write-${res}`);
       if (a.all) {
-        add("admission-write", `${a.verb ?? "create"} ${resText(ADMISSION, res)}, cluster-wide`, p.through(`write-${res}`));
+        add(
+          "admission-write",
+          `${a.verb ?? "create"} ${resText(ADMISSION, res)}, cluster-wide`,
+          p.through(`write-${res}`),
+        );
         break;
       }
     }
     const proxy = p.at("nodes-proxy");
-    if (some(proxy)) add("nodes-proxy", `${proxy.verb ?? "get"} nodes/proxy${namedText(proxy)}, cluster-wide`, p.through("nodes-proxy"), proxy);
+    if (some(proxy))
+      add(
+        "nodes-proxy",
+        `${proxy.verb ?? "get"} nodes/proxy${namedText(proxy)}, cluster-wide`,
+        p.through("nodes-proxy"),
+        proxy,
+      );
   }
 
   // create pods, or any workload kind: a pod template may name any ServiceAccount of the namespace.
   for (const w of WORKLOAD_RESOURCES) {
     if (p.at(`create-${w.kind}`).all) {
-      add("pod-create", `create ${resText(w.apiGroup, w.resource)}${where}`, p.through(`create-${w.kind}`));
+      add(
+        "pod-create",
+        `create ${resText(w.apiGroup, w.resource)}${where}`,
+        p.through(`create-${w.kind}`),
+      );
       break;
     }
   }
   const token = p.at("create-token");
-  if (some(token)) add("token-request", `create serviceaccounts/token${namedText(token)}${where}`, p.through("create-token"), token);
+  if (some(token))
+    add(
+      "token-request",
+      `create serviceaccounts/token${namedText(token)}${where}`,
+      p.through("create-token"),
+      token,
+    );
   const secrets = p.at("read-secrets");
-  if (some(secrets)) add("secret-read", `${secrets.verb ?? "get"} secrets${namedText(secrets)}${where}`, p.through("read-secrets"), secrets);
+  if (some(secrets))
+    add(
+      "secret-read",
+      `${secrets.verb ?? "get"} secrets${namedText(secrets)}${where}`,
+      p.through("read-secrets"),
+      secrets,
+    );
   for (const w of WORKLOAD_RESOURCES) {
     const a = p.at(`patch-${w.kind}`);
-    if (some(a)) add("workload-patch", `${a.verb ?? "patch"} ${resText(w.apiGroup, w.resource)}${namedText(a)}${where}`, p.through(`patch-${w.kind}`), a, w.kind);
+    if (some(a))
+      add(
+        "workload-patch",
+        `${a.verb ?? "patch"} ${resText(w.apiGroup, w.resource)}${namedText(a)}${where}`,
+        p.through(`patch-${w.kind}`),
+        a,
+        w.kind,
+      );
   }
   for (const [res, verbs] of EXEC_RESOURCES) {
     const a = p.at(res);
     if (some(a)) {
-      add("pod-exec", `${a.verb ?? verbs[0] ?? "create"} ${res}${namedText(a)}${where}`, p.through(res), a);
+      add(
+        "pod-exec",
+        `${a.verb ?? verbs[0] ?? "create"} ${res}${namedText(a)}${where}`,
+        p.through(res),
+        a,
+      );
       break;
     }
   }
@@ -345,9 +569,14 @@ export function capabilitiesOf(grants: readonly Grant[]): Capability[] {
   const out = clusterGrants.length > 0 ? capabilitiesAt(CLUSTER, clusterGrants) : [];
   const clusterKeys = new Set(out.filter((c) => c.names === undefined).map(capabilityKindKey));
   const clusterThrough = new Set(clusterGrants.map(describeGrant));
-  const namespaces = [...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER))].sort();
+  const namespaces = [
+    ...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER)),
+  ].sort();
   for (const ns of namespaces) {
-    const here = capabilitiesAt(ns, grants.filter((g) => g.namespace === ns || g.namespace === CLUSTER));
+    const here = capabilitiesAt(
+      ns,
+      grants.filter((g) => g.namespace === ns || g.namespace === CLUSTER),
+    );
     for (const cap of here) {
       // Already reached everywhere by the cluster-wide grants alone.
       if (cap.names === undefined && clusterKeys.has(capabilityKindKey(cap))) continue;
@@ -360,9 +589,25 @@ export function capabilitiesOf(grants: readonly Grant[]): Capability[] {
 }
 
 /** Kinds that need two permissions at once: held jointly by an account and its groups, they are the account's. */
-export const JOINT_KINDS: ReadonlySet<EdgeKindId> = new Set(["rbac-bind", "rbac-escalate", "csr-approve"]);
+export const JOINT_KINDS: ReadonlySet<EdgeKindId> = new Set([
+  "rbac-bind",
+  "rbac-escalate",
+  "csr-approve",
+]);
 /** Facts a JOINT_KINDS capability is made of. */
-const JOINT_FACTS = ["bind-clusterroles", "bind-roles", "write-clusterrolebindings", "write-rolebindings", "escalate-clusterroles", "update-clusterroles", "escalate-roles", "update-roles", "approve-signers", "update-csr-approval", "create-csr"];
+const JOINT_FACTS = [
+  "bind-clusterroles",
+  "bind-roles",
+  "write-clusterrolebindings",
+  "write-rolebindings",
+  "escalate-clusterroles",
+  "update-clusterroles",
+  "escalate-roles",
+  "update-roles",
+  "approve-signers",
+  "update-csr-approval",
+  "create-csr",
+];
 
 /** Do these grants hold part of a capability that needs two permissions (so a group may hold the rest)? */
 export function holdsJointPart(grants: readonly Grant[]): boolean {

@@ -22,9 +22,18 @@ import {
   type WorkloadObject,
 } from "../snapshot.js";
 import { automountsToken, podTemplateOf, serviceAccountOf } from "../workloads/pod-template.js";
-import { EDGE_KINDS, JOINT_KINDS, capabilitiesOf, capabilityKey, holdsJointPart, type Capability, type EdgeKindId } from "./edges.js";
+import {
+  EDGE_KINDS,
+  JOINT_KINDS,
+  capabilitiesOf,
+  capabilityKey,
+  holdsJointPart,
+  type Capability,
+  type EdgeKindId,
+} from "./edges.js";
 
-export type NodeKind = "ServiceAccount" | "Group" | "Secret" | "Workload" | "Nodes" | "ClusterAdmin";
+export type NodeKind =
+  "ServiceAccount" | "Group" | "Secret" | "Workload" | "Nodes" | "ClusterAdmin";
 
 export interface GraphNode {
   id: string;
@@ -51,12 +60,19 @@ export const CLUSTER_ADMIN = "cluster-admin";
 export const NODES = "nodes";
 export const saNodeId = (namespace: string, name: string): string => `sa:${namespace}/${name}`;
 export const groupNodeId = (group: string): string => `group:${group}`;
-export const secretNodeId = (namespace: string, name: string): string => `secret:${namespace}/${name}`;
-export const workloadNodeId = (kind: string, namespace: string, name: string): string => `workload:${kind}:${namespace}/${name}`;
+export const secretNodeId = (namespace: string, name: string): string =>
+  `secret:${namespace}/${name}`;
+export const workloadNodeId = (kind: string, namespace: string, name: string): string =>
+  `workload:${kind}:${namespace}/${name}`;
 
 /** Secret types that are credentials (besides legacy tokens and Secrets an NHI declares). */
 const CREDENTIAL_SECRET_TYPES = new Set([
-  SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE, "kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg", "kubernetes.io/basic-auth", "kubernetes.io/ssh-auth",
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  TLS_SECRET_TYPE,
+  "kubernetes.io/dockerconfigjson",
+  "kubernetes.io/dockercfg",
+  "kubernetes.io/basic-auth",
+  "kubernetes.io/ssh-auth",
 ]);
 
 interface WorkloadInfo {
@@ -98,14 +114,20 @@ function deleteFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set.size === 0) map.delete(key);
 }
 
-function projectsToken(spec: { volumes?: { projected?: { sources?: { serviceAccountToken?: unknown }[] } }[] }): boolean {
-  return (spec.volumes ?? []).some((v) => (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined));
+function projectsToken(spec: {
+  volumes?: { projected?: { sources?: { serviceAccountToken?: unknown }[] } }[];
+}): boolean {
+  return (spec.volumes ?? []).some((v) =>
+    (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined),
+  );
 }
 
-const isRoleRef = (ref: RbacObjectRef): ref is RoleObjectRef => ref.kind === "Role" || ref.kind === "ClusterRole";
+const isRoleRef = (ref: RbacObjectRef): ref is RoleObjectRef =>
+  ref.kind === "Role" || ref.kind === "ClusterRole";
 
 function refOf(obj: RbacObject): RbacObjectRef {
-  if (obj.kind === "Role" || obj.kind === "RoleBinding") return { kind: obj.kind, namespace: obj.metadata.namespace ?? "", name: obj.metadata.name };
+  if (obj.kind === "Role" || obj.kind === "RoleBinding")
+    return { kind: obj.kind, namespace: obj.metadata.namespace ?? "", name: obj.metadata.name };
   return { kind: obj.kind, name: obj.metadata.name };
 }
 
@@ -132,16 +154,24 @@ export class IdentityGraph {
    * The graph of a snapshot. Pass the index the caller already keeps (the webhook's cache, `nhictl`'s
    * prepared state) to share it; the graph then follows it through `apply`.
    */
-  static fromSnapshot(snapshot: ClusterSnapshot, index: EffectivePermissionIndex = indexSnapshot(snapshot)): IdentityGraph {
+  static fromSnapshot(
+    snapshot: ClusterSnapshot,
+    index: EffectivePermissionIndex = indexSnapshot(snapshot),
+  ): IdentityGraph {
     const g = new IdentityGraph(index);
     for (const nhi of snapshot.nhis) {
-      for (const c of nhi.spec.credentials ?? []) g.declared.set(`${nsOf(nhi.metadata)}/${c.secretName}`, `${nsOf(nhi.metadata)}/${nhi.metadata.name}`);
+      for (const c of nhi.spec.credentials ?? [])
+        g.declared.set(
+          `${nsOf(nhi.metadata)}/${c.secretName}`,
+          `${nsOf(nhi.metadata)}/${nhi.metadata.name}`,
+        );
     }
     for (const sa of snapshot.serviceAccounts) g.upsertServiceAccount(sa);
     for (const sa of index.serviceAccounts()) g.addAccount(sa.namespace, sa.name);
     for (const w of snapshot.workloads) g.upsertWorkload(w);
     for (const s of snapshot.secrets) g.upsertSecret(s);
-    for (const [ns, names] of g.accounts) for (const name of names) g.recomputeServiceAccount(ns, name);
+    for (const [ns, names] of g.accounts)
+      for (const name of names) g.recomputeServiceAccount(ns, name);
     for (const group of index.memberGroups()) g.recomputeGroup(group);
     return g;
   }
@@ -189,7 +219,10 @@ export class IdentityGraph {
     }
   }
 
-  private applyRbac(change: { upsert: RbacObject } | { remove: RbacObjectRef }, indexUpdated: boolean): void {
+  private applyRbac(
+    change: { upsert: RbacObject } | { remove: RbacObjectRef },
+    indexUpdated: boolean,
+  ): void {
     // Whose grants change: a binding's subjects before and after; for a role, everyone bound to it
     // (or to a role aggregating it) before and after. Groups are not expanded: a ServiceAccount
     // reaches its groups' edges through membership, and keeps capabilities of its own only when a
@@ -207,18 +240,30 @@ export class IdentityGraph {
     else {
       // The index already forgot who the object named before: take the accounts whose capabilities cite it.
       const cited = `${ref.kind} ${ref.namespace !== undefined && ref.namespace !== "" ? `${ref.namespace}/` : ""}${ref.name}`;
-      const cites = (t: string): boolean => (isRoleRef(ref) ? t.endsWith(`→ ${cited}`) : t.startsWith(`${cited} →`));
+      const cites = (t: string): boolean =>
+        isRoleRef(ref) ? t.endsWith(`→ ${cited}`) : t.startsWith(`${cited} →`);
       for (const [id, caps] of this.caps) {
         if (id.startsWith("group:")) {
           if (caps.some((c) => c.through.some(cites))) touchedGroups.add(id.slice("group:".length));
         } else if (caps.some((c) => c.through.some(cites))) {
           const n = this.node(id) as GraphNode;
-          affected.set(`${n.namespace as string}/${n.name as string}`, { namespace: n.namespace as string, name: n.name as string });
+          affected.set(`${n.namespace as string}/${n.name as string}`, {
+            namespace: n.namespace as string,
+            name: n.name as string,
+          });
         }
       }
     }
-    if ("upsert" in change && (change.upsert.kind === "RoleBinding" || change.upsert.kind === "ClusterRoleBinding")) {
-      collect({ serviceAccounts: directSubjects(change.upsert), groups: (change.upsert.subjects ?? []).filter((x) => x.kind === "Group" && memberGroup(x.name) !== undefined).map((x) => x.name) });
+    if (
+      "upsert" in change &&
+      (change.upsert.kind === "RoleBinding" || change.upsert.kind === "ClusterRoleBinding")
+    ) {
+      collect({
+        serviceAccounts: directSubjects(change.upsert),
+        groups: (change.upsert.subjects ?? [])
+          .filter((x) => x.kind === "Group" && memberGroup(x.name) !== undefined)
+          .map((x) => x.name),
+      });
     }
     if (!indexUpdated) {
       if ("upsert" in change) this.index.upsert(change.upsert);
@@ -229,14 +274,19 @@ export class IdentityGraph {
       // A group the removed object named may be named by no binding now: it holds nothing.
       const named = new Set(this.index.memberGroups());
       for (const id of [...this.caps.keys()]) {
-        if (id.startsWith("group:") && !named.has(id.slice("group:".length))) touchedGroups.add(id.slice("group:".length));
+        if (id.startsWith("group:") && !named.has(id.slice("group:".length)))
+          touchedGroups.add(id.slice("group:".length));
       }
     }
     if (touchedGroups.size > 0) {
       // A group's grants changed: its members that a binding names combine them with their own.
       for (const group of touchedGroups) {
         const ns = memberGroup(group)?.serviceAccountNamespace;
-        for (const namespace of ns === undefined ? [] : ns === "*" ? [...this.accounts.keys()] : [ns]) {
+        for (const namespace of ns === undefined
+          ? []
+          : ns === "*"
+            ? [...this.accounts.keys()]
+            : [ns]) {
           for (const name of this.accounts.get(namespace) ?? []) {
             const sa = { namespace, name };
             if (this.index.hasDirectBinding(sa)) affected.set(saKey(sa), sa);
@@ -275,10 +325,19 @@ export class IdentityGraph {
       return;
     }
     const info: WorkloadInfo = {
-      node: { id, kind: "Workload", label: `${w.kind} ${ns}/${w.metadata.name}`, namespace: ns, name: w.metadata.name },
-      kind: w.kind, serviceAccount: serviceAccountOf(template.spec), projectsToken: projectsToken(template.spec),
+      node: {
+        id,
+        kind: "Workload",
+        label: `${w.kind} ${ns}/${w.metadata.name}`,
+        namespace: ns,
+        name: w.metadata.name,
+      },
+      kind: w.kind,
+      serviceAccount: serviceAccountOf(template.spec),
+      projectsToken: projectsToken(template.spec),
     };
-    if (template.spec.automountServiceAccountToken !== undefined) info.automount = template.spec.automountServiceAccountToken;
+    if (template.spec.automountServiceAccountToken !== undefined)
+      info.automount = template.spec.automountServiceAccountToken;
     this.workloads.set(id, info);
     addTo(this.workloadsByNs, ns, id);
   }
@@ -286,7 +345,13 @@ export class IdentityGraph {
   /** Do the workload's pods carry a token of their account (the account's setting read now, so it may change later)? */
   private tokenMounted(w: WorkloadInfo): boolean {
     const ns = w.node.namespace as string;
-    return w.projectsToken || automountsToken(w.automount === undefined ? {} : { automountServiceAccountToken: w.automount }, this.automount.get(`${ns}/${w.serviceAccount}`));
+    return (
+      w.projectsToken ||
+      automountsToken(
+        w.automount === undefined ? {} : { automountServiceAccountToken: w.automount },
+        this.automount.get(`${ns}/${w.serviceAccount}`),
+      )
+    );
   }
 
   private upsertSecret(s: SecretMetadata): void {
@@ -298,9 +363,18 @@ export class IdentityGraph {
       deleteFrom(this.secretsByNs, ns, id);
       return;
     }
-    const info: SecretInfo = { node: { id, kind: "Secret", label: `Secret ${ns}/${s.metadata.name}`, namespace: ns, name: s.metadata.name } };
+    const info: SecretInfo = {
+      node: {
+        id,
+        kind: "Secret",
+        label: `Secret ${ns}/${s.metadata.name}`,
+        namespace: ns,
+        name: s.metadata.name,
+      },
+    };
     const owner = s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION];
-    if (s.type === SERVICE_ACCOUNT_TOKEN_TYPE && owner !== undefined && owner !== "") info.serviceAccount = owner;
+    if (s.type === SERVICE_ACCOUNT_TOKEN_TYPE && owner !== undefined && owner !== "")
+      info.serviceAccount = owner;
     this.secrets.set(id, info);
     addTo(this.secretsByNs, ns, id);
   }
@@ -318,7 +392,9 @@ export class IdentityGraph {
     // groups': then it is the account's alone. (Single permissions from groups are the groups' edges.)
     if (direct.length > 0 && holdsJointPart(direct)) {
       const own = new Set(caps.map(capabilityKey));
-      const joint = capabilitiesOf(this.index.grantsOf(sa)).filter((c) => JOINT_KINDS.has(c.kind) && !own.has(capabilityKey(c)));
+      const joint = capabilitiesOf(this.index.grantsOf(sa)).filter(
+        (c) => JOINT_KINDS.has(c.kind) && !own.has(capabilityKey(c)),
+      );
       caps = [...caps, ...joint];
     }
     const id = saNodeId(namespace, name);
@@ -357,11 +433,25 @@ export class IdentityGraph {
     if (id.startsWith("sa:")) {
       const rest = id.slice(3);
       const slash = rest.indexOf("/");
-      return { id, kind: "ServiceAccount", label: rest, namespace: rest.slice(0, slash), name: rest.slice(slash + 1) };
+      return {
+        id,
+        kind: "ServiceAccount",
+        label: rest,
+        namespace: rest.slice(0, slash),
+        name: rest.slice(slash + 1),
+      };
     }
     if (id.startsWith("group:")) {
       const g = memberGroup(id.slice(6));
-      return { id, kind: "Group", label: id, ...(g?.serviceAccountNamespace !== undefined && g.serviceAccountNamespace !== "*" ? { namespace: g.serviceAccountNamespace } : {}), name: id.slice(6) };
+      return {
+        id,
+        kind: "Group",
+        label: id,
+        ...(g?.serviceAccountNamespace !== undefined && g.serviceAccountNamespace !== "*"
+          ? { namespace: g.serviceAccountNamespace }
+          : {}),
+        name: id.slice(6),
+      };
     }
     return this.workloads.get(id)?.node ?? this.secrets.get(id)?.node;
   }
@@ -369,8 +459,21 @@ export class IdentityGraph {
   /** Every edge leaving `id`, targets resolved against the graph's current tables, sorted by target. */
   edgesFrom(id: string): Hop[] {
     const hops: Hop[] = [];
-    const hop = (to: string, kind: EdgeKindId, permission: string, through: string[] = []): void => {
-      if (to !== id) hops.push({ from: id, to, kind, permission, technique: EDGE_KINDS[kind].technique, through });
+    const hop = (
+      to: string,
+      kind: EdgeKindId,
+      permission: string,
+      through: string[] = [],
+    ): void => {
+      if (to !== id)
+        hops.push({
+          from: id,
+          to,
+          kind,
+          permission,
+          technique: EDGE_KINDS[kind].technique,
+          through,
+        });
     };
     if (id.startsWith("sa:")) {
       const node = this.node(id) as GraphNode;
@@ -398,26 +501,49 @@ export class IdentityGraph {
       for (const c of this.caps.get(id) ?? []) this.resolve(c, hop);
     } else if (id.startsWith("workload:")) {
       const w = this.workloads.get(id);
-      if (w !== undefined) hop(saNodeId(w.node.namespace as string, w.serviceAccount), "runs-as", `runs as ServiceAccount ${w.serviceAccount}`);
+      if (w !== undefined)
+        hop(
+          saNodeId(w.node.namespace as string, w.serviceAccount),
+          "runs-as",
+          `runs as ServiceAccount ${w.serviceAccount}`,
+        );
     } else if (id.startsWith("secret:")) {
       const s = this.secrets.get(id);
-      if (s?.serviceAccount !== undefined) hop(saNodeId(s.node.namespace as string, s.serviceAccount), "token-of", `legacy token of ServiceAccount ${s.serviceAccount}`);
+      if (s?.serviceAccount !== undefined)
+        hop(
+          saNodeId(s.node.namespace as string, s.serviceAccount),
+          "token-of",
+          `legacy token of ServiceAccount ${s.serviceAccount}`,
+        );
     } else if (id === NODES) {
-      for (const [wid, w] of this.workloads) if (this.tokenMounted(w)) hop(wid, "kubelet", "runs the pod");
+      for (const [wid, w] of this.workloads)
+        if (this.tokenMounted(w)) hop(wid, "kubelet", "runs the pod");
     }
     return hops;
   }
 
   private namespaces(ns: string): Iterable<string> {
-    return ns === "*" ? [...new Set([...this.accounts.keys(), ...this.workloadsByNs.keys(), ...this.secretsByNs.keys()])] : [ns];
+    return ns === "*"
+      ? [
+          ...new Set([
+            ...this.accounts.keys(),
+            ...this.workloadsByNs.keys(),
+            ...this.secretsByNs.keys(),
+          ]),
+        ]
+      : [ns];
   }
 
   /** The edges one capability gives, to what the namespace holds now. */
-  private resolve(c: Capability, hop: (to: string, kind: EdgeKindId, permission: string, through?: string[]) => void): void {
+  private resolve(
+    c: Capability,
+    hop: (to: string, kind: EdgeKindId, permission: string, through?: string[]) => void,
+  ): void {
     const named = (n: string): boolean => c.names === undefined || c.names.includes(n);
     const accountsIn = (onlyNamed: boolean): void => {
       for (const ns of this.namespaces(c.namespace)) {
-        for (const name of [...(this.accounts.get(ns) ?? [])].sort()) if (!onlyNamed || named(name)) hop(saNodeId(ns, name), c.kind, c.permission, c.through);
+        for (const name of [...(this.accounts.get(ns) ?? [])].sort())
+          if (!onlyNamed || named(name)) hop(saNodeId(ns, name), c.kind, c.permission, c.through);
       }
     };
     switch (c.kind) {
@@ -443,12 +569,16 @@ export class IdentityGraph {
       case "impersonate":
         if (c.target === "groups") {
           // system:masters, or any member group named.
-          if (c.names === undefined || c.names.includes("system:masters")) hop(CLUSTER_ADMIN, c.kind, `${c.permission} (system:masters)`, c.through);
-          for (const g of c.names ?? []) if (memberGroup(g) !== undefined && this.caps.has(groupNodeId(g))) hop(groupNodeId(g), c.kind, c.permission, c.through);
+          if (c.names === undefined || c.names.includes("system:masters"))
+            hop(CLUSTER_ADMIN, c.kind, `${c.permission} (system:masters)`, c.through);
+          for (const g of c.names ?? [])
+            if (memberGroup(g) !== undefined && this.caps.has(groupNodeId(g)))
+              hop(groupNodeId(g), c.kind, c.permission, c.through);
         } else if (c.target === "users") {
           for (const ns of this.namespaces("*")) {
             for (const name of [...(this.accounts.get(ns) ?? [])].sort()) {
-              if (c.names === undefined || c.names.includes(`system:serviceaccount:${ns}:${name}`)) hop(saNodeId(ns, name), c.kind, c.permission, c.through);
+              if (c.names === undefined || c.names.includes(`system:serviceaccount:${ns}:${name}`))
+                hop(saNodeId(ns, name), c.kind, c.permission, c.through);
             }
           }
         } else {
@@ -470,7 +600,8 @@ export class IdentityGraph {
             const w = this.workloads.get(wid) as WorkloadInfo;
             if (c.kind === "workload-patch" ? w.kind !== c.target : !this.tokenMounted(w)) continue;
             // exec names pods; only bare pods carry those names in a snapshot.
-            if (c.names !== undefined && (c.kind === "pod-exec" ? w.kind !== "Pod" : false)) continue;
+            if (c.names !== undefined && (c.kind === "pod-exec" ? w.kind !== "Pod" : false))
+              continue;
             if (named(w.node.name as string)) hop(wid, c.kind, c.permission, c.through);
           }
         }

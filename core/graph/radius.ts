@@ -1,7 +1,13 @@
 // Blast radius: everything an identity's token reaches, transitively, with the shortest path to each
 // (fewest hops; breadth-first over IdentityGraph.edgesFrom, whose edges come sorted, so the path
 // found is the same on every run) and to cluster-admin.
-import { CLUSTER_ADMIN, type GraphNode, type Hop, type IdentityGraph, type NodeKind } from "./graph.js";
+import {
+  CLUSTER_ADMIN,
+  type GraphNode,
+  type Hop,
+  type IdentityGraph,
+  type NodeKind,
+} from "./graph.js";
 
 export interface Reached {
   /** Hops from the source (0 for the source itself); being a member of a group is no hop. */
@@ -46,7 +52,12 @@ export function blastRadius(graph: IdentityGraph, source: string): BlastRadius {
 export function pathTo(radius: BlastRadius, target: string): Hop[] | undefined {
   if (!radius.reached.has(target)) return undefined;
   const path: Hop[] = [];
-  for (let at = radius.reached.get(target); at?.hop !== undefined; at = radius.reached.get(at.hop.from)) path.push(at.hop);
+  for (
+    let at = radius.reached.get(target);
+    at?.hop !== undefined;
+    at = radius.reached.get(at.hop.from)
+  )
+    path.push(at.hop);
   return path.reverse();
 }
 
@@ -61,7 +72,14 @@ export interface RadiusSummary {
 }
 
 export function summarize(radius: BlastRadius, graph: IdentityGraph): RadiusSummary {
-  const count: Record<NodeKind, number> = { ServiceAccount: 0, Group: 0, Secret: 0, Workload: 0, Nodes: 0, ClusterAdmin: 0 };
+  const count: Record<NodeKind, number> = {
+    ServiceAccount: 0,
+    Group: 0,
+    Secret: 0,
+    Workload: 0,
+    Nodes: 0,
+    ClusterAdmin: 0,
+  };
   for (const id of radius.reached.keys()) {
     if (id === radius.source) continue;
     const kind = (graph.node(id) as GraphNode | undefined)?.kind ?? kindOf(id);

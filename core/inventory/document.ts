@@ -9,7 +9,12 @@ export interface InventoryDocument {
   apiVersion: "nhi.io/v1alpha1";
   kind: "Inventory";
   generatedAt: string;
-  summary: { identities: number; shadow: number; byPhase: Record<string, number>; tlsCertificates?: { total: number; byHealth: Record<string, number> } };
+  summary: {
+    identities: number;
+    shadow: number;
+    byPhase: Record<string, number>;
+    tlsCertificates?: { total: number; byHealth: Record<string, number> };
+  };
   identities: InventoryIdentity[];
   /** Member groups holding grants of their own (every member holds them); with a namespace, those reaching its accounts. */
   groups: GroupRecord[];
@@ -18,20 +23,33 @@ export interface InventoryDocument {
 }
 
 export function inventoryDocument(inv: Inventory, namespace?: string): InventoryDocument {
-  const identities = inv.identities.filter((r) => namespace === undefined || r.namespace === namespace).map((r): InventoryIdentity => {
-    const { lifetime: _l, nextAt: _n, ...rest } = r;
-    return rest;
-  });
+  const identities = inv.identities
+    .filter((r) => namespace === undefined || r.namespace === namespace)
+    .map((r): InventoryIdentity => {
+      const { lifetime: _l, nextAt: _n, ...rest } = r;
+      return rest;
+    });
   const byPhase: Record<string, number> = {};
   for (const r of identities) byPhase[r.phase] = (byPhase[r.phase] ?? 0) + 1;
-  const tlsCertificates = inv.tlsCertificates.filter((t) => namespace === undefined || t.namespace === namespace);
+  const tlsCertificates = inv.tlsCertificates.filter(
+    (t) => namespace === undefined || t.namespace === namespace,
+  );
   const byHealth: Record<string, number> = {};
   for (const t of tlsCertificates) byHealth[t.health] = (byHealth[t.health] ?? 0) + 1;
   return {
-    apiVersion: "nhi.io/v1alpha1", kind: "Inventory", generatedAt: inv.at,
-    summary: { identities: identities.length, shadow: identities.filter((r) => r.shadow).length, byPhase, tlsCertificates: { total: tlsCertificates.length, byHealth } },
+    apiVersion: "nhi.io/v1alpha1",
+    kind: "Inventory",
+    generatedAt: inv.at,
+    summary: {
+      identities: identities.length,
+      shadow: identities.filter((r) => r.shadow).length,
+      byPhase,
+      tlsCertificates: { total: tlsCertificates.length, byHealth },
+    },
     identities,
-    groups: inv.groups.filter((g) => namespace === undefined || g.namespace === namespace || g.namespace === "*"),
+    groups: inv.groups.filter(
+      (g) => namespace === undefined || g.namespace === namespace || g.namespace === "*",
+    ),
     tlsCertificates,
   };
 }
@@ -79,11 +97,21 @@ export function identityPod(identity: string): string | undefined {
 
 export function notLeaderAnswer(lease: LeaseView, now: number): NotLeaderAnswer {
   const ref = `Lease ${lease.namespace}/${lease.name}`;
-  const live = lease.holderIdentity !== undefined && lease.holderIdentity !== "" && lease.observedAt !== undefined
-    && lease.observedAt + (lease.leaseDurationSeconds ?? 0) * 1000 > now;
-  const base = { apiVersion: "nhi.io/v1alpha1", kind: "NotLeader", lease: { namespace: lease.namespace, name: lease.name } } as const;
+  const live =
+    lease.holderIdentity !== undefined &&
+    lease.holderIdentity !== "" &&
+    lease.observedAt !== undefined &&
+    lease.observedAt + (lease.leaseDurationSeconds ?? 0) * 1000 > now;
+  const base = {
+    apiVersion: "nhi.io/v1alpha1",
+    kind: "NotLeader",
+    lease: { namespace: lease.namespace, name: lease.name },
+  } as const;
   if (!live || lease.holderIdentity === undefined) {
-    return { ...base, error: `this replica is not the leader and no replica holds ${ref} right now (an election is under way): retry shortly` };
+    return {
+      ...base,
+      error: `this replica is not the leader and no replica holds ${ref} right now (an election is under way): retry shortly`,
+    };
   }
   const identity = lease.holderIdentity;
   const pod = identityPod(identity);
@@ -91,6 +119,11 @@ export function notLeaderAnswer(lease: LeaseView, now: number): NotLeaderAnswer 
   return {
     ...base,
     error: `this replica is not the leader: the inventory is served by the holder of ${ref}, ${where}`,
-    leader: { identity, ...(pod !== undefined ? { pod } : {}), ...(lease.address ? { address: lease.address } : {}), ...(lease.renewTime ? { renewTime: lease.renewTime } : {}) },
+    leader: {
+      identity,
+      ...(pod !== undefined ? { pod } : {}),
+      ...(lease.address ? { address: lease.address } : {}),
+      ...(lease.renewTime ? { renewTime: lease.renewTime } : {}),
+    },
   };
 }

@@ -14,7 +14,8 @@ export const DEFAULT_ALERT_BEFORE_MS = 7 * 24 * 3_600_000;
  * Undefined when it is neither. Callers must not echo the raw value: it came from secret data.
  */
 export function parseExpiryValue(v: unknown): number | undefined {
-  if (typeof v === "number") return Number.isFinite(v) && v > 0 && v < 1e11 ? Math.round(v * 1000) : undefined;
+  if (typeof v === "number")
+    return Number.isFinite(v) && v > 0 && v < 1e11 ? Math.round(v * 1000) : undefined;
   if (typeof v !== "string") return undefined;
   const s = v.trim();
   if (/^[0-9]{1,11}(\.[0-9]+)?$/.test(s)) return parseExpiryValue(Number(s));
@@ -22,7 +23,8 @@ export function parseExpiryValue(v: unknown): number | undefined {
 }
 
 /** The outcome of reading the value at expiryJSONPath, at the edge. */
-export type JsonPathReading = { expiresAt: number } | { problem: "missing" | "unparseable" | "invalid-path" };
+export type JsonPathReading =
+  { expiresAt: number } | { problem: "missing" | "unparseable" | "invalid-path" };
 
 export interface CredentialFacts {
   secretExists: boolean;
@@ -53,22 +55,34 @@ export function observedExpiry(c: NHICredential, f: CredentialFacts): ObservedEx
   const base: ObservedExpiry = issuedFromMeta !== undefined ? { issuedAt: issuedFromMeta } : {};
   if (c.type === "Certificate") {
     const cert = f.certificate;
-    if (cert && "notAfter" in cert) return { issuedAt: cert.notBefore, expiresAt: cert.notAfter, source: "certificate" };
-    const problem = cert ? `certificate under key ${c.key ?? "tls.crt"}: ${cert.problem}` : `no certificate under key ${c.key ?? "tls.crt"}`;
-    return annotated !== undefined ? { ...base, expiresAt: annotated, source: "annotation", problem } : { ...base, problem };
+    if (cert && "notAfter" in cert)
+      return { issuedAt: cert.notBefore, expiresAt: cert.notAfter, source: "certificate" };
+    const problem = cert
+      ? `certificate under key ${c.key ?? "tls.crt"}: ${cert.problem}`
+      : `no certificate under key ${c.key ?? "tls.crt"}`;
+    return annotated !== undefined
+      ? { ...base, expiresAt: annotated, source: "annotation", problem }
+      : { ...base, problem };
   }
   if (c.type === "External" && c.expiryJSONPath !== undefined) {
     const r = f.jsonPath;
     if (r && "expiresAt" in r) return { ...base, expiresAt: r.expiresAt, source: "jsonPath" };
-    const why = r === undefined || r.problem === "missing" ? "finds no value"
-      : r.problem === "invalid-path" ? "is not a valid JSONPath" : "does not hold an RFC 3339 time or Unix seconds";
+    const why =
+      r === undefined || r.problem === "missing"
+        ? "finds no value"
+        : r.problem === "invalid-path"
+          ? "is not a valid JSONPath"
+          : "does not hold an RFC 3339 time or Unix seconds";
     const problem = `expiryJSONPath ${c.expiryJSONPath} ${why}`;
-    return annotated !== undefined ? { ...base, expiresAt: annotated, source: "annotation", problem } : { ...base, problem };
+    return annotated !== undefined
+      ? { ...base, expiresAt: annotated, source: "annotation", problem }
+      : { ...base, problem };
   }
   return annotated !== undefined ? { ...base, expiresAt: annotated, source: "annotation" } : base;
 }
 
-export type CredentialHealth = "Fresh" | "Expiring" | "Expired" | "Stale" | "Missing" | "Unknown" | "Failing";
+export type CredentialHealth =
+  "Fresh" | "Expiring" | "Expired" | "Stale" | "Missing" | "Unknown" | "Failing";
 
 export interface ObservedAssessment {
   health: CredentialHealth;
@@ -92,8 +106,14 @@ export function defaultAlertBeforeMs(e: { issuedAt?: number; expiresAt?: number 
 }
 
 /** Health of an observed (External, Certificate) credential at `now`. maxAgeMs: the credential's maxAge or the policy's maxCredentialAge. */
-export function assessObserved(c: NHICredential, e: ObservedExpiry, now: number, policyMaxAgeMs?: number): ObservedAssessment {
-  if (e.problem !== undefined && e.expiresAt === undefined && e.issuedAt === undefined) return { health: "Missing", message: e.problem };
+export function assessObserved(
+  c: NHICredential,
+  e: ObservedExpiry,
+  now: number,
+  policyMaxAgeMs?: number,
+): ObservedAssessment {
+  if (e.problem !== undefined && e.expiresAt === undefined && e.issuedAt === undefined)
+    return { health: "Missing", message: e.problem };
   if (e.expiresAt !== undefined) {
     const alertAt = e.expiresAt - alertBeforeMs(c, e);
     if (now >= e.expiresAt) return { health: "Expired", alertAt, message: `${c.name} expired` };
@@ -103,13 +123,30 @@ export function assessObserved(c: NHICredential, e: ObservedExpiry, now: number,
   }
   const stale = staleness(c, e, now, policyMaxAgeMs);
   if (stale) return stale;
-  return { health: e.problem ? "Unknown" : "Fresh", message: e.problem ?? `${c.name} has no known expiry` };
+  return {
+    health: e.problem ? "Unknown" : "Fresh",
+    message: e.problem ?? `${c.name} has no known expiry`,
+  };
 }
 
-function staleness(c: NHICredential, e: ObservedExpiry, now: number, policyMaxAgeMs?: number): ObservedAssessment | undefined {
-  const declared = c.type === "External" && c.maxAge !== undefined ? parseDuration(c.maxAge) : undefined;
-  const maxAge = declared !== undefined && policyMaxAgeMs !== undefined ? Math.min(declared, policyMaxAgeMs) : declared ?? policyMaxAgeMs;
+function staleness(
+  c: NHICredential,
+  e: ObservedExpiry,
+  now: number,
+  policyMaxAgeMs?: number,
+): ObservedAssessment | undefined {
+  const declared =
+    c.type === "External" && c.maxAge !== undefined ? parseDuration(c.maxAge) : undefined;
+  const maxAge =
+    declared !== undefined && policyMaxAgeMs !== undefined
+      ? Math.min(declared, policyMaxAgeMs)
+      : (declared ?? policyMaxAgeMs);
   if (maxAge === undefined || e.issuedAt === undefined) return undefined;
-  if (now - e.issuedAt >= maxAge) return { health: "Stale", alertAt: e.issuedAt + maxAge, message: `${c.name} is older than its maximum age` };
+  if (now - e.issuedAt >= maxAge)
+    return {
+      health: "Stale",
+      alertAt: e.issuedAt + maxAge,
+      message: `${c.name} is older than its maximum age`,
+    };
   return undefined;
 }

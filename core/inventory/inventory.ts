@@ -3,20 +3,43 @@
 // holds grants of its own, since those reach every member, present and future. One pass over a
 // ClusterSnapshot at time `now`; indexes are built once so 5,000 accounts and 20,000 Secrets stay linear.
 import { parseDuration } from "../nhi/duration.js";
-import type { CredentialStatus, ExcessPermission, NHIOwner, NonHumanIdentity } from "../nhi/types.js";
+import type {
+  CredentialStatus,
+  ExcessPermission,
+  NHIOwner,
+  NonHumanIdentity,
+} from "../nhi/types.js";
 import { catalogueHits } from "../policy/catalogue-hits.js";
 import { exemptionFor, serviceAccountIdentity, type EffectivePolicy } from "../policy/settings.js";
 import { groupIdentity, memberGroup } from "../rbac/groups.js";
 import { uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ServiceAccountRef, UncoveredGrant } from "../rbac/types.js";
 import { dueAt, isManaged } from "../rotation/plan.js";
-import { MANAGED_BY, MANAGED_BY_LABEL, formatTime, parseTime, readRecord } from "../rotation/state.js";
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  formatTime,
+  parseTime,
+  readRecord,
+} from "../rotation/state.js";
 import { scoreRisk } from "../risk/score.js";
 import type { RiskAssessment } from "../nhi/types.js";
 import { lifetimeOf, type LifetimeState } from "../lifetime/lifetime.js";
-import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE, identityDirectory, type ClusterSnapshot, type SecretMetadata, type WorkloadObject } from "../snapshot.js";
+import {
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  identityDirectory,
+  type ClusterSnapshot,
+  type SecretMetadata,
+  type WorkloadObject,
+} from "../snapshot.js";
 import { automountsToken, podTemplateOf, serviceAccountOf } from "../workloads/pod-template.js";
-import { assessObserved, observedExpiry, type CredentialFacts, type CredentialHealth } from "./expiry.js";
+import {
+  assessObserved,
+  observedExpiry,
+  type CredentialFacts,
+  type CredentialHealth,
+} from "./expiry.js";
 import { tlsInventory, type TlsCertificateRecord, type TlsReading } from "./tls.js";
 
 import { phaseOf, type InventoryPhase } from "./phase.js";
@@ -134,22 +157,39 @@ const key = (ns: string | undefined, name: string): string => `${ns ?? "default"
  * to system:authenticated / system:serviceaccounts): not the identity's own, so not its excess or risk.
  */
 export function isClusterDefaultGrant(g: Grant): boolean {
-  return g.via !== "serviceaccount" && g.binding.kind === "ClusterRoleBinding" && g.binding.name.startsWith("system:");
+  return (
+    g.via !== "serviceaccount" &&
+    g.binding.kind === "ClusterRoleBinding" &&
+    g.binding.name.startsWith("system:")
+  );
 }
 
-interface OwnerRef { kind?: string; name?: string; controller?: boolean }
-const ownersOf = (w: WorkloadObject): OwnerRef[] => ((w.metadata as { ownerReferences?: OwnerRef[] }).ownerReferences ?? []);
-const podPhase = (w: WorkloadObject): string | undefined => (w as { status?: { phase?: string } }).status?.phase;
+interface OwnerRef {
+  kind?: string;
+  name?: string;
+  controller?: boolean;
+}
+const ownersOf = (w: WorkloadObject): OwnerRef[] =>
+  (w.metadata as { ownerReferences?: OwnerRef[] }).ownerReferences ?? [];
+const podPhase = (w: WorkloadObject): string | undefined =>
+  (w as { status?: { phase?: string } }).status?.phase;
 
 function legacyDate(v: string | undefined): number | undefined {
-  return v !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : undefined;
+  return v !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(v)
+    ? Date.parse(`${v}T00:00:00Z`)
+    : undefined;
 }
 
 export function toExcess(u: UncoveredGrant): ExcessPermission {
   const p = u.permission;
   const e: ExcessPermission = {
-    verb: p.verb, namespace: u.namespace,
-    binding: { kind: u.grant.binding.kind, name: u.grant.binding.name, ...(u.grant.binding.namespace ? { namespace: u.grant.binding.namespace } : {}) },
+    verb: p.verb,
+    namespace: u.namespace,
+    binding: {
+      kind: u.grant.binding.kind,
+      name: u.grant.binding.name,
+      ...(u.grant.binding.namespace ? { namespace: u.grant.binding.namespace } : {}),
+    },
     role: { kind: u.grant.role.kind, name: u.grant.role.name },
   };
   if (p.kind === "url") e.nonResourceURL = p.url;
@@ -162,22 +202,43 @@ export function toExcess(u: UncoveredGrant): ExcessPermission {
 }
 
 /** Status of one declared credential from the Secret's metadata (managed) or the edge's facts (observed). */
-export function credentialRecord(nhi: NonHumanIdentity, c: NonNullable<NonHumanIdentity["spec"]["credentials"]>[number], secret: SecretMetadata | undefined,
-  opts: InventoryOptions): CredentialRecord {
+export function credentialRecord(
+  nhi: NonHumanIdentity,
+  c: NonNullable<NonHumanIdentity["spec"]["credentials"]>[number],
+  secret: SecretMetadata | undefined,
+  opts: InventoryOptions,
+): CredentialRecord {
   const ns = nhi.metadata.namespace ?? "default";
   const base = { name: c.name, secretName: c.secretName, type: c.type };
   if (isManaged(c)) {
-    if (!secret) return { ...base, health: "Missing", message: `Secret ${c.secretName} not issued yet` };
+    if (!secret)
+      return { ...base, health: "Missing", message: `Secret ${c.secretName} not issued yet` };
     const rec = readRecord(secret.metadata.annotations ?? {});
-    const out: CredentialRecord = { ...base, rotations: rec.rotations, health: "Fresh", message: `${c.name} is valid` };
+    const out: CredentialRecord = {
+      ...base,
+      rotations: rec.rotations,
+      health: "Fresh",
+      message: `${c.name} is valid`,
+    };
     if (rec.issuedAt !== undefined) out.issuedAt = formatTime(rec.issuedAt);
     if (rec.expiresAt !== undefined) out.expiresAt = formatTime(rec.expiresAt);
     const due = dueAt(c, rec);
     if (due !== undefined) out.nextRotationAt = formatTime(due);
     if (rec.lastError !== undefined) out.lastError = rec.lastError.slice(0, 1024);
-    if (rec.generation === 0) return { ...out, health: "Missing", message: `${c.name} not issued yet` };
-    if (rec.expiresAt !== undefined && opts.now >= rec.expiresAt) return { ...out, health: "Expired", message: `${c.name} expired at ${formatTime(rec.expiresAt)}` };
-    if (rec.lastError !== undefined) return { ...out, health: "Failing", message: `rotation of ${c.name} is failing: ${rec.lastError}` };
+    if (rec.generation === 0)
+      return { ...out, health: "Missing", message: `${c.name} not issued yet` };
+    if (rec.expiresAt !== undefined && opts.now >= rec.expiresAt)
+      return {
+        ...out,
+        health: "Expired",
+        message: `${c.name} expired at ${formatTime(rec.expiresAt)}`,
+      };
+    if (rec.lastError !== undefined)
+      return {
+        ...out,
+        health: "Failing",
+        message: `rotation of ${c.name} is failing: ${rec.lastError}`,
+      };
     if (rec.state !== "Idle") return { ...out, message: `${c.name} is rotating (${rec.state})` };
     return out;
   }
@@ -185,7 +246,9 @@ export function credentialRecord(nhi: NonHumanIdentity, c: NonNullable<NonHumanI
     secretExists: secret !== undefined,
     annotations: secret?.metadata.annotations ?? {},
     keys: [],
-    ...(parseTime(secret?.metadata.creationTimestamp) !== undefined ? { createdAt: parseTime(secret?.metadata.creationTimestamp) } : {}),
+    ...(parseTime(secret?.metadata.creationTimestamp) !== undefined
+      ? { createdAt: parseTime(secret?.metadata.creationTimestamp) }
+      : {}),
   };
   const e = observedExpiry(c, facts);
   const a = assessObserved(c, e, opts.now, opts.policy?.maxCredentialAgeMs);
@@ -198,19 +261,48 @@ export function credentialRecord(nhi: NonHumanIdentity, c: NonNullable<NonHumanI
 }
 
 /** Catalogue hits of a holder's grants, each marked exempt when an NHIPolicy exemption allows it. */
-function catalogueOf(grants: Grant[], identity: string, object: { kind: string; name: string; namespace?: string }, policy: EffectivePolicy | undefined): IdentityRecord["catalogue"] {
+function catalogueOf(
+  grants: Grant[],
+  identity: string,
+  object: { kind: string; name: string; namespace?: string },
+  policy: EffectivePolicy | undefined,
+): IdentityRecord["catalogue"] {
   return catalogueHits(grants).map((h) => ({
-    id: h.entry.id, severity: h.entry.severity, namespace: h.namespace,
-    exempt: policy ? exemptionFor(policy, { rule: h.entry.id, severity: h.entry.severity, object, identity, message: "", fix: "" }) !== undefined : false,
+    id: h.entry.id,
+    severity: h.entry.severity,
+    namespace: h.namespace,
+    exempt: policy
+      ? exemptionFor(policy, {
+          rule: h.entry.id,
+          severity: h.entry.severity,
+          object,
+          identity,
+          message: "",
+          fix: "",
+        }) !== undefined
+      : false,
   }));
 }
 
 /** Forbidden hits no exemption allows: critical ones, and those an NHIPolicy forbids. */
-const forbiddenHits = (catalogue: IdentityRecord["catalogue"], policy: EffectivePolicy | undefined): string[] =>
-  [...new Set(catalogue.filter((h) => !h.exempt && (h.severity === "critical" || (policy?.forbidden ?? []).includes(h.id))).map((h) => h.id))];
+const forbiddenHits = (
+  catalogue: IdentityRecord["catalogue"],
+  policy: EffectivePolicy | undefined,
+): string[] => [
+  ...new Set(
+    catalogue
+      .filter(
+        (h) => !h.exempt && (h.severity === "critical" || (policy?.forbidden ?? []).includes(h.id)),
+      )
+      .map((h) => h.id),
+  ),
+];
 
 /** The member groups holding grants beyond Kubernetes' defaults. */
-export function groupRecords(held: HeldPermissions, policy: EffectivePolicy | undefined): GroupRecord[] {
+export function groupRecords(
+  held: HeldPermissions,
+  policy: EffectivePolicy | undefined,
+): GroupRecord[] {
   const out: GroupRecord[] = [];
   for (const name of held.memberGroups()) {
     const group = memberGroup(name);
@@ -220,11 +312,16 @@ export function groupRecords(held: HeldPermissions, policy: EffectivePolicy | un
     const catalogue = catalogueOf(grants, groupIdentity(name), { kind: "Group", name }, policy);
     const forbidden = forbiddenHits(catalogue, policy);
     const rec: GroupRecord = {
-      group: name, members: group.members, grants: grants.length, clusterWideGrants: grants.filter((g) => g.namespace === "*").length,
-      catalogue, violating: forbidden.length > 0,
-      reason: forbidden.length > 0
-        ? `${group.members} holds forbidden permissions: ${forbidden.join(", ")}`
-        : `${group.members} holds ${grants.length} grant${grants.length === 1 ? "" : "s"} through it${catalogue.length > 0 ? `, reaching ${[...new Set(catalogue.map((h) => h.id))].join(", ")}` : ""}`,
+      group: name,
+      members: group.members,
+      grants: grants.length,
+      clusterWideGrants: grants.filter((g) => g.namespace === "*").length,
+      catalogue,
+      violating: forbidden.length > 0,
+      reason:
+        forbidden.length > 0
+          ? `${group.members} holds forbidden permissions: ${forbidden.join(", ")}`
+          : `${group.members} holds ${grants.length} grant${grants.length === 1 ? "" : "s"} through it${catalogue.length > 0 ? `, reaching ${[...new Set(catalogue.map((h) => h.id))].join(", ")}` : ""}`,
     };
     if (group.serviceAccountNamespace !== undefined) rec.namespace = group.serviceAccountNamespace;
     out.push(rec);
@@ -233,7 +330,11 @@ export function groupRecords(held: HeldPermissions, policy: EffectivePolicy | un
 }
 
 /** The whole inventory at `opts.now`. `held` is the EffectivePermissionIndex (or what reads it). */
-export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions, opts: InventoryOptions): Inventory {
+export function buildInventory(
+  snapshot: ClusterSnapshot,
+  held: HeldPermissions,
+  opts: InventoryOptions,
+): Inventory {
   const now = opts.now;
   const grantsOf = (sa: ServiceAccountRef): Grant[] => held.grantsOf(sa);
   const dir = identityDirectory(snapshot.nhis);
@@ -241,7 +342,12 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
 
   // Who runs as which account.
   const pods = new Map<string, { count: number; automount: number; workloads: Set<string> }>();
-  const saAutomount = new Map(snapshot.serviceAccounts.map((sa) => [key(sa.metadata.namespace, sa.metadata.name), sa.automountServiceAccountToken]));
+  const saAutomount = new Map(
+    snapshot.serviceAccounts.map((sa) => [
+      key(sa.metadata.namespace, sa.metadata.name),
+      sa.automountServiceAccountToken,
+    ]),
+  );
   for (const w of snapshot.workloads) {
     const t = podTemplateOf(w);
     if (!t) continue;
@@ -278,16 +384,26 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
     legacy.set(k, [...(legacy.get(k) ?? []), t]);
   }
 
-  const refs: { ref: ServiceAccountRef; exists: boolean; createdAt?: number; claimedBy?: string }[] = snapshot.serviceAccounts.map((sa) => ({
-    ref: { namespace: sa.metadata.namespace ?? "default", name: sa.metadata.name }, exists: true,
-    createdAt: parseTime(sa.metadata.creationTimestamp), claimedBy: sa.metadata.annotations?.[CLAIMED_BY_ANNOTATION],
+  const refs: {
+    ref: ServiceAccountRef;
+    exists: boolean;
+    createdAt?: number;
+    claimedBy?: string;
+  }[] = snapshot.serviceAccounts.map((sa) => ({
+    ref: { namespace: sa.metadata.namespace ?? "default", name: sa.metadata.name },
+    exists: true,
+    createdAt: parseTime(sa.metadata.creationTimestamp),
+    claimedBy: sa.metadata.annotations?.[CLAIMED_BY_ANNOTATION],
   }));
   const known = new Set(refs.map((r) => key(r.ref.namespace, r.ref.name)));
   for (const nhi of snapshot.nhis) {
     const k = key(nhi.metadata.namespace, nhi.spec.serviceAccountName);
     if (!known.has(k)) {
       known.add(k);
-      refs.push({ ref: { namespace: nhi.metadata.namespace ?? "default", name: nhi.spec.serviceAccountName }, exists: false });
+      refs.push({
+        ref: { namespace: nhi.metadata.namespace ?? "default", name: nhi.spec.serviceAccountName },
+        exists: false,
+      });
     }
   }
 
@@ -302,7 +418,12 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
     const grants = exists ? grantsOf(ref).filter((g) => !isClusterDefaultGrant(g)) : [];
     const uncovered = nhi ? uncoveredGrants(nhi.spec.scopes ?? [], grants) : [];
     const identity = serviceAccountIdentity(ref.namespace, ref.name);
-    const catalogue = catalogueOf(grants, identity, { kind: "ServiceAccount", name: ref.name, namespace: ref.namespace }, opts.policy);
+    const catalogue = catalogueOf(
+      grants,
+      identity,
+      { kind: "ServiceAccount", name: ref.name, namespace: ref.namespace },
+      opts.policy,
+    );
 
     // Last use: a running pod is use now; legacy tokens record their last day of use; the NHI's status remembers.
     const lastUsedCandidates = [
@@ -312,16 +433,42 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
     ].filter((x): x is number => x !== undefined);
     const lastUsed = lastUsedCandidates.length > 0 ? Math.max(...lastUsedCandidates) : undefined;
 
-    const credentials = nhi ? (nhi.spec.credentials ?? []).map((c) => credentialRecord(nhi, c, secretsByKey.get(key(ref.namespace, c.secretName)), opts)) : [];
-    const lifetime = nhi ? lifetimeOf({ nhi, now, ...(lastUsed !== undefined ? { lastUsed } : {}), ...(opts.expiringWithinMs !== undefined ? { expiringWithinMs: opts.expiringWithinMs } : {}) }) : undefined;
-    const unusedAfter = nhi?.spec.lifetime?.unusedAfter !== undefined ? parseDuration(nhi.spec.lifetime.unusedAfter) : unusedDefault;
+    const credentials = nhi
+      ? (nhi.spec.credentials ?? []).map((c) =>
+          credentialRecord(nhi, c, secretsByKey.get(key(ref.namespace, c.secretName)), opts),
+        )
+      : [];
+    const lifetime = nhi
+      ? lifetimeOf({
+          nhi,
+          now,
+          ...(lastUsed !== undefined ? { lastUsed } : {}),
+          ...(opts.expiringWithinMs !== undefined
+            ? { expiringWithinMs: opts.expiringWithinMs }
+            : {}),
+        })
+      : undefined;
+    const unusedAfter =
+      nhi?.spec.lifetime?.unusedAfter !== undefined
+        ? parseDuration(nhi.spec.lifetime.unusedAfter)
+        : unusedDefault;
     const since = lastUsed ?? createdAt;
     const unused = exists && use.count === 0 && since !== undefined && now - since >= unusedAfter;
-    const orphaned = !exists || (claimedBy !== undefined && !nhi && !nhiNames.has(key(ref.namespace, claimedBy)));
+    const orphaned =
+      !exists || (claimedBy !== undefined && !nhi && !nhiNames.has(key(ref.namespace, claimedBy)));
     const forbidden = forbiddenHits(catalogue, opts.policy);
     const { phase, reason } = phaseOf({
-      name: ref.name, exists, ...(claimedBy !== undefined ? { claimedBy } : {}), orphaned, ...(lifetime ? { lifetime } : {}),
-      uncovered: uncovered.length, forbidden, credentials, unused, ...(since !== undefined ? { since } : {}), pods: use.count,
+      name: ref.name,
+      exists,
+      ...(claimedBy !== undefined ? { claimedBy } : {}),
+      orphaned,
+      ...(lifetime ? { lifetime } : {}),
+      uncovered: uncovered.length,
+      forbidden,
+      credentials,
+      unused,
+      ...(since !== undefined ? { since } : {}),
+      pods: use.count,
     });
 
     const risk = scoreRisk({
@@ -343,14 +490,29 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
     const nextCandidates = [
       ...credentials.map((c) => parseTime(c.nextRotationAt)),
       ...credentials.map((c) => parseTime(c.expiresAt)),
-      lifetime && (lifetime.state === "Valid" || lifetime.state === "Expiring") ? lifetime.nextAt : undefined,
+      lifetime && (lifetime.state === "Valid" || lifetime.state === "Expiring")
+        ? lifetime.nextAt
+        : undefined,
     ].filter((x): x is number => x !== undefined && x > now);
 
     const rec: IdentityRecord = {
-      namespace: ref.namespace, name: ref.name, exists, shadow: nhi === undefined, phase, reason,
-      pods: use.count, automountingPods: use.automount, workloads: [...use.workloads].sort(), reuse: use.workloads.size > 1,
-      legacyTokens: tokens, excessTotal: uncovered.length, excess: uncovered.slice(0, MAX_EXCESS_LISTED).map(toExcess),
-      catalogue, clusterWideGrants: grants.filter((g) => g.namespace === "*").length, credentials, risk,
+      namespace: ref.namespace,
+      name: ref.name,
+      exists,
+      shadow: nhi === undefined,
+      phase,
+      reason,
+      pods: use.count,
+      automountingPods: use.automount,
+      workloads: [...use.workloads].sort(),
+      reuse: use.workloads.size > 1,
+      legacyTokens: tokens,
+      excessTotal: uncovered.length,
+      excess: uncovered.slice(0, MAX_EXCESS_LISTED).map(toExcess),
+      catalogue,
+      clusterWideGrants: grants.filter((g) => g.namespace === "*").length,
+      credentials,
+      risk,
     };
     if (nhi) {
       rec.nhi = nhi.metadata.name;
@@ -358,7 +520,8 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
       const others = dir.conflicts.get(k);
       if (others) rec.conflicts = others.map((n) => n.metadata.name);
       byNhi.set(key(nhi.metadata.namespace, nhi.metadata.name), rec);
-      for (const other of others ?? []) byNhi.set(key(other.metadata.namespace, other.metadata.name), rec);
+      for (const other of others ?? [])
+        byNhi.set(key(other.metadata.namespace, other.metadata.name), rec);
     }
     if (lifetime) rec.lifetime = lifetime;
     if (lastUsed !== undefined) rec.lastUsed = formatTime(lastUsed);
@@ -366,5 +529,11 @@ export function buildInventory(snapshot: ClusterSnapshot, held: HeldPermissions,
     identities.push(rec);
   }
   identities.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  return { at: formatTime(now), identities, groups: groupRecords(held, opts.policy), byNhi, tlsCertificates: tlsInventory(snapshot, opts.tlsReadings, now) };
+  return {
+    at: formatTime(now),
+    identities,
+    groups: groupRecords(held, opts.policy),
+    byNhi,
+    tlsCertificates: tlsInventory(snapshot, opts.tlsReadings, now),
+  };
 }

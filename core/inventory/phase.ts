@@ -6,7 +6,15 @@ import type { LifetimeState } from "../lifetime/lifetime.js";
 import { formatTime } from "../rotation/state.js";
 import type { CredentialHealth } from "./expiry.js";
 
-export const INVENTORY_PHASES = ["Active", "Unused", "Orphaned", "Expiring", "Expired", "Suspended", "Violating"] as const;
+export const INVENTORY_PHASES = [
+  "Active",
+  "Unused",
+  "Orphaned",
+  "Expiring",
+  "Expired",
+  "Suspended",
+  "Violating",
+] as const;
 export type InventoryPhase = (typeof INVENTORY_PHASES)[number];
 
 /** What the phase is decided from, computed once per identity by buildInventory. */
@@ -35,47 +43,81 @@ export interface PhaseCheck {
   reason(f: PhaseFacts): string | undefined;
 }
 
-const expiringCredentials = (f: PhaseFacts): PhaseFacts["credentials"] => f.credentials.filter((c) => c.health === "Expiring" || c.health === "Expired");
+const expiringCredentials = (f: PhaseFacts): PhaseFacts["credentials"] =>
+  f.credentials.filter((c) => c.health === "Expiring" || c.health === "Expired");
 
 export const PHASE_CHECKS: readonly PhaseCheck[] = [
-  { name: "suspended", phase: "Suspended", reason: (f) => (f.lifetime?.state === "Suspended" ? "suspended: true (quarantined)" : undefined) },
   {
-    name: "expired", phase: "Expired",
-    reason: (f) => (f.lifetime?.state === "Expired"
-      ? `expired (${f.lifetime.reason === "Unused" ? "unused for longer than unusedAfter" : "past lifetime.expiresAt"}) at ${formatTime(f.lifetime.since)}; onExpiry ${f.lifetime.action}`
-      : undefined),
+    name: "suspended",
+    phase: "Suspended",
+    reason: (f) =>
+      f.lifetime?.state === "Suspended" ? "suspended: true (quarantined)" : undefined,
   },
   {
-    name: "orphaned", phase: "Orphaned",
-    reason: (f) => (!f.orphaned ? undefined : f.exists ? `claimed by NonHumanIdentity ${f.claimedBy ?? ""}, which no longer exists` : `ServiceAccount ${f.name} does not exist`),
+    name: "expired",
+    phase: "Expired",
+    reason: (f) =>
+      f.lifetime?.state === "Expired"
+        ? `expired (${f.lifetime.reason === "Unused" ? "unused for longer than unusedAfter" : "past lifetime.expiresAt"}) at ${formatTime(f.lifetime.since)}; onExpiry ${f.lifetime.action}`
+        : undefined,
   },
   {
-    name: "violating", phase: "Violating",
-    reason: (f) => (f.uncovered > 0 ? `${f.uncovered} permissions beyond its declared scopes`
-      : f.forbidden.length > 0 ? `holds forbidden permissions: ${f.forbidden.join(", ")}` : undefined),
+    name: "orphaned",
+    phase: "Orphaned",
+    reason: (f) =>
+      !f.orphaned
+        ? undefined
+        : f.exists
+          ? `claimed by NonHumanIdentity ${f.claimedBy ?? ""}, which no longer exists`
+          : `ServiceAccount ${f.name} does not exist`,
   },
   {
-    name: "lifetime-expiring", phase: "Expiring",
-    reason: (f) => (f.lifetime?.state === "Expiring" ? `expires at ${formatTime(f.lifetime.expiresAt)} (${f.lifetime.reason === "Unused" ? "unused" : "lifetime.expiresAt"})` : undefined),
+    name: "violating",
+    phase: "Violating",
+    reason: (f) =>
+      f.uncovered > 0
+        ? `${f.uncovered} permissions beyond its declared scopes`
+        : f.forbidden.length > 0
+          ? `holds forbidden permissions: ${f.forbidden.join(", ")}`
+          : undefined,
   },
   {
-    name: "credential-expiring", phase: "Expiring",
+    name: "lifetime-expiring",
+    phase: "Expiring",
+    reason: (f) =>
+      f.lifetime?.state === "Expiring"
+        ? `expires at ${formatTime(f.lifetime.expiresAt)} (${f.lifetime.reason === "Unused" ? "unused" : "lifetime.expiresAt"})`
+        : undefined,
+  },
+  {
+    name: "credential-expiring",
+    phase: "Expiring",
     reason: (f) => {
       const due = expiringCredentials(f);
       return due.length > 0 ? due.map((c) => c.message).join("; ") : undefined;
     },
   },
   {
-    name: "unused", phase: "Unused",
-    reason: (f) => (f.unused ? `no pod and no recorded use since ${f.since !== undefined ? formatTime(f.since) : "creation"}` : undefined),
+    name: "unused",
+    phase: "Unused",
+    reason: (f) =>
+      f.unused
+        ? `no pod and no recorded use since ${f.since !== undefined ? formatTime(f.since) : "creation"}`
+        : undefined,
   },
 ];
 
 /** The first check of the chain that applies, or Active. */
-export function phaseOf(f: PhaseFacts, checks: readonly PhaseCheck[] = PHASE_CHECKS): { phase: InventoryPhase; reason: string } {
+export function phaseOf(
+  f: PhaseFacts,
+  checks: readonly PhaseCheck[] = PHASE_CHECKS,
+): { phase: InventoryPhase; reason: string } {
   for (const c of checks) {
     const reason = c.reason(f);
     if (reason !== undefined) return { phase: c.phase, reason };
   }
-  return { phase: "Active", reason: f.pods > 0 ? `${f.pods} pods run as it` : "within its declaration" };
+  return {
+    phase: "Active",
+    reason: f.pods > 0 ? `${f.pods} pods run as it` : "within its declaration",
+  };
 }

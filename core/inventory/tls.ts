@@ -30,7 +30,13 @@ export type TlsReading = CertificateFacts | { problem: string };
 
 /** Valid/Expiring/Expired as for declared credentials; Unreadable: tls.crt is missing or broken; Unknown: not read (nhictl over manifests). */
 export type TlsHealth = "Valid" | "Expiring" | "Expired" | "Unreadable" | "Unknown";
-export const TLS_HEALTHS: readonly TlsHealth[] = ["Valid", "Expiring", "Expired", "Unreadable", "Unknown"];
+export const TLS_HEALTHS: readonly TlsHealth[] = [
+  "Valid",
+  "Expiring",
+  "Expired",
+  "Unreadable",
+  "Unknown",
+];
 
 export interface TlsCertificateRecord {
   namespace: string;
@@ -57,23 +63,45 @@ export interface TlsCertificateRecord {
   credential?: string;
 }
 
-interface OwnerRef { kind?: string; name?: string; controller?: boolean }
-const ownersOf = (meta: unknown): OwnerRef[] => (meta as { ownerReferences?: OwnerRef[] }).ownerReferences ?? [];
+interface OwnerRef {
+  kind?: string;
+  name?: string;
+  controller?: boolean;
+}
+const ownersOf = (meta: unknown): OwnerRef[] =>
+  (meta as { ownerReferences?: OwnerRef[] }).ownerReferences ?? [];
 const key = (ns: string | undefined, name: string): string => `${ns ?? "default"}/${name}`;
 
 /** Health of a certificate at `now`: the threshold is the one for observed credentials without renewBefore. */
-export function assessCertificate(facts: TlsReading | undefined, now: number, where: string): { health: TlsHealth; message: string; alertAt?: number } {
-  if (facts === undefined) return { health: "Unknown", message: `certificate of ${where} not read here (only the operator reads tls.crt; nhictl never reads Secret data)` };
-  if ("problem" in facts) return { health: "Unreadable", message: `${TLS_CERT_KEY} of ${where} cannot be parsed: ${facts.problem}` };
-  const alertAt = facts.notAfter - defaultAlertBeforeMs({ issuedAt: facts.notBefore, expiresAt: facts.notAfter });
+export function assessCertificate(
+  facts: TlsReading | undefined,
+  now: number,
+  where: string,
+): { health: TlsHealth; message: string; alertAt?: number } {
+  if (facts === undefined)
+    return {
+      health: "Unknown",
+      message: `certificate of ${where} not read here (only the operator reads tls.crt; nhictl never reads Secret data)`,
+    };
+  if ("problem" in facts)
+    return {
+      health: "Unreadable",
+      message: `${TLS_CERT_KEY} of ${where} cannot be parsed: ${facts.problem}`,
+    };
+  const alertAt =
+    facts.notAfter - defaultAlertBeforeMs({ issuedAt: facts.notBefore, expiresAt: facts.notAfter });
   const until = formatTime(facts.notAfter);
-  if (now >= facts.notAfter) return { health: "Expired", alertAt, message: `certificate of ${where} expired at ${until}` };
-  if (now >= alertAt) return { health: "Expiring", alertAt, message: `certificate of ${where} expires at ${until}` };
+  if (now >= facts.notAfter)
+    return { health: "Expired", alertAt, message: `certificate of ${where} expired at ${until}` };
+  if (now >= alertAt)
+    return { health: "Expiring", alertAt, message: `certificate of ${where} expires at ${until}` };
   return { health: "Valid", alertAt, message: `certificate of ${where} is valid until ${until}` };
 }
 
 /** "ns/secret" → who mounts it: ServiceAccounts and top-level workloads (controller-made pods count for their account). */
-function holders(workloads: readonly WorkloadObject[]): Map<string, { serviceAccounts: Set<string>; workloads: Set<string> }> {
+function holders(
+  workloads: readonly WorkloadObject[],
+): Map<string, { serviceAccounts: Set<string>; workloads: Set<string> }> {
   const out = new Map<string, { serviceAccounts: Set<string>; workloads: Set<string> }>();
   for (const w of workloads) {
     const t = podTemplateOf(w);
@@ -86,19 +114,23 @@ function holders(workloads: readonly WorkloadObject[]): Map<string, { serviceAcc
       if (!h) out.set(k, (h = { serviceAccounts: new Set(), workloads: new Set() }));
       h.serviceAccounts.add(serviceAccountOf(t.spec));
       // ReplicaSets of a Deployment, Jobs of a CronJob, Pods of either: their owner is the workload.
-      if (!ownersOf(w.metadata).some((o) => o.controller === true)) h.workloads.add(`${w.kind}/${w.metadata.name}`);
+      if (!ownersOf(w.metadata).some((o) => o.controller === true))
+        h.workloads.add(`${w.kind}/${w.metadata.name}`);
     }
   }
   return out;
 }
 
 /** "ns/secret" → the NHI and credential that declare it as a Certificate (first NHI by name wins). */
-function declarations(nhis: readonly NonHumanIdentity[]): Map<string, { nhi: string; credential: string }> {
+function declarations(
+  nhis: readonly NonHumanIdentity[],
+): Map<string, { nhi: string; credential: string }> {
   const out = new Map<string, { nhi: string; credential: string }>();
   for (const nhi of [...nhis].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
     for (const c of nhi.spec.credentials ?? []) {
       const k = key(nhi.metadata.namespace, c.secretName);
-      if (c.type === "Certificate" && !out.has(k)) out.set(k, { nhi: nhi.metadata.name, credential: c.name });
+      if (c.type === "Certificate" && !out.has(k))
+        out.set(k, { nhi: nhi.metadata.name, credential: c.name });
     }
   }
   return out;
@@ -108,7 +140,11 @@ function declarations(nhis: readonly NonHumanIdentity[]): Map<string, { nhi: str
  * Every kubernetes.io/tls Secret of the snapshot with its certificate's health and its holders.
  * `readings` ("ns/name" → what the edge read of tls.crt) is absent where nothing was read (nhictl).
  */
-export function tlsInventory(snapshot: ClusterSnapshot, readings: ReadonlyMap<string, TlsReading> | undefined, now: number): TlsCertificateRecord[] {
+export function tlsInventory(
+  snapshot: ClusterSnapshot,
+  readings: ReadonlyMap<string, TlsReading> | undefined,
+  now: number,
+): TlsCertificateRecord[] {
   const tls = snapshot.secrets.filter((s) => s.type === TLS_SECRET_TYPE);
   if (tls.length === 0) return [];
   const held = holders(snapshot.workloads);
@@ -123,10 +159,16 @@ export function tlsInventory(snapshot: ClusterSnapshot, readings: ReadonlyMap<st
     const managedBy = new Set<string>();
     const cm = s.metadata.annotations?.[CERT_MANAGER_CERTIFICATE_ANNOTATION];
     if (cm) managedBy.add(`Certificate/${cm}`);
-    for (const o of ownersOf(s.metadata)) if (o.kind && o.name) managedBy.add(`${o.kind}/${o.name}`);
+    for (const o of ownersOf(s.metadata))
+      if (o.kind && o.name) managedBy.add(`${o.kind}/${o.name}`);
     const rec: TlsCertificateRecord = {
-      namespace, secretName: s.metadata.name, health: a.health, message: a.message,
-      serviceAccounts: [...(h?.serviceAccounts ?? [])].sort(), workloads: [...(h?.workloads ?? [])].sort(), managedBy: [...managedBy].sort(),
+      namespace,
+      secretName: s.metadata.name,
+      health: a.health,
+      message: a.message,
+      serviceAccounts: [...(h?.serviceAccounts ?? [])].sort(),
+      workloads: [...(h?.workloads ?? [])].sort(),
+      managedBy: [...managedBy].sort(),
     };
     if (facts && !("problem" in facts)) {
       rec.notBefore = formatTime(facts.notBefore);
@@ -141,12 +183,19 @@ export function tlsInventory(snapshot: ClusterSnapshot, readings: ReadonlyMap<st
     if (d) Object.assign(rec, d);
     out.push(rec);
   }
-  return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.secretName.localeCompare(b.secretName));
+  return out.sort(
+    (a, b) => a.namespace.localeCompare(b.namespace) || a.secretName.localeCompare(b.secretName),
+  );
 }
 
 /** The next time a record's health changes by the clock alone (turns Expiring, turns Expired). */
-export function tlsNextAt(records: readonly TlsCertificateRecord[], now: number): number | undefined {
-  const at = records.flatMap((r) => [parseTime(r.alertAt), parseTime(r.notAfter)]).filter((x): x is number => x !== undefined && x > now);
+export function tlsNextAt(
+  records: readonly TlsCertificateRecord[],
+  now: number,
+): number | undefined {
+  const at = records
+    .flatMap((r) => [parseTime(r.alertAt), parseTime(r.notAfter)])
+    .filter((x): x is number => x !== undefined && x > now);
   return at.length > 0 ? Math.min(...at) : undefined;
 }
 

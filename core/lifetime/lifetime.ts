@@ -37,14 +37,19 @@ export function lifetimeOf(input: LifetimeInput): LifetimeState {
   if (at !== undefined) candidates.push({ at, reason: "ExpiresAt" });
   if (lt?.unusedAfter !== undefined) {
     const since = input.lastUsed ?? parseTime(nhi.metadata.creationTimestamp);
-    if (since !== undefined) candidates.push({ at: since + parseDuration(lt.unusedAfter), reason: "Unused" });
+    if (since !== undefined)
+      candidates.push({ at: since + parseDuration(lt.unusedAfter), reason: "Unused" });
   }
   if (candidates.length === 0) return { state: "Valid" };
   const first = candidates.reduce((a, b) => (b.at < a.at ? b : a));
   if (now >= first.at) return { state: "Expired", since: first.at, reason: first.reason, action };
   // Unused identities warn only over the last tenth of the period (a day of 10 days): usage resumes often.
-  const window = first.reason === "Unused" ? Math.min(within, parseDuration(lt?.unusedAfter ?? "0s") / 10) : within;
-  if (now >= first.at - window) return { state: "Expiring", expiresAt: first.at, reason: first.reason, nextAt: first.at };
+  const window =
+    first.reason === "Unused"
+      ? Math.min(within, parseDuration(lt?.unusedAfter ?? "0s") / 10)
+      : within;
+  if (now >= first.at - window)
+    return { state: "Expiring", expiresAt: first.at, reason: first.reason, nextAt: first.at };
   return { state: "Valid", nextAt: first.at - window };
 }
 
@@ -71,18 +76,38 @@ export type LifetimeAction =
  * Delete also removes the ServiceAccount and the operator-managed Secrets — never RBAC bindings,
  * workloads, or Secrets the operator does not manage. Idempotent: what is gone is not listed.
  */
-export function lifetimeActions(state: LifetimeState, serviceAccountName: string, o: LifetimeObjects): LifetimeAction[] {
-  const disable = state.state === "Suspended" || (state.state === "Expired" && (state.action === "Disable" || state.action === "Delete"));
+export function lifetimeActions(
+  state: LifetimeState,
+  serviceAccountName: string,
+  o: LifetimeObjects,
+): LifetimeAction[] {
+  const disable =
+    state.state === "Suspended" ||
+    (state.state === "Expired" && (state.action === "Disable" || state.action === "Delete"));
   if (!disable) return [];
-  const why = state.state === "Suspended" ? "suspended: quarantine revokes its tokens" : `expired (${state.reason}): onExpiry ${state.action}`;
+  const why =
+    state.state === "Suspended"
+      ? "suspended: quarantine revokes its tokens"
+      : `expired (${state.reason}): onExpiry ${state.action}`;
   const out: LifetimeAction[] = [
-    ...o.anchors.map((name): LifetimeAction => ({ kind: "DeleteSecret", name, why: `${why} (token anchor)` })),
+    ...o.anchors.map((name): LifetimeAction => ({
+      kind: "DeleteSecret",
+      name,
+      why: `${why} (token anchor)`,
+    })),
     ...o.managedTokenSecrets.map((name): LifetimeAction => ({ kind: "DeleteSecret", name, why })),
-    ...o.legacyTokenSecrets.map((name): LifetimeAction => ({ kind: "DeleteSecret", name, why: `${why} (legacy token)` })),
+    ...o.legacyTokenSecrets.map((name): LifetimeAction => ({
+      kind: "DeleteSecret",
+      name,
+      why: `${why} (legacy token)`,
+    })),
   ];
   if (state.state === "Expired" && state.action === "Delete") {
-    out.push(...o.managedOtherSecrets.map((name): LifetimeAction => ({ kind: "DeleteSecret", name, why })));
-    if (o.serviceAccountExists) out.push({ kind: "DeleteServiceAccount", name: serviceAccountName, why });
+    out.push(
+      ...o.managedOtherSecrets.map((name): LifetimeAction => ({ kind: "DeleteSecret", name, why })),
+    );
+    if (o.serviceAccountExists)
+      out.push({ kind: "DeleteServiceAccount", name: serviceAccountName, why });
   }
   return out;
 }

@@ -20,7 +20,8 @@ type Obj = Record<string, unknown>;
 
 /** CEL has(): the field is present. */
 const has = (o: Obj, k: string): boolean => o[k] !== undefined && o[k] !== null;
-const dur = (v: unknown): number | undefined => (typeof v === "string" ? tryParseDuration(v) : undefined);
+const dur = (v: unknown): number | undefined =>
+  typeof v === "string" ? tryParseDuration(v) : undefined;
 
 /** Wraps a check on an object node: non-objects are not evaluable. */
 function onObject(f: (o: Obj) => boolean | undefined): CelMirror {
@@ -49,12 +50,16 @@ function durationAtLeast(limit: string, strict: boolean): CelMirror {
 
 /** `self.type <in types> || !has(self.<field>)`: the field is allowed only for these types. */
 function onlyForTypes(field: string, ...types: string[]): CelMirror {
-  return onObject((o) => (typeof o.type === "string" ? types.includes(o.type) || !has(o, field) : undefined));
+  return onObject((o) =>
+    typeof o.type === "string" ? types.includes(o.type) || !has(o, field) : undefined,
+  );
 }
 
 /** `self.type != '<type>' || has(self.<field>)`: the field is required for this type. */
 function requiredForType(field: string, type: string): CelMirror {
-  return onObject((o) => (typeof o.type === "string" ? o.type !== type || has(o, field) : undefined));
+  return onObject((o) =>
+    typeof o.type === "string" ? o.type !== type || has(o, field) : undefined,
+  );
 }
 
 const labelRequirement: CelMirrorEntry = {
@@ -83,7 +88,9 @@ export const CEL_MIRRORS: Readonly<Record<string, CelMirrorEntry>> = {
     fix: 'add apiGroups, e.g. apiGroups: [""] for core resources such as configmaps, [apps] for deployments',
   },
   "!has(self.nonResourceURLs) || (!has(self.apiGroups) && !has(self.resourceNames))": {
-    check: onObject((o) => !has(o, "nonResourceURLs") || (!has(o, "apiGroups") && !has(o, "resourceNames"))),
+    check: onObject(
+      (o) => !has(o, "nonResourceURLs") || (!has(o, "apiGroups") && !has(o, "resourceNames")),
+    ),
     fix: "remove apiGroups and resourceNames from the scope with nonResourceURLs",
   },
   "!has(self.nonResourceURLs) || self.namespaces == ['*']": {
@@ -120,11 +127,19 @@ export const CEL_MIRRORS: Readonly<Record<string, CelMirrorEntry>> = {
     fix: "remove audiences",
   },
   "self.type != 'Generated' || !has(self.renewBefore)": {
-    check: onObject((o) => (typeof o.type === "string" ? o.type !== "Generated" || !has(o, "renewBefore") : undefined)),
+    check: onObject((o) =>
+      typeof o.type === "string" ? o.type !== "Generated" || !has(o, "renewBefore") : undefined,
+    ),
     fix: "remove renewBefore; a Generated credential is rotated at maxAge and gracePeriod keeps the old value valid",
   },
-  "self.type == 'Generated' || !has(self.length)": { check: onlyForTypes("length", "Generated"), fix: "remove length" },
-  "self.type == 'Generated' || !has(self.encoding)": { check: onlyForTypes("encoding", "Generated"), fix: "remove encoding" },
+  "self.type == 'Generated' || !has(self.length)": {
+    check: onlyForTypes("length", "Generated"),
+    fix: "remove length",
+  },
+  "self.type == 'Generated' || !has(self.encoding)": {
+    check: onlyForTypes("encoding", "Generated"),
+    fix: "remove encoding",
+  },
   "self.type == 'Generated' || !has(self.gracePeriod)": {
     check: onlyForTypes("gracePeriod", "Generated"),
     fix: "remove gracePeriod",
@@ -149,17 +164,28 @@ export const CEL_MIRRORS: Readonly<Record<string, CelMirrorEntry>> = {
     check: shorterThan("renewBefore", "ttl"),
     fix: "make renewBefore shorter than ttl, e.g. a third of it",
   },
-  "!has(self.renewBefore) || !has(self.maxAge) || duration(self.renewBefore) < duration(self.maxAge)": {
-    check: shorterThan("renewBefore", "maxAge"),
-    fix: "make renewBefore shorter than maxAge",
+  "!has(self.renewBefore) || !has(self.maxAge) || duration(self.renewBefore) < duration(self.maxAge)":
+    {
+      check: shorterThan("renewBefore", "maxAge"),
+      fix: "make renewBefore shorter than maxAge",
+    },
+  "!has(self.gracePeriod) || !has(self.maxAge) || duration(self.gracePeriod) < duration(self.maxAge)":
+    {
+      check: shorterThan("gracePeriod", "maxAge"),
+      fix: "make gracePeriod shorter than maxAge",
+    },
+  "duration(self) >= duration('10m')": {
+    check: durationAtLeast("10m", false),
+    fix: "use a duration of at least 10m",
   },
-  "!has(self.gracePeriod) || !has(self.maxAge) || duration(self.gracePeriod) < duration(self.maxAge)": {
-    check: shorterThan("gracePeriod", "maxAge"),
-    fix: "make gracePeriod shorter than maxAge",
+  "duration(self) > duration('0s')": {
+    check: durationAtLeast("0s", true),
+    fix: "use a duration greater than 0s",
   },
-  "duration(self) >= duration('10m')": { check: durationAtLeast("10m", false), fix: "use a duration of at least 10m" },
-  "duration(self) > duration('0s')": { check: durationAtLeast("0s", true), fix: "use a duration greater than 0s" },
-  "duration(self) >= duration('1h')": { check: durationAtLeast("1h", false), fix: "use a duration of at least 1h" },
+  "duration(self) >= duration('1h')": {
+    check: durationAtLeast("1h", false),
+    fix: "use a duration of at least 1h",
+  },
   "has(self.expiresAt) || has(self.unusedAfter)": {
     check: onObject((o) => has(o, "expiresAt") || has(o, "unusedAfter")),
     fix: "add expiresAt or unusedAfter, or remove lifetime",
@@ -179,10 +205,16 @@ export const CEL_MIRRORS: Readonly<Record<string, CelMirrorEntry>> = {
       }),
       fix: "list the catalogue ids under rules, e.g. rules: [nodes-proxy], or narrow namespaces/serviceAccounts",
     },
-  "!has(self.annotation) || !has(self.reasonAnnotation) || self.annotation != self.reasonAnnotation": {
-    check: onObject((o) => !has(o, "annotation") || !has(o, "reasonAnnotation") || o.annotation !== o.reasonAnnotation),
-    fix: "use two different annotations, e.g. nhi.io/break-glass and nhi.io/break-glass-reason",
-  },
+  "!has(self.annotation) || !has(self.reasonAnnotation) || self.annotation != self.reasonAnnotation":
+    {
+      check: onObject(
+        (o) =>
+          !has(o, "annotation") ||
+          !has(o, "reasonAnnotation") ||
+          o.annotation !== o.reasonAnnotation,
+      ),
+      fix: "use two different annotations, e.g. nhi.io/break-glass and nhi.io/break-glass-reason",
+    },
   "has(self.unclaimedHighPermissions) || has(self.requireClaim)": {
     check: onObject((o) => has(o, "unclaimedHighPermissions") || has(o, "requireClaim")),
     fix: "add requireClaim or unclaimedHighPermissions to the override, or remove it",

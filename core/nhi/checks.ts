@@ -30,17 +30,42 @@ const metadata: NamedCheck = {
   name: "metadata",
   run(o) {
     const m = obj(o.metadata);
-    if (m === undefined) return [{ path: "metadata", message: "Required value", fix: "add metadata with a name", reason: "Required" }];
+    if (m === undefined)
+      return [
+        {
+          path: "metadata",
+          message: "Required value",
+          fix: "add metadata with a name",
+          reason: "Required",
+        },
+      ];
     const errors: FieldError[] = [];
     const name = str(m.name);
     if (name === undefined && str(m.generateName) === undefined) {
-      errors.push({ path: "metadata.name", message: "Required value", fix: "add metadata.name, e.g. orders-api", reason: "Required" });
+      errors.push({
+        path: "metadata.name",
+        message: "Required value",
+        fix: "add metadata.name, e.g. orders-api",
+        reason: "Required",
+      });
     } else if (name !== undefined && !isDnsSubdomain(name)) {
-      errors.push(invalid("metadata.name", `Invalid value: ${JSON.stringify(name)}: must be a lowercase DNS subdomain`, "use lowercase letters, digits, '-' and '.', at most 253 characters, e.g. orders-api"));
+      errors.push(
+        invalid(
+          "metadata.name",
+          `Invalid value: ${JSON.stringify(name)}: must be a lowercase DNS subdomain`,
+          "use lowercase letters, digits, '-' and '.', at most 253 characters, e.g. orders-api",
+        ),
+      );
     }
     const ns = m.namespace;
     if (ns !== undefined && (typeof ns !== "string" || !isDnsLabel(ns))) {
-      errors.push(invalid("metadata.namespace", `Invalid value: ${JSON.stringify(ns)}: must be a namespace name`, "use lowercase letters, digits and '-', at most 63 characters"));
+      errors.push(
+        invalid(
+          "metadata.namespace",
+          `Invalid value: ${JSON.stringify(ns)}: must be a namespace name`,
+          "use lowercase letters, digits and '-', at most 63 characters",
+        ),
+      );
     }
     return errors;
   },
@@ -52,14 +77,26 @@ function selectorErrors(selector: unknown, path: string): FieldError[] {
   const errors: FieldError[] = [];
   for (const key of Object.keys(obj(s.matchLabels) ?? {})) {
     for (const p of qualifiedNameProblems(key)) {
-      errors.push(invalid(`${path}.matchLabels.${key}`, `Invalid label key ${JSON.stringify(key)}: ${p}`, "use a key such as app or app.kubernetes.io/name"));
+      errors.push(
+        invalid(
+          `${path}.matchLabels.${key}`,
+          `Invalid label key ${JSON.stringify(key)}: ${p}`,
+          "use a key such as app or app.kubernetes.io/name",
+        ),
+      );
     }
   }
   list(s.matchExpressions).forEach((e, i) => {
     const key = str(obj(e)?.key);
     if (key === undefined) return;
     for (const p of qualifiedNameProblems(key)) {
-      errors.push(invalid(`${path}.matchExpressions[${i}].key`, `Invalid label key ${JSON.stringify(key)}: ${p}`, "use a key such as app or app.kubernetes.io/name"));
+      errors.push(
+        invalid(
+          `${path}.matchExpressions[${i}].key`,
+          `Invalid label key ${JSON.stringify(key)}: ${p}`,
+          "use a key such as app or app.kubernetes.io/name",
+        ),
+      );
     }
   });
   return errors;
@@ -82,23 +119,53 @@ const scopeRules: NamedCheck = {
         if (typeof g !== "string") return;
         const path = `${base}.apiGroups[${j}]`;
         if (g === "core" || g === "v1") {
-          errors.push(invalid(path, `Invalid value: ${JSON.stringify(g)}: the core API group is named "" (the empty string)`, 'use apiGroups: [""] for pods, secrets, configmaps and other core resources'));
+          errors.push(
+            invalid(
+              path,
+              `Invalid value: ${JSON.stringify(g)}: the core API group is named "" (the empty string)`,
+              'use apiGroups: [""] for pods, secrets, configmaps and other core resources',
+            ),
+          );
         } else if (g.includes("/")) {
-          errors.push(invalid(path, `Invalid value: ${JSON.stringify(g)}: apiGroups hold group names without a version`, `use ${JSON.stringify(g.split("/")[0] ?? "")}`));
+          errors.push(
+            invalid(
+              path,
+              `Invalid value: ${JSON.stringify(g)}: apiGroups hold group names without a version`,
+              `use ${JSON.stringify(g.split("/")[0] ?? "")}`,
+            ),
+          );
         }
       });
       list(s.resources).forEach((r, j) => {
         if (typeof r !== "string") return;
         const path = `${base}.resources[${j}]`;
         if (/[A-Z]/.test(r)) {
-          errors.push(invalid(path, `Invalid value: ${JSON.stringify(r)}: resources are lowercase plural names, not kinds`, `use ${JSON.stringify(r.toLowerCase().endsWith("s") ? r.toLowerCase() : `${r.toLowerCase()}s`)} (kubectl api-resources lists them)`));
+          errors.push(
+            invalid(
+              path,
+              `Invalid value: ${JSON.stringify(r)}: resources are lowercase plural names, not kinds`,
+              `use ${JSON.stringify(r.toLowerCase().endsWith("s") ? r.toLowerCase() : `${r.toLowerCase()}s`)} (kubectl api-resources lists them)`,
+            ),
+          );
         } else if (r.endsWith("/*") && r !== "*/*") {
-          errors.push(invalid(path, `Invalid value: ${JSON.stringify(r)}: RBAC does not expand "/*" after a resource, so this matches only a subresource literally named "*"`, `list the subresources (e.g. ${r.slice(0, -2)}/log), or use "*/<subresource>" for one subresource of every resource`));
+          errors.push(
+            invalid(
+              path,
+              `Invalid value: ${JSON.stringify(r)}: RBAC does not expand "/*" after a resource, so this matches only a subresource literally named "*"`,
+              `list the subresources (e.g. ${r.slice(0, -2)}/log), or use "*/<subresource>" for one subresource of every resource`,
+            ),
+          );
         }
       });
       list(s.verbs).forEach((v, j) => {
         if (typeof v === "string" && /[A-Z]/.test(v)) {
-          errors.push(invalid(`${base}.verbs[${j}]`, `Invalid value: ${JSON.stringify(v)}: verbs are lowercase, so this matches no request`, `use ${JSON.stringify(v.toLowerCase())}`));
+          errors.push(
+            invalid(
+              `${base}.verbs[${j}]`,
+              `Invalid value: ${JSON.stringify(v)}: verbs are lowercase, so this matches no request`,
+              `use ${JSON.stringify(v.toLowerCase())}`,
+            ),
+          );
         }
       });
     });
@@ -108,7 +175,8 @@ const scopeRules: NamedCheck = {
 
 const workloadSelector: NamedCheck = {
   name: "workload-selector",
-  run: (o) => selectorErrors(obj(obj(o.spec)?.workloads)?.podSelector, "spec.workloads.podSelector"),
+  run: (o) =>
+    selectorErrors(obj(obj(o.spec)?.workloads)?.podSelector, "spec.workloads.podSelector"),
 };
 
 const workloadImages: NamedCheck = {
@@ -117,7 +185,8 @@ const workloadImages: NamedCheck = {
     const errors: FieldError[] = [];
     list(obj(obj(o.spec)?.workloads)?.images).forEach((g, i) => {
       if (typeof g !== "string") return;
-      for (const p of imageGlobProblems(g)) errors.push(invalid(`spec.workloads.images[${i}]`, p.message, p.fix));
+      for (const p of imageGlobProblems(g))
+        errors.push(invalid(`spec.workloads.images[${i}]`, p.message, p.fix));
     });
     return errors;
   },
@@ -149,14 +218,19 @@ const expiryJsonPath: NamedCheck = {
       const t = jsonPathTokens(p);
       const ok =
         t !== undefined &&
-        ((t.length === 3 && t[0] === "metadata" && (t[1] === "annotations" || t[1] === "labels") && t[2] !== "") ||
+        ((t.length === 3 &&
+          t[0] === "metadata" &&
+          (t[1] === "annotations" || t[1] === "labels") &&
+          t[2] !== "") ||
           (t.length === 2 && t[0] === "data" && t[1] !== ""));
       if (!ok) {
-        errors.push(invalid(
-          `spec.credentials[${i}].expiryJSONPath`,
-          `Invalid value: ${JSON.stringify(p)}: must select one field of the Secret (no wildcards, filters or recursive descent)`,
-          "use $.metadata.annotations['<key>'], $.metadata.labels['<key>'] or $.data['<key>']",
-        ));
+        errors.push(
+          invalid(
+            `spec.credentials[${i}].expiryJSONPath`,
+            `Invalid value: ${JSON.stringify(p)}: must select one field of the Secret (no wildcards, filters or recursive descent)`,
+            "use $.metadata.annotations['<key>'], $.metadata.labels['<key>'] or $.data['<key>']",
+          ),
+        );
       }
     });
     return errors;
@@ -171,11 +245,24 @@ const lifetimeExpiry: NamedCheck = {
     if (options.now === undefined || expiresAt === undefined) return [];
     const t = Date.parse(expiresAt);
     if (Number.isNaN(t) || t > options.now.getTime()) return [];
-    return [invalid("spec.lifetime.expiresAt", `Invalid value: ${JSON.stringify(expiresAt)}: the identity expired (now is ${options.now.toISOString()})`, "move expiresAt into the future, or remove the NonHumanIdentity and its ServiceAccount")];
+    return [
+      invalid(
+        "spec.lifetime.expiresAt",
+        `Invalid value: ${JSON.stringify(expiresAt)}: the identity expired (now is ${options.now.toISOString()})`,
+        "move expiresAt into the future, or remove the NonHumanIdentity and its ServiceAccount",
+      ),
+    ];
   },
 };
 
-export const NHI_CHECKS: readonly NamedCheck[] = [metadata, scopeRules, workloadSelector, workloadImages, expiryJsonPath, lifetimeExpiry];
+export const NHI_CHECKS: readonly NamedCheck[] = [
+  metadata,
+  scopeRules,
+  workloadSelector,
+  workloadImages,
+  expiryJsonPath,
+  lifetimeExpiry,
+];
 
 // ---------------------------------------------------------------------------------------------
 // NHIPolicy
@@ -191,11 +278,19 @@ const catalogueIds: NamedCheck = {
     const check = (id: unknown, path: string): void => {
       if (typeof id === "string" && !known.has(id)) {
         const allowed = [...known].sort();
-        errors.push({ path, message: `Unsupported value: ${JSON.stringify(id)}: not an escalation-catalogue id`, fix: `use one of: ${allowed.join(", ")}`, allowed, reason: "Unsupported" });
+        errors.push({
+          path,
+          message: `Unsupported value: ${JSON.stringify(id)}: not an escalation-catalogue id`,
+          fix: `use one of: ${allowed.join(", ")}`,
+          allowed,
+          reason: "Unsupported",
+        });
       }
     };
     list(spec?.forbidden).forEach((id, i) => check(id, `spec.forbidden[${i}]`));
-    list(spec?.exemptions).forEach((e, i) => list(obj(e)?.rules).forEach((id, j) => check(id, `spec.exemptions[${i}].rules[${j}]`)));
+    list(spec?.exemptions).forEach((e, i) =>
+      list(obj(e)?.rules).forEach((id, j) => check(id, `spec.exemptions[${i}].rules[${j}]`)),
+    );
     return errors;
   },
 };
@@ -208,13 +303,25 @@ const changeRequestPattern: NamedCheck = {
     if (p === undefined) return [];
     const path = "spec.requireChangeRequest.valuePattern";
     if (/\(\?<?[=!]|\\[1-9]/.test(p)) {
-      return [invalid(path, `Invalid value: ${JSON.stringify(p)}: RE2 has no lookaround or backreferences`, "rewrite it without (?=, (?!, (?<=, (?<! and \\1, e.g. ^CHG-[0-9]+$")];
+      return [
+        invalid(
+          path,
+          `Invalid value: ${JSON.stringify(p)}: RE2 has no lookaround or backreferences`,
+          "rewrite it without (?=, (?!, (?<=, (?<! and \\1, e.g. ^CHG-[0-9]+$",
+        ),
+      ];
     }
     try {
       new RegExp(p, "u");
       return [];
     } catch (e) {
-      return [invalid(path, `Invalid value: ${JSON.stringify(p)}: not a regular expression (${e instanceof Error ? e.message : String(e)})`, "write a regular expression such as ^CHG-[0-9]+$")];
+      return [
+        invalid(
+          path,
+          `Invalid value: ${JSON.stringify(p)}: not a regular expression (${e instanceof Error ? e.message : String(e)})`,
+          "write a regular expression such as ^CHG-[0-9]+$",
+        ),
+      ];
     }
   },
 };
@@ -231,10 +338,19 @@ const overrideSelectors: NamedCheck = {
       const s = obj(sel);
       if (s === undefined) return;
       // First match wins: an override after an identical or match-everything selector never applies.
-      const key = JSON.stringify({ l: Object.entries(obj(s.matchLabels) ?? {}).sort(), e: s.matchExpressions ?? [] });
+      const key = JSON.stringify({
+        l: Object.entries(obj(s.matchLabels) ?? {}).sort(),
+        e: s.matchExpressions ?? [],
+      });
       const shadow = seen.find((x) => x.key === key || x.key === JSON.stringify({ l: [], e: [] }));
       if (shadow) {
-        errors.push(invalid(path, `overrides[${i}] never applies: overrides[${shadow.i}] comes first and matches every namespace this one matches`, `merge it into overrides[${shadow.i}], or move it before`));
+        errors.push(
+          invalid(
+            path,
+            `overrides[${i}] never applies: overrides[${shadow.i}] comes first and matches every namespace this one matches`,
+            `merge it into overrides[${shadow.i}], or move it before`,
+          ),
+        );
       }
       seen.push({ key, i });
     });
@@ -242,7 +358,12 @@ const overrideSelectors: NamedCheck = {
   },
 };
 
-export const POLICY_CHECKS: readonly NamedCheck[] = [metadata, catalogueIds, changeRequestPattern, overrideSelectors];
+export const POLICY_CHECKS: readonly NamedCheck[] = [
+  metadata,
+  catalogueIds,
+  changeRequestPattern,
+  overrideSelectors,
+];
 
 /** Exposed for tests and for listing in `nhictl explain`. */
 export const CHECK_NAMES = [...new Set([...NHI_CHECKS, ...POLICY_CHECKS].map((c) => c.name))];

@@ -4,8 +4,8 @@
 const MS_PER_UNIT: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  "µs": 1e-3, // U+00B5 micro sign
-  "μs": 1e-3, // U+03BC Greek mu
+  µs: 1e-3, // U+00B5 micro sign
+  μs: 1e-3, // U+03BC Greek mu
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -45,7 +45,9 @@ export function tryParseDuration(s: string): number | undefined {
 
 export class DurationError extends Error {
   constructor(readonly input: string) {
-    super(`invalid duration ${JSON.stringify(input)}: expected a Go duration such as 1h, 20m or 1h30m`);
+    super(
+      `invalid duration ${JSON.stringify(input)}: expected a Go duration such as 1h, 20m or 1h30m`,
+    );
     this.name = "DurationError";
   }
 }

@@ -27,10 +27,12 @@ function looksLikeRegistryHost(host: string): boolean {
 export function imageGlobProblems(glob: string): ImageGlobProblem[] {
   const parts = splitHost(glob);
   if (parts === undefined) {
-    return [{
-      message: `image pattern "${glob}" does not start with a registry host`,
-      fix: `write the full reference, e.g. docker.io/library/${glob === "" ? "nginx:*" : glob} or registry.example.com/team/app:*`,
-    }];
+    return [
+      {
+        message: `image pattern "${glob}" does not start with a registry host`,
+        fix: `write the full reference, e.g. docker.io/library/${glob === "" ? "nginx:*" : glob} or registry.example.com/team/app:*`,
+      },
+    ];
   }
   const [host, rest] = parts;
   const problems: ImageGlobProblem[] = [];
@@ -52,7 +54,10 @@ export function imageGlobProblems(glob: string): ImageGlobProblem[] {
   const colon = beforeDigest.indexOf(":", lastSlash + 1);
   const repo = colon >= 0 ? beforeDigest.slice(0, colon) : beforeDigest;
   if (repo === "" || repo.split("/").some((c) => c === "")) {
-    problems.push({ message: `image pattern "${glob}" has an empty path component`, fix: "remove the doubled or trailing '/'" });
+    problems.push({
+      message: `image pattern "${glob}" has an empty path component`,
+      fix: "remove the doubled or trailing '/'",
+    });
   } else if (!repo.split("/").every((c) => PATH_COMPONENT.test(c))) {
     problems.push({
       message: `image pattern "${glob}" has a repository path "${repo}" that no image can have`,
@@ -60,7 +65,10 @@ export function imageGlobProblems(glob: string): ImageGlobProblem[] {
     });
   }
   if (rest.includes("**")) {
-    problems.push({ message: `image pattern "${glob}" contains "**"`, fix: "use a single *: it already matches any run of characters, including '/'" });
+    problems.push({
+      message: `image pattern "${glob}" contains "**"`,
+      fix: "use a single *: it already matches any run of characters, including '/'",
+    });
   }
   return problems;
 }

@@ -25,16 +25,20 @@ export function isLabelValue(s: string): boolean {
 export function qualifiedNameProblems(key: string): string[] {
   const parts = key.split("/");
   if (parts.length > 2) return ["a key has at most one '/' (prefix/name)"];
-  const name = parts.length === 2 ? parts[1] ?? "" : parts[0] ?? "";
-  const prefix = parts.length === 2 ? parts[0] ?? "" : undefined;
+  const name = parts.length === 2 ? (parts[1] ?? "") : (parts[0] ?? "");
+  const prefix = parts.length === 2 ? (parts[0] ?? "") : undefined;
   const problems: string[] = [];
   if (prefix !== undefined && !isDnsSubdomain(prefix)) {
-    problems.push(`prefix "${prefix}" must be a lowercase DNS subdomain of at most 253 characters, e.g. example.com`);
+    problems.push(
+      `prefix "${prefix}" must be a lowercase DNS subdomain of at most 253 characters, e.g. example.com`,
+    );
   }
   if (name === "") problems.push("the name part must not be empty");
   else if (name.length > 63) problems.push(`the name part "${name}" must be at most 63 characters`);
   else if (!QUALIFIED_NAME_PART.test(name)) {
-    problems.push(`the name part "${name}" may contain only letters, digits, '-', '_' and '.', and must start and end with a letter or digit`);
+    problems.push(
+      `the name part "${name}" may contain only letters, digits, '-', '_' and '.', and must start and end with a letter or digit`,
+    );
   }
   return problems;
 }

@@ -9,7 +9,8 @@ export interface CelRule {
   message?: string;
   messageExpression?: string;
   fieldPath?: string;
-  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+  reason?:
+    "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
   optionalOldSelf?: boolean;
 }
 
@@ -43,7 +44,6 @@ export interface KubeSchema {
   "x-kubernetes-embedded-resource"?: boolean;
 }
 
-
 /** The openAPIV3Schema of `kind` at version v1alpha1 from parsed CRD documents; throws if absent. */
 export function findCrdSchema(crdDocuments: readonly unknown[], kind: NHIKind): KubeSchema {
   for (const doc of crdDocuments) {
@@ -58,15 +58,22 @@ export function findCrdSchema(crdDocuments: readonly unknown[], kind: NHIKind): 
     }
     throw new Error(`CRD for ${kind} has no version ${NHI_VERSION} with an openAPIV3Schema`);
   }
-  throw new Error(`no CustomResourceDefinition for kind ${kind} among ${crdDocuments.length} documents`);
+  throw new Error(
+    `no CustomResourceDefinition for kind ${kind} among ${crdDocuments.length} documents`,
+  );
 }
 
 /** Calls `visit` for every schema node with its property path ("spec.credentials[].ttl"). */
-export function walkSchema(schema: KubeSchema, visit: (node: KubeSchema, path: string) => void, path = ""): void {
+export function walkSchema(
+  schema: KubeSchema,
+  visit: (node: KubeSchema, path: string) => void,
+  path = "",
+): void {
   visit(schema, path);
   for (const [name, child] of Object.entries(schema.properties ?? {})) {
     walkSchema(child, visit, path === "" ? name : `${path}.${name}`);
   }
   if (schema.items) walkSchema(schema.items, visit, `${path}[]`);
-  if (isRecord(schema.additionalProperties)) walkSchema(schema.additionalProperties as KubeSchema, visit, `${path}{}`);
+  if (isRecord(schema.additionalProperties))
+    walkSchema(schema.additionalProperties as KubeSchema, visit, `${path}{}`);
 }

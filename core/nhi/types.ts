@@ -7,7 +7,12 @@ export const NHI_VERSION = "v1alpha1";
 export const NHI_API_VERSION = `${NHI_GROUP}/${NHI_VERSION}` as const;
 
 // Enum values as runtime lists (tests compare them with the schema's enums).
-export const CREDENTIAL_TYPES = ["ServiceAccountToken", "Generated", "External", "Certificate"] as const;
+export const CREDENTIAL_TYPES = [
+  "ServiceAccountToken",
+  "Generated",
+  "External",
+  "Certificate",
+] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
 export const SECRET_ENCODINGS = ["base64", "base64url", "hex", "alphanumeric"] as const;
@@ -25,7 +30,15 @@ export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
 export const CLAIM_MODES = ["Enforce", "Audit", "Off"] as const;
 export type ClaimMode = (typeof CLAIM_MODES)[number];
 
-export const NHI_PHASES = ["Pending", "Active", "Expiring", "Expired", "Suspended", "Violating", "Orphaned"] as const;
+export const NHI_PHASES = [
+  "Pending",
+  "Active",
+  "Expiring",
+  "Expired",
+  "Suspended",
+  "Violating",
+  "Orphaned",
+] as const;
 export type NHIPhase = (typeof NHI_PHASES)[number];
 
 export const RISK_LEVELS = ["low", "medium", "high", "critical"] as const;

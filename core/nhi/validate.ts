@@ -77,13 +77,30 @@ export function formatFieldError(e: FieldError): string {
 // Formats Kubernetes accepts in CRD schemas. Those ajv-formats lacks are accepted as-is; "duration"
 // is Kubernetes' Go-style duration (ajv-formats' is ISO 8601), so it gets our parser.
 const KUBE_ONLY_FORMATS = [
-  "bsonobjectid", "cidr", "mac", "uuid3", "uuid4", "uuid5", "isbn", "isbn10", "isbn13",
-  "creditcard", "ssn", "hexcolor", "rgbcolor", "datetime", "int-or-string",
+  "bsonobjectid",
+  "cidr",
+  "mac",
+  "uuid3",
+  "uuid4",
+  "uuid5",
+  "isbn",
+  "isbn10",
+  "isbn13",
+  "creditcard",
+  "ssn",
+  "hexcolor",
+  "rgbcolor",
+  "datetime",
+  "int-or-string",
 ];
 
 const KUBE_KEYWORDS = [
-  "x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
-  "x-kubernetes-map-type", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
+  "x-kubernetes-validations",
+  "x-kubernetes-list-type",
+  "x-kubernetes-list-map-keys",
+  "x-kubernetes-map-type",
+  "x-kubernetes-preserve-unknown-fields",
+  "x-kubernetes-int-or-string",
   "x-kubernetes-embedded-resource",
 ];
 
@@ -98,18 +115,30 @@ function toAjvSchema(node: KubeSchema): Record<string, unknown> {
     if (out.format === "int-or-string") delete out.format;
   }
   if (node.properties) {
-    out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, toAjvSchema(v)]));
-    if (node.additionalProperties === undefined && node["x-kubernetes-preserve-unknown-fields"] !== true) {
+    out.properties = Object.fromEntries(
+      Object.entries(node.properties).map(([k, v]) => [k, toAjvSchema(v)]),
+    );
+    if (
+      node.additionalProperties === undefined &&
+      node["x-kubernetes-preserve-unknown-fields"] !== true
+    ) {
       out.additionalProperties = false;
     }
   }
   if (node.items) out.items = toAjvSchema(node.items);
-  if (isRecord(node.additionalProperties)) out.additionalProperties = toAjvSchema(node.additionalProperties as KubeSchema);
+  if (isRecord(node.additionalProperties))
+    out.additionalProperties = toAjvSchema(node.additionalProperties as KubeSchema);
   return out;
 }
 
 function newAjv(): InstanceType<typeof Ajv> {
-  const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, verbose: true, allowUnionTypes: true });
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: true,
+    useDefaults: true,
+    verbose: true,
+    allowUnionTypes: true,
+  });
   addFormats(ajv);
   for (const f of KUBE_ONLY_FORMATS) ajv.addFormat(f, true);
   ajv.addFormat("duration", { type: "string", validate: (s: string) => isDuration(s) });
@@ -125,7 +154,10 @@ const child = (path: string, name: string): string => (path === "" ? name : `${p
 const index = (path: string, i: number | string): string => `${path}[${i}]`;
 
 /** Renders a JSON pointer ("/spec/credentials/0/ttl") as the API server does: "spec.credentials[0].ttl". */
-function renderPointer(schema: KubeSchema, pointer: string): { path: string; node: KubeSchema | undefined } {
+function renderPointer(
+  schema: KubeSchema,
+  pointer: string,
+): { path: string; node: KubeSchema | undefined } {
   let path = "";
   let node: KubeSchema | undefined = schema;
   if (pointer === "") return { path, node };
@@ -195,7 +227,11 @@ function closest(name: string, candidates: string[]): string | undefined {
     for (let i = 1; i <= x.length; i++) {
       const cur = [i];
       for (let j = 1; j <= y.length; j++) {
-        cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (x[i - 1] === y[j - 1] ? 0 : 1));
+        cur[j] = Math.min(
+          (prev[j] ?? 0) + 1,
+          (cur[j - 1] ?? 0) + 1,
+          (prev[j - 1] ?? 0) + (x[i - 1] === y[j - 1] ? 0 : 1),
+        );
       }
       prev = cur;
     }
@@ -251,8 +287,14 @@ function translate(schema: KubeSchema, e: ErrorObject): FieldError | undefined {
       };
     }
     case "pattern": {
-      const meaning = PATTERN_MEANINGS[String(p.pattern)] ?? `a value matching ${String(p.pattern)}`;
-      return { path, message: `Invalid value: ${show(e.data)}: must be ${meaning}`, fix: `write ${meaning}`, reason: "Invalid" };
+      const meaning =
+        PATTERN_MEANINGS[String(p.pattern)] ?? `a value matching ${String(p.pattern)}`;
+      return {
+        path,
+        message: `Invalid value: ${show(e.data)}: must be ${meaning}`,
+        fix: `write ${meaning}`,
+        reason: "Invalid",
+      };
     }
     case "format": {
       if (p.format === "date-time") {
@@ -263,17 +305,25 @@ function translate(schema: KubeSchema, e: ErrorObject): FieldError | undefined {
           reason: "Invalid",
         };
       }
-      return { path, message: `Invalid value: ${show(e.data)}: must be a valid ${String(p.format)}`, fix: `write a valid ${String(p.format)}`, reason: "Invalid" };
+      return {
+        path,
+        message: `Invalid value: ${show(e.data)}: must be a valid ${String(p.format)}`,
+        fix: `write a valid ${String(p.format)}`,
+        reason: "Invalid",
+      };
     }
     case "type": {
       const want = String(p.type).split(",")[0] ?? "";
       const got = typeName(e.data);
       // YAML 1.1 (kubectl) reads unquoted Off/yes/no as booleans and 3600 as a number.
       const quote =
-        want !== "string" ? ""
-        : typeof e.data === "boolean" ? ` (quote it, e.g. "${parent.enum?.map(String).find((v) => /^(off|on|yes|no|true|false)$/i.test(v)) ?? String(e.data)}": YAML reads unquoted yes, no, on, off, true and false as booleans)`
-        : typeof e.data === "number" ? ` (quote it: "${String(e.data)}")`
-        : "";
+        want !== "string"
+          ? ""
+          : typeof e.data === "boolean"
+            ? ` (quote it, e.g. "${parent.enum?.map(String).find((v) => /^(off|on|yes|no|true|false)$/i.test(v)) ?? String(e.data)}": YAML reads unquoted yes, no, on, off, true and false as booleans)`
+            : typeof e.data === "number"
+              ? ` (quote it: "${String(e.data)}")`
+              : "";
       return {
         path,
         message: `Invalid value: ${show(e.data)}: must be ${A_TYPE[want] ?? want}, not ${got === "list" ? "a list" : `${/^[aeiou]/.test(got) ? "an" : "a"} ${got}`}`,
@@ -282,25 +332,49 @@ function translate(schema: KubeSchema, e: ErrorObject): FieldError | undefined {
       };
     }
     case "maxLength":
-      return { path, message: `Too long: must have at most ${String(p.limit)} characters`, fix: `shorten it to ${String(p.limit)} characters or fewer`, reason: "TooLong" };
+      return {
+        path,
+        message: `Too long: must have at most ${String(p.limit)} characters`,
+        fix: `shorten it to ${String(p.limit)} characters or fewer`,
+        reason: "TooLong",
+      };
     case "minLength":
       return {
         path,
-        message: p.limit === 1 ? "Invalid value: must not be empty" : `Invalid value: must have at least ${String(p.limit)} characters`,
-        fix: p.limit === 1 ? "write a value, or remove the field if it is optional" : `lengthen it to at least ${String(p.limit)} characters`,
+        message:
+          p.limit === 1
+            ? "Invalid value: must not be empty"
+            : `Invalid value: must have at least ${String(p.limit)} characters`,
+        fix:
+          p.limit === 1
+            ? "write a value, or remove the field if it is optional"
+            : `lengthen it to at least ${String(p.limit)} characters`,
         reason: "Invalid",
       };
     case "maxItems":
-      return { path, message: `Too many: ${Array.isArray(e.data) ? e.data.length : "?"}: must have at most ${String(p.limit)} items`, fix: `list at most ${String(p.limit)} items`, reason: "TooMany" };
+      return {
+        path,
+        message: `Too many: ${Array.isArray(e.data) ? e.data.length : "?"}: must have at most ${String(p.limit)} items`,
+        fix: `list at most ${String(p.limit)} items`,
+        reason: "TooMany",
+      };
     case "minItems":
       return {
         path,
         message: `Invalid value: must have at least ${String(p.limit)} item${p.limit === 1 ? "" : "s"}`,
-        fix: p.limit === 1 ? "list at least one item, or remove the field" : `list at least ${String(p.limit)} items`,
+        fix:
+          p.limit === 1
+            ? "list at least one item, or remove the field"
+            : `list at least ${String(p.limit)} items`,
         reason: "Invalid",
       };
     case "maxProperties":
-      return { path, message: `Too many: must have at most ${String(p.limit)} entries`, fix: `keep at most ${String(p.limit)} entries`, reason: "TooMany" };
+      return {
+        path,
+        message: `Too many: must have at most ${String(p.limit)} entries`,
+        fix: `keep at most ${String(p.limit)} entries`,
+        reason: "TooMany",
+      };
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
@@ -312,7 +386,12 @@ function translate(schema: KubeSchema, e: ErrorObject): FieldError | undefined {
         reason: "Invalid",
       };
     default:
-      return { path, message: `Invalid value: ${e.message ?? e.keyword}`, fix: firstSentence(parent.description) || "see kubectl explain", reason: "Invalid" };
+      return {
+        path,
+        message: `Invalid value: ${e.message ?? e.keyword}`,
+        fix: firstSentence(parent.description) || "see kubectl explain",
+        reason: "Invalid",
+      };
   }
 }
 
@@ -343,11 +422,23 @@ function matchesType(node: KubeSchema, v: unknown): boolean {
 /** The old list item with the same list-map keys as `item`, for transition rules. */
 function correlate(node: KubeSchema, item: unknown, oldList: unknown): unknown {
   const keys = node["x-kubernetes-list-map-keys"];
-  if (node["x-kubernetes-list-type"] !== "map" || !keys || !isRecord(item) || !Array.isArray(oldList)) return undefined;
+  if (
+    node["x-kubernetes-list-type"] !== "map" ||
+    !keys ||
+    !isRecord(item) ||
+    !Array.isArray(oldList)
+  )
+    return undefined;
   return oldList.find((o) => isRecord(o) && keys.every((k) => o[k] === item[k]));
 }
 
-function walkValue(node: KubeSchema, value: unknown, path: string, old: unknown, errors: FieldError[]): void {
+function walkValue(
+  node: KubeSchema,
+  value: unknown,
+  path: string,
+  old: unknown,
+  errors: FieldError[],
+): void {
   if (value === undefined || value === null || !matchesType(node, value)) return;
 
   for (const rule of node["x-kubernetes-validations"] ?? []) {
@@ -366,7 +457,12 @@ function walkValue(node: KubeSchema, value: unknown, path: string, old: unknown,
 
   if (node.type === "string" && node.pattern === DURATION_PATTERN && typeof value === "string") {
     if (new RegExp(DURATION_PATTERN).test(value) && !isDuration(value)) {
-      errors.push({ path, message: `Invalid value: ${show(value)}: duration is too long`, fix: "use a duration shorter than 2562047h", reason: "Invalid" });
+      errors.push({
+        path,
+        message: `Invalid value: ${show(value)}: duration is too long`,
+        fix: "use a duration shorter than 2562047h",
+        reason: "Invalid",
+      });
     }
   }
 
@@ -376,14 +472,23 @@ function walkValue(node: KubeSchema, value: unknown, path: string, old: unknown,
     const seen = new Map<string, number>();
     value.forEach((item, i) => {
       if (listType === "set" || (listType === "map" && isRecord(item))) {
-        const id = listType === "set" ? JSON.stringify(item) : JSON.stringify(keys.map((k) => (item as Record<string, unknown>)[k]));
+        const id =
+          listType === "set"
+            ? JSON.stringify(item)
+            : JSON.stringify(keys.map((k) => (item as Record<string, unknown>)[k]));
         const first = seen.get(id);
         if (first !== undefined) {
-          const shown = listType === "set" ? show(item) : `{${keys.map((k) => `"${k}":${show((item as Record<string, unknown>)[k])}`).join(",")}}`;
+          const shown =
+            listType === "set"
+              ? show(item)
+              : `{${keys.map((k) => `"${k}":${show((item as Record<string, unknown>)[k])}`).join(",")}}`;
           errors.push({
             path: index(path, i),
             message: `Duplicate value: ${shown}`,
-            fix: listType === "set" ? `remove it (already at [${first}])` : `give it a ${keys.join("/")} not used by [${first}]`,
+            fix:
+              listType === "set"
+                ? `remove it (already at [${first}])`
+                : `give it a ${keys.join("/")} not used by [${first}]`,
             reason: "Duplicate",
           });
         } else seen.set(id, i);
@@ -435,24 +540,54 @@ interface Compiled {
 function assertMirrored(kind: NHIKind, schema: KubeSchema, path = ""): void {
   for (const r of schema["x-kubernetes-validations"] ?? []) {
     if (CEL_MIRRORS[r.rule] === undefined) {
-      throw new Error(`${kind} CRD: CEL rule at ${path || "(root)"} has no JavaScript mirror in core/nhi/cel.ts: ${r.rule}`);
+      throw new Error(
+        `${kind} CRD: CEL rule at ${path || "(root)"} has no JavaScript mirror in core/nhi/cel.ts: ${r.rule}`,
+      );
     }
   }
-  for (const [k, v] of Object.entries(schema.properties ?? {})) assertMirrored(kind, v, child(path, k));
+  for (const [k, v] of Object.entries(schema.properties ?? {}))
+    assertMirrored(kind, v, child(path, k));
   if (schema.items) assertMirrored(kind, schema.items, `${path}[]`);
-  if (isRecord(schema.additionalProperties)) assertMirrored(kind, schema.additionalProperties as KubeSchema, `${path}{}`);
+  if (isRecord(schema.additionalProperties))
+    assertMirrored(kind, schema.additionalProperties as KubeSchema, `${path}{}`);
 }
 
-function run(c: Compiled, obj: unknown, options: ValidateOptions): { errors: FieldError[]; value: unknown } {
+function run(
+  c: Compiled,
+  obj: unknown,
+  options: ValidateOptions,
+): { errors: FieldError[]; value: unknown } {
   if (!isRecord(obj)) {
-    return { errors: [{ path: "", message: `Invalid value: ${show(obj)}: must be a ${c.kind} object`, fix: `write a ${c.kind} manifest`, reason: "TypeInvalid" }], value: obj };
+    return {
+      errors: [
+        {
+          path: "",
+          message: `Invalid value: ${show(obj)}: must be a ${c.kind} object`,
+          fix: `write a ${c.kind} manifest`,
+          reason: "TypeInvalid",
+        },
+      ],
+      value: obj,
+    };
   }
   const errors: FieldError[] = [];
   if (obj.apiVersion !== NHI_API_VERSION) {
-    errors.push({ path: "apiVersion", message: `Unsupported value: ${show(obj.apiVersion)}: supported values: "${NHI_API_VERSION}"`, fix: `use apiVersion: ${NHI_API_VERSION}`, allowed: [NHI_API_VERSION], reason: "Unsupported" });
+    errors.push({
+      path: "apiVersion",
+      message: `Unsupported value: ${show(obj.apiVersion)}: supported values: "${NHI_API_VERSION}"`,
+      fix: `use apiVersion: ${NHI_API_VERSION}`,
+      allowed: [NHI_API_VERSION],
+      reason: "Unsupported",
+    });
   }
   if (obj.kind !== c.kind) {
-    errors.push({ path: "kind", message: `Unsupported value: ${show(obj.kind)}: supported values: "${c.kind}"`, fix: `use kind: ${c.kind}`, allowed: [c.kind], reason: "Unsupported" });
+    errors.push({
+      path: "kind",
+      message: `Unsupported value: ${show(obj.kind)}: supported values: "${c.kind}"`,
+      fix: `use kind: ${c.kind}`,
+      allowed: [c.kind],
+      reason: "Unsupported",
+    });
   }
   const value = jsonClone(obj);
   if (!c.ajv(value)) {
@@ -477,7 +612,10 @@ function run(c: Compiled, obj: unknown, options: ValidateOptions): { errors: Fie
  * Compiles validators for both kinds from parsed CRD documents (crds/load.ts `loadCrdDocuments()`).
  * Throws when a CRD is missing or has a CEL rule without a mirror in cel.ts.
  */
-export function createValidator(crdDocuments: readonly unknown[], options: { lazy?: boolean } = {}): NHIValidator {
+export function createValidator(
+  crdDocuments: readonly unknown[],
+  options: { lazy?: boolean } = {},
+): NHIValidator {
   let ajv: ReturnType<typeof newAjv> | undefined;
   const compile = (kind: NHIKind, checks: readonly NamedCheck[]): Compiled => {
     const schema = findCrdSchema(crdDocuments, kind);
@@ -485,9 +623,12 @@ export function createValidator(crdDocuments: readonly unknown[], options: { laz
     // ajv compiles a CRD schema in tens of milliseconds. Lazy (the CLI): on the first object of the
     // kind, so nhictl check on manifests without NHIs never pays it; eager (the webhook): at start,
     // so a schema ajv rejects stops the process instead of failing a review.
-    let fn: ValidateFunction | undefined = options.lazy === true ? undefined : (ajv ??= newAjv()).compile(toAjvSchema(schema));
+    let fn: ValidateFunction | undefined =
+      options.lazy === true ? undefined : (ajv ??= newAjv()).compile(toAjvSchema(schema));
     return {
-      kind, schema, checks,
+      kind,
+      schema,
+      checks,
       get ajv(): ValidateFunction {
         fn ??= (ajv ??= newAjv()).compile(toAjvSchema(schema));
         return fn;
@@ -499,7 +640,9 @@ export function createValidator(crdDocuments: readonly unknown[], options: { laz
 
   const parse = <T>(c: Compiled, obj: unknown, options: ValidateOptions = {}): Parsed<T> => {
     const { errors, value } = run(c, obj, options);
-    return errors.length === 0 ? { ok: true, value: value as T, errors: [] } : { ok: false, errors };
+    return errors.length === 0
+      ? { ok: true, value: value as T, errors: [] }
+      : { ok: false, errors };
   };
 
   return {
@@ -509,7 +652,15 @@ export function createValidator(crdDocuments: readonly unknown[], options: { laz
       const kind = isRecord(obj) ? obj.kind : undefined;
       if (kind === nhi.kind) return run(nhi, obj, options).errors;
       if (kind === policy.kind) return run(policy, obj, options).errors;
-      return [{ path: "kind", message: `Unsupported value: ${show(kind)}: supported values: "NonHumanIdentity", "NHIPolicy"`, fix: "use kind: NonHumanIdentity or kind: NHIPolicy", allowed: ["NonHumanIdentity", "NHIPolicy"], reason: "Unsupported" }];
+      return [
+        {
+          path: "kind",
+          message: `Unsupported value: ${show(kind)}: supported values: "NonHumanIdentity", "NHIPolicy"`,
+          fix: "use kind: NonHumanIdentity or kind: NHIPolicy",
+          allowed: ["NonHumanIdentity", "NHIPolicy"],
+          reason: "Unsupported",
+        },
+      ];
     },
     parseNonHumanIdentity: (obj, options) => parse<NonHumanIdentity>(nhi, obj, options),
     parseNHIPolicy: (obj, options) => parse<NHIPolicy>(policy, obj, options),

@@ -42,7 +42,8 @@ export interface IdentityDigest {
 
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 const worse = (a: Severity, b: Severity): Severity => (SEVERITY_RANK[b] < SEVERITY_RANK[a] ? b : a);
-const sameRef = (a: ObjectRef, b: ObjectRef): boolean => a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
+const sameRef = (a: ObjectRef, b: ObjectRef): boolean =>
+  a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
 
 /**
  * Critical and high findings per identity: one entry per permission, with every object that grants
@@ -60,7 +61,13 @@ function digestOf(findings: readonly DigestFinding[]): IdentityDigest[] {
     const perms = byIdentity.get(f.identity) ?? new Map<string, PermissionDigest>();
     byIdentity.set(f.identity, perms);
     for (const permission of f.permissions.length > 0 ? f.permissions : [f.rule]) {
-      const d = perms.get(permission) ?? { severity: f.severity, permission, rules: [], grantedBy: [], denied: false };
+      const d = perms.get(permission) ?? {
+        severity: f.severity,
+        permission,
+        rules: [],
+        grantedBy: [],
+        denied: false,
+      };
       perms.set(permission, d);
       d.severity = worse(d.severity, f.severity);
       d.denied ||= f.denied !== false;
@@ -68,12 +75,21 @@ function digestOf(findings: readonly DigestFinding[]): IdentityDigest[] {
       if (!d.grantedBy.some((r) => sameRef(r, f.object))) d.grantedBy.push(f.object);
     }
   }
-  const bySeverity = <T extends { severity: Severity }>(key: (x: T) => string) => (a: T, b: T): number =>
-    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-  return [...byIdentity].map(([identity, perms]): IdentityDigest => {
-    const permissions = [...perms.values()].sort(bySeverity((p) => p.permission));
-    return { identity, severity: permissions.reduce<Severity>((s, p) => worse(s, p.severity), "low"), permissions };
-  }).sort(bySeverity((d) => d.identity));
+  const bySeverity =
+    <T extends { severity: Severity }>(key: (x: T) => string) =>
+    (a: T, b: T): number =>
+      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+      (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  return [...byIdentity]
+    .map(([identity, perms]): IdentityDigest => {
+      const permissions = [...perms.values()].sort(bySeverity((p) => p.permission));
+      return {
+        identity,
+        severity: permissions.reduce<Severity>((s, p) => worse(s, p.severity), "low"),
+        permissions,
+      };
+    })
+    .sort(bySeverity((d) => d.identity));
 }
 
 export interface FoldedFinding<T> {
@@ -92,7 +108,10 @@ export function foldRepeats<T extends DigestFinding>(findings: readonly T[]): Fo
   const groups = new Map<string, FoldedFinding<T>>();
   const out: FoldedFinding<T>[] = [];
   for (const f of findings) {
-    const key = f.identity === undefined ? undefined : JSON.stringify([f.identity, f.rule, [...f.permissions].sort()]);
+    const key =
+      f.identity === undefined
+        ? undefined
+        : JSON.stringify([f.identity, f.rule, [...f.permissions].sort()]);
     const g = key === undefined ? undefined : groups.get(key);
     if (g) {
       g.repeats.push(f);
@@ -136,7 +155,10 @@ const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.sli
  * an expiry. An exemption cannot be narrower than identity × rule (the CRD has no per-permission
  * field), so the reason records what was accepted for the reviewer.
  */
-export function adoptionPolicy<T extends DigestFinding>(violations: readonly T[], options: AdoptionOptions): Adoption<T> {
+export function adoptionPolicy<T extends DigestFinding>(
+  violations: readonly T[],
+  options: AdoptionOptions,
+): Adoption<T> {
   const uncovered: T[] = [];
   const byAccount = new Map<string, T[]>();
   for (const v of violations) {
@@ -153,22 +175,35 @@ export function adoptionPolicy<T extends DigestFinding>(violations: readonly T[]
   const kept = accounts.slice(0, MAX_EXEMPTIONS);
   if (kept.length === 0) return { uncovered };
 
-  const expiresAt = new Date(options.now.getTime() + (options.validForDays ?? 90) * DAY_MS).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const expiresAt = new Date(options.now.getTime() + (options.validForDays ?? 90) * DAY_MS)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z");
   const exemptions = kept.map((ref): PolicyExemption => {
     const found = byAccount.get(ref) ?? [];
     const rules = [...new Set(found.map((f) => f.rule))].sort().slice(0, MAX_RULES);
     const [ns = "", name = ""] = ref.split("/");
     const digest = digestOf(found)[0];
-    const accepted = (digest?.permissions ?? []).map((p) => `${p.permission} (${p.grantedBy.map(describeObject).join(", ")})`);
-    const reason = clip(`Accepted when adopting third-party manifests for ServiceAccount ${ns}/${name}: ${accepted.join("; ")}. Review before it expires.`, MAX_REASON);
+    const accepted = (digest?.permissions ?? []).map(
+      (p) => `${p.permission} (${p.grantedBy.map(describeObject).join(", ")})`,
+    );
+    const reason = clip(
+      `Accepted when adopting third-party manifests for ServiceAccount ${ns}/${name}: ${accepted.join("; ")}. Review before it expires.`,
+      MAX_REASON,
+    );
     return { serviceAccounts: [ref], rules, reason, expiresAt };
   });
   const namespaces = [...new Set(kept.map((r) => r.split("/")[0] ?? ""))];
-  const name = options.name ?? (namespaces.length === 1 ? clip(`adopt-${namespaces[0] ?? ""}`, 253) : "adopt-third-party");
+  const name =
+    options.name ??
+    (namespaces.length === 1 ? clip(`adopt-${namespaces[0] ?? ""}`, 253) : "adopt-third-party");
   return {
     policy: {
-      apiVersion: NHI_API_VERSION, kind: "NHIPolicy",
-      metadata: { name, annotations: { "nhi.io/generated-by": "nhictl check --suggest-exemptions" } },
+      apiVersion: NHI_API_VERSION,
+      kind: "NHIPolicy",
+      metadata: {
+        name,
+        annotations: { "nhi.io/generated-by": "nhictl check --suggest-exemptions" },
+      },
       spec: { exemptions },
     },
     uncovered,

@@ -29,7 +29,10 @@ interface Place<G extends GrantLike> {
   rules: PolicyRule[];
 }
 
-const place = <G extends GrantLike>(grants: G[]): Place<G> => ({ grants, rules: grants.flatMap((g) => g.rules) });
+const place = <G extends GrantLike>(grants: G[]): Place<G> => ({
+  grants,
+  rules: grants.flatMap((g) => g.rules),
+});
 
 function hitAt<G extends GrantLike>(entry: CatalogueEntry, at: Place<G>): Found<G> | undefined {
   if (entry.ruleShape) {
@@ -40,7 +43,10 @@ function hitAt<G extends GrantLike>(entry: CatalogueEntry, at: Place<G>): Found<
   }
   for (const alternative of entry.anyOf) {
     if (alternative.every((wanted) => covers(at.rules, wanted))) {
-      return { grants: at.grants.filter((g) => alternative.some((wanted) => covers(g.rules, wanted))), permissions: alternative };
+      return {
+        grants: at.grants.filter((g) => alternative.some((wanted) => covers(g.rules, wanted))),
+        permissions: alternative,
+      };
     }
   }
   return undefined;
@@ -50,10 +56,17 @@ function hitAt<G extends GrantLike>(entry: CatalogueEntry, at: Place<G>): Found<
  * Evaluates the catalogue against one identity's grants. A cluster-wide hit is reported once, not
  * again for every namespace; an entry that supersedes another hides the lesser one at the same place.
  */
-export function catalogueHits<G extends GrantLike>(grants: G[], catalogue: readonly CatalogueEntry[] = CATALOGUE): CatalogueHit<G>[] {
+export function catalogueHits<G extends GrantLike>(
+  grants: G[],
+  catalogue: readonly CatalogueEntry[] = CATALOGUE,
+): CatalogueHit<G>[] {
   const cluster = place(grants.filter((g) => g.namespace === CLUSTER));
-  const namespaces = [...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER))].sort()
-    .map((ns) => ({ ns, at: place(grants.filter((g) => g.namespace === ns || g.namespace === CLUSTER)) }));
+  const namespaces = [...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER))]
+    .sort()
+    .map((ns) => ({
+      ns,
+      at: place(grants.filter((g) => g.namespace === ns || g.namespace === CLUSTER)),
+    }));
   const hits: CatalogueHit<G>[] = [];
   for (const entry of catalogue) {
     const atCluster = hitAt(entry, cluster);
@@ -79,8 +92,12 @@ function dropSuperseded<G extends GrantLike>(hits: CatalogueHit<G>[]): Catalogue
       hidden.add(`${lesser}@${hit.namespace}`);
     }
   }
-  const isHidden = (h: CatalogueHit<G>, id: string): boolean => hidden.has(`${id}@any`) || hidden.has(`${id}@${h.namespace}`);
-  return hits.filter((h) => !isHidden(h, h.entry.id) && !(isHidden(h, "*") && !(h.entry.supersedes ?? []).includes("*")));
+  const isHidden = (h: CatalogueHit<G>, id: string): boolean =>
+    hidden.has(`${id}@any`) || hidden.has(`${id}@${h.namespace}`);
+  return hits.filter(
+    (h) =>
+      !isHidden(h, h.entry.id) && !(isHidden(h, "*") && !(h.entry.supersedes ?? []).includes("*")),
+  );
 }
 
 /** Per entry, the atomic sub-rules of all its alternatives (what coverage of the entry is judged on). */
@@ -118,13 +135,23 @@ const hitKey = (h: CatalogueHit<GrantLike>): string => `${h.entry.id}@${h.namesp
  * - whether a reachable entry's hit is hidden depends only on the hits of entries that supersede it
  *   (or supersede "*"), which are evaluated with it, in catalogue order.
  */
-export function newCatalogueHits<G extends GrantLike>(before: G[], gained: G[], catalogue: readonly CatalogueEntry[] = CATALOGUE): CatalogueHit<G>[] {
+export function newCatalogueHits<G extends GrantLike>(
+  before: G[],
+  gained: G[],
+  catalogue: readonly CatalogueEntry[] = CATALOGUE,
+): CatalogueHit<G>[] {
   const reachable = new Set<string>();
   for (const entry of catalogue) {
-    if (gained.some((g) => g.rules.some((rule) => canContribute(entry, rule)))) reachable.add(entry.id);
+    if (gained.some((g) => g.rules.some((rule) => canContribute(entry, rule))))
+      reachable.add(entry.id);
   }
   if (reachable.size === 0) return [];
-  const judged = catalogue.filter((e) => reachable.has(e.id) || (e.supersedes ?? []).some((id) => id === "*" || reachable.has(id)));
+  const judged = catalogue.filter(
+    (e) =>
+      reachable.has(e.id) || (e.supersedes ?? []).some((id) => id === "*" || reachable.has(id)),
+  );
   const held = new Set(catalogueHits(before, judged).map(hitKey));
-  return catalogueHits([...before, ...gained], judged).filter((h) => reachable.has(h.entry.id) && !held.has(hitKey(h)));
+  return catalogueHits([...before, ...gained], judged).filter(
+    (h) => reachable.has(h.entry.id) && !held.has(hitKey(h)),
+  );
 }

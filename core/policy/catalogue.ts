@@ -39,14 +39,23 @@ export interface CatalogueEntry {
   supersedes?: string[];
 }
 
-const r = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRule => ({ apiGroups, resources, verbs });
+const r = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRule => ({
+  apiGroups,
+  resources,
+  verbs,
+});
 /** One alternative per verb: holding any single verb is enough. */
 const eachVerb = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRule[][] =>
   resources.flatMap((res) => verbs.map((v) => [r(apiGroups, [res], [v])]));
 
 const WORKLOADS: Array<[string, string]> = [
-  ["apps", "deployments"], ["apps", "statefulsets"], ["apps", "daemonsets"], ["apps", "replicasets"],
-  ["", "replicationcontrollers"], ["batch", "jobs"], ["batch", "cronjobs"],
+  ["apps", "deployments"],
+  ["apps", "statefulsets"],
+  ["apps", "daemonsets"],
+  ["apps", "replicasets"],
+  ["", "replicationcontrollers"],
+  ["batch", "jobs"],
+  ["batch", "cronjobs"],
 ];
 const WRITE = ["create", "update", "patch"];
 const hasStar = (xs: string[] | undefined): boolean => (xs ?? []).includes("*");
@@ -122,9 +131,15 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       const groups = rule.apiGroups ?? [];
       const core = groups.includes("") || groups.includes("*");
       const authn = groups.includes("authentication.k8s.io") || groups.includes("*");
-      return (rule.resources ?? []).some((res) =>
-        (core && (res === "*" || ["users", "groups", "serviceaccounts"].includes(res))) ||
-        (authn && (res === "*" || res === "uids" || res === "userextras" || res.startsWith("userextras/"))));
+      return (rule.resources ?? []).some(
+        (res) =>
+          (core && (res === "*" || ["users", "groups", "serviceaccounts"].includes(res))) ||
+          (authn &&
+            (res === "*" ||
+              res === "uids" ||
+              res === "userextras" ||
+              res.startsWith("userextras/"))),
+      );
     },
   },
   {
@@ -220,10 +235,12 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     why: "approving its own CSR for a kubernetes.io signer yields a client certificate for any user or group, system:masters included",
     fix: "leave CSR approval to the controller manager or a dedicated approver with signer resourceNames",
     where: "any",
-    anyOf: [[
-      r(["certificates.k8s.io"], ["certificatesigningrequests/approval"], ["update"]),
-      r(["certificates.k8s.io"], ["signers"], ["approve"]),
-    ]],
+    anyOf: [
+      [
+        r(["certificates.k8s.io"], ["certificatesigningrequests/approval"], ["update"]),
+        r(["certificates.k8s.io"], ["signers"], ["approve"]),
+      ],
+    ],
   },
   {
     id: "admission-config-write",
@@ -234,10 +251,18 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     fix: "leave admission configuration to cluster administrators",
     where: "any",
     anyOf: [
-      ...eachVerb(["admissionregistration.k8s.io"],
-        ["validatingwebhookconfigurations", "mutatingwebhookconfigurations", "validatingadmissionpolicies",
-          "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"],
-        ["create", "update", "patch", "delete"]),
+      ...eachVerb(
+        ["admissionregistration.k8s.io"],
+        [
+          "validatingwebhookconfigurations",
+          "mutatingwebhookconfigurations",
+          "validatingadmissionpolicies",
+          "validatingadmissionpolicybindings",
+          "mutatingadmissionpolicies",
+          "mutatingadmissionpolicybindings",
+        ],
+        ["create", "update", "patch", "delete"],
+      ),
     ],
   },
   {
@@ -248,7 +273,11 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     why: "writing roles and bindings changes who may do what; aggregated ClusterRoles pull in other roles' rules",
     fix: "let the GitOps pipeline own RBAC; limit writes with resourceNames where a controller must",
     where: "any",
-    anyOf: eachVerb(["rbac.authorization.k8s.io"], ["roles", "rolebindings", "clusterroles", "clusterrolebindings"], WRITE),
+    anyOf: eachVerb(
+      ["rbac.authorization.k8s.io"],
+      ["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+      WRITE,
+    ),
   },
   {
     id: "namespaces-write",
@@ -272,7 +301,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   },
 ];
 
-export const CATALOGUE_BY_ID: ReadonlyMap<string, CatalogueEntry> = new Map(CATALOGUE.map((e) => [e.id, e]));
+export const CATALOGUE_BY_ID: ReadonlyMap<string, CatalogueEntry> = new Map(
+  CATALOGUE.map((e) => [e.id, e]),
+);
 
 /** Groups whose members include people or everyone: binding roles to them gives power beyond any NHI. */
 export const DANGEROUS_GROUPS: ReadonlyMap<string, string> = new Map([

@@ -19,14 +19,21 @@ export interface Check<I> {
  * warnings that say so, and returns the decision. A check that throws becomes a denial naming it,
  * never a silent allow.
  */
-export function runChain<I>(checks: readonly Check<I>[], input: I, policy: EffectivePolicy): Decision {
+export function runChain<I>(
+  checks: readonly Check<I>[],
+  input: I,
+  policy: EffectivePolicy,
+): Decision {
   const findings: Finding[] = [];
   for (const check of checks) {
     try {
       findings.push(...check.run(input));
     } catch (err) {
       findings.push({
-        outcome: "deny", rule: "internal-error", severity: "high", object: { kind: "Unknown", name: check.name },
+        outcome: "deny",
+        rule: "internal-error",
+        severity: "high",
+        object: { kind: "Unknown", name: check.name },
         message: `check ${check.name} failed: ${err instanceof Error ? err.message : String(err)}`,
         fix: "report this as a bug in nhi-operator; the request was denied because it could not be judged",
       });
@@ -45,7 +52,10 @@ export function foldFindings(findings: readonly Finding[], policy: EffectivePoli
   for (const { outcome, ...violation } of findings) {
     const exemption = outcome === "deny" ? exemptionFor(policy, violation) : undefined;
     if (exemption) {
-      warnings.push({ ...violation, message: `${violation.message} (allowed by ${exemption.policy ? `NHIPolicy ${exemption.policy}` : "policy"} exemption: ${exemption.reason})` });
+      warnings.push({
+        ...violation,
+        message: `${violation.message} (allowed by ${exemption.policy ? `NHIPolicy ${exemption.policy}` : "policy"} exemption: ${exemption.reason})`,
+      });
     } else if (outcome === "deny") {
       violations.push(violation);
     } else {

@@ -17,6 +17,9 @@ export function suggestScope(rule: PolicyRule, namespace: string): string {
     return `{ ${ns}, nonResourceURLs: [${list(rule.nonResourceURLs)}], verbs: [${list(rule.verbs)}] }`;
   }
   const groups = (rule.apiGroups ?? [""]).map((g) => JSON.stringify(g)).join(", ");
-  const names = rule.resourceNames && rule.resourceNames.length > 0 ? `, resourceNames: [${list(rule.resourceNames)}]` : "";
+  const names =
+    rule.resourceNames && rule.resourceNames.length > 0
+      ? `, resourceNames: [${list(rule.resourceNames)}]`
+      : "";
   return `{ ${ns}, apiGroups: [${groups}], resources: [${list(rule.resources)}]${names}, verbs: [${list(rule.verbs)}] }`;
 }

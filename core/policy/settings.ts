@@ -51,7 +51,13 @@ export interface EffectivePolicy {
 }
 
 const BASE: EffectivePolicy = {
-  unclaimedHighPermissions: "Audit", requireClaim: "Audit", forbidden: [], exemptNamespaces: [], exemptions: [], overrides: [], sources: [],
+  unclaimedHighPermissions: "Audit",
+  requireClaim: "Audit",
+  forbidden: [],
+  exemptNamespaces: [],
+  exemptions: [],
+  overrides: [],
+  sources: [],
 };
 /** The webhook's day-one default (DESIGN.md "adoptable on day one"). */
 export const ADMISSION_DEFAULTS: EffectivePolicy = BASE;
@@ -59,7 +65,8 @@ export const ADMISSION_DEFAULTS: EffectivePolicy = BASE;
 export const CLI_DEFAULTS: EffectivePolicy = { ...BASE, unclaimedHighPermissions: "Enforce" };
 
 const CLAIM_STRICTNESS: Record<ClaimMode, number> = { Off: 0, Audit: 1, Enforce: 2 };
-const stricter = <M extends ClaimMode>(a: M, b: M | undefined): M => (b !== undefined && CLAIM_STRICTNESS[b] > CLAIM_STRICTNESS[a] ? b : a);
+const stricter = <M extends ClaimMode>(a: M, b: M | undefined): M =>
+  b !== undefined && CLAIM_STRICTNESS[b] > CLAIM_STRICTNESS[a] ? b : a;
 const minDefined = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
@@ -69,9 +76,20 @@ const minDefined = (a: number | undefined, b: number | undefined): number | unde
  * `expiresAt` has passed at `now` are dropped. Break-glass comes from the first policy by name
  * that configures it. Policies are assumed valid (core/nhi validation runs first).
  */
-export function resolvePolicy(policies: readonly NHIPolicy[], base: EffectivePolicy, now: Date): EffectivePolicy {
+export function resolvePolicy(
+  policies: readonly NHIPolicy[],
+  base: EffectivePolicy,
+  now: Date,
+): EffectivePolicy {
   const sorted = [...policies].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  let out: EffectivePolicy = { ...base, forbidden: [...base.forbidden], exemptNamespaces: [...base.exemptNamespaces], exemptions: [...base.exemptions], overrides: [...base.overrides], sources: [...base.sources] };
+  let out: EffectivePolicy = {
+    ...base,
+    forbidden: [...base.forbidden],
+    exemptNamespaces: [...base.exemptNamespaces],
+    exemptions: [...base.exemptions],
+    overrides: [...base.overrides],
+    sources: [...base.sources],
+  };
   for (const p of sorted) {
     const s = p.spec;
     const name = p.metadata.name;
@@ -80,8 +98,14 @@ export function resolvePolicy(policies: readonly NHIPolicy[], base: EffectivePol
       unclaimedHighPermissions: stricter(out.unclaimedHighPermissions, s.unclaimedHighPermissions),
       requireClaim: stricter(out.requireClaim, s.requireClaim),
       forbidden: [...new Set([...out.forbidden, ...(s.forbidden ?? [])])],
-      maxTokenTTLSeconds: minDefined(out.maxTokenTTLSeconds, s.maxTokenTTL ? parseDuration(s.maxTokenTTL) / 1000 : undefined),
-      maxCredentialAgeMs: minDefined(out.maxCredentialAgeMs, s.maxCredentialAge ? parseDuration(s.maxCredentialAge) : undefined),
+      maxTokenTTLSeconds: minDefined(
+        out.maxTokenTTLSeconds,
+        s.maxTokenTTL ? parseDuration(s.maxTokenTTL) / 1000 : undefined,
+      ),
+      maxCredentialAgeMs: minDefined(
+        out.maxCredentialAgeMs,
+        s.maxCredentialAge ? parseDuration(s.maxCredentialAge) : undefined,
+      ),
       exemptNamespaces: [...out.exemptNamespaces, ...(s.exemptNamespaces ?? [])],
       exemptions: [
         ...out.exemptions,
@@ -94,9 +118,10 @@ export function resolvePolicy(policies: readonly NHIPolicy[], base: EffectivePol
     };
     if (s.requireChangeRequest?.enabled && !out.requireChangeRequest) {
       const cr = s.requireChangeRequest;
-      out.requireChangeRequest = cr.valuePattern !== undefined
-        ? { annotation: cr.annotation ?? "nhi.io/change-request", valuePattern: cr.valuePattern }
-        : { annotation: cr.annotation ?? "nhi.io/change-request" };
+      out.requireChangeRequest =
+        cr.valuePattern !== undefined
+          ? { annotation: cr.annotation ?? "nhi.io/change-request", valuePattern: cr.valuePattern }
+          : { annotation: cr.annotation ?? "nhi.io/change-request" };
     }
     if (s.breakGlass && !out.breakGlass) {
       out.breakGlass = {
@@ -110,8 +135,13 @@ export function resolvePolicy(policies: readonly NHIPolicy[], base: EffectivePol
 }
 
 /** The modes that apply in a namespace, given its labels (first matching override wins). */
-export function modesFor(policy: EffectivePolicy, namespaceLabels: Record<string, string> | undefined): { unclaimedHighPermissions: Mode; requireClaim: ClaimMode } {
-  const o = namespaceLabels ? policy.overrides.find((x) => selectorMatches(x.namespaceSelector, namespaceLabels)) : undefined;
+export function modesFor(
+  policy: EffectivePolicy,
+  namespaceLabels: Record<string, string> | undefined,
+): { unclaimedHighPermissions: Mode; requireClaim: ClaimMode } {
+  const o = namespaceLabels
+    ? policy.overrides.find((x) => selectorMatches(x.namespaceSelector, namespaceLabels))
+    : undefined;
   return {
     unclaimedHighPermissions: o?.unclaimedHighPermissions ?? policy.unclaimedHighPermissions,
     requireClaim: o?.requireClaim ?? policy.requireClaim,
@@ -119,9 +149,12 @@ export function modesFor(policy: EffectivePolicy, namespaceLabels: Record<string
 }
 
 /** Parses "system:serviceaccount:<ns>:<name>" into its parts. */
-export function parseServiceAccountIdentity(identity: string): { namespace: string; name: string } | undefined {
+export function parseServiceAccountIdentity(
+  identity: string,
+): { namespace: string; name: string } | undefined {
   const parts = identity.split(":");
-  if (parts.length !== 4 || parts[0] !== "system" || parts[1] !== "serviceaccount") return undefined;
+  if (parts.length !== 4 || parts[0] !== "system" || parts[1] !== "serviceaccount")
+    return undefined;
   return { namespace: parts[2] ?? "", name: parts[3] ?? "" };
 }
 
@@ -132,9 +165,11 @@ export function serviceAccountIdentity(namespace: string, name: string): string 
 /** The exemption (or exempt namespace) that allows `violation`, if any. */
 export function exemptionFor(policy: EffectivePolicy, violation: Violation): Exemption | undefined {
   const sa = violation.identity ? parseServiceAccountIdentity(violation.identity) : undefined;
-  if (!sa) return violation.identity ? groupExemption(policy, violation, violation.identity) : undefined;
+  if (!sa)
+    return violation.identity ? groupExemption(policy, violation, violation.identity) : undefined;
   const exemptNs = policy.exemptNamespaces.find((g) => globMatches(g, sa.namespace));
-  if (exemptNs !== undefined) return { namespaces: [exemptNs], reason: `namespace ${sa.namespace} is exempt` };
+  if (exemptNs !== undefined)
+    return { namespaces: [exemptNs], reason: `namespace ${sa.namespace} is exempt` };
   const ref = `${sa.namespace}/${sa.name}`;
   return policy.exemptions.find((e) => {
     const ruleOk = !e.rules || e.rules.length === 0 || e.rules.includes(violation.rule);
@@ -151,20 +186,32 @@ const everything = (glob: string): boolean => /^\*+$/.test(glob);
  * exemption names it ("shop", or every account of it, "shop/*"); the cluster-wide groups only by
  * "*". Groups with users among their members (system:authenticated, system:unauthenticated) never.
  */
-function groupExemption(policy: EffectivePolicy, violation: Violation, identity: string): Exemption | undefined {
+function groupExemption(
+  policy: EffectivePolicy,
+  violation: Violation,
+  identity: string,
+): Exemption | undefined {
   const group = parseGroupIdentity(identity);
   const ns = group?.serviceAccountNamespace;
   if (!group || group.users || ns === undefined) return undefined;
-  const nsCovered = (glob: string): boolean => (ns === "*" ? everything(glob) : globMatches(glob, ns));
+  const nsCovered = (glob: string): boolean =>
+    ns === "*" ? everything(glob) : globMatches(glob, ns);
   const accountsCovered = (glob: string): boolean => {
     if (everything(glob)) return true;
     const slash = glob.indexOf("/");
     return slash > 0 && nsCovered(glob.slice(0, slash)) && everything(glob.slice(slash + 1));
   };
   const exemptNs = policy.exemptNamespaces.find(nsCovered);
-  if (exemptNs !== undefined) return { namespaces: [exemptNs], reason: ns === "*" ? "every namespace is exempt" : `namespace ${ns} is exempt` };
+  if (exemptNs !== undefined)
+    return {
+      namespaces: [exemptNs],
+      reason: ns === "*" ? "every namespace is exempt" : `namespace ${ns} is exempt`,
+    };
   return policy.exemptions.find((e) => {
     const ruleOk = !e.rules || e.rules.length === 0 || e.rules.includes(violation.rule);
-    return ruleOk && ((e.namespaces ?? []).some(nsCovered) || (e.serviceAccounts ?? []).some(accountsCovered));
+    return (
+      ruleOk &&
+      ((e.namespaces ?? []).some(nsCovered) || (e.serviceAccounts ?? []).some(accountsCovered))
+    );
   });
 }

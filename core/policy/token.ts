@@ -9,7 +9,12 @@ import { describeObject } from "./describe.js";
 import { modesFor, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
 import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../snapshot.js";
-import { borrowedIdentityFindings, lifetimeProblem, type ClusterLookups, type Requester } from "./workload.js";
+import {
+  borrowedIdentityFindings,
+  lifetimeProblem,
+  type ClusterLookups,
+  type Requester,
+} from "./workload.js";
 
 /** The API server's default for TokenRequest spec.expirationSeconds. */
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
@@ -26,9 +31,12 @@ export interface TokenRequestInput extends ClusterLookups {
   requester?: Requester;
 }
 
-const nhiName = (nhi: NonHumanIdentity): string => `NonHumanIdentity ${nhi.metadata.namespace ?? ""}/${nhi.metadata.name}`;
-const enforced = (nhi: NonHumanIdentity): Finding["outcome"] => (nhi.spec.enforcement === "Audit" ? "warn" : "deny");
-const isNode = (r: Requester | undefined): boolean => r?.username.startsWith("system:node:") === true;
+const nhiName = (nhi: NonHumanIdentity): string =>
+  `NonHumanIdentity ${nhi.metadata.namespace ?? ""}/${nhi.metadata.name}`;
+const enforced = (nhi: NonHumanIdentity): Finding["outcome"] =>
+  nhi.spec.enforcement === "Audit" ? "warn" : "deny";
+const isNode = (r: Requester | undefined): boolean =>
+  r?.username.startsWith("system:node:") === true;
 
 /** The longest token lifetime an NHI declares (its ServiceAccountToken credentials' ttl), in seconds. */
 export function declaredTokenTTLSeconds(nhi: NonHumanIdentity): number | undefined {
@@ -56,7 +64,12 @@ const tokenTTL: Check<PreparedToken> = {
     const declared = nhi ? declaredTokenTTLSeconds(nhi) : undefined;
     if (nhi && declared !== undefined && seconds > declared) {
       findings.push({
-        outcome: enforced(nhi), rule: "token-ttl", severity: "high", object, identity, permission: `token for ${seconds}s`,
+        outcome: enforced(nhi),
+        rule: "token-ttl",
+        severity: "high",
+        object,
+        identity,
+        permission: `token for ${seconds}s`,
         message: `${describeObject(object)}: a token for ${identity} valid for ${seconds}s exceeds the ${declared}s ttl that ${nhiName(nhi)} declares for its ServiceAccountToken credentials.`,
         fix: `request expirationSeconds of at most ${declared}, or raise the credential ttl in ${nhiName(nhi)} through a reviewed change`,
       });
@@ -64,7 +77,12 @@ const tokenTTL: Check<PreparedToken> = {
     const max = input.policy.maxTokenTTLSeconds;
     if (max !== undefined && seconds > max) {
       findings.push({
-        outcome: "deny", rule: "token-ttl-policy", severity: "high", object, identity, permission: `token for ${seconds}s`,
+        outcome: "deny",
+        rule: "token-ttl-policy",
+        severity: "high",
+        object,
+        identity,
+        permission: `token for ${seconds}s`,
         message: `${describeObject(object)}: a token for ${identity} valid for ${seconds}s exceeds the maxTokenTTL of ${max}s set by NHIPolicy ${input.policy.sources.join(", ")}.`,
         fix: `request expirationSeconds of at most ${max}`,
       });
@@ -80,27 +98,53 @@ const tokenIdentityState: Check<PreparedToken> = {
     const problem = lifetimeProblem(nhi, input.now);
     // A suspension revokes every token, the kubelet's too; an expiry only stops new ones being handed out.
     if (!problem || (problem.rule === "nhi-expired" && isNode(input.requester))) return [];
-    return [{
-      outcome: problem.rule === "nhi-suspended" ? "deny" : enforced(nhi), rule: problem.rule, severity: "high", object, identity,
-      message: `${describeObject(object)}: no new token for ${identity}: ${problem.why}.`,
-      fix: problem.rule === "nhi-suspended" ? `resolve the incident and set spec.suspended: false on ${nhiName(nhi)}` : `renew ${nhiName(nhi)} (spec.lifetime.expiresAt) through a reviewed change`,
-    }];
+    return [
+      {
+        outcome: problem.rule === "nhi-suspended" ? "deny" : enforced(nhi),
+        rule: problem.rule,
+        severity: "high",
+        object,
+        identity,
+        message: `${describeObject(object)}: no new token for ${identity}: ${problem.why}.`,
+        fix:
+          problem.rule === "nhi-suspended"
+            ? `resolve the incident and set spec.suspended: false on ${nhiName(nhi)}`
+            : `renew ${nhiName(nhi)} (spec.lifetime.expiresAt) through a reviewed change`,
+      },
+    ];
   },
 };
 
 const tokenBorrowedIdentity: Check<PreparedToken> = {
   name: "token-borrowed-identity",
-  run: ({ input, object }) => borrowedIdentityFindings(input, input.policy, input.requester, input.target, object, "would mint a token for"),
+  run: ({ input, object }) =>
+    borrowedIdentityFindings(
+      input,
+      input.policy,
+      input.requester,
+      input.target,
+      object,
+      "would mint a token for",
+    ),
 };
 
-export const TOKEN_REQUEST_CHECKS: readonly Check<PreparedToken>[] = [tokenTTL, tokenIdentityState, tokenBorrowedIdentity];
+export const TOKEN_REQUEST_CHECKS: readonly Check<PreparedToken>[] = [
+  tokenTTL,
+  tokenIdentityState,
+  tokenBorrowedIdentity,
+];
 
 /** CREATE serviceaccounts/token. */
 export function decideTokenRequest(input: TokenRequestInput): Decision {
   const sa = input.target;
   const prepared: PreparedToken = {
     input,
-    object: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", namespace: sa.namespace, name: sa.name },
+    object: {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      namespace: sa.namespace,
+      name: sa.name,
+    },
     identity: serviceAccountIdentity(sa.namespace, sa.name),
     nhi: input.directory.nhiFor(sa),
     seconds: input.expirationSeconds ?? DEFAULT_TOKEN_EXPIRATION_SECONDS,
@@ -111,7 +155,6 @@ export function decideTokenRequest(input: TokenRequestInput): Decision {
 // ---------------------------------------------------------------------------------------------
 // Long-lived token Secrets
 // ---------------------------------------------------------------------------------------------
-
 
 export interface SecretWriteInput {
   /** The Secret as written, metadata and type only. */
@@ -135,18 +178,25 @@ interface PreparedSecret {
   preexisting: boolean;
 }
 
-const LEGACY_WHY = "a kubernetes.io/service-account-token Secret holds a token that never expires and is copied wherever the Secret is read";
+const LEGACY_WHY =
+  "a kubernetes.io/service-account-token Secret holds a token that never expires and is copied wherever the Secret is read";
 
 const legacyTokenForbidden: Check<PreparedSecret> = {
   name: "legacy-token-forbidden",
   run: ({ object, identity, nhi, preexisting }) => {
     const mode = nhi?.spec.legacyTokens ?? "Forbid";
     if (!nhi || mode !== "Forbid") return [];
-    return [{
-      outcome: preexisting ? "warn" : enforced(nhi), rule: "legacy-token-forbidden", severity: "high", object, identity,
-      message: `${describeObject(object)} is a long-lived token for ${identity}, but ${nhiName(nhi)} forbids them (spec.legacyTokens: Forbid): ${LEGACY_WHY}.`,
-      fix: `use short-lived tokens (a projected volume, or a ServiceAccountToken credential with a ttl in ${nhiName(nhi)}); set legacyTokens: Rotate there only if a client cannot do without one`,
-    }];
+    return [
+      {
+        outcome: preexisting ? "warn" : enforced(nhi),
+        rule: "legacy-token-forbidden",
+        severity: "high",
+        object,
+        identity,
+        message: `${describeObject(object)} is a long-lived token for ${identity}, but ${nhiName(nhi)} forbids them (spec.legacyTokens: Forbid): ${LEGACY_WHY}.`,
+        fix: `use short-lived tokens (a projected volume, or a ServiceAccountToken credential with a ttl in ${nhiName(nhi)}); set legacyTokens: Rotate there only if a client cannot do without one`,
+      },
+    ];
   },
 };
 
@@ -154,16 +204,28 @@ const legacyTokenUnclaimed: Check<PreparedSecret> = {
   name: "legacy-token-unclaimed",
   run: ({ input, object, sa, identity, nhi, preexisting }) => {
     if (nhi) return [];
-    const mode = modesFor(input.policy, input.namespaceLabels(sa.namespace)).unclaimedHighPermissions;
-    return [{
-      outcome: mode === "Enforce" && !preexisting ? "deny" : "warn", rule: "legacy-token-unclaimed", severity: "high", object, identity,
-      message: `${describeObject(object)} is a long-lived token for ${identity}, which no NonHumanIdentity claims: ${LEGACY_WHY}.`,
-      fix: `use a projected token instead, or declare a NonHumanIdentity for ServiceAccount ${sa.namespace}/${sa.name} with legacyTokens: Rotate`,
-    }];
+    const mode = modesFor(
+      input.policy,
+      input.namespaceLabels(sa.namespace),
+    ).unclaimedHighPermissions;
+    return [
+      {
+        outcome: mode === "Enforce" && !preexisting ? "deny" : "warn",
+        rule: "legacy-token-unclaimed",
+        severity: "high",
+        object,
+        identity,
+        message: `${describeObject(object)} is a long-lived token for ${identity}, which no NonHumanIdentity claims: ${LEGACY_WHY}.`,
+        fix: `use a projected token instead, or declare a NonHumanIdentity for ServiceAccount ${sa.namespace}/${sa.name} with legacyTokens: Rotate`,
+      },
+    ];
   },
 };
 
-export const SECRET_WRITE_CHECKS: readonly Check<PreparedSecret>[] = [legacyTokenForbidden, legacyTokenUnclaimed];
+export const SECRET_WRITE_CHECKS: readonly Check<PreparedSecret>[] = [
+  legacyTokenForbidden,
+  legacyTokenUnclaimed,
+];
 
 function tokenAccount(secret: SecretMetadata | undefined): string | undefined {
   if (secret?.type !== SERVICE_ACCOUNT_TOKEN_TYPE) return undefined;
@@ -174,10 +236,12 @@ function tokenAccount(secret: SecretMetadata | undefined): string | undefined {
 export function decideSecretWrite(input: SecretWriteInput): Decision {
   const account = tokenAccount(input.secret);
   // Without the annotation the API server rejects the Secret itself.
-  if (account === undefined || account === "") return { allowed: true, violations: [], warnings: [] };
+  if (account === undefined || account === "")
+    return { allowed: true, violations: [], warnings: [] };
   const sa = { namespace: input.namespace, name: account };
   const prepared: PreparedSecret = {
-    input, sa,
+    input,
+    sa,
     object: { kind: "Secret", namespace: input.namespace, name: input.secret.metadata.name },
     identity: serviceAccountIdentity(sa.namespace, sa.name),
     nhi: input.directory.nhiFor(sa),

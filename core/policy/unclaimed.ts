@@ -23,10 +23,17 @@ export function unclaimedServiceAccounts(input: UnclaimedInput): Finding[] {
   for (const sa of input.accounts) {
     const ns = sa.metadata.namespace ?? "default";
     const ref = { namespace: ns, name: sa.metadata.name };
-    if (input.directory.nhiFor(ref) || input.runsAs.has(saKey(ref)) || sa.metadata.name === "default") continue;
+    if (
+      input.directory.nhiFor(ref) ||
+      input.runsAs.has(saKey(ref)) ||
+      sa.metadata.name === "default"
+    )
+      continue;
     out.push({
       outcome: mode === "Enforce" ? "deny" : "warn",
-      rule: "unclaimed-service-account", severity: "medium", object: { kind: "ServiceAccount", namespace: ns, name: sa.metadata.name },
+      rule: "unclaimed-service-account",
+      severity: "medium",
+      object: { kind: "ServiceAccount", namespace: ns, name: sa.metadata.name },
       identity: serviceAccountIdentity(ns, sa.metadata.name),
       message: `ServiceAccount ${ns}/${sa.metadata.name} is not claimed by any NonHumanIdentity: nobody owns it, declares its purpose or bounds what it may do${mode === "Enforce" ? " (--strict or NHIPolicy requireClaim: Enforce)" : ""}.`,
       fix: `declare a NonHumanIdentity for ServiceAccount ${ns}/${sa.metadata.name} (spec.owner, spec.purpose, spec.scopes)`,

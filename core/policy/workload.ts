@@ -6,15 +6,30 @@ import { selectorMatches } from "../labels.js";
 import { BUILTIN_CLUSTER_ROLE_BINDINGS } from "../rbac/builtin-roles.js";
 import { describeGrant, describePermission, uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ScopedRule, ServiceAccountRef } from "../rbac/types.js";
-import { SERVICE_ACCOUNT_TOKEN_TYPE, type IdentityDirectory, type ServiceAccountObject, type WorkloadObject } from "../snapshot.js";
-import { automountsToken, containersOf, podTemplateOf, secretReferences, serviceAccountOf } from "../workloads/pod-template.js";
+import {
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  type IdentityDirectory,
+  type ServiceAccountObject,
+  type WorkloadObject,
+} from "../snapshot.js";
+import {
+  automountsToken,
+  containersOf,
+  podTemplateOf,
+  secretReferences,
+  serviceAccountOf,
+} from "../workloads/pod-template.js";
 import type { PodTemplate } from "../workloads/pod-template.js";
 import { controllerOwnerOf, type ControllerOwner } from "../workloads/owner.js";
 import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject } from "./describe.js";
-import { modesFor, parseServiceAccountIdentity, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
+import {
+  modesFor,
+  parseServiceAccountIdentity,
+  serviceAccountIdentity,
+  type EffectivePolicy,
+} from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
-
 
 /** Who sent the request (AdmissionRequest.userInfo). */
 export interface Requester {
@@ -49,35 +64,61 @@ export interface WorkloadInput extends ClusterLookups {
  * ServiceAccounts the default `system:controller:*` ClusterRoleBindings name. Not every kube-system
  * account: a third-party operator installed there is judged like any other requester.
  */
-const CONTROLLER_SERVICE_ACCOUNTS: ReadonlySet<string> = new Set(BUILTIN_CLUSTER_ROLE_BINDINGS
-  .filter((b) => b.metadata.name.startsWith("system:controller:"))
-  .flatMap((b) => (b.subjects ?? []).filter((x) => x.kind === "ServiceAccount" && x.namespace === "kube-system"))
-  .map((x) => serviceAccountIdentity("kube-system", x.name)));
+const CONTROLLER_SERVICE_ACCOUNTS: ReadonlySet<string> = new Set(
+  BUILTIN_CLUSTER_ROLE_BINDINGS.filter((b) => b.metadata.name.startsWith("system:controller:"))
+    .flatMap((b) =>
+      (b.subjects ?? []).filter(
+        (x) => x.kind === "ServiceAccount" && x.namespace === "kube-system",
+      ),
+    )
+    .map((x) => serviceAccountIdentity("kube-system", x.name)),
+);
 
 /** Controllers of the control plane create pods from templates that were judged when written. */
 export function isControlPlaneRequester(r: Requester | undefined): boolean {
   if (!r) return false;
-  return CONTROLLER_SERVICE_ACCOUNTS.has(r.username) || r.username === "system:kube-controller-manager"
-    || r.username.startsWith("system:node:");
+  return (
+    CONTROLLER_SERVICE_ACCOUNTS.has(r.username) ||
+    r.username === "system:kube-controller-manager" ||
+    r.username.startsWith("system:node:")
+  );
 }
 
 /** The object reference for messages; generateName objects have no name yet. */
-export function objectRef(obj: { apiVersion?: string; kind: string; metadata?: { name?: string; generateName?: string; namespace?: string } }, namespace?: string): ObjectRef {
+export function objectRef(
+  obj: {
+    apiVersion?: string;
+    kind: string;
+    metadata?: { name?: string; generateName?: string; namespace?: string };
+  },
+  namespace?: string,
+): ObjectRef {
   const m = obj.metadata ?? {};
   const name = m.name || (m.generateName ? `${m.generateName}<generated>` : "<unnamed>");
   const ns = m.namespace ?? namespace;
-  return { ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}), kind: obj.kind, name, ...(ns ? { namespace: ns } : {}) };
+  return {
+    ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
+    kind: obj.kind,
+    name,
+    ...(ns ? { namespace: ns } : {}),
+  };
 }
 
-const nhiName = (nhi: NonHumanIdentity): string => `NonHumanIdentity ${nhi.metadata.namespace ?? ""}/${nhi.metadata.name}`;
+const nhiName = (nhi: NonHumanIdentity): string =>
+  `NonHumanIdentity ${nhi.metadata.namespace ?? ""}/${nhi.metadata.name}`;
 
 /** Why an NHI may not be used at `now`, if it may not: suspended (quarantine) or past its expiry. */
-export function lifetimeProblem(nhi: NonHumanIdentity, now: Date): { rule: "nhi-suspended" | "nhi-expired"; why: string } | undefined {
-  if (nhi.spec.suspended === true) return { rule: "nhi-suspended", why: `${nhiName(nhi)} is suspended (quarantined)` };
+export function lifetimeProblem(
+  nhi: NonHumanIdentity,
+  now: Date,
+): { rule: "nhi-suspended" | "nhi-expired"; why: string } | undefined {
+  if (nhi.spec.suspended === true)
+    return { rule: "nhi-suspended", why: `${nhiName(nhi)} is suspended (quarantined)` };
   const at = nhi.spec.lifetime?.expiresAt;
   if (at !== undefined) {
     const t = Date.parse(at);
-    if (!Number.isNaN(t) && t <= now.getTime()) return { rule: "nhi-expired", why: `${nhiName(nhi)} expired at ${at}` };
+    if (!Number.isNaN(t) && t <= now.getTime())
+      return { rule: "nhi-expired", why: `${nhiName(nhi)} expired at ${at}` };
   }
   return undefined;
 }
@@ -93,13 +134,22 @@ function grantsAsScopes(grants: readonly Grant[]): ScopedRule[] {
  * or, for an unclaimed requester, its own effective grants.
  */
 export function borrowedIdentityFindings(
-  lookups: ClusterLookups, policy: EffectivePolicy, requester: Requester | undefined, target: ServiceAccountRef, object: ObjectRef, action: string,
+  lookups: ClusterLookups,
+  policy: EffectivePolicy,
+  requester: Requester | undefined,
+  target: ServiceAccountRef,
+  object: ObjectRef,
+  action: string,
 ): Finding[] {
   if (!requester || isControlPlaneRequester(requester)) return [];
   const from = parseServiceAccountIdentity(requester.username);
   if (!from || (from.namespace === target.namespace && from.name === target.name)) return [];
   // Grants through groups the requester is in too (discovery roles for every account) are not borrowed.
-  const shared = new Set(["group:system:authenticated", "group:system:serviceaccounts", `group:system:serviceaccounts:${from.namespace}`]);
+  const shared = new Set([
+    "group:system:authenticated",
+    "group:system:serviceaccounts",
+    `group:system:serviceaccounts:${from.namespace}`,
+  ]);
   const targetGrants = lookups.index.grantsOf(target).filter((g) => !shared.has(g.via));
   if (targetGrants.length === 0) return [];
   const gov = lookups.directory.governing(from);
@@ -109,17 +159,31 @@ export function borrowedIdentityFindings(
   const first = uncovered[0];
   if (!first) return [];
   const outcome: Finding["outcome"] = gov
-    ? (gov.enforcement === "Audit" ? "warn" : "deny")
-    : (modesFor(policy, lookups.namespaceLabels(from.namespace)).unclaimedHighPermissions === "Enforce" ? "deny" : "warn");
+    ? gov.enforcement === "Audit"
+      ? "warn"
+      : "deny"
+    : modesFor(policy, lookups.namespaceLabels(from.namespace)).unclaimedHighPermissions ===
+        "Enforce"
+      ? "deny"
+      : "warn";
   const targetId = serviceAccountIdentity(target.namespace, target.name);
   const more = uncovered.length > 1 ? ` and ${uncovered.length - 1} more` : "";
-  const ceilingName = gov ? `the scopes of NonHumanIdentity ${gov.nhi.namespace}/${gov.nhi.name}` : "its own RBAC permissions (no NonHumanIdentity claims it)";
+  const ceilingName = gov
+    ? `the scopes of NonHumanIdentity ${gov.nhi.namespace}/${gov.nhi.name}`
+    : "its own RBAC permissions (no NonHumanIdentity claims it)";
   const permission = describePermission(first.permission);
-  return [{
-    outcome, rule: "borrowed-identity", severity: "high", object, identity: requester.username, permission,
-    message: `${describeObject(object)}: ${requester.username} ${action} ${targetId}, which holds "${permission}" (through ${describeGrant(first.grant)})${more} beyond ${ceilingName}: running as a more powerful identity is an escalation.`,
-    fix: `run it as a ServiceAccount whose permissions ${from.namespace}/${from.name} already may hold, or let a human or a more trusted pipeline deploy it${gov ? `, or widen NonHumanIdentity ${gov.nhi.namespace}/${gov.nhi.name} through a reviewed change` : ""}`,
-  }];
+  return [
+    {
+      outcome,
+      rule: "borrowed-identity",
+      severity: "high",
+      object,
+      identity: requester.username,
+      permission,
+      message: `${describeObject(object)}: ${requester.username} ${action} ${targetId}, which holds "${permission}" (through ${describeGrant(first.grant)})${more} beyond ${ceilingName}: running as a more powerful identity is an escalation.`,
+      fix: `run it as a ServiceAccount whose permissions ${from.namespace}/${from.name} already may hold, or let a human or a more trusted pipeline deploy it${gov ? `, or widen NonHumanIdentity ${gov.nhi.namespace}/${gov.nhi.name} through a reviewed change` : ""}`,
+    },
+  ];
 }
 
 /** The gathered facts every workload check reads. */
@@ -133,7 +197,8 @@ interface Prepared {
   where: string;
 }
 
-const enforced = (nhi: NonHumanIdentity): Finding["outcome"] => (nhi.spec.enforcement === "Audit" ? "warn" : "deny");
+const enforced = (nhi: NonHumanIdentity): Finding["outcome"] =>
+  nhi.spec.enforcement === "Audit" ? "warn" : "deny";
 
 const nhiLifetime: Check<Prepared> = {
   name: "nhi-lifetime",
@@ -141,14 +206,21 @@ const nhiLifetime: Check<Prepared> = {
     if (!nhi) return [];
     const problem = lifetimeProblem(nhi, input.now);
     if (!problem) return [];
-    return [{
-      // A suspension is a deliberate quarantine: Audit enforcement does not soften it.
-      outcome: problem.rule === "nhi-suspended" ? "deny" : enforced(nhi), rule: problem.rule, severity: "high", object, identity,
-      message: `${describeObject(object)} would run pods${where} as ${identity}, but ${problem.why}.`,
-      fix: problem.rule === "nhi-suspended"
-        ? `resolve the incident and set spec.suspended: false on ${nhiName(nhi)}, or run the workload as another identity`
-        : `renew ${nhiName(nhi)} (extend spec.lifetime.expiresAt through a reviewed change) or retire the workload`,
-    }];
+    return [
+      {
+        // A suspension is a deliberate quarantine: Audit enforcement does not soften it.
+        outcome: problem.rule === "nhi-suspended" ? "deny" : enforced(nhi),
+        rule: problem.rule,
+        severity: "high",
+        object,
+        identity,
+        message: `${describeObject(object)} would run pods${where} as ${identity}, but ${problem.why}.`,
+        fix:
+          problem.rule === "nhi-suspended"
+            ? `resolve the incident and set spec.suspended: false on ${nhiName(nhi)}, or run the workload as another identity`
+            : `renew ${nhiName(nhi)} (extend spec.lifetime.expiresAt through a reviewed change) or retire the workload`,
+      },
+    ];
   },
 };
 
@@ -157,11 +229,17 @@ const workloadSelector: Check<Prepared> = {
   run: ({ object, nhi, identity, template, where }) => {
     const selector = nhi?.spec.workloads?.podSelector;
     if (!nhi || !selector || selectorMatches(selector, template.labels)) return [];
-    return [{
-      outcome: enforced(nhi), rule: "workload-selector", severity: "high", object, identity,
-      message: `${describeObject(object)} would run pods${where} as ${identity} with labels ${JSON.stringify(template.labels)}, which do not match spec.workloads.podSelector ${JSON.stringify(selector)} of ${nhiName(nhi)}.`,
-      fix: `label the pod template to match the podSelector, or run it as its own ServiceAccount instead of reusing ${identity}`,
-    }];
+    return [
+      {
+        outcome: enforced(nhi),
+        rule: "workload-selector",
+        severity: "high",
+        object,
+        identity,
+        message: `${describeObject(object)} would run pods${where} as ${identity} with labels ${JSON.stringify(template.labels)}, which do not match spec.workloads.podSelector ${JSON.stringify(selector)} of ${nhiName(nhi)}.`,
+        fix: `label the pod template to match the podSelector, or run it as its own ServiceAccount instead of reusing ${identity}`,
+      },
+    ];
   },
 };
 
@@ -173,7 +251,11 @@ const workloadImages: Check<Prepared> = {
     return containersOf(template.spec)
       .filter((c) => typeof c.image !== "string" || !imageMatchesAny(globs, c.image))
       .map((c): Finding => ({
-        outcome: enforced(nhi), rule: "workload-image", severity: "high", object, identity,
+        outcome: enforced(nhi),
+        rule: "workload-image",
+        severity: "high",
+        object,
+        identity,
         message: `${describeObject(object)}: container ${c.name ?? "<unnamed>"} image ${JSON.stringify(c.image ?? "")}${where} is not allowed to run as ${identity}: ${nhiName(nhi)} allows only images ${globs.join(", ")}.`,
         fix: `use an image matching spec.workloads.images of ${nhiName(nhi)}, or add the image pattern there through a reviewed change`,
       }));
@@ -186,11 +268,17 @@ const workloadAutomount: Check<Prepared> = {
     if (!nhi || nhi.spec.workloads?.automountToken !== false) return [];
     const account = input.serviceAccount(sa.namespace, sa.name);
     if (!automountsToken(template.spec, account?.automountServiceAccountToken)) return [];
-    return [{
-      outcome: enforced(nhi), rule: "workload-automount", severity: "medium", object, identity,
-      message: `${describeObject(object)} would mount the API token of ${identity} into its pods${where}, but ${nhiName(nhi)} sets spec.workloads.automountToken: false.`,
-      fix: "set automountServiceAccountToken: false in the pod spec (or on the ServiceAccount)",
-    }];
+    return [
+      {
+        outcome: enforced(nhi),
+        rule: "workload-automount",
+        severity: "medium",
+        object,
+        identity,
+        message: `${describeObject(object)} would mount the API token of ${identity} into its pods${where}, but ${nhiName(nhi)} sets spec.workloads.automountToken: false.`,
+        fix: "set automountServiceAccountToken: false in the pod spec (or on the ServiceAccount)",
+      },
+    ];
   },
 };
 
@@ -203,15 +291,27 @@ const workloadAutomount: Check<Prepared> = {
 const tokenSecretMount: Check<Prepared> = {
   name: "token-secret-mount",
   run: ({ input, object, template, identity, where }) => {
-    const isToken = (name: string): boolean => input.secretType(input.namespace, name) === SERVICE_ACCOUNT_TOKEN_TYPE;
+    const isToken = (name: string): boolean =>
+      input.secretType(input.namespace, name) === SERVICE_ACCOUNT_TOKEN_TYPE;
     const oldTemplate = input.oldObject ? podTemplateOf(input.oldObject) : undefined;
-    const existing = new Set(oldTemplate ? secretReferences(oldTemplate.spec).filter((r) => isToken(r.secretName)).map((r) => r.via) : []);
+    const existing = new Set(
+      oldTemplate
+        ? secretReferences(oldTemplate.spec)
+            .filter((r) => isToken(r.secretName))
+            .map((r) => r.via)
+        : [],
+    );
     return secretReferences(template.spec)
       .filter((ref) => isToken(ref.secretName))
       .map((ref): Finding => {
         const already = existing.has(ref.via);
         return {
-          outcome: already ? "warn" : "deny", rule: "token-secret-mount", severity: "high", object, identity, permission: `read Secret ${input.namespace}/${ref.secretName}`,
+          outcome: already ? "warn" : "deny",
+          rule: "token-secret-mount",
+          severity: "high",
+          object,
+          identity,
+          permission: `read Secret ${input.namespace}/${ref.secretName}`,
           message: `${describeObject(object)} ${already ? "still consumes" : "mounts"} the long-lived ServiceAccount token Secret ${input.namespace}/${ref.secretName} (${ref.via})${where}: a pod may only use its own identity's projected token.`,
           fix: `remove the reference to ${ref.secretName}; run the pod as the ServiceAccount it needs (serviceAccountName) and use its projected token`,
         };
@@ -221,7 +321,8 @@ const tokenSecretMount: Check<Prepared> = {
 
 const borrowedIdentity: Check<Prepared> = {
   name: "borrowed-identity",
-  run: ({ input, object, sa }) => borrowedIdentityFindings(input, input.policy, input.requester, sa, object, "would run pods as"),
+  run: ({ input, object, sa }) =>
+    borrowedIdentityFindings(input, input.policy, input.requester, sa, object, "would run pods as"),
 };
 
 const unclaimedServiceAccount: Check<Prepared> = {
@@ -232,22 +333,40 @@ const unclaimedServiceAccount: Check<Prepared> = {
     if (mode === "Off") return [];
     const outcome: Finding["outcome"] = mode === "Enforce" ? "deny" : "warn";
     if (sa.name === "default") {
-      return [{
-        outcome, rule: "default-service-account", severity: "medium", object, identity,
-        message: `${describeObject(object)} runs pods${where} as the namespace's default ServiceAccount ${identity}, which every pod without serviceAccountName shares and no NonHumanIdentity claims.`,
-        fix: "give the workload its own ServiceAccount (spec.serviceAccountName) and declare a NonHumanIdentity for it",
-      }];
+      return [
+        {
+          outcome,
+          rule: "default-service-account",
+          severity: "medium",
+          object,
+          identity,
+          message: `${describeObject(object)} runs pods${where} as the namespace's default ServiceAccount ${identity}, which every pod without serviceAccountName shares and no NonHumanIdentity claims.`,
+          fix: "give the workload its own ServiceAccount (spec.serviceAccountName) and declare a NonHumanIdentity for it",
+        },
+      ];
     }
-    return [{
-      outcome, rule: "unclaimed-service-account", severity: "medium", object, identity,
-      message: `${describeObject(object)} runs pods${where} as ${identity}, which no NonHumanIdentity claims (NHIPolicy requireClaim: ${mode}).`,
-      fix: `declare a NonHumanIdentity for ServiceAccount ${sa.namespace}/${sa.name} (owner, purpose, scopes)`,
-    }];
+    return [
+      {
+        outcome,
+        rule: "unclaimed-service-account",
+        severity: "medium",
+        object,
+        identity,
+        message: `${describeObject(object)} runs pods${where} as ${identity}, which no NonHumanIdentity claims (NHIPolicy requireClaim: ${mode}).`,
+        fix: `declare a NonHumanIdentity for ServiceAccount ${sa.namespace}/${sa.name} (owner, purpose, scopes)`,
+      },
+    ];
   },
 };
 
 export const WORKLOAD_CHECKS: readonly Check<Prepared>[] = [
-  nhiLifetime, workloadSelector, workloadImages, workloadAutomount, tokenSecretMount, borrowedIdentity, unclaimedServiceAccount,
+  nhiLifetime,
+  workloadSelector,
+  workloadImages,
+  workloadAutomount,
+  tokenSecretMount,
+  borrowedIdentity,
+  unclaimedServiceAccount,
 ];
 
 /**
@@ -257,7 +376,10 @@ export const WORKLOAD_CHECKS: readonly Check<Prepared>[] = [
  * (quarantine blocks new pods) or expired. A controller's UPDATE (scaling, adopting, removing a
  * finalizer) starts nothing new and is allowed, so quarantine never stalls a scale-down.
  */
-const checksFor = (input: WorkloadInput, owner: ControllerOwner | undefined): readonly Check<Prepared>[] => {
+const checksFor = (
+  input: WorkloadInput,
+  owner: ControllerOwner | undefined,
+): readonly Check<Prepared>[] => {
   if (!owner) return WORKLOAD_CHECKS;
   return input.oldObject ? [] : [nhiLifetime];
 };
@@ -265,10 +387,14 @@ const checksFor = (input: WorkloadInput, owner: ControllerOwner | undefined): re
 export function decideWorkload(input: WorkloadInput): Decision {
   const template = podTemplateOf(input.object);
   if (!template) return { allowed: true, violations: [], warnings: [] };
-  const owner = input.requester ? controllerOwnerOf(input.object, input.requester.username) : undefined;
+  const owner = input.requester
+    ? controllerOwnerOf(input.object, input.requester.username)
+    : undefined;
   const sa = { namespace: input.namespace, name: serviceAccountOf(template.spec) };
   const prepared: Prepared = {
-    input, template, sa,
+    input,
+    template,
+    sa,
     object: objectRef(input.object, input.namespace),
     identity: serviceAccountIdentity(sa.namespace, sa.name),
     nhi: input.directory.nhiFor(sa),
@@ -276,6 +402,11 @@ export function decideWorkload(input: WorkloadInput): Decision {
   };
   const decision = runChain(checksFor(input, owner), prepared, input.policy);
   if (!owner) return decision;
-  const judgedByOwner: ObjectRef = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, namespace: input.namespace };
+  const judgedByOwner: ObjectRef = {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.name,
+    namespace: input.namespace,
+  };
   return { ...decision, judgedByOwner };
 }

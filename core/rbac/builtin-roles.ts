@@ -30,10 +30,15 @@ function deepFreeze<T>(value: T): T {
 }
 
 function marked<T extends RbacObject>(objects: T[]): readonly T[] {
-  return deepFreeze(objects.map((o) => ({
-    ...o,
-    metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [BUILTIN_ANNOTATION]: "true" } },
-  })));
+  return deepFreeze(
+    objects.map((o) => ({
+      ...o,
+      metadata: {
+        ...o.metadata,
+        annotations: { ...o.metadata.annotations, [BUILTIN_ANNOTATION]: "true" },
+      },
+    })),
+  );
 }
 
 /** The default ClusterRoles, system:controller:* included (frozen: share them, never mutate). */
@@ -44,7 +49,9 @@ export const BUILTIN_CLUSTER_ROLES: readonly ClusterRole[] = marked(BOOTSTRAP_CL
  * holds system:basic-user, system:discovery, system:public-info-viewer and
  * system:service-account-issuer-discovery through them, which is noise for most scope checks.
  */
-export const BUILTIN_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = marked(BOOTSTRAP_CLUSTER_ROLE_BINDINGS);
+export const BUILTIN_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = marked(
+  BOOTSTRAP_CLUSTER_ROLE_BINDINGS,
+);
 
 /** The default Roles in kube-system and kube-public (extension-apiserver-authentication-reader, …). */
 export const BUILTIN_ROLES: readonly Role[] = marked(BOOTSTRAP_ROLES);

@@ -44,7 +44,12 @@ function breakdownOnce(rule: PolicyRule): PolicyRule[] {
       for (const verb of verbs) {
         if (names.length > 0) {
           for (const name of names) {
-            out.push({ apiGroups: [group], resources: [resource], verbs: [verb], resourceNames: [name] });
+            out.push({
+              apiGroups: [group],
+              resources: [resource],
+              verbs: [verb],
+              resourceNames: [name],
+            });
           }
         } else {
           out.push({ apiGroups: [group], resources: [resource], verbs: [verb] });
@@ -101,17 +106,23 @@ export function ruleCovers(owner: PolicyRule, subRule: PolicyRule): boolean {
   const groupMatches = ownerGroups.includes(ALL) || hasAll(ownerGroups, subRule.apiGroups ?? []);
   if (!groupMatches) return false;
   if (!resourceCoversAll(owner.resources ?? [], subRule.resources ?? [])) return false;
-  if (!nonResourceURLsCoversAll(owner.nonResourceURLs ?? [], subRule.nonResourceURLs ?? [])) return false;
+  if (!nonResourceURLsCoversAll(owner.nonResourceURLs ?? [], subRule.nonResourceURLs ?? []))
+    return false;
   const ownerNames = owner.resourceNames ?? [];
   const subNames = subRule.resourceNames ?? [];
-  return subNames.length === 0 ? ownerNames.length === 0 : ownerNames.length === 0 || hasAll(ownerNames, subNames);
+  return subNames.length === 0
+    ? ownerNames.length === 0
+    : ownerNames.length === 0 || hasAll(ownerNames, subNames);
 }
 
 /**
  * Covers: the atomic rules of `requested` that no rule of `owner` covers, in breakdown order
  * (duplicates kept). [] means the owner rules cover every requested permission.
  */
-export function uncoveredRules(owner: readonly PolicyRule[], requested: readonly PolicyRule[]): PolicyRule[] {
+export function uncoveredRules(
+  owner: readonly PolicyRule[],
+  requested: readonly PolicyRule[],
+): PolicyRule[] {
   const uncovered: PolicyRule[] = [];
   for (const rule of requested) {
     for (const sub of breakdown(rule)) {
@@ -125,7 +136,10 @@ export function uncoveredRules(owner: readonly PolicyRule[], requested: readonly
  * Do the owner rule(s) cover every permission of `rule` (or of each rule in a list)? Accepts one
  * owner rule or a set; several owner rules may jointly cover one requested rule.
  */
-export function covers(owner: PolicyRule | readonly PolicyRule[], rule: PolicyRule | readonly PolicyRule[]): boolean {
+export function covers(
+  owner: PolicyRule | readonly PolicyRule[],
+  rule: PolicyRule | readonly PolicyRule[],
+): boolean {
   const owners: readonly PolicyRule[] = isRuleList(owner) ? owner : [owner];
   const requested: readonly PolicyRule[] = isRuleList(rule) ? rule : [rule];
   for (const r of requested) {

@@ -26,9 +26,19 @@
 // Every mutation does work proportional to the changed object (plus the aggregating roles it
 // feeds), never a rebuild. Nothing here reads a clock or does I/O.
 
-import { BUILTIN_CLUSTER_ROLE_BINDINGS, BUILTIN_CLUSTER_ROLES, BUILTIN_ROLES } from "./builtin-roles.js";
+import {
+  BUILTIN_CLUSTER_ROLE_BINDINGS,
+  BUILTIN_CLUSTER_ROLES,
+  BUILTIN_ROLES,
+} from "./builtin-roles.js";
 import { ruleKey, uncoveredRules } from "./coverage.js";
-import { enclosingGroups, groupContains, groupsOfServiceAccount, isMemberGroup, memberGroup } from "./groups.js";
+import {
+  enclosingGroups,
+  groupContains,
+  groupsOfServiceAccount,
+  isMemberGroup,
+  memberGroup,
+} from "./groups.js";
 import { selectorMatches } from "../labels.js";
 import type {
   BindingRef,
@@ -67,11 +77,15 @@ export function saKey(sa: ServiceAccountRef): string {
 }
 
 export function roleKeyOf(ref: RoleObjectRef): string {
-  return ref.kind === "Role" ? `Role/${ref.namespace ?? ""}/${ref.name}` : `ClusterRole/${ref.name}`;
+  return ref.kind === "Role"
+    ? `Role/${ref.namespace ?? ""}/${ref.name}`
+    : `ClusterRole/${ref.name}`;
 }
 
 export function bindingKeyOf(ref: BindingRef): string {
-  return ref.kind === "RoleBinding" ? `RoleBinding/${ref.namespace ?? ""}/${ref.name}` : `ClusterRoleBinding/${ref.name}`;
+  return ref.kind === "RoleBinding"
+    ? `RoleBinding/${ref.namespace ?? ""}/${ref.name}`
+    : `ClusterRoleBinding/${ref.name}`;
 }
 
 function refOf(obj: RbacObject): RbacObjectRef {
@@ -148,7 +162,10 @@ function cachedRuleKey(rule: PolicyRule): string {
   return k;
 }
 
-function sameRules(a: readonly PolicyRule[] | undefined, b: readonly PolicyRule[] | undefined): boolean {
+function sameRules(
+  a: readonly PolicyRule[] | undefined,
+  b: readonly PolicyRule[] | undefined,
+): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
@@ -212,7 +229,11 @@ export class EffectivePermissionIndex {
         this.refreshClusterRole(cr.metadata.name, undefined, newChangeSet());
       }
       for (const r of BUILTIN_ROLES) {
-        const key = roleKeyOf({ kind: "Role", namespace: r.metadata.namespace ?? "", name: r.metadata.name });
+        const key = roleKeyOf({
+          kind: "Role",
+          namespace: r.metadata.namespace ?? "",
+          name: r.metadata.name,
+        });
         this.builtinNamespacedRoles.set(key, r);
         this.setRules(key, r.rules ?? [], newChangeSet());
       }
@@ -289,7 +310,10 @@ export class EffectivePermissionIndex {
     const memo = this.trial ? undefined : this.grantsMemo.get(key);
     if (memo !== undefined) return memo;
     const keys = new Set<string>();
-    for (const src of [this.bindingsBySA.get(key), ...groupsOfServiceAccount(sa.namespace).map((g) => this.bindingsByGroup.get(g))]) {
+    for (const src of [
+      this.bindingsBySA.get(key),
+      ...groupsOfServiceAccount(sa.namespace).map((g) => this.bindingsByGroup.get(g)),
+    ]) {
       if (src !== undefined) for (const b of src) keys.add(b);
     }
     const grants: Grant[] = [];
@@ -310,7 +334,8 @@ export class EffectivePermissionIndex {
     for (const b of [...(this.bindingsBySA.get(saKey(sa)) ?? [])].sort()) {
       const entry = this.bindings.get(b);
       const rules = entry === undefined ? undefined : this.rules.get(entry.roleKey);
-      if (entry !== undefined && rules !== undefined) grants.push(grantOf(entry, rules, "serviceaccount"));
+      if (entry !== undefined && rules !== undefined)
+        grants.push(grantOf(entry, rules, "serviceaccount"));
     }
     return grants;
   }
@@ -325,7 +350,8 @@ export class EffectivePermissionIndex {
     const memo = this.trial ? undefined : this.groupGrantsMemo.get(group);
     if (memo !== undefined) return memo;
     const keys = new Set<string>();
-    for (const g of enclosingGroups(group)) for (const b of this.bindingsByGroup.get(g) ?? []) keys.add(b);
+    for (const g of enclosingGroups(group))
+      for (const b of this.bindingsByGroup.get(g) ?? []) keys.add(b);
     const grants: Grant[] = [];
     for (const b of [...keys].sort()) {
       const entry = this.bindings.get(b);
@@ -364,7 +390,9 @@ export class EffectivePermissionIndex {
 
   /** Bindings that reference this role (whether or not it exists). */
   bindingsOf(ref: RoleObjectRef): BindingRef[] {
-    return [...(this.bindingsByRole.get(roleKeyOf(ref)) ?? [])].sort().map((b) => (this.bindings.get(b) as BindingEntry).ref);
+    return [...(this.bindingsByRole.get(roleKeyOf(ref)) ?? [])]
+      .sort()
+      .map((b) => (this.bindings.get(b) as BindingEntry).ref);
   }
 
   /** Roles that bindings reference but that do not exist, with those bindings. */
@@ -374,7 +402,8 @@ export class EffectivePermissionIndex {
       if (this.rules.has(rk)) continue;
       const entries = [...bs].sort().map((b) => this.bindings.get(b) as BindingEntry);
       const first = entries[0];
-      if (first !== undefined) out.push({ role: first.roleRef, bindings: entries.map((e) => e.ref) });
+      if (first !== undefined)
+        out.push({ role: first.roleRef, bindings: entries.map((e) => e.ref) });
     }
     return out.sort((a, b) => roleKeyOf(a.role).localeCompare(roleKeyOf(b.role)));
   }
@@ -399,7 +428,8 @@ export class EffectivePermissionIndex {
     }
     const sas = new Set<string>();
     for (const rk of roleKeys) {
-      for (const b of this.bindingsByRole.get(rk) ?? []) this.expandSubjects(this.bindings.get(b), sas);
+      for (const b of this.bindingsByRole.get(rk) ?? [])
+        this.expandSubjects(this.bindings.get(b), sas);
     }
     return this.refsOf(sas);
   }
@@ -417,7 +447,10 @@ export class EffectivePermissionIndex {
   /** The ServiceAccounts and member groups a binding names now (empty when it does not exist). */
   subjectsOf(ref: BindingRef): { serviceAccounts: ServiceAccountRef[]; groups: string[] } {
     const e = this.bindings.get(bindingKeyOf(ref));
-    return { serviceAccounts: e === undefined ? [] : this.refsOf(new Set(e.directSAs)), groups: e?.groups ?? [] };
+    return {
+      serviceAccounts: e === undefined ? [] : this.refsOf(new Set(e.directSAs)),
+      groups: e?.groups ?? [],
+    };
   }
 
   /**
@@ -463,7 +496,8 @@ export class EffectivePermissionIndex {
         this.expandSubjects(this.bindings.get(b), sas);
       }
       for (const rk of cs.roles.keys()) {
-        for (const b of this.bindingsByRole.get(rk) ?? []) this.expandSubjects(this.bindings.get(b), sas);
+        for (const b of this.bindingsByRole.get(rk) ?? [])
+          this.expandSubjects(this.bindings.get(b), sas);
       }
     });
     return this.refsOf(sas);
@@ -484,12 +518,16 @@ export class EffectivePermissionIndex {
    * groups that bindings name (by group name; a group gains what a binding to it, or to a group
    * that contains it, newly gives every member).
    */
-  whatIfHolders(change: RbacChange): { serviceAccounts: Map<string, Grant[]>; groups: Map<string, Grant[]> } {
+  whatIfHolders(change: RbacChange): {
+    serviceAccounts: Map<string, Grant[]>;
+    groups: Map<string, Grant[]>;
+  } {
     const serviceAccounts = new Map<string, Grant[]>();
     const groups = new Map<string, Grant[]>();
     this.withChange(change, (cs) => {
       const touched = new Set<string>(cs.bindings.keys());
-      for (const rk of cs.roles.keys()) for (const b of this.bindingsByRole.get(rk) ?? []) touched.add(b);
+      for (const rk of cs.roles.keys())
+        for (const b of this.bindingsByRole.get(rk) ?? []) touched.add(b);
       // uncoveredRules(old, new) per distinct (old, new) pair of rule arrays: a widened role shared
       // by thousands of bindings is compared once.
       const deltas = new Map<PolicyRule[], Map<PolicyRule[], PolicyRule[]>>();
@@ -500,7 +538,11 @@ export class EffectivePermissionIndex {
         if (newRules === undefined || newRules.length === 0) continue;
         const before = cs.bindings.has(b) ? cs.bindings.get(b) : after;
         const oldRules =
-          before === undefined ? undefined : cs.roles.has(before.roleKey) ? cs.roles.get(before.roleKey) : this.rules.get(before.roleKey);
+          before === undefined
+            ? undefined
+            : cs.roles.has(before.roleKey)
+              ? cs.roles.get(before.roleKey)
+              : this.rules.get(before.roleKey);
         let delta: PolicyRule[] | undefined;
         const widened = (): PolicyRule[] => {
           if (delta === undefined) {
@@ -514,14 +556,22 @@ export class EffectivePermissionIndex {
             if (delta === undefined) {
               // Rules already present verbatim are covered (a rule set covers itself): only diff the rest.
               const oldKeys = new Set(old.map(cachedRuleKey));
-              delta = uncoveredRules(old, newRules.filter((r) => !oldKeys.has(cachedRuleKey(r))));
+              delta = uncoveredRules(
+                old,
+                newRules.filter((r) => !oldKeys.has(cachedRuleKey(r))),
+              );
               byNew.set(newRules, delta);
             }
           }
           return delta;
         };
         /** What `holder` gains through this binding: the whole grant if it newly applies, else what the role added. */
-        const record = (into: Map<string, Grant[]>, holder: string, via: GrantVia, heldBefore: boolean): void => {
+        const record = (
+          into: Map<string, Grant[]>,
+          holder: string,
+          via: GrantVia,
+          heldBefore: boolean,
+        ): void => {
           const rules = heldBefore ? widened() : newRules;
           if (rules.length === 0) return;
           const gained = grantOf(after, rules, via);
@@ -533,13 +583,17 @@ export class EffectivePermissionIndex {
         this.expandSubjects(after, sas);
         for (const key of sas) {
           const sa = this.knownSAs.get(key) as ServiceAccountRef;
-          const heldBefore = before !== undefined && oldRules !== undefined && viaFor(before, key, sa.namespace) !== undefined;
+          const heldBefore =
+            before !== undefined &&
+            oldRules !== undefined &&
+            viaFor(before, key, sa.namespace) !== undefined;
           record(serviceAccounts, key, viaFor(after, key, sa.namespace) as GrantVia, heldBefore);
         }
         const reached = new Set<string>();
         this.expandGroups(after, reached);
         for (const g of reached) {
-          const heldBefore = before !== undefined && oldRules !== undefined && groupViaFor(before, g) !== undefined;
+          const heldBefore =
+            before !== undefined && oldRules !== undefined && groupViaFor(before, g) !== undefined;
           record(groups, g, groupViaFor(after, g) as GrantVia, heldBefore);
         }
       }
@@ -548,7 +602,13 @@ export class EffectivePermissionIndex {
   }
 
   /** Sizes, for benchmarks and metrics. */
-  stats(): { roles: number; clusterRoles: number; bindings: number; serviceAccounts: number; aggregators: number } {
+  stats(): {
+    roles: number;
+    clusterRoles: number;
+    bindings: number;
+    serviceAccounts: number;
+    aggregators: number;
+  } {
     return {
       roles: this.roles.size,
       clusterRoles: new Set([...this.clusterRoles.keys(), ...this.builtinRoles.keys()]).size,
@@ -634,7 +694,11 @@ export class EffectivePermissionIndex {
       const obj = change.upsert;
       switch (obj.kind) {
         case "Role": {
-          const key = roleKeyOf({ kind: "Role", namespace: obj.metadata.namespace ?? "", name: obj.metadata.name });
+          const key = roleKeyOf({
+            kind: "Role",
+            namespace: obj.metadata.namespace ?? "",
+            name: obj.metadata.name,
+          });
           this.roles.set(key, obj);
           this.setRules(key, obj.rules ?? [], cs);
           return;
@@ -776,8 +840,10 @@ export class EffectivePermissionIndex {
   private refreshClusterRole(name: string, prev: ClusterRole | undefined, cs: ChangeSet): void {
     const next = this.clusterRole(name);
     const key = `ClusterRole/${name}`;
-    for (const [k, v] of Object.entries(prev?.metadata.labels ?? {})) deleteFrom(this.crByPair, pairKey(k, v), name);
-    for (const [k, v] of Object.entries(next?.metadata.labels ?? {})) addTo(this.crByPair, pairKey(k, v), name);
+    for (const [k, v] of Object.entries(prev?.metadata.labels ?? {}))
+      deleteFrom(this.crByPair, pairKey(k, v), name);
+    for (const [k, v] of Object.entries(next?.metadata.labels ?? {}))
+      addTo(this.crByPair, pairKey(k, v), name);
 
     if (prev?.aggregationRule !== undefined) this.unregisterAggregator(name);
     if (next === undefined) {
@@ -824,7 +890,8 @@ export class EffectivePermissionIndex {
     if (cr === undefined) return [];
     const labels = cr.metadata.labels ?? {};
     const candidates = new Set<string>(this.aggGeneric);
-    for (const [k, v] of Object.entries(labels)) for (const a of this.aggByPair.get(pairKey(k, v)) ?? []) candidates.add(a);
+    for (const [k, v] of Object.entries(labels))
+      for (const a of this.aggByPair.get(pairKey(k, v)) ?? []) candidates.add(a);
     const out: string[] = [];
     for (const a of candidates) {
       if (a === name) continue;
@@ -867,7 +934,10 @@ export class EffectivePermissionIndex {
     // Dependency order (sources first) over the closure, by the selectors' current matches.
     const matches = new Map<string, string[][]>();
     for (const a of closure) {
-      matches.set(a, (this.aggregators.get(a) ?? []).map((s) => this.clusterRolesMatching(s)));
+      matches.set(
+        a,
+        (this.aggregators.get(a) ?? []).map((s) => this.clusterRolesMatching(s)),
+      );
     }
     const order: string[] = [];
     const state = new Map<string, 1 | 2>();
@@ -945,7 +1015,9 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
   const name = obj.metadata.name;
   const isRB = obj.kind === "RoleBinding";
   const ns = isRB ? (obj.metadata.namespace ?? "") : "";
-  const ref: BindingRef = isRB ? { kind: "RoleBinding", namespace: ns, name } : { kind: "ClusterRoleBinding", name };
+  const ref: BindingRef = isRB
+    ? { kind: "RoleBinding", namespace: ns, name }
+    : { kind: "ClusterRoleBinding", name };
   let roleRef: RoleObjectRef;
   let roleKey: string;
   if (obj.roleRef.kind === "ClusterRole") {

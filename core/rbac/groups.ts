@@ -29,17 +29,35 @@ export interface MemberGroup {
 /** The member group of that name; undefined for any other group (user groups are not NHIs). */
 export function memberGroup(name: string): MemberGroup | undefined {
   if (name === GROUP_ALL_SERVICE_ACCOUNTS) {
-    return { name, serviceAccountNamespace: "*", users: false, members: "every ServiceAccount in the cluster" };
+    return {
+      name,
+      serviceAccountNamespace: "*",
+      users: false,
+      members: "every ServiceAccount in the cluster",
+    };
   }
   if (name === GROUP_AUTHENTICATED) {
-    return { name, serviceAccountNamespace: "*", users: true, members: "every ServiceAccount in the cluster (and every authenticated user)" };
+    return {
+      name,
+      serviceAccountNamespace: "*",
+      users: true,
+      members: "every ServiceAccount in the cluster (and every authenticated user)",
+    };
   }
   if (name === GROUP_UNAUTHENTICATED) {
     return { name, users: true, members: "every unauthenticated (anonymous) request" };
   }
-  if (name.startsWith(GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX) && name.length > GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX.length) {
+  if (
+    name.startsWith(GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX) &&
+    name.length > GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX.length
+  ) {
     const namespace = name.slice(GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX.length);
-    return { name, serviceAccountNamespace: namespace, users: false, members: `every ServiceAccount in namespace ${namespace}` };
+    return {
+      name,
+      serviceAccountNamespace: namespace,
+      users: false,
+      members: `every ServiceAccount in namespace ${namespace}`,
+    };
   }
   return undefined;
 }
@@ -48,7 +66,11 @@ export const isMemberGroup = (name: string): boolean => memberGroup(name) !== un
 
 /** The member groups a ServiceAccount of `namespace` is in, narrowest first. */
 export function groupsOfServiceAccount(namespace: string): string[] {
-  return [GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX + namespace, GROUP_ALL_SERVICE_ACCOUNTS, GROUP_AUTHENTICATED];
+  return [
+    GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX + namespace,
+    GROUP_ALL_SERVICE_ACCOUNTS,
+    GROUP_AUTHENTICATED,
+  ];
 }
 
 /**

@@ -1,6 +1,13 @@
 // Public surface of the RBAC core: coverage, scoped coverage, built-in roles, effective permissions.
 export * from "./types.js";
-export { breakdown, covers, nonResourceURLCovers, ruleCovers, ruleKey, uncoveredRules } from "./coverage.js";
+export {
+  breakdown,
+  covers,
+  nonResourceURLCovers,
+  ruleCovers,
+  ruleKey,
+  uncoveredRules,
+} from "./coverage.js";
 export {
   CLUSTER_WIDE,
   describeGrant,

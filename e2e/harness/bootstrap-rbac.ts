@@ -2,7 +2,15 @@
 // metadata noise stripped) and rendering them as core/rbac/builtin-roles.data.ts. Shared by the
 // generator (e2e/scripts/gen-builtin-roles.ts) and the e2e test that compares the table with a live
 // API server (e2e/suites/builtin-roles.e2e.ts), so both see the objects the same way.
-import type { ClusterRole, ClusterRoleBinding, ObjectMeta, PolicyRule, RbacObject, Role, RoleBinding } from "../../core/rbac/types.js";
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  ObjectMeta,
+  PolicyRule,
+  RbacObject,
+  Role,
+  RoleBinding,
+} from "../../core/rbac/types.js";
 import type { KubeClient } from "./kube.js";
 
 /** The label kube-apiserver's RBAC bootstrap (bootstrappolicy) puts on every object it creates. */
@@ -24,8 +32,10 @@ export function normalizeRule(r: PolicyRule): PolicyRule {
   const out: Omit<PolicyRule, "verbs"> = {};
   if (r.apiGroups !== undefined) out.apiGroups = [...r.apiGroups];
   if (r.resources !== undefined && r.resources.length > 0) out.resources = [...r.resources];
-  if (r.resourceNames !== undefined && r.resourceNames.length > 0) out.resourceNames = [...r.resourceNames];
-  if (r.nonResourceURLs !== undefined && r.nonResourceURLs.length > 0) out.nonResourceURLs = [...r.nonResourceURLs];
+  if (r.resourceNames !== undefined && r.resourceNames.length > 0)
+    out.resourceNames = [...r.resourceNames];
+  if (r.nonResourceURLs !== undefined && r.nonResourceURLs.length > 0)
+    out.nonResourceURLs = [...r.nonResourceURLs];
   return { ...out, verbs: [...r.verbs] };
 }
 
@@ -48,7 +58,11 @@ function metadataOf(m: ObjectMeta): ObjectMeta {
 export function normalizeRole<R extends Role | ClusterRole>(role: R): R {
   const out = { apiVersion: RBAC_V1, kind: role.kind, metadata: metadataOf(role.metadata) } as R;
   if (role.kind === "ClusterRole" && role.aggregationRule) {
-    (out as ClusterRole).aggregationRule = { clusterRoleSelectors: (role.aggregationRule.clusterRoleSelectors ?? []).map((s) => ({ ...s })) };
+    (out as ClusterRole).aggregationRule = {
+      clusterRoleSelectors: (role.aggregationRule.clusterRoleSelectors ?? []).map((s) => ({
+        ...s,
+      })),
+    };
     out.rules = [];
   } else {
     out.rules = (role.rules ?? []).map(normalizeRule);
@@ -61,9 +75,14 @@ export function normalizeBinding<B extends RoleBinding | ClusterRoleBinding>(b: 
     apiVersion: RBAC_V1,
     kind: b.kind,
     metadata: metadataOf(b.metadata),
-    roleRef: { apiGroup: b.roleRef.apiGroup ?? "rbac.authorization.k8s.io", kind: b.roleRef.kind, name: b.roleRef.name },
+    roleRef: {
+      apiGroup: b.roleRef.apiGroup ?? "rbac.authorization.k8s.io",
+      kind: b.roleRef.kind,
+      name: b.roleRef.name,
+    },
     subjects: (b.subjects ?? []).map((s) => ({
-      kind: s.kind, name: s.name,
+      kind: s.kind,
+      name: s.name,
       ...(s.namespace !== undefined && s.namespace !== "" ? { namespace: s.namespace } : {}),
       ...(s.apiGroup !== undefined && s.apiGroup !== "" ? { apiGroup: s.apiGroup } : {}),
     })),
@@ -79,17 +98,24 @@ export interface BootstrapRbac {
 }
 
 const byPlace = (a: { metadata: ObjectMeta }, b: { metadata: ObjectMeta }): number =>
-  (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") || a.metadata.name.localeCompare(b.metadata.name);
+  (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
+  a.metadata.name.localeCompare(b.metadata.name);
 
 /** The bootstrapping-labelled RBAC objects of a live cluster, as given (sorted by namespace and name). */
 export async function listBootstrapRbac(kube: KubeClient): Promise<BootstrapRbac> {
   const list = async <T extends RbacObject>(resource: string, kind: T["kind"]): Promise<T[]> => {
-    const got = await kube.must<Listed<T>>("GET", `/apis/rbac.authorization.k8s.io/v1/${resource}?labelSelector=${encodeURIComponent(BOOTSTRAP_SELECTOR)}`);
+    const got = await kube.must<Listed<T>>(
+      "GET",
+      `/apis/rbac.authorization.k8s.io/v1/${resource}?labelSelector=${encodeURIComponent(BOOTSTRAP_SELECTOR)}`,
+    );
     return (got.items ?? []).map((o) => ({ ...o, kind })).sort(byPlace);
   };
   return {
     clusterRoles: await list<ClusterRole>("clusterroles", "ClusterRole"),
-    clusterRoleBindings: await list<ClusterRoleBinding>("clusterrolebindings", "ClusterRoleBinding"),
+    clusterRoleBindings: await list<ClusterRoleBinding>(
+      "clusterrolebindings",
+      "ClusterRoleBinding",
+    ),
     roles: await list<Role>("roles", "Role"),
     roleBindings: await list<RoleBinding>("rolebindings", "RoleBinding"),
   };
@@ -99,8 +125,14 @@ const json = (v: unknown): string => JSON.stringify(v);
 
 function renderRole(role: Role | ClusterRole): string[] {
   const r = normalizeRole(role);
-  const lines = [`  {`, `    apiVersion: ${json(r.apiVersion)},`, `    kind: ${json(r.kind)},`, `    metadata: ${json(r.metadata)},`];
-  if (r.kind === "ClusterRole" && r.aggregationRule) lines.push(`    aggregationRule: ${json(r.aggregationRule)},`);
+  const lines = [
+    `  {`,
+    `    apiVersion: ${json(r.apiVersion)},`,
+    `    kind: ${json(r.kind)},`,
+    `    metadata: ${json(r.metadata)},`,
+  ];
+  if (r.kind === "ClusterRole" && r.aggregationRule)
+    lines.push(`    aggregationRule: ${json(r.aggregationRule)},`);
   const rules = r.rules ?? [];
   if (rules.length === 0) lines.push(`    rules: [],`);
   else lines.push(`    rules: [`, ...rules.map((x) => `      ${json(x)},`), `    ],`);
@@ -110,7 +142,13 @@ function renderRole(role: Role | ClusterRole): string[] {
 
 function renderBinding(binding: RoleBinding | ClusterRoleBinding): string[] {
   const b = normalizeBinding(binding);
-  const lines = [`  {`, `    apiVersion: ${json(b.apiVersion)},`, `    kind: ${json(b.kind)},`, `    metadata: ${json(b.metadata)},`, `    roleRef: ${json(b.roleRef)},`];
+  const lines = [
+    `  {`,
+    `    apiVersion: ${json(b.apiVersion)},`,
+    `    kind: ${json(b.kind)},`,
+    `    metadata: ${json(b.metadata)},`,
+    `    roleRef: ${json(b.roleRef)},`,
+  ];
   const subjects = b.subjects ?? [];
   if (subjects.length === 0) lines.push(`    subjects: [],`);
   else lines.push(`    subjects: [`, ...subjects.map((s) => `      ${json(s)},`), `    ],`);

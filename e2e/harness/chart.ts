@@ -12,29 +12,64 @@ export const CHART_DIR = join(REPO_ROOT, "charts", "nhi-operator");
 
 /** Values that turn every optional template on (ServiceMonitor, PrometheusRule, NetworkPolicy, default NHIPolicy, cert-manager). */
 export const ALL_FEATURES_ON = [
-  "--set", "certManager.enabled=true", "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true",
-  "--set", "networkPolicy.enabled=true", "--set", "defaultPolicy.enabled=true",
+  "--set",
+  "certManager.enabled=true",
+  "--set",
+  "serviceMonitor.enabled=true",
+  "--set",
+  "prometheusRule.enabled=true",
+  "--set",
+  "networkPolicy.enabled=true",
+  "--set",
+  "defaultPolicy.enabled=true",
 ];
 
-export interface HelmResult { status: number; stdout: string; stderr: string }
+export interface HelmResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function helm(args: string[], helmPath: string = resolveHelm()): HelmResult {
   const r = spawnSync(helmPath, args, { encoding: "utf8", timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? (r.error ? String(r.error) : "") };
+  return {
+    status: r.status ?? -1,
+    stdout: r.stdout ?? "",
+    stderr: r.stderr ?? (r.error ? String(r.error) : ""),
+  };
 }
 
-export interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown }
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
 
 /** `helm template` of the chart; throws with helm's message when it fails. */
-export function renderChart(namespace: string, extra: string[] = [], helmPath?: string): K8sObject[] {
-  const r = helm(["template", "nhi-operator", CHART_DIR, "--namespace", namespace, ...extra], helmPath);
+export function renderChart(
+  namespace: string,
+  extra: string[] = [],
+  helmPath?: string,
+): K8sObject[] {
+  const r = helm(
+    ["template", "nhi-operator", CHART_DIR, "--namespace", namespace, ...extra],
+    helmPath,
+  );
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr.trim()}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
 }
 
 export function findObject(objects: K8sObject[], kind: string, name?: string): K8sObject {
-  const o = objects.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
-  if (!o) throw new Error(`the chart renders no ${kind}${name ? ` ${name}` : ""} (has: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")})`);
+  const o = objects.find(
+    (x) => x.kind === kind && (name === undefined || x.metadata.name === name),
+  );
+  if (!o)
+    throw new Error(
+      `the chart renders no ${kind}${name ? ` ${name}` : ""} (has: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")})`,
+    );
   return o;
 }
 
@@ -47,7 +82,10 @@ export const INSTALL_NAMESPACE = "nhi-system";
  * values and its CRDs (--include-crds), for clusters installed without Helm.
  */
 export function renderInstallManifest(helmPath?: string): string {
-  const r = helm(["template", "nhi-operator", CHART_DIR, "--namespace", INSTALL_NAMESPACE, "--include-crds"], helmPath);
+  const r = helm(
+    ["template", "nhi-operator", CHART_DIR, "--namespace", INSTALL_NAMESPACE, "--include-crds"],
+    helmPath,
+  );
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr.trim()}`);
   const header = [
     "# nhi-operator without Helm: kubectl apply --server-side -f manifests/install.yaml",
@@ -67,34 +105,81 @@ export function renderInstallManifest(helmPath?: string): string {
 
 export const EXAMPLES_DIR = join(REPO_ROOT, "manifests", "examples");
 
-export interface ExampleDocument { file: string; doc: K8sObject & { spec: Record<string, unknown> } }
+export interface ExampleDocument {
+  file: string;
+  doc: K8sObject & { spec: Record<string, unknown> };
+}
 
 /** Every document of manifests/examples/*.yaml, by file name. */
 export function exampleDocuments(): ExampleDocument[] {
-  return readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".yaml")).sort().flatMap((file) =>
-    parseAllDocuments(readFileSync(join(EXAMPLES_DIR, file), "utf8")).map((d) => ({ file, doc: d.toJS() as ExampleDocument["doc"] })).filter((x) => x.doc !== null));
+  return readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .flatMap((file) =>
+      parseAllDocuments(readFileSync(join(EXAMPLES_DIR, file), "utf8"))
+        .map((d) => ({ file, doc: d.toJS() as ExampleDocument["doc"] }))
+        .filter((x) => x.doc !== null),
+    );
 }
 
 /**
  * Starts the operator locally as the chart's ServiceAccount (a TokenRequest token in a kubeconfig of
  * the admin's server and CA) with the chart's arguments; its listeners on loopback.
  */
-export async function startAsChart(cluster: Cluster, ns: string, serviceAccount: string, args: string[], dir: string): Promise<{ proc: ChildProcessWithoutNullStreams; logs: () => string; exited: Promise<void> }> {
-  const token = (await cluster.kubectlOk(["create", "token", serviceAccount, "--namespace", ns, "--duration", "1h"])).trim();
+export async function startAsChart(
+  cluster: Cluster,
+  ns: string,
+  serviceAccount: string,
+  args: string[],
+  dir: string,
+): Promise<{ proc: ChildProcessWithoutNullStreams; logs: () => string; exited: Promise<void> }> {
+  const token = (
+    await cluster.kubectlOk([
+      "create",
+      "token",
+      serviceAccount,
+      "--namespace",
+      ns,
+      "--duration",
+      "1h",
+    ])
+  ).trim();
   const admin = new KubeConfig();
   admin.loadFromFile(cluster.kubeconfigPath);
   const server = admin.getCurrentCluster();
   assert.ok(server, "the admin kubeconfig has a current cluster");
   const sa = new KubeConfig();
   sa.loadFromOptions({
-    clusters: [server], users: [{ name: serviceAccount, token }],
-    contexts: [{ name: "chart", cluster: server.name, user: serviceAccount }], currentContext: "chart",
+    clusters: [server],
+    users: [{ name: serviceAccount, token }],
+    contexts: [{ name: "chart", cluster: server.name, user: serviceAccount }],
+    currentContext: "chart",
   });
   const kubeconfig = join(dir, "kubeconfig");
   writeFileSync(kubeconfig, sa.exportConfig(), { mode: 0o600 });
-  const proc = spawn(process.execPath, [join(REPO_ROOT, "dist/operator/main.js"), "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--metrics-host", "127.0.0.1", ...args], {
-    env: { ...process.env, LOG_LEVEL: "debug", POD_NAME: "nhi-operator-e2e", POD_IP: "127.0.0.1", POD_NAMESPACE: ns }, stdio: ["pipe", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "dist/operator/main.js"),
+      "--kubeconfig",
+      kubeconfig,
+      "--host",
+      "127.0.0.1",
+      "--metrics-host",
+      "127.0.0.1",
+      ...args,
+    ],
+    {
+      env: {
+        ...process.env,
+        LOG_LEVEL: "debug",
+        POD_NAME: "nhi-operator-e2e",
+        POD_IP: "127.0.0.1",
+        POD_NAMESPACE: ns,
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
   let logs = "";
   proc.stdout.setEncoding("utf8").on("data", (d: string) => (logs += d));
   proc.stderr.setEncoding("utf8").on("data", (d: string) => (logs += d));
@@ -102,7 +187,10 @@ export async function startAsChart(cluster: Cluster, ns: string, serviceAccount:
   return { proc, logs: () => logs, exited };
 }
 
-export async function stopProcess(proc: ChildProcessWithoutNullStreams, exited: Promise<void>): Promise<void> {
+export async function stopProcess(
+  proc: ChildProcessWithoutNullStreams,
+  exited: Promise<void>,
+): Promise<void> {
   proc.kill("SIGTERM");
   const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
   await exited;

@@ -3,7 +3,15 @@
 //   node dist/e2e/harness/cli.js down   stop it
 //   node dist/e2e/harness/cli.js serve  (internal) the detached process that owns the plane
 import { spawn } from "node:child_process";
-import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "./binaries.js";
@@ -53,14 +61,19 @@ async function up(): Promise<number> {
   const rel = relative(process.cwd(), kubeconfig) || kubeconfig;
   const existing = readState();
   if (running(existing) && existing.ready) {
-    process.stderr.write(`cluster-up: already running (${existing.apiServerUrl ?? "?"}, pid ${existing.pid})\n`);
+    process.stderr.write(
+      `cluster-up: already running (${existing.apiServerUrl ?? "?"}, pid ${existing.pid})\n`,
+    );
     process.stdout.write(`${rel}\n`);
     return 0;
   }
   if (running(existing)) process.kill(existing.pid, "SIGTERM"); // half-started: start over
   rmSync(stateFile, { force: true });
   const fd = openSync(logFile, "w");
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "serve"], { detached: true, stdio: ["ignore", fd, fd] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "serve"], {
+    detached: true,
+    stdio: ["ignore", fd, fd],
+  });
   closeSync(fd);
   child.unref();
   let exited = false;
@@ -69,17 +82,21 @@ async function up(): Promise<number> {
   while (Date.now() < deadline && !exited) {
     const s = readState();
     if (s?.ready && s.pid === child.pid) {
-      process.stderr.write(`cluster-up: ready in ${((s.startedInMs ?? 0) / 1000).toFixed(1)} s at ${s.apiServerUrl ?? "?"} ` +
-        `(pid ${s.pid}; log ${relative(process.cwd(), logFile)}). Use: export KUBECONFIG=$PWD/${rel}  ` +
-        `or E2E_KUBECONFIG=${rel} npm run test:e2e. Stop: make cluster-down\n` +
-        `cluster-up: audit log ${s.auditLogPath ?? "?"}; audit webhook batches go to ${s.auditSink?.url ?? "?"} (cert files in ${relative(process.cwd(), stateFile)})\n`);
+      process.stderr.write(
+        `cluster-up: ready in ${((s.startedInMs ?? 0) / 1000).toFixed(1)} s at ${s.apiServerUrl ?? "?"} ` +
+          `(pid ${s.pid}; log ${relative(process.cwd(), logFile)}). Use: export KUBECONFIG=$PWD/${rel}  ` +
+          `or E2E_KUBECONFIG=${rel} npm run test:e2e. Stop: make cluster-down\n` +
+          `cluster-up: audit log ${s.auditLogPath ?? "?"}; audit webhook batches go to ${s.auditSink?.url ?? "?"} (cert files in ${relative(process.cwd(), stateFile)})\n`,
+      );
       process.stdout.write(`${rel}\n`);
       return 0;
     }
     await sleep(200);
   }
   if (!exited && child.pid) process.kill(child.pid, "SIGTERM");
-  process.stderr.write(`cluster-up: the control plane did not start; ${logFile}:\n${tail(logFile)}\n`);
+  process.stderr.write(
+    `cluster-up: the control plane did not start; ${logFile}:\n${tail(logFile)}\n`,
+  );
   return 1;
 }
 
@@ -109,9 +126,20 @@ async function serve(): Promise<void> {
       rmSync(kubeconfig, { force: true });
     }
   });
-  const cp = await ControlPlane.start({ log: (l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`) });
+  const cp = await ControlPlane.start({
+    log: (l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`),
+  });
   copyFileSync(cp.kubeconfigPath, kubeconfig);
-  const state: State = { pid: process.pid, start: processStartTime(process.pid), ready: true, apiServerUrl: cp.apiServerUrl, pids: cp.pids, startedInMs: cp.timings.totalMs, auditLogPath: cp.auditLogPath, auditSink: cp.auditSink };
+  const state: State = {
+    pid: process.pid,
+    start: processStartTime(process.pid),
+    ready: true,
+    apiServerUrl: cp.apiServerUrl,
+    pids: cp.pids,
+    startedInMs: cp.timings.totalMs,
+    auditLogPath: cp.auditLogPath,
+    auditSink: cp.auditSink,
+  };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   // Stays alive until SIGTERM/SIGINT; procs.ts stops the plane in order and exits.
   setInterval(() => undefined, 1 << 30);

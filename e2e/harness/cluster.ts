@@ -65,7 +65,11 @@ export abstract class Cluster {
   /** Where the API server sends audit webhook batches (a local plane only). */
   auditSink: AuditSinkEndpoint | undefined;
 
-  protected constructor(readonly kubeconfigPath: string, readonly kubectlPath: string, readonly helmPath?: string) {}
+  protected constructor(
+    readonly kubeconfigPath: string,
+    readonly kubectlPath: string,
+    readonly helmPath?: string,
+  ) {}
 
   protected setClient(kc: KubeConfig): void {
     this.client = new KubeClient(kc);
@@ -82,7 +86,9 @@ export abstract class Cluster {
   /** Runs kubectl against this cluster. Never pass secrets in args; stdout may hold what you asked for. */
   kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(this.kubectlPath, ["--kubeconfig", this.kubeconfigPath, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(this.kubectlPath, ["--kubeconfig", this.kubeconfigPath, ...args], {
+        stdio: ["pipe", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -101,9 +107,13 @@ export abstract class Cluster {
   }
 
   /** kubectl that must succeed; the error carries kubectl's stderr. */
-  async kubectlOk(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+  async kubectlOk(
+    args: string[],
+    opts: { input?: string; timeoutMs?: number } = {},
+  ): Promise<string> {
     const r = await this.kubectl(args, opts);
-    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
+    if (r.code !== 0)
+      throw new Error(`kubectl ${args.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
     return r.stdout;
   }
 
@@ -111,7 +121,11 @@ export abstract class Cluster {
    * Applies YAML (text or a file path) as an identity and returns the API server's verdict:
    * { allowed, code, reason, message, warnings }. Nothing is thrown for a denial.
    */
-  async applyAs(yamlOrFile: string, as?: Identity, opts: { namespace?: string; dryRun?: boolean } = {}): Promise<ApplyResult> {
+  async applyAs(
+    yamlOrFile: string,
+    as?: Identity,
+    opts: { namespace?: string; dryRun?: boolean } = {},
+  ): Promise<ApplyResult> {
     const results: Verdict[] = [];
     for (const obj of loadObjects(yamlOrFile)) {
       results.push(await this.kube.apply(obj, { ...opts, as }));
@@ -124,11 +138,19 @@ export abstract class Cluster {
   /** Creates a namespace with a unique name; waits for its "default" ServiceAccount when controllers run. */
   async createNamespace(prefix = "e2e", labels: Record<string, string> = {}): Promise<string> {
     const name = `${prefix}-${randomBytes(3).toString("hex")}`.toLowerCase().slice(0, 63);
-    const v = await this.kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "nhi.io/e2e": "true", ...labels } } });
-    if (!v.allowed) throw new Error(`e2e harness: create namespace ${name}: ${v.code} ${v.message}`);
+    const v = await this.kube.create({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name, labels: { "nhi.io/e2e": "true", ...labels } },
+    });
+    if (!v.allowed)
+      throw new Error(`e2e harness: create namespace ${name}: ${v.code} ${v.message}`);
     if (this.hasControllers) {
-      await waitFor(`ServiceAccount ${name}/default (serviceaccount controller)`,
-        async () => (await this.kube.get("v1", "ServiceAccount", "default", name)) !== undefined, { timeoutMs: 30_000 });
+      await waitFor(
+        `ServiceAccount ${name}/default (serviceaccount controller)`,
+        async () => (await this.kube.get("v1", "ServiceAccount", "default", name)) !== undefined,
+        { timeoutMs: 30_000 },
+      );
     }
     return name;
   }
@@ -137,7 +159,11 @@ export abstract class Cluster {
   async deleteNamespace(name: string, opts: { wait?: boolean } = {}): Promise<void> {
     await this.kube.delete("v1", "Namespace", name);
     if (opts.wait && this.hasControllers) {
-      await waitFor(`namespace ${name} to be deleted`, async () => (await this.kube.get("v1", "Namespace", name)) === undefined, { timeoutMs: 60_000 });
+      await waitFor(
+        `namespace ${name} to be deleted`,
+        async () => (await this.kube.get("v1", "Namespace", name)) === undefined,
+        { timeoutMs: 60_000 },
+      );
     }
   }
 
@@ -146,27 +172,34 @@ export abstract class Cluster {
    * Returns a function that removes it. The API server picks it up within about a second; probe
    * with a request the webhook must see before relying on it.
    */
-  async registerValidatingWebhook(name: string, w: WebhookRegistration): Promise<() => Promise<void>> {
+  async registerValidatingWebhook(
+    name: string,
+    w: WebhookRegistration,
+  ): Promise<() => Promise<void>> {
     const obj: KubeObject = {
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "ValidatingWebhookConfiguration",
       metadata: { name, labels: { "nhi.io/e2e": "true" } },
-      webhooks: [{
-        name: name.includes(".") ? name : `${name}.e2e.nhi.io`,
-        clientConfig: { url: w.url, caBundle: Buffer.from(w.caBundlePem).toString("base64") },
-        rules: w.rules,
-        failurePolicy: w.failurePolicy ?? "Fail",
-        matchPolicy: w.matchPolicy ?? "Equivalent",
-        sideEffects: "None",
-        admissionReviewVersions: ["v1"],
-        timeoutSeconds: w.timeoutSeconds ?? 5,
-        ...(w.namespaceSelector ? { namespaceSelector: w.namespaceSelector } : {}),
-        ...(w.objectSelector ? { objectSelector: w.objectSelector } : {}),
-      }],
+      webhooks: [
+        {
+          name: name.includes(".") ? name : `${name}.e2e.nhi.io`,
+          clientConfig: { url: w.url, caBundle: Buffer.from(w.caBundlePem).toString("base64") },
+          rules: w.rules,
+          failurePolicy: w.failurePolicy ?? "Fail",
+          matchPolicy: w.matchPolicy ?? "Equivalent",
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+          timeoutSeconds: w.timeoutSeconds ?? 5,
+          ...(w.namespaceSelector ? { namespaceSelector: w.namespaceSelector } : {}),
+          ...(w.objectSelector ? { objectSelector: w.objectSelector } : {}),
+        },
+      ],
     };
     const v = await this.kube.apply(obj);
-    if (!v.allowed) throw new Error(`e2e harness: register webhook ${name}: ${v.code} ${v.message}`);
-    return () => this.kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", name);
+    if (!v.allowed)
+      throw new Error(`e2e harness: register webhook ${name}: ${v.code} ${v.message}`);
+    return () =>
+      this.kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", name);
   }
 }
 

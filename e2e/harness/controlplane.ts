@@ -22,13 +22,19 @@ import { Guard, ManagedProcess, sleep, sweepStale, track } from "./procs.js";
  * nodes or a cloud, each with its reason. Everything else a real cluster runs, runs here.
  */
 export const EXCLUDED_CONTROLLERS: Readonly<Record<string, string>> = {
-  "cloud-node-lifecycle-controller": "deletes Nodes their cloud no longer has: there is no cloud provider",
-  "service-lb-controller": "provisions cloud load balancers for Services: there is no cloud provider",
+  "cloud-node-lifecycle-controller":
+    "deletes Nodes their cloud no longer has: there is no cloud provider",
+  "service-lb-controller":
+    "provisions cloud load balancers for Services: there is no cloud provider",
   "node-route-controller": "programs cloud routes for pod CIDRs: there is no cloud provider",
-  "node-ipam-controller": "allocates pod CIDRs to Nodes: there are no Nodes (and no --allocate-node-cidrs)",
+  "node-ipam-controller":
+    "allocates pod CIDRs to Nodes: there are no Nodes (and no --allocate-node-cidrs)",
 };
 
-export const DEFAULT_CONTROLLERS: readonly string[] = ["*", ...Object.keys(EXCLUDED_CONTROLLERS).map((c) => `-${c}`)];
+export const DEFAULT_CONTROLLERS: readonly string[] = [
+  "*",
+  ...Object.keys(EXCLUDED_CONTROLLERS).map((c) => `-${c}`),
+];
 
 /** The audit policy the chart and README ship (manifests/audit/policy.yaml); every plane runs with it. */
 export const AUDIT_POLICY_FILE: string = join(REPO_ROOT, "manifests", "audit", "policy.yaml");
@@ -72,17 +78,27 @@ export interface StartTimings {
 
 type Probe = () => Promise<boolean>;
 
-function httpOk(url: string, tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean }): Probe {
-  return () => new Promise((resolve) => {
-    const opts = tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecure } : {};
-    const req = (url.startsWith("https:") ? httpsRequest : httpRequest)(url, { ...opts, timeout: 2_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+function httpOk(
+  url: string,
+  tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean },
+): Probe {
+  return () =>
+    new Promise((resolve) => {
+      const opts = tls
+        ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecure }
+        : {};
+      const req = (url.startsWith("https:") ? httpsRequest : httpRequest)(
+        url,
+        { ...opts, timeout: 2_000 },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        },
+      );
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => resolve(false));
+      req.end();
     });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(false));
-    req.end();
-  });
 }
 
 function kubeconfigYaml(server: string, caPem: string, client: IssuedCert, user: string): string {
@@ -91,7 +107,15 @@ function kubeconfigYaml(server: string, caPem: string, client: IssuedCert, user:
     apiVersion: "v1",
     kind: "Config",
     clusters: [{ name: "nhi-e2e", cluster: { server, "certificate-authority-data": b64(caPem) } }],
-    users: [{ name: user, user: { "client-certificate-data": b64(client.certPem), "client-key-data": b64(client.keyPem) } }],
+    users: [
+      {
+        name: user,
+        user: {
+          "client-certificate-data": b64(client.certPem),
+          "client-key-data": b64(client.keyPem),
+        },
+      },
+    ],
     contexts: [{ name: "nhi-e2e", context: { cluster: "nhi-e2e", user } }],
     "current-context": "nhi-e2e",
   });
@@ -101,7 +125,14 @@ export class ControlPlane extends Cluster {
   private readonly procs: ManagedProcess[] = [];
   private untrack: () => void = () => undefined;
   private stopped = false;
-  timings: StartTimings = { certsMs: 0, etcdMs: 0, apiServerMs: 0, controllerManagerMs: 0, schedulerMs: 0, totalMs: 0 };
+  timings: StartTimings = {
+    certsMs: 0,
+    etcdMs: 0,
+    apiServerMs: 0,
+    controllerManagerMs: 0,
+    schedulerMs: 0,
+    totalMs: 0,
+  };
   private apiServerLaunch: { args: string[]; logs: string; ready: Probe } | undefined;
   apiServerUrl = "";
   etcdUrl = "";
@@ -119,10 +150,17 @@ export class ControlPlane extends Cluster {
   /** Starts etcd, kube-apiserver and (when available) kube-controller-manager and kube-scheduler; resolves when ready. */
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const t0 = Date.now();
-    const log = opts.log ?? (process.env.E2E_VERBOSE === "1" ? (l: string): void => void process.stderr.write(`e2e harness: ${l}\n`) : (): void => undefined);
+    const log =
+      opts.log ??
+      (process.env.E2E_VERBOSE === "1"
+        ? (l: string): void => void process.stderr.write(`e2e harness: ${l}\n`)
+        : (): void => undefined);
     const binaries = opts.binaries ?? resolveBinaries();
     const swept = sweepStale();
-    if (swept.length > 0) process.stderr.write(`e2e harness: killed leftovers of an earlier run: ${swept.join(", ")}\n`);
+    if (swept.length > 0)
+      process.stderr.write(
+        `e2e harness: killed leftovers of an earlier run: ${swept.join(", ")}\n`,
+      );
     const keepData = opts.keepData ?? process.env.E2E_KEEP_DATA === "1";
     const dataDir = mkdtempSync(join(tmpdir(), "nhi-e2e-"));
     const guard = new Guard(dataDir, keepData);
@@ -149,19 +187,43 @@ export class ControlPlane extends Cluster {
     const ca = CertAuthority.create(pki, "nhi-e2e-ca");
     const serving = ca.issue("apiserver", {
       commonName: "kube-apiserver",
-      dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+      dnsNames: [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+      ],
       ips: ["127.0.0.1", "10.0.0.1"],
       usage: "server",
     });
-    const admin = ca.issue("admin", { commonName: "admin", organizations: ["system:masters"], usage: "client" });
-    const kcmCert = ca.issue("kube-controller-manager", { commonName: "system:kube-controller-manager", usage: "client" });
-    const schedulerCert = ca.issue("kube-scheduler", { commonName: "system:kube-scheduler", usage: "client" });
+    const admin = ca.issue("admin", {
+      commonName: "admin",
+      organizations: ["system:masters"],
+      usage: "client",
+    });
+    const kcmCert = ca.issue("kube-controller-manager", {
+      commonName: "system:kube-controller-manager",
+      usage: "client",
+    });
+    const schedulerCert = ca.issue("kube-scheduler", {
+      commonName: "system:kube-scheduler",
+      usage: "client",
+    });
     // The aggregation layer's front proxy, as kubeadm sets it up: without it every component logs
     // that the requestheader CA bundle is missing, and aggregated APIs could not authenticate.
     const frontProxyCa = CertAuthority.create(join(pki, "front-proxy"), "front-proxy-ca");
-    const frontProxyClient = frontProxyCa.issue("front-proxy-client", { commonName: "front-proxy-client", usage: "client" });
+    const frontProxyClient = frontProxyCa.issue("front-proxy-client", {
+      commonName: "front-proxy-client",
+      usage: "client",
+    });
     const sa = writeServiceAccountKeys(pki);
-    const auditSinkCert = ca.issue("audit-sink", { commonName: "nhi-audit-sink", dnsNames: ["localhost"], ips: ["127.0.0.1"], usage: "server" });
+    const auditSinkCert = ca.issue("audit-sink", {
+      commonName: "nhi-audit-sink",
+      dnsNames: ["localhost"],
+      ips: ["127.0.0.1"],
+      usage: "server",
+    });
     this.timings.certsMs = Date.now() - t;
 
     // etcd
@@ -171,21 +233,34 @@ export class ControlPlane extends Cluster {
       const url = `http://127.0.0.1:${client}`;
       const peerUrl = `http://127.0.0.1:${peer}`;
       this.etcdUrl = url;
-      const p = this.spawn("etcd", this.binaries.etcd, [
-        "--name=nhi-e2e", `--data-dir=${join(this.dataDir, "etcd")}`,
-        `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
-        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=nhi-e2e=${peerUrl}`,
-        "--unsafe-no-fsync=true", "--log-level=warn",
-      ], logs);
+      const p = this.spawn(
+        "etcd",
+        this.binaries.etcd,
+        [
+          "--name=nhi-e2e",
+          `--data-dir=${join(this.dataDir, "etcd")}`,
+          `--listen-client-urls=${url}`,
+          `--advertise-client-urls=${url}`,
+          `--listen-peer-urls=${peerUrl}`,
+          `--initial-advertise-peer-urls=${peerUrl}`,
+          `--initial-cluster=nhi-e2e=${peerUrl}`,
+          "--unsafe-no-fsync=true",
+          "--log-level=warn",
+        ],
+        logs,
+      );
       return { p, ready: httpOk(`${url}/health`) };
     });
     this.timings.etcdMs = Date.now() - t;
 
     // kube-apiserver
     t = Date.now();
-    const withKcm = (opts.controllerManager ?? true) && this.binaries.kubeControllerManager !== undefined;
+    const withKcm =
+      (opts.controllerManager ?? true) && this.binaries.kubeControllerManager !== undefined;
     if (opts.controllerManager && !this.binaries.kubeControllerManager) {
-      throw new Error("e2e harness: kube-controller-manager was requested but is not in " + this.binaries.source);
+      throw new Error(
+        "e2e harness: kube-controller-manager was requested but is not in " + this.binaries.source,
+      );
     }
     this.hasControllers = withKcm;
     await this.startWithRetry("kube-apiserver", timeout, async () => {
@@ -193,15 +268,21 @@ export class ControlPlane extends Cluster {
       this.apiServerUrl = `https://127.0.0.1:${port}`;
       const args = [
         `--etcd-servers=${this.etcdUrl}`,
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${port}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${port}`,
         `--cert-dir=${join(this.dataDir, "apiserver")}`,
-        `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`,
+        `--tls-cert-file=${serving.certFile}`,
+        `--tls-private-key-file=${serving.keyFile}`,
         `--client-ca-file=${ca.certFile}`,
         "--authorization-mode=RBAC",
-        `--requestheader-client-ca-file=${frontProxyCa.certFile}`, "--requestheader-allowed-names=front-proxy-client",
-        "--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+        `--requestheader-client-ca-file=${frontProxyCa.certFile}`,
+        "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
         "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-        `--proxy-client-cert-file=${frontProxyClient.certFile}`, `--proxy-client-key-file=${frontProxyClient.keyFile}`,
+        `--proxy-client-cert-file=${frontProxyClient.certFile}`,
+        `--proxy-client-key-file=${frontProxyClient.keyFile}`,
         // Without kube-controller-manager no controller creates the "default" ServiceAccount, so
         // the ServiceAccount plugin would reject every pod (envtest disables it for that reason).
         withKcm
@@ -218,13 +299,21 @@ export class ControlPlane extends Cluster {
         ...(opts.apiServerArgs ?? []),
       ];
       const p = this.spawn("kube-apiserver", this.binaries.kubeApiserver, args, logs);
-      const ready = httpOk(`${this.apiServerUrl}/readyz`, { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem });
+      const ready = httpOk(`${this.apiServerUrl}/readyz`, {
+        ca: ca.certPem,
+        cert: admin.certPem,
+        key: admin.keyPem,
+      });
       this.apiServerLaunch = { args, logs, ready };
       return { p, ready };
     });
     this.timings.apiServerMs = Date.now() - t;
 
-    writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.apiServerUrl, ca.certPem, admin, "admin"), { mode: 0o600 });
+    writeFileSync(
+      this.kubeconfigPath,
+      kubeconfigYaml(this.apiServerUrl, ca.certPem, admin, "admin"),
+      { mode: 0o600 },
+    );
     const kc = new KubeConfig();
     kc.loadFromFile(this.kubeconfigPath);
     this.setClient(kc);
@@ -233,20 +322,37 @@ export class ControlPlane extends Cluster {
     if (withKcm && this.binaries.kubeControllerManager) {
       t = Date.now();
       const kcmConfig = join(pki, "kube-controller-manager.kubeconfig");
-      writeFileSync(kcmConfig, kubeconfigYaml(this.apiServerUrl, ca.certPem, kcmCert, "system:kube-controller-manager"), { mode: 0o600 });
+      writeFileSync(
+        kcmConfig,
+        kubeconfigYaml(this.apiServerUrl, ca.certPem, kcmCert, "system:kube-controller-manager"),
+        { mode: 0o600 },
+      );
       const bin = this.binaries.kubeControllerManager;
       await this.startWithRetry("kube-controller-manager", timeout, async () => {
         const [port] = await freePorts(1);
-        const p = this.spawn("kube-controller-manager", bin, [
-          `--kubeconfig=${kcmConfig}`, `--authentication-kubeconfig=${kcmConfig}`, `--authorization-kubeconfig=${kcmConfig}`,
-          "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${join(this.dataDir, "kcm")}`,
-          `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(",")}`,
-          `--service-account-private-key-file=${sa.privateKeyFile}`, `--root-ca-file=${ca.certFile}`,
-          // The CSR signer signs with the cluster CA, as kubeadm configures it.
-          `--cluster-signing-cert-file=${ca.certFile}`, `--cluster-signing-key-file=${ca.keyFile}`,
-          "--service-cluster-ip-range=10.0.0.0/24",
-          "--use-service-account-credentials=true", "--leader-elect=false", "--profiling=false",
-        ], logs);
+        const p = this.spawn(
+          "kube-controller-manager",
+          bin,
+          [
+            `--kubeconfig=${kcmConfig}`,
+            `--authentication-kubeconfig=${kcmConfig}`,
+            `--authorization-kubeconfig=${kcmConfig}`,
+            "--bind-address=127.0.0.1",
+            `--secure-port=${port}`,
+            `--cert-dir=${join(this.dataDir, "kcm")}`,
+            `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(",")}`,
+            `--service-account-private-key-file=${sa.privateKeyFile}`,
+            `--root-ca-file=${ca.certFile}`,
+            // The CSR signer signs with the cluster CA, as kubeadm configures it.
+            `--cluster-signing-cert-file=${ca.certFile}`,
+            `--cluster-signing-key-file=${ca.keyFile}`,
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--use-service-account-credentials=true",
+            "--leader-elect=false",
+            "--profiling=false",
+          ],
+          logs,
+        );
         return { p, ready: httpOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }) };
       });
       this.timings.controllerManagerMs = Date.now() - t;
@@ -255,49 +361,93 @@ export class ControlPlane extends Cluster {
     // kube-scheduler: pods get their PodScheduled condition (Unschedulable: there are no nodes).
     const withScheduler = (opts.scheduler ?? true) && this.binaries.kubeScheduler !== undefined;
     if (opts.scheduler && !this.binaries.kubeScheduler) {
-      throw new Error("e2e harness: kube-scheduler was requested but is not in " + this.binaries.source);
+      throw new Error(
+        "e2e harness: kube-scheduler was requested but is not in " + this.binaries.source,
+      );
     }
     this.hasScheduler = withScheduler;
     if (withScheduler && this.binaries.kubeScheduler) {
       t = Date.now();
       const schedulerConfig = join(pki, "kube-scheduler.kubeconfig");
-      writeFileSync(schedulerConfig, kubeconfigYaml(this.apiServerUrl, ca.certPem, schedulerCert, "system:kube-scheduler"), { mode: 0o600 });
+      writeFileSync(
+        schedulerConfig,
+        kubeconfigYaml(this.apiServerUrl, ca.certPem, schedulerCert, "system:kube-scheduler"),
+        { mode: 0o600 },
+      );
       const bin = this.binaries.kubeScheduler;
       await this.startWithRetry("kube-scheduler", timeout, async () => {
         const [port] = await freePorts(1);
-        const p = this.spawn("kube-scheduler", bin, [
-          `--kubeconfig=${schedulerConfig}`, `--authentication-kubeconfig=${schedulerConfig}`, `--authorization-kubeconfig=${schedulerConfig}`,
-          "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${join(this.dataDir, "scheduler")}`,
-          "--leader-elect=false", "--profiling=false",
-        ], logs);
+        const p = this.spawn(
+          "kube-scheduler",
+          bin,
+          [
+            `--kubeconfig=${schedulerConfig}`,
+            `--authentication-kubeconfig=${schedulerConfig}`,
+            `--authorization-kubeconfig=${schedulerConfig}`,
+            "--bind-address=127.0.0.1",
+            `--secure-port=${port}`,
+            `--cert-dir=${join(this.dataDir, "scheduler")}`,
+            "--leader-elect=false",
+            "--profiling=false",
+          ],
+          logs,
+        );
         return { p, ready: httpOk(`https://127.0.0.1:${port}/healthz`, { insecure: true }) };
       });
       this.timings.schedulerMs = Date.now() - t;
     }
   }
 
-  private async auditArgs(audit: AuditOptions, sinkCert: IssuedCert, ca: CertAuthority): Promise<string[]> {
+  private async auditArgs(
+    audit: AuditOptions,
+    sinkCert: IssuedCert,
+    ca: CertAuthority,
+  ): Promise<string[]> {
     const dir = join(this.dataDir, "audit");
     mkdirSync(dir, { recursive: true });
     this.auditLogPath = join(dir, "audit.log");
     const port = await freePort();
-    this.auditSink = { url: `https://127.0.0.1:${port}/audit`, port, certFile: sinkCert.certFile, keyFile: sinkCert.keyFile, caFile: ca.certFile, caPem: ca.certPem };
+    this.auditSink = {
+      url: `https://127.0.0.1:${port}/audit`,
+      port,
+      certFile: sinkCert.certFile,
+      keyFile: sinkCert.keyFile,
+      caFile: ca.certFile,
+      caPem: ca.certPem,
+    };
     const target = audit.webhook ?? { url: this.auditSink.url, caBundlePem: ca.certPem };
     const cfg = join(dir, "webhook.kubeconfig");
-    writeFileSync(cfg, stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "audit-sink", cluster: { server: target.url, "certificate-authority-data": Buffer.from(target.caBundlePem).toString("base64") } }],
-      users: [{ name: "kube-apiserver", user: {} }],
-      contexts: [{ name: "audit-sink", context: { cluster: "audit-sink", user: "kube-apiserver" } }],
-      "current-context": "audit-sink",
-    }));
+    writeFileSync(
+      cfg,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "audit-sink",
+            cluster: {
+              server: target.url,
+              "certificate-authority-data": Buffer.from(target.caBundlePem).toString("base64"),
+            },
+          },
+        ],
+        users: [{ name: "kube-apiserver", user: {} }],
+        contexts: [
+          { name: "audit-sink", context: { cluster: "audit-sink", user: "kube-apiserver" } },
+        ],
+        "current-context": "audit-sink",
+      }),
+    );
     return [
       `--audit-policy-file=${audit.policyFile ?? AUDIT_POLICY_FILE}`,
-      `--audit-log-path=${this.auditLogPath}`, "--audit-log-format=json", "--audit-log-mode=blocking",
+      `--audit-log-path=${this.auditLogPath}`,
+      "--audit-log-format=json",
+      "--audit-log-mode=blocking",
       // Batch mode never blocks a request on the sink: while none listens, batches are retried and dropped.
-      `--audit-webhook-config-file=${cfg}`, "--audit-webhook-mode=batch",
-      `--audit-webhook-batch-max-wait=${audit.batchMaxWaitSeconds ?? 1}s`, "--audit-webhook-initial-backoff=1s",
+      `--audit-webhook-config-file=${cfg}`,
+      "--audit-webhook-mode=batch",
+      `--audit-webhook-batch-max-wait=${audit.batchMaxWaitSeconds ?? 1}s`,
+      "--audit-webhook-initial-backoff=1s",
     ];
   }
 
@@ -312,7 +462,11 @@ export class ControlPlane extends Cluster {
   }
 
   /** Starts a component and waits for its probe; retries on a port race, fails with its log tail. */
-  private async startWithRetry(name: string, timeoutMs: number, launch: () => Promise<{ p: ManagedProcess; ready: Probe }>): Promise<void> {
+  private async startWithRetry(
+    name: string,
+    timeoutMs: number,
+    launch: () => Promise<{ p: ManagedProcess; ready: Probe }>,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const { p, ready } = await launch();
       const deadline = Date.now() + timeoutMs;
@@ -324,7 +478,9 @@ export class ControlPlane extends Cluster {
       await p.stop(2_000);
       this.procs.splice(this.procs.indexOf(p), 1);
       if (/address already in use/i.test(tail) && attempt < 3) continue;
-      const why = p.exit ? `exited (${p.exit.signal ?? `code ${p.exit.code}`})` : `not ready after ${timeoutMs} ms`;
+      const why = p.exit
+        ? `exited (${p.exit.signal ?? `code ${p.exit.code}`})`
+        : `not ready after ${timeoutMs} ms`;
       throw new Error(`e2e harness: ${name} ${why}; last log lines (${p.logFile}):\n${tail}`);
     }
   }
@@ -345,7 +501,9 @@ export class ControlPlane extends Cluster {
    * starts it again with the same flags, port and certificates; resolves when it is ready. etcd keeps
    * the data, so clients see a restart: dropped connections and watches, then the same cluster.
    */
-  async restartApiServer(opts: { downMs?: number; kill?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  async restartApiServer(
+    opts: { downMs?: number; kill?: boolean; timeoutMs?: number } = {},
+  ): Promise<void> {
     const launch = this.apiServerLaunch;
     const old = this.procs.find((p) => p.name === "kube-apiserver");
     if (!launch || !old) throw new Error("e2e harness: no kube-apiserver to restart");
@@ -359,7 +517,9 @@ export class ControlPlane extends Cluster {
       if (await launch.ready()) return;
       await sleep(100);
     }
-    throw new Error(`e2e harness: kube-apiserver did not come back after a restart; last log lines (${p.logFile}):\n${p.logTail()}`);
+    throw new Error(
+      `e2e harness: kube-apiserver did not come back after a restart; last log lines (${p.logFile}):\n${p.logTail()}`,
+    );
   }
 
   killNow(): void {

@@ -13,4 +13,9 @@ export { humanUser } from "./users.js";
 export { waitFor } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
 export { startWebhookServer } from "./webhook-server.js";
-export type { AdmissionDecision, AdmissionHandler, AdmissionRequest, WebhookServer } from "./webhook-server.js";
+export type {
+  AdmissionDecision,
+  AdmissionHandler,
+  AdmissionRequest,
+  WebhookServer,
+} from "./webhook-server.js";

@@ -91,9 +91,14 @@ interface StatusBody {
 }
 
 export class KubeError extends Error {
-  constructor(readonly what: string, readonly response: KubeResponse) {
+  constructor(
+    readonly what: string,
+    readonly response: KubeResponse,
+  ) {
     const b = response.body as StatusBody | undefined;
-    super(`${what}: HTTP ${response.status}${b?.reason ? ` ${b.reason}` : ""}: ${b?.message ?? "(no message)"}`);
+    super(
+      `${what}: HTTP ${response.status}${b?.reason ? ` ${b.reason}` : ""}: ${b?.message ?? "(no message)"}`,
+    );
   }
 }
 
@@ -113,9 +118,14 @@ export class KubeClient {
     return new KubeClient(kc);
   }
 
-  async request<T = unknown>(method: string, path: string, opts: RequestOpts = {}): Promise<KubeResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: RequestOpts = {},
+  ): Promise<KubeResponse<T>> {
     const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const options: RequestOptions = { method, headers: {} };
     await this.config.applyToHTTPSOptions(options);
     const headers = (options.headers ?? {}) as Record<string, string | string[]>;
@@ -125,7 +135,11 @@ export class KubeClient {
       // Authenticate as the token alone: drop the kubeconfig's client cert and auth header.
       const token = as.token ?? (await this.mintToken(as.serviceAccount ?? ""));
       // client-node puts the client cert on a per-call agent: replace it with a CA-only one.
-      options.agent = new Agent({ ca: options.ca, servername: options.servername, rejectUnauthorized: options.rejectUnauthorized });
+      options.agent = new Agent({
+        ca: options.ca,
+        servername: options.servername,
+        rejectUnauthorized: options.rejectUnauthorized,
+      });
       delete options.cert;
       delete options.key;
       delete options.auth;
@@ -134,7 +148,13 @@ export class KubeClient {
       headers.Authorization = `Bearer ${token.reveal()}`;
     } else if (as?.clientCert) {
       // Authenticate as the certificate alone: the API server takes its CN as user, its O entries as groups.
-      options.agent = new Agent({ ca: options.ca, servername: options.servername, rejectUnauthorized: options.rejectUnauthorized, cert: as.clientCert.certPem, key: as.clientCert.keyPem });
+      options.agent = new Agent({
+        ca: options.ca,
+        servername: options.servername,
+        rejectUnauthorized: options.rejectUnauthorized,
+        cert: as.clientCert.certPem,
+        key: as.clientCert.keyPem,
+      });
       options.cert = as.clientCert.certPem;
       options.key = as.clientCert.keyPem;
       delete options.auth;
@@ -164,12 +184,18 @@ export class KubeClient {
             // not JSON: keep the text
           }
           const raw = res.headers.warning;
-          const warnings = (Array.isArray(raw) ? raw : raw ? [raw] : []).map((w) => w.replace(/^\d{3} \S+ "?|"$/g, ""));
+          const warnings = (Array.isArray(raw) ? raw : raw ? [raw] : []).map((w) =>
+            w.replace(/^\d{3} \S+ "?|"$/g, ""),
+          );
           resolve({ status: res.statusCode ?? 0, body: body as T, warnings });
         });
       });
-      req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`${method} ${url.pathname}: timed out`)));
-      req.on("error", (e) => reject(new Error(`e2e harness: ${method} ${url.pathname}: ${e.message}`)));
+      req.setTimeout(opts.timeoutMs ?? 30_000, () =>
+        req.destroy(new Error(`${method} ${url.pathname}: timed out`)),
+      );
+      req.on("error", (e) =>
+        reject(new Error(`e2e harness: ${method} ${url.pathname}: ${e.message}`)),
+      );
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -183,16 +209,27 @@ export class KubeClient {
   }
 
   /** Mints a ServiceAccount token with the TokenRequest API ("namespace/name"). */
-  async mintToken(serviceAccount: string, opts: { expirationSeconds?: number; audiences?: string[] } = {}): Promise<Token> {
+  async mintToken(
+    serviceAccount: string,
+    opts: { expirationSeconds?: number; audiences?: string[] } = {},
+  ): Promise<Token> {
     const { namespace, name } = splitSA(serviceAccount);
     const body = {
       apiVersion: "authentication.k8s.io/v1",
       kind: "TokenRequest",
-      spec: { expirationSeconds: opts.expirationSeconds ?? 600, ...(opts.audiences ? { audiences: opts.audiences } : {}) },
+      spec: {
+        expirationSeconds: opts.expirationSeconds ?? 600,
+        ...(opts.audiences ? { audiences: opts.audiences } : {}),
+      },
     };
-    const r = await this.request<{ status?: { token?: string } }>("POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, { body });
+    const r = await this.request<{ status?: { token?: string } }>(
+      "POST",
+      `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+      { body },
+    );
     const token = r.body?.status?.token;
-    if (r.status !== 201 || !token) throw new KubeError(`TokenRequest for ${serviceAccount}`, { ...r, body: r.body as unknown });
+    if (r.status !== 201 || !token)
+      throw new KubeError(`TokenRequest for ${serviceAccount}`, { ...r, body: r.body as unknown });
     return new Token(token);
   }
 
@@ -200,10 +237,14 @@ export class KubeClient {
   async resourcePath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
     let info = (await this.discover(apiVersion, false)).get(kind);
     if (!info) info = (await this.discover(apiVersion, true)).get(kind);
-    if (!info) throw new Error(`e2e harness: the API server does not serve ${kind} in ${apiVersion}`);
+    if (!info)
+      throw new Error(`e2e harness: the API server does not serve ${kind} in ${apiVersion}`);
     const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     if (info.namespaced) {
-      if (!namespace) throw new Error(`e2e harness: ${kind} is namespaced: give metadata.namespace or opts.namespace`);
+      if (!namespace)
+        throw new Error(
+          `e2e harness: ${kind} is namespaced: give metadata.namespace or opts.namespace`,
+        );
       return `${base}/namespaces/${namespace}/${info.name}`;
     }
     return `${base}/${info.name}`;
@@ -213,10 +254,14 @@ export class KubeClient {
     const cached = this.discovery.get(apiVersion);
     if (cached && !refresh) return cached;
     const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const r = await this.request<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>("GET", path);
+    const r = await this.request<{
+      resources?: { name: string; kind: string; namespaced: boolean }[];
+    }>("GET", path);
     const map = new Map<string, ResourceInfo>();
     if (r.status === 200) {
-      for (const res of r.body?.resources ?? []) if (!res.name.includes("/")) map.set(res.kind, { name: res.name, namespaced: res.namespaced });
+      for (const res of r.body?.resources ?? [])
+        if (!res.name.includes("/"))
+          map.set(res.kind, { name: res.name, namespaced: res.namespaced });
     }
     this.discovery.set(apiVersion, map);
     return map;
@@ -226,49 +271,92 @@ export class KubeClient {
    * Server-side apply of one object, as an identity; returns the verdict instead of throwing.
    * A webhook sees it as CREATE or UPDATE, as it would see `kubectl apply --server-side`.
    */
-  async apply(obj: KubeObject, opts: { as?: Identity; namespace?: string; dryRun?: boolean; fieldManager?: string } = {}): Promise<Verdict> {
+  async apply(
+    obj: KubeObject,
+    opts: { as?: Identity; namespace?: string; dryRun?: boolean; fieldManager?: string } = {},
+  ): Promise<Verdict> {
     const namespace = obj.metadata.namespace ?? opts.namespace;
     const name = obj.metadata.name;
     if (!name) throw new Error(`e2e harness: apply needs metadata.name (${obj.kind})`);
     const base = await this.resourcePath(obj.apiVersion, obj.kind, namespace);
-    const body = { ...obj, metadata: { ...obj.metadata, ...(namespace && base.includes("/namespaces/") ? { namespace } : {}) } };
+    const body = {
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        ...(namespace && base.includes("/namespaces/") ? { namespace } : {}),
+      },
+    };
     const r = await this.request("PATCH", `${base}/${encodeURIComponent(name)}`, {
       body,
       contentType: "application/apply-patch+yaml",
-      query: { fieldManager: opts.fieldManager ?? "nhi-e2e", force: true, dryRun: opts.dryRun ? "All" : undefined },
+      query: {
+        fieldManager: opts.fieldManager ?? "nhi-e2e",
+        force: true,
+        dryRun: opts.dryRun ? "All" : undefined,
+      },
       as: opts.as,
     });
     return verdictOf(r);
   }
 
   /** Create (POST) one object as an identity; returns the verdict. */
-  async create(obj: KubeObject, opts: { as?: Identity; namespace?: string; dryRun?: boolean } = {}): Promise<Verdict> {
+  async create(
+    obj: KubeObject,
+    opts: { as?: Identity; namespace?: string; dryRun?: boolean } = {},
+  ): Promise<Verdict> {
     const namespace = obj.metadata.namespace ?? opts.namespace;
     const base = await this.resourcePath(obj.apiVersion, obj.kind, namespace);
-    const r = await this.request("POST", base, { body: obj, as: opts.as, query: { dryRun: opts.dryRun ? "All" : undefined } });
+    const r = await this.request("POST", base, {
+      body: obj,
+      as: opts.as,
+      query: { dryRun: opts.dryRun ? "All" : undefined },
+    });
     return verdictOf(r);
   }
 
-  async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
-    const r = await this.request<T>("GET", `${await this.resourcePath(apiVersion, kind, namespace)}/${encodeURIComponent(name)}`);
+  async get<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
+    const r = await this.request<T>(
+      "GET",
+      `${await this.resourcePath(apiVersion, kind, namespace)}/${encodeURIComponent(name)}`,
+    );
     if (r.status === 404) return undefined;
-    if (r.status !== 200) throw new KubeError(`get ${kind} ${namespace ? `${namespace}/` : ""}${name}`, r);
+    if (r.status !== 200)
+      throw new KubeError(`get ${kind} ${namespace ? `${namespace}/` : ""}${name}`, r);
     return r.body;
   }
 
   /** Deletes; a missing object is not an error. */
-  async delete(apiVersion: string, kind: string, name: string, namespace?: string, propagationPolicy = "Background"): Promise<void> {
+  async delete(
+    apiVersion: string,
+    kind: string,
+    name: string,
+    namespace?: string,
+    propagationPolicy = "Background",
+  ): Promise<void> {
     const path = `${await this.resourcePath(apiVersion, kind, namespace)}/${encodeURIComponent(name)}`;
     const r = await this.request("DELETE", path, { query: { propagationPolicy } });
-    if (r.status !== 200 && r.status !== 202 && r.status !== 404) throw new KubeError(`delete ${kind} ${name}`, r);
+    if (r.status !== 200 && r.status !== 202 && r.status !== 404)
+      throw new KubeError(`delete ${kind} ${name}`, r);
   }
 
   /** Who the API server thinks the identity is (SelfSubjectReview). */
   async whoAmI(as?: Identity): Promise<{ username: string; groups: string[] }> {
-    const r = await this.request<{ status?: { userInfo?: { username?: string; groups?: string[] } } }>("POST",
-      "/apis/authentication.k8s.io/v1/selfsubjectreviews", { body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }, as });
+    const r = await this.request<{
+      status?: { userInfo?: { username?: string; groups?: string[] } };
+    }>("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+      as,
+    });
     if (r.status !== 201) throw new KubeError("SelfSubjectReview", r);
-    return { username: r.body?.status?.userInfo?.username ?? "", groups: r.body?.status?.userInfo?.groups ?? [] };
+    return {
+      username: r.body?.status?.userInfo?.username ?? "",
+      groups: r.body?.status?.userInfo?.groups ?? [],
+    };
   }
 }
 
@@ -276,12 +364,19 @@ export function verdictOf(r: KubeResponse): Verdict {
   const allowed = r.status >= 200 && r.status < 300;
   const b = r.body as (StatusBody & KubeObject) | undefined;
   if (allowed) return { allowed, code: r.status, message: "", warnings: r.warnings, object: b };
-  return { allowed, code: r.status, reason: b?.reason, message: b?.message ?? String(r.body ?? ""), warnings: r.warnings };
+  return {
+    allowed,
+    code: r.status,
+    reason: b?.reason,
+    message: b?.message ?? String(r.body ?? ""),
+    warnings: r.warnings,
+  };
 }
 
 export function splitSA(sa: string): { namespace: string; name: string } {
   const m = /^(?:system:serviceaccount:)?([^/:]+)[/:]([^/:]+)$/.exec(sa);
-  if (!m?.[1] || !m[2]) throw new Error(`e2e harness: service account must be "namespace/name", got "${sa}"`);
+  if (!m?.[1] || !m[2])
+    throw new Error(`e2e harness: service account must be "namespace/name", got "${sa}"`);
   return { namespace: m[1], name: m[2] };
 }
 
@@ -292,10 +387,14 @@ function saUser(sa: string): string {
 
 /** Objects from YAML text or a file path (multi-document; empty documents skipped). */
 export function loadObjects(yamlOrFile: string): KubeObject[] {
-  const text = /\n/.test(yamlOrFile) || /^\s*(apiVersion|kind|---)/.test(yamlOrFile) ? yamlOrFile : readFileSync(yamlOrFile, "utf8");
+  const text =
+    /\n/.test(yamlOrFile) || /^\s*(apiVersion|kind|---)/.test(yamlOrFile)
+      ? yamlOrFile
+      : readFileSync(yamlOrFile, "utf8");
   const out: KubeObject[] = [];
   for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new Error(`e2e harness: bad YAML: ${doc.errors[0]?.message ?? ""}`);
+    if (doc.errors.length > 0)
+      throw new Error(`e2e harness: bad YAML: ${doc.errors[0]?.message ?? ""}`);
     const o = doc.toJS() as KubeObject | null;
     if (!o) continue;
     if (o.kind?.endsWith("List") && Array.isArray(o.items)) out.push(...(o.items as KubeObject[]));

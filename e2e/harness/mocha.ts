@@ -16,7 +16,10 @@ let shared: Cluster | undefined;
 
 /** The run's cluster, started by the root hooks (e2e/harness/root-hooks.ts). */
 export function sharedCluster(): Cluster {
-  if (!shared) throw new Error("e2e harness: no shared cluster; run through e2e/.mocharc.json (it requires dist/e2e/harness/root-hooks.js)");
+  if (!shared)
+    throw new Error(
+      "e2e harness: no shared cluster; run through e2e/.mocharc.json (it requires dist/e2e/harness/root-hooks.js)",
+    );
   return shared;
 }
 
@@ -55,7 +58,10 @@ export function useNamespace(prefix = "e2e", cluster: () => Cluster = sharedClus
  * Skips the calling suite or test when the cluster's API server is not on this host: it could not
  * call a webhook (or audit sink) that listens on 127.0.0.1 (kind's container, a remote cluster).
  */
-export function skipUnlessLocalApiServer(ctx: Mocha.Context, cluster: Cluster = sharedCluster()): void {
+export function skipUnlessLocalApiServer(
+  ctx: Mocha.Context,
+  cluster: Cluster = sharedCluster(),
+): void {
   const server = cluster.kube.config.getCurrentCluster()?.server ?? "";
   if (!/^https:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(server)) ctx.skip();
 }

@@ -13,10 +13,19 @@ export interface NhictlRun {
   stderr: string;
 }
 
-export function runNhictl(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<NhictlRun> {
+export function runNhictl(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): Promise<NhictlRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [NHICTL, ...args], {
-      cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", KUBECONFIG: "/nonexistent", ...opts.env },
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        KUBECONFIG: "/nonexistent",
+        ...opts.env,
+      },
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -5,7 +5,17 @@
 // 3. a registry of running planes swept on the next start, for when the watchdog itself was killed.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheRoot } from "./binaries.js";
@@ -44,7 +54,11 @@ export class ManagedProcess {
   exit: ExitInfo | undefined;
   readonly exited: Promise<ExitInfo>;
 
-  private constructor(readonly name: string, readonly logFile: string, private readonly child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    readonly logFile: string,
+    private readonly child: ChildProcess,
+  ) {
     if (child.pid === undefined) throw new Error(`e2e harness: could not start ${name}`);
     this.pid = child.pid;
     this.startTime = processStartTime(this.pid);
@@ -148,11 +162,20 @@ export class Guard {
   constructor(dataDir: string, keepData: boolean) {
     mkdirSync(registryDir(), { recursive: true });
     this.file = join(registryDir(), `${process.pid}-${Date.now()}.json`);
-    this.record = { ownerPid: process.pid, ownerStart: processStartTime(process.pid), dataDir, keepData, children: [] };
+    this.record = {
+      ownerPid: process.pid,
+      ownerStart: processStartTime(process.pid),
+      dataDir,
+      keepData,
+      children: [],
+    };
     this.save();
     const script = join(fileURLToPath(new URL(".", import.meta.url)), "watchdog.js");
     if (existsSync(script)) {
-      this.watchdog = spawn(process.execPath, [script], { detached: true, stdio: ["pipe", "ignore", "ignore"] });
+      this.watchdog = spawn(process.execPath, [script], {
+        detached: true,
+        stdio: ["pipe", "ignore", "ignore"],
+      });
       this.watchdog.unref();
       const stdin = this.watchdog.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null;
       stdin?.on("error", () => undefined);
@@ -199,7 +222,8 @@ async function stopAllAndExit(reason: string, exitCode: number): Promise<void> {
     process.exit(exitCode);
   }
   stopping = true;
-  if (live.size > 0) process.stderr.write(`\ne2e harness: ${reason}: stopping ${live.size} control plane(s)\n`);
+  if (live.size > 0)
+    process.stderr.write(`\ne2e harness: ${reason}: stopping ${live.size} control plane(s)\n`);
   const all = Promise.allSettled([...live].map((s) => s.stop()));
   await Promise.race([all, sleep(20_000)]);
   for (const s of live) s.killNow();

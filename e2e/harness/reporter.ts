@@ -16,7 +16,8 @@ class E2eReporter extends Mocha.reporters.Spec {
   constructor(runner: Mocha.Runner, options?: Mocha.MochaOptions) {
     super(runner, options);
     const results: E2eResults = { passed: 0, failed: 0, skipped: 0, skippedTitles: [] };
-    const { EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING, EVENT_RUN_END } = Mocha.Runner.constants;
+    const { EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING, EVENT_RUN_END } =
+      Mocha.Runner.constants;
     runner.on(EVENT_TEST_PASS, () => void results.passed++);
     // A failing hook is reported here too (as "before all" hook: ...), so it counts as a failure.
     runner.on(EVENT_TEST_FAIL, () => void results.failed++);
@@ -25,7 +26,8 @@ class E2eReporter extends Mocha.reporters.Spec {
       results.skippedTitles.push(test.fullTitle());
     });
     runner.once(EVENT_RUN_END, () => {
-      if (process.env.E2E_RESULTS_FILE) writeFileSync(process.env.E2E_RESULTS_FILE, JSON.stringify(results));
+      if (process.env.E2E_RESULTS_FILE)
+        writeFileSync(process.env.E2E_RESULTS_FILE, JSON.stringify(results));
     });
   }
 }

@@ -14,13 +14,20 @@ export const mochaHooks = {
     if (c instanceof ControlPlane) {
       const t = c.timings;
       const s = (ms: number): string => (ms / 1000).toFixed(1);
-      process.stderr.write(`e2e: control plane ${c.apiServerUrl} ready in ${s(t.totalMs)} s ` +
-        `(certs ${s(t.certsMs)}, etcd ${s(t.etcdMs)}, kube-apiserver ${s(t.apiServerMs)}, kube-controller-manager ${s(t.controllerManagerMs)}, ` +
-        `kube-scheduler ${s(t.schedulerMs)})\n`);
-      const missing = [c.hasControllers ? "" : "kube-controller-manager", c.hasScheduler ? "" : "kube-scheduler"].filter(Boolean);
+      process.stderr.write(
+        `e2e: control plane ${c.apiServerUrl} ready in ${s(t.totalMs)} s ` +
+          `(certs ${s(t.certsMs)}, etcd ${s(t.etcdMs)}, kube-apiserver ${s(t.apiServerMs)}, kube-controller-manager ${s(t.controllerManagerMs)}, ` +
+          `kube-scheduler ${s(t.schedulerMs)})\n`,
+      );
+      const missing = [
+        c.hasControllers ? "" : "kube-controller-manager",
+        c.hasScheduler ? "" : "kube-scheduler",
+      ].filter(Boolean);
       if (missing.length > 0) {
-        process.stderr.write(`\ne2e: WARNING: THIS IS NOT A REAL CLUSTER — no ${missing.join(" and no ")} in ${c.binaries.source}.\n` +
-          "e2e: the tests that need them will be SKIPPED, and make e2e lists them; unset KUBEBUILDER_ASSETS to build them.\n\n");
+        process.stderr.write(
+          `\ne2e: WARNING: THIS IS NOT A REAL CLUSTER — no ${missing.join(" and no ")} in ${c.binaries.source}.\n` +
+            "e2e: the tests that need them will be SKIPPED, and make e2e lists them; unset KUBEBUILDER_ASSETS to build them.\n\n",
+        );
       }
     } else {
       process.stderr.write(`e2e: using existing cluster from E2E_KUBECONFIG=${c.kubeconfigPath}\n`);

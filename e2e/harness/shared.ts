@@ -18,7 +18,10 @@ function ancestors(dir: string): string[] {
 /** The repository this clone was cloned from, when that is a path on this machine. */
 function localOrigin(): string | undefined {
   try {
-    const url = execFileSync("git", ["-C", REPO_ROOT, "config", "--get", "remote.origin.url"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const url = execFileSync("git", ["-C", REPO_ROOT, "config", "--get", "remote.origin.url"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     const path = url.startsWith("file://") ? url.slice("file://".length) : url;
     return isAbsolute(path) && existsSync(path) ? path : undefined;
   } catch {
@@ -42,8 +45,10 @@ export function sharedCrdFile(file: string, env: NodeJS.ProcessEnv = process.env
   const candidates = sharedCrdCandidates(file, env);
   const found = candidates.find((c) => existsSync(c));
   if (!found) {
-    throw new Error(`e2e harness: the shared CRD ${file} is not in any of ${candidates.join(", ")}; ` +
-      "set NHI_SHARED_DIR to the shared workspace (the folder holding crds/)");
+    throw new Error(
+      `e2e harness: the shared CRD ${file} is not in any of ${candidates.join(", ")}; ` +
+        "set NHI_SHARED_DIR to the shared workspace (the folder holding crds/)",
+    );
   }
   return found;
 }

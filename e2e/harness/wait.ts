@@ -13,7 +13,11 @@ export interface WaitOptions {
  * count as "not yet" and the last one is reported. Values that may hold secrets should be
  * described with opts.describe.
  */
-export async function waitFor<T>(description: string, fn: () => Promise<T> | T, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  description: string,
+  fn: () => Promise<T> | T,
+  opts: WaitOptions = {},
+): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const intervalMs = opts.intervalMs ?? 200;
   const start = Date.now();
@@ -33,8 +37,11 @@ export async function waitFor<T>(description: string, fn: () => Promise<T> | T, 
     if (Date.now() - start >= timeoutMs) break;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  const seen = lastError !== undefined
-    ? `last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`
-    : `last result: ${opts.describe ? opts.describe(last) : inspect(last, { depth: 2, breakLength: Infinity }).slice(0, 300)}`;
-  throw new Error(`timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${description}; ${seen}`);
+  const seen =
+    lastError !== undefined
+      ? `last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`
+      : `last result: ${opts.describe ? opts.describe(last) : inspect(last, { depth: 2, breakLength: Infinity }).slice(0, 300)}`;
+  throw new Error(
+    `timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${description}; ${seen}`,
+  );
 }

@@ -28,7 +28,10 @@ export interface AdmissionDecision {
   warnings?: string[];
 }
 
-export type AdmissionHandler = (req: AdmissionRequest, path: string) => AdmissionDecision | Promise<AdmissionDecision>;
+export type AdmissionHandler = (
+  req: AdmissionRequest,
+  path: string,
+) => AdmissionDecision | Promise<AdmissionDecision>;
 
 export interface WebhookServer {
   /** Base URL, e.g. https://127.0.0.1:34567; append a path per webhook if you like. */
@@ -43,37 +46,53 @@ export async function startWebhookServer(handler: AdmissionHandler): Promise<Web
   const dir = mkdtempSync(join(tmpdir(), "nhi-e2e-webhook-"));
   const { ca, serving } = localServingCert(dir);
   const received: AdmissionRequest[] = [];
-  const server: Server = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > 4 * 1024 * 1024) req.destroy();
-      else chunks.push(c);
-    });
-    req.on("end", () => {
-      void (async () => {
-        let uid = "";
-        let decision: AdmissionDecision;
-        try {
-          const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { request: AdmissionRequest };
-          uid = review.request.uid;
-          received.push(review.request);
-          decision = await handler(review.request, req.url ?? "/");
-        } catch (e) {
-          decision = { allowed: false, message: `e2e webhook error: ${e instanceof Error ? e.message : String(e)}` };
-        }
-        const response = {
-          uid,
-          allowed: decision.allowed,
-          ...(decision.warnings ? { warnings: decision.warnings } : {}),
-          ...(decision.allowed ? {} : { status: { code: decision.code ?? 403, message: decision.message ?? "denied" } }),
-        };
-        res.writeHead(200, { "Content-Type": "application/json" });
-        res.end(JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response }));
-      })();
-    });
-  });
+  const server: Server = createServer(
+    { cert: serving.certPem, key: serving.keyPem },
+    (req, res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > 4 * 1024 * 1024) req.destroy();
+        else chunks.push(c);
+      });
+      req.on("end", () => {
+        void (async () => {
+          let uid = "";
+          let decision: AdmissionDecision;
+          try {
+            const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+              request: AdmissionRequest;
+            };
+            uid = review.request.uid;
+            received.push(review.request);
+            decision = await handler(review.request, req.url ?? "/");
+          } catch (e) {
+            decision = {
+              allowed: false,
+              message: `e2e webhook error: ${e instanceof Error ? e.message : String(e)}`,
+            };
+          }
+          const response = {
+            uid,
+            allowed: decision.allowed,
+            ...(decision.warnings ? { warnings: decision.warnings } : {}),
+            ...(decision.allowed
+              ? {}
+              : { status: { code: decision.code ?? 403, message: decision.message ?? "denied" } }),
+          };
+          res.writeHead(200, { "Content-Type": "application/json" });
+          res.end(
+            JSON.stringify({
+              apiVersion: "admission.k8s.io/v1",
+              kind: "AdmissionReview",
+              response,
+            }),
+          );
+        })();
+      });
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -84,12 +103,13 @@ export async function startWebhookServer(handler: AdmissionHandler): Promise<Web
     url: `https://127.0.0.1:${port}`,
     caBundlePem: ca.certPem,
     received,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => {
-        rmSync(dir, { recursive: true, force: true });
-        resolve();
-      });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+      }),
   };
 }

@@ -17,9 +17,12 @@ async function main(): Promise<void> {
   try {
     // /readyz (which start() waits for) includes poststarthook/rbac/bootstrap-roles: the bootstrap is done.
     const rbac = await listBootstrapRbac(plane.kube);
-    if (rbac.clusterRoles.length === 0) throw new Error("the API server listed no bootstrapping-labelled ClusterRoles");
+    if (rbac.clusterRoles.length === 0)
+      throw new Error("the API server listed no bootstrapping-labelled ClusterRoles");
     writeFileSync(DATA_MODULE, renderDataModule(rbac, KUBE_VERSION));
-    process.stdout.write(`gen:builtin-roles: wrote ${rbac.clusterRoles.length} ClusterRoles, ${rbac.clusterRoleBindings.length} ClusterRoleBindings, ${rbac.roles.length} Roles and ${rbac.roleBindings.length} RoleBindings of kube-apiserver ${KUBE_VERSION} to ${DATA_MODULE}\n`);
+    process.stdout.write(
+      `gen:builtin-roles: wrote ${rbac.clusterRoles.length} ClusterRoles, ${rbac.clusterRoleBindings.length} ClusterRoleBindings, ${rbac.roles.length} Roles and ${rbac.roleBindings.length} RoleBindings of kube-apiserver ${KUBE_VERSION} to ${DATA_MODULE}\n`,
+    );
   } finally {
     await plane.stop();
   }

@@ -7,6 +7,8 @@ try {
   writeFileSync(INSTALL_MANIFEST, renderInstallManifest());
   process.stdout.write(`gen:install-manifest: wrote ${INSTALL_MANIFEST}\n`);
 } catch (err) {
-  process.stderr.write(`gen:install-manifest: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `gen:install-manifest: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exitCode = 1;
 }

@@ -10,12 +10,33 @@ import { join } from "node:path";
 import { waitFor } from "../harness/wait.js";
 import { sharedCluster } from "../harness/mocha.js";
 import { ControlPlane } from "../harness/controlplane.js";
-import { ROLLOUT_RESTART_KINDS, TEMPLATE_REWRITABLE_KINDS } from "../../core/workloads/pod-template.js";
+import {
+  ROLLOUT_RESTART_KINDS,
+  TEMPLATE_REWRITABLE_KINDS,
+} from "../../core/workloads/pod-template.js";
 import { sharedCrdFile } from "../harness/shared.js";
 import { resolveHelm } from "../harness/binaries.js";
-import { ALL_FEATURES_ON, CHART_DIR, EXAMPLES_DIR, INSTALL_MANIFEST, INSTALL_NAMESPACE, exampleDocuments, findObject, helm, renderChart, startAsChart, stopProcess, withFlag, type K8sObject } from "../harness/chart.js";
+import {
+  ALL_FEATURES_ON,
+  CHART_DIR,
+  EXAMPLES_DIR,
+  INSTALL_MANIFEST,
+  INSTALL_NAMESPACE,
+  exampleDocuments,
+  findObject,
+  helm,
+  renderChart,
+  startAsChart,
+  stopProcess,
+  withFlag,
+  type K8sObject,
+} from "../harness/chart.js";
 import { installCrds } from "./reconcilers-helpers.js";
 import { freePort } from "../harness/ports.js";
+
+// kubectl's -o json, read field by field in assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type KubectlJson = Record<string, any>;
 
 const SHARED_CRDS: [file: string, name: string][] = [
   ["monitoring.coreos.com_servicemonitors.yaml", "servicemonitors.monitoring.coreos.com"],
@@ -26,7 +47,12 @@ const SHARED_CRDS: [file: string, name: string][] = [
 const RELEASE = "nhi-operator";
 // The installed webhook points at a Service without pods: Ignore and a short timeout so nothing else
 // in this run is blocked while it exists (the after hook deletes it in any case).
-const HARMLESS_WEBHOOK = ["--set", "webhook.failurePolicy=Ignore", "--set", "webhook.timeoutSeconds=1"];
+const HARMLESS_WEBHOOK = [
+  "--set",
+  "webhook.failurePolicy=Ignore",
+  "--set",
+  "webhook.timeoutSeconds=1",
+];
 
 describe("Helm chart on the real control plane", function () {
   this.timeout(180_000);
@@ -44,18 +70,46 @@ describe("Helm chart on the real control plane", function () {
         installedCrds.push(name);
       }
     }
-    if (installedCrds.length > 0) await c().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", ...installedCrds.map((n) => `crd/${n}`)]);
+    if (installedCrds.length > 0)
+      await c().kubectlOk([
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        ...installedCrds.map((n) => `crd/${n}`),
+      ]);
     ns = await c().createNamespace("chart");
   });
 
   after(async function () {
     // Whatever happened: no webhook configuration or cluster-wide RBAC of this test may outlive it.
-    helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, "--ignore-not-found"], helmPath());
-    await c().kubectl(["delete", "validatingwebhookconfiguration", "nhi-operator", "--ignore-not-found"]);
-    await c().kubectl(["delete", "clusterrole,clusterrolebinding", "nhi-operator", "--ignore-not-found"]);
+    helm(
+      [
+        "uninstall",
+        RELEASE,
+        "--namespace",
+        ns,
+        "--kubeconfig",
+        c().kubeconfigPath,
+        "--ignore-not-found",
+      ],
+      helmPath(),
+    );
+    await c().kubectl([
+      "delete",
+      "validatingwebhookconfiguration",
+      "nhi-operator",
+      "--ignore-not-found",
+    ]);
+    await c().kubectl([
+      "delete",
+      "clusterrole,clusterrolebinding",
+      "nhi-operator",
+      "--ignore-not-found",
+    ]);
     await c().kubectl(["delete", "nhipolicy", "default", "--ignore-not-found"]);
     if (ns) await c().deleteNamespace(ns);
-    for (const name of installedCrds) await c().kubectl(["delete", "crd", name, "--ignore-not-found"]);
+    for (const name of installedCrds)
+      await c().kubectl(["delete", "crd", name, "--ignore-not-found"]);
   });
 
   it("helm lint is clean, with defaults and with every optional feature on", function () {
@@ -72,17 +126,33 @@ describe("Helm chart on the real control plane", function () {
       const r = helm(["template", RELEASE, CHART_DIR, "--namespace", ns, ...extra], helmPath());
       assert.equal(r.status, 0, r.stderr);
       const kinds = renderChart(ns, extra, helmPath()).map((o) => o.kind);
-      const out = await c().kubectl(["apply", "--dry-run=server", "--namespace", ns, "-f", "-"], { input: r.stdout });
-      assert.equal(out.code, 0, `kubectl apply --dry-run=server (${extra.join(" ") || "defaults"}):\n${out.stderr}`);
+      const out = await c().kubectl(["apply", "--dry-run=server", "--namespace", ns, "-f", "-"], {
+        input: r.stdout,
+      });
+      assert.equal(
+        out.code,
+        0,
+        `kubectl apply --dry-run=server (${extra.join(" ") || "defaults"}):\n${out.stderr}`,
+      );
       // One line per object: the API server accepted every kind the chart rendered.
-      const accepted = out.stdout.trim().split("\n").filter((l) => / \(server dry run\)$/.test(l));
+      const accepted = out.stdout
+        .trim()
+        .split("\n")
+        .filter((l) => / \(server dry run\)$/.test(l));
       assert.equal(accepted.length, kinds.length, out.stdout);
     }
   });
 
   it("manifests/install.yaml and every manifests/examples/ file pass kubectl apply --dry-run=server", async function () {
     const examples = exampleDocuments();
-    const namespaces = [...new Set([INSTALL_NAMESPACE, ...examples.map((e) => e.doc.metadata.namespace).filter((n): n is string => n !== undefined)])];
+    const namespaces = [
+      ...new Set([
+        INSTALL_NAMESPACE,
+        ...examples
+          .map((e) => e.doc.metadata.namespace)
+          .filter((n): n is string => n !== undefined),
+      ]),
+    ];
     const created: string[] = [];
     try {
       for (const n of namespaces) {
@@ -92,12 +162,33 @@ describe("Helm chart on the real control plane", function () {
         }
       }
       // The README's command, as a dry run: the API server validates every object against its schema (the CRDs' included).
-      const install = await c().kubectl(["apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", INSTALL_MANIFEST]);
-      assert.equal(install.code, 0, `kubectl apply --dry-run=server -f manifests/install.yaml:\n${install.stderr}`);
-      assert.match(install.stdout, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/nhi-operator serverside-applied \(server dry run\)/);
+      const install = await c().kubectl([
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--dry-run=server",
+        "-f",
+        INSTALL_MANIFEST,
+      ]);
+      assert.equal(
+        install.code,
+        0,
+        `kubectl apply --dry-run=server -f manifests/install.yaml:\n${install.stderr}`,
+      );
+      assert.match(
+        install.stdout,
+        /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/nhi-operator serverside-applied \(server dry run\)/,
+      );
       const out = await c().kubectl(["apply", "--dry-run=server", "-f", EXAMPLES_DIR]);
-      assert.equal(out.code, 0, `kubectl apply --dry-run=server -f manifests/examples/:\n${out.stderr}`);
-      const accepted = out.stdout.trim().split("\n").filter((l) => / \(server dry run\)$/.test(l));
+      assert.equal(
+        out.code,
+        0,
+        `kubectl apply --dry-run=server -f manifests/examples/:\n${out.stderr}`,
+      );
+      const accepted = out.stdout
+        .trim()
+        .split("\n")
+        .filter((l) => / \(server dry run\)$/.test(l));
       assert.equal(accepted.length, examples.length, out.stdout);
     } finally {
       for (const n of created) await c().deleteNamespace(n);
@@ -107,23 +198,71 @@ describe("Helm chart on the real control plane", function () {
   it("helm install creates every object, helm uninstall removes the ValidatingWebhookConfiguration", async function () {
     const values = [...HARMLESS_WEBHOOK, "--set", "defaultPolicy.enabled=true"];
     const rendered = renderChart(ns, values, helmPath());
-    const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...values], helmPath());
+    const install = helm(
+      [
+        "install",
+        RELEASE,
+        CHART_DIR,
+        "--namespace",
+        ns,
+        "--kubeconfig",
+        c().kubeconfigPath,
+        ...values,
+      ],
+      helmPath(),
+    );
     assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
 
     for (const o of rendered) {
-      const args = ["get", `${o.kind.toLowerCase()}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}`.replace(/\.$/, ""), o.metadata.name, "-o", "name"];
-      const r = await c().kubectl(o.metadata.namespace ? [...args, "--namespace", o.metadata.namespace] : args);
+      const args = [
+        "get",
+        `${o.kind.toLowerCase()}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}`.replace(
+          /\.$/,
+          "",
+        ),
+        o.metadata.name,
+        "-o",
+        "name",
+      ];
+      const r = await c().kubectl(
+        o.metadata.namespace ? [...args, "--namespace", o.metadata.namespace] : args,
+      );
       assert.equal(r.code, 0, `${o.kind} ${o.metadata.name} was not created: ${r.stderr}`);
     }
-    const vwc = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { failurePolicy: string; clientConfig: { service: { namespace: string; name: string } } }[] };
-    assert.deepEqual(vwc.webhooks[0]?.clientConfig.service, { namespace: ns, name: "nhi-operator-webhook", path: "/validate", port: 443 });
-    const deployment = JSON.parse(await c().kubectlOk(["get", "deployment", "nhi-operator", "--namespace", ns, "-o", "json"])) as { spec: { replicas: number } };
+    const vwc = JSON.parse(
+      await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"]),
+    ) as {
+      webhooks: {
+        failurePolicy: string;
+        clientConfig: { service: { namespace: string; name: string } };
+      }[];
+    };
+    assert.deepEqual(vwc.webhooks[0]?.clientConfig.service, {
+      namespace: ns,
+      name: "nhi-operator-webhook",
+      path: "/validate",
+      port: 443,
+    });
+    const deployment = JSON.parse(
+      await c().kubectlOk(["get", "deployment", "nhi-operator", "--namespace", ns, "-o", "json"]),
+    ) as { spec: { replicas: number } };
     assert.equal(deployment.spec.replicas, 2);
 
-    const uninstall = helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath], helmPath());
+    const uninstall = helm(
+      ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath],
+      helmPath(),
+    );
     assert.equal(uninstall.status, 0, uninstall.stderr);
-    assert.notEqual((await c().kubectl(["get", "validatingwebhookconfiguration", "nhi-operator"])).code, 0, "the ValidatingWebhookConfiguration outlived helm uninstall");
-    assert.notEqual((await c().kubectl(["get", "clusterrole", "nhi-operator"])).code, 0, "the ClusterRole outlived helm uninstall");
+    assert.notEqual(
+      (await c().kubectl(["get", "validatingwebhookconfiguration", "nhi-operator"])).code,
+      0,
+      "the ValidatingWebhookConfiguration outlived helm uninstall",
+    );
+    assert.notEqual(
+      (await c().kubectl(["get", "clusterrole", "nhi-operator"])).code,
+      0,
+      "the ClusterRole outlived helm uninstall",
+    );
     // CRDs (crds/) and the default NHIPolicy (resource-policy keep) stay: deleting them would delete every NHI / the cluster's policy.
     await c().kubectlOk(["get", "crd", "nonhumanidentities.nhi.io"]);
     await c().kubectlOk(["get", "nhipolicy", "default"]);
@@ -132,75 +271,170 @@ describe("Helm chart on the real control plane", function () {
   it("the operator runs with the chart's ServiceAccount token and arguments, is never forbidden, and helm upgrade keeps its caBundle", async function () {
     this.timeout(150_000);
     const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath());
-    const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...HARMLESS_WEBHOOK], helmPath());
+    const install = helm(
+      [
+        "install",
+        RELEASE,
+        CHART_DIR,
+        "--namespace",
+        ns,
+        "--kubeconfig",
+        c().kubeconfigPath,
+        ...HARMLESS_WEBHOOK,
+      ],
+      helmPath(),
+    );
     assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
-    const pod = (findObject(rendered, "Deployment").spec as { template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } } }).template.spec;
+    const pod = (
+      findObject(rendered, "Deployment").spec as {
+        template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } };
+      }
+    ).template.spec;
     const metricsPort = await freePort();
     // The chart's own arguments; only the listeners move to loopback ports this machine has free.
-    const args = withFlag(withFlag(pod.containers[0]?.args ?? [], "--port", "0"), "--metrics-port", String(metricsPort));
+    const args = withFlag(
+      withFlag(pod.containers[0]?.args ?? [], "--port", "0"),
+      "--metrics-port",
+      String(metricsPort),
+    );
 
     const dir = mkdtempSync(join(tmpdir(), "nhi-chart-e2e-"));
     const { proc, logs, exited } = await startAsChart(c(), ns, pod.serviceAccountName, args, dir);
     try {
-      await waitFor("the operator (chart credentials) to sync, lead, inventory and patch its webhook's caBundle", async () => {
-        if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}: ${logs().slice(-3000)}`);
-        return logs().includes("inventory complete") && logs().includes("patched the caBundle");
-      }, { timeoutMs: 90_000, describe: () => logs().slice(-2000) });
+      await waitFor(
+        "the operator (chart credentials) to sync, lead, inventory and patch its webhook's caBundle",
+        async () => {
+          if (proc.exitCode !== null)
+            throw new Error(`operator exited ${proc.exitCode}: ${logs().slice(-3000)}`);
+          return logs().includes("inventory complete") && logs().includes("patched the caBundle");
+        },
+        { timeoutMs: 90_000, describe: () => logs().slice(-2000) },
+      );
       const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
       assert.equal(ready.status, 200, await ready.text());
-      const forbidden = logs().split("\n").filter((l) => /forbidden|\b403\b/i.test(l));
-      assert.deepEqual(forbidden, [], "the operator was refused something the chart's RBAC does not grant");
-      const vwc = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { clientConfig: { caBundle?: string } }[] };
+      const forbidden = logs()
+        .split("\n")
+        .filter((l) => /forbidden|\b403\b/i.test(l));
+      assert.deepEqual(
+        forbidden,
+        [],
+        "the operator was refused something the chart's RBAC does not grant",
+      );
+      const vwc = JSON.parse(
+        await c().kubectlOk([
+          "get",
+          "validatingwebhookconfiguration",
+          "nhi-operator",
+          "-o",
+          "json",
+        ]),
+      ) as { webhooks: { clientConfig: { caBundle?: string } }[] };
       const caBundle = vwc.webhooks[0]?.clientConfig.caBundle;
-      assert.ok(caBundle, "the self-managed certificate's CA was patched into the chart's webhook configuration");
+      assert.ok(
+        caBundle,
+        "the self-managed certificate's CA was patched into the chart's webhook configuration",
+      );
 
       // helm upgrade changes what the chart owns and keeps the caBundle the operator owns.
-      const upgrade = helm(["upgrade", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", c().kubeconfigPath, ...HARMLESS_WEBHOOK, "--set", "webhook.timeoutSeconds=2"], helmPath());
+      const upgrade = helm(
+        [
+          "upgrade",
+          RELEASE,
+          CHART_DIR,
+          "--namespace",
+          ns,
+          "--kubeconfig",
+          c().kubeconfigPath,
+          ...HARMLESS_WEBHOOK,
+          "--set",
+          "webhook.timeoutSeconds=2",
+        ],
+        helmPath(),
+      );
       assert.equal(upgrade.status, 0, `helm upgrade:\n${upgrade.stdout}${upgrade.stderr}`);
-      const upgraded = JSON.parse(await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"])) as { webhooks: { timeoutSeconds: number; clientConfig: { caBundle?: string } }[] };
+      const upgraded = JSON.parse(
+        await c().kubectlOk([
+          "get",
+          "validatingwebhookconfiguration",
+          "nhi-operator",
+          "-o",
+          "json",
+        ]),
+      ) as { webhooks: { timeoutSeconds: number; clientConfig: { caBundle?: string } }[] };
       assert.equal(upgraded.webhooks[0]?.timeoutSeconds, 2);
-      assert.equal(upgraded.webhooks[0]?.clientConfig.caBundle, caBundle, "helm upgrade dropped the caBundle the operator patched in");
+      assert.equal(
+        upgraded.webhooks[0]?.clientConfig.caBundle,
+        caBundle,
+        "helm upgrade dropped the caBundle the operator patched in",
+      );
     } catch (e) {
       process.stderr.write(`--- operator logs ---\n${logs().slice(-6000)}\n`);
       throw e;
     } finally {
       await stopProcess(proc, exited);
       rmSync(dir, { recursive: true, force: true });
-      helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath], helmPath());
+      helm(
+        ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath],
+        helmPath(),
+      );
     }
   });
 });
 
-
 interface AuditEvent {
-  auditID: string; stage: string; verb: string; requestReceivedTimestamp: string;
+  auditID: string;
+  stage: string;
+  verb: string;
+  requestReceivedTimestamp: string;
   user: { username: string };
-  objectRef?: { apiGroup?: string; resource?: string; subresource?: string; namespace?: string; name?: string };
+  objectRef?: {
+    apiGroup?: string;
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  };
   responseStatus?: { code?: number };
 }
 /** "group/resource[/subresource]:verb", the unit RBAC grants (resourceNames aside). */
-const permission = (group: string, resource: string, verb: string): string => `${group || "core"}/${resource}:${verb}`;
+const permission = (group: string, resource: string, verb: string): string =>
+  `${group || "core"}/${resource}:${verb}`;
 
 function grantedPermissions(objects: K8sObject[]): Set<string> {
-  const rules = objects.filter((o) => (o.kind === "ClusterRole" || o.kind === "Role") && o.metadata.name === "nhi-operator")
-    .flatMap((o) => (o.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]));
-  return new Set(rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => permission(g, res, v))))));
+  const rules = objects
+    .filter(
+      (o) => (o.kind === "ClusterRole" || o.kind === "Role") && o.metadata.name === "nhi-operator",
+    )
+    .flatMap((o) => o.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]);
+  return new Set(
+    rules.flatMap((r) =>
+      r.apiGroups.flatMap((g) =>
+        r.resources.flatMap((res) => r.verbs.map((v) => permission(g, res, v))),
+      ),
+    ),
+  );
 }
 
 /** The permissions the audit events show used. */
 function usedBy(events: AuditEvent[]): Set<string> {
   // A server-side apply that creates its object is one PATCH answered 201, authorized for patch and,
   // inside the API server (no audit event of its own), for create: it used both.
-  return new Set(events.flatMap((e) => {
-    const resource = `${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`;
-    const verbs = e.verb === "patch" && e.responseStatus?.code === 201 ? ["patch", "create"] : [e.verb];
-    return verbs.map((v) => permission(e.objectRef?.apiGroup ?? "", resource, v));
-  }));
+  return new Set(
+    events.flatMap((e) => {
+      const resource = `${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`;
+      const verbs =
+        e.verb === "patch" && e.responseStatus?.code === 201 ? ["patch", "create"] : [e.verb];
+      return verbs.map((v) => permission(e.objectRef?.apiGroup ?? "", resource, v));
+    }),
+  );
 }
 
 function readAudit(path: string): AuditEvent[] {
   const seen = new Set<string>();
-  return readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as AuditEvent)
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as AuditEvent)
     .filter((e) => (seen.has(e.auditID) ? false : (seen.add(e.auditID), true)));
 }
 
@@ -220,7 +454,10 @@ describe("Helm chart RBAC, measured from the API server's audit log", function (
     if (process.env.E2E_KUBECONFIG) this.skip(); // another cluster's audit log is not ours to read
     dir = mkdtempSync(join(tmpdir(), "nhi-chart-audit-"));
     const policy = join(dir, "audit-policy.yaml");
-    writeFileSync(policy, "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n");
+    writeFileSync(
+      policy,
+      "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n",
+    );
     plane = await ControlPlane.start({ scheduler: false, audit: { policyFile: policy } });
   });
   after(async function () {
@@ -231,33 +468,61 @@ describe("Helm chart RBAC, measured from the API server's audit log", function (
   it("the operator, as the chart's ServiceAccount, uses every permission the chart grants and is refused none; helm uninstall deletes the webhook configuration before the Deployment", async function () {
     const p = plane as ControlPlane;
     const helmPath = p.helmPath ?? resolveHelm();
-    await p.kubectlOk(["apply", "--server-side", "-f", sharedCrdFile("wgpolicyk8s.io_policyreports.yaml")]);
-    await p.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
+    await p.kubectlOk([
+      "apply",
+      "--server-side",
+      "-f",
+      sharedCrdFile("wgpolicyk8s.io_policyreports.yaml"),
+    ]);
+    await p.kubectlOk([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/policyreports.wgpolicyk8s.io",
+    ]);
     await p.kubectlOk(["create", "namespace", ns]);
     await p.kubectlOk(["create", "namespace", app]);
     const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath);
-    const install = helm(["install", RELEASE, CHART_DIR, "--namespace", ns, "--kubeconfig", p.kubeconfigPath, ...HARMLESS_WEBHOOK], helmPath);
+    const install = helm(
+      [
+        "install",
+        RELEASE,
+        CHART_DIR,
+        "--namespace",
+        ns,
+        "--kubeconfig",
+        p.kubeconfigPath,
+        ...HARMLESS_WEBHOOK,
+      ],
+      helmPath,
+    );
     assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
 
     // The job: a token credential rotated with its consumers of every workload kind restarted, a legacy
     // token rotated with its consumers switched, an identity deleted when its lifetime ends, reports.
     const consumer = (kind: string, name: string, secret: string): string => {
       const pod = `{ metadata: { labels: { app: ${name} } }, spec: { serviceAccountName: ${name.split("-")[0]}, restartPolicy: ${kind === "CronJob" ? "OnFailure" : "Always"}, containers: [{ name: c, image: registry.example.com/app:1, env: [{ name: TOKEN, valueFrom: { secretKeyRef: { name: ${secret}, key: token } } }] }] } }`;
-      const spec = kind === "CronJob" ? `{ schedule: "0 0 1 1 *", jobTemplate: { spec: { template: ${pod} } } }`
-        : `{ ${kind === "StatefulSet" ? `serviceName: ${name}, ` : ""}selector: { matchLabels: { app: ${name} } }, template: ${pod} }`;
+      const spec =
+        kind === "CronJob"
+          ? `{ schedule: "0 0 1 1 *", jobTemplate: { spec: { template: ${pod} } } }`
+          : `{ ${kind === "StatefulSet" ? `serviceName: ${name}, ` : ""}selector: { matchLabels: { app: ${name} } }, template: ${pod} }`;
       return `apiVersion: ${kind === "CronJob" ? "batch/v1" : "apps/v1"}\nkind: ${kind}\nmetadata: { name: ${name}, namespace: ${app} }\nspec: ${spec}\n`;
     };
     // The kinds a rotation restarts (rollout restart) and the kinds a legacy-token rotation switches: the operator's own tables.
     const restartable = [...ROLLOUT_RESTART_KINDS];
     const switchable = [...TEMPLATE_REWRITABLE_KINDS];
     const manifests = [
-      ...["worker", "reporter", "temp"].map((sa) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: ${sa}, namespace: ${app} }\n`),
+      ...["worker", "reporter", "temp"].map(
+        (sa) =>
+          `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: ${sa}, namespace: ${app} }\n`,
+      ),
       `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata: { name: reporter-token, namespace: ${app}, annotations: { kubernetes.io/service-account.name: reporter } }\n`,
       ...restartable.map((k) => consumer(k, `worker-${k.toLowerCase()}`, "worker-token")),
       ...switchable.map((k) => consumer(k, `reporter-${k.toLowerCase()}`, "reporter-token")),
     ];
     await p.kubectlOk(["apply", "-f", "-"], { input: manifests.join("---\n") });
-    const owner = "owner: { team: platform, contact: platform@example.com }\n  purpose: measured by the chart e2e";
+    const owner =
+      "owner: { team: platform, contact: platform@example.com }\n  purpose: measured by the chart e2e";
     const expiresAt = new Date(Date.now() + 40_000).toISOString().replace(/\.\d+Z$/, "Z");
     const nhis = [
       `metadata: { name: worker, namespace: ${app} }\nspec:\n  ${owner}\n  serviceAccountName: worker\n  rollout: true\n  credentials:\n    - { name: ci, type: ServiceAccountToken, secretName: worker-token, ttl: 10m, renewBefore: 9m55s }`,
@@ -266,48 +531,131 @@ describe("Helm chart RBAC, measured from the API server's audit log", function (
     ].map((n) => `apiVersion: nhi.io/v1alpha1\nkind: NonHumanIdentity\n${n}\n`);
     await p.kubectlOk(["apply", "-f", "-"], { input: nhis.join("---\n") });
 
-    const pod = (findObject(rendered, "Deployment").spec as { template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } } }).template.spec;
-    const args = withFlag(withFlag(pod.containers[0]?.args ?? [], "--port", "0"), "--metrics-port", String(await freePort()));
+    const pod = (
+      findObject(rendered, "Deployment").spec as {
+        template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } };
+      }
+    ).template.spec;
+    const args = withFlag(
+      withFlag(pod.containers[0]?.args ?? [], "--port", "0"),
+      "--metrics-port",
+      String(await freePort()),
+    );
     const { proc, logs, exited } = await startAsChart(p, ns, pod.serviceAccountName, args, dir);
-    const get = async (kind: string, name: string, namespace = app): Promise<Record<string, any> | undefined> => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      const r = await p.kubectl(["get", kind, name, "--namespace", namespace, "-o", "json", "--ignore-not-found"]);
-      return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, any>) : undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const get = async (
+      kind: string,
+      name: string,
+      namespace = app,
+    ): Promise<KubectlJson | undefined> => {
+      const r = await p.kubectl([
+        "get",
+        kind,
+        name,
+        "--namespace",
+        namespace,
+        "-o",
+        "json",
+        "--ignore-not-found",
+      ]);
+      return r.stdout.trim() ? (JSON.parse(r.stdout) as KubectlJson) : undefined;
     };
-    const template = (w: Record<string, any> | undefined): Record<string, any> | undefined => (w?.kind === "CronJob" ? w.spec.jobTemplate.spec.template : w?.spec.template); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const template = (w: KubectlJson | undefined): KubectlJson | undefined =>
+      w?.kind === "CronJob" ? w.spec.jobTemplate.spec.template : w?.spec.template;
     try {
-      const alive = (): void => { if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}: ${logs().slice(-3000)}`); };
+      const alive = (): void => {
+        if (proc.exitCode !== null)
+          throw new Error(`operator exited ${proc.exitCode}: ${logs().slice(-3000)}`);
+      };
       const opts = { timeoutMs: 240_000, describe: () => logs().slice(-2000) };
-      await waitFor("the token credential's rotation to restart its consumers of every kind", async () => {
-        alive();
-        const ws = await Promise.all(restartable.map((k) => get(k, `worker-${k.toLowerCase()}`)));
-        return ws.every((w) => template(w)?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"] !== undefined);
-      }, opts);
-      await waitFor("the legacy token's consumers of every kind to be switched to its successor", async () => {
-        alive();
-        const ws = await Promise.all(switchable.map((k) => get(k, `reporter-${k.toLowerCase()}`)));
-        return ws.every((w) => template(w)?.spec.containers[0].env[0].valueFrom.secretKeyRef.name !== "reporter-token");
-      }, opts);
-      await waitFor("the expired identity's ServiceAccount and token Secret to be deleted", async () => {
-        alive();
-        return (await get("serviceaccount", "temp")) === undefined && (await get("secret", "temp-token")) === undefined;
-      }, opts);
-      await waitFor("a PolicyReport in the application namespace", async () => {
-        alive();
-        return (await p.kubectl(["get", "policyreports.wgpolicyk8s.io", "--namespace", app, "-o", "name"])).stdout.trim() !== "";
-      }, opts);
-      await waitFor("the caBundle patched into the chart's webhook configuration", async () => {
-        alive();
-        return logs().includes("patched the caBundle");
-      }, opts);
+      await waitFor(
+        "the token credential's rotation to restart its consumers of every kind",
+        async () => {
+          alive();
+          const ws = await Promise.all(restartable.map((k) => get(k, `worker-${k.toLowerCase()}`)));
+          return ws.every(
+            (w) =>
+              template(w)?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"] !==
+              undefined,
+          );
+        },
+        opts,
+      );
+      await waitFor(
+        "the legacy token's consumers of every kind to be switched to its successor",
+        async () => {
+          alive();
+          const ws = await Promise.all(
+            switchable.map((k) => get(k, `reporter-${k.toLowerCase()}`)),
+          );
+          return ws.every(
+            (w) =>
+              template(w)?.spec.containers[0].env[0].valueFrom.secretKeyRef.name !==
+              "reporter-token",
+          );
+        },
+        opts,
+      );
+      await waitFor(
+        "the expired identity's ServiceAccount and token Secret to be deleted",
+        async () => {
+          alive();
+          return (
+            (await get("serviceaccount", "temp")) === undefined &&
+            (await get("secret", "temp-token")) === undefined
+          );
+        },
+        opts,
+      );
+      await waitFor(
+        "a PolicyReport in the application namespace",
+        async () => {
+          alive();
+          return (
+            (
+              await p.kubectl([
+                "get",
+                "policyreports.wgpolicyk8s.io",
+                "--namespace",
+                app,
+                "-o",
+                "name",
+              ])
+            ).stdout.trim() !== ""
+          );
+        },
+        opts,
+      );
+      await waitFor(
+        "the caBundle patched into the chart's webhook configuration",
+        async () => {
+          alive();
+          return logs().includes("patched the caBundle");
+        },
+        opts,
+      );
       // Some uses come later than what the waits above see (the old token's revocation after its
       // overlap, an Event's repeat count): wait until the log shows every granted permission used.
       const operatorUser = `system:serviceaccount:${ns}:${pod.serviceAccountName}`;
       const stillUnused = (): string[] => {
-        const used = usedBy(readAudit(p.auditLogPath ?? "").filter((e) => e.user.username === operatorUser && e.objectRef?.resource));
+        const used = usedBy(
+          readAudit(p.auditLogPath ?? "").filter(
+            (e) => e.user.username === operatorUser && e.objectRef?.resource,
+          ),
+        );
         return [...grantedPermissions(rendered)].filter((g) => !used.has(g)).sort();
       };
-      await waitFor("the operator to have used every permission the chart grants", () => { alive(); return stillUnused().length === 0; },
-        { timeoutMs: 180_000, intervalMs: 2_000, describe: () => `never used so far: ${stillUnused().join(", ")}` }).catch(() => undefined);
+      await waitFor(
+        "the operator to have used every permission the chart grants",
+        () => {
+          alive();
+          return stillUnused().length === 0;
+        },
+        {
+          timeoutMs: 180_000,
+          intervalMs: 2_000,
+          describe: () => `never used so far: ${stillUnused().join(", ")}`,
+        },
+      ).catch(() => undefined);
     } catch (e) {
       process.stderr.write(`--- operator logs ---\n${logs().slice(-6000)}\n`);
       throw e;
@@ -316,23 +664,50 @@ describe("Helm chart RBAC, measured from the API server's audit log", function (
     }
 
     // helm uninstall: the webhook configuration must go before the pods that serve it.
-    const uninstall = helm(["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", p.kubeconfigPath, "--wait"], helmPath);
+    const uninstall = helm(
+      ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", p.kubeconfigPath, "--wait"],
+      helmPath,
+    );
     assert.equal(uninstall.status, 0, uninstall.stderr);
     const audit = readAudit(p.auditLogPath ?? "");
     const deleted = (resource: string): number => {
-      const e = audit.find((x) => x.verb === "delete" && x.objectRef?.resource === resource && x.objectRef.name === "nhi-operator" && !x.user.username.startsWith("system:serviceaccount:"));
+      const e = audit.find(
+        (x) =>
+          x.verb === "delete" &&
+          x.objectRef?.resource === resource &&
+          x.objectRef.name === "nhi-operator" &&
+          !x.user.username.startsWith("system:serviceaccount:"),
+      );
       assert.ok(e, `helm uninstall did not delete ${resource}/nhi-operator`);
       return Date.parse(e.requestReceivedTimestamp);
     };
-    assert.ok(deleted("validatingwebhookconfigurations") <= deleted("deployments"), "helm uninstall deleted the Deployment before the ValidatingWebhookConfiguration");
+    assert.ok(
+      deleted("validatingwebhookconfigurations") <= deleted("deployments"),
+      "helm uninstall deleted the Deployment before the ValidatingWebhookConfiguration",
+    );
 
     const operator = `system:serviceaccount:${ns}:${pod.serviceAccountName}`;
     const mine = audit.filter((e) => e.user.username === operator && e.objectRef?.resource);
-    const forbidden = mine.filter((e) => e.responseStatus?.code === 403).map((e) => `${e.verb} ${e.objectRef?.apiGroup ?? ""}/${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""} ${e.objectRef?.namespace ?? ""}/${e.objectRef?.name ?? ""}`);
-    assert.deepEqual([...new Set(forbidden)], [], "the API server refused the operator these requests: the chart grants too little");
+    const forbidden = mine
+      .filter((e) => e.responseStatus?.code === 403)
+      .map(
+        (e) =>
+          `${e.verb} ${e.objectRef?.apiGroup ?? ""}/${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""} ${e.objectRef?.namespace ?? ""}/${e.objectRef?.name ?? ""}`,
+      );
+    assert.deepEqual(
+      [...new Set(forbidden)],
+      [],
+      "the API server refused the operator these requests: the chart grants too little",
+    );
     const used = usedBy(mine);
     const unused = [...grantedPermissions(rendered)].filter((g) => !used.has(g)).sort();
-    process.stderr.write(`chart RBAC measured: ${used.size} permissions used: ${[...used].sort().join(", ")}\n`);
-    assert.deepEqual(unused, [], `the chart grants permissions the operator never used (used: ${[...used].sort().join(", ")})`);
+    process.stderr.write(
+      `chart RBAC measured: ${used.size} permissions used: ${[...used].sort().join(", ")}\n`,
+    );
+    assert.deepEqual(
+      unused,
+      [],
+      `the chart grants permissions the operator never used (used: ${[...used].sort().join(", ")})`,
+    );
   });
 });

@@ -14,8 +14,23 @@ import { waitFor } from "../harness/wait.js";
 
 const cluster = (): Cluster => sharedCluster();
 
-interface Finding { rule: string; identity?: string; permission?: string; permissions: string[]; kind: string; name: string; file?: string; message: string }
-interface Run { code: number; violations: Finding[]; warnings: Finding[]; stdout: string; stderr: string }
+interface Finding {
+  rule: string;
+  identity?: string;
+  permission?: string;
+  permissions: string[];
+  kind: string;
+  name: string;
+  file?: string;
+  message: string;
+}
+interface Run {
+  code: number;
+  violations: Finding[];
+  warnings: Finding[];
+  stdout: string;
+  stderr: string;
+}
 
 async function nhictl(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const run = await runNhictl(args, { env: { HOME: "/nonexistent", ...env } });
@@ -38,12 +53,23 @@ function tokenKubeconfig(dir: string, token: Token): string {
   if (!c) throw new Error("the e2e kubeconfig has no current cluster");
   const ca = c.caData ?? (c.caFile ? readFileSync(c.caFile).toString("base64") : undefined);
   const path = join(dir, "token.kubeconfig");
-  writeFileSync(path, JSON.stringify({
-    apiVersion: "v1", kind: "Config", "current-context": "sa",
-    clusters: [{ name: "e2e", cluster: { server: c.server, ...(ca ? { "certificate-authority-data": ca } : {}) } }],
-    users: [{ name: "sa", user: { token: token.reveal() } }],
-    contexts: [{ name: "sa", context: { cluster: "e2e", user: "sa" } }],
-  }), { mode: 0o600 });
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "sa",
+      clusters: [
+        {
+          name: "e2e",
+          cluster: { server: c.server, ...(ca ? { "certificate-authority-data": ca } : {}) },
+        },
+      ],
+      users: [{ name: "sa", user: { token: token.reveal() } }],
+      contexts: [{ name: "sa", context: { cluster: "e2e", user: "sa" } }],
+    }),
+    { mode: 0o600 },
+  );
   return path;
 }
 
@@ -59,36 +85,81 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
 
   before(async function () {
     this.timeout(120_000);
-    await cluster().kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", join(REPO_ROOT, "crds")]);
-    await cluster().kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
+    await cluster().kubectlOk([
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "-f",
+      join(REPO_ROOT, "crds"),
+    ]);
+    await cluster().kubectlOk([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/nonhumanidentities.nhi.io",
+      "crd/nhipolicies.nhi.io",
+    ]);
   });
 
   beforeEach(async function () {
     dir = mkdtempSync(join(tmpdir(), "nhictl-cluster-e2e-"));
     // What the cluster already holds: an identity declared to read ConfigMaps, and a Role that reads Secrets.
-    await must({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "orders-api", namespace: ns() } });
     await must({
-      apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", metadata: { name: "orders-api", namespace: ns() },
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "orders-api", namespace: ns() },
+    });
+    await must({
+      apiVersion: "nhi.io/v1alpha1",
+      kind: "NonHumanIdentity",
+      metadata: { name: "orders-api", namespace: ns() },
       spec: {
-        owner: { team: "shop", contact: "shop@example.com" }, purpose: "e2e: nhictl --cluster", serviceAccountName: "orders-api",
-        scopes: [{ namespaces: [ns()], apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+        owner: { team: "shop", contact: "shop@example.com" },
+        purpose: "e2e: nhictl --cluster",
+        serviceAccountName: "orders-api",
+        scopes: [
+          {
+            namespaces: [ns()],
+            apiGroups: [""],
+            resources: ["configmaps"],
+            verbs: ["get", "list", "watch"],
+          },
+        ],
       },
     });
-    await must({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "secret-reader", namespace: ns() }, rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }] });
+    await must({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "secret-reader", namespace: ns() },
+      rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }],
+    });
     // The pull request: only a RoleBinding, naming the existing Role and the existing account.
     manifest = join(dir, "binding.yaml");
-    writeFileSync(manifest, [
-      "apiVersion: rbac.authorization.k8s.io/v1", "kind: RoleBinding", "metadata:", "  name: orders-secrets", `  namespace: ${ns()}`,
-      "subjects:", `  - { kind: ServiceAccount, name: orders-api, namespace: ${ns()} }`,
-      "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader }", "",
-    ].join("\n"));
+    writeFileSync(
+      manifest,
+      [
+        "apiVersion: rbac.authorization.k8s.io/v1",
+        "kind: RoleBinding",
+        "metadata:",
+        "  name: orders-secrets",
+        `  namespace: ${ns()}`,
+        "subjects:",
+        `  - { kind: ServiceAccount, name: orders-api, namespace: ${ns()} }`,
+        "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader }",
+        "",
+      ].join("\n"),
+    );
   });
 
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const scopeExceeded = (r: Run): Finding | undefined => r.violations.find((v) => v.rule === "scope-exceeded" && v.identity === `system:serviceaccount:${ns()}:orders-api`);
+  const scopeExceeded = (r: Run): Finding | undefined =>
+    r.violations.find(
+      (v) =>
+        v.rule === "scope-exceeded" && v.identity === `system:serviceaccount:${ns()}:orders-api`,
+    );
 
   it("offline, the binding names a Role and an identity it cannot see: no finding", async function () {
     const r = await nhictl(["check", manifest, "--format", "json"]);
@@ -97,7 +168,15 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
   });
 
   it("with --cluster --kubeconfig, the existing Role's permission exceeds the existing NHI's scopes", async function () {
-    const r = await nhictl(["check", manifest, "--format", "json", "--cluster", "--kubeconfig", cluster().kubeconfigPath]);
+    const r = await nhictl([
+      "check",
+      manifest,
+      "--format",
+      "json",
+      "--cluster",
+      "--kubeconfig",
+      cluster().kubeconfigPath,
+    ]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const f = scopeExceeded(r);
     assert.ok(f, JSON.stringify(r.violations));
@@ -114,28 +193,63 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.ok(scopeExceeded(r), JSON.stringify(r.violations));
 
-    await must({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "cm-reader", namespace: ns() }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }] });
+    await must({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "cm-reader", namespace: ns() },
+      rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+    });
     const ok = join(dir, "ok.yaml");
-    writeFileSync(ok, JSON.stringify({
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "orders-cm", namespace: ns() },
-      subjects: [{ kind: "ServiceAccount", name: "orders-api", namespace: ns() }], roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "cm-reader" },
-    }));
+    writeFileSync(
+      ok,
+      JSON.stringify({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "orders-cm", namespace: ns() },
+        subjects: [{ kind: "ServiceAccount", name: "orders-api", namespace: ns() }],
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "cm-reader" },
+      }),
+    );
     const pass = await nhictl(["check", ok, "--format", "json", "--cluster"], env);
     assert.equal(pass.code, 0, pass.stdout + pass.stderr);
   });
 
   it("the manifests replace what the cluster has: a manifest Role narrowed to ConfigMaps makes the same binding pass", async function () {
     const narrowed = join(dir, "narrowed.yaml");
-    writeFileSync(narrowed, [
-      "apiVersion: rbac.authorization.k8s.io/v1", "kind: Role", "metadata:", "  name: secret-reader", `  namespace: ${ns()}`,
-      "rules:", '  - { apiGroups: [""], resources: [configmaps], verbs: [get] }', "",
-    ].join("\n"));
-    const r = await nhictl(["check", manifest, narrowed, "--format", "json", "--cluster", "--kubeconfig", cluster().kubeconfigPath]);
+    writeFileSync(
+      narrowed,
+      [
+        "apiVersion: rbac.authorization.k8s.io/v1",
+        "kind: Role",
+        "metadata:",
+        "  name: secret-reader",
+        `  namespace: ${ns()}`,
+        "rules:",
+        '  - { apiGroups: [""], resources: [configmaps], verbs: [get] }',
+        "",
+      ].join("\n"),
+    );
+    const r = await nhictl([
+      "check",
+      manifest,
+      narrowed,
+      "--format",
+      "json",
+      "--cluster",
+      "--kubeconfig",
+      cluster().kubeconfigPath,
+    ]);
     assert.equal(r.code, 0, JSON.stringify(r.violations));
   });
 
   it("a kubeconfig that does not exist, or --kubeconfig without --cluster, is bad input (exit 2)", async function () {
-    const missing = await nhictl(["check", manifest, "--cluster", "--kubeconfig", join(dir, "nope")]);
+    const missing = await nhictl([
+      "check",
+      manifest,
+      "--cluster",
+      "--kubeconfig",
+      join(dir, "nope"),
+    ]);
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /kubeconfig/);
     const stray = await nhictl(["check", manifest, "--kubeconfig", cluster().kubeconfigPath]);
@@ -145,53 +259,129 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
 
   describe("read errors: nhictl never judges a cluster it could not read", function () {
     // A reader allowed every list nhictl makes except the one named: the API server answers 403 for it.
-    async function readerWithout(name: string, denied: { apiGroup: string; resource: string }): Promise<string> {
+    async function readerWithout(
+      name: string,
+      denied: { apiGroup: string; resource: string },
+    ): Promise<string> {
       const all: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = [
-        { apiGroups: [""], resources: ["namespaces", "serviceaccounts", "secrets", "pods"], verbs: ["list"] },
-        { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "clusterroles", "rolebindings", "clusterrolebindings"], verbs: ["list"] },
-        { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["list"] },
+        {
+          apiGroups: [""],
+          resources: ["namespaces", "serviceaccounts", "secrets", "pods"],
+          verbs: ["list"],
+        },
+        {
+          apiGroups: ["rbac.authorization.k8s.io"],
+          resources: ["roles", "clusterroles", "rolebindings", "clusterrolebindings"],
+          verbs: ["list"],
+        },
+        {
+          apiGroups: ["apps"],
+          resources: ["deployments", "statefulsets", "daemonsets"],
+          verbs: ["list"],
+        },
         { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["list"] },
-        { apiGroups: ["nhi.io"], resources: ["nonhumanidentities", "nhipolicies"], verbs: ["list"] },
+        {
+          apiGroups: ["nhi.io"],
+          resources: ["nonhumanidentities", "nhipolicies"],
+          verbs: ["list"],
+        },
       ];
-      const rules = all.map((r) => (r.apiGroups[0] === denied.apiGroup ? { ...r, resources: r.resources.filter((x) => x !== denied.resource) } : r)).filter((r) => r.resources.length > 0);
+      const rules = all
+        .map((r) =>
+          r.apiGroups[0] === denied.apiGroup
+            ? { ...r, resources: r.resources.filter((x) => x !== denied.resource) }
+            : r,
+        )
+        .filter((r) => r.resources.length > 0);
       const role = `${ns()}-${name}`;
       await must({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace: ns() } });
-      await must({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: role }, rules });
       await must({
-        apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: role },
-        subjects: [{ kind: "ServiceAccount", name, namespace: ns() }], roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: role },
+        rules,
+      });
+      await must({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: role },
+        subjects: [{ kind: "ServiceAccount", name, namespace: ns() }],
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
       });
       return tokenKubeconfig(dir, await cluster().kube.mintToken(`${ns()}/${name}`));
     }
 
     afterEach(async function () {
       for (const n of ["no-nhis", "no-bindings"]) {
-        await cluster().kube.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", `${ns()}-${n}`).catch(() => undefined);
-        await cluster().kube.delete("rbac.authorization.k8s.io/v1", "ClusterRole", `${ns()}-${n}`).catch(() => undefined);
+        await cluster()
+          .kube.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", `${ns()}-${n}`)
+          .catch(() => undefined);
+        await cluster()
+          .kube.delete("rbac.authorization.k8s.io/v1", "ClusterRole", `${ns()}-${n}`)
+          .catch(() => undefined);
       }
     });
 
     it("a user denied listing NonHumanIdentities gets exit 2 naming them and 'forbidden', not a check as if there were none", async function () {
-      const kubeconfig = await readerWithout("no-nhis", { apiGroup: "nhi.io", resource: "nonhumanidentities" });
-      for (const command of [["check", manifest], ["explain", `${ns()}/orders-api`], ["inventory"]]) {
-        const r = await nhictl([...command, "--cluster", "--kubeconfig", kubeconfig, "--format", "json"]);
+      const kubeconfig = await readerWithout("no-nhis", {
+        apiGroup: "nhi.io",
+        resource: "nonhumanidentities",
+      });
+      for (const command of [
+        ["check", manifest],
+        ["explain", `${ns()}/orders-api`],
+        ["inventory"],
+      ]) {
+        const r = await nhictl([
+          ...command,
+          "--cluster",
+          "--kubeconfig",
+          kubeconfig,
+          "--format",
+          "json",
+        ]);
         assert.equal(r.code, 2, `${command[0] ?? ""}: ${r.stdout}${r.stderr}`);
         assert.equal(r.stdout, "", `${command[0] ?? ""} printed a result from a partial read`);
-        assert.match(r.stderr, /cannot read nonhumanidentities\.nhi\.io from the cluster https:\/\/\S+: forbidden: .*cannot list resource "nonhumanidentities"/);
+        assert.match(
+          r.stderr,
+          /cannot read nonhumanidentities\.nhi\.io from the cluster https:\/\/\S+: forbidden: .*cannot list resource "nonhumanidentities"/,
+        );
         assert.doesNotMatch(r.stderr, /internal error|Headers|Bearer/);
       }
     });
 
     it("a user denied listing ClusterRoleBindings gets exit 2 naming them", async function () {
-      const kubeconfig = await readerWithout("no-bindings", { apiGroup: "rbac.authorization.k8s.io", resource: "clusterrolebindings" });
-      const r = await nhictl(["check", manifest, "--cluster", "--kubeconfig", kubeconfig, "--format", "json"]);
+      const kubeconfig = await readerWithout("no-bindings", {
+        apiGroup: "rbac.authorization.k8s.io",
+        resource: "clusterrolebindings",
+      });
+      const r = await nhictl([
+        "check",
+        manifest,
+        "--cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "--format",
+        "json",
+      ]);
       assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, /cannot read clusterrolebindings\.rbac\.authorization\.k8s\.io from the cluster \S+: forbidden/);
+      assert.match(
+        r.stderr,
+        /cannot read clusterrolebindings\.rbac\.authorization\.k8s\.io from the cluster \S+: forbidden/,
+      );
     });
 
     it("the same reader, allowed NHIs too, reads the cluster (the denial above was the only cause)", async function () {
       const kubeconfig = await readerWithout("no-bindings", { apiGroup: "none", resource: "none" });
-      const r = await nhictl(["check", manifest, "--cluster", "--kubeconfig", kubeconfig, "--format", "json"]);
+      const r = await nhictl([
+        "check",
+        manifest,
+        "--cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "--format",
+        "json",
+      ]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.ok(scopeExceeded(r), JSON.stringify(r.violations));
     });
@@ -201,16 +391,37 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
     beforeEach(async function () {
       // The binding is live this time: explain and inventory read it from the cluster.
       await must({
-        apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "orders-secrets", namespace: ns() },
-        subjects: [{ kind: "ServiceAccount", name: "orders-api", namespace: ns() }], roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "secret-reader" },
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "orders-secrets", namespace: ns() },
+        subjects: [{ kind: "ServiceAccount", name: "orders-api", namespace: ns() }],
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "secret-reader" },
       });
-      await must({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "batch-runner", namespace: ns() } });
+      await must({
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "batch-runner", namespace: ns() },
+      });
     });
 
-    interface Explained { identity: string; exists: boolean; nhi?: { name: string; scopes: { used: boolean }[] }; grants: { binding: string; role: string; clusterDefault?: boolean }[]; beyondScopes: string[] }
+    interface Explained {
+      identity: string;
+      exists: boolean;
+      nhi?: { name: string; scopes: { used: boolean }[] };
+      grants: { binding: string; role: string; clusterDefault?: boolean }[];
+      beyondScopes: string[];
+    }
 
     it("explain --cluster: the live binding, the live Role, the live NHI's scopes and what lies beyond them", async function () {
-      const r = await runNhictl(["explain", `${ns()}/orders-api`, "--cluster", "--kubeconfig", cluster().kubeconfigPath, "--format", "json"]);
+      const r = await runNhictl([
+        "explain",
+        `${ns()}/orders-api`,
+        "--cluster",
+        "--kubeconfig",
+        cluster().kubeconfigPath,
+        "--format",
+        "json",
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const e = JSON.parse(r.stdout) as Explained;
       assert.equal(e.identity, `system:serviceaccount:${ns()}:orders-api`);
@@ -218,28 +429,80 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       assert.equal(e.nhi?.name, "orders-api");
       // Besides what every account holds through the cluster's default bindings (system:discovery, …),
       // which are shown as such and are not "beyond its scopes" (as in the inventory).
-      assert.deepEqual(e.grants.filter((g) => !g.clusterDefault).map((g) => [g.binding, g.role]), [[`RoleBinding ${ns()}/orders-secrets`, `Role ${ns()}/secret-reader`]]);
-      assert.ok(e.grants.some((g) => g.clusterDefault && g.binding === "ClusterRoleBinding system:discovery"), JSON.stringify(e.grants));
-      assert.deepEqual(e.beyondScopes, [`get secrets in namespace ${ns()} (RoleBinding ${ns()}/orders-secrets → Role ${ns()}/secret-reader)`]);
-      const text = await runNhictl(["explain", `${ns()}/orders-api`, "--cluster", "--kubeconfig", cluster().kubeconfigPath, "--no-color"]);
+      assert.deepEqual(
+        e.grants.filter((g) => !g.clusterDefault).map((g) => [g.binding, g.role]),
+        [[`RoleBinding ${ns()}/orders-secrets`, `Role ${ns()}/secret-reader`]],
+      );
+      assert.ok(
+        e.grants.some(
+          (g) => g.clusterDefault && g.binding === "ClusterRoleBinding system:discovery",
+        ),
+        JSON.stringify(e.grants),
+      );
+      assert.deepEqual(e.beyondScopes, [
+        `get secrets in namespace ${ns()} (RoleBinding ${ns()}/orders-secrets → Role ${ns()}/secret-reader)`,
+      ]);
+      const text = await runNhictl([
+        "explain",
+        `${ns()}/orders-api`,
+        "--cluster",
+        "--kubeconfig",
+        cluster().kubeconfigPath,
+        "--no-color",
+      ]);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, new RegExp(`Claimed by NonHumanIdentity ${ns()}/orders-api`));
     });
 
     it("inventory --cluster: the claimed account with its live NHI and excess, the unclaimed one as shadow", async function () {
-      const r = await runNhictl(["inventory", "--cluster", "--kubeconfig", cluster().kubeconfigPath, "--format", "json"]);
+      const r = await runNhictl([
+        "inventory",
+        "--cluster",
+        "--kubeconfig",
+        cluster().kubeconfigPath,
+        "--format",
+        "json",
+      ]);
       assert.equal(r.code, 0, r.stderr);
-      const doc = JSON.parse(r.stdout) as { kind: string; identities: { namespace: string; name: string; nhi?: string; shadow: boolean; excess: { verb: string; resource?: string; namespace: string; binding: { name: string } }[] }[] };
+      const doc = JSON.parse(r.stdout) as {
+        kind: string;
+        identities: {
+          namespace: string;
+          name: string;
+          nhi?: string;
+          shadow: boolean;
+          excess: {
+            verb: string;
+            resource?: string;
+            namespace: string;
+            binding: { name: string };
+          }[];
+        }[];
+      };
       assert.equal(doc.kind, "Inventory");
       const mine = doc.identities.filter((i) => i.namespace === ns());
       const orders = mine.find((i) => i.name === "orders-api");
       assert.equal(orders?.nhi, "orders-api");
       assert.equal(orders.shadow, false);
       // The live RoleBinding's secret read is beyond the live NHI's scopes.
-      assert.ok(orders.excess.some((x) => x.verb === "get" && x.resource === "secrets" && x.namespace === ns() && x.binding.name === "orders-secrets"), JSON.stringify(orders.excess));
+      assert.ok(
+        orders.excess.some(
+          (x) =>
+            x.verb === "get" &&
+            x.resource === "secrets" &&
+            x.namespace === ns() &&
+            x.binding.name === "orders-secrets",
+        ),
+        JSON.stringify(orders.excess),
+      );
       const runner = mine.find((i) => i.name === "batch-runner");
       assert.equal(runner?.shadow, true);
-      const table = await runNhictl(["inventory", "--cluster", "--kubeconfig", cluster().kubeconfigPath]);
+      const table = await runNhictl([
+        "inventory",
+        "--cluster",
+        "--kubeconfig",
+        cluster().kubeconfigPath,
+      ]);
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, new RegExp(`${ns()}\\s+orders-api\\s+orders-api`));
       assert.match(table.stdout, new RegExp(`${ns()}\\s+batch-runner\\s+shadow`));
@@ -248,37 +511,87 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
     it("inventory --cluster: a legacy token Secret is seen through its metadata alone, and its value never reaches the output", async function () {
       const name = "runner-legacy-token";
       const v = await cluster().kube.apply({
-        apiVersion: "v1", kind: "Secret", type: "kubernetes.io/service-account-token",
-        metadata: { name, namespace: ns(), annotations: { "kubernetes.io/service-account.name": "batch-runner" } },
+        apiVersion: "v1",
+        kind: "Secret",
+        type: "kubernetes.io/service-account-token",
+        metadata: {
+          name,
+          namespace: ns(),
+          annotations: { "kubernetes.io/service-account.name": "batch-runner" },
+        },
       } as KubeObject);
       assert.ok(v.allowed, v.message);
-      const token = await waitFor("the token controller to fill the Secret", async () =>
-        (await cluster().kube.get<KubeObject & { data?: Record<string, string> }>("v1", "Secret", name, ns()))?.data?.token, { timeoutMs: 30_000 });
-      const r = await runNhictl(["inventory", "--cluster", "--kubeconfig", cluster().kubeconfigPath, "--format", "json"]);
+      const token = await waitFor(
+        "the token controller to fill the Secret",
+        async () =>
+          (
+            await cluster().kube.get<KubeObject & { data?: Record<string, string> }>(
+              "v1",
+              "Secret",
+              name,
+              ns(),
+            )
+          )?.data?.token,
+        { timeoutMs: 30_000 },
+      );
+      const r = await runNhictl([
+        "inventory",
+        "--cluster",
+        "--kubeconfig",
+        cluster().kubeconfigPath,
+        "--format",
+        "json",
+      ]);
       assert.equal(r.code, 0, r.stderr);
-      const doc = JSON.parse(r.stdout) as { identities: { namespace: string; name: string; legacyTokens: { name: string }[] }[] };
+      const doc = JSON.parse(r.stdout) as {
+        identities: { namespace: string; name: string; legacyTokens: { name: string }[] }[];
+      };
       const runner = doc.identities.find((i) => i.namespace === ns() && i.name === "batch-runner");
-      assert.deepEqual(runner?.legacyTokens.map((t) => t.name), [name]);
+      assert.deepEqual(
+        runner?.legacyTokens.map((t) => t.name),
+        [name],
+      );
       const value = Buffer.from(token, "base64").toString("utf8");
-      assert.ok(!r.stdout.includes(value) && !r.stderr.includes(value) && !r.stdout.includes(token), "the token's value reached nhictl's output");
+      assert.ok(
+        !r.stdout.includes(value) && !r.stderr.includes(value) && !r.stdout.includes(token),
+        "the token's value reached nhictl's output",
+      );
     });
   });
 
   describe("adopting a third-party chart: the suggested NHIPolicy on the real API server", function () {
     let policyName = "";
     afterEach(async function () {
-      if (policyName) await cluster().kube.delete("nhi.io/v1alpha1", "NHIPolicy", policyName).catch(() => undefined);
+      if (policyName)
+        await cluster()
+          .kube.delete("nhi.io/v1alpha1", "NHIPolicy", policyName)
+          .catch(() => undefined);
       policyName = "";
     });
 
     it("is accepted by the CRD (server-side dry run), and once created, nhictl check --cluster passes the same chart", async function () {
       this.timeout(120_000);
       const chart = join(dir, "chart.yaml");
-      writeFileSync(chart, readFileSync(join(REPO_ROOT, "test/fixtures/manifests/third-party/chart.yaml"), "utf8").replace(/namespace: certs$/gm, `namespace: ${ns()}`));
+      writeFileSync(
+        chart,
+        readFileSync(
+          join(REPO_ROOT, "test/fixtures/manifests/third-party/chart.yaml"),
+          "utf8",
+        ).replace(/namespace: certs$/gm, `namespace: ${ns()}`),
+      );
       const kubeconfig = ["--cluster", "--kubeconfig", cluster().kubeconfigPath];
-      const first = await nhictl(["check", chart, ...kubeconfig, "--no-color", "--suggest-exemptions"]);
+      const first = await nhictl([
+        "check",
+        chart,
+        ...kubeconfig,
+        "--no-color",
+        "--suggest-exemptions",
+      ]);
       assert.equal(first.code, 1, first.stdout + first.stderr);
-      assert.match(first.stdout, /✖ critical get secrets cluster-wide \[secrets-read-cluster\] — 5 objects:/);
+      assert.match(
+        first.stdout,
+        /✖ critical get secrets cluster-wide \[secrets-read-cluster\] — 5 objects:/,
+      );
       const suggested = first.stdout.slice(first.stdout.indexOf("\n---\n") + 1);
       const file = join(dir, "adopt.yaml");
       writeFileSync(file, suggested);
@@ -295,7 +608,8 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       assert.equal(again.violations.length, 0);
       const accepted = again.warnings.filter((w) => w.rule === "secrets-read-cluster");
       assert.equal(accepted.length, 5, JSON.stringify(again.warnings));
-      for (const w of accepted) assert.match(w.message, new RegExp(`allowed by NHIPolicy ${policyName} exemption`));
+      for (const w of accepted)
+        assert.match(w.message, new RegExp(`allowed by NHIPolicy ${policyName} exemption`));
     });
   });
 });

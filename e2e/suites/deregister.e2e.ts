@@ -14,16 +14,27 @@ interface WebhookConfigurationObject extends KubeObject {
 }
 
 const registered = (): Promise<WebhookConfigurationObject | undefined> =>
-  sharedCluster().kube.get<WebhookConfigurationObject>("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION_NAME);
+  sharedCluster().kube.get<WebhookConfigurationObject>(
+    "admissionregistration.k8s.io/v1",
+    "ValidatingWebhookConfiguration",
+    WEBHOOK_CONFIGURATION_NAME,
+  );
 
 /** The URL the process logged when it registered itself. */
 async function registeredUrlOf(op: OperatorProcess): Promise<string> {
   let url = "";
-  await waitFor("the operator to register its webhook", () => {
-    const m = /"message":"registered the ValidatingWebhookConfiguration"[^\n]*"url":"([^"]+)"|"url":"([^"]+)"[^\n]*"message":"registered the ValidatingWebhookConfiguration"/.exec(op.logs());
-    url = m?.[1] ?? m?.[2] ?? "";
-    return url !== "";
-  }, { timeoutMs: 90_000, describe: () => op.logs().slice(-1500) });
+  await waitFor(
+    "the operator to register its webhook",
+    () => {
+      const m =
+        /"message":"registered the ValidatingWebhookConfiguration"[^\n]*"url":"([^"]+)"|"url":"([^"]+)"[^\n]*"message":"registered the ValidatingWebhookConfiguration"/.exec(
+          op.logs(),
+        );
+      url = m?.[1] ?? m?.[2] ?? "";
+      return url !== "";
+    },
+    { timeoutMs: 90_000, describe: () => op.logs().slice(-1500) },
+  );
   return url;
 }
 
@@ -32,7 +43,13 @@ describe("webhook deregistration (two development operators)", function () {
   const operators = useOperator();
 
   after(async () => {
-    await sharedCluster().kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION_NAME).catch(() => undefined);
+    await sharedCluster()
+      .kube.delete(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        WEBHOOK_CONFIGURATION_NAME,
+      )
+      .catch(() => undefined);
   });
 
   it("stopping the first leaves the registration the second made, stopping the second removes it", async () => {
@@ -52,10 +69,17 @@ describe("webhook deregistration (two development operators)", function () {
     const afterFirstStopped = await registered();
     assert.ok(afterFirstStopped, "stopping the first operator deleted the second's registration");
     assert.equal(afterFirstStopped.webhooks?.[0]?.clientConfig?.url, secondUrl);
-    assert.equal(afterFirstStopped.webhooks?.[0]?.clientConfig?.caBundle, afterSecond?.webhooks?.[0]?.clientConfig?.caBundle);
+    assert.equal(
+      afterFirstStopped.webhooks?.[0]?.clientConfig?.caBundle,
+      afterSecond?.webhooks?.[0]?.clientConfig?.caBundle,
+    );
 
     await second.stop();
     assert.match(second.logs(), /removed the ValidatingWebhookConfiguration/);
-    assert.equal(await registered(), undefined, "the second operator's own registration outlived it");
+    assert.equal(
+      await registered(),
+      undefined,
+      "the second operator's own registration outlived it",
+    );
   });
 });

@@ -16,7 +16,11 @@ const FIXTURE = "test/fixtures/manifests/graph/attack-paths.yaml";
 const CHROMIUM = process.env.NHI_CHROMIUM ?? "/usr/bin/chromium";
 
 /** RGB pixels of a PNG (8-bit RGB/RGBA, not interlaced: what chromium writes). */
-function decodePng(png: Buffer): { width: number; height: number; pixel(x: number, y: number): [number, number, number] } {
+function decodePng(png: Buffer): {
+  width: number;
+  height: number;
+  pixel(x: number, y: number): [number, number, number];
+} {
   expect(png.subarray(1, 4).toString("latin1")).to.equal("PNG");
   let off = 8;
   let width = 0;
@@ -61,7 +65,15 @@ function decodePng(png: Buffer): { width: number; height: number; pixel(x: numbe
       out[y * stride + x] = (v + pred) & 0xff;
     }
   }
-  return { width, height, pixel: (x, y) => [out[y * stride + x * channels] as number, out[y * stride + x * channels + 1] as number, out[y * stride + x * channels + 2] as number] };
+  return {
+    width,
+    height,
+    pixel: (x, y) => [
+      out[y * stride + x * channels] as number,
+      out[y * stride + x * channels + 1] as number,
+      out[y * stride + x * channels + 2] as number,
+    ],
+  };
 }
 
 describe("nhictl graph --format html in a headless browser", function () {
@@ -71,11 +83,15 @@ describe("nhictl graph --format html in a headless browser", function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "nhi-graph-html-"));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu"],
+    });
   });
   after(async () => {
     await browser?.close();
-    if (dir !== "" && process.env.E2E_KEEP_DATA !== "1") rmSync(dir, { recursive: true, force: true });
+    if (dir !== "" && process.env.E2E_KEEP_DATA !== "1")
+      rmSync(dir, { recursive: true, force: true });
   });
 
   it("loads with no network, draws every node by risk, and a click shows the identity's blast radius and paths", async () => {
@@ -92,15 +108,21 @@ describe("nhictl graph --format html in a headless browser", function () {
     const errors: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
     page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
     // Anything but the page itself is refused (and recorded above): the page must need nothing.
-    await page.route("**/*", (route) => (route.request().url() === url ? route.continue() : route.abort()));
+    await page.route("**/*", (route) =>
+      route.request().url() === url ? route.continue() : route.abort(),
+    );
     await page.goto(url, { waitUntil: "load" });
 
     expect(requests, "the page fetched nothing but itself").to.deep.equal([url]);
     expect(errors, "no script or CSP error").to.deep.equal([]);
     // The page's own DOM, evaluated in the browser (this project compiles without DOM types).
-    const drawn = await page.evaluate<string[][]>(`[...document.querySelectorAll("svg .node")].map((n) => [n.getAttribute("data-id"), n.getAttribute("data-risk"), getComputedStyle(n.querySelector("rect")).fill])`);
+    const drawn = await page.evaluate<string[][]>(
+      `[...document.querySelectorAll("svg .node")].map((n) => [n.getAttribute("data-id"), n.getAttribute("data-risk"), getComputedStyle(n.querySelector("rect")).fill])`,
+    );
     expect(drawn.map((d) => d[0]).sort()).to.deep.equal(report.nodes.map((n) => n.id).sort());
     expect(drawn.find((d) => d[0] === "cluster-admin")?.[2]).to.equal("rgb(214, 39, 40)");
     expect(drawn.find((d) => d[0] === "sa:shop/reporter")?.[1]).to.equal("critical");
@@ -110,12 +132,20 @@ describe("nhictl graph --format html in a headless browser", function () {
     expect(details).to.include("shop/reporter");
     expect(details).to.include("cluster-admin in 6 hops");
     expect(details).to.include("to cluster-admin (6 hops)");
-    expect(details).to.include("shop/reporter —get secrets in namespace shop→ Secret shop/db-token");
+    expect(details).to.include(
+      "shop/reporter —get secrets in namespace shop→ Secret shop/db-token",
+    );
     expect(details).to.include("Pod ci/runner —runs as ServiceAccount deployer→ ci/deployer");
-    const highlighted = await page.$$eval(".edge.on", (es) => es.map((e) => `${e.getAttribute("data-from") ?? ""} ${e.getAttribute("data-to") ?? ""}`));
+    const highlighted = await page.$$eval(".edge.on", (es) =>
+      es.map((e) => `${e.getAttribute("data-from") ?? ""} ${e.getAttribute("data-to") ?? ""}`),
+    );
     expect(highlighted).to.include("sa:shop/reporter secret:shop/db-token");
     expect(highlighted).to.include("sa:platform/admin cluster-admin");
-    expect(await page.$eval('.node[data-id="sa:shop/reporter"]', (n) => n.classList.contains("selected"))).to.equal(true);
+    expect(
+      await page.$eval('.node[data-id="sa:shop/reporter"]', (n) =>
+        n.classList.contains("selected"),
+      ),
+    ).to.equal(true);
 
     // The screenshot shows what the DOM says: critical red where cluster-admin is drawn, and the
     // details panel written.
@@ -123,12 +153,20 @@ describe("nhictl graph --format html in a headless browser", function () {
     writeFileSync(join(dir, "graph.png"), shot);
     const png = decodePng(shot);
     expect([png.width, png.height]).to.deep.equal([1600, 900]);
-    const box = await page.$eval('.node[data-id="cluster-admin"] rect', (r) => { const b = r.getBoundingClientRect(); return { x: b.x, y: b.y, w: b.width, h: b.height }; });
+    const box = await page.$eval('.node[data-id="cluster-admin"] rect', (r) => {
+      const b = r.getBoundingClientRect();
+      return { x: b.x, y: b.y, w: b.width, h: b.height };
+    });
     const [r, g, b] = png.pixel(Math.round(box.x + 4), Math.round(box.y + box.h - 4));
     expect([r, g, b], "cluster-admin drawn in critical red").to.deep.equal([214, 39, 40]);
-    const panel = await page.$eval("#details", (d) => { const bb = d.getBoundingClientRect(); return { x: bb.x, w: bb.width }; });
+    const panel = await page.$eval("#details", (d) => {
+      const bb = d.getBoundingClientRect();
+      return { x: bb.x, w: bb.width };
+    });
     let dark = 0;
-    for (let y = 0; y < 300; y++) for (let x = Math.round(panel.x); x < Math.round(panel.x + panel.w); x += 2) if (png.pixel(x, y)[0] < 100) dark++;
+    for (let y = 0; y < 300; y++)
+      for (let x = Math.round(panel.x); x < Math.round(panel.x + panel.w); x += 2)
+        if (png.pixel(x, y)[0] < 100) dark++;
     expect(dark, "the details panel holds text").to.be.greaterThan(200);
     await page.close();
   });

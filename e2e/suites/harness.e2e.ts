@@ -30,32 +30,55 @@ describe("harness: validating webhook helpers", function () {
     const c = sharedCluster();
     skipUnlessLocalApiServer(this, c);
     const server = await startWebhookServer((req) => {
-      const labels = (req.object as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels ?? {};
+      const labels =
+        (req.object as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata
+          ?.labels ?? {};
       return labels.deny === "true"
-        ? { allowed: false, code: 403, message: `e2e webhook denies ${req.kind.kind} ${req.name} for ${req.userInfo.username}` }
+        ? {
+            allowed: false,
+            code: 403,
+            message: `e2e webhook denies ${req.kind.kind} ${req.name} for ${req.userInfo.username}`,
+          }
         : { allowed: true, warnings: ["e2e webhook saw it"] };
     });
     const unregister = await c.registerValidatingWebhook(`deny-labelled-${ns()}`, {
       url: `${server.url}/validate`,
       caBundlePem: server.caBundlePem,
-      rules: [{ operations: ["CREATE", "UPDATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"] }],
+      rules: [
+        {
+          operations: ["CREATE", "UPDATE"],
+          apiGroups: [""],
+          apiVersions: ["v1"],
+          resources: ["configmaps"],
+        },
+      ],
       namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns() } },
     });
     try {
       const cm = (name: string, deny: boolean): string =>
         `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, namespace: ${ns()}, labels: { deny: "${deny}" } }\n`;
       // The API server loads webhook configurations asynchronously: wait until ours is called.
-      await waitFor("the webhook to be called", async () => {
-        await c.applyAs(cm("probe", false), undefined, { dryRun: true });
-        return server.received.length > 0;
-      }, { timeoutMs: 15_000 });
+      await waitFor(
+        "the webhook to be called",
+        async () => {
+          await c.applyAs(cm("probe", false), undefined, { dryRun: true });
+          return server.received.length > 0;
+        },
+        { timeoutMs: 15_000 },
+      );
       const ok = await c.applyAs(cm("fine", false), { user: "carol", groups: ["system:masters"] });
       assert.equal(ok.allowed, true, ok.message);
       assert.deepEqual(ok.warnings, ["e2e webhook saw it"]);
-      const denied = await c.applyAs(cm("bad", true), { user: "carol", groups: ["system:masters"] });
+      const denied = await c.applyAs(cm("bad", true), {
+        user: "carol",
+        groups: ["system:masters"],
+      });
       assert.equal(denied.allowed, false);
       assert.equal(denied.code, 403);
-      assert.match(denied.message, /admission webhook "deny-labelled-.*" denied the request: e2e webhook denies ConfigMap bad for carol/);
+      assert.match(
+        denied.message,
+        /admission webhook "deny-labelled-.*" denied the request: e2e webhook denies ConfigMap bad for carol/,
+      );
       assert.ok(server.received.some((r) => r.name === "bad" && r.userInfo.username === "carol"));
     } finally {
       await unregister();
@@ -78,23 +101,44 @@ describe("harness: the plane behaves like a real cluster", function () {
     const c = sharedCluster();
     const creators: { kind: string; owner: string; user: string }[] = [];
     const server = await startWebhookServer((req) => {
-      const owners = (req.object as { metadata?: { ownerReferences?: { kind: string }[] } } | undefined)?.metadata?.ownerReferences ?? [];
-      if (req.operation === "CREATE") creators.push({ kind: req.kind.kind, owner: owners.map((o) => o.kind).join(","), user: req.userInfo.username ?? "" });
+      const owners =
+        (req.object as { metadata?: { ownerReferences?: { kind: string }[] } } | undefined)
+          ?.metadata?.ownerReferences ?? [];
+      if (req.operation === "CREATE")
+        creators.push({
+          kind: req.kind.kind,
+          owner: owners.map((o) => o.kind).join(","),
+          user: req.userInfo.username ?? "",
+        });
       return { allowed: true };
     });
     const unregister = await c.registerValidatingWebhook(`observe-${ns()}`, {
-      url: server.url, caBundlePem: server.caBundlePem,
+      url: server.url,
+      caBundlePem: server.caBundlePem,
       rules: [
         { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] },
-        { operations: ["CREATE"], apiGroups: ["apps"], apiVersions: ["v1"], resources: ["replicasets"] },
+        {
+          operations: ["CREATE"],
+          apiGroups: ["apps"],
+          apiVersions: ["v1"],
+          resources: ["replicasets"],
+        },
       ],
       namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns() } },
     });
     try {
-      await waitFor("the observing webhook to be called", async () => {
-        await c.applyAs(`apiVersion: v1\nkind: Pod\nmetadata: { name: probe, namespace: ${ns()} }\nspec: { containers: [{ name: c, image: example.com/c:1 }] }\n`, undefined, { dryRun: true });
-        return server.received.length > 0;
-      }, { timeoutMs: 15_000 });
+      await waitFor(
+        "the observing webhook to be called",
+        async () => {
+          await c.applyAs(
+            `apiVersion: v1\nkind: Pod\nmetadata: { name: probe, namespace: ${ns()} }\nspec: { containers: [{ name: c, image: example.com/c:1 }] }\n`,
+            undefined,
+            { dryRun: true },
+          );
+          return server.received.length > 0;
+        },
+        { timeoutMs: 15_000 },
+      );
       const v = await c.applyAs(`apiVersion: apps/v1
 kind: Deployment
 metadata: { name: web, namespace: ${ns()} }
@@ -104,18 +148,39 @@ spec:
   template: { metadata: { labels: { app: web } }, spec: { containers: [{ name: web, image: example.com/web:1 }] } }
 `);
       assert.ok(v.allowed, v.message);
-      type PodLike = { metadata: { name: string }; status?: { conditions?: { type: string; status: string; reason?: string }[] } };
-      const pods = await waitFor("3 pods, each marked Unschedulable by the scheduler (no nodes)", async () => {
-        const items = (await c.kube.must<{ items: PodLike[] }>("GET", `/api/v1/namespaces/${ns()}/pods`)).items;
-        const unschedulable = items.filter((p) => p.status?.conditions?.some((x) => x.type === "PodScheduled" && x.status === "False" && x.reason === "Unschedulable"));
-        return unschedulable.length === 3 ? items : undefined;
-      }, { timeoutMs: 60_000 });
+      type PodLike = {
+        metadata: { name: string };
+        status?: { conditions?: { type: string; status: string; reason?: string }[] };
+      };
+      const pods = await waitFor(
+        "3 pods, each marked Unschedulable by the scheduler (no nodes)",
+        async () => {
+          const items = (
+            await c.kube.must<{ items: PodLike[] }>("GET", `/api/v1/namespaces/${ns()}/pods`)
+          ).items;
+          const unschedulable = items.filter((p) =>
+            p.status?.conditions?.some(
+              (x) =>
+                x.type === "PodScheduled" && x.status === "False" && x.reason === "Unschedulable",
+            ),
+          );
+          return unschedulable.length === 3 ? items : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
       assert.equal(pods.length, 3);
       const made = creators.filter((x) => x.kind !== "Pod" || x.owner !== "");
-      assert.deepEqual(made.filter((x) => x.kind === "ReplicaSet").map((x) => [x.owner, x.user]),
-        [["Deployment", "system:serviceaccount:kube-system:deployment-controller"]]);
-      assert.deepEqual(made.filter((x) => x.kind === "Pod").map((x) => [x.owner, x.user]),
-        Array.from({ length: 3 }, () => ["ReplicaSet", "system:serviceaccount:kube-system:replicaset-controller"]));
+      assert.deepEqual(
+        made.filter((x) => x.kind === "ReplicaSet").map((x) => [x.owner, x.user]),
+        [["Deployment", "system:serviceaccount:kube-system:deployment-controller"]],
+      );
+      assert.deepEqual(
+        made.filter((x) => x.kind === "Pod").map((x) => [x.owner, x.user]),
+        Array.from({ length: 3 }, () => [
+          "ReplicaSet",
+          "system:serviceaccount:kube-system:replicaset-controller",
+        ]),
+      );
     } finally {
       await unregister();
       await server.close();
@@ -126,12 +191,29 @@ spec:
     const c = sharedCluster();
     type Role = { rules?: { resources?: string[]; verbs?: string[] }[] };
     const allows = (r: Role | undefined, resource: string, verb: string): boolean =>
-      (r?.rules ?? []).some((x) => (x.resources ?? []).includes(resource) && (x.verbs ?? []).includes(verb));
-    const roles = await waitFor("aggregated admin/edit/view", async () => {
-      const [admin, edit, view] = await Promise.all(["admin", "edit", "view"].map((n) =>
-        c.kube.get<Role & { apiVersion: string; kind: string; metadata: { name: string } }>("rbac.authorization.k8s.io/v1", "ClusterRole", n)));
-      return allows(admin, "rolebindings", "create") && allows(edit, "deployments", "create") && allows(view, "pods", "list") ? { admin, edit, view } : undefined;
-    }, { timeoutMs: 30_000 });
+      (r?.rules ?? []).some(
+        (x) => (x.resources ?? []).includes(resource) && (x.verbs ?? []).includes(verb),
+      );
+    const roles = await waitFor(
+      "aggregated admin/edit/view",
+      async () => {
+        const [admin, edit, view] = await Promise.all(
+          ["admin", "edit", "view"].map((n) =>
+            c.kube.get<Role & { apiVersion: string; kind: string; metadata: { name: string } }>(
+              "rbac.authorization.k8s.io/v1",
+              "ClusterRole",
+              n,
+            ),
+          ),
+        );
+        return allows(admin, "rolebindings", "create") &&
+          allows(edit, "deployments", "create") &&
+          allows(view, "pods", "list")
+          ? { admin, edit, view }
+          : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     assert.ok(!allows(roles.view, "secrets", "get"), "view must not read Secrets");
   });
 });
@@ -158,19 +240,30 @@ describe("harness: no process outlives its owner", function () {
       child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       try {
-        const info = await waitFor("the fixture's control plane to start", () => {
-          const line = out.split("\n").find((l) => l.startsWith("{"));
-          return line ? (JSON.parse(line) as { pids: Record<string, number>; dataDir: string }) : undefined;
-        }, { timeoutMs: 90_000, describe: () => `fixture stderr: ${err.slice(-500)}` });
+        const info = await waitFor(
+          "the fixture's control plane to start",
+          () => {
+            const line = out.split("\n").find((l) => l.startsWith("{"));
+            return line
+              ? (JSON.parse(line) as { pids: Record<string, number>; dataDir: string })
+              : undefined;
+          },
+          { timeoutMs: 90_000, describe: () => `fixture stderr: ${err.slice(-500)}` },
+        );
         const pids = Object.values(info.pids);
         assert.equal(pids.length, components, JSON.stringify(info.pids));
         assert.ok(pids.every(alive));
 
         child.kill(signal);
         await exited;
-        await waitFor(`${Object.keys(info.pids).join(", ")} (pids ${pids.join(", ")}) to exit after ${signal}`,
-          () => !pids.some(alive), { timeoutMs: 15_000, describe: () => `alive: ${pids.filter(alive).join(", ")}` });
-        await waitFor(`data dir ${info.dataDir} to be removed`, () => !existsSync(info.dataDir), { timeoutMs: 10_000 });
+        await waitFor(
+          `${Object.keys(info.pids).join(", ")} (pids ${pids.join(", ")}) to exit after ${signal}`,
+          () => !pids.some(alive),
+          { timeoutMs: 15_000, describe: () => `alive: ${pids.filter(alive).join(", ")}` },
+        );
+        await waitFor(`data dir ${info.dataDir} to be removed`, () => !existsSync(info.dataDir), {
+          timeoutMs: 10_000,
+        });
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM"); // a failed assertion must not leave the fixture
       }
@@ -181,9 +274,16 @@ describe("harness: no process outlives its owner", function () {
 describe("harness: waitFor", function () {
   it("waitFor's timeout names what it waited for and the last error", async function () {
     let n = 0;
-    await assert.rejects(waitFor("the moon to turn blue", () => {
-      n++;
-      throw new Error(`still grey (${n})`);
-    }, { timeoutMs: 300, intervalMs: 50 }), /timed out after 300 ms \(\d+ attempts\) waiting for the moon to turn blue; last error: still grey/);
+    await assert.rejects(
+      waitFor(
+        "the moon to turn blue",
+        () => {
+          n++;
+          throw new Error(`still grey (${n})`);
+        },
+        { timeoutMs: 300, intervalMs: 50 },
+      ),
+      /timed out after 300 ms \(\d+ attempts\) waiting for the moon to turn blue; last error: still grey/,
+    );
   });
 });

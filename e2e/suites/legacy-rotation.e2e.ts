@@ -9,27 +9,58 @@ import type { KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { WEBHOOK_CONFIGURATION_NAME } from "../../webhooks/config.js";
 import {
-  OWNER, authenticates, eventsOf, getNhi, getSecret, nhiYaml, useOperator, tokenOf, type OperatorProcess, type SecretObject,
+  OWNER,
+  authenticates,
+  eventsOf,
+  getNhi,
+  getSecret,
+  nhiYaml,
+  useOperator,
+  tokenOf,
+  type OperatorProcess,
+  type SecretObject,
 } from "./reconcilers-helpers.js";
 
 interface DeploymentObject extends KubeObject {
   metadata: { name: string; namespace: string };
-  spec: { template: { spec: { containers: { env?: { name: string; valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }[] }[] } } };
+  spec: {
+    template: {
+      spec: {
+        containers: {
+          env?: { name: string; valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }[];
+        }[];
+      };
+    };
+  };
 }
 
 const describeSecret = (s: unknown): string => {
   const x = s as SecretObject | undefined;
-  return JSON.stringify({ name: x?.metadata.name, annotations: x?.metadata.annotations, keys: Object.keys(x?.data ?? {}) });
+  return JSON.stringify({
+    name: x?.metadata.name,
+    annotations: x?.metadata.annotations,
+    keys: Object.keys(x?.data ?? {}),
+  });
 };
 
 interface PodObject extends KubeObject {
-  metadata: KubeObject["metadata"] & { uid?: string; ownerReferences?: { kind?: string; name?: string; controller?: boolean }[]; managedFields?: { manager?: string }[] };
-  spec?: { containers?: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[] };
+  metadata: KubeObject["metadata"] & {
+    uid?: string;
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+    managedFields?: { manager?: string }[];
+  };
+  spec?: {
+    containers?: {
+      env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
+      envFrom?: { secretRef?: { name?: string } }[];
+    }[];
+  };
 }
 
 /** The Secret a reporter pod's first container reads (env or envFrom). */
 const consumedSecret = (p: PodObject): string | undefined =>
-  p.spec?.containers?.[0]?.env?.[0]?.valueFrom?.secretKeyRef?.name ?? p.spec?.containers?.[0]?.envFrom?.[0]?.secretRef?.name;
+  p.spec?.containers?.[0]?.env?.[0]?.valueFrom?.secretKeyRef?.name ??
+  p.spec?.containers?.[0]?.envFrom?.[0]?.secretRef?.name;
 
 describe("legacy token rotation (legacyTokens: Rotate) on a real control plane", function () {
   const ns = useNamespace("legacy");
@@ -38,36 +69,61 @@ describe("legacy token rotation (legacyTokens: Rotate) on a real control plane",
 
   /** The live (not terminating) pods of the reporter Deployment. */
   const reporterPods = async (): Promise<PodObject[]> => {
-    const r = await sharedCluster().kube.must<{ items: (PodObject & { metadata: { deletionTimestamp?: string } })[] }>("GET", `/api/v1/namespaces/${ns()}/pods`, { query: { labelSelector: "app=reporter" } });
+    const r = await sharedCluster().kube.must<{
+      items: (PodObject & { metadata: { deletionTimestamp?: string } })[];
+    }>("GET", `/api/v1/namespaces/${ns()}/pods`, { query: { labelSelector: "app=reporter" } });
     return r.items.filter((p) => !p.metadata.deletionTimestamp);
   };
   /** Why a ReplicaSet could not create pods (FailedCreate names the webhook's denial). */
   const replicaSetEvents = async (): Promise<string> => {
-    const r = await sharedCluster().kube.must<{ items: { reason: string; message: string; involvedObject: { kind: string } }[] }>("GET", `/api/v1/namespaces/${ns()}/events`);
-    return JSON.stringify(r.items.filter((e) => e.involvedObject.kind === "ReplicaSet" || e.involvedObject.kind === "Deployment").map((e) => `${e.reason}: ${e.message}`).slice(-6));
+    const r = await sharedCluster().kube.must<{
+      items: { reason: string; message: string; involvedObject: { kind: string } }[];
+    }>("GET", `/api/v1/namespaces/${ns()}/events`);
+    return JSON.stringify(
+      r.items
+        .filter(
+          (e) => e.involvedObject.kind === "ReplicaSet" || e.involvedObject.kind === "Deployment",
+        )
+        .map((e) => `${e.reason}: ${e.message}`)
+        .slice(-6),
+    );
   };
 
   after(async function () {
     // The first test's operator removes its webhook registration on SIGTERM; make sure nothing is left.
-    await sharedCluster().kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION_NAME);
+    await sharedCluster().kube.delete(
+      "admissionregistration.k8s.io/v1",
+      "ValidatingWebhookConfiguration",
+      WEBHOOK_CONFIGURATION_NAME,
+    );
   });
 
   it("rotates a Deployment with real replicas: its existing token consumer rolls out and scales through the webhook, the replicaset controller recreates the pods on the successor, a person's new consumer is denied; new token valid, old revoked, nothing leaks", async function () {
     this.timeout(240_000);
     const c = sharedCluster();
-    await c.applyAs(`apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: reporter, namespace: ${ns()} }\n`);
+    await c.applyAs(
+      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: reporter, namespace: ${ns()} }\n`,
+    );
     await c.applyAs(`apiVersion: v1
 kind: Secret
 type: kubernetes.io/service-account-token
 metadata: { name: reporter-token, namespace: ${ns()}, annotations: { kubernetes.io/service-account.name: reporter } }
 `);
-    const old = await waitFor("the token controller to fill the legacy Secret", async () => {
-      const s = await getSecret(ns(), "reporter-token");
-      return s?.data?.token ? s : undefined;
-    }, { timeoutMs: 30_000, describe: describeSecret });
+    const old = await waitFor(
+      "the token controller to fill the legacy Secret",
+      async () => {
+        const s = await getSecret(ns(), "reporter-token");
+        return s?.data?.token ? s : undefined;
+      },
+      { timeoutMs: 30_000, describe: describeSecret },
+    );
     const oldToken = tokenOf(old);
     assert.ok(oldToken);
-    assert.equal(await authenticates(oldToken), true, "the legacy token does not authenticate before the rotation");
+    assert.equal(
+      await authenticates(oldToken),
+      true,
+      "the legacy token does not authenticate before the rotation",
+    );
     // An existing consumer, from before the webhook was installed. Recreate: without a kubelet no pod
     // becomes Ready, so a surge rollout would never remove the old pods.
     await c.applyAs(`apiVersion: apps/v1
@@ -87,10 +143,16 @@ spec:
           image: registry.example.com/reporter:1
           env: [{ name: KUBE_TOKEN, valueFrom: { secretKeyRef: { name: reporter-token, key: token } } }]
 `);
-    const original = await waitFor("the replicaset controller to create 2 pods consuming reporter-token", async () => {
-      const ps = await reporterPods();
-      return ps.length === 2 && ps.every((p) => consumedSecret(p) === "reporter-token") ? ps : undefined;
-    }, { timeoutMs: 60_000, describe: () => "" });
+    const original = await waitFor(
+      "the replicaset controller to create 2 pods consuming reporter-token",
+      async () => {
+        const ps = await reporterPods();
+        return ps.length === 2 && ps.every((p) => consumedSecret(p) === "reporter-token")
+          ? ps
+          : undefined;
+      },
+      { timeoutMs: 60_000, describe: () => "" },
+    );
 
     // The operator registers the project's real webhook configuration at itself (as `make run` does).
     op = await operator.start({ args: ["--register-webhook", "auto"] });
@@ -106,73 +168,130 @@ spec:
       serviceAccountName: reporter
       containers: [{ name: c, image: registry.example.com/reporter:1, envFrom: [{ secretRef: { name: reporter-token } }] }]
 `;
-    await waitFor("the API server to call the registered webhook (a dry-run new consumer denied)", async () => {
-      const v = await c.applyAs(newcomer("newcomer"), undefined, { dryRun: true });
-      return !v.allowed && v.message.includes("nhi-operator");
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      "the API server to call the registered webhook (a dry-run new consumer denied)",
+      async () => {
+        const v = await c.applyAs(newcomer("newcomer"), undefined, { dryRun: true });
+        return !v.allowed && v.message.includes("nhi-operator");
+      },
+      { timeoutMs: 30_000 },
+    );
     // A person writing a new consumer of the token Secret is still denied.
     const denied = await c.applyAs(newcomer("newcomer"));
-    assert.equal(denied.allowed, false, "a new consumer of a token Secret written by a person was allowed");
+    assert.equal(
+      denied.allowed,
+      false,
+      "a new consumer of a token Secret written by a person was allowed",
+    );
     assert.match(denied.message, /\[token-secret-mount\].*reporter-token/);
 
     // Scaling the existing consumer: the replicaset controller's new pod is judged by its ReplicaSet.
     await c.kubectlOk(["scale", "-n", ns(), "deployment/reporter", "--replicas=3"]);
-    await waitFor("the replicaset controller to create a third pod through the webhook", async () => (await reporterPods()).length === 3,
-      { timeoutMs: 30_000, describe: () => "" }).catch(async (e: unknown) => {
-      throw new Error(`${e instanceof Error ? e.message : String(e)}; ReplicaSet events: ${await replicaSetEvents()}`);
+    await waitFor(
+      "the replicaset controller to create a third pod through the webhook",
+      async () => (await reporterPods()).length === 3,
+      { timeoutMs: 30_000, describe: () => "" },
+    ).catch(async (e: unknown) => {
+      throw new Error(
+        `${e instanceof Error ? e.message : String(e)}; ReplicaSet events: ${await replicaSetEvents()}`,
+      );
     });
 
-    const v = await c.applyAs(nhiYaml(ns(), "reporter", `${OWNER}\nserviceAccountName: reporter\nlegacyTokens: Rotate`));
+    const v = await c.applyAs(
+      nhiYaml(ns(), "reporter", `${OWNER}\nserviceAccountName: reporter\nlegacyTokens: Rotate`),
+    );
     assert.ok(v.allowed, v.message);
 
     const deploymentRef = async (): Promise<string | undefined> => {
       const d = await c.kube.get<DeploymentObject>("apps/v1", "Deployment", "reporter", ns());
       return d?.spec.template.spec.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef?.name;
     };
-    const successorName = await waitFor("the Deployment to be switched to a successor Secret", async () => {
-      const ref = await deploymentRef();
-      return ref !== undefined && ref !== "reporter-token" ? ref : undefined;
-    }, { timeoutMs: 45_000, describe: () => op?.logs().slice(-1500) ?? "" });
+    const successorName = await waitFor(
+      "the Deployment to be switched to a successor Secret",
+      async () => {
+        const ref = await deploymentRef();
+        return ref !== undefined && ref !== "reporter-token" ? ref : undefined;
+      },
+      { timeoutMs: 45_000, describe: () => op?.logs().slice(-1500) ?? "" },
+    );
     assert.equal(successorName, "reporter-token-nhi-r1");
 
     // The consumer was switched first: the new Secret holds a token at the moment of the switch.
     const successor = await getSecret(ns(), successorName);
     assert.ok(successor?.data?.token, `the successor is not filled: ${describeSecret(successor)}`);
-    assert.equal(successor.metadata.annotations?.["kubernetes.io/service-account.name"], "reporter");
+    assert.equal(
+      successor.metadata.annotations?.["kubernetes.io/service-account.name"],
+      "reporter",
+    );
     assert.equal(successor.metadata.annotations?.["nhi.io/legacy-successor-of"], "reporter-token");
 
     // The rollout: the deployment controller's new ReplicaSet and the replicaset controller's pods pass the webhook.
-    const recreated = await waitFor("the replicaset controller to recreate all 3 pods on the successor", async () => {
-      const ps = await reporterPods();
-      return ps.length === 3 && ps.every((p) => consumedSecret(p) === successorName) ? ps : undefined;
-    }, { timeoutMs: 60_000, describe: () => "" }).catch(async (e: unknown) => {
-      throw new Error(`${e instanceof Error ? e.message : String(e)}; ReplicaSet events: ${await replicaSetEvents()}`);
+    const recreated = await waitFor(
+      "the replicaset controller to recreate all 3 pods on the successor",
+      async () => {
+        const ps = await reporterPods();
+        return ps.length === 3 && ps.every((p) => consumedSecret(p) === successorName)
+          ? ps
+          : undefined;
+      },
+      { timeoutMs: 60_000, describe: () => "" },
+    ).catch(async (e: unknown) => {
+      throw new Error(
+        `${e instanceof Error ? e.message : String(e)}; ReplicaSet events: ${await replicaSetEvents()}`,
+      );
     });
     const originalUids = new Set(original.map((p) => p.metadata.uid));
     for (const p of recreated) {
       assert.ok(!originalUids.has(p.metadata.uid), `pod ${p.metadata.name} was not recreated`);
       const owner = p.metadata.ownerReferences?.find((r) => r.controller === true);
-      assert.equal(owner?.kind, "ReplicaSet", `pod ${p.metadata.name} is not owned by a ReplicaSet`);
-      assert.equal(p.metadata.managedFields?.[0]?.manager, "kube-controller-manager", `pod ${p.metadata.name} was not written by the controller manager`);
+      assert.equal(
+        owner?.kind,
+        "ReplicaSet",
+        `pod ${p.metadata.name} is not owned by a ReplicaSet`,
+      );
+      assert.equal(
+        p.metadata.managedFields?.[0]?.manager,
+        "kube-controller-manager",
+        `pod ${p.metadata.name} was not written by the controller manager`,
+      );
       const rs = await c.kube.get<PodObject>("apps/v1", "ReplicaSet", owner.name ?? "", ns());
-      assert.equal(rs?.metadata.ownerReferences?.find((r) => r.controller === true)?.name, "reporter");
+      assert.equal(
+        rs?.metadata.ownerReferences?.find((r) => r.controller === true)?.name,
+        "reporter",
+      );
     }
 
-    await waitFor("the old legacy Secret to be deleted", async () => (await getSecret(ns(), "reporter-token")) === undefined, { timeoutMs: 60_000, describe: () => op?.logs().slice(-1500) ?? "" });
+    await waitFor(
+      "the old legacy Secret to be deleted",
+      async () => (await getSecret(ns(), "reporter-token")) === undefined,
+      { timeoutMs: 60_000, describe: () => op?.logs().slice(-1500) ?? "" },
+    );
     const newToken = tokenOf(successor);
     assert.ok(newToken);
     assert.notEqual(newToken.reveal(), oldToken.reveal());
     assert.equal(await authenticates(newToken), true, "the new token does not authenticate");
-    await waitFor("the old token to stop authenticating", async () => !(await authenticates(oldToken)), { timeoutMs: 20_000 });
+    await waitFor(
+      "the old token to stop authenticating",
+      async () => !(await authenticates(oldToken)),
+      { timeoutMs: 20_000 },
+    );
 
     // The successor is the operator's own: kept, not rotated again before its maximum age.
     await new Promise((r) => setTimeout(r, 3000));
-    assert.ok((await getSecret(ns(), successorName))?.data?.token, "the successor was rotated or deleted again");
+    assert.ok(
+      (await getSecret(ns(), successorName))?.data?.token,
+      "the successor was rotated or deleted again",
+    );
     assert.equal(await deploymentRef(), successorName);
 
     const evs = await eventsOf(ns(), "reporter");
     const reasons = evs.map((e) => e.reason);
-    for (const r of ["LegacyRotationStarted", "LegacySuccessorCreated", "LegacyConsumersSwitched", "LegacyTokenRevoked"]) {
+    for (const r of [
+      "LegacyRotationStarted",
+      "LegacySuccessorCreated",
+      "LegacyConsumersSwitched",
+      "LegacyTokenRevoked",
+    ]) {
       assert.ok(reasons.includes(r), `no ${r} event in ${reasons.join(",")}`);
     }
     const status = JSON.stringify((await getNhi(ns(), "reporter"))?.status ?? {});
@@ -183,22 +302,34 @@ spec:
       assert.ok(!op.logs().includes(t.slice(0, 24)), "a token appears in the operator's logs");
     }
     const metrics = await fetch(`http://127.0.0.1:${op.port}/metrics`).then((r) => r.text());
-    assert.match(metrics, /nhi_rotation_steps_total\{[^}]*type="LegacyToken"[^}]*step="Revoke"[^}]*result="ok"/);
-    assert.match(metrics, /nhi_webhook_decisions_total\{resource="pods",operation="CREATE",result="allowed"/);
+    assert.match(
+      metrics,
+      /nhi_rotation_steps_total\{[^}]*type="LegacyToken"[^}]*step="Revoke"[^}]*result="ok"/,
+    );
+    assert.match(
+      metrics,
+      /nhi_webhook_decisions_total\{resource="pods",operation="CREATE",result="allowed"/,
+    );
   });
   it("finishes the replacement after the operator is killed right after switching the consumers", async function () {
     this.timeout(150_000);
     const c = sharedCluster();
-    await c.applyAs(`apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: exporter, namespace: ${ns()} }\n`);
+    await c.applyAs(
+      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: exporter, namespace: ${ns()} }\n`,
+    );
     await c.applyAs(`apiVersion: v1
 kind: Secret
 type: kubernetes.io/service-account-token
 metadata: { name: exporter-token, namespace: ${ns()}, annotations: { kubernetes.io/service-account.name: exporter } }
 `);
-    const old = await waitFor("the legacy Secret to be filled", async () => {
-      const s = await getSecret(ns(), "exporter-token");
-      return s?.data?.token ? s : undefined;
-    }, { timeoutMs: 30_000, describe: describeSecret });
+    const old = await waitFor(
+      "the legacy Secret to be filled",
+      async () => {
+        const s = await getSecret(ns(), "exporter-token");
+        return s?.data?.token ? s : undefined;
+      },
+      { timeoutMs: 30_000, describe: describeSecret },
+    );
     const oldToken = tokenOf(old);
     assert.ok(oldToken);
     await c.applyAs(`apiVersion: apps/v1
@@ -214,25 +345,62 @@ spec:
       serviceAccountName: exporter
       containers: [{ name: exporter, image: registry.example.com/exporter:1, envFrom: [{ secretRef: { name: exporter-token } }] }]
 `);
-    await c.applyAs(nhiYaml(ns(), "exporter", `${OWNER}\nserviceAccountName: exporter\nlegacyTokens: Rotate`));
+    await c.applyAs(
+      nhiYaml(ns(), "exporter", `${OWNER}\nserviceAccountName: exporter\nlegacyTokens: Rotate`),
+    );
     // SIGKILL right after Switch: the Deployment uses the successor, the old Secret is not yet deleted.
-    op = await operator.start({ env: { NHI_TEST_KILL_AFTER_STEP: `Switch@${ns()}/exporter/` }, waitReady: false });
-    const code = await Promise.race([op.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))]);
-    assert.notEqual(code, "timeout", `the operator was not killed after Switch: ${op.logs().slice(-2000)}`);
+    op = await operator.start({
+      env: { NHI_TEST_KILL_AFTER_STEP: `Switch@${ns()}/exporter/` },
+      waitReady: false,
+    });
+    const code = await Promise.race([
+      op.exited,
+      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000)),
+    ]);
+    assert.notEqual(
+      code,
+      "timeout",
+      `the operator was not killed after Switch: ${op.logs().slice(-2000)}`,
+    );
     const mid = await getSecret(ns(), "exporter-token");
     assert.ok(mid, "the old Secret was deleted before the restart");
-    assert.equal(mid.metadata.annotations?.["nhi.io/legacy-rotation-state"], "Overlap", describeSecret(mid));
-    assert.equal(await authenticates(oldToken), true, "the old token stopped authenticating before the rotation finished");
-    const d = await c.kube.get<KubeObject & { spec: { template: { spec: { containers: { envFrom?: { secretRef?: { name?: string } }[] }[] } } } }>("apps/v1", "Deployment", "exporter", ns());
-    assert.equal(d?.spec.template.spec.containers[0]?.envFrom?.[0]?.secretRef?.name, "exporter-token-nhi-r1");
+    assert.equal(
+      mid.metadata.annotations?.["nhi.io/legacy-rotation-state"],
+      "Overlap",
+      describeSecret(mid),
+    );
+    assert.equal(
+      await authenticates(oldToken),
+      true,
+      "the old token stopped authenticating before the rotation finished",
+    );
+    const d = await c.kube.get<
+      KubeObject & {
+        spec: {
+          template: { spec: { containers: { envFrom?: { secretRef?: { name?: string } }[] }[] } };
+        };
+      }
+    >("apps/v1", "Deployment", "exporter", ns());
+    assert.equal(
+      d?.spec.template.spec.containers[0]?.envFrom?.[0]?.secretRef?.name,
+      "exporter-token-nhi-r1",
+    );
     const successor = await getSecret(ns(), "exporter-token-nhi-r1");
     const newToken = tokenOf(successor);
     assert.ok(newToken, "the successor holds no token");
     assert.equal(await authenticates(newToken), true);
 
     op = await operator.start();
-    await waitFor("the old Secret to be deleted after the restart", async () => (await getSecret(ns(), "exporter-token")) === undefined, { timeoutMs: 60_000 });
-    await waitFor("the old token to stop authenticating", async () => !(await authenticates(oldToken)), { timeoutMs: 20_000 });
+    await waitFor(
+      "the old Secret to be deleted after the restart",
+      async () => (await getSecret(ns(), "exporter-token")) === undefined,
+      { timeoutMs: 60_000 },
+    );
+    await waitFor(
+      "the old token to stop authenticating",
+      async () => !(await authenticates(oldToken)),
+      { timeoutMs: 20_000 },
+    );
     assert.equal(await authenticates(newToken), true, "the new token stopped authenticating");
     assert.ok(await getSecret(ns(), "exporter-token-nhi-r1"), "the successor is gone");
   });

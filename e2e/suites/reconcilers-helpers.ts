@@ -12,12 +12,25 @@ import { Token, type KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { freePort } from "../harness/ports.js";
 
-const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) => join(REPO_ROOT, "crds", f));
+const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) =>
+  join(REPO_ROOT, "crds", f),
+);
 
 export async function installCrds(): Promise<void> {
   const c = sharedCluster();
-  await c.kubectlOk(["apply", "--server-side", "--force-conflicts", ...CRD_FILES.flatMap((f) => ["-f", f])]);
-  await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
+  await c.kubectlOk([
+    "apply",
+    "--server-side",
+    "--force-conflicts",
+    ...CRD_FILES.flatMap((f) => ["-f", f]),
+  ]);
+  await c.kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd/nonhumanidentities.nhi.io",
+    "crd/nhipolicies.nhi.io",
+  ]);
 }
 
 /** Installs the real PolicyReport CRD as Kyverno publishes it, from the shared workspace (never copied into the project). */
@@ -25,7 +38,12 @@ export async function installPolicyReportCrd(): Promise<void> {
   const crd = sharedCrdFile("wgpolicyk8s.io_policyreports.yaml");
   const c = sharedCluster();
   await c.kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", crd]);
-  await c.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io"]);
+  await c.kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd/policyreports.wgpolicyk8s.io",
+  ]);
 }
 
 export interface OperatorProcess {
@@ -59,7 +77,11 @@ export function useOperator(): { start(opts?: StartOptions): Promise<OperatorPro
   afterEach(async function () {
     // Every process's logs when the test failed (the leader suite runs several at once).
     if (this.currentTest?.state === "failed") {
-      started.forEach((op, i) => process.stderr.write(`--- operator ${i + 1} of ${started.length} logs ---\n${op.logs().slice(-6000)}\n`));
+      started.forEach((op, i) =>
+        process.stderr.write(
+          `--- operator ${i + 1} of ${started.length} logs ---\n${op.logs().slice(-6000)}\n`,
+        ),
+      );
     }
     for (const op of started) await op.stop();
     started = [];
@@ -79,22 +101,50 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   const port = await freePort();
   const certDir = mkdtempSync(join(tmpdir(), "nhi-reconcilers-e2e-"));
   // The crash hook lives in the harness's entry point, not in the production binary.
-  const entry = opts.env?.NHI_TEST_KILL_AFTER_STEP ? "dist/e2e/harness/operator-with-hooks.js" : "dist/operator/main.js";
-  const proc = spawn(process.execPath, ["--enable-source-maps", join(REPO_ROOT, entry),
-    "--kubeconfig", c.kubeconfigPath, "--host", "127.0.0.1", "--port", "0", "--metrics-host", "127.0.0.1", "--metrics-port", String(port),
-    "--dev-cert-dir", certDir, "--lease-namespace", "default", "--token-overlap", "3s", ...(opts.args ?? [])], {
-    env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const entry = opts.env?.NHI_TEST_KILL_AFTER_STEP
+    ? "dist/e2e/harness/operator-with-hooks.js"
+    : "dist/operator/main.js";
+  const proc = spawn(
+    process.execPath,
+    [
+      "--enable-source-maps",
+      join(REPO_ROOT, entry),
+      "--kubeconfig",
+      c.kubeconfigPath,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--metrics-host",
+      "127.0.0.1",
+      "--metrics-port",
+      String(port),
+      "--dev-cert-dir",
+      certDir,
+      "--lease-namespace",
+      "default",
+      "--token-overlap",
+      "3s",
+      ...(opts.args ?? []),
+    ],
+    {
+      env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   proc.stdout?.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
   proc.stderr?.setEncoding("utf8").on("data", (d: string) => (out = (out + d).slice(-200_000)));
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => {
-    rmSync(certDir, { recursive: true, force: true });
-    r(code);
-  }));
+  const exited = new Promise<number | null>((r) =>
+    proc.once("exit", (code) => {
+      rmSync(certDir, { recursive: true, force: true });
+      r(code);
+    }),
+  );
   const op: OperatorProcess = {
-    proc, port, exited,
+    proc,
+    port,
+    exited,
     logs: () => out,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -112,10 +162,15 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   if (opts.waitReady !== false) {
     // The previous test's process released the Lease on SIGTERM; after a SIGKILLed one a new process
     // waits a full lease duration (15 s, its own clock, like client-go) before taking it.
-    await waitFor("the reconcilers to lead and finish a first inventory", async () => {
-      if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}: ${out.slice(-2000)}`);
-      return out.includes("inventory complete");
-    }, { timeoutMs: 60_000, describe: () => out.slice(-1500) });
+    await waitFor(
+      "the reconcilers to lead and finish a first inventory",
+      async () => {
+        if (proc.exitCode !== null)
+          throw new Error(`operator exited ${proc.exitCode}: ${out.slice(-2000)}`);
+        return out.includes("inventory complete");
+      },
+      { timeoutMs: 60_000, describe: () => out.slice(-1500) },
+    );
   }
   return op;
 }
@@ -123,11 +178,30 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
 export interface NhiObject extends KubeObject {
   metadata: { name: string; namespace: string; uid?: string; generation?: number };
   status?: {
-    phase?: string; observedGeneration?: number; nextRotationAt?: string;
+    phase?: string;
+    observedGeneration?: number;
+    nextRotationAt?: string;
     conditions?: { type: string; status: string; reason: string; message: string }[];
-    credentials?: { name: string; secretName?: string; issuedAt?: string; expiresAt?: string; nextRotationAt?: string; rotations?: number; lastError?: string }[];
-    excessPermissions?: { verb: string; resource?: string; namespace: string; binding: { kind: string; name: string } }[];
-    risk?: { score?: number; level?: string; factors?: { name: string; points: number; detail?: string }[] };
+    credentials?: {
+      name: string;
+      secretName?: string;
+      issuedAt?: string;
+      expiresAt?: string;
+      nextRotationAt?: string;
+      rotations?: number;
+      lastError?: string;
+    }[];
+    excessPermissions?: {
+      verb: string;
+      resource?: string;
+      namespace: string;
+      binding: { kind: string; name: string };
+    }[];
+    risk?: {
+      score?: number;
+      level?: string;
+      factors?: { name: string; points: number; detail?: string }[];
+    };
   };
 }
 
@@ -136,7 +210,12 @@ export async function getNhi(ns: string, name: string): Promise<NhiObject | unde
 }
 
 export interface SecretObject extends KubeObject {
-  metadata: { name: string; namespace: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
   data?: Record<string, string>;
 }
 
@@ -152,14 +231,29 @@ export function tokenOf(s: SecretObject | undefined, key = "token"): Token | und
 
 /** Whether a token authenticates (a SelfSubjectReview as it). */
 export async function authenticates(token: Token): Promise<boolean> {
-  const r = await sharedCluster().kube.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-    { body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }, as: { token } });
+  const r = await sharedCluster().kube.request(
+    "POST",
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    { body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }, as: { token } },
+  );
   return r.status === 201;
 }
 
-export async function eventsOf(ns: string, name: string): Promise<{ reason: string; message: string; type: string }[]> {
-  const r = await sharedCluster().kube.must<{ items: { reason: string; message: string; type: string; involvedObject: { name: string; kind: string } }[] }>("GET", `/api/v1/namespaces/${ns}/events`);
-  return r.items.filter((e) => e.involvedObject.kind === "NonHumanIdentity" && e.involvedObject.name === name);
+export async function eventsOf(
+  ns: string,
+  name: string,
+): Promise<{ reason: string; message: string; type: string }[]> {
+  const r = await sharedCluster().kube.must<{
+    items: {
+      reason: string;
+      message: string;
+      type: string;
+      involvedObject: { name: string; kind: string };
+    }[];
+  }>("GET", `/api/v1/namespaces/${ns}/events`);
+  return r.items.filter(
+    (e) => e.involvedObject.kind === "NonHumanIdentity" && e.involvedObject.name === name,
+  );
 }
 
 export function nhiYaml(ns: string, name: string, spec: string): string {
@@ -167,7 +261,11 @@ export function nhiYaml(ns: string, name: string, spec: string): string {
 kind: NonHumanIdentity
 metadata: { name: ${name}, namespace: ${ns} }
 spec:
-${spec.trim().split("\n").map((l) => `  ${l}`).join("\n")}
+${spec
+  .trim()
+  .split("\n")
+  .map((l) => `  ${l}`)
+  .join("\n")}
 `;
 }
 

@@ -47,13 +47,22 @@ const SHARED_POLICY = "verdicts-cli-defaults";
 const FIXTURE_NS = "verdicts";
 
 /** Every rule id a finding can carry, so "[rule]" is told apart from "[shop]" in a fix's scope. */
-const RULE_IDS = new Set([...ADMISSION_RULE_IDS, "nhi-invalid", "nhipolicy-invalid", "nhipolicy-self-exemption", "internal-error"]);
+const RULE_IDS = new Set([
+  ...ADMISSION_RULE_IDS,
+  "nhi-invalid",
+  "nhipolicy-invalid",
+  "nhipolicy-self-exemption",
+  "internal-error",
+]);
 
 let op: RunningOperator;
 let webhook: RegisteredWebhook | undefined;
 const cluster = (): Cluster => sharedCluster();
 
-interface JsonFinding { rule: string; message: string }
+interface JsonFinding {
+  rule: string;
+  message: string;
+}
 
 interface CliRun {
   code: number;
@@ -67,9 +76,16 @@ async function nhictl(args: string[], input: string): Promise<CliRun> {
   const run = await runNhictl(args, { input });
   try {
     const report = JSON.parse(run.stdout) as { violations: JsonFinding[]; warnings: JsonFinding[] };
-    return { code: run.code, violations: report.violations, warnings: report.warnings, stderr: run.stderr };
+    return {
+      code: run.code,
+      violations: report.violations,
+      warnings: report.warnings,
+      stderr: run.stderr,
+    };
   } catch {
-    throw new Error(`nhictl ${args.join(" ")} exited ${String(run.code)} without a JSON report: ${run.stderr}`);
+    throw new Error(
+      `nhictl ${args.join(" ")} exited ${String(run.code)} without a JSON report: ${run.stderr}`,
+    );
   }
 }
 
@@ -98,17 +114,23 @@ function capturingLogger(): Logger {
       done();
     },
   });
-  return winston.createLogger({ level: "debug", transports: [new winston.transports.Stream({ stream: sink })] });
+  return winston.createLogger({
+    level: "debug",
+    transports: [new winston.transports.Stream({ stream: sink })],
+  });
 }
 
 /** The fixture's objects moved to namespace `ns` (every string "verdicts", and SA usernames in it). */
 function relocate(value: unknown, ns: string): unknown {
   if (typeof value === "string") {
     if (value === FIXTURE_NS) return ns;
-    return value.replace(`system:serviceaccount:${FIXTURE_NS}:`, `system:serviceaccount:${ns}:`).replace(`system:serviceaccounts:${FIXTURE_NS}`, `system:serviceaccounts:${ns}`);
+    return value
+      .replace(`system:serviceaccount:${FIXTURE_NS}:`, `system:serviceaccount:${ns}:`)
+      .replace(`system:serviceaccounts:${FIXTURE_NS}`, `system:serviceaccounts:${ns}`);
   }
   if (Array.isArray(value)) return value.map((v) => relocate(v, ns));
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, relocate(v, ns)]));
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, relocate(v, ns)]));
   return value;
 }
 
@@ -124,16 +146,27 @@ function readFixture(file: string, ns: string): Fixture {
   const header = /^# expect: (allow|deny)((?: [a-z0-9-]+)*)\s*$/m.exec(text);
   assert.ok(header, `${file}: first line must be '# expect: allow' or '# expect: deny <rule>...'`);
   // YAML 1.1, as kubectl (and nhictl) read manifests.
-  const objects = parseAllDocuments(text, { version: "1.1" }).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null)
+  const objects = parseAllDocuments(text, { version: "1.1" })
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null)
     .map((o) => relocate(o, ns) as KubeObject);
   const nsObject = objects.find((o) => o.kind === "Namespace");
   assert.ok(nsObject, `${file}: the fixture must create its namespace`);
   const labels = (nsObject.metadata.labels ?? {}) as Record<string, string>;
   nsObject.metadata.labels = { ...labels, [LABEL]: "true", "nhi.io/e2e": "true" };
-  return { file, deny: header[1] === "deny", rules: (header[2] ?? "").trim().split(/\s+/).filter((x) => x !== ""), objects };
+  return {
+    file,
+    deny: header[1] === "deny",
+    rules: (header[2] ?? "")
+      .trim()
+      .split(/\s+/)
+      .filter((x) => x !== ""),
+    objects,
+  };
 }
 
-const stream = (objects: KubeObject[]): string => objects.map((o) => JSON.stringify(o)).join("\n---\n");
+const stream = (objects: KubeObject[]): string =>
+  objects.map((o) => JSON.stringify(o)).join("\n---\n");
 const isClusterScoped = (o: KubeObject): boolean => o.metadata.namespace === undefined;
 
 /** Until the webhook's cache reflects the object: its decisions read the cache, never the API server. */
@@ -143,16 +176,33 @@ async function cacheSees(o: KubeObject, present = true): Promise<void> {
   const name = o.metadata.name ?? "";
   let seen: (() => boolean) | undefined;
   switch (o.kind) {
-    case "Namespace": seen = () => c.namespaceLabels(name) !== undefined; break;
-    case "ServiceAccount": seen = () => c.serviceAccount(ns, name) !== undefined; break;
-    case "Secret": seen = () => c.secretType(ns, name) !== undefined; break;
-    case "Role": seen = () => c.index.rulesOf({ kind: "Role", namespace: ns, name }) !== undefined; break;
-    case "ClusterRole": seen = () => c.index.clusterRole(name) !== undefined; break;
+    case "Namespace":
+      seen = () => c.namespaceLabels(name) !== undefined;
+      break;
+    case "ServiceAccount":
+      seen = () => c.serviceAccount(ns, name) !== undefined;
+      break;
+    case "Secret":
+      seen = () => c.secretType(ns, name) !== undefined;
+      break;
+    case "Role":
+      seen = () => c.index.rulesOf({ kind: "Role", namespace: ns, name }) !== undefined;
+      break;
+    case "ClusterRole":
+      seen = () => c.index.clusterRole(name) !== undefined;
+      break;
     case "RoleBinding":
     case "ClusterRoleBinding": {
       const ref = o.roleRef as { kind: "Role" | "ClusterRole"; name: string };
-      const role = { kind: ref.kind, name: ref.name, ...(ref.kind === "Role" ? { namespace: ns } : {}) };
-      seen = () => c.index.bindingsOf(role).some((b) => b.kind === o.kind && b.name === name && (b.namespace ?? "") === ns);
+      const role = {
+        kind: ref.kind,
+        name: ref.name,
+        ...(ref.kind === "Role" ? { namespace: ns } : {}),
+      };
+      seen = () =>
+        c.index
+          .bindingsOf(role)
+          .some((b) => b.kind === o.kind && b.name === name && (b.namespace ?? "") === ns);
       break;
     }
     case "NonHumanIdentity": {
@@ -160,25 +210,41 @@ async function cacheSees(o: KubeObject, present = true): Promise<void> {
       seen = () => c.directory.nhiFor({ namespace: ns, name: sa })?.metadata.name === name;
       break;
     }
-    case "NHIPolicy": seen = () => c.policyAt(new Date()).sources.includes(name); break;
+    case "NHIPolicy":
+      seen = () => c.policyAt(new Date()).sources.includes(name);
+      break;
     default:
       // Workloads: the webhook judges them from the accounts, NHIs and Secrets it caches, not from other workloads.
       return;
   }
   const check = seen;
-  await waitFor(`the webhook's cache to ${present ? "see" : "drop"} ${o.kind} ${ns ? `${ns}/` : ""}${name}`, () => check() === present, { timeoutMs: 15_000, intervalMs: 50 });
+  await waitFor(
+    `the webhook's cache to ${present ? "see" : "drop"} ${o.kind} ${ns ? `${ns}/` : ""}${name}`,
+    () => check() === present,
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
 }
 
-const identity = (o: KubeObject): string => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
+const identity = (o: KubeObject): string =>
+  `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
 /** As a cluster would receive it: a create (POST, the webhook sees CREATE), or an update of an object written before (apply: UPDATE). */
 async function write(o: KubeObject, before: readonly KubeObject[]): Promise<Verdict> {
-  return before.some((b) => identity(b) === identity(o)) ? cluster().kube.apply(o) : cluster().kube.create(o);
+  return before.some((b) => identity(b) === identity(o))
+    ? cluster().kube.apply(o)
+    : cluster().kube.create(o);
 }
 
-async function must(o: KubeObject, what: string, before: readonly KubeObject[] = []): Promise<Verdict> {
+async function must(
+  o: KubeObject,
+  what: string,
+  before: readonly KubeObject[] = [],
+): Promise<Verdict> {
   const v = await write(o, before);
-  assert.ok(v.allowed, `${what}: the webhook must allow ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name ?? ""}: ${v.code} ${v.message}`);
+  assert.ok(
+    v.allowed,
+    `${what}: the webhook must allow ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name ?? ""}: ${v.code} ${v.message}`,
+  );
   await cacheSees(o);
   return v;
 }
@@ -191,7 +257,9 @@ async function remove(o: KubeObject): Promise<void> {
 const sorted = (xs: string[]): string[] => [...new Set(xs)].sort();
 
 describe("verdict parity: nhictl check and the admission webhook on the shared fixtures", function () {
-  const files = readdirSync(FIXTURES).filter((f) => /\.(pass|fail)\.yaml$/.test(f)).sort();
+  const files = readdirSync(FIXTURES)
+    .filter((f) => /\.(pass|fail)\.yaml$/.test(f))
+    .sort();
   const policy = readFixtureObjects(POLICY_FILE);
 
   before(async function () {
@@ -227,18 +295,34 @@ describe("verdict parity: nhictl check and the admission webhook on the shared f
 
       // CLI half, on exactly the objects the cluster gets.
       const cliPrefix = await nhictl(cliArgs, stream(prefix));
-      assert.equal(cliPrefix.code, 0, `${file}: nhictl must pass the prefix: ${JSON.stringify(cliPrefix.violations)} ${cliPrefix.stderr}`);
+      assert.equal(
+        cliPrefix.code,
+        0,
+        `${file}: nhictl must pass the prefix: ${JSON.stringify(cliPrefix.violations)} ${cliPrefix.stderr}`,
+      );
       const cli = await nhictl(cliArgs, stream(fx.objects));
-      assert.ok(cli.code === 0 || cli.code === 1, `${file}: nhictl exited ${cli.code}: ${cli.stderr}`);
+      assert.ok(
+        cli.code === 0 || cli.code === 1,
+        `${file}: nhictl exited ${cli.code}: ${cli.stderr}`,
+      );
 
       // Webhook half.
       let verdict: Verdict;
       let logged: DecisionLog | undefined;
       try {
-        for (const [i, o] of prefix.entries()) await must(o, `${file} (prefix)`, prefix.slice(0, i));
+        for (const [i, o] of prefix.entries())
+          await must(o, `${file} (prefix)`, prefix.slice(0, i));
         const mark = decisions.length;
         verdict = await write(last, prefix);
-        logged = decisions.slice(mark).reverse().find((d) => d.name === last.metadata.name && (d.namespace ?? "") === (last.metadata.namespace ?? "") && d.dryRun !== true);
+        logged = decisions
+          .slice(mark)
+          .reverse()
+          .find(
+            (d) =>
+              d.name === last.metadata.name &&
+              (d.namespace ?? "") === (last.metadata.namespace ?? "") &&
+              d.dryRun !== true,
+          );
       } finally {
         await cleanUp(fx.objects);
       }
@@ -257,7 +341,10 @@ describe("verdict parity: nhictl check and the admission webhook on the shared f
         assert.ok(cliRules.length > 0 && cliRules.every((r) => r.endsWith("-invalid")), where);
         for (const v of cli.violations) {
           const field = / is invalid: (\S+?): /.exec(v.message)?.[1];
-          assert.ok(field && verdict.message.includes(field), `${where}: the API server does not name ${field ?? "(no field)"} that nhictl names`);
+          assert.ok(
+            field && verdict.message.includes(field),
+            `${where}: the API server does not name ${field ?? "(no field)"} that nhictl names`,
+          );
         }
         return;
       }
@@ -270,14 +357,26 @@ describe("verdict parity: nhictl check and the admission webhook on the shared f
       assert.deepEqual(cliRules, webhookRules, where);
       // ... and the denial message the user sees names them (up to the five it lists).
       if (!verdict.allowed) {
-        assert.equal(verdict.code, webhookRules.every((r) => r.endsWith("-invalid")) ? 422 : 403, where);
-        const listed = [...verdict.message.matchAll(/(?:: |Fix: [^[]*?\. )\[([a-z0-9-]+)\] /g)].map((m) => m[1] ?? "");
-        if (!/…and \d+ more violations/.test(verdict.message)) for (const r of webhookRules) assert.ok(listed.includes(r), `${where}: the message does not name ${r}`);
+        assert.equal(
+          verdict.code,
+          webhookRules.every((r) => r.endsWith("-invalid")) ? 422 : 403,
+          where,
+        );
+        const listed = [...verdict.message.matchAll(/(?:: |Fix: [^[]*?\. )\[([a-z0-9-]+)\] /g)].map(
+          (m) => m[1] ?? "",
+        );
+        if (!/…and \d+ more violations/.test(verdict.message))
+          for (const r of webhookRules)
+            assert.ok(listed.includes(r), `${where}: the message does not name ${r}`);
       }
       // 3. What the webhook warns about on the written object, nhictl reports too.
       const cliAll = new Set([...cli.violations, ...cli.warnings].map((f) => f.rule));
       for (const r of verdict.warnings.map(warningRule)) {
-        if (r !== undefined) assert.ok(cliAll.has(r), `${where}: the webhook warns ${r}, nhictl does not report it: ${JSON.stringify([...cliAll])}`);
+        if (r !== undefined)
+          assert.ok(
+            cliAll.has(r),
+            `${where}: the webhook warns ${r}, nhictl does not report it: ${JSON.stringify([...cliAll])}`,
+          );
       }
     });
   }
@@ -289,13 +388,27 @@ describe("verdict parity: nhictl check and the admission webhook on the shared f
  * no NHIPolicy but the shared one.
  */
 async function onlyTheSharedPolicy(): Promise<void> {
-  await waitFor("the cluster to hold no NonHumanIdentity and only the shared NHIPolicy", async () => {
-    const nhis = await cluster().kube.request<{ items?: KubeObject[] }>("GET", "/apis/nhi.io/v1alpha1/nonhumanidentities");
-    const policies = await cluster().kube.request<{ items?: KubeObject[] }>("GET", "/apis/nhi.io/v1alpha1/nhipolicies");
-    const names = (policies.body?.items ?? []).map((p) => p.metadata.name);
-    return (nhis.body?.items ?? []).length === 0 && names.length === 1 && names[0] === SHARED_POLICY
-      && JSON.stringify(op.cache.policyAt(new Date()).sources) === JSON.stringify([SHARED_POLICY]);
-  }, { timeoutMs: 60_000, intervalMs: 200 });
+  await waitFor(
+    "the cluster to hold no NonHumanIdentity and only the shared NHIPolicy",
+    async () => {
+      const nhis = await cluster().kube.request<{ items?: KubeObject[] }>(
+        "GET",
+        "/apis/nhi.io/v1alpha1/nonhumanidentities",
+      );
+      const policies = await cluster().kube.request<{ items?: KubeObject[] }>(
+        "GET",
+        "/apis/nhi.io/v1alpha1/nhipolicies",
+      );
+      const names = (policies.body?.items ?? []).map((p) => p.metadata.name);
+      return (
+        (nhis.body?.items ?? []).length === 0 &&
+        names.length === 1 &&
+        names[0] === SHARED_POLICY &&
+        JSON.stringify(op.cache.policyAt(new Date()).sources) === JSON.stringify([SHARED_POLICY])
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
 }
 
 /** Removes what a fixture created: NHIs first (until the cache forgets them), cluster-scoped objects, then the namespace. */
@@ -305,7 +418,9 @@ async function cleanUp(objects: KubeObject[]): Promise<void> {
     await remove(o);
     await cacheSees(o, false);
   }
-  for (const o of reversed.filter((x) => isClusterScoped(x) && x.kind !== "Namespace" && x.kind !== "NHIPolicy")) {
+  for (const o of reversed.filter(
+    (x) => isClusterScoped(x) && x.kind !== "Namespace" && x.kind !== "NHIPolicy",
+  )) {
     await remove(o);
     await cacheSees(o, false);
   }
@@ -314,5 +429,6 @@ async function cleanUp(objects: KubeObject[]): Promise<void> {
 
 function readFixtureObjects(path: string): KubeObject[] {
   return parseAllDocuments(readFileSync(join(REPO_ROOT, path), "utf8"), { version: "1.1" })
-    .map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null);
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
 }

@@ -23,30 +23,77 @@ export interface RegisteredWebhook {
  * Starts the webhook, registers it as `configName` and resolves once the API server calls it (a
  * cluster-scoped dry-run write it denies). Call from a `before` hook with a generous timeout.
  */
-export async function startRegisteredWebhook(configName: string, logger: Logger = silentLogger()): Promise<RegisteredWebhook> {
+export async function startRegisteredWebhook(
+  configName: string,
+  logger: Logger = silentLogger(),
+): Promise<RegisteredWebhook> {
   const cluster = sharedCluster();
   const certDir = mkdtempSync(join(tmpdir(), `${configName}-`));
   let op: RunningOperator | undefined;
   const close = async (): Promise<void> => {
-    await cluster.kube.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", configName);
+    await cluster.kube.delete(
+      "admissionregistration.k8s.io/v1",
+      "ValidatingWebhookConfiguration",
+      configName,
+    );
     await op?.close();
     rmSync(certDir, { recursive: true, force: true });
   };
   try {
-    op = await startOperator({
-      ...DEFAULTS, kubeconfig: cluster.kubeconfigPath, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      devCertDir: certDir, installCrds: true, stallAfterMs: 60_000,
-    }, logger);
+    op = await startOperator(
+      {
+        ...DEFAULTS,
+        kubeconfig: cluster.kubeconfigPath,
+        host: "127.0.0.1",
+        port: 0,
+        metricsHost: "127.0.0.1",
+        metricsPort: 0,
+        devCertDir: certDir,
+        installCrds: true,
+        stallAfterMs: 60_000,
+      },
+      logger,
+    );
     const running = op;
-    await cluster.kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "crd/nonhumanidentities.nhi.io", "crd/nhipolicies.nhi.io"]);
+    await cluster.kubectlOk([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/nonhumanidentities.nhi.io",
+      "crd/nhipolicies.nhi.io",
+    ]);
     await running.cache.waitForSync(60_000);
-    const config = webhookConfiguration({ url: running.server.url, caBundlePem: running.caBundlePem ?? "", ownNamespace: "nhi-system", failurePolicy: "Fail", timeoutSeconds: 5 });
-    const registered = await cluster.kube.apply({ ...(config as unknown as KubeObject), metadata: { name: configName } });
-    if (!registered.allowed) throw new Error(`e2e: registering ValidatingWebhookConfiguration ${configName}: ${registered.code} ${registered.message}`);
-    await waitFor("the API server to call the webhook", async () => {
-      const v = await cluster.kube.apply({ apiVersion: "nhi.io/v1alpha1", kind: "NHIPolicy", metadata: { name: `${configName}-probe` }, spec: { forbidden: ["no-such-rule"] } }, { dryRun: true });
-      return !v.allowed && v.message.includes("nhi-operator");
-    }, { timeoutMs: 30_000 });
+    const config = webhookConfiguration({
+      url: running.server.url,
+      caBundlePem: running.caBundlePem ?? "",
+      ownNamespace: "nhi-system",
+      failurePolicy: "Fail",
+      timeoutSeconds: 5,
+    });
+    const registered = await cluster.kube.apply({
+      ...(config as unknown as KubeObject),
+      metadata: { name: configName },
+    });
+    if (!registered.allowed)
+      throw new Error(
+        `e2e: registering ValidatingWebhookConfiguration ${configName}: ${registered.code} ${registered.message}`,
+      );
+    await waitFor(
+      "the API server to call the webhook",
+      async () => {
+        const v = await cluster.kube.apply(
+          {
+            apiVersion: "nhi.io/v1alpha1",
+            kind: "NHIPolicy",
+            metadata: { name: `${configName}-probe` },
+            spec: { forbidden: ["no-such-rule"] },
+          },
+          { dryRun: true },
+        );
+        return !v.allowed && v.message.includes("nhi-operator");
+      },
+      { timeoutMs: 30_000 },
+    );
     return { op: running, close };
   } catch (e) {
     await close().catch(() => undefined);

@@ -6,7 +6,14 @@
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { AUDIT_RULE_IDS, SEVERITIES, parseEventList, type AuditDetector, type AuditEvent, type AuditFinding } from "../../core/audit/index.js";
+import {
+  AUDIT_RULE_IDS,
+  SEVERITIES,
+  parseEventList,
+  type AuditDetector,
+  type AuditEvent,
+  type AuditFinding,
+} from "../../core/audit/index.js";
 import type { Log } from "../../edge/log.js";
 
 export interface AuditSinkOptions {
@@ -38,11 +45,29 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
   let head = 0;
   const counts = { accepted: 0, refused: 0, invalid: 0 };
   const registers = opts.registry ? [opts.registry] : [];
-  const events = new Counter({ name: "nhi_audit_events_total", help: "Audit events received by the sink, by outcome (accepted, refused: queue full, invalid)", labelNames: ["outcome"], registers });
-  const findings = new Counter({ name: "nhi_audit_findings_total", help: "New runtime-detection findings by rule and severity", labelNames: ["rule", "severity"], registers });
-  for (const rule of AUDIT_RULE_IDS) for (const severity of SEVERITIES) findings.inc({ rule, severity }, 0);
+  const events = new Counter({
+    name: "nhi_audit_events_total",
+    help: "Audit events received by the sink, by outcome (accepted, refused: queue full, invalid)",
+    labelNames: ["outcome"],
+    registers,
+  });
+  const findings = new Counter({
+    name: "nhi_audit_findings_total",
+    help: "New runtime-detection findings by rule and severity",
+    labelNames: ["rule", "severity"],
+    registers,
+  });
+  for (const rule of AUDIT_RULE_IDS)
+    for (const severity of SEVERITIES) findings.inc({ rule, severity }, 0);
   if (opts.registry) {
-    new Gauge({ name: "nhi_audit_queue_events", help: "Audit events waiting to be judged", registers, collect() { this.set(queue.length - head); } });
+    new Gauge({
+      name: "nhi_audit_queue_events",
+      help: "Audit events waiting to be judged",
+      registers,
+      collect() {
+        this.set(queue.length - head);
+      },
+    });
   }
 
   // One drain at a time, yielding between slices so the server keeps answering.
@@ -76,7 +101,8 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
       res.writeHead(code, { "Content-Type": "application/json", ...headers });
       res.end(JSON.stringify(body));
     };
-    if (req.method !== "POST") return reply(405, { message: "POST audit.k8s.io/v1 EventLists here" });
+    if (req.method !== "POST")
+      return reply(405, { message: "POST audit.k8s.io/v1 EventLists here" });
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -86,7 +112,10 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
       else chunks.push(c);
     });
     req.on("end", () => {
-      if (tooLarge) return reply(413, { message: `batch larger than ${maxBody} bytes; lower --audit-webhook-batch-max-size` });
+      if (tooLarge)
+        return reply(413, {
+          message: `batch larger than ${maxBody} bytes; lower --audit-webhook-batch-max-size`,
+        });
       let parsed: ReturnType<typeof parseEventList>;
       try {
         parsed = parseEventList(JSON.parse(Buffer.concat(chunks).toString("utf8")));
@@ -103,7 +132,10 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
       if (parsed.errors.length > 0) {
         counts.invalid += parsed.errors.length;
         events.inc({ outcome: "invalid" }, parsed.errors.length);
-        opts.logger.warn("audit events skipped", { count: parsed.errors.length, first: parsed.errors[0] });
+        opts.logger.warn("audit events skipped", {
+          count: parsed.errors.length,
+          first: parsed.errors[0],
+        });
       }
       if (queue.length - head + parsed.events.length > capacity) {
         counts.refused += parsed.events.length;
@@ -125,11 +157,13 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
   const url = `https://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port}/audit`;
   opts.logger.info("audit sink serving", { url, capacity });
   return {
-    server, url,
+    server,
+    url,
     stats: () => ({ ...counts, queued: queue.length - head }),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

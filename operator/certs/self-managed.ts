@@ -7,10 +7,23 @@
 // core/certs (planCertificates); this file reads, issues, writes and patches.
 // Key material never leaves the Secret, this process's memory and the TLS context: logs carry
 // fingerprints, dates and reasons only, and API errors are logged by status code.
-import type { KubeConfig, V1Secret, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
+import type {
+  KubeConfig,
+  V1Secret,
+  V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Server } from "node:https";
-import { bundleIds, planCertificates, validityFor, DEFAULT_CERT_POLICY, type CaFacts, type CertPolicy, type CertState, type CertStep } from "../../core/certs/plan.js";
+import {
+  bundleIds,
+  planCertificates,
+  validityFor,
+  DEFAULT_CERT_POLICY,
+  type CaFacts,
+  type CertPolicy,
+  type CertState,
+  type CertStep,
+} from "../../core/certs/plan.js";
 import type { Log } from "../../edge/log.js";
 import { issueCa, issueServing, type IssuedPem, type KeyPair } from "../../edge/x509.js";
 import { ApiError, KubeRest } from "../k8s/rest.js";
@@ -21,16 +34,28 @@ export const DEFAULT_SERVICE_NAME = "nhi-operator-webhook";
 
 /** Secret keys. */
 const K = {
-  caCert: "ca.crt", caKey: "ca.key",
-  pendingCert: "ca-pending.crt", pendingKey: "ca-pending.key",
+  caCert: "ca.crt",
+  caKey: "ca.key",
+  pendingCert: "ca-pending.crt",
+  pendingKey: "ca-pending.key",
   retired: "ca-retired.crt",
   bundle: "ca-bundle.crt",
-  cert: "tls.crt", key: "tls.key",
+  cert: "tls.crt",
+  key: "tls.key",
 } as const;
 
 /** The names a Service's in-cluster DNS answers to. */
-export function serviceDnsNames(service: string, namespace: string, clusterDomain = "cluster.local"): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${clusterDomain}`];
+export function serviceDnsNames(
+  service: string,
+  namespace: string,
+  clusterDomain = "cluster.local",
+): string[] {
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.${clusterDomain}`,
+  ];
 }
 
 export interface SelfManagedOptions {
@@ -54,7 +79,8 @@ interface Material {
   serving?: IssuedPem;
 }
 
-const splitPems = (s: string | undefined): string[] => (s ?? "").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+const splitPems = (s: string | undefined): string[] =>
+  (s ?? "").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
 const norm = (pem: string): string => (pem.endsWith("\n") ? pem : `${pem}\n`);
 
 function parse(pem: string | undefined): X509Certificate | undefined {
@@ -66,21 +92,33 @@ function parse(pem: string | undefined): X509Certificate | undefined {
   }
 }
 
-const facts = (c: X509Certificate): CaFacts => ({ id: c.fingerprint256, notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo) });
+const facts = (c: X509Certificate): CaFacts => ({
+  id: c.fingerprint256,
+  notBefore: new Date(c.validFrom),
+  notAfter: new Date(c.validTo),
+});
 
 /** A certificate and key that belong together, or undefined (a torn or foreign pair counts as absent). */
-function pair(cert: string | undefined, key: string | undefined): { pem: IssuedPem; x: X509Certificate } | undefined {
+function pair(
+  cert: string | undefined,
+  key: string | undefined,
+): { pem: IssuedPem; x: X509Certificate } | undefined {
   const x = parse(cert);
   if (!x || !key || !cert) return undefined;
   try {
-    return x.checkPrivateKey(createPrivateKey(key)) ? { pem: { certPem: cert, keyPem: key }, x } : undefined;
+    return x.checkPrivateKey(createPrivateKey(key))
+      ? { pem: { certPem: cert, keyPem: key }, x }
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 function sanNames(x: X509Certificate): string[] {
-  return (x.subjectAltName ?? "").split(/,\s*/).map((e) => e.replace(/^(DNS|IP Address):/, "")).filter((e) => e !== "");
+  return (x.subjectAltName ?? "")
+    .split(/,\s*/)
+    .map((e) => e.replace(/^(DNS|IP Address):/, ""))
+    .filter((e) => e !== "");
 }
 
 /** Reads the facts the core decides on. */
@@ -90,19 +128,31 @@ export function stateOf(m: Material, published?: readonly string[]): CertState {
   const retired = m.retired.map(parse).filter((x): x is X509Certificate => x !== undefined);
   const serving = parse(m.serving?.certPem);
   const cas = [signing, pending, ...retired].filter((x): x is X509Certificate => x !== undefined);
-  const issuer = serving ? cas.find((ca) => serving.checkIssued(ca) && serving.verify(ca.publicKey)) : undefined;
+  const issuer = serving
+    ? cas.find((ca) => serving.checkIssued(ca) && serving.verify(ca.publicKey))
+    : undefined;
   return {
     ...(signing ? { signing: facts(signing) } : {}),
     ...(pending ? { pending: facts(pending) } : {}),
     retired: retired.map(facts),
-    ...(serving ? { serving: { notBefore: new Date(serving.validFrom), notAfter: new Date(serving.validTo), issuer: issuer?.fingerprint256, names: sanNames(serving) } } : {}),
+    ...(serving
+      ? {
+          serving: {
+            notBefore: new Date(serving.validFrom),
+            notAfter: new Date(serving.validTo),
+            issuer: issuer?.fingerprint256,
+            names: sanNames(serving),
+          },
+        }
+      : {}),
     ...(published ? { published } : {}),
   };
 }
 
 function decode(secret: V1Secret | undefined): Material {
   const d = secret?.data ?? {};
-  const s = (k: string): string | undefined => (d[k] === undefined ? undefined : Buffer.from(d[k], "base64").toString("utf8"));
+  const s = (k: string): string | undefined =>
+    d[k] === undefined ? undefined : Buffer.from(d[k], "base64").toString("utf8");
   const signing = pair(s(K.caCert), s(K.caKey));
   const pending = pair(s(K.pendingCert), s(K.pendingKey));
   const serving = pair(s(K.cert), s(K.key));
@@ -120,23 +170,36 @@ export function bundlePem(m: Material, now: Date): string {
     const x = parse(pem);
     if (x && pem) byId.set(x.fingerprint256, norm(pem));
   }
-  return bundleIds(stateOf(m), now).map((id) => byId.get(id) ?? "").join("");
+  return bundleIds(stateOf(m), now)
+    .map((id) => byId.get(id) ?? "")
+    .join("");
 }
 
 function encode(m: Material, now: Date): Record<string, string> {
   const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
   const out: Record<string, string> = {};
-  if (m.signing) { out[K.caCert] = b64(m.signing.certPem); out[K.caKey] = b64(m.signing.keyPem); }
-  if (m.pending) { out[K.pendingCert] = b64(m.pending.certPem); out[K.pendingKey] = b64(m.pending.keyPem); }
+  if (m.signing) {
+    out[K.caCert] = b64(m.signing.certPem);
+    out[K.caKey] = b64(m.signing.keyPem);
+  }
+  if (m.pending) {
+    out[K.pendingCert] = b64(m.pending.certPem);
+    out[K.pendingKey] = b64(m.pending.keyPem);
+  }
   if (m.retired.length > 0) out[K.retired] = b64(m.retired.join(""));
-  if (m.serving) { out[K.cert] = b64(m.serving.certPem); out[K.key] = b64(m.serving.keyPem); }
+  if (m.serving) {
+    out[K.cert] = b64(m.serving.certPem);
+    out[K.key] = b64(m.serving.keyPem);
+  }
   out[K.bundle] = b64(bundlePem(m, now));
   return out;
 }
 
-const code = (err: unknown): number | undefined => (err instanceof ApiError && err.status > 0 ? err.status : undefined);
+const code = (err: unknown): number | undefined =>
+  err instanceof ApiError && err.status > 0 ? err.status : undefined;
 /** For logs: the status code, never the message (an API error may echo what was sent). */
-const describe = (err: unknown): string => (code(err) !== undefined ? `HTTP ${code(err)}` : err instanceof Error ? err.name : "error");
+const describe = (err: unknown): string =>
+  code(err) !== undefined ? `HTTP ${code(err)}` : err instanceof Error ? err.name : "error";
 
 /** The one key of the certificate loop's queue. */
 const KEY = "webhook-certificates";
@@ -159,7 +222,10 @@ export class SelfManagedCertificateSource {
   /** Passes that changed the Secret, for tests and metrics. */
   writes = 0;
 
-  constructor(kc: KubeConfig, private readonly opts: SelfManagedOptions) {
+  constructor(
+    kc: KubeConfig,
+    private readonly opts: SelfManagedOptions,
+  ) {
     this.rest = new KubeRest(kc);
     this.policy = opts.policy ?? DEFAULT_CERT_POLICY;
     this.secretName = opts.secretName ?? DEFAULT_CERT_SECRET;
@@ -176,7 +242,8 @@ export class SelfManagedCertificateSource {
   async load(): Promise<KeyPair> {
     const next = await this.pass();
     this.schedule(next);
-    if (!this.served) throw new Error("self-managed certificates: no serving certificate after reconciling");
+    if (!this.served)
+      throw new Error("self-managed certificates: no serving certificate after reconciling");
     return this.served;
   }
 
@@ -199,9 +266,18 @@ export class SelfManagedCertificateSource {
   /** Queues the next pass for `nextAt` (at most resyncMs away, at least a second); starts the worker once. */
   private schedule(nextAt: Date): void {
     if (this.stopped) return;
-    this.workers ??= runWorkers(this.queue, 1, async () => ({ requeueAfterMs: this.delayUntil(await this.pass()) }), {
-      onError: (_key, err, retryInMs) => this.opts.logger.warn("self-managed certificates: pass failed; retrying", { error: describe(err), retryInMs }),
-    });
+    this.workers ??= runWorkers(
+      this.queue,
+      1,
+      async () => ({ requeueAfterMs: this.delayUntil(await this.pass()) }),
+      {
+        onError: (_key, err, retryInMs) =>
+          this.opts.logger.warn("self-managed certificates: pass failed; retrying", {
+            error: describe(err),
+            retryInMs,
+          }),
+      },
+    );
     this.queue.addAfter(KEY, this.delayUntil(nextAt));
   }
 
@@ -221,7 +297,10 @@ export class SelfManagedCertificateSource {
   /** Serialised: one pass at a time in this process. */
   private pass(): Promise<Date> {
     const run = (this.running ?? Promise.resolve()).then(() => this.reconcile());
-    this.running = run.then(() => undefined, () => undefined);
+    this.running = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -245,7 +324,8 @@ export class SelfManagedCertificateSource {
   }
 
   private apply(m: Material, step: CertStep, now: Date): Material {
-    const caValidity = (): { notBefore: Date; notAfter: Date } => validityFor(now, this.policy.caValidityMs, this.policy);
+    const caValidity = (): { notBefore: Date; notAfter: Date } =>
+      validityFor(now, this.policy.caValidityMs, this.policy);
     switch (step.kind) {
       case "create-signing-ca": {
         const retired = m.signing ? [m.signing.certPem, ...m.retired] : m.retired;
@@ -263,11 +343,16 @@ export class SelfManagedCertificateSource {
       case "issue-serving": {
         if (!m.signing) return m;
         const ca = new X509Certificate(m.signing.certPem);
-        const validity = validityFor(now, this.policy.servingValidityMs, this.policy, { notAfter: new Date(ca.validTo) });
+        const validity = validityFor(now, this.policy.servingValidityMs, this.policy, {
+          notAfter: new Date(ca.validTo),
+        });
         return { ...m, serving: issueServing(m.signing, this.opts.names, validity) };
       }
       case "drop-retired":
-        return { ...m, retired: m.retired.filter((pem) => !step.ids.includes(parse(pem)?.fingerprint256 ?? "")) };
+        return {
+          ...m,
+          retired: m.retired.filter((pem) => !step.ids.includes(parse(pem)?.fingerprint256 ?? "")),
+        };
     }
   }
 
@@ -282,7 +367,10 @@ export class SelfManagedCertificateSource {
       for (let i = 0; i < 6 && plan.steps.length > 0; i++) {
         for (const step of plan.steps) {
           m = this.apply(m, step, now);
-          this.opts.logger.info("self-managed certificates: " + step.kind, { reason: step.reason, secret: `${this.opts.namespace}/${this.secretName}` });
+          this.opts.logger.info("self-managed certificates: " + step.kind, {
+            reason: step.reason,
+            secret: `${this.opts.namespace}/${this.secretName}`,
+          });
         }
         changed = true;
         plan = planCertificates(stateOf(m, published), this.opts.names, now, this.policy);
@@ -290,7 +378,8 @@ export class SelfManagedCertificateSource {
       if (changed) {
         const written = await this.write(secret, m, now);
         if (!written) {
-          if (attempt >= 3) throw new Error("self-managed certificates: the Secret kept changing under us");
+          if (attempt >= 3)
+            throw new Error("self-managed certificates: the Secret kept changing under us");
           continue; // another replica wrote first: decide again from what it wrote
         }
         this.writes++;
@@ -304,17 +393,28 @@ export class SelfManagedCertificateSource {
   /** Create or replace (guarded by resourceVersion); false on a conflict. */
   private async write(existing: V1Secret | undefined, m: Material, now: Date): Promise<boolean> {
     const body: V1Secret = {
-      apiVersion: "v1", kind: "Secret", type: "Opaque",
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
       metadata: {
-        name: this.secretName, namespace: this.opts.namespace,
-        labels: { "app.kubernetes.io/name": "nhi-operator", "app.kubernetes.io/component": "webhook-certs" },
-        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        name: this.secretName,
+        namespace: this.opts.namespace,
+        labels: {
+          "app.kubernetes.io/name": "nhi-operator",
+          "app.kubernetes.io/component": "webhook-certs",
+        },
+        ...(existing?.metadata?.resourceVersion
+          ? { resourceVersion: existing.metadata.resourceVersion }
+          : {}),
       },
       data: encode(m, now),
     };
     try {
       if (existing) await this.rest.request("PUT", this.secretPath, { body });
-      else await this.rest.request("POST", `/api/v1/namespaces/${this.opts.namespace}/secrets`, { body });
+      else
+        await this.rest.request("POST", `/api/v1/namespaces/${this.opts.namespace}/secrets`, {
+          body,
+        });
       return true;
     } catch (err) {
       if (code(err) === 409) return false;
@@ -334,10 +434,16 @@ export class SelfManagedCertificateSource {
       if (webhooks.every((w) => w.clientConfig.caBundle === want)) return;
       for (const w of webhooks) w.clientConfig.caBundle = want;
       await this.rest.request("PUT", this.configPath, { body: cfg });
-      this.opts.logger.info("self-managed certificates: patched the caBundle", { configuration: this.configName, cas: splitPems(bundle).length });
+      this.opts.logger.info("self-managed certificates: patched the caBundle", {
+        configuration: this.configName,
+        cas: splitPems(bundle).length,
+      });
     } catch (err) {
       if (code(err) === 404) return;
-      this.opts.logger.warn("self-managed certificates: could not patch the caBundle; retrying next pass", { configuration: this.configName, error: describe(err) });
+      this.opts.logger.warn(
+        "self-managed certificates: could not patch the caBundle; retrying next pass",
+        { configuration: this.configName, error: describe(err) },
+      );
     }
   }
 
@@ -350,7 +456,10 @@ export class SelfManagedCertificateSource {
     if (this.server) this.server.setSecureContext({ ...next, minVersion: "TLSv1.2" });
     if (!first) {
       const x = new X509Certificate(next.cert);
-      this.opts.logger.info("self-managed certificates: serving a new certificate", { fingerprint: x.fingerprint256, notAfter: x.validTo });
+      this.opts.logger.info("self-managed certificates: serving a new certificate", {
+        fingerprint: x.fingerprint256,
+        notAfter: x.validTo,
+      });
     }
   }
 }

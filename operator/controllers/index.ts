@@ -49,7 +49,12 @@ export function startControllers(o: StartOptions): RunningControllers {
     return r?.lastUsed ? Date.parse(r.lastUsed) : undefined;
   });
   const reports = new ReportsController(deps, () => inventory.inventory());
-  const queues = { inventory: new WorkQueue("inventory"), credentials: new WorkQueue("credentials"), lifetime: new WorkQueue("lifetime"), reports: new WorkQueue("reports") };
+  const queues = {
+    inventory: new WorkQueue("inventory"),
+    credentials: new WorkQueue("credentials"),
+    lifetime: new WorkQueue("lifetime"),
+    reports: new WorkQueue("reports"),
+  };
   for (const q of Object.values(queues)) metrics?.watchQueue(q);
 
   let resolveFirst: (inv: Inventory) => void = () => undefined;
@@ -59,7 +64,9 @@ export function startControllers(o: StartOptions): RunningControllers {
     metrics?.observeInventory(inv);
     queues.reports.add(REPORTS_KEY);
     // Expired and suspended identities: the lifetime controller applies onExpiry / quarantine.
-    for (const [k, rec] of inv.byNhi) if (rec.phase === "Expired" || rec.phase === "Suspended" || rec.phase === "Expiring") queues.lifetime.add(k);
+    for (const [k, rec] of inv.byNhi)
+      if (rec.phase === "Expired" || rec.phase === "Suspended" || rec.phase === "Expiring")
+        queues.lifetime.add(k);
   });
 
   const enqueueAllNhis = (): void => {
@@ -76,10 +83,13 @@ export function startControllers(o: StartOptions): RunningControllers {
       queues.credentials.add(`${c.namespace}/${c.name}`);
       queues.lifetime.add(`${c.namespace}/${c.name}`);
     } else if (c.kind === "Secret" && c.namespace) {
-      for (const n of issuingNhis(o.source.snapshot(), c.namespace)) queues.credentials.add(`${c.namespace}/${n}`);
+      for (const n of issuingNhis(o.source.snapshot(), c.namespace))
+        queues.credentials.add(`${c.namespace}/${n}`);
     } else if (ROLLOUT_RESTART_KINDS.has(c.kind)) {
       // A new consumer matters to a rotation waiting in RollingOut; cheap to re-check.
-      if (c.namespace) for (const n of issuingNhis(o.source.snapshot(), c.namespace)) queues.credentials.add(`${c.namespace}/${n}`);
+      if (c.namespace)
+        for (const n of issuingNhis(o.source.snapshot(), c.namespace))
+          queues.credentials.add(`${c.namespace}/${n}`);
     }
   });
   if (o.source.inventorySynced()) {
@@ -88,12 +98,24 @@ export function startControllers(o: StartOptions): RunningControllers {
   }
 
   const hooks = (name: string) => ({
-    onError: (key: string, err: unknown, retryInMs: number) => log.warn("reconcile failed", { controller: name, key, retryInMs, error: err instanceof Error ? err.message : String(err) }),
-    onProcessed: (_key: string, ms: number, ok: boolean) => metrics?.reconciled(name, ms / 1000, ok),
+    onError: (key: string, err: unknown, retryInMs: number) =>
+      log.warn("reconcile failed", {
+        controller: name,
+        key,
+        retryInMs,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    onProcessed: (_key: string, ms: number, ok: boolean) =>
+      metrics?.reconciled(name, ms / 1000, ok),
   });
   const running = Promise.all([
     runWorkers(queues.inventory, 1, (k) => inventory.reconcile(k), hooks("inventory")),
-    runWorkers(queues.credentials, o.credentialWorkers ?? 2, (k) => credentials.reconcile(k), hooks("credentials")),
+    runWorkers(
+      queues.credentials,
+      o.credentialWorkers ?? 2,
+      (k) => credentials.reconcile(k),
+      hooks("credentials"),
+    ),
     runWorkers(queues.lifetime, 1, (k) => lifetime.reconcile(k), hooks("lifetime")),
     runWorkers(queues.reports, 1, (k) => reports.reconcile(k), hooks("reports")),
   ]);
@@ -105,11 +127,15 @@ export function startControllers(o: StartOptions): RunningControllers {
     inventoryHandler(req, res) {
       const inv = inventory.inventory();
       if (!inv) {
-        res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: "inventory not ready" }));
+        res
+          .writeHead(503, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: "inventory not ready" }));
         return;
       }
       const ns = new URL(req.url ?? "/", "http://x").searchParams.get("namespace") ?? undefined;
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(inventoryDocument(inv, ns)));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify(inventoryDocument(inv, ns)));
     },
     async stop() {
       unsubscribe();

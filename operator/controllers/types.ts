@@ -12,7 +12,10 @@ export interface ControllerMetricsSink {
   reconciled(controller: string, seconds: number, ok: boolean): void;
 }
 
-export const nullMetrics: ControllerMetricsSink = { rotation: () => undefined, reconciled: () => undefined };
+export const nullMetrics: ControllerMetricsSink = {
+  rotation: () => undefined,
+  reconciled: () => undefined,
+};
 
 export interface ControllerDeps {
   rest: KubeRest;

@@ -32,10 +32,18 @@ export function scrub(message: string): string {
 const COMPONENT = "nhi-operator";
 
 export class EventRecorder implements EventSink {
-  private readonly seen = new Map<string, { name: string; count: number; first: string; at: number }>();
+  private readonly seen = new Map<
+    string,
+    { name: string; count: number; first: string; at: number }
+  >();
 
   /** `instance`: the replica writing (its Lease identity), so an Event says which replica acted. */
-  constructor(private readonly rest: KubeRest, private readonly windowMs = 10 * 60_000, private readonly host = process.env.HOSTNAME ?? "", private readonly instance = "") {}
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly windowMs = 10 * 60_000,
+    private readonly host = process.env.HOSTNAME ?? "",
+    private readonly instance = "",
+  ) {}
 
   async record(e: RecordedEvent): Promise<void> {
     const message = scrub(e.message);
@@ -47,7 +55,12 @@ export class EventRecorder implements EventSink {
     if (prev && now - prev.at < this.windowMs) {
       prev.count++;
       prev.at = now;
-      await this.rest.request("PATCH", `${base}/${prev.name}`, { body: { count: prev.count, lastTimestamp: ts }, contentType: "application/merge-patch+json" }).catch(() => undefined);
+      await this.rest
+        .request("PATCH", `${base}/${prev.name}`, {
+          body: { count: prev.count, lastTimestamp: ts },
+          contentType: "application/merge-patch+json",
+        })
+        .catch(() => undefined);
       return;
     }
     const name = `${e.target.name}.${randomBytes(8).toString("hex")}`.slice(0, 253);
@@ -55,13 +68,25 @@ export class EventRecorder implements EventSink {
     if (this.seen.size > 5000) this.seen.clear();
     await this.rest.request("POST", base, {
       body: {
-        apiVersion: "v1", kind: "Event",
+        apiVersion: "v1",
+        kind: "Event",
         metadata: { name, namespace: e.target.namespace },
-        involvedObject: { apiVersion: e.target.apiVersion, kind: e.target.kind, namespace: e.target.namespace, name: e.target.name, ...(e.target.uid ? { uid: e.target.uid } : {}) },
-        type: e.type, reason: e.reason, message,
+        involvedObject: {
+          apiVersion: e.target.apiVersion,
+          kind: e.target.kind,
+          namespace: e.target.namespace,
+          name: e.target.name,
+          ...(e.target.uid ? { uid: e.target.uid } : {}),
+        },
+        type: e.type,
+        reason: e.reason,
+        message,
         source: { component: COMPONENT, ...(this.host ? { host: this.host } : {}) },
-        reportingComponent: COMPONENT, reportingInstance: (this.instance || this.host || COMPONENT).slice(0, 128),
-        firstTimestamp: ts, lastTimestamp: ts, count: 1,
+        reportingComponent: COMPONENT,
+        reportingInstance: (this.instance || this.host || COMPONENT).slice(0, 128),
+        firstTimestamp: ts,
+        lastTimestamp: ts,
+        count: 1,
       },
     });
   }

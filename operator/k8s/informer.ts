@@ -57,11 +57,20 @@ export interface InformerOptions<T extends InformerObject> {
 
 const PAGE = 500;
 
-interface ListBody<T> { metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }
-interface WatchEvent<T> { type?: string; object?: T & { code?: number; message?: string; reason?: string } }
+interface ListBody<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
+interface WatchEvent<T> {
+  type?: string;
+  object?: T & { code?: number; message?: string; reason?: string };
+}
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -82,7 +91,10 @@ export class Informer<T extends InformerObject> {
   /** Restarts since start, for tests and metrics. */
   restarts = 0;
 
-  constructor(private readonly kc: KubeConfig, private readonly opts: InformerOptions<T>) {}
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly opts: InformerOptions<T>,
+  ) {}
 
   get name(): string {
     return this.opts.name;
@@ -133,7 +145,9 @@ export class Informer<T extends InformerObject> {
         }
         this.watch();
       })
-      .catch((err: unknown) => this.scheduleRestart(`list failed: ${err instanceof Error ? err.message : String(err)}`));
+      .catch((err: unknown) =>
+        this.scheduleRestart(`list failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
   }
 
   private scheduleRestart(why: string, quiet = false): void {
@@ -145,12 +159,20 @@ export class Informer<T extends InformerObject> {
     const delay = Math.min(maxMs, initialMs * 2 ** Math.min(this.failures, 16));
     this.failures++;
     this.restarts++;
-    if (!quiet) this.opts.logger.warn("informer restarting", { informer: this.opts.name, reason: why, inMs: delay });
+    if (!quiet)
+      this.opts.logger.warn("informer restarting", {
+        informer: this.opts.name,
+        reason: why,
+        inMs: delay,
+      });
     this.restartTimer = setTimeout(() => this.run(), delay);
     this.restartTimer.unref();
   }
 
-  private async open(query: Record<string, string>, accept: string): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+  private async open(
+    query: Record<string, string>,
+    accept: string,
+  ): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     const server = this.kc.getCurrentCluster()?.server.replace(/\/+$/, "");
     if (!server) throw new Error("the kubeconfig has no current cluster");
     const url = new URL(server + this.opts.path);
@@ -183,7 +205,11 @@ export class Informer<T extends InformerObject> {
     let cont = "";
     let rv = "";
     do {
-      const query: Record<string, string> = { limit: String(PAGE), ...(cont ? { continue: cont } : {}), ...(this.opts.fieldSelector ? { fieldSelector: this.opts.fieldSelector } : {}) };
+      const query: Record<string, string> = {
+        limit: String(PAGE),
+        ...(cont ? { continue: cont } : {}),
+        ...(this.opts.fieldSelector ? { fieldSelector: this.opts.fieldSelector } : {}),
+      };
       const { res } = await this.open(query, this.accept(true));
       const text = await readAll(res);
       this.current = undefined;
@@ -197,7 +223,11 @@ export class Informer<T extends InformerObject> {
         cont = "";
         continue;
       }
-      if (res.statusCode !== 200) throw new HttpError(res.statusCode ?? 0, `HTTP ${res.statusCode ?? 0} listing ${this.opts.path}`);
+      if (res.statusCode !== 200)
+        throw new HttpError(
+          res.statusCode ?? 0,
+          `HTTP ${res.statusCode ?? 0} listing ${this.opts.path}`,
+        );
       const body = JSON.parse(text) as ListBody<T>;
       for (const item of body.items ?? []) {
         const obj = this.normalize(item);
@@ -220,7 +250,12 @@ export class Informer<T extends InformerObject> {
     }
     for (const [k, obj] of seen) {
       const old = this.store.get(k);
-      if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion && old.metadata.resourceVersion !== undefined) continue;
+      if (
+        old &&
+        old.metadata.resourceVersion === obj.metadata.resourceVersion &&
+        old.metadata.resourceVersion !== undefined
+      )
+        continue;
       this.store.set(k, obj);
       this.safely(() => this.opts.handlers.upsert(obj));
     }
@@ -233,62 +268,74 @@ export class Informer<T extends InformerObject> {
     try {
       fn();
     } catch (err) {
-      this.opts.logger.error("informer handler failed", { informer: this.opts.name, error: err instanceof Error ? err.message : String(err) });
+      this.opts.logger.error("informer handler failed", {
+        informer: this.opts.name,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 
   private armStall(): void {
     if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = setTimeout(() => this.scheduleRestart("watch stalled (no event or bookmark)"), this.opts.stallAfterMs ?? 180_000);
+    this.stallTimer = setTimeout(
+      () => this.scheduleRestart("watch stalled (no event or bookmark)"),
+      this.opts.stallAfterMs ?? 180_000,
+    );
     this.stallTimer.unref();
   }
 
   private watch(): void {
     const query: Record<string, string> = {
-      watch: "1", allowWatchBookmarks: "true", resourceVersion: this.resourceVersion,
+      watch: "1",
+      allowWatchBookmarks: "true",
+      resourceVersion: this.resourceVersion,
       timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300),
       ...(this.opts.fieldSelector ? { fieldSelector: this.opts.fieldSelector } : {}),
     };
     this.armStall();
-    this.open(query, this.accept(false)).then(({ req, res }) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        this.scheduleRestart(`HTTP ${res.statusCode ?? 0} opening watch`);
-        return;
-      }
-      const established = Date.now();
-      let buffer = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        this.lastHeard = Date.now();
-        this.armStall();
-        buffer += chunk;
-        let nl = buffer.indexOf("\n");
-        while (nl >= 0) {
-          const line = buffer.slice(0, nl).trim();
-          buffer = buffer.slice(nl + 1);
-          if (line && !this.onEvent(line)) {
-            req.destroy();
-            return;
+    this.open(query, this.accept(false)).then(
+      ({ req, res }) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          this.scheduleRestart(`HTTP ${res.statusCode ?? 0} opening watch`);
+          return;
+        }
+        const established = Date.now();
+        let buffer = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          this.lastHeard = Date.now();
+          this.armStall();
+          buffer += chunk;
+          let nl = buffer.indexOf("\n");
+          while (nl >= 0) {
+            const line = buffer.slice(0, nl).trim();
+            buffer = buffer.slice(nl + 1);
+            if (line && !this.onEvent(line)) {
+              req.destroy();
+              return;
+            }
+            nl = buffer.indexOf("\n");
           }
-          nl = buffer.indexOf("\n");
-        }
-      });
-      const ended = (why: string): void => {
-        if (this.current !== req || this.stopped) return;
-        this.current = undefined;
-        // A watch that lived a while was healthy: its normal end is not a failure.
-        if (Date.now() - established > 10_000) this.failures = 0;
-        if (why === "end") {
-          this.watch(); // server-side timeout: resume from the last resourceVersion, no relist
-        } else {
-          this.scheduleRestart(why);
-        }
-      };
-      res.on("end", () => ended("end"));
-      res.on("error", (e) => ended(`watch stream error: ${e.message}`));
-      req.on("error", (e) => ended(`watch error: ${e.message}`));
-    }, (err: unknown) => this.scheduleRestart(`watch failed: ${err instanceof Error ? err.message : String(err)}`));
+        });
+        const ended = (why: string): void => {
+          if (this.current !== req || this.stopped) return;
+          this.current = undefined;
+          // A watch that lived a while was healthy: its normal end is not a failure.
+          if (Date.now() - established > 10_000) this.failures = 0;
+          if (why === "end") {
+            this.watch(); // server-side timeout: resume from the last resourceVersion, no relist
+          } else {
+            this.scheduleRestart(why);
+          }
+        };
+        res.on("end", () => ended("end"));
+        res.on("error", (e) => ended(`watch stream error: ${e.message}`));
+        req.on("error", (e) => ended(`watch error: ${e.message}`));
+      },
+      (err: unknown) =>
+        this.scheduleRestart(`watch failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   /** Applies one watch event; false when the watch must be restarted. */

@@ -14,7 +14,12 @@ export const LEADER_ADDRESS_ANNOTATION = "nhi.io/leader-address";
 export interface Lease {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
   spec: {
     holderIdentity?: string;
     leaseDurationSeconds?: number;
@@ -55,18 +60,32 @@ export interface ElectionTiming {
   retryPeriodMs: number;
 }
 
-export const ELECTION_DEFAULTS: ElectionTiming = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+export const ELECTION_DEFAULTS: ElectionTiming = {
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
 
 /**
  * client-go's rules for the three durations (NewLeaderElector), with the flag names: the holder must
  * give up (renewDeadline) before others may take over (leaseDuration), and must get more than one
  * attempt to renew within renewDeadline. The Lease stores whole seconds.
  */
-export function electionTimingProblem(t: ElectionTiming, names = { leaseDurationMs: "--lease-duration", renewDeadlineMs: "--renew-deadline", retryPeriodMs: "--retry-period" }): string | undefined {
-  if (!(t.leaseDurationMs >= 1000) || t.leaseDurationMs % 1000 !== 0) return `${names.leaseDurationMs} must be whole seconds, at least 1s (the Lease stores leaseDurationSeconds)`;
+export function electionTimingProblem(
+  t: ElectionTiming,
+  names = {
+    leaseDurationMs: "--lease-duration",
+    renewDeadlineMs: "--renew-deadline",
+    retryPeriodMs: "--retry-period",
+  },
+): string | undefined {
+  if (!(t.leaseDurationMs >= 1000) || t.leaseDurationMs % 1000 !== 0)
+    return `${names.leaseDurationMs} must be whole seconds, at least 1s (the Lease stores leaseDurationSeconds)`;
   if (!(t.retryPeriodMs > 0)) return `${names.retryPeriodMs} must be positive`;
-  if (!(t.renewDeadlineMs < t.leaseDurationMs)) return `${names.renewDeadlineMs} must be shorter than ${names.leaseDurationMs}: the holder stops leading before another replica may take over`;
-  if (!(t.renewDeadlineMs > t.retryPeriodMs * 1.2)) return `${names.renewDeadlineMs} must be longer than 1.2 × ${names.retryPeriodMs}: the holder needs more than one attempt to renew`;
+  if (!(t.renewDeadlineMs < t.leaseDurationMs))
+    return `${names.renewDeadlineMs} must be shorter than ${names.leaseDurationMs}: the holder stops leading before another replica may take over`;
+  if (!(t.renewDeadlineMs > t.retryPeriodMs * 1.2))
+    return `${names.renewDeadlineMs} must be longer than 1.2 × ${names.retryPeriodMs}: the holder needs more than one attempt to renew`;
   return undefined;
 }
 
@@ -84,12 +103,25 @@ export class LeaderElector {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(private readonly client: LeaseClient, private readonly o: LeaderElectorOptions) {
+  constructor(
+    private readonly client: LeaseClient,
+    private readonly o: LeaderElectorOptions,
+  ) {
     this.leaseMs = o.leaseDurationMs ?? ELECTION_DEFAULTS.leaseDurationMs;
     this.renewDeadlineMs = o.renewDeadlineMs ?? ELECTION_DEFAULTS.renewDeadlineMs;
     this.retryMs = o.retryPeriodMs ?? ELECTION_DEFAULTS.retryPeriodMs;
-    const problem = electionTimingProblem({ leaseDurationMs: this.leaseMs, renewDeadlineMs: this.renewDeadlineMs, retryPeriodMs: this.retryMs },
-      { leaseDurationMs: "leaseDurationMs", renewDeadlineMs: "renewDeadlineMs", retryPeriodMs: "retryPeriodMs" });
+    const problem = electionTimingProblem(
+      {
+        leaseDurationMs: this.leaseMs,
+        renewDeadlineMs: this.renewDeadlineMs,
+        retryPeriodMs: this.retryMs,
+      },
+      {
+        leaseDurationMs: "leaseDurationMs",
+        renewDeadlineMs: "renewDeadlineMs",
+        retryPeriodMs: "retryPeriodMs",
+      },
+    );
     if (problem !== undefined) throw new Error(`leader election: ${problem}`);
     this.now = o.now ?? Date.now;
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -112,7 +144,14 @@ export class LeaderElector {
   private observe(lease: Lease | undefined, now: number): void {
     this.observed = lease;
     const s = lease?.spec;
-    const record = lease ? JSON.stringify([s?.holderIdentity ?? "", s?.renewTime ?? "", s?.leaseDurationSeconds ?? 0, s?.leaseTransitions ?? 0]) : "";
+    const record = lease
+      ? JSON.stringify([
+          s?.holderIdentity ?? "",
+          s?.renewTime ?? "",
+          s?.leaseDurationSeconds ?? 0,
+          s?.leaseTransitions ?? 0,
+        ])
+      : "";
     if (record !== this.observedRecord) {
       this.observedRecord = record;
       this.observedTime = now;
@@ -133,12 +172,22 @@ export class LeaderElector {
     const { namespace, name, identity } = this.o;
     const existing = await this.client.get(namespace, name);
     this.observe(existing, now);
-    const spec = { holderIdentity: identity, leaseDurationSeconds: Math.round(this.leaseMs / 1000), renewTime: micro(now) };
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.round(this.leaseMs / 1000),
+      renewTime: micro(now),
+    };
     if (!existing) {
       try {
-        this.observe(await this.client.create({ apiVersion: "coordination.k8s.io/v1", kind: "Lease",
-          metadata: { name, namespace, annotations: withAddress(undefined, this.o.address) },
-          spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } }), now);
+        this.observe(
+          await this.client.create({
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name, namespace, annotations: withAddress(undefined, this.o.address) },
+            spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 },
+          }),
+          now,
+        );
         return true;
       } catch (e) {
         if (isAlreadyExists(e) || isConflict(e)) return false;
@@ -152,10 +201,14 @@ export class LeaderElector {
     const next: Lease = {
       ...existing,
       // A successor overwrites (or drops) the previous holder's address.
-      metadata: { ...existing.metadata, annotations: withAddress(existing.metadata.annotations, this.o.address) },
+      metadata: {
+        ...existing.metadata,
+        annotations: withAddress(existing.metadata.annotations, this.o.address),
+      },
       spec: {
-        ...existing.spec, ...spec,
-        acquireTime: mine ? existing.spec.acquireTime ?? micro(now) : micro(now),
+        ...existing.spec,
+        ...spec,
+        acquireTime: mine ? (existing.spec.acquireTime ?? micro(now)) : micro(now),
         leaseTransitions: (existing.spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
       },
     };
@@ -201,8 +254,22 @@ export class LeaderElector {
     try {
       const l = await this.client.get(this.o.namespace, this.o.name);
       if (l && l.spec.holderIdentity === this.o.identity) {
-        this.observe(await this.client.replace({ ...l, metadata: { ...l.metadata, annotations: withAddress(l.metadata.annotations, undefined) },
-          spec: { ...l.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: micro(this.now()) } }), this.now());
+        this.observe(
+          await this.client.replace({
+            ...l,
+            metadata: {
+              ...l.metadata,
+              annotations: withAddress(l.metadata.annotations, undefined),
+            },
+            spec: {
+              ...l.spec,
+              holderIdentity: "",
+              leaseDurationSeconds: 1,
+              renewTime: micro(this.now()),
+            },
+          }),
+          this.now(),
+        );
       }
     } catch (e) {
       if (!(e instanceof ApiError) || (!isConflict(e) && !isNotFound(e))) this.o.onError?.(e);
@@ -211,17 +278,24 @@ export class LeaderElector {
   }
 }
 
-function withAddress(annotations: Record<string, string> | undefined, address: string | undefined): Record<string, string> {
+function withAddress(
+  annotations: Record<string, string> | undefined,
+  address: string | undefined,
+): Record<string, string> {
   const { [LEADER_ADDRESS_ANNOTATION]: _old, ...rest } = annotations ?? {};
   return address ? { ...rest, [LEADER_ADDRESS_ANNOTATION]: address } : rest;
 }
 
 /** A LeaseClient over the REST client. */
-export function leaseClient(rest: { find<T>(p: string): Promise<T | undefined>; request<T>(m: string, p: string, o?: { body?: unknown }): Promise<T> }): LeaseClient {
+export function leaseClient(rest: {
+  find<T>(p: string): Promise<T | undefined>;
+  request<T>(m: string, p: string, o?: { body?: unknown }): Promise<T>;
+}): LeaseClient {
   const base = (ns: string): string => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`;
   return {
     get: (ns, name) => rest.find<Lease>(`${base(ns)}/${name}`),
     create: (l) => rest.request<Lease>("POST", base(l.metadata.namespace), { body: l }),
-    replace: (l) => rest.request<Lease>("PUT", `${base(l.metadata.namespace)}/${l.metadata.name}`, { body: l }),
+    replace: (l) =>
+      rest.request<Lease>("PUT", `${base(l.metadata.namespace)}/${l.metadata.name}`, { body: l }),
   };
 }

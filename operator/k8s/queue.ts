@@ -52,7 +52,10 @@ export class WorkQueue {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
 
-  constructor(readonly name: string, opts: QueueOptions = {}) {
+  constructor(
+    readonly name: string,
+    opts: QueueOptions = {},
+  ) {
     this.clock = opts.clock ?? realClock;
     this.baseDelayMs = opts.baseDelayMs ?? 5;
     this.maxDelayMs = opts.maxDelayMs ?? 300_000;
@@ -147,7 +150,13 @@ export class WorkQueue {
   }
 
   stats(): QueueStats {
-    return { depth: this.queue.length, processing: this.processing.size, delayed: this.delayed.size, adds: this.adds, retries: this.retries };
+    return {
+      depth: this.queue.length,
+      processing: this.processing.size,
+      delayed: this.delayed.size,
+      adds: this.adds,
+      retries: this.retries,
+    };
   }
 }
 
@@ -165,7 +174,12 @@ export interface WorkerHooks {
  * Runs `workers` loops taking keys from the queue; a throw re-adds the key rate-limited, a success
  * forgets its backoff and honours requeueAfterMs. Resolves when the queue shuts down.
  */
-export async function runWorkers(queue: WorkQueue, workers: number, process: (key: string) => Promise<ProcessResult | void>, hooks: WorkerHooks = {}): Promise<void> {
+export async function runWorkers(
+  queue: WorkQueue,
+  workers: number,
+  process: (key: string) => Promise<ProcessResult | void>,
+  hooks: WorkerHooks = {},
+): Promise<void> {
   const loop = async (): Promise<void> => {
     for (;;) {
       const key = await queue.get();

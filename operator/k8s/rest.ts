@@ -9,7 +9,13 @@ import { readFileSync } from "node:fs";
 
 export class ApiError extends Error {
   /** `detail`: the API server's own message (its Status), without method, path or code. */
-  constructor(readonly method: string, readonly path: string, readonly status: number, readonly reason: string, readonly detail: string) {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly detail: string,
+  ) {
     super(`${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ""}: ${detail}`);
     this.name = "ApiError";
   }
@@ -17,7 +23,8 @@ export class ApiError extends Error {
 
 export const isConflict = (e: unknown): boolean => e instanceof ApiError && e.status === 409;
 export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.status === 404;
-export const isAlreadyExists = (e: unknown): boolean => e instanceof ApiError && e.status === 409 && e.reason === "AlreadyExists";
+export const isAlreadyExists = (e: unknown): boolean =>
+  e instanceof ApiError && e.status === 409 && e.reason === "AlreadyExists";
 
 export interface RequestOptionsLite {
   body?: unknown;
@@ -32,15 +39,21 @@ export const MERGE_PATCH = "application/merge-patch+json";
  * Accept headers asking for metadata only (PartialObjectMetadata[List]), falling back to JSON for
  * servers that cannot: how Secrets are read wherever their values are not needed.
  */
-export const METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
-export const METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+export const METADATA_ACCEPT =
+  "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+export const METADATA_LIST_ACCEPT =
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 /** Token bucket: `qps` per second, bursts of `burst`. */
 export class RateLimiter {
   private tokens: number;
   private last: number;
   private chain: Promise<void> = Promise.resolve();
-  constructor(private readonly qps: number, private readonly burst: number, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly qps: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.tokens = burst;
     this.last = now();
   }
@@ -75,7 +88,10 @@ export class KubeRest {
   private readonly limiter: RateLimiter;
   private agent: Agent | undefined;
 
-  constructor(readonly config: KubeConfig, opts: KubeRestOptions = {}) {
+  constructor(
+    readonly config: KubeConfig,
+    opts: KubeRestOptions = {},
+  ) {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
     this.server = cluster.server.replace(/\/+$/, "");
@@ -116,12 +132,21 @@ export class KubeRest {
     await this.limiter.take();
     this.requests[method] = (this.requests[method] ?? 0) + 1;
     const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const options: RequestOptions = { method, headers: {} };
     await this.config.applyToHTTPSOptions(options);
     // One keep-alive agent for every call (client-node builds one per call otherwise).
     if (url.protocol === "https:") {
-      this.agent ??= new Agent({ keepAlive: true, maxSockets: 16, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized, servername: options.servername });
+      this.agent ??= new Agent({
+        keepAlive: true,
+        maxSockets: 16,
+        ca: options.ca,
+        cert: options.cert,
+        key: options.key,
+        rejectUnauthorized: options.rejectUnauthorized,
+        servername: options.servername,
+      });
       options.agent = this.agent;
     }
     const headers = (options.headers ?? {}) as Record<string, string>;
@@ -155,11 +180,23 @@ export class KubeRest {
             return;
           }
           const b = (body ?? {}) as { reason?: string; message?: string };
-          reject(new ApiError(method, url.pathname, status, b.reason ?? "", (b.message ?? text.slice(0, 200)).slice(0, 500)));
+          reject(
+            new ApiError(
+              method,
+              url.pathname,
+              status,
+              b.reason ?? "",
+              (b.message ?? text.slice(0, 200)).slice(0, 500),
+            ),
+          );
         });
       });
-      req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`${method} ${url.pathname}: timed out`)));
-      req.on("error", (e) => reject(e instanceof ApiError ? e : new ApiError(method, url.pathname, 0, "", e.message)));
+      req.setTimeout(opts.timeoutMs ?? 30_000, () =>
+        req.destroy(new Error(`${method} ${url.pathname}: timed out`)),
+      );
+      req.on("error", (e) =>
+        reject(e instanceof ApiError ? e : new ApiError(method, url.pathname, 0, "", e.message)),
+      );
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -180,11 +217,17 @@ export class KubeRest {
   }
 
   /** Lists every page (limit/continue) of a collection. */
-  async listAll<T>(path: string, opts: RequestOptionsLite & { pageSize?: number } = {}): Promise<T[]> {
+  async listAll<T>(
+    path: string,
+    opts: RequestOptionsLite & { pageSize?: number } = {},
+  ): Promise<T[]> {
     const out: T[] = [];
     let cont: string | undefined;
     do {
-      const page = await this.get<{ items?: T[]; metadata?: { continue?: string } }>(path, { ...opts, query: { ...opts.query, limit: opts.pageSize ?? 500, continue: cont } });
+      const page = await this.get<{ items?: T[]; metadata?: { continue?: string } }>(path, {
+        ...opts,
+        query: { ...opts.query, limit: opts.pageSize ?? 500, continue: cont },
+      });
       out.push(...(page.items ?? []));
       cont = page.metadata?.continue || undefined;
     } while (cont);

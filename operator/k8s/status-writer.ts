@@ -5,20 +5,33 @@ import type { NonHumanIdentityStatus } from "../../core/nhi/types.js";
 import { MERGE_PATCH, type KubeRest } from "./rest.js";
 
 const STATUS_FIELDS: (keyof NonHumanIdentityStatus)[] = [
-  "phase", "observedGeneration", "conditions", "excessPermissions", "credentials", "nextRotationAt", "risk", "lastUsed",
+  "phase",
+  "observedGeneration",
+  "conditions",
+  "excessPermissions",
+  "credentials",
+  "nextRotationAt",
+  "risk",
+  "lastUsed",
 ];
 
 /** Canonical JSON (sorted keys) for comparisons. */
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
   if (v !== null && typeof v === "object") {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(v);
 }
 
-export function statusChanged(current: NonHumanIdentityStatus | undefined, desired: NonHumanIdentityStatus): boolean {
+export function statusChanged(
+  current: NonHumanIdentityStatus | undefined,
+  desired: NonHumanIdentityStatus,
+): boolean {
   return canonical(current ?? {}) !== canonical(desired);
 }
 
@@ -29,17 +42,30 @@ export function statusPatch(desired: NonHumanIdentityStatus): Record<string, unk
 }
 
 export interface StatusWriter {
-  write(namespace: string, name: string, current: NonHumanIdentityStatus | undefined, desired: NonHumanIdentityStatus): Promise<boolean>;
+  write(
+    namespace: string,
+    name: string,
+    current: NonHumanIdentityStatus | undefined,
+    desired: NonHumanIdentityStatus,
+  ): Promise<boolean>;
 }
 
 export class RestStatusWriter implements StatusWriter {
   writes = 0;
   constructor(private readonly rest: KubeRest) {}
 
-  async write(namespace: string, name: string, current: NonHumanIdentityStatus | undefined, desired: NonHumanIdentityStatus): Promise<boolean> {
+  async write(
+    namespace: string,
+    name: string,
+    current: NonHumanIdentityStatus | undefined,
+    desired: NonHumanIdentityStatus,
+  ): Promise<boolean> {
     if (!statusChanged(current, desired)) return false;
-    await this.rest.request("PATCH", `/apis/nhi.io/v1alpha1/namespaces/${namespace}/nonhumanidentities/${name}/status`,
-      { body: statusPatch(desired), contentType: MERGE_PATCH });
+    await this.rest.request(
+      "PATCH",
+      `/apis/nhi.io/v1alpha1/namespaces/${namespace}/nonhumanidentities/${name}/status`,
+      { body: statusPatch(desired), contentType: MERGE_PATCH },
+    );
     this.writes++;
     return true;
   }

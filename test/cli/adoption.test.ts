@@ -10,7 +10,9 @@ import { MANIFESTS, nhictl } from "./run.js";
 
 const CHART = `${MANIFESTS}/third-party/chart.yaml`;
 const SA = "system:serviceaccount:certs:certs-operator";
-const BINDINGS = ["issuers", "clusterissuers", "certificates", "orders", "challenges"].map((c) => `ClusterRoleBinding certs-operator-controller-${c}`);
+const BINDINGS = ["issuers", "clusterissuers", "certificates", "orders", "challenges"].map(
+  (c) => `ClusterRoleBinding certs-operator-controller-${c}`,
+);
 
 /** The suggestion as a person saves it: from the line "---" to the end. */
 const suggestion = (stdout: string): string => stdout.slice(stdout.indexOf("\n---\n") + 1);
@@ -29,14 +31,22 @@ describe("nhictl check on a third-party chart (digest, folding, --suggest-exempt
     const lines = r.stdout.split("\n");
     expect(lines[0]).to.equal("Identities with critical or high permissions (1)");
     expect(lines[1]).to.equal(`  ${SA}`);
-    expect(lines[2]).to.equal(`    ✖ critical get secrets cluster-wide [secrets-read-cluster] — 5 objects: ${BINDINGS.join(", ")}`);
+    expect(lines[2]).to.equal(
+      `    ✖ critical get secrets cluster-wide [secrets-read-cluster] — 5 objects: ${BINDINGS.join(", ")}`,
+    );
   });
 
   it("prints the five findings as one block that lists the other four places, and keeps the counts", () => {
     const r = nhictl(["check", CHART, "--no-color"]);
-    expect(r.stdout).to.include("Violations (5; 1 after folding repeats of one identity and permission)");
-    expect(r.stdout.match(/✖ critical secrets-read-cluster {2}ClusterRoleBinding/g)?.length).to.equal(1);
-    expect(r.stdout).to.match(/the same for 4 more objects, each a place to change: ClusterRoleBinding certs-operator-controller-clusterissuers \(test\/fixtures\/manifests\/third-party\/chart\.yaml:\d+\), /);
+    expect(r.stdout).to.include(
+      "Violations (5; 1 after folding repeats of one identity and permission)",
+    );
+    expect(
+      r.stdout.match(/✖ critical secrets-read-cluster {2}ClusterRoleBinding/g)?.length,
+    ).to.equal(1);
+    expect(r.stdout).to.match(
+      /the same for 4 more objects, each a place to change: ClusterRoleBinding certs-operator-controller-clusterissuers \(test\/fixtures\/manifests\/third-party\/chart\.yaml:\d+\), /,
+    );
     expect(r.stdout).to.include("FAIL: 5 violations, 1 warning in 12 objects from 1 file");
     // Without the option, a consumer is told it exists; nothing is suggested unasked.
     expect(r.stdout).to.include("Run again with --suggest-exemptions");
@@ -45,12 +55,18 @@ describe("nhictl check on a third-party chart (digest, folding, --suggest-exempt
 
   it("json keeps one item per finding and adds the digest (and suggestedPolicy only when asked)", () => {
     const r = nhictl(["check", CHART, "--format", "json"]);
-    const doc = JSON.parse(r.stdout) as { violations: unknown[]; digest: { identity: string; permissions: { grantedBy: unknown[] }[] }[]; suggestedPolicy?: unknown };
+    const doc = JSON.parse(r.stdout) as {
+      violations: unknown[];
+      digest: { identity: string; permissions: { grantedBy: unknown[] }[] }[];
+      suggestedPolicy?: unknown;
+    };
     expect(doc.violations.length).to.equal(5);
     expect(doc.digest.map((d) => d.identity)).to.deep.equal([SA]);
     expect(doc.digest[0]?.permissions[0]?.grantedBy.length).to.equal(5);
     expect(doc.suggestedPolicy).to.equal(undefined);
-    const asked = JSON.parse(nhictl(["check", CHART, "--format", "json", "--suggest-exemptions"]).stdout) as { suggestedPolicy?: { kind: string } };
+    const asked = JSON.parse(
+      nhictl(["check", CHART, "--format", "json", "--suggest-exemptions"]).stdout,
+    ) as { suggestedPolicy?: { kind: string } };
     expect(asked.suggestedPolicy?.kind).to.equal("NHIPolicy");
   });
 
@@ -58,9 +74,14 @@ describe("nhictl check on a third-party chart (digest, folding, --suggest-exempt
     const r = nhictl(["check", CHART, "--no-color", "--suggest-exemptions"]);
     expect(r.code).to.equal(1);
     const yamlText = suggestion(r.stdout);
-    const policy = parse(yamlText) as { kind: string; spec: { exemptions: { serviceAccounts: string[]; rules: string[]; expiresAt: string }[] } };
+    const policy = parse(yamlText) as {
+      kind: string;
+      spec: { exemptions: { serviceAccounts: string[]; rules: string[]; expiresAt: string }[] };
+    };
     expect(policy.kind).to.equal("NHIPolicy");
-    expect(policy.spec.exemptions.map((e) => [e.serviceAccounts, e.rules])).to.deep.equal([[["certs/certs-operator"], ["secrets-read-cluster"]]]);
+    expect(policy.spec.exemptions.map((e) => [e.serviceAccounts, e.rules])).to.deep.equal([
+      [["certs/certs-operator"], ["secrets-read-cluster"]],
+    ]);
     expect(yamlText).to.match(/expiresAt: "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/);
     const file = join(dir, "adopt.yaml");
     writeFileSync(file, yamlText);
@@ -69,11 +90,17 @@ describe("nhictl check on a third-party chart (digest, folding, --suggest-exempt
     expect(accepted.stdout).to.include("allowed by NHIPolicy adopt-certs exemption");
     // It accepts exactly what was found: one more binding with another critical permission still fails.
     const more = join(dir, "more.yaml");
-    writeFileSync(more, [
-      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRoleBinding", "metadata: { name: extra }",
-      "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }",
-      "subjects: [{ kind: ServiceAccount, name: certs-operator, namespace: certs }]", "",
-    ].join("\n"));
+    writeFileSync(
+      more,
+      [
+        "apiVersion: rbac.authorization.k8s.io/v1",
+        "kind: ClusterRoleBinding",
+        "metadata: { name: extra }",
+        "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }",
+        "subjects: [{ kind: ServiceAccount, name: certs-operator, namespace: certs }]",
+        "",
+      ].join("\n"),
+    );
     const wider = nhictl(["check", CHART, more, "--no-color", "--policy", file]);
     expect(wider.code).to.equal(1);
   });

@@ -11,9 +11,26 @@ const FX = "test/fixtures/audit";
 const MANIFESTS = ["--manifests", `${FX}/manifests`];
 
 interface Json {
-  findings: { identity: string; nhi?: string; rule: string; severity: string; category: string; owasp: string[]; message: string;
-    evidence: { verbs: string[]; resources: string[]; namespaces: string[]; codes: number[]; userAgents: string[]; sourceIPs: string[] };
-    firstSeen: string; lastSeen: string; count: number }[];
+  findings: {
+    identity: string;
+    nhi?: string;
+    rule: string;
+    severity: string;
+    category: string;
+    owasp: string[];
+    message: string;
+    evidence: {
+      verbs: string[];
+      resources: string[];
+      namespaces: string[];
+      codes: number[];
+      userAgents: string[];
+      sourceIPs: string[];
+    };
+    firstSeen: string;
+    lastSeen: string;
+    count: number;
+  }[];
   summary: { findings: number; failing: number; failOn: string; events: number; files: string[] };
 }
 
@@ -25,20 +42,47 @@ describe("nhictl audit analyze", function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("activity within the NHI's scopes from its pod with its usual client: no finding, exit 0", function () {
-    const r = nhictl(["audit", "analyze", `${FX}/pod-bound-in-scope.jsonl`, `${FX}/pod-bound-watch.jsonl`, ...MANIFESTS]);
+    const r = nhictl([
+      "audit",
+      "analyze",
+      `${FX}/pod-bound-in-scope.jsonl`,
+      `${FX}/pod-bound-watch.jsonl`,
+      ...MANIFESTS,
+    ]);
     expect(r.stderr).to.equal("");
     expect(r.stdout).to.equal("PASS: 0 findings at or above medium in 3 events from 2 files\n");
     expect(r.code).to.equal(0);
   });
 
   it("the pod's token in kubectl from elsewhere: exit 1, json findings with identity, rule, severity, category, evidence, times, count", function () {
-    const r = nhictl(["audit", "analyze", `${FX}/pod-bound-kubectl.jsonl`, ...MANIFESTS, "--format", "json"]);
+    const r = nhictl([
+      "audit",
+      "analyze",
+      `${FX}/pod-bound-kubectl.jsonl`,
+      ...MANIFESTS,
+      "--format",
+      "json",
+    ]);
     expect(r.code).to.equal(1);
     const out = JSON.parse(r.stdout) as Json;
-    expect(out.findings.map((f) => `${f.rule}:${f.severity}`)).to.deep.equal(["human-client:high", "token-off-pod:high"]);
+    expect(out.findings.map((f) => `${f.rule}:${f.severity}`)).to.deep.equal([
+      "human-client:high",
+      "token-off-pod:high",
+    ]);
     const [f] = out.findings;
-    expect(f).to.include({ identity: "system:serviceaccount:shop:api", nhi: "shop/api", category: "token-replay", count: 1 });
-    expect(f?.evidence).to.deep.include({ verbs: ["list"], resources: ["configmaps"], namespaces: ["shop"], codes: [200], sourceIPs: ["127.0.0.1"] });
+    expect(f).to.include({
+      identity: "system:serviceaccount:shop:api",
+      nhi: "shop/api",
+      category: "token-replay",
+      count: 1,
+    });
+    expect(f?.evidence).to.deep.include({
+      verbs: ["list"],
+      resources: ["configmaps"],
+      namespaces: ["shop"],
+      codes: [200],
+      sourceIPs: ["127.0.0.1"],
+    });
     expect(f?.evidence.userAgents[0]).to.match(/^kubectl\//);
     expect(f?.firstSeen).to.match(/^\d{4}-\d\d-\d\dT/);
     expect(out.summary).to.deep.include({ findings: 2, failing: 2, failOn: "medium", events: 1 });
@@ -46,18 +90,32 @@ describe("nhictl audit analyze", function () {
   });
 
   it("without the NHI (no --manifests) the same token is only judged by what needs no declaration", function () {
-    const r = nhictl(["audit", "analyze", `${FX}/pod-bound-kubectl.jsonl`, `${FX}/legacy-token-use.jsonl`, "--format", "json"]);
-    expect((JSON.parse(r.stdout) as Json).findings.map((f) => f.rule)).to.deep.equal(["human-client"]);
+    const r = nhictl([
+      "audit",
+      "analyze",
+      `${FX}/pod-bound-kubectl.jsonl`,
+      `${FX}/legacy-token-use.jsonl`,
+      "--format",
+      "json",
+    ]);
+    expect((JSON.parse(r.stdout) as Json).findings.map((f) => f.rule)).to.deep.equal([
+      "human-client",
+    ]);
   });
 
   it("--fail-on: a low finding fails only with --fail-on low", function () {
     const args = ["audit", "analyze", `${FX}/selfsubjectrulesreview.jsonl`, ...MANIFESTS];
     const r = nhictl(args);
     expect(r.code).to.equal(0);
-    expect(r.stdout).to.match(/! low permission-probing {2}system:serviceaccount:shop:api \(NHI shop\/api\)/);
+    expect(r.stdout).to.match(
+      /! low permission-probing {2}system:serviceaccount:shop:api \(NHI shop\/api\)/,
+    );
     expect(r.stdout).to.match(/PASS: 0 findings at or above medium \(1 below\)/);
     expect(nhictl([...args, "--fail-on", "low"]).code).to.equal(1);
-    expect(nhictl([...args, "--fail-on", "severe"])).to.deep.include({ code: 2, stderr: "nhictl: unknown --fail-on severe; use one of low, medium, high, critical\n" });
+    expect(nhictl([...args, "--fail-on", "severe"])).to.deep.include({
+      code: 2,
+      stderr: "nhictl: unknown --fail-on severe; use one of low, medium, high, critical\n",
+    });
   });
 
   it("reads gzip (by its bytes) and stdin, plain or gzip", function () {
@@ -65,11 +123,22 @@ describe("nhictl audit analyze", function () {
     const gz = join(dir, "audit.log.1");
     writeFileSync(gz, gzipSync(text));
     const fromFile = nhictl(["audit", "analyze", gz, "--format", "json"]);
-    expect((JSON.parse(fromFile.stdout) as Json).findings.map((f) => f.rule)).to.deep.equal(["rbac-write", "workload-as-other-identity"]);
+    expect((JSON.parse(fromFile.stdout) as Json).findings.map((f) => f.rule)).to.deep.equal([
+      "rbac-write",
+      "workload-as-other-identity",
+    ]);
     for (const input of [text, gzipSync(text)]) {
-      const r = spawnSync(process.execPath, [CLI, "audit", "analyze", "-", "--format", "json"], { cwd: ROOT, input, encoding: "utf8", env: { PATH: process.env.PATH ?? "", KUBECONFIG: "/nonexistent" } });
+      const r = spawnSync(process.execPath, [CLI, "audit", "analyze", "-", "--format", "json"], {
+        cwd: ROOT,
+        input,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", KUBECONFIG: "/nonexistent" },
+      });
       expect(r.status).to.equal(1);
-      expect((JSON.parse(r.stdout) as Json).summary).to.deep.include({ events: 2, files: ["<stdin>"] });
+      expect((JSON.parse(r.stdout) as Json).summary).to.deep.include({
+        events: 2,
+        files: ["<stdin>"],
+      });
     }
   });
 
@@ -79,7 +148,11 @@ describe("nhictl audit analyze", function () {
     writeFileSync(bad, `${good}\n{"kind":"Event","auditID":"x"\n`);
     const r = nhictl(["audit", "analyze", bad]);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(new RegExp(`^nhictl: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:4: not JSON \\(.*\\): the log backend writes one JSON event a line \\(--audit-log-format=json\\)\n$`));
+    expect(r.stderr).to.match(
+      new RegExp(
+        `^nhictl: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:4: not JSON \\(.*\\): the log backend writes one JSON event a line \\(--audit-log-format=json\\)\n$`,
+      ),
+    );
     expect(r.stdout).to.equal("");
     const missing = nhictl(["audit", "analyze", join(dir, "nope.log")]);
     expect(missing.code).to.equal(2);
@@ -90,19 +163,44 @@ describe("nhictl audit analyze", function () {
     expect(damaged.code).to.equal(2);
     expect(damaged.stderr).to.match(/broken\.gz:\d+: cannot read: .*/);
     expect(nhictl(["audit", "analyze"]).code).to.equal(2);
-    expect(nhictl(["audit", "summarize", "x"]).stderr).to.match(/unknown audit command "summarize"/);
-    expect(nhictl(["audit", "analyze", bad, "--secret-reads", "0"]).stderr).to.equal("nhictl: --secret-reads must be a positive whole number, got \"0\"\n");
+    expect(nhictl(["audit", "summarize", "x"]).stderr).to.match(
+      /unknown audit command "summarize"/,
+    );
+    expect(nhictl(["audit", "analyze", bad, "--secret-reads", "0"]).stderr).to.equal(
+      'nhictl: --secret-reads must be a positive whole number, got "0"\n',
+    );
   });
 
   it("tuning: a higher enumeration threshold quiets a burst", function () {
     const args = ["audit", "analyze", `${FX}/enumeration.jsonl`, "--format", "json"];
-    expect((JSON.parse(nhictl(args).stdout) as Json).findings.map((f) => f.rule)).to.include("enumeration");
-    expect((JSON.parse(nhictl([...args, "--enumeration-threshold", "20"]).stdout) as Json).findings.map((f) => f.rule)).not.to.include("enumeration");
+    expect((JSON.parse(nhictl(args).stdout) as Json).findings.map((f) => f.rule)).to.include(
+      "enumeration",
+    );
+    expect(
+      (JSON.parse(nhictl([...args, "--enumeration-threshold", "20"]).stdout) as Json).findings.map(
+        (f) => f.rule,
+      ),
+    ).not.to.include("enumeration");
   });
 
   it("--trusted-minter: a broker's tokens are expected", function () {
-    const args = ["audit", "analyze", `${FX}/tokenrequest-by-sa.jsonl`, `${FX}/minted-token-use.jsonl`, "--format", "json"];
-    expect((JSON.parse(nhictl(args).stdout) as Json).findings.map((f) => f.rule)).to.include("token-minted-elsewhere");
-    expect((JSON.parse(nhictl([...args, "--trusted-minter", "system:serviceaccount:shop:minter"]).stdout) as Json).findings.map((f) => f.rule)).not.to.include("token-minted-elsewhere");
+    const args = [
+      "audit",
+      "analyze",
+      `${FX}/tokenrequest-by-sa.jsonl`,
+      `${FX}/minted-token-use.jsonl`,
+      "--format",
+      "json",
+    ];
+    expect((JSON.parse(nhictl(args).stdout) as Json).findings.map((f) => f.rule)).to.include(
+      "token-minted-elsewhere",
+    );
+    expect(
+      (
+        JSON.parse(
+          nhictl([...args, "--trusted-minter", "system:serviceaccount:shop:minter"]).stdout,
+        ) as Json
+      ).findings.map((f) => f.rule),
+    ).not.to.include("token-minted-elsewhere");
   });
 });

@@ -12,7 +12,9 @@ const addFormats = addFormatsModule.default;
 
 function sarifValidator(): ReturnType<InstanceType<typeof Ajv>["compile"]> {
   // Draft-04 schema: its root "id" is draft-07's "$id"; nothing else in it differs for ajv.
-  const schema = JSON.parse(readFileSync(join(ROOT, "test/fixtures/sarif/sarif-2.1.0-rtm.5.json"), "utf8")) as Record<string, unknown>;
+  const schema = JSON.parse(
+    readFileSync(join(ROOT, "test/fixtures/sarif/sarif-2.1.0-rtm.5.json"), "utf8"),
+  ) as Record<string, unknown>;
   const { id, $schema: _draft, ...rest } = schema;
   // unicodeRegExp: false — the schema's language pattern has a stray "]" that only the u flag rejects.
   const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
@@ -28,16 +30,41 @@ describe("nhictl output formats (process)", function () {
     for (const dir of ["escalation", "workloads", "clean", "governance"]) {
       const r = nhictl(["check", `${MANIFESTS}/${dir}`, "--format", "sarif"]);
       const sarif: unknown = JSON.parse(r.stdout);
-      expect(validate(sarif), `${dir}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).to.equal(true);
+      expect(validate(sarif), `${dir}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).to.equal(
+        true,
+      );
     }
     const r = nhictl(["check", `${MANIFESTS}/escalation`, "--format", "sarif"]);
-    const run = (JSON.parse(r.stdout) as { runs: { tool: { driver: { rules: { id: string; properties: Record<string, unknown> }[] } }; results: Record<string, unknown>[] }[] }).runs[0];
-    const result = run?.results.find((x) => x.ruleId === "scope-exceeded" && JSON.stringify(x.locations).includes("critical.yaml"));
+    const run = (
+      JSON.parse(r.stdout) as {
+        runs: {
+          tool: { driver: { rules: { id: string; properties: Record<string, unknown> }[] } };
+          results: Record<string, unknown>[];
+        }[];
+      }
+    ).runs[0];
+    const result = run?.results.find(
+      (x) => x.ruleId === "scope-exceeded" && JSON.stringify(x.locations).includes("critical.yaml"),
+    );
     expect(result).to.deep.include({
       level: "error",
-      locations: [{ physicalLocation: { artifactLocation: { uri: `${MANIFESTS}/escalation/critical.yaml`, uriBaseId: "%SRCROOT%" }, region: { startLine: 16 } } }],
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: {
+              uri: `${MANIFESTS}/escalation/critical.yaml`,
+              uriBaseId: "%SRCROOT%",
+            },
+            region: { startLine: 16 },
+          },
+        },
+      ],
     });
-    expect(run?.tool.driver.rules.find((x) => x.id === "wildcard-all-cluster")?.properties["security-severity"]).to.equal("9.5");
+    expect(
+      run?.tool.driver.rules.find((x) => x.id === "wildcard-all-cluster")?.properties[
+        "security-severity"
+      ],
+    ).to.equal("9.5");
     expect(run?.results.some((x) => x.level === "warning")).to.equal(true);
     expect(run?.results.some((x) => Array.isArray(x.relatedLocations))).to.equal(true);
   });
@@ -47,7 +74,9 @@ describe("nhictl output formats (process)", function () {
     expect(r.code).to.equal(1);
     const lines = r.stdout.trim().split("\n");
     const err = lines.find((l) => l.startsWith("::error ") && l.includes("wildcard-all-cluster"));
-    expect(err).to.match(/^::error file=test\/fixtures\/manifests\/escalation\/critical\.yaml,line=2,title=nhictl wildcard-all-cluster \(critical\)%3A ClusterRoleBinding ci-deployer-admin::/);
+    expect(err).to.match(
+      /^::error file=test\/fixtures\/manifests\/escalation\/critical\.yaml,line=2,title=nhictl wildcard-all-cluster \(critical\)%3A ClusterRoleBinding ci-deployer-admin::/,
+    );
     expect(err).to.not.match(/\n/);
     expect(err).to.include("%0AFix: ");
     expect(lines.some((l) => l.startsWith("::warning file="))).to.equal(true);
@@ -57,16 +86,48 @@ describe("nhictl output formats (process)", function () {
   it("text groups findings by file with object, file:line, identity, permission, rule and fix; no colour off a terminal", () => {
     const r = nhictl(["check", `${MANIFESTS}/escalation`]);
     expect(r.stdout).to.not.include("\u001b[");
-    expect(r.stdout).to.include(`${MANIFESTS}/escalation/scope.yaml\n  ✖ high scope-exceeded  RoleBinding shop/orders-runtime  ${MANIFESTS}/escalation/scope.yaml:15`);
-    expect(r.stdout).to.include("      identity:   system:serviceaccount:shop:orders-api\n      permission: get secrets in namespace shop\n");
-    expect(r.stdout).to.include(`      see: ${MANIFESTS}/escalation/scope.yaml:2 (Role shop/orders-runtime defines the permissions)`);
-    expect(r.stdout).to.match(/^FAIL: \d+ violations, 2 warnings in 11 objects from 4 files \(policy: built-in defaults\)$/m);
+    expect(r.stdout).to.include(
+      `${MANIFESTS}/escalation/scope.yaml\n  ✖ high scope-exceeded  RoleBinding shop/orders-runtime  ${MANIFESTS}/escalation/scope.yaml:15`,
+    );
+    expect(r.stdout).to.include(
+      "      identity:   system:serviceaccount:shop:orders-api\n      permission: get secrets in namespace shop\n",
+    );
+    expect(r.stdout).to.include(
+      `      see: ${MANIFESTS}/escalation/scope.yaml:2 (Role shop/orders-runtime defines the permissions)`,
+    );
+    expect(r.stdout).to.match(
+      /^FAIL: \d+ violations, 2 warnings in 11 objects from 4 files \(policy: built-in defaults\)$/m,
+    );
   });
 
   it("json has the documented fields", () => {
-    const r = nhictl(["check", `${MANIFESTS}/escalation/scope.yaml`, `${MANIFESTS}/escalation/identities.yaml`, "--format", "json"]);
-    const report = JSON.parse(r.stdout) as { violations: Record<string, unknown>[]; warnings: unknown[] };
-    expect(report.violations[0]).to.have.all.keys("kind", "apiVersion", "namespace", "name", "rule", "severity", "identity", "permission", "permissions", "message", "fix", "file", "line", "related");
+    const r = nhictl([
+      "check",
+      `${MANIFESTS}/escalation/scope.yaml`,
+      `${MANIFESTS}/escalation/identities.yaml`,
+      "--format",
+      "json",
+    ]);
+    const report = JSON.parse(r.stdout) as {
+      violations: Record<string, unknown>[];
+      warnings: unknown[];
+    };
+    expect(report.violations[0]).to.have.all.keys(
+      "kind",
+      "apiVersion",
+      "namespace",
+      "name",
+      "rule",
+      "severity",
+      "identity",
+      "permission",
+      "permissions",
+      "message",
+      "fix",
+      "file",
+      "line",
+      "related",
+    );
   });
 
   for (const command of ["check", "explain", "inventory"]) {

@@ -7,7 +7,12 @@ const FIXTURE = `${MANIFESTS}/graph/attack-paths.yaml`;
 interface JsonReport {
   nodes: { id: string; risk: string }[];
   edges: { from: string; to: string; kind: string; permission: string }[];
-  identities: { id: string; risk: string; summary: { identities: number; clusterAdminHops?: number }; paths: { to: string; length: number; hops: { from: string; to: string; kind: string }[] }[] }[];
+  identities: {
+    id: string;
+    risk: string;
+    summary: { identities: number; clusterAdminHops?: number };
+    paths: { to: string; length: number; hops: { from: string; to: string; kind: string }[] }[];
+  }[];
 }
 
 describe("nhictl graph (process)", function () {
@@ -16,37 +21,71 @@ describe("nhictl graph (process)", function () {
   it("text: one line per hop, identity —permission→ identity, with the technique and the granting binding", () => {
     const r = nhictl(["graph", FIXTURE, "--from", "ci/deployer", "--to", "cluster-admin"]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.equal([
-      "ci/deployer [critical]: reaches 1 identity, cluster-admin in 2 hops",
-      "  to cluster-admin (2 hops):",
-      "    ci/deployer —create pods in namespace platform→ platform/admin",
-      "        pod-create: create a pod (or a workload that makes one) running as the ServiceAccount and read its token (through RoleBinding platform/ci-launches-pods → Role platform/pod-launcher)",
-      "    platform/admin —every verb on every resource in every API group, cluster-wide→ cluster-admin",
-      "        cluster-admin: holds every verb on every resource cluster-wide (through ClusterRoleBinding platform-admin → ClusterRole cluster-admin)",
-      "",
-    ].join("\n"));
+    expect(r.stdout).to.equal(
+      [
+        "ci/deployer [critical]: reaches 1 identity, cluster-admin in 2 hops",
+        "  to cluster-admin (2 hops):",
+        "    ci/deployer —create pods in namespace platform→ platform/admin",
+        "        pod-create: create a pod (or a workload that makes one) running as the ServiceAccount and read its token (through RoleBinding platform/ci-launches-pods → Role platform/pod-launcher)",
+        "    platform/admin —every verb on every resource in every API group, cluster-wide→ cluster-admin",
+        "        cluster-admin: holds every verb on every resource cluster-wide (through ClusterRoleBinding platform-admin → ClusterRole cluster-admin)",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("--to cluster-admin lists every identity that reaches it, riskiest and nearest first, through legacy tokens and exec", () => {
     const r = nhictl(["graph", FIXTURE, "--to", "cluster-admin", "--format", "json"]);
     expect(r.code, r.stderr).to.equal(0);
     const j = JSON.parse(r.stdout) as JsonReport;
-    expect(Object.fromEntries(j.identities.map((i) => [i.id, i.summary.clusterAdminHops]))).to.deep.equal({
-      "sa:platform/admin": 1, "sa:ci/deployer": 2, "sa:shop/db": 4, "sa:shop/reporter": 6,
+    expect(
+      Object.fromEntries(j.identities.map((i) => [i.id, i.summary.clusterAdminHops])),
+    ).to.deep.equal({
+      "sa:platform/admin": 1,
+      "sa:ci/deployer": 2,
+      "sa:shop/db": 4,
+      "sa:shop/reporter": 6,
     });
     expect(j.identities.every((i) => i.risk === "critical")).to.equal(true);
     const reporter = j.identities.find((i) => i.id === "sa:shop/reporter");
-    expect(reporter?.paths[0]?.hops.map((h) => h.kind)).to.deep.equal(["secret-read", "token-of", "pod-exec", "runs-as", "pod-create", "cluster-admin"]);
+    expect(reporter?.paths[0]?.hops.map((h) => h.kind)).to.deep.equal([
+      "secret-read",
+      "token-of",
+      "pod-exec",
+      "runs-as",
+      "pod-create",
+      "cluster-admin",
+    ]);
     expect(j.nodes.find((n) => n.id === "cluster-admin")?.risk).to.equal("critical");
   });
 
   it("dot and mermaid draw the same edges", () => {
-    const dot = nhictl(["graph", FIXTURE, "--from", "shop/reporter", "--to", "cluster-admin", "--format", "dot"]);
+    const dot = nhictl([
+      "graph",
+      FIXTURE,
+      "--from",
+      "shop/reporter",
+      "--to",
+      "cluster-admin",
+      "--format",
+      "dot",
+    ]);
     expect(dot.code, dot.stderr).to.equal(0);
     expect(dot.stdout).to.match(/^digraph identities \{/);
-    expect(dot.stdout).to.include('"sa:shop/reporter" -> "secret:shop/db-token" [label="get secrets in namespace shop"');
+    expect(dot.stdout).to.include(
+      '"sa:shop/reporter" -> "secret:shop/db-token" [label="get secrets in namespace shop"',
+    );
     expect(dot.stdout).to.include('"secret:shop/db-token" -> "sa:shop/db"');
-    const mermaid = nhictl(["graph", FIXTURE, "--from", "shop/reporter", "--to", "cluster-admin", "--format", "mermaid"]);
+    const mermaid = nhictl([
+      "graph",
+      FIXTURE,
+      "--from",
+      "shop/reporter",
+      "--to",
+      "cluster-admin",
+      "--format",
+      "mermaid",
+    ]);
     expect(mermaid.stdout).to.match(/^flowchart LR\n/);
     expect(mermaid.stdout).to.include('-->|"create pods/exec in namespace ci"|');
     expect(mermaid.stdout).to.match(/class .* critical/);
@@ -56,7 +95,9 @@ describe("nhictl graph (process)", function () {
     const r = nhictl(["graph", FIXTURE, "--format", "html"]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^<!DOCTYPE html>/);
-    expect(r.stdout).to.include(`content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"`);
+    expect(r.stdout).to.include(
+      `content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"`,
+    );
     expect(r.stdout).to.not.match(/(src|href)=["']?https?:/);
     expect(r.stdout).to.include('data-id="sa:ci/deployer"');
     expect(r.stdout).to.include('<script type="application/json" id="graph-data">');

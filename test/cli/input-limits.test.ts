@@ -58,7 +58,9 @@ describe("nhictl input limits (process)", function () {
       writeFileSync(join(empty, "blank.yaml"), "---\n# nothing\n");
       const r = nhictl(["check", empty]);
       expect(r.code, r.stdout).to.equal(2);
-      expect(r.stderr).to.contain("no objects found in the given paths").and.to.contain("--allow-empty");
+      expect(r.stderr)
+        .to.contain("no objects found in the given paths")
+        .and.to.contain("--allow-empty");
       expect(r.stdout).not.to.contain("PASS");
       const stdin = nhictl(["check", "-f", "-"], { input: "" });
       expect(stdin.code).to.equal(2);
@@ -74,13 +76,18 @@ describe("nhictl input limits (process)", function () {
       const big = join(dir, "big");
       mkdirSync(big);
       writeFileSync(join(big, "a-small.yaml"), readFileSync(join(clean, "shop.yaml")));
-      writeFileSync(join(big, "b-large.yaml"), `# ${"x".repeat(5000)}\n${readFileSync(join(clean, "shop.yaml"), "utf8")}`);
+      writeFileSync(
+        join(big, "b-large.yaml"),
+        `# ${"x".repeat(5000)}\n${readFileSync(join(clean, "shop.yaml"), "utf8")}`,
+      );
       const r = nhictl(["check", "--max-bytes", "4k", big]);
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(/b-large\.yaml: \d+ bytes is larger than --max-bytes 4000/);
       expect(r.stdout).to.equal("");
       expect(nhictl(["check", "--max-bytes", "64Ki", big]).code).to.not.equal(2);
-      const stdin = nhictl(["check", "--max-bytes", "1000", "-f", "-"], { input: "# ".padEnd(5000, "y") });
+      const stdin = nhictl(["check", "--max-bytes", "1000", "-f", "-"], {
+        input: "# ".padEnd(5000, "y"),
+      });
       expect(stdin.code).to.equal(2);
       expect(stdin.stderr).to.contain("<stdin>: the input is larger than --max-bytes 1000");
       const bad = nhictl(["check", "--max-bytes", "lots", big]);
@@ -94,7 +101,9 @@ describe("nhictl input limits (process)", function () {
       const started = Date.now();
       const r = nhictl(["check", huge]);
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.contain("huge.yaml: 41943040 bytes is larger than --max-bytes 33554432 (32 MiB)");
+      expect(r.stderr).to.contain(
+        "huge.yaml: 41943040 bytes is larger than --max-bytes 33554432 (32 MiB)",
+      );
       expect(Date.now() - started).to.be.below(5000);
     });
 
@@ -103,7 +112,8 @@ describe("nhictl input limits (process)", function () {
       expect(parseByteSize("64Mi")).to.equal(64 * 1024 * 1024);
       expect(parseByteSize("500k")).to.equal(500_000);
       expect(parseByteSize("1G")).to.equal(1e9);
-      for (const bad of ["", "0", "-1", "1.5M", "12 parsecs"]) expect(parseByteSize(bad), bad).to.equal(undefined);
+      for (const bad of ["", "0", "-1", "1.5M", "12 parsecs"])
+        expect(parseByteSize(bad), bad).to.equal(undefined);
     });
   });
 
@@ -111,7 +121,11 @@ describe("nhictl input limits (process)", function () {
     it("exits 2 naming the file, byte offset and line instead of judging replacement characters", () => {
       const text = Buffer.from(readFileSync(join(clean, "shop.yaml"), "utf8"));
       const at = text.indexOf("name:") + 6;
-      const broken = Buffer.concat([text.subarray(0, at), Buffer.from([0xff, 0xfe]), text.subarray(at)]);
+      const broken = Buffer.concat([
+        text.subarray(0, at),
+        Buffer.from([0xff, 0xfe]),
+        text.subarray(at),
+      ]);
       const file = join(dir, "latin.yaml");
       writeFileSync(file, broken);
       const line = broken.subarray(0, at).toString("latin1").split("\n").length;
@@ -125,7 +139,8 @@ describe("nhictl input limits (process)", function () {
     });
 
     it("finds the first invalid byte: stray continuation, overlong, surrogate, truncated, above U+10FFFF", () => {
-      const at = (...bytes: number[]): number | undefined => invalidUtf8Offset(Uint8Array.from(bytes));
+      const at = (...bytes: number[]): number | undefined =>
+        invalidUtf8Offset(Uint8Array.from(bytes));
       expect(at(0x61, 0x62)).to.equal(undefined);
       expect(at(...Buffer.from("ünï€😀"))).to.equal(undefined);
       expect(at(0x61, 0x80)).to.equal(1);

@@ -18,7 +18,7 @@ const STREAM = [
   "  name: b", // 12
   "  namespace: shop", // 13
   "rules:", // 14
-  "  - apiGroups: [\"\"]", // 15
+  '  - apiGroups: [""]', // 15
   "    resources: [secrets]", // 16
   "    verbs: [get]", // 17
   "---", // 18
@@ -39,8 +39,17 @@ describe("parseStream line numbers", () => {
   const objects = parseStream(STREAM, "s.yaml");
 
   it("gives every object (and every List item) its own line and Helm origin", () => {
-    expect(objects.map((o) => [o.obj.metadata && (o.obj.metadata as { name: string }).name, o.location.line, o.location.origin])).to.deep.equal([
-      ["a", 3, "chart/templates/a.yaml"], ["b", 9, "chart/templates/b.yaml"], ["c", 22, undefined], ["d", 25, undefined],
+    expect(
+      objects.map((o) => [
+        o.obj.metadata && (o.obj.metadata as { name: string }).name,
+        o.location.line,
+        o.location.origin,
+      ]),
+    ).to.deep.equal([
+      ["a", 3, "chart/templates/a.yaml"],
+      ["b", 9, "chart/templates/b.yaml"],
+      ["c", 22, undefined],
+      ["d", 25, undefined],
     ]);
   });
 

@@ -9,7 +9,8 @@ import { expect } from "chai";
 import { ADMISSION_RULE_IDS } from "../../core/policy/nhi-write.js";
 import { MANIFESTS, checkJson, nhictl } from "./run.js";
 
-const policy = (spec: string): string => `apiVersion: nhi.io/v1alpha1\nkind: NHIPolicy\nmetadata:\n  name: parity\nspec:\n${spec}`;
+const policy = (spec: string): string =>
+  `apiVersion: nhi.io/v1alpha1\nkind: NHIPolicy\nmetadata:\n  name: parity\nspec:\n${spec}`;
 
 describe("nhictl reads policies as the cluster does", function () {
   this.timeout(30_000);
@@ -25,11 +26,21 @@ describe("nhictl reads policies as the cluster does", function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("YAML 1.1: an unquoted Off in a --policy is the boolean false, refused with a hint to quote it (exit 2)", () => {
-    const r = nhictl(["check", `${MANIFESTS}/clean`, "--policy", file("off.yaml", policy("  requireClaim: Off\n"))]);
+    const r = nhictl([
+      "check",
+      `${MANIFESTS}/clean`,
+      "--policy",
+      file("off.yaml", policy("  requireClaim: Off\n")),
+    ]);
     expect(r.code, r.stdout).to.equal(2);
     expect(r.stderr).to.match(/off\.yaml:6: invalid NHIPolicy: spec\.requireClaim/);
     expect(r.stderr).to.match(/quote it, e\.g\. "Off"/);
-    const quoted = nhictl(["check", `${MANIFESTS}/clean`, "--policy", file("quoted.yaml", policy('  requireClaim: "Off"\n'))]);
+    const quoted = nhictl([
+      "check",
+      `${MANIFESTS}/clean`,
+      "--policy",
+      file("quoted.yaml", policy('  requireClaim: "Off"\n')),
+    ]);
     expect(quoted.code, quoted.stderr).to.equal(0);
   });
 
@@ -43,16 +54,33 @@ describe("nhictl reads policies as the cluster does", function () {
 
   it("every id the webhook accepts (catalogue and check ids) is accepted in forbidden and exemptions", () => {
     const ids = [...ADMISSION_RULE_IDS];
-    expect(ids).to.include.members(["scope-exceeded", "workload-image", "nhi-self-widening", "pods-exec"]);
+    expect(ids).to.include.members([
+      "scope-exceeded",
+      "workload-image",
+      "nhi-self-widening",
+      "pods-exec",
+    ]);
     const spec = `  forbidden: [${ids.join(", ")}]\n  exemptions:\n    - { namespaces: [shop], rules: [${ids.join(", ")}], reason: "parity" }\n`;
-    const asPolicy = nhictl(["check", `${MANIFESTS}/clean`, "--policy", file("ids.yaml", policy(spec))]);
+    const asPolicy = nhictl([
+      "check",
+      `${MANIFESTS}/clean`,
+      "--policy",
+      file("ids.yaml", policy(spec)),
+    ]);
     expect(asPolicy.code, asPolicy.stderr).to.not.equal(2);
     const inManifests = checkJson(["-f", "-"], policy(spec));
-    expect(inManifests.report.violations.filter((v) => v.rule === "nhipolicy-invalid")).to.deep.equal([]);
+    expect(
+      inManifests.report.violations.filter((v) => v.rule === "nhipolicy-invalid"),
+    ).to.deep.equal([]);
   });
 
   it("an id the webhook rejects (a typo) is rejected too, with the nearest id", () => {
-    const r = nhictl(["check", `${MANIFESTS}/clean`, "--policy", file("typo.yaml", policy("  forbidden: [pods-exce]\n"))]);
+    const r = nhictl([
+      "check",
+      `${MANIFESTS}/clean`,
+      "--policy",
+      file("typo.yaml", policy("  forbidden: [pods-exce]\n")),
+    ]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/spec\.forbidden\[0\]/);
   });

@@ -16,12 +16,20 @@ export interface Run {
   stderr: string;
 }
 
-export function nhictl(args: string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): Run {
+export function nhictl(
+  args: string[],
+  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+): Run {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     input: options.input ?? "",
     encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", KUBECONFIG: "/nonexistent", ...options.env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      KUBECONFIG: "/nonexistent",
+      ...options.env,
+    },
     timeout: 30_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -35,7 +43,10 @@ export interface JsonReport {
   summary: { violations: number; warnings: number; objects: number; files: string[] };
 }
 
-export function checkJson(args: string[], input?: string): { code: number; report: JsonReport; stderr: string } {
+export function checkJson(
+  args: string[],
+  input?: string,
+): { code: number; report: JsonReport; stderr: string } {
   const r = nhictl(["check", "--format", "json", ...args], input === undefined ? {} : { input });
   return { code: r.code, report: JSON.parse(r.stdout) as JsonReport, stderr: r.stderr };
 }

@@ -1,8 +1,16 @@
 import { expect } from "chai";
-import { automountsToken, podTemplateOf, secretReferences, serviceAccountOf } from "../../core/workloads/pod-template.js";
+import {
+  automountsToken,
+  podTemplateOf,
+  secretReferences,
+  serviceAccountOf,
+} from "../../core/workloads/pod-template.js";
 import type { WorkloadObject } from "../../core/snapshot.js";
 
-const pod = { metadata: { labels: { app: "orders" } }, spec: { serviceAccountName: "orders-api", containers: [{ name: "app", image: "r/x:1" }] } };
+const pod = {
+  metadata: { labels: { app: "orders" } },
+  spec: { serviceAccountName: "orders-api", containers: [{ name: "app", image: "r/x:1" }] },
+};
 
 describe("podTemplateOf", () => {
   const table: Array<[string, WorkloadObject]> = [
@@ -11,9 +19,19 @@ describe("podTemplateOf", () => {
     ["StatefulSet", { kind: "StatefulSet", metadata: { name: "s" }, spec: { template: pod } }],
     ["DaemonSet", { kind: "DaemonSet", metadata: { name: "ds" }, spec: { template: pod } }],
     ["ReplicaSet", { kind: "ReplicaSet", metadata: { name: "rs" }, spec: { template: pod } }],
-    ["ReplicationController", { kind: "ReplicationController", metadata: { name: "rc" }, spec: { template: pod } }],
+    [
+      "ReplicationController",
+      { kind: "ReplicationController", metadata: { name: "rc" }, spec: { template: pod } },
+    ],
     ["Job", { kind: "Job", metadata: { name: "j" }, spec: { template: pod } }],
-    ["CronJob", { kind: "CronJob", metadata: { name: "cj" }, spec: { jobTemplate: { spec: { template: pod } } } }],
+    [
+      "CronJob",
+      {
+        kind: "CronJob",
+        metadata: { name: "cj" },
+        spec: { jobTemplate: { spec: { template: pod } } },
+      },
+    ],
   ];
   for (const [kind, obj] of table) {
     it(`finds the pod of a ${kind}`, () => {
@@ -24,8 +42,16 @@ describe("podTemplateOf", () => {
   }
   it("returns nothing for kinds that run no pods, and for a workload without a template", () => {
     expect(podTemplateOf({ kind: "ConfigMap", metadata: { name: "c" } })).to.equal(undefined);
-    expect(podTemplateOf({ kind: "Deployment", metadata: { name: "d" }, spec: {} })).to.equal(undefined);
-    expect(podTemplateOf({ kind: "Deployment", metadata: { name: "d" }, spec: { template: "nonsense" } })).to.equal(undefined);
+    expect(podTemplateOf({ kind: "Deployment", metadata: { name: "d" }, spec: {} })).to.equal(
+      undefined,
+    );
+    expect(
+      podTemplateOf({
+        kind: "Deployment",
+        metadata: { name: "d" },
+        spec: { template: "nonsense" },
+      }),
+    ).to.equal(undefined);
   });
 });
 
@@ -36,9 +62,25 @@ describe("pod spec references", () => {
   });
   it("lists secrets from volumes, projected sources, env and envFrom", () => {
     const refs = secretReferences({
-      volumes: [{ name: "t", secret: { secretName: "tok" } }, { name: "p", projected: { sources: [{ secret: { name: "proj" } }, { serviceAccountToken: { path: "x" } }] } }],
+      volumes: [
+        { name: "t", secret: { secretName: "tok" } },
+        {
+          name: "p",
+          projected: {
+            sources: [{ secret: { name: "proj" } }, { serviceAccountToken: { path: "x" } }],
+          },
+        },
+      ],
       initContainers: [{ name: "init", envFrom: [{ secretRef: { name: "all" } }] }],
-      containers: [{ name: "app", env: [{ name: "KEY", valueFrom: { secretKeyRef: { name: "api", key: "k" } } }, { name: "PLAIN" }] }],
+      containers: [
+        {
+          name: "app",
+          env: [
+            { name: "KEY", valueFrom: { secretKeyRef: { name: "api", key: "k" } } },
+            { name: "PLAIN" },
+          ],
+        },
+      ],
     });
     expect(refs.map((r) => r.secretName)).to.deep.equal(["tok", "proj", "all", "api"]);
     expect(refs[3]?.via).to.equal("env KEY of container app");

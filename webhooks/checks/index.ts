@@ -6,6 +6,13 @@ import { tokenRequestCheck } from "./token.js";
 import type { AdmissionCheck } from "./types.js";
 import { workloadCheck } from "./workload.js";
 
-export const ADMISSION_CHECKS: readonly AdmissionCheck[] = [rbacCheck, workloadCheck, tokenRequestCheck, secretCheck, nhiCheck, nhiPolicyCheck];
+export const ADMISSION_CHECKS: readonly AdmissionCheck[] = [
+  rbacCheck,
+  workloadCheck,
+  tokenRequestCheck,
+  secretCheck,
+  nhiCheck,
+  nhiPolicyCheck,
+];
 export type { AdmissionCheck, AdmissionContext, BadObject } from "./types.js";
 export { workloadAnnotations } from "./workload.js";

@@ -5,12 +5,20 @@ import type { AdmissionRequest } from "../admission/review.js";
 import { rbacProblem } from "./shape.js";
 import type { AdmissionCheck } from "./types.js";
 
-const KINDS: Record<string, RbacObject["kind"]> = { roles: "Role", clusterroles: "ClusterRole", rolebindings: "RoleBinding", clusterrolebindings: "ClusterRoleBinding" };
+const KINDS: Record<string, RbacObject["kind"]> = {
+  roles: "Role",
+  clusterroles: "ClusterRole",
+  rolebindings: "RoleBinding",
+  clusterrolebindings: "ClusterRoleBinding",
+};
 
 export const rbacCheck: AdmissionCheck = {
   name: "rbac",
-  handles: (req: AdmissionRequest) => req.resource.group === "rbac.authorization.k8s.io" && req.resource.resource in KINDS && !req.subResource
-    && (req.operation === "CREATE" || req.operation === "UPDATE"),
+  handles: (req: AdmissionRequest) =>
+    req.resource.group === "rbac.authorization.k8s.io" &&
+    req.resource.resource in KINDS &&
+    !req.subResource &&
+    (req.operation === "CREATE" || req.operation === "UPDATE"),
   decide(req, ctx) {
     const kind = KINDS[req.resource.resource] ?? "Role";
     const problem = rbacProblem(req.object, kind);
@@ -19,10 +27,18 @@ export const rbacCheck: AdmissionCheck = {
     const namespaced = kind === "Role" || kind === "RoleBinding";
     const namespace = namespaced ? (raw.metadata.namespace ?? req.namespace) : undefined;
     if (namespaced && !namespace) return { bad: `${kind}: metadata.namespace is missing` };
-    const object = { ...raw, metadata: { ...raw.metadata, ...(namespace ? { namespace } : {}) } } as RbacObject;
+    const object = {
+      ...raw,
+      metadata: { ...raw.metadata, ...(namespace ? { namespace } : {}) },
+    } as RbacObject;
     const isBinding = object.kind === "RoleBinding" || object.kind === "ClusterRoleBinding";
     return decideRbacWrite({
-      object: { apiVersion: "rbac.authorization.k8s.io/v1", kind, name: object.metadata.name, ...(namespace ? { namespace } : {}) },
+      object: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind,
+        name: object.metadata.name,
+        ...(namespace ? { namespace } : {}),
+      },
       ...(isBinding ? { binding: object as RoleBinding | ClusterRoleBinding } : {}),
       changes: identityChanges(ctx.view.index, { upsert: object }),
       governing: (sa) => ctx.view.directory.governing(sa),

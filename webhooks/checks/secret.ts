@@ -14,7 +14,12 @@ export function secretMetadataOf(obj: unknown): SecretMetadata | undefined {
     kind: "Secret",
     ...(typeof obj.type === "string" ? { type: obj.type } : {}),
     metadata: {
-      name: typeof m.name === "string" ? m.name : typeof m.generateName === "string" ? `${m.generateName}<generated>` : "",
+      name:
+        typeof m.name === "string"
+          ? m.name
+          : typeof m.generateName === "string"
+            ? `${m.generateName}<generated>`
+            : "",
       ...(typeof m.namespace === "string" ? { namespace: m.namespace } : {}),
       ...(isRecord(m.annotations) ? { annotations: m.annotations as Record<string, string> } : {}),
     },
@@ -23,20 +28,29 @@ export function secretMetadataOf(obj: unknown): SecretMetadata | undefined {
 
 export const secretCheck: AdmissionCheck = {
   name: "secret",
-  handles: (req) => req.resource.group === "" && req.resource.resource === "secrets" && !req.subResource && (req.operation === "CREATE" || req.operation === "UPDATE"),
+  handles: (req) =>
+    req.resource.group === "" &&
+    req.resource.resource === "secrets" &&
+    !req.subResource &&
+    (req.operation === "CREATE" || req.operation === "UPDATE"),
   decide(req, ctx) {
     const problem = metadataProblem(req.object);
     if (problem) return { bad: `Secret: ${problem}` };
     const secret = secretMetadataOf(req.object);
     if (!secret) return { bad: "Secret: the object is not a Secret" };
-    if (secret.type !== undefined && typeof secret.type !== "string") return { bad: "Secret: type must be a string" };
+    if (secret.type !== undefined && typeof secret.type !== "string")
+      return { bad: "Secret: type must be a string" };
     const namespace = secret.metadata.namespace ?? req.namespace;
     if (!namespace) return { bad: "Secret: metadata.namespace is missing" };
     const stored = req.oldObject === undefined ? undefined : metadataProblem(req.oldObject, false);
     if (stored) return { bad: `Secret: oldObject: ${stored}` };
     const old = secretMetadataOf(req.oldObject);
     return decideSecretWrite({
-      secret, namespace, directory: ctx.view.directory, namespaceLabels: (ns) => ctx.view.namespaceLabels(ns), policy: ctx.policy,
+      secret,
+      namespace,
+      directory: ctx.view.directory,
+      namespaceLabels: (ns) => ctx.view.namespaceLabels(ns),
+      policy: ctx.policy,
       ...(old ? { oldSecret: old } : {}),
     });
   },

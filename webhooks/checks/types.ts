@@ -41,4 +41,5 @@ export function lookupsOf(view: ClusterView): ClusterLookups {
   };
 }
 
-export const requesterOf = (req: AdmissionRequest): { username: string; groups: string[] } => req.userInfo;
+export const requesterOf = (req: AdmissionRequest): { username: string; groups: string[] } =>
+  req.userInfo;

@@ -8,12 +8,15 @@ import { metadataProblem, podSpecProblem } from "./shape.js";
 import { lookupsOf, type AdmissionCheck } from "./types.js";
 
 /** group/resource → kind, for the kinds core/workloads locates a pod template in. */
-const KINDS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(WORKLOAD_KINDS).map(([kind, k]) => {
-  const group = k.apiVersion.includes("/") ? k.apiVersion.split("/")[0] : "";
-  return [`${group ?? ""}/${k.resource}`, kind];
-}));
+const KINDS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(WORKLOAD_KINDS).map(([kind, k]) => {
+    const group = k.apiVersion.includes("/") ? k.apiVersion.split("/")[0] : "";
+    return [`${group ?? ""}/${k.resource}`, kind];
+  }),
+);
 
-const kindOf = (req: AdmissionRequest): string | undefined => KINDS[`${req.resource.group}/${req.resource.resource}`];
+const kindOf = (req: AdmissionRequest): string | undefined =>
+  KINDS[`${req.resource.group}/${req.resource.resource}`];
 
 /** The pod template inside the object, walked by the same paths core uses (for the shape check). */
 function templateSpec(obj: Record<string, unknown>, kind: string): unknown {
@@ -25,22 +28,40 @@ function templateSpec(obj: Record<string, unknown>, kind: string): unknown {
 
 export const workloadCheck: AdmissionCheck = {
   name: "workload",
-  handles: (req) => kindOf(req) !== undefined && !req.subResource && (req.operation === "CREATE" || req.operation === "UPDATE"),
+  handles: (req) =>
+    kindOf(req) !== undefined &&
+    !req.subResource &&
+    (req.operation === "CREATE" || req.operation === "UPDATE"),
   decide(req, ctx) {
     const kind = kindOf(req) ?? "Pod";
     const specPath = kind === "Pod" ? "spec" : (POD_TEMPLATE_PATHS[kind] ?? "").slice(2) + ".spec";
-    const problem = metadataProblem(req.object) ?? podSpecProblem(templateSpec(req.object as Record<string, unknown>, kind), specPath);
+    const problem =
+      metadataProblem(req.object) ??
+      podSpecProblem(templateSpec(req.object as Record<string, unknown>, kind), specPath);
     if (problem) return { bad: `${kind}: ${problem}` };
     // The stored version is read too (which token Secrets it already mounted): the same shape or a 400.
     if (req.operation === "UPDATE" && req.oldObject !== undefined) {
-      const stored = metadataProblem(req.oldObject, false) ?? podSpecProblem(templateSpec(req.oldObject as Record<string, unknown>, kind), specPath);
+      const stored =
+        metadataProblem(req.oldObject, false) ??
+        podSpecProblem(templateSpec(req.oldObject as Record<string, unknown>, kind), specPath);
       if (stored) return { bad: `${kind}: oldObject: ${stored}` };
     }
     const object = { ...(req.object as WorkloadObject), kind };
     const namespace = object.metadata.namespace ?? req.namespace;
     if (!namespace) return { bad: `${kind}: metadata.namespace is missing` };
-    const old = req.operation === "UPDATE" && req.oldObject !== undefined ? { oldObject: { ...(req.oldObject as WorkloadObject), kind } } : {};
-    return decideWorkload({ ...lookupsOf(ctx.view), object, namespace, policy: ctx.policy, now: ctx.now, requester: req.userInfo, ...old });
+    const old =
+      req.operation === "UPDATE" && req.oldObject !== undefined
+        ? { oldObject: { ...(req.oldObject as WorkloadObject), kind } }
+        : {};
+    return decideWorkload({
+      ...lookupsOf(ctx.view),
+      object,
+      namespace,
+      policy: ctx.policy,
+      now: ctx.now,
+      requester: req.userInfo,
+      ...old,
+    });
   },
 };
 
@@ -52,7 +73,12 @@ export function workloadAnnotations(req: AdmissionRequest): Record<string, strin
   const path = (POD_TEMPLATE_PATHS[kind] ?? "$").split(".").slice(1);
   let node: unknown = req.object;
   for (const part of path) node = isRecord(node) ? node[part] : undefined;
-  if (kind !== "Pod" && isRecord(node) && isRecord(node.metadata) && isRecord(node.metadata.annotations)) {
+  if (
+    kind !== "Pod" &&
+    isRecord(node) &&
+    isRecord(node.metadata) &&
+    isRecord(node.metadata.annotations)
+  ) {
     out.push(node.metadata.annotations as Record<string, string>);
   }
   return out;

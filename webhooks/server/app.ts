@@ -1,7 +1,12 @@
 // The only express code: the HTTPS admission endpoint, and health/readiness/metrics on a separate
 // plain-HTTP port (so probes and scrapes never need the webhook's certificate or compete with it).
 import express, { type NextFunction, type Request, type Response } from "express";
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { HandlerResult } from "../handler.js";
@@ -49,7 +54,13 @@ export interface RunningWebhookServer {
   close(): Promise<void>;
 }
 
-interface BodyParserError { type?: string; status?: number; message?: string; charset?: string; encoding?: string }
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  message?: string;
+  charset?: string;
+  encoding?: string;
+}
 
 /** A header value the client sent, for an error message: quoted, cut short. */
 const quoted = (v: string | undefined): string => JSON.stringify((v ?? "").slice(0, 40));
@@ -58,8 +69,10 @@ const quoted = (v: string | undefined): string => JSON.stringify((v ?? "").slice
 const BODY_ERRORS: Readonly<Record<string, (err: BodyParserError, limit: string) => string>> = {
   "entity.parse.failed": () => "the body is not valid JSON",
   "entity.too.large": (_e, limit) => `body larger than ${limit}`,
-  "charset.unsupported": (e) => `unsupported charset ${quoted(e.charset)}: send the AdmissionReview as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)`,
-  "encoding.unsupported": (e) => `unsupported Content-Encoding ${quoted(e.encoding)}: send the body uncompressed, or gzip, deflate or br`,
+  "charset.unsupported": (e) =>
+    `unsupported charset ${quoted(e.charset)}: send the AdmissionReview as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)`,
+  "encoding.unsupported": (e) =>
+    `unsupported Content-Encoding ${quoted(e.encoding)}: send the body uncompressed, or gzip, deflate or br`,
   "request.aborted": () => "the client aborted the request before sending the whole body",
   "request.size.invalid": () => "the body's length does not match its Content-Length",
 };
@@ -74,22 +87,36 @@ function admissionApp(opts: WebhookServerOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.post(ADMISSION_PATH, express.json({ limit: opts.bodyLimit ?? "4mb", strict: false, type: () => true }), (req: Request, res: Response) => {
-    const result = opts.handle(req.body as unknown);
-    res.status(result.status).json(result.body);
-  });
+  app.post(
+    ADMISSION_PATH,
+    express.json({ limit: opts.bodyLimit ?? "4mb", strict: false, type: () => true }),
+    (req: Request, res: Response) => {
+      const result = opts.handle(req.body as unknown);
+      res.status(result.status).json(result.body);
+    },
+  );
   app.use((_req: Request, res: Response) => {
-    res.status(404).json({ error: `nhi-operator: not found; AdmissionReviews go to POST ${ADMISSION_PATH}` });
+    res
+      .status(404)
+      .json({ error: `nhi-operator: not found; AdmissionReviews go to POST ${ADMISSION_PATH}` });
   });
   // Body-parser failures (malformed JSON, a body over the limit, a charset or encoding it cannot
   // read): answered with what is wrong, never thrown. body-parser's messages name only the
   // charset or encoding, never the body.
   app.use((err: BodyParserError, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 500;
-    const reason = BODY_ERRORS[err.type ?? ""] !== undefined ? (err.type ?? "") : status === 500 ? "error" : "other";
+    const status =
+      err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const reason =
+      BODY_ERRORS[err.type ?? ""] !== undefined
+        ? (err.type ?? "")
+        : status === 500
+          ? "error"
+          : "other";
     opts.metrics.badRequests.inc({ reason });
     opts.logger.warn("rejected an admission request body", { status, type: err.type });
-    res.status(status).json({ error: `nhi-operator: ${bodyErrorMessage(err, status, opts.bodyLimit ?? "4mb")}` });
+    res
+      .status(status)
+      .json({ error: `nhi-operator: ${bodyErrorMessage(err, status, opts.bodyLimit ?? "4mb")}` });
   });
   return app;
 }
@@ -109,7 +136,8 @@ function healthApp(opts: WebhookServerOptions): express.Express {
       res.set("Content-Type", opts.metrics.registry.contentType).send(text);
     }, next);
   });
-  for (const [path, route] of Object.entries(opts.routes ?? {})) app.get(path, (req, res) => route(req, res));
+  for (const [path, route] of Object.entries(opts.routes ?? {}))
+    app.get(path, (req, res) => route(req, res));
   return app;
 }
 
@@ -126,16 +154,27 @@ function listen(server: HttpServer | HttpsServer, port: number, host: string): P
 /** How often Node looks for requests past their timeout: the most a timeout can be overrun. */
 export const CONNECTIONS_CHECK_MS = 1000;
 
-export async function startWebhookServer(opts: WebhookServerOptions): Promise<RunningWebhookServer> {
+export async function startWebhookServer(
+  opts: WebhookServerOptions,
+): Promise<RunningWebhookServer> {
   // The API server gives up after the webhook's timeoutSeconds; do not hold sockets much longer. Node
   // enforces requestTimeout and headersTimeout only when it checks its connections (every 30 s by
   // default): a client dribbling its body would be held twice as long as configured.
   const requestTimeout = opts.requestTimeoutMs ?? 15_000;
-  const https = createHttpsServer({
-    cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2",
-    requestTimeout, headersTimeout: Math.min(10_000, requestTimeout), connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-    ...(opts.clientCa !== undefined ? { requestCert: true, rejectUnauthorized: true, ca: opts.clientCa } : {}),
-  }, admissionApp(opts));
+  const https = createHttpsServer(
+    {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: "TLSv1.2",
+      requestTimeout,
+      headersTimeout: Math.min(10_000, requestTimeout),
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+      ...(opts.clientCa !== undefined
+        ? { requestCert: true, rejectUnauthorized: true, ca: opts.clientCa }
+        : {}),
+    },
+    admissionApp(opts),
+  );
   https.keepAliveTimeout = 60_000;
   https.on("tlsClientError", () => undefined); // scanners and aborted handshakes are not our errors
   const http = createHttpServer(healthApp(opts));
@@ -151,12 +190,14 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<Ru
     throw err;
   }
   const shown = (h: string): string => (h === "0.0.0.0" ? "127.0.0.1" : h);
-  const close = (s: HttpServer | HttpsServer): Promise<void> => new Promise((resolve) => {
-    s.close(() => resolve());
-    s.closeIdleConnections();
-  });
+  const close = (s: HttpServer | HttpsServer): Promise<void> =>
+    new Promise((resolve) => {
+      s.close(() => resolve());
+      s.closeIdleConnections();
+    });
   return {
-    https, http,
+    https,
+    http,
     url: `https://${shown(host)}:${port}${ADMISSION_PATH}`,
     metricsUrl: `http://${shown(metricsHost)}:${metricsPort}`,
     close: async () => {

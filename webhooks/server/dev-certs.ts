@@ -5,7 +5,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { issueCa, issueServing } from "../../edge/x509.js";
 
-export interface DevCerts { caPem: string; certFile: string; keyFile: string }
+export interface DevCerts {
+  caPem: string;
+  certFile: string;
+  keyFile: string;
+}
 
 const DAY = 86_400_000;
 
@@ -20,7 +24,9 @@ function stillGood(crt: string, now: number): boolean {
 /** Reuses the files in dir while valid for another day, else issues a CA and a cert for localhost/127.0.0.1 valid 30 days. */
 export function devServingCert(dir: string, now = Date.now()): DevCerts {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const caCrt = join(dir, "ca.crt"), key = join(dir, "tls.key"), crt = join(dir, "tls.crt");
+  const caCrt = join(dir, "ca.crt"),
+    key = join(dir, "tls.key"),
+    crt = join(dir, "tls.crt");
   if (![caCrt, key, crt].every((f) => existsSync(f)) || !stillGood(crt, now)) {
     const validity = { notBefore: new Date(now - 5 * 60_000), notAfter: new Date(now + 30 * DAY) };
     const ca = issueCa("nhi-operator-dev-ca", validity);

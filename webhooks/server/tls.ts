@@ -11,7 +11,12 @@ export class FileCertificateSource {
   private stamp = "";
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly certFile: string, readonly keyFile: string, private readonly logger: Log, private readonly intervalMs = 10_000) {}
+  constructor(
+    readonly certFile: string,
+    readonly keyFile: string,
+    private readonly logger: Log,
+    private readonly intervalMs = 10_000,
+  ) {}
 
   private currentStamp(): string {
     const c = statSync(this.certFile);
@@ -35,7 +40,10 @@ export class FileCertificateSource {
         server.setSecureContext(pair);
         this.logger.info("reloaded the serving certificate", { certFile: this.certFile });
       } catch (err) {
-        this.logger.warn("could not reload the serving certificate; keeping the current one", { certFile: this.certFile, error: err instanceof Error ? err.message : String(err) });
+        this.logger.warn("could not reload the serving certificate; keeping the current one", {
+          certFile: this.certFile,
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }, this.intervalMs);
     this.timer.unref();

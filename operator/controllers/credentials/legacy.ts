@@ -3,13 +3,32 @@
 // The old Secret is read as metadata only; the successor is read whole once per step, only to see
 // which of its keys are non-empty (the token never leaves this function, never logged or recorded).
 import type { NonHumanIdentity } from "../../../core/nhi/types.js";
-import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE, type WorkloadObject } from "../../../core/snapshot.js";
-import { TEMPLATE_REWRITABLE_KINDS, WORKLOAD_KINDS, workloadPath } from "../../../core/workloads/pod-template.js";
 import {
-  legacyRecordAnnotations, planLegacyRotation, readLegacyRecord,
-  type LegacyRecord, type LegacySecretView, type LegacyStep,
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  type WorkloadObject,
+} from "../../../core/snapshot.js";
+import {
+  TEMPLATE_REWRITABLE_KINDS,
+  WORKLOAD_KINDS,
+  workloadPath,
+} from "../../../core/workloads/pod-template.js";
+import {
+  legacyRecordAnnotations,
+  planLegacyRotation,
+  readLegacyRecord,
+  type LegacyRecord,
+  type LegacySecretView,
+  type LegacyStep,
 } from "../../../core/rotation/index.js";
-import { MERGE_PATCH, METADATA_ACCEPT, METADATA_LIST_ACCEPT, isAlreadyExists, isConflict, type KubeRest } from "../../k8s/rest.js";
+import {
+  MERGE_PATCH,
+  METADATA_ACCEPT,
+  METADATA_LIST_ACCEPT,
+  isAlreadyExists,
+  isConflict,
+  type KubeRest,
+} from "../../k8s/rest.js";
 import type { Log } from "../../../edge/log.js";
 import type { ControllerMetricsSink } from "../types.js";
 import { podsConsuming, retargetWorkload, switchableConsumers } from "./decide.js";
@@ -17,8 +36,20 @@ import { podsConsuming, retargetWorkload, switchableConsumers } from "./decide.j
 const MAX_STEPS = 12;
 const CREDENTIAL_TYPE = "LegacyToken";
 
-interface Meta { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string }
-interface SecretLike { metadata: Meta; type?: string; data?: Record<string, string> }
+interface Meta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+}
+interface SecretLike {
+  metadata: Meta;
+  type?: string;
+  data?: Record<string, string>;
+}
 
 export interface LegacyDeps {
   rest: KubeRest;
@@ -43,21 +74,33 @@ const secretsPath = (ns: string): string => `/api/v1/namespaces/${ns}/secrets`;
 
 function legacyView(s: SecretLike, withKeys: boolean): LegacySecretView {
   return {
-    name: s.metadata.name, labels: s.metadata.labels ?? {}, annotations: s.metadata.annotations ?? {},
+    name: s.metadata.name,
+    labels: s.metadata.labels ?? {},
+    annotations: s.metadata.annotations ?? {},
     // Only the NAMES of keys whose value is non-empty: presence is all the plan needs.
-    keys: withKeys ? Object.entries(s.data ?? {}).filter(([, v]) => typeof v === "string" && v.length > 0).map(([k]) => k) : [],
+    keys: withKeys
+      ? Object.entries(s.data ?? {})
+          .filter(([, v]) => typeof v === "string" && v.length > 0)
+          .map(([k]) => k)
+      : [],
     ...(s.type ? { type: s.type } : {}),
     ...(s.metadata.creationTimestamp ? { creationTimestamp: s.metadata.creationTimestamp } : {}),
   };
 }
 
 /** Drives every legacy token Secret of the NHI's ServiceAccount; returns when to look again. */
-export async function driveLegacyTokens(d: LegacyDeps, o: LegacyOptions): Promise<number | undefined> {
+export async function driveLegacyTokens(
+  d: LegacyDeps,
+  o: LegacyOptions,
+): Promise<number | undefined> {
   const ns = o.nhi.metadata.namespace ?? "default";
   const sa = o.nhi.spec.serviceAccountName;
-  const tokens = (await d.rest.listAll<SecretLike>(secretsPath(ns), {
-    accept: METADATA_LIST_ACCEPT, query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` },
-  })).filter((s) => s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === sa);
+  const tokens = (
+    await d.rest.listAll<SecretLike>(secretsPath(ns), {
+      accept: METADATA_LIST_ACCEPT,
+      query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` },
+    })
+  ).filter((s) => s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === sa);
   let next: number | undefined;
   let firstError: unknown;
   for (const t of tokens) {
@@ -81,11 +124,17 @@ async function listSwitchable(rest: KubeRest, ns: string): Promise<WorkloadObjec
   return out;
 }
 
-async function driveOne(d: LegacyDeps, o: LegacyOptions, name: string): Promise<number | undefined> {
+async function driveOne(
+  d: LegacyDeps,
+  o: LegacyOptions,
+  name: string,
+): Promise<number | undefined> {
   const ns = o.nhi.metadata.namespace ?? "default";
   const key = `${ns}/${o.nhi.metadata.name}/legacy/${name}`;
   for (let i = 0; i < MAX_STEPS; i++) {
-    const old = await d.rest.find<SecretLike>(`${secretsPath(ns)}/${name}`, { accept: METADATA_ACCEPT });
+    const old = await d.rest.find<SecretLike>(`${secretsPath(ns)}/${name}`, {
+      accept: METADATA_ACCEPT,
+    });
     if (!old) return undefined; // rotated (or deleted by someone): nothing left to do for it
     const rec = readLegacyRecord(old.metadata.annotations ?? {});
     let successor: LegacySecretView | undefined;
@@ -101,19 +150,32 @@ async function driveOne(d: LegacyDeps, o: LegacyOptions, name: string): Promise<
       podsOnOld = podsConsuming(d.workloads(), ns, name);
     }
     const now = d.now();
-    const step = planLegacyRotation({
-      nhiName: o.nhi.metadata.name, serviceAccountName: o.nhi.spec.serviceAccountName,
-      secret: { ...legacyView(old, false), type: SERVICE_ACCOUNT_TOKEN_TYPE }, successor, consumers, podsOnOld,
-      suspended: o.suspended, maxAgeMs: o.maxAgeMs, overlapMs: o.overlapMs, now,
-    }, rec);
+    const step = planLegacyRotation(
+      {
+        nhiName: o.nhi.metadata.name,
+        serviceAccountName: o.nhi.spec.serviceAccountName,
+        secret: { ...legacyView(old, false), type: SERVICE_ACCOUNT_TOKEN_TYPE },
+        successor,
+        consumers,
+        podsOnOld,
+        suspended: o.suspended,
+        maxAgeMs: o.maxAgeMs,
+        overlapMs: o.overlapMs,
+        now,
+      },
+      rec,
+    );
     switch (step.kind) {
-      case "Idle": return step.nextAt;
-      case "Suspended": return undefined;
+      case "Idle":
+        return step.nextAt;
+      case "Suspended":
+        return undefined;
       case "Blocked":
         await noteOnce(d, ns, old, rec, "Warning", "LegacyRotationBlocked", step.message);
         return undefined;
       case "Wait":
-        if (step.message !== undefined) await noteOnce(d, ns, old, rec, "Warning", "LegacyRotationWaiting", step.message);
+        if (step.message !== undefined)
+          await noteOnce(d, ns, old, rec, "Warning", "LegacyRotationWaiting", step.message);
         return step.until;
       default:
     }
@@ -126,7 +188,11 @@ async function driveOne(d: LegacyDeps, o: LegacyOptions, name: string): Promise<
       if (isConflict(e) || isAlreadyExists(e)) continue;
       d.metrics.rotation(ns, CREDENTIAL_TYPE, step.kind, "error");
       const msg = `${step.kind} of legacy token Secret ${name} failed: ${d.errorMessage(e)}`;
-      d.log.warn("legacy token rotation step failed", { nhi: key, step: step.kind, error: d.errorMessage(e) });
+      d.log.warn("legacy token rotation step failed", {
+        nhi: key,
+        step: step.kind,
+        error: d.errorMessage(e),
+      });
       await d.event("Warning", "LegacyRotationFailed", msg);
       throw e;
     }
@@ -135,34 +201,81 @@ async function driveOne(d: LegacyDeps, o: LegacyOptions, name: string): Promise<
 }
 
 /** Merge patch of the old Secret's record, guarded by the resourceVersion it was planned from. */
-async function writeRecord(d: LegacyDeps, ns: string, old: SecretLike, rec: LegacyRecord): Promise<void> {
+async function writeRecord(
+  d: LegacyDeps,
+  ns: string,
+  old: SecretLike,
+  rec: LegacyRecord,
+): Promise<void> {
   await d.rest.request("PATCH", `${secretsPath(ns)}/${old.metadata.name}`, {
-    body: { metadata: { resourceVersion: old.metadata.resourceVersion, annotations: legacyRecordAnnotations(rec) } }, contentType: MERGE_PATCH,
+    body: {
+      metadata: {
+        resourceVersion: old.metadata.resourceVersion,
+        annotations: legacyRecordAnnotations(rec),
+      },
+    },
+    contentType: MERGE_PATCH,
   });
 }
 
 /** An event and the record's lastError, once per distinct message (a waiting rotation does not repeat itself). */
-async function noteOnce(d: LegacyDeps, ns: string, old: SecretLike, rec: LegacyRecord, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+async function noteOnce(
+  d: LegacyDeps,
+  ns: string,
+  old: SecretLike,
+  rec: LegacyRecord,
+  type: "Normal" | "Warning",
+  reason: string,
+  message: string,
+): Promise<void> {
   if (rec.lastError === message) return;
   await d.event(type, reason, message);
   await writeRecord(d, ns, old, { ...rec, lastError: message }).catch(() => undefined);
 }
 
-async function perform(d: LegacyDeps, o: LegacyOptions, old: SecretLike, rec: LegacyRecord, step: LegacyStep, workloads: WorkloadObject[]): Promise<void> {
+async function perform(
+  d: LegacyDeps,
+  o: LegacyOptions,
+  old: SecretLike,
+  rec: LegacyRecord,
+  step: LegacyStep,
+  workloads: WorkloadObject[],
+): Promise<void> {
   const ns = o.nhi.metadata.namespace ?? "default";
   const name = old.metadata.name;
   switch (step.kind) {
     case "Begin": {
       await writeRecord(d, ns, old, step.record);
-      const why = step.reason === "MaxAge" ? `older than the maximum credential age (${Math.round(o.maxAgeMs / 3_600_000)}h)` : "it was not issued by nhi-operator, so nobody knows where its never-expiring token was copied";
-      await d.event("Normal", "LegacyRotationStarted", `replacing legacy token Secret ${name} with ${step.record.successor ?? ""} (legacyTokens: Rotate): ${why}`);
+      const why =
+        step.reason === "MaxAge"
+          ? `older than the maximum credential age (${Math.round(o.maxAgeMs / 3_600_000)}h)`
+          : "it was not issued by nhi-operator, so nobody knows where its never-expiring token was copied";
+      await d.event(
+        "Normal",
+        "LegacyRotationStarted",
+        `replacing legacy token Secret ${name} with ${step.record.successor ?? ""} (legacyTokens: Rotate): ${why}`,
+      );
       return;
     }
     case "CreateSuccessor": {
       await d.rest.request("POST", secretsPath(ns), {
-        body: { apiVersion: "v1", kind: "Secret", type: SERVICE_ACCOUNT_TOKEN_TYPE, metadata: { name: step.name, namespace: ns, labels: step.labels, annotations: step.annotations } },
+        body: {
+          apiVersion: "v1",
+          kind: "Secret",
+          type: SERVICE_ACCOUNT_TOKEN_TYPE,
+          metadata: {
+            name: step.name,
+            namespace: ns,
+            labels: step.labels,
+            annotations: step.annotations,
+          },
+        },
       });
-      await d.event("Normal", "LegacySuccessorCreated", `created legacy token Secret ${step.name} to replace ${name}; the token controller fills it`);
+      await d.event(
+        "Normal",
+        "LegacySuccessorCreated",
+        `created legacy token Secret ${step.name} to replace ${name}; the token controller fills it`,
+      );
       return;
     }
     case "Switch": {
@@ -174,14 +287,24 @@ async function perform(d: LegacyDeps, o: LegacyOptions, old: SecretLike, rec: Le
         const next = retargetWorkload(current, name, step.successor);
         if (!next) continue;
         // A PUT of what was read: its resourceVersion guards against a concurrent edit (409: re-plan).
-        await d.rest.request("PUT", workloadPath(kind, ns, wname) as string, { body: { ...next, apiVersion: api.apiVersion, kind } });
+        await d.rest.request("PUT", workloadPath(kind, ns, wname) as string, {
+          body: { ...next, apiVersion: api.apiVersion, kind },
+        });
       }
       const { lastError: _e, ...record } = step.record;
       await writeRecord(d, ns, old, record);
       if (step.workloads.length > 0) {
-        await d.event("Normal", "LegacyConsumersSwitched", `switched ${step.workloads.join(", ")} from legacy token Secret ${name} to ${step.successor}; they roll out with the new token`);
+        await d.event(
+          "Normal",
+          "LegacyConsumersSwitched",
+          `switched ${step.workloads.join(", ")} from legacy token Secret ${name} to ${step.successor}; they roll out with the new token`,
+        );
       } else if (rec.state === "Creating") {
-        await d.event("Normal", "LegacyConsumersSwitched", `legacy token Secret ${step.successor} is filled; no workload references ${name}`);
+        await d.event(
+          "Normal",
+          "LegacyConsumersSwitched",
+          `legacy token Secret ${step.successor} is filled; no workload references ${name}`,
+        );
       }
       return;
     }
@@ -189,7 +312,11 @@ async function perform(d: LegacyDeps, o: LegacyOptions, old: SecretLike, rec: Le
       // No DeleteOptions body (uid precondition): KubeRest sends a DELETE body without Content-Length,
       // which corrupts the keep-alive connection. The old Secret was read just before this step.
       await d.rest.remove(`${secretsPath(ns)}/${name}`);
-      await d.event("Normal", "LegacyTokenRevoked", `deleted legacy token Secret ${name}: its token no longer authenticates; consumers use ${step.successor}`);
+      await d.event(
+        "Normal",
+        "LegacyTokenRevoked",
+        `deleted legacy token Secret ${name}: its token no longer authenticates; consumers use ${step.successor}`,
+      );
       return;
     }
     default:

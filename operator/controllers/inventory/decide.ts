@@ -20,7 +20,11 @@ const PHASE_EVENT: Record<NHIPhase, { type: "Normal" | "Warning"; reason: string
 };
 
 /** Events for a status change: a phase transition, and a credential turning not fresh. */
-export function transitionEvents(previous: NonHumanIdentityStatus | undefined, next: NonHumanIdentityStatus, rec: IdentityRecord): PlannedEvent[] {
+export function transitionEvents(
+  previous: NonHumanIdentityStatus | undefined,
+  next: NonHumanIdentityStatus,
+  rec: IdentityRecord,
+): PlannedEvent[] {
   const out: PlannedEvent[] = [];
   const from = previous?.phase;
   if (next.phase !== undefined && from !== next.phase) {
@@ -35,15 +39,25 @@ export function transitionEvents(previous: NonHumanIdentityStatus | undefined, n
   return out;
 }
 
-const TLS_EVENT: Partial<Record<TlsHealth, string>> = { Expiring: "CertificateExpiring", Expired: "CertificateExpired", Unreadable: "CertificateUnreadable" };
+const TLS_EVENT: Partial<Record<TlsHealth, string>> = {
+  Expiring: "CertificateExpiring",
+  Expired: "CertificateExpired",
+  Unreadable: "CertificateUnreadable",
+};
 
 /**
  * The Event a TLS Secret deserves: one Warning when its certificate turns Expiring, Expired or
  * Unreadable. A certificate an NHI declares gets none here: its NHI's CredentialsExpiring/Expired does.
  */
-export function tlsTransitionEvents(previous: TlsHealth | undefined, rec: TlsCertificateRecord): PlannedEvent[] {
+export function tlsTransitionEvents(
+  previous: TlsHealth | undefined,
+  rec: TlsCertificateRecord,
+): PlannedEvent[] {
   const reason = TLS_EVENT[rec.health];
   if (reason === undefined || rec.nhi !== undefined || previous === rec.health) return [];
-  const held = rec.serviceAccounts.length > 0 ? `; mounted by ${rec.workloads.join(", ") || "pods"} running as ${rec.serviceAccounts.join(", ")}` : "";
+  const held =
+    rec.serviceAccounts.length > 0
+      ? `; mounted by ${rec.workloads.join(", ") || "pods"} running as ${rec.serviceAccounts.join(", ")}`
+      : "";
   return [{ type: "Warning", reason, message: `${rec.message}${held}` }];
 }

@@ -7,7 +7,11 @@
 import { X509Certificate } from "node:crypto";
 import { JSONPath } from "jsonpath-plus";
 import type { NHICredential, NonHumanIdentity } from "../../../core/nhi/types.js";
-import { parseExpiryValue, type CredentialFacts, type JsonPathReading } from "../../../core/inventory/expiry.js";
+import {
+  parseExpiryValue,
+  type CredentialFacts,
+  type JsonPathReading,
+} from "../../../core/inventory/expiry.js";
 import { TLS_CERT_KEY, type TlsReading } from "../../../core/inventory/tls.js";
 import { TLS_SECRET_TYPE } from "../../../core/snapshot.js";
 import { parseTime } from "../../../core/rotation/state.js";
@@ -15,7 +19,14 @@ import type { ClusterSnapshot } from "../../../core/snapshot.js";
 import type { KubeRest } from "../../k8s/rest.js";
 
 interface SecretObject {
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; resourceVersion?: string; creationTimestamp?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+  };
   type?: string;
   data?: Record<string, string>;
 }
@@ -35,20 +46,29 @@ function leafOf(pem: string): X509Certificate | { problem: string } {
 }
 
 /** Validity of the first certificate of a PEM bundle. */
-export function certificateValidity(pem: string): { notBefore: number; notAfter: number } | { problem: string } {
+export function certificateValidity(
+  pem: string,
+): { notBefore: number; notAfter: number } | { problem: string } {
   const x = leafOf(pem);
   return "problem" in x ? x : validityOf(x);
 }
 
-function validityOf(x: X509Certificate): { notBefore: number; notAfter: number } | { problem: string } {
+function validityOf(
+  x: X509Certificate,
+): { notBefore: number; notAfter: number } | { problem: string } {
   const notBefore = Date.parse(x.validFrom);
   const notAfter = Date.parse(x.validTo);
-  if (!Number.isFinite(notAfter) || !Number.isFinite(notBefore)) return { problem: "certificate has no readable validity" };
+  if (!Number.isFinite(notAfter) || !Number.isFinite(notBefore))
+    return { problem: "certificate has no readable validity" };
   return { notBefore, notAfter };
 }
 
 /** The CN of a distinguished name as node:crypto prints it ("O=x\nCN=y"). */
-const commonName = (dn: string): string | undefined => dn.split("\n").find((l) => l.startsWith("CN="))?.slice(3);
+const commonName = (dn: string): string | undefined =>
+  dn
+    .split("\n")
+    .find((l) => l.startsWith("CN="))
+    ?.slice(3);
 
 /** The public facts of the leaf certificate of a PEM bundle: validity, subject/issuer CN, DNS names, fingerprint. */
 export function certificateFacts(pem: string): TlsReading {
@@ -57,10 +77,21 @@ export function certificateFacts(pem: string): TlsReading {
   const validity = validityOf(x);
   if ("problem" in validity) return validity;
   // subjectAltName: "DNS:a.example, DNS:b.example, IP Address:10.0.0.1" (entries with odd characters JSON-quoted).
-  const dnsNames = (x.subjectAltName ?? "").split(", ").map((e) => e.replace(/^"(.*)"$/, "$1")).filter((e) => e.startsWith("DNS:")).map((e) => e.slice(4)).slice(0, MAX_DNS_NAMES);
+  const dnsNames = (x.subjectAltName ?? "")
+    .split(", ")
+    .map((e) => e.replace(/^"(.*)"$/, "$1"))
+    .filter((e) => e.startsWith("DNS:"))
+    .map((e) => e.slice(4))
+    .slice(0, MAX_DNS_NAMES);
   const subjectCN = commonName(x.subject);
   const issuerCN = commonName(x.issuer);
-  return { ...validity, dnsNames, fingerprint: x.fingerprint256, ...(subjectCN !== undefined ? { subjectCN } : {}), ...(issuerCN !== undefined ? { issuerCN } : {}) };
+  return {
+    ...validity,
+    dnsNames,
+    fingerprint: x.fingerprint256,
+    ...(subjectCN !== undefined ? { subjectCN } : {}),
+    ...(issuerCN !== undefined ? { issuerCN } : {}),
+  };
 }
 
 /** What a TLS Secret's tls.crt says; tls.key and every other key are never looked at. */
@@ -73,10 +104,16 @@ export function tlsReadingOf(secret: SecretObject): TlsReading {
 /** The expiry at `path` in the Secret, data values decoded first. Never returns the value itself. */
 export function readJsonPathExpiry(secret: SecretObject, path: string): JsonPathReading {
   const decoded: Record<string, string> = {};
-  for (const [k, v] of Object.entries(secret.data ?? {})) decoded[k] = Buffer.from(v, "base64").toString("utf8");
+  for (const [k, v] of Object.entries(secret.data ?? {}))
+    decoded[k] = Buffer.from(v, "base64").toString("utf8");
   let found: unknown;
   try {
-    found = JSONPath({ path, json: { ...secret, data: decoded } as unknown as Record<string, unknown>, wrap: false, eval: false });
+    found = JSONPath({
+      path,
+      json: { ...secret, data: decoded } as unknown as Record<string, unknown>,
+      wrap: false,
+      eval: false,
+    });
   } catch {
     return { problem: "invalid-path" };
   }
@@ -89,12 +126,21 @@ export function readJsonPathExpiry(secret: SecretObject, path: string): JsonPath
 export function factsOf(c: NHICredential, secret: SecretObject | undefined): CredentialFacts {
   if (!secret) return { secretExists: false, annotations: {}, keys: [] };
   const created = parseTime(secret.metadata.creationTimestamp);
-  const facts: CredentialFacts = { secretExists: true, annotations: secret.metadata.annotations ?? {}, keys: Object.keys(secret.data ?? {}), ...(created !== undefined ? { createdAt: created } : {}) };
+  const facts: CredentialFacts = {
+    secretExists: true,
+    annotations: secret.metadata.annotations ?? {},
+    keys: Object.keys(secret.data ?? {}),
+    ...(created !== undefined ? { createdAt: created } : {}),
+  };
   if (c.type === "Certificate") {
     const raw = secret.data?.[c.key ?? "tls.crt"];
-    facts.certificate = raw === undefined ? { problem: "key not present" } : certificateValidity(Buffer.from(raw, "base64").toString("utf8"));
+    facts.certificate =
+      raw === undefined
+        ? { problem: "key not present" }
+        : certificateValidity(Buffer.from(raw, "base64").toString("utf8"));
   }
-  if (c.type === "External" && c.expiryJSONPath !== undefined) facts.jsonPath = readJsonPathExpiry(secret, c.expiryJSONPath);
+  if (c.type === "External" && c.expiryJSONPath !== undefined)
+    facts.jsonPath = readJsonPathExpiry(secret, c.expiryJSONPath);
   return facts;
 }
 
@@ -106,7 +152,12 @@ export class CredentialFactsReader {
   constructor(private readonly rest: KubeRest) {}
 
   async read(snapshot: ClusterSnapshot): Promise<Map<string, CredentialFacts>> {
-    const rvs = new Map(snapshot.secrets.map((s) => [`${s.metadata.namespace ?? "default"}/${s.metadata.name}`, s.metadata.resourceVersion ?? ""]));
+    const rvs = new Map(
+      snapshot.secrets.map((s) => [
+        `${s.metadata.namespace ?? "default"}/${s.metadata.name}`,
+        s.metadata.resourceVersion ?? "",
+      ]),
+    );
     const out = new Map<string, CredentialFacts>();
     const wanted: { key: string; ns: string; c: NHICredential; nhi: NonHumanIdentity }[] = [];
     for (const nhi of snapshot.nhis) {
@@ -129,7 +180,9 @@ export class CredentialFactsReader {
         continue;
       }
       this.reads++;
-      const secret = await this.rest.find<SecretObject>(`/api/v1/namespaces/${w.ns}/secrets/${w.c.secretName}`);
+      const secret = await this.rest.find<SecretObject>(
+        `/api/v1/namespaces/${w.ns}/secrets/${w.c.secretName}`,
+      );
       const facts = factsOf(w.c, secret);
       this.cache.set(cacheKey, { rv: secret?.metadata.resourceVersion ?? rv, facts });
       out.set(w.key, facts);
@@ -160,7 +213,9 @@ export class TlsCertificateReader {
         continue;
       }
       this.reads++;
-      const secret = await this.rest.find<SecretObject>(`/api/v1/namespaces/${ns}/secrets/${s.metadata.name}`);
+      const secret = await this.rest.find<SecretObject>(
+        `/api/v1/namespaces/${ns}/secrets/${s.metadata.name}`,
+      );
       if (!secret) continue; // deleted since the snapshot: the next pass no longer lists it
       const reading = tlsReadingOf(secret);
       this.cache.set(k, { rv: secret.metadata.resourceVersion ?? rv, reading });

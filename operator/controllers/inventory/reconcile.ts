@@ -3,7 +3,13 @@
 // credentials and of every TLS Secret's certificate, builds the inventory (core), writes each NHI's
 // status when it changed, records Events on transitions (an undeclared TLS Secret's on the Secret),
 // and wakes up again when the clock alone would change something.
-import { buildInventory, desiredStatus, tlsNextAt, type Inventory, type TlsCertificateRecord } from "../../../core/inventory/index.js";
+import {
+  buildInventory,
+  desiredStatus,
+  tlsNextAt,
+  type Inventory,
+  type TlsCertificateRecord,
+} from "../../../core/inventory/index.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../../../core/policy/settings.js";
 import type { NonHumanIdentity, NonHumanIdentityStatus } from "../../../core/nhi/types.js";
 import { canonical } from "../../k8s/status-writer.js";
@@ -26,7 +32,10 @@ export class InventoryController {
   /** Health of each TLS Secret's certificate at the last pass ("ns/name" → health), for Events on transitions. */
   private tlsSeen = new Map<string, TlsCertificateRecord["health"]>();
   /** What this process last wrote per NHI: the source's copy may lag behind our own writes. */
-  private readonly written = new Map<string, { status: string; phase?: string; value: NonHumanIdentityStatus }>();
+  private readonly written = new Map<
+    string,
+    { status: string; phase?: string; value: NonHumanIdentityStatus }
+  >();
   private readonly listeners = new Set<(inv: Inventory) => void>();
   passes = 0;
 
@@ -50,12 +59,21 @@ export class InventoryController {
     const policy = resolvePolicy(snapshot.policies, ADMISSION_DEFAULTS, new Date(now));
     const credentialFacts = await this.facts.read(snapshot);
     const tlsReadings = await this.tls.read(snapshot);
-    const inv = buildInventory(snapshot, this.d.source, { now, policy, credentialFacts, tlsReadings, ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}) });
+    const inv = buildInventory(snapshot, this.d.source, {
+      now,
+      policy,
+      credentialFacts,
+      tlsReadings,
+      ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}),
+    });
     this.latest = inv;
     this.passes++;
     // The inventory is complete once built; status writes follow (rate-limited, one per changed NHI).
     for (const l of this.listeners) l(inv);
-    let next = Math.min(now + RESYNC_MS, tlsNextAt(inv.tlsCertificates, now) ?? Number.POSITIVE_INFINITY);
+    let next = Math.min(
+      now + RESYNC_MS,
+      tlsNextAt(inv.tlsCertificates, now) ?? Number.POSITIVE_INFINITY,
+    );
     let firstError: unknown;
     for (const nhi of snapshot.nhis) {
       const ns = nhi.metadata.namespace ?? "default";
@@ -83,31 +101,68 @@ export class InventoryController {
     this.tlsSeen = new Map(records.map((r) => [`${r.namespace}/${r.secretName}`, r.health]));
     for (const r of records) {
       for (const e of tlsTransitionEvents(previous.get(`${r.namespace}/${r.secretName}`), r)) {
-        await this.d.events.record({ target: { apiVersion: "v1", kind: "Secret", namespace: r.namespace, name: r.secretName }, ...e })
-          .catch((err: unknown) => (this.d.log ?? nullLog).debug("event not recorded", { reason: e.reason, error: String(err) }));
+        await this.d.events
+          .record({
+            target: {
+              apiVersion: "v1",
+              kind: "Secret",
+              namespace: r.namespace,
+              name: r.secretName,
+            },
+            ...e,
+          })
+          .catch((err: unknown) =>
+            (this.d.log ?? nullLog).debug("event not recorded", {
+              reason: e.reason,
+              error: String(err),
+            }),
+          );
       }
     }
   }
 
   /** The NHI with the status this process last wrote when the source has not caught up yet. */
   private known(nhi: NonHumanIdentity): NonHumanIdentity {
-    const w = this.written.get(`${nhi.metadata.namespace ?? "default"}/${nhi.metadata.name}/${nhi.metadata.uid ?? ""}`);
+    const w = this.written.get(
+      `${nhi.metadata.namespace ?? "default"}/${nhi.metadata.name}/${nhi.metadata.uid ?? ""}`,
+    );
     return w ? { ...nhi, status: w.value } : nhi;
   }
 
-  private async writeStatus(nhi: NonHumanIdentity, desired: NonHumanIdentityStatus, rec: Parameters<typeof transitionEvents>[2]): Promise<void> {
+  private async writeStatus(
+    nhi: NonHumanIdentity,
+    desired: NonHumanIdentityStatus,
+    rec: Parameters<typeof transitionEvents>[2],
+  ): Promise<void> {
     const ns = nhi.metadata.namespace ?? "default";
     const k = `${ns}/${nhi.metadata.name}/${nhi.metadata.uid ?? ""}`;
     const before = this.known(nhi).status;
     const text = canonical(desired);
     if (canonical(before ?? {}) === text) return;
     await this.d.status.write(ns, nhi.metadata.name, before, desired);
-    this.written.set(k, { status: text, ...(desired.phase ? { phase: desired.phase } : {}), value: desired });
+    this.written.set(k, {
+      status: text,
+      ...(desired.phase ? { phase: desired.phase } : {}),
+      value: desired,
+    });
     for (const e of transitionEvents(before, desired, rec)) {
-      await this.d.events.record({
-        target: { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", namespace: ns, name: nhi.metadata.name, ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}) },
-        ...e,
-      }).catch((err: unknown) => (this.d.log ?? nullLog).debug("event not recorded", { reason: e.reason, error: String(err) }));
+      await this.d.events
+        .record({
+          target: {
+            apiVersion: "nhi.io/v1alpha1",
+            kind: "NonHumanIdentity",
+            namespace: ns,
+            name: nhi.metadata.name,
+            ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
+          },
+          ...e,
+        })
+        .catch((err: unknown) =>
+          (this.d.log ?? nullLog).debug("event not recorded", {
+            reason: e.reason,
+            error: String(err),
+          }),
+        );
     }
   }
 }

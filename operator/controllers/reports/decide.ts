@@ -31,33 +31,127 @@ export interface PolicyReport {
 }
 
 function resultsOf(r: IdentityRecord, seconds: number): ReportResult[] {
-  const resource = r.nhi !== undefined
-    ? [{ apiVersion: "v1", kind: "ServiceAccount", name: r.name, namespace: r.namespace }, { apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", name: r.nhi, namespace: r.namespace }]
-    : [{ apiVersion: "v1", kind: "ServiceAccount", name: r.name, namespace: r.namespace }];
-  const base = { source: "nhi-operator", scored: true, resources: resource, timestamp: { seconds, nanos: 0 }, properties: { riskScore: String(r.risk.score ?? 0), phase: r.phase } };
+  const resource =
+    r.nhi !== undefined
+      ? [
+          { apiVersion: "v1", kind: "ServiceAccount", name: r.name, namespace: r.namespace },
+          {
+            apiVersion: "nhi.io/v1alpha1",
+            kind: "NonHumanIdentity",
+            name: r.nhi,
+            namespace: r.namespace,
+          },
+        ]
+      : [{ apiVersion: "v1", kind: "ServiceAccount", name: r.name, namespace: r.namespace }];
+  const base = {
+    source: "nhi-operator",
+    scored: true,
+    resources: resource,
+    timestamp: { seconds, nanos: 0 },
+    properties: { riskScore: String(r.risk.score ?? 0), phase: r.phase },
+  };
   const out: ReportResult[] = [];
-  if (r.shadow && r.exists) out.push({ ...base, policy: "nhi-claimed", rule: "shadow-identity", result: "warn", severity: "medium", category: "OWASP NHI1", message: `ServiceAccount ${r.name} is not claimed by any NonHumanIdentity: no owner, purpose or ceiling` });
-  if (r.excessTotal > 0) out.push({ ...base, policy: "nhi-scopes", rule: "scope-exceeded", result: "fail", severity: "high", category: "OWASP NHI5", message: `${r.excessTotal} permission(s) beyond the declared scopes of NonHumanIdentity ${r.nhi ?? ""}` });
+  if (r.shadow && r.exists)
+    out.push({
+      ...base,
+      policy: "nhi-claimed",
+      rule: "shadow-identity",
+      result: "warn",
+      severity: "medium",
+      category: "OWASP NHI1",
+      message: `ServiceAccount ${r.name} is not claimed by any NonHumanIdentity: no owner, purpose or ceiling`,
+    });
+  if (r.excessTotal > 0)
+    out.push({
+      ...base,
+      policy: "nhi-scopes",
+      rule: "scope-exceeded",
+      result: "fail",
+      severity: "high",
+      category: "OWASP NHI5",
+      message: `${r.excessTotal} permission(s) beyond the declared scopes of NonHumanIdentity ${r.nhi ?? ""}`,
+    });
   for (const h of r.catalogue) {
     const e = CATALOGUE_BY_ID.get(h.id);
-    out.push({ ...base, policy: "nhi-catalogue", rule: h.id, result: h.exempt ? "skip" : h.severity === "critical" ? "fail" : "warn", severity: h.severity,
+    out.push({
+      ...base,
+      policy: "nhi-catalogue",
+      rule: h.id,
+      result: h.exempt ? "skip" : h.severity === "critical" ? "fail" : "warn",
+      severity: h.severity,
       category: e?.owasp[0]?.split(" ")[0]?.replace(":2025", "") ?? "OWASP NHI5",
-      message: `${e?.title ?? h.id} ${h.namespace === "*" ? "cluster-wide" : `in namespace ${h.namespace}`}: ${e?.why ?? ""}` });
+      message: `${e?.title ?? h.id} ${h.namespace === "*" ? "cluster-wide" : `in namespace ${h.namespace}`}: ${e?.why ?? ""}`,
+    });
   }
-  if (r.legacyTokens.length > 0) out.push({ ...base, policy: "nhi-credentials", rule: "legacy-token", result: "warn", severity: "high", category: "OWASP NHI7", message: `${r.legacyTokens.length} long-lived legacy token Secret(s): ${r.legacyTokens.map((t) => t.name).join(", ")}` });
+  if (r.legacyTokens.length > 0)
+    out.push({
+      ...base,
+      policy: "nhi-credentials",
+      rule: "legacy-token",
+      result: "warn",
+      severity: "high",
+      category: "OWASP NHI7",
+      message: `${r.legacyTokens.length} long-lived legacy token Secret(s): ${r.legacyTokens.map((t) => t.name).join(", ")}`,
+    });
   for (const c of r.credentials) {
     if (c.health === "Fresh") continue;
-    out.push({ ...base, policy: "nhi-credentials", rule: `credential-${c.health.toLowerCase()}`, result: c.health === "Expired" || c.health === "Failing" ? "fail" : "warn",
-      severity: c.health === "Expired" ? "high" : "medium", category: "OWASP NHI7", message: c.message });
+    out.push({
+      ...base,
+      policy: "nhi-credentials",
+      rule: `credential-${c.health.toLowerCase()}`,
+      result: c.health === "Expired" || c.health === "Failing" ? "fail" : "warn",
+      severity: c.health === "Expired" ? "high" : "medium",
+      category: "OWASP NHI7",
+      message: c.message,
+    });
   }
-  if (r.phase === "Unused") out.push({ ...base, policy: "nhi-lifetime", rule: "unused", result: "warn", severity: "low", category: "OWASP NHI1", message: r.reason });
-  if (r.phase === "Orphaned" || r.phase === "Expired") out.push({ ...base, policy: "nhi-lifetime", rule: r.phase.toLowerCase(), result: "fail", severity: "medium", category: "OWASP NHI1", message: r.reason });
-  if (r.reuse) out.push({ ...base, policy: "nhi-usage", rule: "reuse", result: "warn", severity: "medium", category: "OWASP NHI9", message: `shared by ${r.workloads.length} workloads: ${r.workloads.slice(0, 5).join(", ")}` });
-  if (out.length === 0 && r.exists) out.push({ ...base, policy: "nhi-inventory", rule: "governed", result: "pass", severity: "info", category: "OWASP NHI", message: `${r.name} is within its declaration` });
+  if (r.phase === "Unused")
+    out.push({
+      ...base,
+      policy: "nhi-lifetime",
+      rule: "unused",
+      result: "warn",
+      severity: "low",
+      category: "OWASP NHI1",
+      message: r.reason,
+    });
+  if (r.phase === "Orphaned" || r.phase === "Expired")
+    out.push({
+      ...base,
+      policy: "nhi-lifetime",
+      rule: r.phase.toLowerCase(),
+      result: "fail",
+      severity: "medium",
+      category: "OWASP NHI1",
+      message: r.reason,
+    });
+  if (r.reuse)
+    out.push({
+      ...base,
+      policy: "nhi-usage",
+      rule: "reuse",
+      result: "warn",
+      severity: "medium",
+      category: "OWASP NHI9",
+      message: `shared by ${r.workloads.length} workloads: ${r.workloads.slice(0, 5).join(", ")}`,
+    });
+  if (out.length === 0 && r.exists)
+    out.push({
+      ...base,
+      policy: "nhi-inventory",
+      rule: "governed",
+      result: "pass",
+      severity: "info",
+      category: "OWASP NHI",
+      message: `${r.name} is within its declaration`,
+    });
   return out;
 }
 
-const TLS_RESULT: Record<TlsCertificateRecord["health"], Pick<ReportResult, "rule" | "result" | "severity"> | undefined> = {
+const TLS_RESULT: Record<
+  TlsCertificateRecord["health"],
+  Pick<ReportResult, "rule" | "result" | "severity"> | undefined
+> = {
   Valid: { rule: "certificate-valid", result: "pass", severity: "info" },
   Expiring: { rule: "certificate-expiring", result: "warn", severity: "medium" },
   Expired: { rule: "certificate-expired", result: "fail", severity: "high" },
@@ -72,21 +166,44 @@ const TLS_RESULT: Record<TlsCertificateRecord["health"], Pick<ReportResult, "rul
 function tlsResultsOf(t: TlsCertificateRecord, seconds: number): ReportResult[] {
   const r = TLS_RESULT[t.health];
   if (r === undefined || t.nhi !== undefined) return [];
-  const resources = [{ apiVersion: "v1", kind: "Secret", name: t.secretName, namespace: t.namespace },
-    ...t.serviceAccounts.map((name) => ({ apiVersion: "v1", kind: "ServiceAccount", name, namespace: t.namespace }))];
+  const resources = [
+    { apiVersion: "v1", kind: "Secret", name: t.secretName, namespace: t.namespace },
+    ...t.serviceAccounts.map((name) => ({
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      name,
+      namespace: t.namespace,
+    })),
+  ];
   const properties: Record<string, string> = { secret: t.secretName };
   if (t.notAfter !== undefined) properties.notAfter = t.notAfter;
   if (t.workloads.length > 0) properties.workloads = t.workloads.slice(0, 10).join(", ");
   if (t.managedBy.length > 0) properties.managedBy = t.managedBy.join(", ");
-  const held = t.serviceAccounts.length > 0 ? ` (held by ServiceAccount ${t.serviceAccounts.join(", ")})` : " (no workload mounts it)";
-  return [{ source: "nhi-operator", policy: "nhi-certificates", ...r, category: "OWASP NHI7", scored: true, message: `${t.message}${held}`, resources, timestamp: { seconds, nanos: 0 }, properties }];
+  const held =
+    t.serviceAccounts.length > 0
+      ? ` (held by ServiceAccount ${t.serviceAccounts.join(", ")})`
+      : " (no workload mounts it)";
+  return [
+    {
+      source: "nhi-operator",
+      policy: "nhi-certificates",
+      ...r,
+      category: "OWASP NHI7",
+      scored: true,
+      message: `${t.message}${held}`,
+      resources,
+      timestamp: { seconds, nanos: 0 },
+      properties,
+    },
+  ];
 }
 
 /** One report per namespace with identities or TLS Secrets in it, results capped to keep objects small. */
 export function policyReports(inv: Inventory, nowMs: number, maxResults = 1000): PolicyReport[] {
   const seconds = Math.floor(nowMs / 1000);
   const byNs = new Map<string, ReportResult[]>();
-  for (const r of inv.identities) byNs.set(r.namespace, [...(byNs.get(r.namespace) ?? []), ...resultsOf(r, seconds)]);
+  for (const r of inv.identities)
+    byNs.set(r.namespace, [...(byNs.get(r.namespace) ?? []), ...resultsOf(r, seconds)]);
   for (const t of inv.tlsCertificates) {
     const results = tlsResultsOf(t, seconds);
     if (results.length === 0) continue;
@@ -94,10 +211,18 @@ export function policyReports(inv: Inventory, nowMs: number, maxResults = 1000):
     if (list) list.push(...results);
     else byNs.set(t.namespace, results);
   }
-  return [...byNs].sort(([a], [b]) => a.localeCompare(b)).map(([namespace, all]) => {
-    const results = all.slice(0, maxResults);
-    const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
-    for (const x of all) summary[x.result]++;
-    return { apiVersion: REPORT_API, kind: "PolicyReport", metadata: { name: REPORT_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, summary, results };
-  });
+  return [...byNs]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([namespace, all]) => {
+      const results = all.slice(0, maxResults);
+      const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+      for (const x of all) summary[x.result]++;
+      return {
+        apiVersion: REPORT_API,
+        kind: "PolicyReport",
+        metadata: { name: REPORT_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+        summary,
+        results,
+      };
+    });
 }

@@ -11,7 +11,8 @@ import { policyReports, REPORT_API, type PolicyReport } from "./decide.js";
 export const REPORTS_KEY = "reports";
 const CRD_RECHECK_MS = 5 * 60_000;
 
-const withoutTimestamps = (r: PolicyReport): string => canonical({ ...r, results: r.results.map(({ timestamp: _t, ...x }) => x) });
+const withoutTimestamps = (r: PolicyReport): string =>
+  canonical({ ...r, results: r.results.map(({ timestamp: _t, ...x }) => x) });
 
 export class ReportsController {
   readonly name = "reports";
@@ -19,7 +20,10 @@ export class ReportsController {
   private crd: { available: boolean; checkedAt: number } | undefined;
   writes = 0;
 
-  constructor(private readonly d: ControllerDeps, private readonly inventory: () => Inventory | undefined) {}
+  constructor(
+    private readonly d: ControllerDeps,
+    private readonly inventory: () => Inventory | undefined,
+  ) {}
 
   async reconcile(_key: string): Promise<ProcessResult> {
     const now = (this.d.now ?? Date.now)();
@@ -40,9 +44,15 @@ export class ReportsController {
       const k = report.metadata.namespace;
       const text = withoutTimestamps(report);
       if (this.written.get(k) === text) continue;
-      await this.d.rest.request("PATCH", `/apis/${REPORT_API}/namespaces/${k}/policyreports/${report.metadata.name}`, {
-        body: report, contentType: "application/apply-patch+yaml", query: { fieldManager: "nhi-operator", force: true },
-      });
+      await this.d.rest.request(
+        "PATCH",
+        `/apis/${REPORT_API}/namespaces/${k}/policyreports/${report.metadata.name}`,
+        {
+          body: report,
+          contentType: "application/apply-patch+yaml",
+          query: { fieldManager: "nhi-operator", force: true },
+        },
+      );
       this.written.set(k, text);
       this.writes++;
     }

@@ -11,39 +11,79 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { NHIPolicy, NonHumanIdentity } from "../../../core/nhi/types.js";
 import { SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE as TLS_TYPE } from "../../../core/snapshot.js";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
-import type { Grant, RbacObject, RbacObjectRef, ServiceAccountRef } from "../../../core/rbac/types.js";
+import type {
+  Grant,
+  RbacObject,
+  RbacObjectRef,
+  ServiceAccountRef,
+} from "../../../core/rbac/types.js";
 import {
-  identityDirectory, type ClusterSnapshot, type IdentityDirectory, type NamespaceObject, type SecretMetadata, type ServiceAccountObject, type WorkloadObject,
+  identityDirectory,
+  type ClusterSnapshot,
+  type IdentityDirectory,
+  type NamespaceObject,
+  type SecretMetadata,
+  type ServiceAccountObject,
+  type WorkloadObject,
 } from "../../../core/snapshot.js";
-import { LISTED_WORKLOAD_KINDS, WORKLOAD_KINDS, workloadPath, type WorkloadKind } from "../../../core/workloads/pod-template.js";
+import {
+  LISTED_WORKLOAD_KINDS,
+  WORKLOAD_KINDS,
+  workloadPath,
+  type WorkloadKind,
+} from "../../../core/workloads/pod-template.js";
 import type { Log } from "../../../edge/log.js";
 import { Informer, type InformerObject, type InformerOptions } from "../informer.js";
 import { trimMeta, trimWorkload } from "./trim.js";
-import { PolicyResolver, type ClusterView, type InventorySource, type ObjectChange } from "./view.js";
+import {
+  PolicyResolver,
+  type ClusterView,
+  type InventorySource,
+  type ObjectChange,
+} from "./view.js";
 
 const key = (ns: string | undefined, name: string): string => `${ns ?? ""}/${name}`;
 const keyOf = (o: InformerObject): string => key(o.metadata.namespace, o.metadata.name);
 
 function rbacRef(o: RbacObject): RbacObjectRef {
   const ns = o.metadata.namespace;
-  return o.kind === "Role" || o.kind === "RoleBinding" ? { kind: o.kind, namespace: ns ?? "", name: o.metadata.name } : { kind: o.kind, name: o.metadata.name };
+  return o.kind === "Role" || o.kind === "RoleBinding"
+    ? { kind: o.kind, namespace: ns ?? "", name: o.metadata.name }
+    : { kind: o.kind, name: o.metadata.name };
 }
 
 type Obj = InformerObject & Record<string, unknown>;
 
 /** Metadata only, whatever the server sent (a second line of defence behind PartialObjectMetadata). */
-const metadataOnly = (kind: string) => (o: Obj): Obj => ({ kind, apiVersion: "v1", metadata: trimMeta(o.metadata) });
+const metadataOnly =
+  (kind: string) =>
+  (o: Obj): Obj => ({ kind, apiVersion: "v1", metadata: trimMeta(o.metadata) });
 /** Name only: for the typed Secret watches, whose store is a set of names. */
-const nameOnly = (o: Obj): Obj => ({ metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion } });
+const nameOnly = (o: Obj): Obj => ({
+  metadata: {
+    name: o.metadata.name,
+    namespace: o.metadata.namespace,
+    resourceVersion: o.metadata.resourceVersion,
+  },
+});
 /** The object with its metadata trimmed (RBAC, NHIs, policies: spec and status are what we read). */
 const trimmed = (o: Obj): Obj => ({ ...o, metadata: trimMeta(o.metadata) });
 /** A ServiceAccount without its secret references (names the decisions do not read). */
 const serviceAccount = (o: Obj): Obj => ({
-  kind: "ServiceAccount", apiVersion: "v1", metadata: trimMeta(o.metadata),
-  ...(typeof o.automountServiceAccountToken === "boolean" ? { automountServiceAccountToken: o.automountServiceAccountToken } : {}),
+  kind: "ServiceAccount",
+  apiVersion: "v1",
+  metadata: trimMeta(o.metadata),
+  ...(typeof o.automountServiceAccountToken === "boolean"
+    ? { automountServiceAccountToken: o.automountServiceAccountToken }
+    : {}),
 });
 
-const RBAC: [RbacObject["kind"], string][] = [["Role", "roles"], ["ClusterRole", "clusterroles"], ["RoleBinding", "rolebindings"], ["ClusterRoleBinding", "clusterrolebindings"]];
+const RBAC: [RbacObject["kind"], string][] = [
+  ["Role", "roles"],
+  ["ClusterRole", "clusterroles"],
+  ["RoleBinding", "rolebindings"],
+  ["ClusterRoleBinding", "clusterrolebindings"],
+];
 
 type Part = keyof ClusterSnapshot;
 
@@ -75,64 +115,206 @@ export class ClusterCache implements ClusterView, InventorySource {
   private readonly byPart = new Map<Part, Informer<Obj>[]>();
   private inventoryStarted = false;
 
-  constructor(kc: KubeConfig, private readonly opts: ClusterCacheOptions) {
-    const add = (tier: Informer<Obj>[], part: Part | undefined, o: Omit<InformerOptions<Obj>, "logger" | "stallAfterMs" | "watchTimeoutSeconds" | "handlers">,
-      upsert: (x: Obj) => void, remove: (x: Obj) => void): void => {
+  constructor(
+    kc: KubeConfig,
+    private readonly opts: ClusterCacheOptions,
+  ) {
+    const add = (
+      tier: Informer<Obj>[],
+      part: Part | undefined,
+      o: Omit<InformerOptions<Obj>, "logger" | "stallAfterMs" | "watchTimeoutSeconds" | "handlers">,
+      upsert: (x: Obj) => void,
+      remove: (x: Obj) => void,
+    ): void => {
       const informer = new Informer<Obj>(kc, {
-        ...o, logger: opts.logger,
+        ...o,
+        logger: opts.logger,
         ...(opts.stallAfterMs ? { stallAfterMs: opts.stallAfterMs } : {}),
         ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
         handlers: {
-          upsert: (x) => { upsert(x); this.changed(o.kind, part, x); },
-          remove: (x) => { remove(x); this.changed(o.kind, part, x); },
+          upsert: (x) => {
+            upsert(x);
+            this.changed(o.kind, part, x);
+          },
+          remove: (x) => {
+            remove(x);
+            this.changed(o.kind, part, x);
+          },
         },
       });
       tier.push(informer);
       if (part) this.byPart.set(part, [...(this.byPart.get(part) ?? []), informer]);
     };
     const core = this.informers;
-    add(core, "namespaces", { name: "namespaces", path: "/api/v1/namespaces", kind: "Namespace", apiVersion: "v1", metadataOnly: true, sanitize: metadataOnly("Namespace") },
-      (n) => this.namespaces.set(n.metadata.name, n.metadata.labels ?? {}), (n) => this.namespaces.delete(n.metadata.name));
-    add(core, "serviceAccounts", { name: "serviceaccounts", path: "/api/v1/serviceaccounts", kind: "ServiceAccount", apiVersion: "v1", sanitize: serviceAccount },
+    add(
+      core,
+      "namespaces",
+      {
+        name: "namespaces",
+        path: "/api/v1/namespaces",
+        kind: "Namespace",
+        apiVersion: "v1",
+        metadataOnly: true,
+        sanitize: metadataOnly("Namespace"),
+      },
+      (n) => this.namespaces.set(n.metadata.name, n.metadata.labels ?? {}),
+      (n) => this.namespaces.delete(n.metadata.name),
+    );
+    add(
+      core,
+      "serviceAccounts",
+      {
+        name: "serviceaccounts",
+        path: "/api/v1/serviceaccounts",
+        kind: "ServiceAccount",
+        apiVersion: "v1",
+        sanitize: serviceAccount,
+      },
       (sa) => {
         this.serviceAccounts.set(keyOf(sa), sa as unknown as ServiceAccountObject);
-        this.index.addServiceAccount({ namespace: sa.metadata.namespace ?? "", name: sa.metadata.name });
+        this.index.addServiceAccount({
+          namespace: sa.metadata.namespace ?? "",
+          name: sa.metadata.name,
+        });
       },
       (sa) => {
         this.serviceAccounts.delete(keyOf(sa));
-        this.index.removeServiceAccount({ namespace: sa.metadata.namespace ?? "", name: sa.metadata.name });
-      });
+        this.index.removeServiceAccount({
+          namespace: sa.metadata.namespace ?? "",
+          name: sa.metadata.name,
+        });
+      },
+    );
     // Secret type is not metadata: select the token Secrets server-side and keep their names only.
-    add(core, "secrets", { name: `secrets(${SERVICE_ACCOUNT_TOKEN_TYPE})`, path: "/api/v1/secrets", kind: "Secret", apiVersion: "v1",
-      fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}`, metadataOnly: true, sanitize: nameOnly },
-    (s) => this.tokenSecrets.add(keyOf(s)), (s) => this.tokenSecrets.delete(keyOf(s)));
+    add(
+      core,
+      "secrets",
+      {
+        name: `secrets(${SERVICE_ACCOUNT_TOKEN_TYPE})`,
+        path: "/api/v1/secrets",
+        kind: "Secret",
+        apiVersion: "v1",
+        fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}`,
+        metadataOnly: true,
+        sanitize: nameOnly,
+      },
+      (s) => this.tokenSecrets.add(keyOf(s)),
+      (s) => this.tokenSecrets.delete(keyOf(s)),
+    );
     for (const [kind, resource] of RBAC) {
-      add(core, "rbac", { name: resource, path: `/apis/rbac.authorization.k8s.io/v1/${resource}`, kind, apiVersion: "rbac.authorization.k8s.io/v1", sanitize: (o) => ({ ...trimmed(o), kind }) },
-        (o) => this.index.upsert(o as unknown as RbacObject), (o) => this.index.remove(rbacRef(o as unknown as RbacObject)));
+      add(
+        core,
+        "rbac",
+        {
+          name: resource,
+          path: `/apis/rbac.authorization.k8s.io/v1/${resource}`,
+          kind,
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          sanitize: (o) => ({ ...trimmed(o), kind }),
+        },
+        (o) => this.index.upsert(o as unknown as RbacObject),
+        (o) => this.index.remove(rbacRef(o as unknown as RbacObject)),
+      );
     }
-    add(core, "nhis", { name: "nonhumanidentities", path: "/apis/nhi.io/v1alpha1/nonhumanidentities", kind: "NonHumanIdentity", apiVersion: "nhi.io/v1alpha1", optional: true, sanitize: trimmed },
-      (n) => { this.nhis.set(keyOf(n), n as unknown as NonHumanIdentity); this.dir = undefined; },
-      (n) => { this.nhis.delete(keyOf(n)); this.dir = undefined; });
-    add(core, "policies", { name: "nhipolicies", path: "/apis/nhi.io/v1alpha1/nhipolicies", kind: "NHIPolicy", apiVersion: "nhi.io/v1alpha1", optional: true, sanitize: trimmed },
-      (p) => { this.policies.set(p.metadata.name, p as unknown as NHIPolicy); this.policiesDirty = true; },
-      (p) => { this.policies.delete(p.metadata.name); this.policiesDirty = true; });
+    add(
+      core,
+      "nhis",
+      {
+        name: "nonhumanidentities",
+        path: "/apis/nhi.io/v1alpha1/nonhumanidentities",
+        kind: "NonHumanIdentity",
+        apiVersion: "nhi.io/v1alpha1",
+        optional: true,
+        sanitize: trimmed,
+      },
+      (n) => {
+        this.nhis.set(keyOf(n), n as unknown as NonHumanIdentity);
+        this.dir = undefined;
+      },
+      (n) => {
+        this.nhis.delete(keyOf(n));
+        this.dir = undefined;
+      },
+    );
+    add(
+      core,
+      "policies",
+      {
+        name: "nhipolicies",
+        path: "/apis/nhi.io/v1alpha1/nhipolicies",
+        kind: "NHIPolicy",
+        apiVersion: "nhi.io/v1alpha1",
+        optional: true,
+        sanitize: trimmed,
+      },
+      (p) => {
+        this.policies.set(p.metadata.name, p as unknown as NHIPolicy);
+        this.policiesDirty = true;
+      },
+      (p) => {
+        this.policies.delete(p.metadata.name);
+        this.policiesDirty = true;
+      },
+    );
 
     const inv = this.inventoryInformers;
     const none = (): void => undefined;
     for (const kind of LISTED_WORKLOAD_KINDS) {
       const { apiVersion, resource } = WORKLOAD_KINDS[kind] as WorkloadKind;
-      add(inv, "workloads", { name: resource, path: workloadPath(kind) as string, kind, apiVersion, sanitize: (o) => trimWorkload(kind, o) as unknown as Obj }, none, none);
+      add(
+        inv,
+        "workloads",
+        {
+          name: resource,
+          path: workloadPath(kind) as string,
+          kind,
+          apiVersion,
+          sanitize: (o) => trimWorkload(kind, o) as unknown as Obj,
+        },
+        none,
+        none,
+      );
     }
-    add(inv, "secrets", { name: "secrets(metadata)", path: "/api/v1/secrets", kind: "Secret", apiVersion: "v1", metadataOnly: true, sanitize: metadataOnly("Secret") }, none, none);
-    add(inv, "secrets", { name: `secrets(${TLS_TYPE})`, path: "/api/v1/secrets", kind: "Secret", apiVersion: "v1", fieldSelector: `type=${TLS_TYPE}`, metadataOnly: true, sanitize: nameOnly },
-      (s) => this.tlsSecrets.add(keyOf(s)), (s) => this.tlsSecrets.delete(keyOf(s)));
+    add(
+      inv,
+      "secrets",
+      {
+        name: "secrets(metadata)",
+        path: "/api/v1/secrets",
+        kind: "Secret",
+        apiVersion: "v1",
+        metadataOnly: true,
+        sanitize: metadataOnly("Secret"),
+      },
+      none,
+      none,
+    );
+    add(
+      inv,
+      "secrets",
+      {
+        name: `secrets(${TLS_TYPE})`,
+        path: "/api/v1/secrets",
+        kind: "Secret",
+        apiVersion: "v1",
+        fieldSelector: `type=${TLS_TYPE}`,
+        metadataOnly: true,
+        sanitize: nameOnly,
+      },
+      (s) => this.tlsSecrets.add(keyOf(s)),
+      (s) => this.tlsSecrets.delete(keyOf(s)),
+    );
   }
 
   private changed(kind: string, part: Part | undefined, o: InformerObject): void {
     if (part) delete this.parts[part];
     this.snap = undefined;
     if (this.listeners.size === 0) return;
-    const c: ObjectChange = { kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
+    const c: ObjectChange = {
+      kind,
+      name: o.metadata.name,
+      ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+    };
     for (const l of this.listeners) l(c);
   }
 
@@ -150,7 +332,12 @@ export class ClusterCache implements ClusterView, InventorySource {
     this.inventoryStarted = true;
     this.invalidateInventory();
     for (const i of this.inventoryInformers) i.start();
-    await waitFor(() => this.inventorySynced(), timeoutMs, () => `inventory cache not synced after ${timeoutMs} ms: waiting for ${this.unsynced().join(", ")}`);
+    await waitFor(
+      () => this.inventorySynced(),
+      timeoutMs,
+      () =>
+        `inventory cache not synced after ${timeoutMs} ms: waiting for ${this.unsynced().join(", ")}`,
+    );
   }
 
   /** Stops the inventory informers (leadership lost); their stores are reconciled by the next list. */
@@ -177,22 +364,34 @@ export class ClusterCache implements ClusterView, InventorySource {
   }
 
   inventorySynced(): boolean {
-    return this.inventoryStarted && this.synced() && this.inventoryInformers.every((i) => i.synced());
+    return (
+      this.inventoryStarted && this.synced() && this.inventoryInformers.every((i) => i.synced())
+    );
   }
 
   private unsynced(): string[] {
-    return this.started().filter((i) => !i.synced()).map((i) => i.name);
+    return this.started()
+      .filter((i) => !i.synced())
+      .map((i) => i.name);
   }
 
   /** Resolves once the webhook's informers have listed, or rejects after timeoutMs. */
   async waitForSync(timeoutMs = 60_000): Promise<void> {
-    await waitFor(() => this.synced(), timeoutMs, () => `cluster cache not synced after ${timeoutMs} ms: waiting for ${this.unsynced().join(", ")}`);
+    await waitFor(
+      () => this.synced(),
+      timeoutMs,
+      () =>
+        `cluster cache not synced after ${timeoutMs} ms: waiting for ${this.unsynced().join(", ")}`,
+    );
   }
 
   /** Per informer; an inventory informer counts once it has listed (starting one must not read as a stalled watch). */
   lastEventAgeSeconds(): Record<string, number> {
     const now = Date.now();
-    const shown = [...this.informers, ...(this.inventoryStarted ? this.inventoryInformers.filter((i) => i.synced()) : [])];
+    const shown = [
+      ...this.informers,
+      ...(this.inventoryStarted ? this.inventoryInformers.filter((i) => i.synced()) : []),
+    ];
     return Object.fromEntries(shown.map((i) => [i.name, i.lastEventAgeSeconds(now)]));
   }
 
@@ -250,7 +449,8 @@ export class ClusterCache implements ClusterView, InventorySource {
   /** The whole view as a ClusterSnapshot; parts are rebuilt only after they changed. */
   snapshot(): ClusterSnapshot {
     if (this.snap) return this.snap;
-    const list = <T>(part: Part): T[] => (this.byPart.get(part) ?? []).flatMap((i) => i.list()) as unknown as T[];
+    const list = <T>(part: Part): T[] =>
+      (this.byPart.get(part) ?? []).flatMap((i) => i.list()) as unknown as T[];
     const p = this.parts;
     p.namespaces ??= list<NamespaceObject>("namespaces");
     p.serviceAccounts ??= [...this.serviceAccounts.values()];
@@ -259,17 +459,41 @@ export class ClusterCache implements ClusterView, InventorySource {
     p.policies ??= [...this.policies.values()];
     p.workloads ??= this.inventoryStarted ? list<WorkloadObject>("workloads") : [];
     p.secrets ??= this.inventoryStarted
-      ? (this.byPart.get("secrets") ?? []).filter((i) => i.name === "secrets(metadata)").flatMap((i) => i.list()).map((s): SecretMetadata => {
-        const k = keyOf(s);
-        return { kind: "Secret", apiVersion: "v1", metadata: s.metadata, type: this.tokenSecrets.has(k) ? SERVICE_ACCOUNT_TOKEN_TYPE : this.tlsSecrets.has(k) ? TLS_TYPE : "Opaque" };
-      })
+      ? (this.byPart.get("secrets") ?? [])
+          .filter((i) => i.name === "secrets(metadata)")
+          .flatMap((i) => i.list())
+          .map((s): SecretMetadata => {
+            const k = keyOf(s);
+            return {
+              kind: "Secret",
+              apiVersion: "v1",
+              metadata: s.metadata,
+              type: this.tokenSecrets.has(k)
+                ? SERVICE_ACCOUNT_TOKEN_TYPE
+                : this.tlsSecrets.has(k)
+                  ? TLS_TYPE
+                  : "Opaque",
+            };
+          })
       : [];
-    this.snap = { namespaces: p.namespaces, serviceAccounts: p.serviceAccounts, rbac: p.rbac, nhis: p.nhis, policies: p.policies, workloads: p.workloads, secrets: p.secrets };
+    this.snap = {
+      namespaces: p.namespaces,
+      serviceAccounts: p.serviceAccounts,
+      rbac: p.rbac,
+      nhis: p.nhis,
+      policies: p.policies,
+      workloads: p.workloads,
+      secrets: p.secrets,
+    };
     return this.snap;
   }
 }
 
-async function waitFor(done: () => boolean, timeoutMs: number, message: () => string): Promise<void> {
+async function waitFor(
+  done: () => boolean,
+  timeoutMs: number,
+  message: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
     if (Date.now() > deadline) throw new Error(message());

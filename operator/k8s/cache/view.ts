@@ -3,7 +3,11 @@
 // benchmark fill a ClusterView from a static snapshot.
 import type { NHIPolicy } from "../../../core/nhi/types.js";
 import type { ClusterLookups } from "../../../core/policy/workload.js";
-import { ADMISSION_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../../../core/policy/settings.js";
+import {
+  ADMISSION_DEFAULTS,
+  resolvePolicy,
+  type EffectivePolicy,
+} from "../../../core/policy/settings.js";
 import type { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
 import type { Grant, ServiceAccountRef } from "../../../core/rbac/types.js";
 import type { ClusterSnapshot, IdentityDirectory } from "../../../core/snapshot.js";
@@ -60,9 +64,16 @@ export class PolicyResolver {
     const c = this.cached;
     if (c && c.version === this.version && t < c.validUntil) return c.value;
     const value = resolvePolicy(this.policies, this.base, now);
-    const expiries = this.policies.flatMap((p) => (p.spec.exemptions ?? []).map((e) => (e.expiresAt ? Date.parse(e.expiresAt) : Number.NaN)))
+    const expiries = this.policies
+      .flatMap((p) =>
+        (p.spec.exemptions ?? []).map((e) => (e.expiresAt ? Date.parse(e.expiresAt) : Number.NaN)),
+      )
       .filter((x) => !Number.isNaN(x) && x > t);
-    this.cached = { version: this.version, validUntil: expiries.length > 0 ? Math.min(...expiries) : Number.POSITIVE_INFINITY, value };
+    this.cached = {
+      version: this.version,
+      validUntil: expiries.length > 0 ? Math.min(...expiries) : Number.POSITIVE_INFINITY,
+      value,
+    };
     return value;
   }
 }

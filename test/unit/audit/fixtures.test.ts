@@ -28,7 +28,12 @@ describe("audit fixtures (recorded from the real API server)", function () {
       expect(JWT.test(text), "a JWT-shaped string").to.equal(false);
       for (const raw of text.split("\n").filter((l) => l !== "")) {
         const e = JSON.parse(raw) as Line;
-        if (e.objectRef?.resource === "secrets") expect([e.level, e.requestObject, e.responseObject]).to.deep.equal(["Metadata", undefined, undefined]);
+        if (e.objectRef?.resource === "secrets")
+          expect([e.level, e.requestObject, e.responseObject]).to.deep.equal([
+            "Metadata",
+            undefined,
+            undefined,
+          ]);
         if (e.objectRef?.subresource === "token") {
           expect(e.level).to.equal("Request");
           expect(e.responseObject).to.equal(undefined);

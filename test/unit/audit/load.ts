@@ -6,11 +6,14 @@ import type { AuditEvent } from "../../../core/audit/index.js";
 import { ROOT } from "../../cli/run.js";
 
 export function fixtureEvents(...names: string[]): AuditEvent[] {
-  return names.flatMap((n) => readFileSync(join(ROOT, "test", "fixtures", "audit", `${n}.jsonl`), "utf8").split("\n").flatMap((line) => {
-    const r = parseAuditLine(line);
-    if (r === undefined) return [];
-    if ("error" in r) throw new Error(`${n}: ${r.error}`);
-    return [r.event];
-  }));
+  return names.flatMap((n) =>
+    readFileSync(join(ROOT, "test", "fixtures", "audit", `${n}.jsonl`), "utf8")
+      .split("\n")
+      .flatMap((line) => {
+        const r = parseAuditLine(line);
+        if (r === undefined) return [];
+        if ("error" in r) throw new Error(`${n}: ${r.error}`);
+        return [r.event];
+      }),
+  );
 }
-

@@ -14,15 +14,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const now = Date.now();
-const validity = (fromMs: number, lifeMs: number): { notBefore: Date; notAfter: Date } => ({ notBefore: new Date(now + fromMs), notAfter: new Date(now + fromMs + lifeMs) });
+const validity = (fromMs: number, lifeMs: number): { notBefore: Date; notAfter: Date } => ({
+  notBefore: new Date(now + fromMs),
+  notAfter: new Date(now + fromMs + lifeMs),
+});
 const DAY = 86_400_000;
 
 function get(port: number, ca: string, servername: string): Promise<string> {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/", ca, servername, headers: { host: servername }, agent: false }, (res) => {
-      res.resume();
-      resolve(`HTTP ${res.statusCode ?? 0}`);
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/",
+        ca,
+        servername,
+        headers: { host: servername },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        resolve(`HTTP ${res.statusCode ?? 0}`);
+      },
+    );
     req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
     req.end();
   });
@@ -30,7 +44,11 @@ function get(port: number, ca: string, servername: string): Promise<string> {
 
 describe("x509 generator", () => {
   const ca = issueCa("test-ca", validity(-60_000, 10 * DAY));
-  const leaf = issueServing(ca, ["webhook.nhi-system.svc", "localhost", "127.0.0.1"], validity(-60_000, DAY));
+  const leaf = issueServing(
+    ca,
+    ["webhook.nhi-system.svc", "localhost", "127.0.0.1"],
+    validity(-60_000, DAY),
+  );
 
   it("writes a CA and a serving certificate Node parses and verifies", () => {
     const c = new X509Certificate(ca.certPem);
@@ -40,16 +58,23 @@ describe("x509 generator", () => {
     expect(c.verify(c.publicKey)).to.equal(true);
     expect(l.checkIssued(c)).to.equal(true);
     expect(l.verify(c.publicKey)).to.equal(true);
-    expect(l.subjectAltName).to.equal("DNS:webhook.nhi-system.svc, DNS:localhost, IP Address:127.0.0.1");
+    expect(l.subjectAltName).to.equal(
+      "DNS:webhook.nhi-system.svc, DNS:localhost, IP Address:127.0.0.1",
+    );
     expect(l.checkHost("webhook.nhi-system.svc")).to.equal("webhook.nhi-system.svc");
     expect(l.checkIP("127.0.0.1")).to.equal("127.0.0.1");
     expect(l.checkHost("other.example.com")).to.equal(undefined);
     expect(Math.abs(new Date(l.validTo).getTime() - (now - 60_000 + DAY))).to.be.below(1000);
-    expect(l.serialNumber).to.not.equal(new X509Certificate(issueServing(ca, ["localhost"], validity(0, DAY)).certPem).serialNumber);
+    expect(l.serialNumber).to.not.equal(
+      new X509Certificate(issueServing(ca, ["localhost"], validity(0, DAY)).certPem).serialNumber,
+    );
   });
 
   it("dates from 2050 on are GeneralizedTime and read back exactly", () => {
-    const late = issueCa("late", { notBefore: new Date("2049-12-31T23:59:59Z"), notAfter: new Date("2051-06-01T12:00:00Z") });
+    const late = issueCa("late", {
+      notBefore: new Date("2049-12-31T23:59:59Z"),
+      notAfter: new Date("2051-06-01T12:00:00Z"),
+    });
     const x = new X509Certificate(late.certPem);
     expect(new Date(x.validFrom).toISOString()).to.equal("2049-12-31T23:59:59.000Z");
     expect(new Date(x.validTo).toISOString()).to.equal("2051-06-01T12:00:00.000Z");
@@ -70,9 +95,13 @@ describe("x509 generator", () => {
       expect(await get(port, ca.certPem, "webhook.nhi-system.svc")).to.equal("HTTP 200");
     });
     it("and is refused for another name or another CA", async () => {
-      expect(await get(port, ca.certPem, "evil.example.com")).to.equal("ERR_TLS_CERT_ALTNAME_INVALID");
+      expect(await get(port, ca.certPem, "evil.example.com")).to.equal(
+        "ERR_TLS_CERT_ALTNAME_INVALID",
+      );
       const other = issueCa("other", validity(-60_000, DAY));
-      expect(await get(port, other.certPem, "localhost")).to.equal("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+      expect(await get(port, other.certPem, "localhost")).to.equal(
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      );
     });
     it("a bundle of old and new CA (rotation overlap) trusts certificates of both", async () => {
       const next = issueCa("next", validity(-60_000, 10 * DAY));
@@ -90,7 +119,9 @@ describe("x509 generator", () => {
     const next = issueCa("next", validity(-60_000, 10 * DAY));
     const s = stateOf({ signing: next, retired: [ca.certPem], serving: leaf }, ["x"]);
     expect(s.signing?.id).to.equal(new X509Certificate(next.certPem).fingerprint256);
-    expect(s.retired.map((r) => r.id)).to.deep.equal([new X509Certificate(ca.certPem).fingerprint256]);
+    expect(s.retired.map((r) => r.id)).to.deep.equal([
+      new X509Certificate(ca.certPem).fingerprint256,
+    ]);
     expect(s.serving?.issuer).to.equal(new X509Certificate(ca.certPem).fingerprint256);
     expect(s.serving?.names).to.deep.equal(["webhook.nhi-system.svc", "localhost", "127.0.0.1"]);
     expect(s.published).to.deep.equal(["x"]);

@@ -4,9 +4,22 @@ import { join } from "node:path";
 import { loadCrdDocuments, repoRoot } from "../../../crds/load.js";
 import { createValidator, formatFieldError } from "../../../core/nhi/validate.js";
 import { WEBHOOK_RULES, webhookConfiguration } from "../../../webhooks/config.js";
-import { ALL_FEATURES_ON, CHART_DIR, findObject, helm, renderChart, type K8sObject } from "../../../e2e/harness/chart.js";
+import {
+  ALL_FEATURES_ON,
+  CHART_DIR,
+  findObject,
+  helm,
+  renderChart,
+  type K8sObject,
+} from "../../../e2e/harness/chart.js";
 
-interface Rule { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[]; verbs: string[] }
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+  verbs: string[];
+}
 
 const rulesOf = (o: K8sObject): Rule[] => (o.rules as Rule[] | undefined) ?? [];
 const scopeOf = (r: Rule, namespaces: string[]): Record<string, unknown> => ({ namespaces, ...r });
@@ -15,27 +28,42 @@ describe("Helm chart charts/nhi-operator", function () {
   this.timeout(60_000);
   const ns = "nhi-system";
   let defaults: K8sObject[];
-  before(() => { defaults = renderChart(ns); });
+  before(() => {
+    defaults = renderChart(ns);
+  });
 
   it("ships the CRDs of crds/ byte for byte (helm installs crds/ first and never deletes them)", () => {
     const root = join(repoRoot(), "crds");
-    const source = readdirSync(root).filter((f) => f.endsWith(".yaml")).sort();
+    const source = readdirSync(root)
+      .filter((f) => f.endsWith(".yaml"))
+      .sort();
     const chart = readdirSync(join(CHART_DIR, "crds")).sort();
     expect(chart).to.deep.equal(source);
     for (const f of source) {
-      expect(readFileSync(join(CHART_DIR, "crds", f), "utf8"), `charts/nhi-operator/crds/${f} differs from crds/${f}: cp crds/*.yaml charts/nhi-operator/crds/`)
-        .to.equal(readFileSync(join(root, f), "utf8"));
+      expect(
+        readFileSync(join(CHART_DIR, "crds", f), "utf8"),
+        `charts/nhi-operator/crds/${f} differs from crds/${f}: cp crds/*.yaml charts/nhi-operator/crds/`,
+      ).to.equal(readFileSync(join(root, f), "utf8"));
     }
   });
 
   it("declares the operator as a NonHumanIdentity whose scopes are exactly its RBAC, and that NHI is valid", () => {
-    for (const objects of [defaults, renderChart(ns, ALL_FEATURES_ON), renderChart(ns, ["--set", "controllers=false"])]) {
+    for (const objects of [
+      defaults,
+      renderChart(ns, ALL_FEATURES_ON),
+      renderChart(ns, ["--set", "controllers=false"]),
+    ]) {
       const nhi = findObject(objects, "NonHumanIdentity", "nhi-operator");
       const clusterRole = findObject(objects, "ClusterRole", "nhi-operator");
       const role = objects.find((o) => o.kind === "Role" && o.metadata.name === "nhi-operator");
-      const expected = [...rulesOf(clusterRole).map((r) => scopeOf(r, ["*"])), ...(role ? rulesOf(role).map((r) => scopeOf(r, [ns])) : [])];
+      const expected = [
+        ...rulesOf(clusterRole).map((r) => scopeOf(r, ["*"])),
+        ...(role ? rulesOf(role).map((r) => scopeOf(r, [ns])) : []),
+      ];
       expect((nhi.spec as { scopes: unknown[] }).scopes).to.deep.equal(expected);
-      expect((nhi.spec as { serviceAccountName: string }).serviceAccountName).to.equal(findObject(objects, "ServiceAccount").metadata.name);
+      expect((nhi.spec as { serviceAccountName: string }).serviceAccountName).to.equal(
+        findObject(objects, "ServiceAccount").metadata.name,
+      );
       const errors = createValidator(loadCrdDocuments()).validateNonHumanIdentity(nhi);
       expect(errors.map(formatFieldError)).to.deep.equal([]);
     }
@@ -43,44 +71,116 @@ describe("Helm chart charts/nhi-operator", function () {
 
   it("binds the ServiceAccount to the ClusterRole and the Role (Lease) in its namespace; no Lease rights without controllers", () => {
     const crb = findObject(defaults, "ClusterRoleBinding", "nhi-operator");
-    expect(crb.subjects).to.deep.equal([{ kind: "ServiceAccount", name: "nhi-operator", namespace: ns }]);
+    expect(crb.subjects).to.deep.equal([
+      { kind: "ServiceAccount", name: "nhi-operator", namespace: ns },
+    ]);
     const role = findObject(defaults, "Role", "nhi-operator");
-    expect(rulesOf(role)).to.deep.equal([{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }]);
+    expect(rulesOf(role)).to.deep.equal([
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        verbs: ["get", "create", "update"],
+      },
+    ]);
     const webhookOnly = renderChart(ns, ["--set", "controllers=false"]);
     expect(webhookOnly.some((o) => o.kind === "Role")).to.equal(false);
-    expect((findObject(webhookOnly, "Deployment").spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]?.args).to.include("--no-controllers");
+    expect(
+      (
+        findObject(webhookOnly, "Deployment").spec as {
+          template: { spec: { containers: { args: string[] }[] } };
+        }
+      ).template.spec.containers[0]?.args,
+    ).to.include("--no-controllers");
   });
 
   it("may patch only its own ValidatingWebhookConfiguration, and only when it manages the certificates", () => {
-    const rule = rulesOf(findObject(defaults, "ClusterRole")).find((r) => r.resources?.includes("validatingwebhookconfigurations"));
-    expect(rule).to.deep.equal({ apiGroups: ["admissionregistration.k8s.io"], resources: ["validatingwebhookconfigurations"], resourceNames: ["nhi-operator"], verbs: ["get", "update"] });
-    const withCertManager = rulesOf(findObject(renderChart(ns, ["--set", "certManager.enabled=true"]), "ClusterRole"));
-    expect(withCertManager.some((r) => r.resources?.includes("validatingwebhookconfigurations"))).to.equal(false);
+    const rule = rulesOf(findObject(defaults, "ClusterRole")).find((r) =>
+      r.resources?.includes("validatingwebhookconfigurations"),
+    );
+    expect(rule).to.deep.equal({
+      apiGroups: ["admissionregistration.k8s.io"],
+      resources: ["validatingwebhookconfigurations"],
+      resourceNames: ["nhi-operator"],
+      verbs: ["get", "update"],
+    });
+    const withCertManager = rulesOf(
+      findObject(renderChart(ns, ["--set", "certManager.enabled=true"]), "ClusterRole"),
+    );
+    expect(
+      withCertManager.some((r) => r.resources?.includes("validatingwebhookconfigurations")),
+    ).to.equal(false);
   });
 
   it("renders the ValidatingWebhookConfiguration webhooks/config.ts builds, with the values' failurePolicy, timeout and exclusions", () => {
-    const fromCode = webhookConfiguration({ service: { namespace: ns, name: "nhi-operator-webhook", port: 443 }, ownNamespace: ns, failurePolicy: "Fail", timeoutSeconds: 5 });
+    const fromCode = webhookConfiguration({
+      service: { namespace: ns, name: "nhi-operator-webhook", port: 443 },
+      ownNamespace: ns,
+      failurePolicy: "Fail",
+      timeoutSeconds: 5,
+    });
     const rendered = findObject(defaults, "ValidatingWebhookConfiguration");
     expect(rendered.webhooks).to.deep.equal(fromCode.webhooks);
     expect(rendered.metadata.name).to.equal((fromCode.metadata as { name: string }).name);
 
-    const tuned = findObject(renderChart("ops", ["--set", "webhook.failurePolicy=Ignore", "--set", "webhook.timeoutSeconds=3", "--set", "webhook.excludeNamespaces={sandbox,kube-system}"]), "ValidatingWebhookConfiguration");
+    const tuned = findObject(
+      renderChart("ops", [
+        "--set",
+        "webhook.failurePolicy=Ignore",
+        "--set",
+        "webhook.timeoutSeconds=3",
+        "--set",
+        "webhook.excludeNamespaces={sandbox,kube-system}",
+      ]),
+      "ValidatingWebhookConfiguration",
+    );
     const [w] = tuned.webhooks as Record<string, unknown>[];
     expect(w).to.deep.include({ failurePolicy: "Ignore", timeoutSeconds: 3, rules: WEBHOOK_RULES });
-    expect(w?.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "ops", "sandbox"] }] });
+    expect(w?.namespaceSelector).to.deep.equal({
+      matchExpressions: [
+        {
+          key: "kubernetes.io/metadata.name",
+          operator: "NotIn",
+          values: ["kube-system", "ops", "sandbox"],
+        },
+      ],
+    });
   });
 
   it("runs a hardened pod with the downward-API env leader election reads", () => {
-    const spec = (findObject(defaults, "Deployment").spec as { replicas: number; template: { spec: Record<string, unknown> } });
+    const spec = findObject(defaults, "Deployment").spec as {
+      replicas: number;
+      template: { spec: Record<string, unknown> };
+    };
     expect(spec.replicas).to.equal(2);
-    const pod = spec.template.spec as { securityContext: Record<string, unknown>; affinity: Record<string, unknown>; containers: Record<string, unknown>[] };
-    expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    const pod = spec.template.spec as {
+      securityContext: Record<string, unknown>;
+      affinity: Record<string, unknown>;
+      containers: Record<string, unknown>[];
+    };
+    expect(pod.securityContext).to.deep.include({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     expect(pod.securityContext.runAsUser).to.be.a("number").above(0);
     expect(pod.affinity).to.have.property("podAntiAffinity");
-    const c = pod.containers[0] as { securityContext: unknown; env: { name: string; valueFrom: unknown }[]; resources: { requests?: unknown; limits?: unknown }; livenessProbe: unknown; readinessProbe: unknown; args: string[] };
-    expect(c.securityContext).to.deep.include({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    const c = pod.containers[0] as {
+      securityContext: unknown;
+      env: { name: string; valueFrom: unknown }[];
+      resources: { requests?: unknown; limits?: unknown };
+      livenessProbe: unknown;
+      readinessProbe: unknown;
+      args: string[];
+    };
+    expect(c.securityContext).to.deep.include({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
     expect(c.env.map((e) => [e.name, e.valueFrom])).to.deep.equal([
-      ["POD_NAME", { fieldRef: { fieldPath: "metadata.name" } }], ["POD_IP", { fieldRef: { fieldPath: "status.podIP" } }], ["POD_NAMESPACE", { fieldRef: { fieldPath: "metadata.namespace" } }]]);
+      ["POD_NAME", { fieldRef: { fieldPath: "metadata.name" } }],
+      ["POD_IP", { fieldRef: { fieldPath: "status.podIP" } }],
+      ["POD_NAMESPACE", { fieldRef: { fieldPath: "metadata.namespace" } }],
+    ]);
     expect(c.resources.requests).to.be.an("object");
     expect(c.resources.limits).to.be.an("object");
     expect(c.livenessProbe).to.deep.include({ httpGet: { path: "/healthz", port: "metrics" } });
@@ -90,25 +190,59 @@ describe("Helm chart charts/nhi-operator", function () {
   });
 
   it("renders the optional kinds only when asked", () => {
-    const optional = ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "NHIPolicy", "Certificate", "Issuer"];
+    const optional = [
+      "ServiceMonitor",
+      "PrometheusRule",
+      "NetworkPolicy",
+      "NHIPolicy",
+      "Certificate",
+      "Issuer",
+    ];
     expect(defaults.filter((o) => optional.includes(o.kind))).to.deep.equal([]);
     const all = renderChart(ns, ALL_FEATURES_ON);
     for (const kind of optional) findObject(all, kind);
     const vwc = findObject(all, "ValidatingWebhookConfiguration");
-    expect(vwc.metadata.annotations).to.deep.equal({ "cert-manager.io/inject-ca-from": `${ns}/nhi-operator-webhook` });
-    expect((findObject(all, "Certificate").spec as { secretName: string }).secretName).to.equal("nhi-operator-webhook-certs");
-    expect((findObject(all, "Deployment").spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]?.args)
-      .to.include.members(["--cert-file", "/certs/tls.crt"]).and.not.include("--self-managed-certs");
+    expect(vwc.metadata.annotations).to.deep.equal({
+      "cert-manager.io/inject-ca-from": `${ns}/nhi-operator-webhook`,
+    });
+    expect((findObject(all, "Certificate").spec as { secretName: string }).secretName).to.equal(
+      "nhi-operator-webhook-certs",
+    );
+    expect(
+      (
+        findObject(all, "Deployment").spec as {
+          template: { spec: { containers: { args: string[] }[] } };
+        }
+      ).template.spec.containers[0]?.args,
+    )
+      .to.include.members(["--cert-file", "/certs/tls.crt"])
+      .and.not.include("--self-managed-certs");
   });
 
   it("PrometheusRule alerts use metric names the operator exports", () => {
     const exported = [
-      ...readFileSync(join(repoRoot(), "operator", "controllers", "metrics.ts"), "utf8").matchAll(/name: "(nhi_[a-z_]+)"/g),
-      ...readFileSync(join(repoRoot(), "webhooks", "metrics.ts"), "utf8").matchAll(/name: "(nhi_[a-z_]+)"/g),
+      ...readFileSync(join(repoRoot(), "operator", "controllers", "metrics.ts"), "utf8").matchAll(
+        /name: "(nhi_[a-z_]+)"/g,
+      ),
+      ...readFileSync(join(repoRoot(), "webhooks", "metrics.ts"), "utf8").matchAll(
+        /name: "(nhi_[a-z_]+)"/g,
+      ),
     ].map((m) => m[1] ?? "");
-    const rule = findObject(renderChart(ns, ["--set", "prometheusRule.enabled=true"]), "PrometheusRule");
-    const alerts = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
-    expect(alerts.map((a) => a.alert)).to.include.members(["NHICredentialExpiring", "NHIRotationFailing", "NHIWebhookErroring", "NHIWebhookSlow", "NHIIdentitiesViolating", "NHIWatchStale"]);
+    const rule = findObject(
+      renderChart(ns, ["--set", "prometheusRule.enabled=true"]),
+      "PrometheusRule",
+    );
+    const alerts = (
+      rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }
+    ).groups.flatMap((g) => g.rules);
+    expect(alerts.map((a) => a.alert)).to.include.members([
+      "NHICredentialExpiring",
+      "NHIRotationFailing",
+      "NHIWebhookErroring",
+      "NHIWebhookSlow",
+      "NHIIdentitiesViolating",
+      "NHIWatchStale",
+    ]);
     for (const a of alerts) {
       const used = [...a.expr.matchAll(/\b(nhi_[a-z_]+?)(?:_bucket)?\b/g)].map((m) => m[1] ?? "");
       expect(used, a.alert).to.not.be.empty;

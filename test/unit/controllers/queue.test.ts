@@ -1,31 +1,45 @@
 import { expect } from "chai";
-import { MAX_DELAY_MS, runWorkers, WorkQueue, type QueueClock } from "../../../operator/k8s/queue.js";
+import {
+  MAX_DELAY_MS,
+  runWorkers,
+  WorkQueue,
+  type QueueClock,
+} from "../../../operator/k8s/queue.js";
 
 /** A manual clock: timers fire only when advanced. */
 class FakeClock implements QueueClock {
   t = 0;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private nextId = 0;
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.nextId++;
     this.timers.push({ at: this.t + ms, fn, id });
     return id;
   }
-  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
+  clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
   advance(ms: number): void {
     this.t += ms;
     const due = this.timers.filter((x) => x.at <= this.t).sort((a, b) => a.at - b.at);
     this.timers = this.timers.filter((x) => x.at > this.t);
     for (const d of due) d.fn();
   }
-  pending(): number { return this.timers.length; }
+  pending(): number {
+    return this.timers.length;
+  }
 }
 
 describe("work queue", () => {
   it("de-duplicates keys waiting to be processed", async () => {
     const q = new WorkQueue("t");
-    q.add("a"); q.add("b"); q.add("a"); q.add("a");
+    q.add("a");
+    q.add("b");
+    q.add("a");
+    q.add("a");
     expect(q.stats().depth).to.equal(2);
     expect(await q.get()).to.equal("a");
     expect(await q.get()).to.equal("b");
@@ -35,7 +49,8 @@ describe("work queue", () => {
     const q = new WorkQueue("t");
     q.add("a");
     const k = await q.get();
-    q.add("a"); q.add("a");
+    q.add("a");
+    q.add("a");
     expect(q.stats().depth, "not queued while processing").to.equal(0);
     q.done(k ?? "");
     expect(q.stats().depth).to.equal(1);
@@ -45,7 +60,12 @@ describe("work queue", () => {
   it("backs off per key exponentially and forgets on success", () => {
     const clock = new FakeClock();
     const q = new WorkQueue("t", { clock, baseDelayMs: 10, maxDelayMs: 50 });
-    expect([q.addRateLimited("a"), q.addRateLimited("a"), q.addRateLimited("a"), q.addRateLimited("a")]).to.deep.equal([10, 20, 40, 50]);
+    expect([
+      q.addRateLimited("a"),
+      q.addRateLimited("a"),
+      q.addRateLimited("a"),
+      q.addRateLimited("a"),
+    ]).to.deep.equal([10, 20, 40, 50]);
     expect(q.addRateLimited("b")).to.equal(10);
     q.forget("a");
     expect(q.addRateLimited("a")).to.equal(10);
@@ -86,7 +106,8 @@ describe("work queue", () => {
       }
       return {};
     });
-    q.add("x"); q.add("y");
+    q.add("x");
+    q.add("y");
     await new Promise((r) => setTimeout(r, 30));
     q.shutdown();
     await done;

@@ -12,25 +12,54 @@ describe("PolicyReports from the inventory", () => {
     { kind: "ServiceAccount", metadata: { name: "shadow", namespace: "a" } },
     { kind: "ServiceAccount", metadata: { name: "admin", namespace: "b" } },
   ];
-  s.nhis = [{ apiVersion: "nhi.io/v1alpha1", kind: "NonHumanIdentity", metadata: { name: "ok", namespace: "a" }, spec: { owner: { team: "t", contact: "c" }, purpose: "p", serviceAccountName: "ok" } }];
-  s.rbac = [{ kind: "ClusterRoleBinding", metadata: { name: "admin" }, roleRef: { kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "ServiceAccount", name: "admin", namespace: "b" }] }];
-  s.workloads = [{ kind: "Pod", metadata: { name: "p", namespace: "a" }, spec: { serviceAccountName: "ok" } }, { kind: "Pod", metadata: { name: "q", namespace: "a" }, spec: { serviceAccountName: "shadow" } }];
+  s.nhis = [
+    {
+      apiVersion: "nhi.io/v1alpha1",
+      kind: "NonHumanIdentity",
+      metadata: { name: "ok", namespace: "a" },
+      spec: { owner: { team: "t", contact: "c" }, purpose: "p", serviceAccountName: "ok" },
+    },
+  ];
+  s.rbac = [
+    {
+      kind: "ClusterRoleBinding",
+      metadata: { name: "admin" },
+      roleRef: { kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: "admin", namespace: "b" }],
+    },
+  ];
+  s.workloads = [
+    { kind: "Pod", metadata: { name: "p", namespace: "a" }, spec: { serviceAccountName: "ok" } },
+    {
+      kind: "Pod",
+      metadata: { name: "q", namespace: "a" },
+      spec: { serviceAccountName: "shadow" },
+    },
+  ];
   const index = indexSnapshot(s);
   const reports = policyReports(buildInventory(s, index, { now: NOW }), NOW);
 
   it("writes one wgpolicyk8s.io/v1alpha2 PolicyReport per namespace with a summary", () => {
-    expect(reports.map((r) => [r.apiVersion, r.kind, r.metadata.namespace, r.metadata.name])).to.deep.equal([
-      ["wgpolicyk8s.io/v1alpha2", "PolicyReport", "a", "nhi-operator"], ["wgpolicyk8s.io/v1alpha2", "PolicyReport", "b", "nhi-operator"],
+    expect(
+      reports.map((r) => [r.apiVersion, r.kind, r.metadata.namespace, r.metadata.name]),
+    ).to.deep.equal([
+      ["wgpolicyk8s.io/v1alpha2", "PolicyReport", "a", "nhi-operator"],
+      ["wgpolicyk8s.io/v1alpha2", "PolicyReport", "b", "nhi-operator"],
     ]);
     const a = reports[0];
     expect(a?.summary).to.deep.equal({ pass: 1, fail: 0, warn: 1, error: 0, skip: 0 });
-    expect(a?.results.map((r) => `${r.policy}/${r.rule}=${r.result}`)).to.deep.equal(["nhi-inventory/governed=pass", "nhi-claimed/shadow-identity=warn"]);
+    expect(a?.results.map((r) => `${r.policy}/${r.rule}=${r.result}`)).to.deep.equal([
+      "nhi-inventory/governed=pass",
+      "nhi-claimed/shadow-identity=warn",
+    ]);
   });
 
   it("reports a critical catalogue hit as a failure naming the OWASP category and the resource", () => {
     const hit = reports[1]?.results.find((r) => r.rule === "wildcard-all-cluster");
     expect(hit).to.include({ result: "fail", severity: "critical", category: "NHI5" });
-    expect(hit?.resources).to.deep.equal([{ apiVersion: "v1", kind: "ServiceAccount", name: "admin", namespace: "b" }]);
+    expect(hit?.resources).to.deep.equal([
+      { apiVersion: "v1", kind: "ServiceAccount", name: "admin", namespace: "b" },
+    ]);
     expect(hit?.timestamp).to.deep.equal({ seconds: NOW / 1000, nanos: 0 });
   });
 });

@@ -3,21 +3,47 @@
 // following one change incrementally gives the same graph as building it again from scratch.
 import { expect } from "chai";
 import fc from "fast-check";
-import { CLUSTER_ADMIN, IdentityGraph, blastRadius, type GraphChange } from "../../../core/graph/index.js";
+import {
+  CLUSTER_ADMIN,
+  IdentityGraph,
+  blastRadius,
+  type GraphChange,
+} from "../../../core/graph/index.js";
 import type { ClusterSnapshot } from "../../../core/snapshot.js";
-import { clusterRole, clusterRoleBinding, deployment, pod, role, roleBinding, rule, sa, snapshotOf, tokenSecret } from "./fixtures.js";
+import {
+  clusterRole,
+  clusterRoleBinding,
+  deployment,
+  pod,
+  role,
+  roleBinding,
+  rule,
+  sa,
+  snapshotOf,
+  tokenSecret,
+} from "./fixtures.js";
 
 const NAMESPACES = ["a", "b", "kube-system"];
 const ACCOUNTS = NAMESPACES.flatMap((ns) => [`${ns}/x`, `${ns}/y`]);
 const GROUPS = ["system:serviceaccounts:a", "system:serviceaccounts:b", "system:serviceaccounts"];
 const RBAC = "rbac.authorization.k8s.io";
 const RULES = [
-  rule([""], ["pods"], ["create"]), rule(["apps"], ["deployments"], ["patch"]), rule([""], ["pods/exec"], ["create"]),
-  rule([""], ["secrets"], ["get"]), rule([""], ["secrets"], ["list"], ["x-token"]), rule([""], ["serviceaccounts/token"], ["create"], ["y"]),
-  rule([""], ["serviceaccounts"], ["impersonate"]), rule([""], ["users"], ["impersonate"]), rule([""], ["groups"], ["impersonate"], ["system:serviceaccounts:a"]),
-  rule([RBAC], ["clusterroles", "roles"], ["bind"]), rule([RBAC], ["rolebindings", "clusterrolebindings"], ["create"]),
-  rule([RBAC], ["roles", "clusterroles"], ["escalate", "update"]), rule([""], ["nodes/proxy"], ["get"]),
-  rule(["*"], ["*"], ["*"]), rule([""], ["configmaps"], ["get"]), rule(["admissionregistration.k8s.io"], ["validatingwebhookconfigurations"], ["patch"]),
+  rule([""], ["pods"], ["create"]),
+  rule(["apps"], ["deployments"], ["patch"]),
+  rule([""], ["pods/exec"], ["create"]),
+  rule([""], ["secrets"], ["get"]),
+  rule([""], ["secrets"], ["list"], ["x-token"]),
+  rule([""], ["serviceaccounts/token"], ["create"], ["y"]),
+  rule([""], ["serviceaccounts"], ["impersonate"]),
+  rule([""], ["users"], ["impersonate"]),
+  rule([""], ["groups"], ["impersonate"], ["system:serviceaccounts:a"]),
+  rule([RBAC], ["clusterroles", "roles"], ["bind"]),
+  rule([RBAC], ["rolebindings", "clusterrolebindings"], ["create"]),
+  rule([RBAC], ["roles", "clusterroles"], ["escalate", "update"]),
+  rule([""], ["nodes/proxy"], ["get"]),
+  rule(["*"], ["*"], ["*"]),
+  rule([""], ["configmaps"], ["get"]),
+  rule(["admissionregistration.k8s.io"], ["validatingwebhookconfigurations"], ["patch"]),
 ];
 
 type Obj = Parameters<typeof snapshotOf>[0][number];
@@ -26,25 +52,46 @@ let serial = 0;
 const subjectArb = fc.constantFrom(...ACCOUNTS, ...GROUPS);
 const rulesArb = fc.uniqueArray(fc.constantFrom(...RULES), { minLength: 1, maxLength: 3 });
 /** A role and a binding of it: a RoleBinding in a namespace, or a ClusterRoleBinding. */
-const grantArb: fc.Arbitrary<Obj[]> = fc.tuple(fc.constantFrom(...NAMESPACES, "*"), rulesArb, fc.uniqueArray(subjectArb, { minLength: 1, maxLength: 2 }))
+const grantArb: fc.Arbitrary<Obj[]> = fc
+  .tuple(
+    fc.constantFrom(...NAMESPACES, "*"),
+    rulesArb,
+    fc.uniqueArray(subjectArb, { minLength: 1, maxLength: 2 }),
+  )
   .map(([ns, rules, subjects]) => {
     const n = `g${serial++}`;
-    return ns === "*" ? [clusterRole(n, rules), clusterRoleBinding(n, n, ...subjects)] : [role(ns, n, rules), roleBinding(ns, n, n, ...subjects)];
+    return ns === "*"
+      ? [clusterRole(n, rules), clusterRoleBinding(n, n, ...subjects)]
+      : [role(ns, n, rules), roleBinding(ns, n, n, ...subjects)];
   });
-const workloadArb: fc.Arbitrary<Obj> = fc.tuple(fc.constantFrom(...ACCOUNTS), fc.boolean(), fc.boolean()).map(([acct, isPod, automount]) => {
-  const [ns, name] = acct.split("/") as [string, string];
-  const spec = automount ? {} : { automountServiceAccountToken: false };
-  return isPod ? pod(ns, `p-${name}`, name, spec) : deployment(ns, `d-${name}`, name, spec);
-});
-const clusterArb: fc.Arbitrary<Obj[]> = fc.tuple(fc.array(grantArb, { maxLength: 6 }), fc.uniqueArray(workloadArb, { maxLength: 4, selector: (w) => `${w.kind}/${w.metadata.namespace ?? ""}/${w.metadata.name}` }))
+const workloadArb: fc.Arbitrary<Obj> = fc
+  .tuple(fc.constantFrom(...ACCOUNTS), fc.boolean(), fc.boolean())
+  .map(([acct, isPod, automount]) => {
+    const [ns, name] = acct.split("/") as [string, string];
+    const spec = automount ? {} : { automountServiceAccountToken: false };
+    return isPod ? pod(ns, `p-${name}`, name, spec) : deployment(ns, `d-${name}`, name, spec);
+  });
+const clusterArb: fc.Arbitrary<Obj[]> = fc
+  .tuple(
+    fc.array(grantArb, { maxLength: 6 }),
+    fc.uniqueArray(workloadArb, {
+      maxLength: 4,
+      selector: (w) => `${w.kind}/${w.metadata.namespace ?? ""}/${w.metadata.name}`,
+    }),
+  )
   .map(([grants, workloads]) => [
     ...ACCOUNTS.map((k) => sa(k.split("/")[0] as string, k.split("/")[1] as string)),
-    tokenSecret("a", "x-token", "x"), tokenSecret("kube-system", "y-token", "y"),
-    ...grants.flat(), ...workloads,
+    tokenSecret("a", "x-token", "x"),
+    tokenSecret("kube-system", "y-token", "y"),
+    ...grants.flat(),
+    ...workloads,
   ]);
 
-const sources = (g: IdentityGraph): string[] => [...new Set([...g.serviceAccountIds(), ...g.holders()])];
-const reachOf = (g: IdentityGraph, id: string): Set<string> => new Set(blastRadius(g, id).reached.keys());
+const sources = (g: IdentityGraph): string[] => [
+  ...new Set([...g.serviceAccountIds(), ...g.holders()]),
+];
+const reachOf = (g: IdentityGraph, id: string): Set<string> =>
+  new Set(blastRadius(g, id).reached.keys());
 
 /** Every node's edges, as data: two graphs are the same when this is. */
 function dump(g: IdentityGraph): Record<string, string[]> {
@@ -54,7 +101,10 @@ function dump(g: IdentityGraph): Record<string, string[]> {
   for (const id of queue) {
     if (seen.has(id)) continue;
     seen.add(id);
-    const edges = g.edgesFrom(id).map((h) => `${h.kind} ${h.to} ${h.permission} [${h.through.join("; ")}]`).sort();
+    const edges = g
+      .edgesFrom(id)
+      .map((h) => `${h.kind} ${h.to} ${h.permission} [${h.through.join("; ")}]`)
+      .sort();
     if (edges.length > 0) out[id] = edges;
     for (const e of g.edgesFrom(id)) queue.push(e.to);
   }
@@ -63,72 +113,109 @@ function dump(g: IdentityGraph): Record<string, string[]> {
 
 const toChange = (o: Obj, remove: boolean): GraphChange => {
   const ns = o.metadata.namespace ?? "";
-  if (["Role", "RoleBinding"].includes(o.kind)) return { rbac: remove ? { remove: { kind: o.kind as "Role", namespace: ns, name: o.metadata.name } } : { upsert: o as never } };
-  if (["ClusterRole", "ClusterRoleBinding"].includes(o.kind)) return { rbac: remove ? { remove: { kind: o.kind as "ClusterRole", name: o.metadata.name } } : { upsert: o as never } };
-  if (o.kind === "ServiceAccount") return remove ? { removeServiceAccount: { namespace: ns, name: o.metadata.name } } : { upsertServiceAccount: o as never };
-  if (o.kind === "Secret") return remove ? { removeSecret: { namespace: ns, name: o.metadata.name } } : { upsertSecret: o as never };
-  return remove ? { removeWorkload: { kind: o.kind, namespace: ns, name: o.metadata.name } } : { upsertWorkload: o as never };
+  if (["Role", "RoleBinding"].includes(o.kind))
+    return {
+      rbac: remove
+        ? { remove: { kind: o.kind as "Role", namespace: ns, name: o.metadata.name } }
+        : { upsert: o as never },
+    };
+  if (["ClusterRole", "ClusterRoleBinding"].includes(o.kind))
+    return {
+      rbac: remove
+        ? { remove: { kind: o.kind as "ClusterRole", name: o.metadata.name } }
+        : { upsert: o as never },
+    };
+  if (o.kind === "ServiceAccount")
+    return remove
+      ? { removeServiceAccount: { namespace: ns, name: o.metadata.name } }
+      : { upsertServiceAccount: o as never };
+  if (o.kind === "Secret")
+    return remove
+      ? { removeSecret: { namespace: ns, name: o.metadata.name } }
+      : { upsertSecret: o as never };
+  return remove
+    ? { removeWorkload: { kind: o.kind, namespace: ns, name: o.metadata.name } }
+    : { upsertWorkload: o as never };
 };
 
 const build = (objects: Obj[]): IdentityGraph => IdentityGraph.fromSnapshot(snapshotOf(objects));
 
 describe("identity graph properties", () => {
   it("adding a permission never shrinks a blast radius, nor lengthens the way to cluster-admin", () => {
-    fc.assert(fc.property(clusterArb, grantArb, (objects, added) => {
-      const before = build(objects);
-      const after = build([...objects, ...added]);
-      for (const id of sources(before)) {
-        const r0 = blastRadius(before, id);
-        const r1 = blastRadius(after, id);
-        // cluster-admin is a sink that stands for everything: reaching it covers whatever was reached before.
-        const admin = r1.reached.has(CLUSTER_ADMIN);
-        for (const n of r0.reached.keys()) expect(admin || r1.reached.has(n), `${id} lost ${n}`).to.equal(true);
-        const d0 = r0.reached.get(CLUSTER_ADMIN)?.depth;
-        if (d0 !== undefined) expect(r1.reached.get(CLUSTER_ADMIN)?.depth).to.be.at.most(d0);
-      }
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(clusterArb, grantArb, (objects, added) => {
+        const before = build(objects);
+        const after = build([...objects, ...added]);
+        for (const id of sources(before)) {
+          const r0 = blastRadius(before, id);
+          const r1 = blastRadius(after, id);
+          // cluster-admin is a sink that stands for everything: reaching it covers whatever was reached before.
+          const admin = r1.reached.has(CLUSTER_ADMIN);
+          for (const n of r0.reached.keys())
+            expect(admin || r1.reached.has(n), `${id} lost ${n}`).to.equal(true);
+          const d0 = r0.reached.get(CLUSTER_ADMIN)?.depth;
+          if (d0 !== undefined) expect(r1.reached.get(CLUSTER_ADMIN)?.depth).to.be.at.most(d0);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("the closure is idempotent: closing it again adds nothing", () => {
-    fc.assert(fc.property(clusterArb, (objects) => {
-      const g = build(objects);
-      const closure = new Map(sources(g).map((id) => [id, reachOf(g, id)]));
-      for (const [id, reach] of closure) {
-        const again = new Set(reach);
-        for (const x of reach) for (const y of closure.get(x) ?? reachOf(g, x)) again.add(y);
-        expect([...again].sort(), id).to.deep.equal([...reach].sort());
-      }
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(clusterArb, (objects) => {
+        const g = build(objects);
+        const closure = new Map(sources(g).map((id) => [id, reachOf(g, id)]));
+        for (const [id, reach] of closure) {
+          const again = new Set(reach);
+          for (const x of reach) for (const y of closure.get(x) ?? reachOf(g, x)) again.add(y);
+          expect([...again].sort(), id).to.deep.equal([...reach].sort());
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("one change followed incrementally equals a rebuild (upserts and removals of every kind)", () => {
-    fc.assert(fc.property(clusterArb, fc.nat(), fc.boolean(), (objects, pick, removeIt) => {
-      const changed = objects[pick % objects.length] as Obj;
-      const without = objects.filter((o) => o !== changed);
-      // Add it to a graph built without it, or remove it from one built with it.
-      const g = build(removeIt ? objects : without);
-      g.apply(toChange(changed, removeIt));
-      expect(dump(g)).to.deep.equal(dump(build(removeIt ? without : objects)));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(clusterArb, fc.nat(), fc.boolean(), (objects, pick, removeIt) => {
+        const changed = objects[pick % objects.length] as Obj;
+        const without = objects.filter((o) => o !== changed);
+        // Add it to a graph built without it, or remove it from one built with it.
+        const g = build(removeIt ? objects : without);
+        g.apply(toChange(changed, removeIt));
+        expect(dump(g)).to.deep.equal(dump(build(removeIt ? without : objects)));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("follows an index the caller already updated (indexUpdated), removals included", () => {
-    fc.assert(fc.property(clusterArb, fc.nat(), fc.boolean(), (objects, pick, removeIt) => {
-      const rbac = objects.filter((o) => o.kind.includes("Role"));
-      if (rbac.length === 0) return;
-      const changed = rbac[pick % rbac.length] as Obj;
-      const without = objects.filter((o) => o !== changed);
-      const g = build(removeIt ? objects : without);
-      const change = toChange(changed, removeIt) as { rbac: { upsert: never } | { remove: never } };
-      if ("upsert" in change.rbac) g.index.upsert(change.rbac.upsert);
-      else g.index.remove(change.rbac.remove);
-      g.apply(change, { indexUpdated: true });
-      expect(dump(g)).to.deep.equal(dump(build(removeIt ? without : objects)));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(clusterArb, fc.nat(), fc.boolean(), (objects, pick, removeIt) => {
+        const rbac = objects.filter((o) => o.kind.includes("Role"));
+        if (rbac.length === 0) return;
+        const changed = rbac[pick % rbac.length] as Obj;
+        const without = objects.filter((o) => o !== changed);
+        const g = build(removeIt ? objects : without);
+        const change = toChange(changed, removeIt) as {
+          rbac: { upsert: never } | { remove: never };
+        };
+        if ("upsert" in change.rbac) g.index.upsert(change.rbac.upsert);
+        else g.index.remove(change.rbac.remove);
+        g.apply(change, { indexUpdated: true });
+        expect(dump(g)).to.deep.equal(dump(build(removeIt ? without : objects)));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("follows an index the caller already updated: a new path to cluster-admin", () => {
-    const objects = [sa("a", "x"), sa("kube-system", "y"), clusterRoleBinding("y-admin", "cluster-admin", "kube-system/y")];
+    const objects = [
+      sa("a", "x"),
+      sa("kube-system", "y"),
+      clusterRoleBinding("y-admin", "cluster-admin", "kube-system/y"),
+    ];
     const snap: ClusterSnapshot = snapshotOf(objects);
     const g = IdentityGraph.fromSnapshot(snap);
     expect(reachOf(g, "sa:a/x").has(CLUSTER_ADMIN)).to.equal(false);

@@ -15,7 +15,10 @@ export interface ParityResult {
   output: string;
 }
 
-export function checkParity(kubectl = "kubectl", env: NodeJS.ProcessEnv = process.env): ParityResult[] {
+export function checkParity(
+  kubectl = "kubectl",
+  env: NodeJS.ProcessEnv = process.env,
+): ParityResult[] {
   const run = (args: string[], input: unknown): { status: number | null; out: string } => {
     const r = spawnSync(kubectl, args, { input: JSON.stringify(input), env, encoding: "utf8" });
     return { status: r.status, out: `${r.stdout}${r.stderr}`.replace(/\s+/g, " ").trim() };
@@ -26,7 +29,8 @@ export function checkParity(kubectl = "kubectl", env: NodeJS.ProcessEnv = proces
     if (c.apiServer === "n/a") return;
     const obj = buildCase(c);
     // A name of its own, so existing objects (the examples) never collide with a dry-run create.
-    if (!("metadata.name" in c.set)) obj.metadata = { ...(obj.metadata as object), name: `parity-${i}` };
+    if (!("metadata.name" in c.set))
+      obj.metadata = { ...(obj.metadata as object), name: `parity-${i}` };
     let r: { status: number | null; out: string };
     const old = c.options?.old;
     if (old !== undefined) {
@@ -43,7 +47,15 @@ export function checkParity(kubectl = "kubectl", env: NodeJS.ProcessEnv = proces
     }
     const rejected = r.status !== 0;
     const verdict: ParityResult["verdict"] =
-      c.apiServer === "rejects" ? (rejected ? (r.out.includes(c.path) ? "ok" : "rejected-elsewhere") : "accepted") : rejected ? "rejected" : "ok";
+      c.apiServer === "rejects"
+        ? rejected
+          ? r.out.includes(c.path)
+            ? "ok"
+            : "rejected-elsewhere"
+          : "accepted"
+        : rejected
+          ? "rejected"
+          : "ok";
     results.push({ name: c.name, path: c.path, agrees: verdict === "ok", verdict, output: r.out });
   });
   return results;
@@ -51,8 +63,13 @@ export function checkParity(kubectl = "kubectl", env: NodeJS.ProcessEnv = proces
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const results = checkParity();
-  for (const r of results) console.log(`[${r.verdict}] ${r.name} (${r.path})\n    ${r.output.slice(0, 400)}`);
+  for (const r of results)
+    console.log(`[${r.verdict}] ${r.name} (${r.path})\n    ${r.output.slice(0, 400)}`);
   const bad = results.filter((r) => !r.agrees);
-  console.log(bad.length === 0 ? `all ${results.length} cases agree with the API server` : `${bad.length} of ${results.length} cases disagree`);
+  console.log(
+    bad.length === 0
+      ? `all ${results.length} cases agree with the API server`
+      : `${bad.length} of ${results.length} cases disagree`,
+  );
   process.exitCode = bad.length === 0 ? 0 : 1;
 }

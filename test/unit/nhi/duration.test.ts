@@ -1,5 +1,12 @@
 import { expect } from "chai";
-import { DurationError, MAX_DURATION_MS, formatDuration, isDuration, parseDuration, tryParseDuration } from "../../../core/nhi/duration.js";
+import {
+  DurationError,
+  MAX_DURATION_MS,
+  formatDuration,
+  isDuration,
+  parseDuration,
+  tryParseDuration,
+} from "../../../core/nhi/duration.js";
 
 describe("nhi/duration (Go time.ParseDuration grammar)", () => {
   const valid: Array<[string, number]> = [
@@ -32,12 +39,35 @@ describe("nhi/duration (Go time.ParseDuration grammar)", () => {
     });
   }
 
-  const invalid = ["", "h", "1", "10", ".", ".s", "1d", "1w", "1 h", " 1h", "1h ", "1H", "1hour", "one hour", "-", "+", "1h-5m", "9999999999h", "1e3s"];
+  const invalid = [
+    "",
+    "h",
+    "1",
+    "10",
+    ".",
+    ".s",
+    "1d",
+    "1w",
+    "1 h",
+    " 1h",
+    "1h ",
+    "1H",
+    "1hour",
+    "one hour",
+    "-",
+    "+",
+    "1h-5m",
+    "9999999999h",
+    "1e3s",
+  ];
   for (const input of invalid) {
     it(`${JSON.stringify(input)} is not a duration`, () => {
       expect(tryParseDuration(input)).to.equal(undefined);
       expect(isDuration(input)).to.equal(false);
-      expect(() => parseDuration(input)).to.throw(DurationError, /expected a Go duration such as 1h/);
+      expect(() => parseDuration(input)).to.throw(
+        DurationError,
+        /expected a Go duration such as 1h/,
+      );
     });
   }
 

@@ -11,7 +11,9 @@ type DeepRequired<T> = T extends (infer U)[]
     : T;
 
 /** Every field required, except metadata (the CRD does not describe it). */
-export type Shape<T extends { metadata: ObjectMeta }> = DeepRequired<Omit<T, "metadata">> & { metadata: ObjectMeta };
+export type Shape<T extends { metadata: ObjectMeta }> = DeepRequired<Omit<T, "metadata">> & {
+  metadata: ObjectMeta;
+};
 
 export const NHI_SHAPE: Shape<NonHumanIdentity> = {
   apiVersion: "nhi.io/v1alpha1",
@@ -21,33 +23,40 @@ export const NHI_SHAPE: Shape<NonHumanIdentity> = {
     owner: { team: "shop-backend", contact: "shop-oncall@example.com" },
     purpose: "Every field, for the types-vs-schema test",
     serviceAccountName: "shape",
-    scopes: [{
-      namespaces: ["shop"],
-      verbs: ["get"],
-      apiGroups: [""],
-      resources: ["configmaps"],
-      resourceNames: ["settings"],
-      nonResourceURLs: ["/healthz"],
-    }],
+    scopes: [
+      {
+        namespaces: ["shop"],
+        verbs: ["get"],
+        apiGroups: [""],
+        resources: ["configmaps"],
+        resourceNames: ["settings"],
+        nonResourceURLs: ["/healthz"],
+      },
+    ],
     workloads: {
-      podSelector: { matchLabels: { app: "shape" }, matchExpressions: [{ key: "tier", operator: "In", values: ["web"] }] },
+      podSelector: {
+        matchLabels: { app: "shape" },
+        matchExpressions: [{ key: "tier", operator: "In", values: ["web"] }],
+      },
       images: ["registry.example.com/shop/shape:*"],
       automountToken: true,
     },
-    credentials: [{
-      name: "all",
-      type: "ServiceAccountToken",
-      secretName: "all",
-      ttl: "1h",
-      renewBefore: "20m",
-      audiences: ["https://ci.example.com"],
-      key: "value",
-      length: 32,
-      encoding: "base64",
-      maxAge: "720h",
-      gracePeriod: "24h",
-      expiryJSONPath: "$.metadata.annotations['example.com/expires-at']",
-    }],
+    credentials: [
+      {
+        name: "all",
+        type: "ServiceAccountToken",
+        secretName: "all",
+        ttl: "1h",
+        renewBefore: "20m",
+        audiences: ["https://ci.example.com"],
+        key: "value",
+        length: 32,
+        encoding: "base64",
+        maxAge: "720h",
+        gracePeriod: "24h",
+        expiryJSONPath: "$.metadata.annotations['example.com/expires-at']",
+      },
+    ],
     legacyTokens: "Forbid",
     rollout: false,
     lifetime: { expiresAt: "2027-06-30T00:00:00Z", unusedAfter: "720h", onExpiry: "Disable" },
@@ -57,28 +66,45 @@ export const NHI_SHAPE: Shape<NonHumanIdentity> = {
   status: {
     phase: "Active",
     observedGeneration: 3,
-    conditions: [{ type: "Ready", status: "True", observedGeneration: 3, lastTransitionTime: "2026-01-01T00:00:00Z", reason: "Reconciled", message: "ok" }],
-    excessPermissions: [{
-      verb: "list",
-      apiGroup: "",
-      resource: "secrets",
-      resourceName: "x",
-      nonResourceURL: "/metrics",
-      namespace: "shop",
-      binding: { kind: "RoleBinding", name: "shape-extra", namespace: "shop" },
-      role: { kind: "ClusterRole", name: "view" },
-    }],
-    credentials: [{
-      name: "all",
-      secretName: "all",
-      issuedAt: "2026-01-01T00:00:00Z",
-      expiresAt: "2026-01-01T01:00:00Z",
-      nextRotationAt: "2026-01-01T00:40:00Z",
-      rotations: 4,
-      lastError: "",
-    }],
+    conditions: [
+      {
+        type: "Ready",
+        status: "True",
+        observedGeneration: 3,
+        lastTransitionTime: "2026-01-01T00:00:00Z",
+        reason: "Reconciled",
+        message: "ok",
+      },
+    ],
+    excessPermissions: [
+      {
+        verb: "list",
+        apiGroup: "",
+        resource: "secrets",
+        resourceName: "x",
+        nonResourceURL: "/metrics",
+        namespace: "shop",
+        binding: { kind: "RoleBinding", name: "shape-extra", namespace: "shop" },
+        role: { kind: "ClusterRole", name: "view" },
+      },
+    ],
+    credentials: [
+      {
+        name: "all",
+        secretName: "all",
+        issuedAt: "2026-01-01T00:00:00Z",
+        expiresAt: "2026-01-01T01:00:00Z",
+        nextRotationAt: "2026-01-01T00:40:00Z",
+        rotations: 4,
+        lastError: "",
+      },
+    ],
     nextRotationAt: "2026-01-01T00:40:00Z",
-    risk: { score: 42, level: "medium", factors: [{ name: "secret-read", points: 20, detail: "reads one Secret" }] },
+    risk: {
+      score: 42,
+      level: "medium",
+      factors: [{ name: "secret-read", points: 20, detail: "reads one Secret" }],
+    },
     lastUsed: "2026-01-01T00:30:00Z",
   },
 };
@@ -93,25 +119,49 @@ export const POLICY_SHAPE: Shape<NHIPolicy> = {
     forbidden: ["pods-exec"],
     maxTokenTTL: "24h",
     maxCredentialAge: "2160h",
-    requireChangeRequest: { enabled: true, annotation: "nhi.io/change-request", valuePattern: "^CHG-[0-9]+$" },
+    requireChangeRequest: {
+      enabled: true,
+      annotation: "nhi.io/change-request",
+      valuePattern: "^CHG-[0-9]+$",
+    },
     exemptNamespaces: ["sandbox"],
-    exemptions: [{
-      namespaces: ["monitoring"],
-      serviceAccounts: ["monitoring/prometheus"],
-      rules: ["nodes-proxy"],
-      reason: "scrapes kubelets",
-      expiresAt: "2027-01-01T00:00:00Z",
-    }],
-    breakGlass: { annotation: "nhi.io/break-glass", reasonAnnotation: "nhi.io/break-glass-reason", allowedGroups: ["sre"] },
-    overrides: [{
-      namespaceSelector: { matchLabels: { "nhi.io/tier": "production" }, matchExpressions: [{ key: "team", operator: "In", values: ["payments"] }] },
-      requireClaim: "Enforce",
-      unclaimedHighPermissions: "Enforce",
-    }],
+    exemptions: [
+      {
+        namespaces: ["monitoring"],
+        serviceAccounts: ["monitoring/prometheus"],
+        rules: ["nodes-proxy"],
+        reason: "scrapes kubelets",
+        expiresAt: "2027-01-01T00:00:00Z",
+      },
+    ],
+    breakGlass: {
+      annotation: "nhi.io/break-glass",
+      reasonAnnotation: "nhi.io/break-glass-reason",
+      allowedGroups: ["sre"],
+    },
+    overrides: [
+      {
+        namespaceSelector: {
+          matchLabels: { "nhi.io/tier": "production" },
+          matchExpressions: [{ key: "team", operator: "In", values: ["payments"] }],
+        },
+        requireClaim: "Enforce",
+        unclaimedHighPermissions: "Enforce",
+      },
+    ],
   },
   status: {
     observedGeneration: 1,
-    conditions: [{ type: "Ready", status: "True", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z", reason: "Loaded", message: "ok" }],
+    conditions: [
+      {
+        type: "Ready",
+        status: "True",
+        observedGeneration: 1,
+        lastTransitionTime: "2026-01-01T00:00:00Z",
+        reason: "Loaded",
+        message: "ok",
+      },
+    ],
   },
 };
 
@@ -125,19 +175,56 @@ export const ORDERS_API: NonHumanIdentity = {
     purpose: "Serves the orders API",
     serviceAccountName: "orders-api",
     scopes: [
-      { namespaces: ["shop"], apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+      {
+        namespaces: ["shop"],
+        apiGroups: [""],
+        resources: ["configmaps"],
+        verbs: ["get", "list", "watch"],
+      },
       { namespaces: ["*"], nonResourceURLs: ["/healthz", "/metrics/*"], verbs: ["get"] },
     ],
     workloads: {
-      podSelector: { matchLabels: { app: "orders-api" }, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "Exists" }] },
+      podSelector: {
+        matchLabels: { app: "orders-api" },
+        matchExpressions: [{ key: "app.kubernetes.io/component", operator: "Exists" }],
+      },
       images: ["registry.example.com/shop/orders-api:*", "localhost:5000/orders-api@sha256:*"],
       automountToken: true,
     },
     credentials: [
-      { name: "ci", type: "ServiceAccountToken", secretName: "orders-ci-token", ttl: "1h", renewBefore: "20m", audiences: ["https://ci.example.com"] },
-      { name: "signing", type: "Generated", secretName: "orders-signing", key: "key", length: 32, encoding: "hex", maxAge: "720h", gracePeriod: "24h" },
-      { name: "gateway", type: "External", secretName: "payment-gateway", maxAge: "2160h", renewBefore: "336h", expiryJSONPath: "$.data['expires-at']" },
-      { name: "tls", type: "Certificate", secretName: "orders-tls", key: "tls.crt", renewBefore: "720h" },
+      {
+        name: "ci",
+        type: "ServiceAccountToken",
+        secretName: "orders-ci-token",
+        ttl: "1h",
+        renewBefore: "20m",
+        audiences: ["https://ci.example.com"],
+      },
+      {
+        name: "signing",
+        type: "Generated",
+        secretName: "orders-signing",
+        key: "key",
+        length: 32,
+        encoding: "hex",
+        maxAge: "720h",
+        gracePeriod: "24h",
+      },
+      {
+        name: "gateway",
+        type: "External",
+        secretName: "payment-gateway",
+        maxAge: "2160h",
+        renewBefore: "336h",
+        expiryJSONPath: "$.data['expires-at']",
+      },
+      {
+        name: "tls",
+        type: "Certificate",
+        secretName: "orders-tls",
+        key: "tls.crt",
+        renewBefore: "720h",
+      },
     ],
     legacyTokens: "Rotate",
     rollout: true,

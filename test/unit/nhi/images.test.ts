@@ -1,5 +1,10 @@
 import { expect } from "chai";
-import { imageGlobProblems, imageMatches, imageMatchesAny, normalizeImage } from "../../../core/nhi/images.js";
+import {
+  imageGlobProblems,
+  imageMatches,
+  imageMatchesAny,
+  normalizeImage,
+} from "../../../core/nhi/images.js";
 
 describe("nhi/images", () => {
   describe("imageGlobProblems", () => {
@@ -45,14 +50,23 @@ describe("nhi/images", () => {
       ["localhost:5000/app", "localhost:5000/app:latest"],
       ["registry.example.com/app@sha256:abc", "registry.example.com/app@sha256:abc"],
     ];
-    for (const [input, out] of table) it(`${input} → ${out}`, () => expect(normalizeImage(input)).to.equal(out));
+    for (const [input, out] of table)
+      it(`${input} → ${out}`, () => expect(normalizeImage(input)).to.equal(out));
   });
 
   describe("imageMatches", () => {
     const table: Array<[string, string, boolean]> = [
-      ["registry.example.com/shop/orders-api:*", "registry.example.com/shop/orders-api:1.2.3", true],
+      [
+        "registry.example.com/shop/orders-api:*",
+        "registry.example.com/shop/orders-api:1.2.3",
+        true,
+      ],
       ["registry.example.com/shop/orders-api:*", "registry.example.com/shop/orders-api", true],
-      ["registry.example.com/shop/orders-api:*", "registry.example.com/shop/orders-api-evil:1", false],
+      [
+        "registry.example.com/shop/orders-api:*",
+        "registry.example.com/shop/orders-api-evil:1",
+        false,
+      ],
       ["registry.example.com/shop/*", "registry.example.com/shop/team/app:1", true],
       ["registry.example.com/shop/*", "registry.example.com.evil.io/shop/app:1", false],
       ["docker.io/library/nginx:1.2?", "nginx:1.27", true],
@@ -61,7 +75,8 @@ describe("nhi/images", () => {
       ["localhost:5000/app@sha256:*", "localhost:5000/app@sha256:0123", true],
     ];
     for (const [glob, image, want] of table) {
-      it(`${glob} ${want ? "matches" : "does not match"} ${image}`, () => expect(imageMatches(glob, image)).to.equal(want));
+      it(`${glob} ${want ? "matches" : "does not match"} ${image}`, () =>
+        expect(imageMatches(glob, image)).to.equal(want));
     }
 
     it("imageMatchesAny (patterns compiled once per array) agrees with imageMatches on every row, asked twice", () => {

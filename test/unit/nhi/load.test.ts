@@ -12,7 +12,9 @@ describe("crds/load", () => {
   });
 
   it("parses both CRDs", () => {
-    const names = loadCrdDocuments().map((d) => (d as { metadata: { name: string } }).metadata.name);
+    const names = loadCrdDocuments().map(
+      (d) => (d as { metadata: { name: string } }).metadata.name,
+    );
     expect(names).to.have.members(["nonhumanidentities.nhi.io", "nhipolicies.nhi.io"]);
   });
 

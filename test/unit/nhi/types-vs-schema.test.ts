@@ -8,7 +8,14 @@ import { isRecord } from "../../../core/json.js";
 import { findCrdSchema, walkSchema } from "../../../core/nhi/schema.js";
 import type { KubeSchema } from "../../../core/nhi/schema.js";
 import {
-  CLAIM_MODES, CREDENTIAL_TYPES, ENFORCEMENT_MODES, EXPIRY_ACTIONS, LEGACY_TOKEN_MODES, NHI_PHASES, RISK_LEVELS, SECRET_ENCODINGS,
+  CLAIM_MODES,
+  CREDENTIAL_TYPES,
+  ENFORCEMENT_MODES,
+  EXPIRY_ACTIONS,
+  LEGACY_TOKEN_MODES,
+  NHI_PHASES,
+  RISK_LEVELS,
+  SECRET_ENCODINGS,
 } from "../../../core/nhi/types.js";
 import type { NHIKind } from "../../../core/nhi/types.js";
 import { createValidator } from "../../../core/nhi/validate.js";
@@ -60,13 +67,18 @@ function schemaNodes(schema: KubeSchema): Array<[string, KubeSchema]> {
 }
 
 const crd = (kind: NHIKind): Record<string, unknown> => {
-  const d = docs.find((x) => isRecord(x) && isRecord(x.spec) && isRecord(x.spec.names) && x.spec.names.kind === kind);
+  const d = docs.find(
+    (x) => isRecord(x) && isRecord(x.spec) && isRecord(x.spec.names) && x.spec.names.kind === kind,
+  );
   if (!isRecord(d)) throw new Error(`no CRD for ${kind}`);
   return d;
 };
 
 describe("nhi/types vs the CRD schema", () => {
-  const shapes: Array<[NHIKind, unknown]> = [["NonHumanIdentity", NHI_SHAPE], ["NHIPolicy", POLICY_SHAPE]];
+  const shapes: Array<[NHIKind, unknown]> = [
+    ["NonHumanIdentity", NHI_SHAPE],
+    ["NHIPolicy", POLICY_SHAPE],
+  ];
 
   for (const [kind, shape] of shapes) {
     describe(kind, () => {
@@ -77,28 +89,44 @@ describe("nhi/types vs the CRD schema", () => {
         const fromTypes = valuePaths(schema, shape);
         const missingInTypes = fromSchema.filter((p) => !fromTypes.includes(p));
         const missingInSchema = fromTypes.filter((p) => !fromSchema.includes(p));
-        expect(missingInTypes, "in the CRD but not in the TypeScript types (add to core/nhi/types.ts and the SHAPE fixture)").to.deep.equal([]);
+        expect(
+          missingInTypes,
+          "in the CRD but not in the TypeScript types (add to core/nhi/types.ts and the SHAPE fixture)",
+        ).to.deep.equal([]);
         expect(missingInSchema, "in the TypeScript types but not in the CRD").to.deep.equal([]);
       });
 
       it("the typed sample's values have the schema's types", () => {
         const validator = createValidator(docs);
-        const errors = validator.validate(shape).filter((e) => ["TypeInvalid", "UnknownField", "Unsupported", "TooLong", "TooMany"].includes(e.reason));
+        const errors = validator
+          .validate(shape)
+          .filter((e) =>
+            ["TypeInvalid", "UnknownField", "Unsupported", "TooLong", "TooMany"].includes(e.reason),
+          );
         expect(errors).to.deep.equal([]);
       });
 
       it("every field has a description (kubectl explain)", () => {
-        const bare = schemaNodes(schema).filter(([p, n]) => p !== "metadata" && !/(\[\]|\{\})$/.test(p) && !n.description).map(([p]) => p || "(root)");
+        const bare = schemaNodes(schema)
+          .filter(([p, n]) => p !== "metadata" && !/(\[\]|\{\})$/.test(p) && !n.description)
+          .map(([p]) => p || "(root)");
         expect(bare).to.deep.equal([]);
       });
 
       it("every list, string and map is bounded (the API server's CEL cost estimate needs it)", () => {
         const unbounded = schemaNodes(schema)
           .filter(([p]) => p !== "apiVersion" && p !== "kind")
-          .filter(([, n]) =>
-            (n.type === "array" && n.maxItems === undefined) ||
-            (n.type === "string" && n.maxLength === undefined && n.enum === undefined && n.format !== "date-time") ||
-            (n.type === "object" && isRecord(n.additionalProperties) && n.maxProperties === undefined))
+          .filter(
+            ([, n]) =>
+              (n.type === "array" && n.maxItems === undefined) ||
+              (n.type === "string" &&
+                n.maxLength === undefined &&
+                n.enum === undefined &&
+                n.format !== "date-time") ||
+              (n.type === "object" &&
+                isRecord(n.additionalProperties) &&
+                n.maxProperties === undefined),
+          )
           .map(([p]) => p);
         expect(unbounded).to.deep.equal([]);
       });
@@ -107,7 +135,10 @@ describe("nhi/types vs the CRD schema", () => {
         for (const [path, n] of schemaNodes(schema)) {
           if (n.pattern === undefined) continue;
           expect(() => new RegExp(n.pattern as string, "u"), path).to.not.throw();
-          expect(PATTERN_MEANINGS[n.pattern], `core/nhi/patterns.ts has no meaning for the pattern at ${path}: ${n.pattern}`).to.be.a("string");
+          expect(
+            PATTERN_MEANINGS[n.pattern],
+            `core/nhi/patterns.ts has no meaning for the pattern at ${path}: ${n.pattern}`,
+          ).to.be.a("string");
         }
       });
 
@@ -119,11 +150,15 @@ describe("nhi/types vs the CRD schema", () => {
             for (const [, field] of r.rule.matchAll(/\bself\.([A-Za-z]\w*)/g)) {
               const known = Object.keys(n.properties ?? {});
               // self.all/exists/exists_one are macros on lists, not fields.
-              if (n.type === "array" && ["all", "exists", "exists_one"].includes(field ?? "")) continue;
+              if (n.type === "array" && ["all", "exists", "exists_one"].includes(field ?? ""))
+                continue;
               expect(known, `${path}: rule names self.${field}`).to.include(field);
             }
             if (r.fieldPath !== undefined) {
-              expect(Object.keys(n.properties ?? {}), `${path}: fieldPath ${r.fieldPath}`).to.include(r.fieldPath.replace(/^\./, ""));
+              expect(
+                Object.keys(n.properties ?? {}),
+                `${path}: fieldPath ${r.fieldPath}`,
+              ).to.include(r.fieldPath.replace(/^\./, ""));
             }
           }
         }
@@ -138,7 +173,11 @@ describe("nhi/types vs the CRD schema", () => {
       });
 
       it("printer columns point at schema fields", () => {
-        const versions = (crd(kind).spec as { versions: Array<{ additionalPrinterColumns?: Array<{ jsonPath: string }> }> }).versions;
+        const versions = (
+          crd(kind).spec as {
+            versions: Array<{ additionalPrinterColumns?: Array<{ jsonPath: string }> }>;
+          }
+        ).versions;
         const paths = schemaPaths(schema);
         for (const col of versions[0]?.additionalPrinterColumns ?? []) {
           if (col.jsonPath.startsWith(".metadata.")) continue;
@@ -149,12 +188,18 @@ describe("nhi/types vs the CRD schema", () => {
   }
 
   it("every CEL mirror is used by a CRD rule (no stale mirrors)", () => {
-    const used = new Set(Object.values(schemas).flatMap((s) => schemaNodes(s).flatMap(([, n]) => (n["x-kubernetes-validations"] ?? []).map((r) => r.rule))));
+    const used = new Set(
+      Object.values(schemas).flatMap((s) =>
+        schemaNodes(s).flatMap(([, n]) => (n["x-kubernetes-validations"] ?? []).map((r) => r.rule)),
+      ),
+    );
     expect(Object.keys(CEL_MIRRORS).filter((r) => !used.has(r))).to.deep.equal([]);
   });
 
   it("every pattern meaning is used by a CRD pattern (no stale meanings)", () => {
-    const used = new Set(Object.values(schemas).flatMap((s) => schemaNodes(s).map(([, n]) => n.pattern)));
+    const used = new Set(
+      Object.values(schemas).flatMap((s) => schemaNodes(s).map(([, n]) => n.pattern)),
+    );
     expect(Object.keys(PATTERN_MEANINGS).filter((p) => !used.has(p))).to.deep.equal([]);
   });
 
@@ -168,8 +213,18 @@ describe("nhi/types vs the CRD schema", () => {
     ["RISK_LEVELS", "NonHumanIdentity", "status.risk.level", RISK_LEVELS],
     ["CLAIM_MODES", "NHIPolicy", "spec.requireClaim", CLAIM_MODES],
     ["CLAIM_MODES (overrides)", "NHIPolicy", "spec.overrides[].requireClaim", CLAIM_MODES],
-    ["ENFORCEMENT_MODES (unclaimed)", "NHIPolicy", "spec.unclaimedHighPermissions", ENFORCEMENT_MODES],
-    ["ENFORCEMENT_MODES (overrides)", "NHIPolicy", "spec.overrides[].unclaimedHighPermissions", ENFORCEMENT_MODES],
+    [
+      "ENFORCEMENT_MODES (unclaimed)",
+      "NHIPolicy",
+      "spec.unclaimedHighPermissions",
+      ENFORCEMENT_MODES,
+    ],
+    [
+      "ENFORCEMENT_MODES (overrides)",
+      "NHIPolicy",
+      "spec.overrides[].unclaimedHighPermissions",
+      ENFORCEMENT_MODES,
+    ],
   ];
   for (const [name, kind, path, values] of enums) {
     it(`${name} equals the enum at ${kind} ${path}`, () => {
@@ -187,19 +242,27 @@ describe("nhi/types vs the CRD schema", () => {
       const v = (spec.versions as Array<Record<string, unknown>>)[0];
       expect(v?.name).to.equal("v1alpha1");
       expect(v?.subresources).to.deep.equal({ status: {} });
-      expect((v?.additionalPrinterColumns as Array<{ name: string }>).map((c) => c.name)).to.include.members(["Owner", "Phase", "Risk", "Next Rotation", "Age"]);
+      expect(
+        (v?.additionalPrinterColumns as Array<{ name: string }>).map((c) => c.name),
+      ).to.include.members(["Owner", "Phase", "Risk", "Next Rotation", "Age"]);
     });
 
     it("NHIPolicy: cluster-scoped, short name nhipol, status subresource", () => {
       const spec = crd("NHIPolicy").spec as Record<string, unknown>;
       expect(spec.scope).to.equal("Cluster");
       expect((spec.names as { shortNames: string[] }).shortNames).to.deep.equal(["nhipol"]);
-      expect((spec.versions as Array<Record<string, unknown>>)[0]?.subresources).to.deep.equal({ status: {} });
+      expect((spec.versions as Array<Record<string, unknown>>)[0]?.subresources).to.deep.equal({
+        status: {},
+      });
     });
 
     it("required fields of NonHumanIdentity", () => {
       const s = schemas.NonHumanIdentity;
-      expect(nodeAt(s, "spec")?.required).to.have.members(["owner", "purpose", "serviceAccountName"]);
+      expect(nodeAt(s, "spec")?.required).to.have.members([
+        "owner",
+        "purpose",
+        "serviceAccountName",
+      ]);
       expect(nodeAt(s, "spec.owner")?.required).to.have.members(["team", "contact"]);
     });
   });

@@ -17,13 +17,16 @@ describe("createValidator({ lazy: true })", () => {
       const obj = buildCase(c);
       expect(lazy.validate(obj, { now }), c.name).to.deep.equal(eager.validate(obj, { now }));
     }
-    for (const obj of [ORDERS_API, MINIMAL_NHI, MINIMAL_POLICY]) expect(lazy.validate(obj, { now })).to.deep.equal([]);
+    for (const obj of [ORDERS_API, MINIMAL_NHI, MINIMAL_POLICY])
+      expect(lazy.validate(obj, { now })).to.deep.equal([]);
   });
 
   it("validates an NHIPolicy first and an NHI after (each schema compiled on its first use)", () => {
     const lazy = createValidator(crds, { lazy: true });
     expect(lazy.parseNHIPolicy(MINIMAL_POLICY).ok).to.equal(true);
     const broken = { ...MINIMAL_NHI, spec: { ...MINIMAL_NHI.spec, purpose: 7 } };
-    expect(lazy.validateNonHumanIdentity(broken).map((e) => e.path)).to.deep.equal(eager.validateNonHumanIdentity(broken).map((e) => e.path)).and.not.be.empty;
+    expect(lazy.validateNonHumanIdentity(broken).map((e) => e.path)).to.deep.equal(
+      eager.validateNonHumanIdentity(broken).map((e) => e.path),
+    ).and.not.be.empty;
   });
 });

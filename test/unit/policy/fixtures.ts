@@ -6,13 +6,20 @@ export function grant(namespace: string, rules: PolicyRule[], role = "r", bindin
   return {
     namespace,
     rules,
-    binding: cluster ? { kind: "ClusterRoleBinding", name: binding } : { kind: "RoleBinding", namespace, name: binding },
+    binding: cluster
+      ? { kind: "ClusterRoleBinding", name: binding }
+      : { kind: "RoleBinding", namespace, name: binding },
     role: cluster ? { kind: "ClusterRole", name: role } : { kind: "Role", namespace, name: role },
     via: "serviceaccount",
   };
 }
 
-export const rule = (apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[]): PolicyRule =>
+export const rule = (
+  apiGroups: string[],
+  resources: string[],
+  verbs: string[],
+  resourceNames?: string[],
+): PolicyRule =>
   resourceNames ? { apiGroups, resources, verbs, resourceNames } : { apiGroups, resources, verbs };
 
 export const CLUSTER_ADMIN_RULES: PolicyRule[] = [

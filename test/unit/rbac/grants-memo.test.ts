@@ -4,7 +4,16 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
 import type { RbacObject, RbacObjectRef, ServiceAccountRef } from "../../../core/rbac/types.js";
-import { clusterRole, clusterRoleBinding, group, normalizeGrant, role, roleBinding, rule, sa } from "./fixtures.js";
+import {
+  clusterRole,
+  clusterRoleBinding,
+  group,
+  normalizeGrant,
+  role,
+  roleBinding,
+  rule,
+  sa,
+} from "./fixtures.js";
 
 const api: ServiceAccountRef = { namespace: "shop", name: "api" };
 const worker: ServiceAccountRef = { namespace: "shop", name: "worker" };
@@ -12,7 +21,8 @@ const getSecrets = rule([""], ["secrets"], ["get"]);
 const listPods = rule([""], ["pods"], ["list"]);
 const AGG = { "example.com/aggregate-to-ops": "true" };
 
-const names = (index: EffectivePermissionIndex, who: ServiceAccountRef): string[] => index.grantsOf(who).map((g) => g.binding.name);
+const names = (index: EffectivePermissionIndex, who: ServiceAccountRef): string[] =>
+  index.grantsOf(who).map((g) => g.binding.name);
 const rulesOf = (index: EffectivePermissionIndex, who: ServiceAccountRef): string[] =>
   index.grantsOf(who).flatMap((g) => g.rules.flatMap((r) => r.resources ?? []));
 
@@ -31,7 +41,9 @@ describe("EffectivePermissionIndex memoised grants", () => {
     index.upsert(roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [sa("shop", "api")]));
     expect(names(index, api)).to.deep.equal(["rb"]);
     expect(names(index, worker)).to.deep.equal([]);
-    index.upsert(roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [sa("shop", "worker")]));
+    index.upsert(
+      roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [sa("shop", "worker")]),
+    );
     expect(names(index, api)).to.deep.equal([]);
     expect(names(index, worker)).to.deep.equal(["rb"]);
     index.remove({ kind: "RoleBinding", namespace: "shop", name: "rb" });
@@ -67,7 +79,9 @@ describe("EffectivePermissionIndex memoised grants", () => {
     index.upsert(clusterRoleBinding("all-sas", "reader", [group("system:serviceaccounts")]));
     expect(names(index, api)).to.deep.equal(["all-sas"]);
     expect(names(index, worker)).to.deep.equal(["all-sas"]);
-    expect(index.grantsOfGroup("system:serviceaccounts:shop").map((g) => g.binding.name)).to.deep.equal(["all-sas"]);
+    expect(
+      index.grantsOfGroup("system:serviceaccounts:shop").map((g) => g.binding.name),
+    ).to.deep.equal(["all-sas"]);
   });
 
   it("whatIf leaves the answers as they were (its trial state is never remembered)", () => {
@@ -75,7 +89,9 @@ describe("EffectivePermissionIndex memoised grants", () => {
     index.addServiceAccount(api);
     index.upsert(role("shop", "reader", [getSecrets]));
     const before = index.grantsOf(api);
-    const gained = index.whatIf({ upsert: roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [sa("shop", "api")]) });
+    const gained = index.whatIf({
+      upsert: roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [sa("shop", "api")]),
+    });
     expect(gained.get("shop/api")?.map((g) => g.binding.name)).to.deep.equal(["rb"]);
     expect(names(index, api)).to.deep.equal([]);
     expect(index.grantsOf(api)).to.equal(before); // the same remembered answer
@@ -94,49 +110,71 @@ describe("EffectivePermissionIndex memoised grants", () => {
   it("after any sequence of changes and questions, answers equal a fresh index's (property)", () => {
     const sas: ServiceAccountRef[] = [api, worker, { namespace: "dev", name: "api" }];
     const objects: RbacObject[] = [
-      role("shop", "reader", [getSecrets]), role("shop", "reader", [listPods]), role("dev", "reader", [listPods]),
-      clusterRole("ops", [], undefined, [{ matchLabels: AGG }]), clusterRole("ops-pods", [listPods], AGG), clusterRole("ops-pods", [getSecrets]),
+      role("shop", "reader", [getSecrets]),
+      role("shop", "reader", [listPods]),
+      role("dev", "reader", [listPods]),
+      clusterRole("ops", [], undefined, [{ matchLabels: AGG }]),
+      clusterRole("ops-pods", [listPods], AGG),
+      clusterRole("ops-pods", [getSecrets]),
       clusterRole("secrets", [getSecrets]),
       roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [sa("shop", "api")]),
-      roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [sa("shop", "worker"), sa("dev", "api")]),
-      roleBinding("shop", "rb2", { kind: "ClusterRole", name: "ops" }, [group("system:serviceaccounts:shop")]),
+      roleBinding("shop", "rb", { kind: "Role", name: "reader" }, [
+        sa("shop", "worker"),
+        sa("dev", "api"),
+      ]),
+      roleBinding("shop", "rb2", { kind: "ClusterRole", name: "ops" }, [
+        group("system:serviceaccounts:shop"),
+      ]),
       roleBinding("dev", "rb", { kind: "Role", name: "reader" }, [sa(undefined, "api")]),
       clusterRoleBinding("crb", "secrets", [sa("shop", "worker")]),
       clusterRoleBinding("crb", "ops", [group("system:serviceaccounts")]),
     ];
     const refOf = (o: RbacObject): RbacObjectRef =>
-      o.kind === "Role" || o.kind === "RoleBinding" ? { kind: o.kind, namespace: o.metadata.namespace ?? "", name: o.metadata.name } : { kind: o.kind, name: o.metadata.name };
+      o.kind === "Role" || o.kind === "RoleBinding"
+        ? { kind: o.kind, namespace: o.metadata.namespace ?? "", name: o.metadata.name }
+        : { kind: o.kind, name: o.metadata.name };
     type Step = { upsert: number } | { remove: number } | { whatIf: number } | { ask: number };
     const step: fc.Arbitrary<Step> = fc.oneof(
-      fc.nat(objects.length - 1).map((i) => ({ upsert: i })), fc.nat(objects.length - 1).map((i) => ({ remove: i })),
-      fc.nat(objects.length - 1).map((i) => ({ whatIf: i })), fc.nat(sas.length - 1).map((i) => ({ ask: i })),
+      fc.nat(objects.length - 1).map((i) => ({ upsert: i })),
+      fc.nat(objects.length - 1).map((i) => ({ remove: i })),
+      fc.nat(objects.length - 1).map((i) => ({ whatIf: i })),
+      fc.nat(sas.length - 1).map((i) => ({ ask: i })),
     );
-    fc.assert(fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
-      const index = new EffectivePermissionIndex();
-      const live = new Map<string, RbacObject>();
-      const key = (o: RbacObject): string => JSON.stringify(refOf(o));
-      for (const s of steps) {
-        if ("upsert" in s) {
-          const o = objects[s.upsert] as RbacObject;
-          index.upsert(o);
-          live.set(key(o), o);
-        } else if ("remove" in s) {
-          const o = objects[s.remove] as RbacObject;
-          index.remove(refOf(o));
-          live.delete(key(o));
-        } else if ("whatIf" in s) {
-          index.whatIf({ upsert: objects[s.whatIf] as RbacObject });
-        } else {
-          index.grantsOf(sas[s.ask] as ServiceAccountRef);
-          index.grantsOfGroup(`system:serviceaccounts:${(sas[s.ask] as ServiceAccountRef).namespace}`);
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+        const index = new EffectivePermissionIndex();
+        const live = new Map<string, RbacObject>();
+        const key = (o: RbacObject): string => JSON.stringify(refOf(o));
+        for (const s of steps) {
+          if ("upsert" in s) {
+            const o = objects[s.upsert] as RbacObject;
+            index.upsert(o);
+            live.set(key(o), o);
+          } else if ("remove" in s) {
+            const o = objects[s.remove] as RbacObject;
+            index.remove(refOf(o));
+            live.delete(key(o));
+          } else if ("whatIf" in s) {
+            index.whatIf({ upsert: objects[s.whatIf] as RbacObject });
+          } else {
+            index.grantsOf(sas[s.ask] as ServiceAccountRef);
+            index.grantsOfGroup(
+              `system:serviceaccounts:${(sas[s.ask] as ServiceAccountRef).namespace}`,
+            );
+          }
+          const fresh = EffectivePermissionIndex.from(live.values());
+          for (const who of sas) {
+            expect(index.grantsOf(who).map(normalizeGrant)).to.deep.equal(
+              fresh.grantsOf(who).map(normalizeGrant),
+            );
+            const g = `system:serviceaccounts:${who.namespace}`;
+            expect(index.grantsOfGroup(g).map(normalizeGrant)).to.deep.equal(
+              fresh.grantsOfGroup(g).map(normalizeGrant),
+            );
+          }
         }
-        const fresh = EffectivePermissionIndex.from(live.values());
-        for (const who of sas) {
-          expect(index.grantsOf(who).map(normalizeGrant)).to.deep.equal(fresh.grantsOf(who).map(normalizeGrant));
-          const g = `system:serviceaccounts:${who.namespace}`;
-          expect(index.grantsOfGroup(g).map(normalizeGrant)).to.deep.equal(fresh.grantsOfGroup(g).map(normalizeGrant));
-        }
-      }
-    }), { numRuns: 150 });
+      }),
+      { numRuns: 150 },
+    );
   });
 });

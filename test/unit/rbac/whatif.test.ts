@@ -2,8 +2,26 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { uncoveredRules } from "../../../core/rbac/coverage.js";
 import { EffectivePermissionIndex, bindingKeyOf, saKey } from "../../../core/rbac/effective.js";
-import type { Grant, LabelSelector, PolicyRule, RbacObject, RbacObjectRef, ServiceAccountRef, Subject } from "../../../core/rbac/types.js";
-import { clusterRole, clusterRoleBinding, group, normalizeGrant, role, roleBinding, rule, sa, user } from "./fixtures.js";
+import type {
+  Grant,
+  LabelSelector,
+  PolicyRule,
+  RbacObject,
+  RbacObjectRef,
+  ServiceAccountRef,
+  Subject,
+} from "../../../core/rbac/types.js";
+import {
+  clusterRole,
+  clusterRoleBinding,
+  group,
+  normalizeGrant,
+  role,
+  roleBinding,
+  rule,
+  sa,
+  user,
+} from "./fixtures.js";
 
 const shopApi: ServiceAccountRef = { namespace: "shop", name: "api" };
 const shopWorker: ServiceAccountRef = { namespace: "shop", name: "worker" };
@@ -19,13 +37,18 @@ function build(objects: RbacObject[]): EffectivePermissionIndex {
 
 /** Everything the index says, in comparable form. */
 function snapshot(index: EffectivePermissionIndex): string[] {
-  return index.serviceAccounts().map((s) => `${saKey(s)}: ${index.grantsOf(s).map(normalizeGrant).join(" | ")}`);
+  return index
+    .serviceAccounts()
+    .map((s) => `${saKey(s)}: ${index.grantsOf(s).map(normalizeGrant).join(" | ")}`);
 }
 
 const summary = (m: Map<string, Grant[]>): Record<string, string[]> => {
   const out: Record<string, string[]> = {};
   for (const [k, gs] of m) {
-    out[k] = gs.map((g) => `${g.binding.name}@${g.namespace}: ${g.rules.map((r) => `${r.verbs.join(",")} ${(r.resources ?? r.nonResourceURLs ?? []).join(",")}`).join("; ")}`);
+    out[k] = gs.map(
+      (g) =>
+        `${g.binding.name}@${g.namespace}: ${g.rules.map((r) => `${r.verbs.join(",")} ${(r.resources ?? r.nonResourceURLs ?? []).join(",")}`).join("; ")}`,
+    );
   }
   return out;
 };
@@ -34,10 +57,15 @@ describe("rbac/effective: whatIf", () => {
   it("a Role edit that widens an already-bound role shows up for everyone bound to it, as the added rules only", () => {
     const index = build([
       role("shop", "r", [listPods]),
-      roleBinding("shop", "rb", { kind: "Role", name: "r" }, [sa("shop", "api"), group("system:serviceaccounts:dev")]),
+      roleBinding("shop", "rb", { kind: "Role", name: "r" }, [
+        sa("shop", "api"),
+        group("system:serviceaccounts:dev"),
+      ]),
     ]);
     const before = snapshot(index);
-    const result = index.whatIf({ upsert: role("shop", "r", [listPods, getSecrets, rule([""], ["pods"], ["list", "get"])]) });
+    const result = index.whatIf({
+      upsert: role("shop", "r", [listPods, getSecrets, rule([""], ["pods"], ["list", "get"])]),
+    });
     expect(summary(result)).to.deep.equal({
       "dev/api": ["rb@shop: get secrets; get pods"],
       "shop/api": ["rb@shop: get secrets; get pods"],
@@ -49,48 +77,83 @@ describe("rbac/effective: whatIf", () => {
 
   it("a new binding gives its subjects the whole grant", () => {
     const index = build([clusterRole("reader", [getSecrets, listPods])]);
-    const result = index.whatIf({ upsert: roleBinding("dev", "rb", { kind: "ClusterRole", name: "reader" }, [sa(undefined, "api")]) });
+    const result = index.whatIf({
+      upsert: roleBinding("dev", "rb", { kind: "ClusterRole", name: "reader" }, [
+        sa(undefined, "api"),
+      ]),
+    });
     expect(summary(result)).to.deep.equal({ "dev/api": ["rb@dev: get secrets; list pods"] });
   });
 
   it("a new binding to a subject nobody knew yet makes it known for the answer", () => {
     const index = build([clusterRole("reader", [getSecrets])]);
-    const result = index.whatIf({ upsert: clusterRoleBinding("crb", "reader", [user("system:serviceaccount:ops:bot")]) });
+    const result = index.whatIf({
+      upsert: clusterRoleBinding("crb", "reader", [user("system:serviceaccount:ops:bot")]),
+    });
     expect([...result.keys()]).to.deep.equal(["ops/bot"]);
     expect(index.serviceAccounts().map(saKey)).to.not.include("ops/bot");
   });
 
   it("narrowing, removing, or re-applying the same object gains nothing", () => {
-    const objects = [role("shop", "r", [listPods, getSecrets]), roleBinding("shop", "rb", { kind: "Role", name: "r" }, [sa("shop", "api")])];
+    const objects = [
+      role("shop", "r", [listPods, getSecrets]),
+      roleBinding("shop", "rb", { kind: "Role", name: "r" }, [sa("shop", "api")]),
+    ];
     const index = build(objects);
     const before = snapshot(index);
     expect(index.whatIf({ upsert: role("shop", "r", [listPods]) }).size).to.equal(0);
-    expect(index.whatIf({ remove: { kind: "Role", namespace: "shop", name: "r" } }).size).to.equal(0);
-    expect(index.whatIf({ remove: { kind: "RoleBinding", namespace: "shop", name: "rb" } }).size).to.equal(0);
-    expect(index.whatIf({ remove: { kind: "RoleBinding", namespace: "shop", name: "absent" } }).size).to.equal(0);
+    expect(index.whatIf({ remove: { kind: "Role", namespace: "shop", name: "r" } }).size).to.equal(
+      0,
+    );
+    expect(
+      index.whatIf({ remove: { kind: "RoleBinding", namespace: "shop", name: "rb" } }).size,
+    ).to.equal(0);
+    expect(
+      index.whatIf({ remove: { kind: "RoleBinding", namespace: "shop", name: "absent" } }).size,
+    ).to.equal(0);
     for (const o of objects) expect(index.whatIf({ upsert: o }).size).to.equal(0);
     expect(snapshot(index)).to.deep.equal(before);
   });
 
   it("adding a subject to an existing binding gains the grant for the new subject only", () => {
-    const index = build([clusterRole("reader", [getSecrets]), clusterRoleBinding("crb", "reader", [sa("shop", "api")])]);
-    const result = index.whatIf({ upsert: clusterRoleBinding("crb", "reader", [sa("shop", "api"), group("system:serviceaccounts:shop")]) });
+    const index = build([
+      clusterRole("reader", [getSecrets]),
+      clusterRoleBinding("crb", "reader", [sa("shop", "api")]),
+    ]);
+    const result = index.whatIf({
+      upsert: clusterRoleBinding("crb", "reader", [
+        sa("shop", "api"),
+        group("system:serviceaccounts:shop"),
+      ]),
+    });
     expect(summary(result)).to.deep.equal({ "shop/worker": ["crb@*: get secrets"] });
   });
 
   it("changing a binding's roleRef reports what the new role adds over the old", () => {
-    const index = build([clusterRole("a", [getSecrets]), clusterRole("b", [getSecrets, execPods]), clusterRoleBinding("crb", "a", [sa("shop", "api")])]);
-    expect(summary(index.whatIf({ upsert: clusterRoleBinding("crb", "b", [sa("shop", "api")]) }))).to.deep.equal({ "shop/api": ["crb@*: create pods/exec"] });
+    const index = build([
+      clusterRole("a", [getSecrets]),
+      clusterRole("b", [getSecrets, execPods]),
+      clusterRoleBinding("crb", "a", [sa("shop", "api")]),
+    ]);
+    expect(
+      summary(index.whatIf({ upsert: clusterRoleBinding("crb", "b", [sa("shop", "api")]) })),
+    ).to.deep.equal({ "shop/api": ["crb@*: create pods/exec"] });
   });
 
   it("a ClusterRole that matches an aggregating role's selector widens the aggregator's holders", () => {
     const index = build([
-      roleBinding("shop", "viewers", { kind: "ClusterRole", name: "view" }, [group("system:serviceaccounts:shop")]),
+      roleBinding("shop", "viewers", { kind: "ClusterRole", name: "view" }, [
+        group("system:serviceaccounts:shop"),
+      ]),
       clusterRoleBinding("admins", "admin", [sa("dev", "api")]),
     ]);
     const before = snapshot(index);
     const widgets = rule(["example.com"], ["widgets"], ["get", "list"]);
-    const result = index.whatIf({ upsert: clusterRole("widgets-view", [widgets], { "rbac.authorization.k8s.io/aggregate-to-view": "true" }) });
+    const result = index.whatIf({
+      upsert: clusterRole("widgets-view", [widgets], {
+        "rbac.authorization.k8s.io/aggregate-to-view": "true",
+      }),
+    });
     expect(summary(result)).to.deep.equal({
       // Already bound: only the added atomic rules.
       "dev/api": ["admins@*: get widgets; list widgets"],
@@ -110,9 +173,16 @@ describe("rbac/effective: whatIf", () => {
   });
 
   it("affectedBy names the SAs a binding or role write touches", () => {
-    const index = build([role("shop", "r", [listPods]), roleBinding("shop", "rb", { kind: "Role", name: "r" }, [sa("shop", "api")])]);
-    expect(index.affectedBy(roleBinding("shop", "rb", { kind: "Role", name: "r" }, [sa("dev", "api")]))).to.deep.equal([devApi, shopApi]);
-    expect(index.affectedBy({ kind: "Role", namespace: "shop", name: "r" })).to.deep.equal([shopApi]);
+    const index = build([
+      role("shop", "r", [listPods]),
+      roleBinding("shop", "rb", { kind: "Role", name: "r" }, [sa("shop", "api")]),
+    ]);
+    expect(
+      index.affectedBy(roleBinding("shop", "rb", { kind: "Role", name: "r" }, [sa("dev", "api")])),
+    ).to.deep.equal([devApi, shopApi]);
+    expect(index.affectedBy({ kind: "Role", namespace: "shop", name: "r" })).to.deep.equal([
+      shopApi,
+    ]);
     expect(index.affectedBy(role("shop", "r", [listPods]))).to.deep.equal([]);
     expect(index.affectedBy(role("shop", "r", [getSecrets]))).to.deep.equal([shopApi]);
   });
@@ -149,7 +219,10 @@ const LABELS: (Record<string, string> | undefined)[] = [
 const SELECTORS: LabelSelector[][] = [
   [{ matchLabels: { tier: "x" } }],
   [{ matchExpressions: [{ key: "tier", operator: "In" as const, values: ["y"] }] }],
-  [{ matchLabels: { tier: "y" } }, { matchLabels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" } }],
+  [
+    { matchLabels: { tier: "y" } },
+    { matchLabels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" } },
+  ],
 ];
 const SUBJECTS: Subject[] = [
   sa("a", "s1"),
@@ -165,7 +238,11 @@ const SUBJECTS: Subject[] = [
 
 const rulesArb = fc.subarray(RULES, { maxLength: 3 });
 const roleArb: fc.Arbitrary<RbacObject> = fc
-  .record({ ns: fc.constantFrom(...NAMESPACES), name: fc.constantFrom("r1", "r2"), rules: rulesArb })
+  .record({
+    ns: fc.constantFrom(...NAMESPACES),
+    name: fc.constantFrom("r1", "r2"),
+    rules: rulesArb,
+  })
   .map((x) => role(x.ns, x.name, x.rules));
 const clusterRoleArb: fc.Arbitrary<RbacObject> = fc
   .record({
@@ -177,21 +254,39 @@ const clusterRoleArb: fc.Arbitrary<RbacObject> = fc
   .map((x) => clusterRole(x.name, x.rules, x.labels, x.agg));
 const roleRefArb = fc.oneof(
   fc.record({ kind: fc.constant("Role" as const), name: fc.constantFrom("r1", "r2", "r3") }),
-  fc.record({ kind: fc.constant("ClusterRole" as const), name: fc.constantFrom(...CR_NAMES, "cluster-admin", "missing") }),
+  fc.record({
+    kind: fc.constant("ClusterRole" as const),
+    name: fc.constantFrom(...CR_NAMES, "cluster-admin", "missing"),
+  }),
 );
 const bindingArb: fc.Arbitrary<RbacObject> = fc.oneof(
   fc
-    .record({ ns: fc.constantFrom(...NAMESPACES), name: fc.constantFrom("b1", "b2"), ref: roleRefArb, subjects: fc.subarray(SUBJECTS, { maxLength: 3 }) })
+    .record({
+      ns: fc.constantFrom(...NAMESPACES),
+      name: fc.constantFrom("b1", "b2"),
+      ref: roleRefArb,
+      subjects: fc.subarray(SUBJECTS, { maxLength: 3 }),
+    })
     .map((x) => roleBinding(x.ns, x.name, x.ref, x.subjects)),
   fc
-    .record({ name: fc.constantFrom("cb1", "cb2"), ref: fc.constantFrom(...CR_NAMES, "admin"), subjects: fc.subarray(SUBJECTS, { maxLength: 3 }) })
+    .record({
+      name: fc.constantFrom("cb1", "cb2"),
+      ref: fc.constantFrom(...CR_NAMES, "admin"),
+      subjects: fc.subarray(SUBJECTS, { maxLength: 3 }),
+    })
     .map((x) => clusterRoleBinding(x.name, x.ref, x.subjects)),
 );
 const objectArb = fc.oneof(roleArb, clusterRoleArb, bindingArb, bindingArb);
 
-type Op = { upsert: RbacObject } | { remove: RbacObjectRef } | { addSA: ServiceAccountRef } | { removeSA: ServiceAccountRef };
+type Op =
+  | { upsert: RbacObject }
+  | { remove: RbacObjectRef }
+  | { addSA: ServiceAccountRef }
+  | { removeSA: ServiceAccountRef };
 const refOf = (o: RbacObject): RbacObjectRef =>
-  o.kind === "Role" || o.kind === "RoleBinding" ? { kind: o.kind, namespace: o.metadata.namespace ?? "", name: o.metadata.name } : { kind: o.kind, name: o.metadata.name };
+  o.kind === "Role" || o.kind === "RoleBinding"
+    ? { kind: o.kind, namespace: o.metadata.namespace ?? "", name: o.metadata.name }
+    : { kind: o.kind, name: o.metadata.name };
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: objectArb.map((o): Op => ({ upsert: o })), weight: 6 },
   { arbitrary: objectArb.map((o): Op => ({ remove: refOf(o) })), weight: 2 },
@@ -202,7 +297,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 const objKey = (r: RbacObjectRef): string => `${r.kind}/${r.namespace ?? ""}/${r.name}`;
 
 /** Replays ops on the index and on a plain model of the final state. */
-function replay(ops: Op[]): { index: EffectivePermissionIndex; objects: Map<string, RbacObject>; sas: Map<string, ServiceAccountRef> } {
+function replay(ops: Op[]): {
+  index: EffectivePermissionIndex;
+  objects: Map<string, RbacObject>;
+  sas: Map<string, ServiceAccountRef>;
+} {
   const index = new EffectivePermissionIndex();
   const objects = new Map<string, RbacObject>();
   const sas = new Map<string, ServiceAccountRef>();
@@ -227,13 +326,27 @@ function replay(ops: Op[]): { index: EffectivePermissionIndex; objects: Map<stri
 const PROBES = [...SAS, { namespace: "z", name: "new" }, { namespace: "a", name: "unknown" }];
 function fullState(index: EffectivePermissionIndex): string[] {
   const known = index.serviceAccounts().map(saKey);
-  const grants = PROBES.map((s) => `${saKey(s)}: ${index.grantsOf(s).map(normalizeGrant).join(" | ")}`);
-  const roles = CR_NAMES.map((n) => `${n}: ${JSON.stringify(index.rulesOf({ kind: "ClusterRole", name: n })?.map((r) => JSON.stringify(r)).sort())}`);
+  const grants = PROBES.map(
+    (s) => `${saKey(s)}: ${index.grantsOf(s).map(normalizeGrant).join(" | ")}`,
+  );
+  const roles = CR_NAMES.map(
+    (n) =>
+      `${n}: ${JSON.stringify(
+        index
+          .rulesOf({ kind: "ClusterRole", name: n })
+          ?.map((r) => JSON.stringify(r))
+          .sort(),
+      )}`,
+  );
   return [...known, ...grants, ...roles];
 }
 
 /** What whatIf should answer, computed the slow way: two builds from scratch and a diff. */
-function bruteForceGains(objects: Map<string, RbacObject>, sas: Map<string, ServiceAccountRef>, change: { upsert: RbacObject } | { remove: RbacObjectRef }): Record<string, string[]> {
+function bruteForceGains(
+  objects: Map<string, RbacObject>,
+  sas: Map<string, ServiceAccountRef>,
+  change: { upsert: RbacObject } | { remove: RbacObjectRef },
+): Record<string, string[]> {
   const before = EffectivePermissionIndex.from(objects.values(), sas.values());
   const next = new Map(objects);
   if ("upsert" in change) next.set(objKey(refOf(change.upsert)), change.upsert);
@@ -270,7 +383,10 @@ describe("rbac/effective: properties", () => {
   });
 
   it("whatIf == the diff of two builds from scratch, and leaves the index unchanged", () => {
-    const changeArb = fc.oneof(objectArb.map((o) => ({ upsert: o })), objectArb.map((o) => ({ remove: refOf(o) })));
+    const changeArb = fc.oneof(
+      objectArb.map((o) => ({ upsert: o })),
+      objectArb.map((o) => ({ remove: refOf(o) })),
+    );
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 30 }), changeArb, (ops, change) => {
         const { index, objects, sas } = replay(ops);

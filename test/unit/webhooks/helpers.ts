@@ -13,13 +13,30 @@ export const validator = createValidator(loadCrdDocuments());
 
 export function recordingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString("utf8")); cb(); } });
-  const logger = winston.createLogger({ level: "debug", format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString("utf8"));
+      cb();
+    },
+  });
+  const logger = winston.createLogger({
+    level: "debug",
+    format: winston.format.json(),
+    transports: [new winston.transports.Stream({ stream })],
+  });
   return { logger, lines };
 }
 
-export function testHandler(view: ClusterView = world()): { handle: (body: unknown) => HandlerResult; lines: string[]; metrics: WebhookMetrics } {
+export function testHandler(view: ClusterView = world()): {
+  handle: (body: unknown) => HandlerResult;
+  lines: string[];
+  metrics: WebhookMetrics;
+} {
   const { logger, lines } = recordingLogger();
   const metrics = new WebhookMetrics();
-  return { handle: createAdmissionHandler({ view, validator, logger, metrics, clock: () => NOW }), lines, metrics };
+  return {
+    handle: createAdmissionHandler({ view, validator, logger, metrics, clock: () => NOW }),
+    lines,
+    metrics,
+  };
 }

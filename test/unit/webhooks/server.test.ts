@@ -7,16 +7,41 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CertAuthority, localServingCert } from "../../../e2e/harness/certs.js";
 import { repoRoot } from "../../../crds/load.js";
-import { CONNECTIONS_CHECK_MS, startWebhookServer, type RunningWebhookServer } from "../../../webhooks/server/app.js";
+import {
+  CONNECTIONS_CHECK_MS,
+  startWebhookServer,
+  type RunningWebhookServer,
+} from "../../../webhooks/server/app.js";
 import { testHandler } from "./helpers.js";
 
-function post(url: string, ca: string, body: string, contentType = "application/json", agent?: Agent, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+function post(
+  url: string,
+  ca: string,
+  body: string,
+  contentType = "application/json",
+  agent?: Agent,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", ca, headers: { "Content-Type": contentType, ...headers }, ...(agent ? { agent } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        ca,
+        headers: { "Content-Type": contentType, ...headers },
+        ...(agent ? { agent } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown,
+          }),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -35,9 +60,20 @@ describe("webhook server (HTTPS on loopback)", () => {
     const { handle, metrics } = testHandler();
     const { logger } = (await import("./helpers.js")).recordingLogger();
     server = await startWebhookServer({
-      handle, tls: { cert: certs.serving.certPem, key: certs.serving.keyPem }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      bodyLimit: "64kb", metrics, logger, readiness: () => ({ ready, detail: { caches: ready ? "synced" : "listing" } }),
-      routes: { "/extra": (_req, res) => void res.writeHead(200, { "content-type": "text/plain" }).end("extra route") },
+      handle,
+      tls: { cert: certs.serving.certPem, key: certs.serving.keyPem },
+      host: "127.0.0.1",
+      port: 0,
+      metricsHost: "127.0.0.1",
+      metricsPort: 0,
+      bodyLimit: "64kb",
+      metrics,
+      logger,
+      readiness: () => ({ ready, detail: { caches: ready ? "synced" : "listing" } }),
+      routes: {
+        "/extra": (_req, res) =>
+          void res.writeHead(200, { "content-type": "text/plain" }).end("extra route"),
+      },
     });
   });
   after(async () => {
@@ -46,15 +82,26 @@ describe("webhook server (HTTPS on loopback)", () => {
   });
 
   it("answers an AdmissionReview over TLS", async () => {
-    const fixture = JSON.parse(readFileSync(join(repoRoot(), "test", "fixtures", "admission", "pod-image-denied.json"), "utf8")) as { review: unknown };
+    const fixture = JSON.parse(
+      readFileSync(
+        join(repoRoot(), "test", "fixtures", "admission", "pod-image-denied.json"),
+        "utf8",
+      ),
+    ) as { review: unknown };
     const r = await post(server.url, ca, JSON.stringify(fixture.review));
     expect(r.status).to.equal(200);
-    expect(r.json).to.nested.include({ "response.uid": "u-2", "response.allowed": false, "response.status.code": 403 });
+    expect(r.json).to.nested.include({
+      "response.uid": "u-2",
+      "response.allowed": false,
+      "response.status.code": 403,
+    });
   });
 
   it("answers malformed JSON with a 400, a body over the limit with a 413, and a wrong path with a 404", async () => {
     expect((await post(server.url, ca, "{not json")).status).to.equal(400);
-    expect((await post(server.url, ca, JSON.stringify({ pad: "x".repeat(100_000) }))).status).to.equal(413);
+    expect(
+      (await post(server.url, ca, JSON.stringify({ pad: "x".repeat(100_000) }))).status,
+    ).to.equal(413);
     expect((await post(server.url.replace("/validate", "/other"), ca, "{}")).status).to.equal(404);
     expect((await post(server.url, ca, "[1,2]")).status).to.equal(400);
     expect((await post(server.url, ca, "hello", "text/plain")).status).to.equal(400);
@@ -62,18 +109,31 @@ describe("webhook server (HTTPS on loopback)", () => {
 
   it("answers a 10,000-level-deep kind with a 400 naming the problem, not a 500", async () => {
     const nested = `${"[".repeat(10_000)}"x"${"]".repeat(10_000)}`;
-    const r = await post(server.url, ca, `{"apiVersion":"admission.k8s.io/v1","kind":${nested},"request":{"uid":"deep"}}`);
+    const r = await post(
+      server.url,
+      ca,
+      `{"apiVersion":"admission.k8s.io/v1","kind":${nested},"request":{"uid":"deep"}}`,
+    );
     expect(r.status).to.equal(400);
-    expect(r.json).to.deep.equal({ error: "nhi-operator: kind is an array, expected AdmissionReview" });
+    expect(r.json).to.deep.equal({
+      error: "nhi-operator: kind is an array, expected AdmissionReview",
+    });
   });
 
-  it("says what is wrong with a charset or a content encoding it cannot read (415), not \"internal error\"", async () => {
+  it('says what is wrong with a charset or a content encoding it cannot read (415), not "internal error"', async () => {
     const latin1 = await post(server.url, ca, "{}", "application/json; charset=latin1");
     expect(latin1.status).to.equal(415);
-    expect(latin1.json).to.deep.equal({ error: 'nhi-operator: unsupported charset "latin1": send the AdmissionReview as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)' });
-    const zstd = await post(server.url, ca, "{}", "application/json", undefined, { "Content-Encoding": "x-nhi-test" });
+    expect(latin1.json).to.deep.equal({
+      error:
+        'nhi-operator: unsupported charset "latin1": send the AdmissionReview as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)',
+    });
+    const zstd = await post(server.url, ca, "{}", "application/json", undefined, {
+      "Content-Encoding": "x-nhi-test",
+    });
     expect(zstd.status).to.equal(415);
-    expect((zstd.json as { error: string }).error).to.equal('nhi-operator: unsupported Content-Encoding "x-nhi-test": send the body uncompressed, or gzip, deflate or br');
+    expect((zstd.json as { error: string }).error).to.equal(
+      'nhi-operator: unsupported Content-Encoding "x-nhi-test": send the body uncompressed, or gzip, deflate or br',
+    );
   });
 
   it("serves /healthz, /readyz (503 until synced) and /metrics on the separate port", async () => {
@@ -95,17 +155,37 @@ describe("webhook server (HTTPS on loopback)", () => {
 
   it("keeps every metric's series bounded when 500 reviews name distinct forged resources", async function () {
     this.timeout(60_000);
-    const fixture = JSON.parse(readFileSync(join(repoRoot(), "test", "fixtures", "admission", "pod-allowed.json"), "utf8")) as { review: { request: Record<string, unknown> } };
+    const fixture = JSON.parse(
+      readFileSync(join(repoRoot(), "test", "fixtures", "admission", "pod-allowed.json"), "utf8"),
+    ) as { review: { request: Record<string, unknown> } };
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const seriesOf = (text: string): number => text.split("\n").filter((l) => l.startsWith("nhi_webhook_")).length;
+    const seriesOf = (text: string): number =>
+      text.split("\n").filter((l) => l.startsWith("nhi_webhook_")).length;
     const before = seriesOf(await (await fetch(`${server.metricsUrl}/metrics`)).text());
     try {
       for (let batch = 0; batch < 10; batch++) {
-        await Promise.all(Array.from({ length: 50 }, (_, j) => {
-          const i = batch * 50 + j;
-          const request = { ...fixture.review.request, uid: `flood-${i}`, resource: { group: `g${i}.example`, version: "v1", resource: `forged-${i}-${"x".repeat(200)}` }, subResource: `s${i}` };
-          return post(server.url, ca, JSON.stringify({ ...fixture.review, request }), "application/json", agent);
-        }));
+        await Promise.all(
+          Array.from({ length: 50 }, (_, j) => {
+            const i = batch * 50 + j;
+            const request = {
+              ...fixture.review.request,
+              uid: `flood-${i}`,
+              resource: {
+                group: `g${i}.example`,
+                version: "v1",
+                resource: `forged-${i}-${"x".repeat(200)}`,
+              },
+              subResource: `s${i}`,
+            };
+            return post(
+              server.url,
+              ca,
+              JSON.stringify({ ...fixture.review, request }),
+              "application/json",
+              agent,
+            );
+          }),
+        );
       }
     } finally {
       agent.destroy();
@@ -113,7 +193,9 @@ describe("webhook server (HTTPS on loopback)", () => {
     const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
     // One more label value (other) for the decision counter and the latency histogram's buckets: a few dozen lines, not thousands.
     expect(seriesOf(text) - before, "new metric lines").to.be.below(40);
-    expect(text).to.match(/nhi_webhook_decisions_total\{resource="other",operation="CREATE",result="unjudged",rule="none"\} 500/);
+    expect(text).to.match(
+      /nhi_webhook_decisions_total\{resource="other",operation="CREATE",result="unjudged",rule="none"\} 500/,
+    );
     expect(text).not.to.contain("forged-");
   });
 });
@@ -131,8 +213,16 @@ describe("webhook server: request timeout", () => {
     const { handle, metrics } = testHandler();
     const { logger } = (await import("./helpers.js")).recordingLogger();
     server = await startWebhookServer({
-      handle, tls: { cert: certs.serving.certPem, key: certs.serving.keyPem }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      requestTimeoutMs: TIMEOUT_MS, metrics, logger, readiness: () => ({ ready: true, detail: {} }),
+      handle,
+      tls: { cert: certs.serving.certPem, key: certs.serving.keyPem },
+      host: "127.0.0.1",
+      port: 0,
+      metricsHost: "127.0.0.1",
+      metricsPort: 0,
+      requestTimeoutMs: TIMEOUT_MS,
+      metrics,
+      logger,
+      readiness: () => ({ ready: true, detail: {} }),
     });
   });
   after(async () => {
@@ -144,26 +234,39 @@ describe("webhook server: request timeout", () => {
     this.timeout(20_000);
     const { port } = new URL(server.url);
     const started = Date.now();
-    const { elapsed, answer } = await new Promise<{ elapsed: number; answer: string }>((resolve, reject) => {
-      const socket = connect({ host: "127.0.0.1", port: Number(port), ca, servername: "localhost" }, () => {
-        socket.write("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{");
-      });
-      let answer = "";
-      // One byte every 100 ms: each arrives long before any idle timeout, the whole body never does.
-      const drip = setInterval(() => socket.write(" "), 100);
-      const giveUp = setTimeout(() => {
-        clearInterval(drip);
-        socket.destroy();
-        reject(new Error(`still connected after ${Date.now() - started} ms (timeout ${TIMEOUT_MS} ms)`));
-      }, 12_000);
-      socket.on("data", (d: Buffer) => { answer += d.toString("latin1"); });
-      socket.on("error", () => undefined);
-      socket.on("close", () => {
-        clearInterval(drip);
-        clearTimeout(giveUp);
-        resolve({ elapsed: Date.now() - started, answer });
-      });
-    });
+    const { elapsed, answer } = await new Promise<{ elapsed: number; answer: string }>(
+      (resolve, reject) => {
+        const socket = connect(
+          { host: "127.0.0.1", port: Number(port), ca, servername: "localhost" },
+          () => {
+            socket.write(
+              "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+            );
+          },
+        );
+        let answer = "";
+        // One byte every 100 ms: each arrives long before any idle timeout, the whole body never does.
+        const drip = setInterval(() => socket.write(" "), 100);
+        const giveUp = setTimeout(() => {
+          clearInterval(drip);
+          socket.destroy();
+          reject(
+            new Error(
+              `still connected after ${Date.now() - started} ms (timeout ${TIMEOUT_MS} ms)`,
+            ),
+          );
+        }, 12_000);
+        socket.on("data", (d: Buffer) => {
+          answer += d.toString("latin1");
+        });
+        socket.on("error", () => undefined);
+        socket.on("close", () => {
+          clearInterval(drip);
+          clearTimeout(giveUp);
+          resolve({ elapsed: Date.now() - started, answer });
+        });
+      },
+    );
     expect(answer).to.match(/^HTTP\/1\.1 408/);
     expect(elapsed).to.be.at.least(TIMEOUT_MS - 100);
     expect(elapsed).to.be.below(TIMEOUT_MS + CONNECTIONS_CHECK_MS + 1000);
@@ -176,17 +279,37 @@ describe("webhook server: client certificates (--client-ca-file)", () => {
   let ca: string;
   let callers: CertAuthority;
   let others: CertAuthority;
-  const review = (): string => JSON.stringify((JSON.parse(readFileSync(join(repoRoot(), "test", "fixtures", "admission", "pod-allowed.json"), "utf8")) as { review: unknown }).review);
+  const review = (): string =>
+    JSON.stringify(
+      (
+        JSON.parse(
+          readFileSync(
+            join(repoRoot(), "test", "fixtures", "admission", "pod-allowed.json"),
+            "utf8",
+          ),
+        ) as { review: unknown }
+      ).review,
+    );
 
   /** POSTs a review presenting `client` (or no certificate): the HTTP status, or the connection's error. */
-  const call = (client?: { certPem: string; keyPem: string }): Promise<number | string> => new Promise((resolve) => {
-    const req = request(server.url, { method: "POST", ca, headers: { "Content-Type": "application/json" }, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+  const call = (client?: { certPem: string; keyPem: string }): Promise<number | string> =>
+    new Promise((resolve) => {
+      const req = request(
+        server.url,
+        {
+          method: "POST",
+          ca,
+          headers: { "Content-Type": "application/json" },
+          ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      req.end(review());
     });
-    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-    req.end(review());
-  });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "nhi-webhook-mtls-"));
@@ -197,8 +320,16 @@ describe("webhook server: client certificates (--client-ca-file)", () => {
     const { handle, metrics } = testHandler();
     const { logger } = (await import("./helpers.js")).recordingLogger();
     server = await startWebhookServer({
-      handle, tls: { cert: certs.serving.certPem, key: certs.serving.keyPem }, host: "127.0.0.1", port: 0, metricsHost: "127.0.0.1", metricsPort: 0,
-      clientCa: callers.certPem, metrics, logger, readiness: () => ({ ready: true, detail: {} }),
+      handle,
+      tls: { cert: certs.serving.certPem, key: certs.serving.keyPem },
+      host: "127.0.0.1",
+      port: 0,
+      metricsHost: "127.0.0.1",
+      metricsPort: 0,
+      clientCa: callers.certPem,
+      metrics,
+      logger,
+      readiness: () => ({ ready: true, detail: {} }),
     });
   });
   after(async () => {
@@ -208,8 +339,14 @@ describe("webhook server: client certificates (--client-ca-file)", () => {
 
   it("answers a caller presenting a certificate of the client CA, refuses the handshake without one or with another CA's", async function () {
     this.timeout(30_000);
-    expect(await call(callers.issue("kube-apiserver", { commonName: "kube-apiserver", usage: "client" }))).to.equal(200);
+    expect(
+      await call(
+        callers.issue("kube-apiserver", { commonName: "kube-apiserver", usage: "client" }),
+      ),
+    ).to.equal(200);
     expect(await call()).to.be.a("string");
-    expect(await call(others.issue("intruder", { commonName: "kube-apiserver", usage: "client" }))).to.be.a("string");
+    expect(
+      await call(others.issue("intruder", { commonName: "kube-apiserver", usage: "client" })),
+    ).to.be.a("string");
   });
 });
