@@ -262,13 +262,11 @@ async function startOperatorAuditSink(
   logger: Log,
 ): Promise<RunningAuditSink> {
   // Pods (their IPs) are inventory informers, which only the leader runs otherwise: the sink needs them on every replica.
-  cache
-    .startInventory()
-    .catch((err: unknown) =>
-      logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", {
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    );
+  cache.startInventory().catch((err: unknown) =>
+    logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", {
+      error: err instanceof Error ? err.message : String(err),
+    }),
+  );
   let pods: ReturnType<typeof podIPIndex> | undefined;
   cache.onChange((c) => {
     if (c.kind === "Pod") pods = undefined;

@@ -172,19 +172,17 @@ async function main(): Promise<void> {
         "ValidatingWebhookConfiguration",
       ].includes(o.kind);
     // No kubelet runs the chart's pods here: the webhook configuration points at this machine instead of the Service.
-    const here = rendered
-      .filter(runsHere)
-      .map((o) =>
-        o.kind !== "ValidatingWebhookConfiguration"
-          ? o
-          : {
-              ...o,
-              webhooks: (o.webhooks as Record<string, unknown>[]).map((w) => ({
-                ...w,
-                clientConfig: { url: `https://127.0.0.1:${port}/validate` },
-              })),
-            },
-      );
+    const here = rendered.filter(runsHere).map((o) =>
+      o.kind !== "ValidatingWebhookConfiguration"
+        ? o
+        : {
+            ...o,
+            webhooks: (o.webhooks as Record<string, unknown>[]).map((w) => ({
+              ...w,
+              clientConfig: { url: `https://127.0.0.1:${port}/validate` },
+            })),
+          },
+    );
     await plane.kubectlOk(["create", "namespace", NS]);
     await plane.kubectlOk(["apply", "-f", "-"], {
       input: JSON.stringify({ apiVersion: "v1", kind: "List", items: here }),
