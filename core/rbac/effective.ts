@@ -408,11 +408,8 @@ export class EffectivePermissionIndex {
     return out.sort((a, b) => roleKeyOf(a.role).localeCompare(roleKeyOf(b.role)));
   }
 
-  /**
-   * ServiceAccounts that hold this role's rules: bound to it, or bound to a ClusterRole that
-   * aggregates it (transitively). Group subjects expand to the known SAs in scope.
-   */
-  holdersOf(ref: RoleObjectRef): ServiceAccountRef[] {
+  /** The role itself and every ClusterRole that aggregates it, transitively (their role keys). */
+  private roleKeysCarrying(ref: RoleObjectRef): Set<string> {
     const roleKeys = new Set<string>([roleKeyOf(ref)]);
     if (ref.kind === "ClusterRole") {
       const queue = [ref.name];
@@ -426,6 +423,15 @@ export class EffectivePermissionIndex {
         }
       }
     }
+    return roleKeys;
+  }
+
+  /**
+   * ServiceAccounts that hold this role's rules: bound to it, or bound to a ClusterRole that
+   * aggregates it (transitively). Group subjects expand to the known SAs in scope.
+   */
+  holdersOf(ref: RoleObjectRef): ServiceAccountRef[] {
+    const roleKeys = this.roleKeysCarrying(ref);
     const sas = new Set<string>();
     for (const rk of roleKeys) {
       for (const b of this.bindingsByRole.get(rk) ?? [])
@@ -458,19 +464,7 @@ export class EffectivePermissionIndex {
    * named directly and the member groups named, without expanding groups to their members.
    */
   subjectsHolding(ref: RoleObjectRef): { serviceAccounts: ServiceAccountRef[]; groups: string[] } {
-    const roleKeys = new Set<string>([roleKeyOf(ref)]);
-    if (ref.kind === "ClusterRole") {
-      const queue = [ref.name];
-      for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
-        for (const consumer of this.aggConsumers.get(name) ?? []) {
-          const ck = `ClusterRole/${consumer}`;
-          if (!roleKeys.has(ck)) {
-            roleKeys.add(ck);
-            queue.push(consumer);
-          }
-        }
-      }
-    }
+    const roleKeys = this.roleKeysCarrying(ref);
     const sas = new Set<string>();
     const groups = new Set<string>();
     for (const rk of roleKeys) {
