@@ -3,7 +3,7 @@
 // ServiceAccount's token, its arguments; only the webhook's address is this machine, since no kubelet
 // runs pods here), applies manifests/examples/ and a few unowned "legacy" identities, then prints the
 // inventory, a credential being rotated and a real denied escalation. Ctrl-C stops everything it
-// started. `--once` (e2e/suites/demo.e2e.ts) prints and stops.
+// started (e2e/suites/demo.e2e.ts presses it). `--once` prints and stops.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,7 +127,10 @@ async function main(): Promise<void> {
   // Ctrl-C: the harness stops the plane; the operator goes first.
   for (const sig of ["SIGINT", "SIGTERM"] as const)
     process.on(sig, () => operator?.proc.kill("SIGTERM"));
-  process.on("exit", () => operator?.proc.kill("SIGKILL"));
+  process.on("exit", () => {
+    operator?.proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
   try {
     step("installing the chart's CRDs and the legacy identities (they predate the operator)…");
     await plane.kubectlOk(["apply", "--server-side", "-f", join(CHART_DIR, "crds")]);
