@@ -2,15 +2,10 @@
 // and the controllers envtest lacks (legacy token filling, garbage collection).
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { REPO_ROOT } from "../harness/binaries.js";
 import type { KubeObject } from "../harness/kube.js";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
-
-const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) =>
-  join(REPO_ROOT, "crds", f),
-);
+import { CRD_FILES, installCrds } from "./reconcilers-helpers.js";
 
 function nhiYaml(ns: string, name: string, spec: string): string {
   return `apiVersion: nhi.io/v1alpha1
@@ -52,20 +47,7 @@ describe("CRDs on a real kube-apiserver", function () {
   before(async function () {
     const missing = CRD_FILES.filter((f) => !existsSync(f));
     assert.deepEqual(missing, [], "CRD files are missing");
-    const c = sharedCluster();
-    await c.kubectlOk([
-      "apply",
-      "--server-side",
-      "--force-conflicts",
-      ...CRD_FILES.flatMap((f) => ["-f", f]),
-    ]);
-    await c.kubectlOk([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/nonhumanidentities.nhi.io",
-      "crd/nhipolicies.nhi.io",
-    ]);
+    await installCrds();
   });
 
   it("creates a valid NonHumanIdentity with kubectl and reads it back", async function () {

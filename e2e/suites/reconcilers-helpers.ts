@@ -12,7 +12,7 @@ import { Token, type KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { freePort } from "../harness/ports.js";
 
-const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) =>
+export const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) =>
   join(REPO_ROOT, "crds", f),
 );
 
