@@ -30,7 +30,7 @@ import { unclaimedServiceAccounts } from "../core/policy/unclaimed.js";
 import type { Decision, Severity, Violation } from "../core/policy/types.js";
 import { decideWorkload, type ClusterLookups } from "../core/policy/workload.js";
 import { decideSecretWrite } from "../core/policy/token.js";
-import type { NHIValidator } from "../core/nhi/validate.js";
+import type { NHIValidator } from "../core/nhi/validation.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { uncoveredRules } from "../core/rbac/coverage.js";
 import { bindingKeyOf, type EffectivePermissionIndex } from "../core/rbac/effective.js";
