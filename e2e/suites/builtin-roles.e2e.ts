@@ -18,7 +18,6 @@ import {
 import { ruleKey } from "../../core/rbac/coverage.js";
 import { EffectivePermissionIndex } from "../../core/rbac/effective.js";
 import type { ClusterRole, PolicyRule, RbacObject } from "../../core/rbac/types.js";
-import type { RunningOperator } from "../../operator/main.js";
 import {
   listBootstrapRbac,
   normalizeBinding,
@@ -28,10 +27,10 @@ import {
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
 import { readVersions } from "../harness/binaries.js";
-import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
+import { sharedCluster, useNamespace } from "../harness/mocha.js";
 import { runNhictl } from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
-import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
+import { useRegisteredWebhook } from "./webhook-helpers.js";
 
 const cluster = (): Cluster => sharedCluster();
 const RBAC = "rbac.authorization.k8s.io";
@@ -352,22 +351,9 @@ describe("nhictl check on Kubernetes' controller roles and on roles defined nowh
 
 describe("admission webhook on Kubernetes' controller roles and on roles defined nowhere (real kube-apiserver)", function () {
   const CONFIG_NAME = "nhi-operator-builtin-roles-e2e";
-  let op: RunningOperator;
-  let webhook: RegisteredWebhook | undefined;
+  const webhook = useRegisteredWebhook(CONFIG_NAME);
   let ns = "";
   const cleanup: string[] = [];
-
-  before(async function () {
-    this.timeout(120_000);
-    skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    webhook = await startRegisteredWebhook(CONFIG_NAME);
-    op = webhook.op;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await webhook?.close();
-  });
 
   beforeEach(async function () {
     ns = await cluster().createNamespace("builtin-wh");
@@ -417,7 +403,9 @@ describe("admission webhook on Kubernetes' controller roles and on roles defined
     });
     await waitFor(
       "the webhook's cache to see the Role",
-      () => op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "not-yet" }) !== undefined,
+      () =>
+        webhook.op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "not-yet" }) !==
+        undefined,
       { timeoutMs: 10_000, intervalMs: 50 },
     );
     const again = await cluster().kube.apply(rb(ns, "stray-reads-2", "Role", "not-yet", "stray"));
