@@ -303,6 +303,13 @@ function parse(command: string, args: string[]): { values: Values; positionals: 
 }
 
 const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
+/** The --format value, one of `allowed` (the first is the default); any other is a usage error. */
+function formatOf<F extends string>(values: Values, allowed: readonly F[]): F {
+  const format = str(values.format) ?? allowed[0];
+  if (!allowed.includes(format as F))
+    throw new UsageError(`unknown --format ${format}; use one of ${allowed.join(", ")}`);
+  return format as F;
+}
 const strs = (v: Values[string]): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 
@@ -416,9 +423,7 @@ async function check(args: string[], io: Io): Promise<number> {
     io.stdout(HELP.check ?? "");
     return EXIT.ok;
   }
-  const format = (str(values.format) ?? "text") as Format;
-  if (!FORMATS.includes(format))
-    throw new UsageError(`unknown --format ${format}; use one of ${FORMATS.join(", ")}`);
+  const format: Format = formatOf(values, FORMATS);
   const src = inputs(values, positionals, io, true, "check");
   const now = io.now();
   const policies = readPolicies(strs(values.policy), io, src.maxBytes);
@@ -471,9 +476,7 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
     throw new UsageError(
       `expected NAMESPACE/SERVICEACCOUNT (or system:serviceaccount:NS:NAME), or a ServiceAccount group (system:serviceaccounts:NS, system:serviceaccounts, system:authenticated, system:unauthenticated), got ${JSON.stringify(target)}`,
     );
-  const format = str(values.format) ?? "text";
-  if (format !== "text" && format !== "json")
-    throw new UsageError(`unknown --format ${format}; use text or json`);
+  const format = formatOf(values, ["text", "json"]);
   const cluster = await clusterSnapshot(values, io);
   const src = inputs(values, rest, io, cluster === undefined, "explain");
   const now = io.now();
@@ -500,9 +503,7 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
     io.stdout(HELP.inventory ?? "");
     return EXIT.ok;
   }
-  const format = str(values.format) ?? "table";
-  if (format !== "table" && format !== "json")
-    throw new UsageError(`unknown --format ${format}; use table or json`);
+  const format = formatOf(values, ["table", "json"]);
   const endpoint = str(values.endpoint);
   let inventory: InventoryResult;
   if (endpoint !== undefined) {
@@ -545,9 +546,7 @@ async function graphCommand(args: string[], io: Io): Promise<number> {
     io.stdout(GRAPH_HELP);
     return EXIT.ok;
   }
-  const format = (str(values.format) ?? "text") as GraphFormat;
-  if (!GRAPH_FORMATS.includes(format))
-    throw new UsageError(`unknown --format ${format}; use one of ${GRAPH_FORMATS.join(", ")}`);
+  const format: GraphFormat = formatOf(values, GRAPH_FORMATS);
   const node = (flag: "from" | "to"): string | undefined => {
     const v = str(values[flag]);
     if (v === undefined) return undefined;
@@ -604,9 +603,7 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     io.stdout(HELP.audit ?? "");
     return EXIT.ok;
   }
-  const format = str(values.format) ?? "text";
-  if (format !== "text" && format !== "json")
-    throw new UsageError(`unknown --format ${format}; use text or json`);
+  const format = formatOf(values, ["text", "json"]);
   const failOn = (str(values["fail-on"]) ?? "medium") as Severity;
   if (!SEVERITIES.includes(failOn))
     throw new UsageError(`unknown --fail-on ${failOn}; use one of ${SEVERITIES.join(", ")}`);

@@ -12,6 +12,7 @@ import { sharedCrdFile } from "../harness/shared.js";
 import { Token, type KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { freePort } from "../harness/ports.js";
+import type { CredentialStatus } from "../../core/nhi/types.js";
 import { sleep } from "../harness/procs.js";
 
 export const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) =>
@@ -207,15 +208,7 @@ export interface NhiObject extends KubeObject {
     observedGeneration?: number;
     nextRotationAt?: string;
     conditions?: { type: string; status: string; reason: string; message: string }[];
-    credentials?: {
-      name: string;
-      secretName?: string;
-      issuedAt?: string;
-      expiresAt?: string;
-      nextRotationAt?: string;
-      rotations?: number;
-      lastError?: string;
-    }[];
+    credentials?: CredentialStatus[];
     excessPermissions?: {
       verb: string;
       resource?: string;

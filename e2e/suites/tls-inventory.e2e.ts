@@ -9,28 +9,13 @@ import type { KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { issueCa, issueServing } from "../../edge/x509.js";
 import { OWNER, installPolicyReportCrd, nhiYaml, useOperator } from "./reconcilers-helpers.js";
+import type { TlsCertificateRecord } from "../../core/inventory/tls.js";
 
 const DAY = 86_400_000;
 
-interface TlsRecord {
-  namespace: string;
-  secretName: string;
-  health: string;
-  message: string;
-  notAfter?: string;
-  subject?: string;
-  issuer?: string;
-  dnsNames?: string[];
-  fingerprint?: string;
-  serviceAccounts: string[];
-  workloads: string[];
-  managedBy: string[];
-  nhi?: string;
-  credential?: string;
-}
 interface InventoryDoc {
   summary: { tlsCertificates?: { total: number; byHealth: Record<string, number> } };
-  tlsCertificates?: TlsRecord[];
+  tlsCertificates?: TlsCertificateRecord[];
 }
 interface Report extends KubeObject {
   results?: {
