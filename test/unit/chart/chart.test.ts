@@ -189,6 +189,40 @@ describe("Helm chart charts/nhi-operator", function () {
     expect(findObject(defaults, "PodDisruptionBudget").spec).to.deep.include({ minAvailable: 1 });
   });
 
+  it("webhook.clientAuth mounts the API server's client CA from a ConfigMap and passes --client-ca-file; off by default", () => {
+    interface Pod {
+      containers: {
+        args: string[];
+        volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+      }[];
+      volumes: { name: string; configMap?: unknown }[];
+    }
+    const podOf = (objects: K8sObject[]): Pod =>
+      (findObject(objects, "Deployment").spec as { template: { spec: Pod } }).template.spec;
+    const off = podOf(defaults);
+    expect(off.containers[0]?.args).to.not.include("--client-ca-file");
+    expect(off.volumes.map((v) => v.name)).to.not.include("client-ca");
+
+    const on = podOf(
+      renderChart(ns, [
+        "--set",
+        "webhook.clientAuth.caConfigMap=apiserver-webhook-client-ca",
+        "--set",
+        "webhook.clientAuth.caKey=client-ca.pem",
+      ]),
+    );
+    const args = on.containers[0]?.args ?? [];
+    const file = args[args.indexOf("--client-ca-file") + 1] ?? "";
+    expect(args).to.include("--client-ca-file");
+    const mount = on.containers[0]?.volumeMounts.find((m) => m.name === "client-ca");
+    expect(mount).to.deep.include({ mountPath: "/client-ca", readOnly: true });
+    expect(file).to.equal(`${mount?.mountPath}/ca.crt`);
+    expect(on.volumes.find((v) => v.name === "client-ca")?.configMap).to.deep.equal({
+      name: "apiserver-webhook-client-ca",
+      items: [{ key: "client-ca.pem", path: "ca.crt" }],
+    });
+  });
+
   it("renders the optional kinds only when asked", () => {
     const optional = [
       "ServiceMonitor",
@@ -258,6 +292,11 @@ describe("Helm chart charts/nhi-operator", function () {
       [["--set", "webhook.excludeNamespaces={Not_A_Namespace}"], /\/webhook\/excludeNamespaces\/0/],
       [["--set", "certManager.enabeld=true"], /additional properties 'enabeld' not allowed/],
       [["--set-string", "replicas=two"], /\/replicas/],
+      [
+        ["--set", "webhook.clientAuth.caConfigMap=Not_A_Name"],
+        /\/webhook\/clientAuth\/caConfigMap/,
+      ],
+      [["--set", "webhook.clientAuth.caKey=a/b"], /\/webhook\/clientAuth\/caKey/],
     ];
     for (const [args, field] of cases) {
       const r = helm(["template", "nhi-operator", CHART_DIR, "--namespace", ns, ...args]);
