@@ -2,15 +2,13 @@
 // webhook.clientAuth), against a real kube-apiserver that presents one: a control plane of its own
 // started with --admission-control-config-file, whose ValidatingAdmissionWebhook kubeconfig holds a
 // client certificate (of a CA the harness makes) for the webhook's host "127.0.0.1:PORT". The
-// operator trusts that CA: the API server's admission calls are accepted (a denied escalation is
+// operator, with the chart's default self-managed serving certificate, trusts that CA: the API
+// server's admission calls are accepted (a denied escalation is
 // still denied with our message, an allowed write is allowed) while a caller without a certificate,
 // or the same API server calling the same webhook under a host its kubeconfig has no entry for, is
 // refused at the TLS handshake.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
 import { webhookConfiguration } from "../../webhooks/config.js";
 import { silentLogger } from "../../edge/log.js";
@@ -50,7 +48,6 @@ describe("webhook client authentication: kube-apiserver presents a client certif
   this.timeout(180_000);
   let plane: ControlPlane | undefined;
   let op: RunningOperator | undefined;
-  let certDir = "";
   let port = 0;
   let ns = "";
 
@@ -89,7 +86,9 @@ describe("webhook client authentication: kube-apiserver presents a client certif
     });
     const clientCa = plane.webhookClientCa;
     assert.ok(clientCa, "the harness made the webhook client CA");
-    certDir = mkdtempSync(join(tmpdir(), "nhi-client-auth-"));
+    // The chart's default serving certificate: self-managed (its source swaps the TLS context right
+    // at start, which once dropped the client CA: the API server was refused).
+    const ownNs = await plane.createNamespace("nhi-client-auth");
     op = await startOperator(
       {
         ...DEFAULTS,
@@ -98,7 +97,13 @@ describe("webhook client authentication: kube-apiserver presents a client certif
         port,
         metricsHost: "127.0.0.1",
         metricsPort: 0,
-        devCertDir: certDir,
+        ownNamespace: ownNs,
+        selfManagedCerts: {
+          secretName: "nhi-operator-webhook-certs",
+          serviceName: "nhi-operator-webhook",
+          extraNames: ["localhost", "127.0.0.1"],
+          webhookConfigurationName: CONFIG_NAME,
+        },
         installCrds: true,
         stallAfterMs: 60_000,
         clientCaFile: clientCa.certFile,
@@ -123,7 +128,6 @@ describe("webhook client authentication: kube-apiserver presents a client certif
       .catch(() => undefined);
     await op?.close();
     await plane?.stop();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
   it("the API server's admission calls are accepted: an escalation is denied with the operator's message, an allowed write is allowed", async function () {
