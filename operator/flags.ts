@@ -74,7 +74,8 @@ const USAGE = `usage: node dist/operator/main.js [options]
     --service-name NAME      the Service whose DNS names the certificate covers (default ${DEFAULT_SERVICE_NAME})
     --cert-names A,B         more DNS names / IPv4 addresses for the certificate
   --client-ca-file F         accept only callers presenting a client certificate signed by this CA
-                             (the API server, through its admission configuration's kubeconfig)
+                             (the API server, through its admission configuration's kubeconfig);
+                             re-read when the file changes
   --install-crds             apply crds/ first
   --register-webhook URL|auto  register the ValidatingWebhookConfiguration pointing at URL (auto: this process)
   --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)

@@ -24,7 +24,7 @@ import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer, type RunningWebhookServer } from "../webhooks/server/app.js";
 import { devServingCert } from "../webhooks/server/dev-certs.js";
-import { FileCertificateSource } from "../webhooks/server/tls.js";
+import { ClientCaFile, FileCertificateSource } from "../webhooks/server/tls.js";
 import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
@@ -109,6 +109,7 @@ export async function startOperator(
     caBundlePem = dev.caPem;
   }
 
+  const clientCa = opts.clientCaFile ? new ClientCaFile(opts.clientCaFile, logger) : undefined;
   const metrics = new WebhookMetrics({ defaultMetrics: true, cache });
   const handle = createAdmissionHandler({
     view: cache,
@@ -122,7 +123,7 @@ export async function startOperator(
     tls,
     host: opts.host,
     port: opts.port,
-    ...(opts.clientCaFile ? { clientCa: readFileSync(opts.clientCaFile, "utf8") } : {}),
+    ...(clientCa ? { clientCa: clientCa.load() } : {}),
     metricsHost: opts.metricsHost,
     metricsPort: opts.metricsPort,
     metrics,
@@ -140,6 +141,7 @@ export async function startOperator(
     },
   });
   certs.watch(server.https);
+  clientCa?.watch(server.setClientCa);
   if (opts.controllers) {
     const address =
       opts.controllers.address ??
@@ -244,6 +246,7 @@ export async function startOperator(
       await deregister();
       await leader?.stop();
       certs?.stop();
+      clientCa?.stop();
       cache.stop();
       await server.close();
     },
