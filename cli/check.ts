@@ -11,6 +11,8 @@
 // entries that need two permissions from different bindings (CSR approval) are found by a second
 // pass over each account's combined gains. Workloads and token Secrets go through decideWorkload
 // and decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
+import { addsCapability, transitiveEscalationFindings } from "../core/graph/escalation.js";
+import { IdentityGraph } from "../core/graph/graph.js";
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
 import {
@@ -292,20 +294,44 @@ function checkRbac(
         searched: "the manifests",
         hint: "if the cluster already has it, run nhictl check with --cluster",
       };
+  // The identity graph before (the cluster without the manifests' objects) and after (merged), built
+  // only when some write adds a capability: the attack paths each write opens (transitive-escalation).
+  let graphs: { before: IdentityGraph; after: IdentityGraph } | undefined;
+  const graphsNow = (): { before: IdentityGraph; after: IdentityGraph } => {
+    const baseSnapshot = cluster ? snapshotWithout(cluster, definedBy(set)) : emptySnapshot();
+    graphs ??= {
+      before: IdentityGraph.fromSnapshot(baseSnapshot, base ?? indexSnapshot(baseSnapshot)),
+      after: IdentityGraph.fromSnapshot(merged, full),
+    };
+    return graphs;
+  };
   for (const w of writes.values()) {
+    const changes = [...w.changes.values()];
     const decision = decideRbacWrite({
       object: w.ref,
       ...(w.binding ? { binding: w.binding } : {}),
-      changes: [...w.changes.values()],
+      changes,
       governing: directory.governing,
       policy,
       namespaceLabels,
       roles,
     });
-    out.add(decision, () => ({
+    const where = (): Pick<CliFinding, "location" | "related"> => ({
       ...(w.object ? { location: w.object.location } : {}),
       related: w.related,
-    }));
+    });
+    out.add(decision, where);
+    if (!addsCapability(changes)) continue;
+    const { before, after } = graphsNow();
+    const paths = transitiveEscalationFindings({
+      graph: before,
+      after,
+      changes,
+      governing: directory.governing,
+      object: w.ref,
+      mode: policy.transitiveEscalation,
+    });
+    if (paths.length > 0) out.add(foldFindings(paths, policy), where);
   }
 
   // Second pass: catalogue entries reached only by the combination of several writes.
