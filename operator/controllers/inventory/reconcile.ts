@@ -65,6 +65,7 @@ export class InventoryController {
       policy,
       credentialFacts,
       tlsReadings,
+      ...(this.d.source.identityGraph ? { graph: this.d.source.identityGraph() } : {}),
       ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}),
     });
     this.latest = inv;
