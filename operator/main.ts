@@ -30,7 +30,14 @@ import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
 import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
 import type { Registry } from "prom-client";
-import { AuditDetector, declarationOf, podIPIndex } from "../core/audit/index.js";
+import {
+  AuditDetector,
+  declarationOf,
+  podIPIndex,
+  type AuditFinding,
+} from "../core/audit/index.js";
+import { withFinding } from "../core/audit/response.js";
+import { AnomalyWriter } from "./k8s/anomalies.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
 import { EventRecorder } from "./k8s/events.js";
@@ -252,7 +259,8 @@ export async function startOperator(
 
 /**
  * The audit sink judged against the cache: NHIs by ServiceAccount, pods' IPs (rebuilt when a Pod
- * changes). Each new finding is a Warning Event on the NHI (or the ServiceAccount when unclaimed).
+ * changes). Each new finding is a Warning Event on the NHI (or the ServiceAccount when unclaimed)
+ * and a record in the NHI's status.anomalies (updated as it grows).
  */
 async function startOperatorAuditSink(
   kc: KubeConfig,
@@ -261,8 +269,9 @@ async function startOperatorAuditSink(
   registry: Registry,
   logger: Log,
 ): Promise<RunningAuditSink> {
-  // Pods (their IPs) are inventory informers, which only the leader runs otherwise: the sink needs them on every replica.
-  cache.startInventory().catch((err: unknown) =>
+  const rest = new KubeRest(kc);
+  // Pods (their IPs) are inventory informers: the sink holds them on every replica, whoever leads.
+  cache.startInventory("audit-sink").catch((err: unknown) =>
     logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", {
       error: err instanceof Error ? err.message : String(err),
     }),
@@ -279,9 +288,25 @@ async function startOperatorAuditSink(
       },
       podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
     },
-    { trustedMinters: o.trustedMinters },
+    { trustedMinters: await withOwnIdentity(o.trustedMinters, rest, logger) },
   );
-  const events = new EventRecorder(new KubeRest(kc));
+  const events = new EventRecorder(rest);
+  const anomalies = new AnomalyWriter(rest);
+  // status.anomalies on the claiming NHI: its BehaviourAnomalous condition, its PolicyReport
+  // results and its onAnomaly response are derived from there by the leader's reconcilers.
+  const keep = (f: AuditFinding): void => {
+    if (!f.nhi) return;
+    const [ns = "", name = ""] = f.nhi.split("/");
+    anomalies
+      .update(ns, name, (nhi) => withFinding(nhi.status?.anomalies, f))
+      .catch((err: unknown) =>
+        logger.warn("could not record the finding on the NHI's status", {
+          nhi: f.nhi,
+          rule: f.rule,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+  };
   return startAuditSink({
     host: o.host,
     port: o.port,
@@ -289,7 +314,9 @@ async function startOperatorAuditSink(
     detector,
     registry,
     logger,
+    onUpdate: keep,
     onFinding: (f) => {
+      keep(f);
       logger.warn("runtime detection finding", {
         identity: f.identity,
         nhi: f.nhi,
@@ -317,6 +344,37 @@ async function startOperatorAuditSink(
         );
     },
   });
+}
+
+/**
+ * The trusted minters and this process's own identity (SelfSubjectReview): the operator mints the
+ * tokens of ServiceAccountToken credentials, and their use is not "minted elsewhere".
+ */
+async function withOwnIdentity(
+  minters: readonly string[],
+  rest: KubeRest,
+  logger: Log,
+): Promise<string[]> {
+  try {
+    const r = await rest.request<{ status?: { userInfo?: { username?: string } } }>(
+      "POST",
+      "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" } },
+    );
+    const me = r.status?.userInfo?.username;
+    if (me && !minters.includes(me)) {
+      logger.info("audit sink: trusting this operator's own TokenRequests", { identity: me });
+      return [...minters, me];
+    }
+  } catch (err) {
+    logger.warn(
+      "audit sink: could not learn this operator's own identity; pass --audit-trusted-minter",
+      {
+        error: err instanceof Error ? err.message : String(err),
+      },
+    );
+  }
+  return [...minters];
 }
 
 /**
