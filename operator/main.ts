@@ -307,10 +307,14 @@ async function startOperatorAuditSink(
         }),
       );
   };
-  return startAuditSink({
+  // The certificate files may be a Secret the operator itself creates (the chart mounts the webhook's
+  // self-managed one, optional): wait for them a while, then follow their renewals.
+  const certs = new FileCertificateSource(o.certFile, o.keyFile, logger);
+  const tls = await loadWhenPresent(certs, 120_000, logger);
+  const sink = await startAuditSink({
     host: o.host,
     port: o.port,
-    tls: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) },
+    tls,
     detector,
     registry,
     logger,
@@ -344,6 +348,36 @@ async function startOperatorAuditSink(
         );
     },
   });
+  certs.watch(sink.server);
+  return {
+    ...sink,
+    close: async () => {
+      certs.stop();
+      await sink.close();
+    },
+  };
+}
+
+/** The key pair once its files are readable, polling every 2 s for up to `timeoutMs`. */
+async function loadWhenPresent(
+  certs: FileCertificateSource,
+  timeoutMs: number,
+  logger: Log,
+): Promise<{ cert: string; key: string }> {
+  const until = Date.now() + timeoutMs;
+  for (let warned = false; ; warned = true) {
+    try {
+      return certs.load();
+    } catch (err) {
+      if (Date.now() >= until) throw err;
+      if (!warned)
+        logger.warn("audit sink: waiting for its certificate files", {
+          certFile: certs.certFile,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }
 
 /**
