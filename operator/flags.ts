@@ -92,8 +92,12 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --kubeconfig-server URL    server URL written into issued kubeconfigs (default: this kubeconfig's)
   --audit-port N --audit-cert-file F --audit-key-file F [--audit-host ADDR]
                              serve the audit sink (kube-apiserver --audit-webhook-config-file, batch mode)
-                             on its own port and certificate; findings become Warning Events (BehaviourAnomalous)
-  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable)
+                             on its own port and certificate; findings become Warning Events, the NHI's
+                             status.anomalies and BehaviourAnomalous condition, PolicyReport results, and
+                             the NHI's spec.onAnomaly response (Notify, Rotate, Suspend)
+  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable; the operator's
+                             own identity, learned from the API server, always is)
+  --audit-anomaly-window DUR BehaviourAnomalous stays True this long after a finding's last event (default 24h)
   The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503 naming the
   leader (its identity, pod, and $POD_IP:metrics-port as recorded on the Lease).`;
 
@@ -248,6 +252,9 @@ export function parseArgs(argv: string[]): OperatorOptions {
         break;
       case "--audit-key-file":
         audit.keyFile = value();
+        break;
+      case "--audit-anomaly-window":
+        ctl().anomalyWindowMs = duration();
         break;
       case "--audit-trusted-minter":
         audit.trustedMinters = [...(audit.trustedMinters ?? []), value()];
