@@ -9,6 +9,7 @@ import type { ScopedRule } from "../rbac/types.js";
 import { controllerOwnerOf } from "../workloads/owner.js";
 import { podTemplateOf, serviceAccountOf, WORKLOAD_KINDS } from "../workloads/pod-template.js";
 import { isRecord } from "../json.js";
+import type { Baseline, NewHabit } from "./baseline.js";
 import type { AuditEvent } from "./event.js";
 import {
   clientOf,
@@ -204,6 +205,8 @@ export class AuditDetector {
   constructor(
     private readonly context: AuditContext,
     options: Partial<DetectorOptions> = {},
+    /** The learned habits behind `new-behaviour`; without one that rule is off. */
+    readonly baseline?: Baseline,
   ) {
     this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
   }
@@ -242,12 +245,23 @@ export class AuditDetector {
 
     const p = permissionOf(e);
     const inScope = declared !== undefined && withinScopes(declared.scopes, p);
+    const c = e.credential;
+    const podIPs = c.kind === "pod-bound" ? this.context.podIPs?.(sa.namespace, c.pod) : undefined;
     const hits = [
       ...this.scopeHits(e, p, declared, inScope),
-      ...this.credentialHits(e, sa, declared),
+      ...this.credentialHits(e, sa, declared, podIPs),
       ...this.harvestingHits(e, p, sa, state, inScope),
       ...this.privilegeHits(e, sa, inScope),
     ];
+    if (this.baseline) {
+      const habits = this.baseline.observe(e.username, e, declared === undefined, podIPs);
+      for (const n of habits) {
+        // A replayed token is already reported by its own rule: the new habit adds nothing but noise.
+        if (n.kind === "sources" && hits.some((h) => h.rule === "token-off-pod")) continue;
+        if (n.kind === "clients" && hits.some((h) => h.rule === "human-client")) continue;
+        hits.push(newHabitHit(e, n));
+      }
+    }
     const created: AuditFinding[] = [];
     for (const h of hits) {
       const f = this.record(e, sa.namespace, declared?.nhi, h);
@@ -308,11 +322,11 @@ export class AuditDetector {
     e: AuditEvent,
     sa: { namespace: string; name: string },
     declared: DeclaredIdentity | undefined,
+    podIPs: readonly string[] | undefined,
   ): Hit[] {
     const hits: Hit[] = [];
     const c = e.credential;
     const client = clientOf(e.userAgent);
-    const podIPs = c.kind === "pod-bound" ? this.context.podIPs?.(sa.namespace, c.pod) : undefined;
     const fromOwnPod =
       podIPs !== undefined && e.sourceIP !== undefined && podIPs.includes(e.sourceIP);
     if (c.kind === "pod-bound" && podIPs !== undefined && podIPs.length > 0 && !fromOwnPod) {
@@ -567,6 +581,22 @@ export class AuditDetector {
           a.message.localeCompare(b.message),
       );
   }
+}
+
+const HABIT_WORDS: Record<NewHabit["kind"], string> = {
+  sources: "source",
+  clients: "client",
+  requests: "request",
+};
+
+function newHabitHit(e: AuditEvent, n: NewHabit): Hit {
+  const writes = n.kind === "requests" && WRITE_VERBS.has(e.verb);
+  return {
+    rule: "new-behaviour",
+    subject: `${n.kind} ${n.value}`,
+    severity: n.kind === "requests" && !writes ? "low" : "medium",
+    message: `new ${HABIT_WORDS[n.kind]} after its learning window: ${n.value}`,
+  };
 }
 
 function toFinding(a: Aggregate): AuditFinding {
