@@ -11,6 +11,7 @@ import { podTemplateOf, serviceAccountOf, WORKLOAD_KINDS } from "../workloads/po
 import { isRecord } from "../json.js";
 import type { Baseline, NewHabit } from "./baseline.js";
 import type { AuditEvent } from "./event.js";
+import type { UsageRecorder } from "./rightsize.js";
 import {
   clientOf,
   describeRequest,
@@ -201,14 +202,22 @@ export class AuditDetector {
   /** Events judged, and findings not kept because maxFindings was reached. */
   eventsSeen = 0;
   findingsDropped = 0;
+  readonly baseline: Baseline | undefined;
+  readonly usage: UsageRecorder | undefined;
 
   constructor(
     private readonly context: AuditContext,
     options: Partial<DetectorOptions> = {},
-    /** The learned habits behind `new-behaviour`; without one that rule is off. */
-    readonly baseline?: Baseline,
+    learned: {
+      /** The learned habits behind `new-behaviour`; without one that rule is off. */
+      baseline?: Baseline;
+      /** What each identity exercised, for rightsizing. */
+      usage?: UsageRecorder;
+    } = {},
   ) {
     this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
+    this.baseline = learned.baseline;
+    this.usage = learned.usage;
   }
 
   /** Judges one event; returns the findings it created (not the ones it only added to). */
@@ -244,6 +253,7 @@ export class AuditDetector {
     touch(this.identities, e.username, state, this.opts.maxIdentities);
 
     const p = permissionOf(e);
+    this.usage?.observe(e, p);
     const inScope = declared !== undefined && withinScopes(declared.scopes, p);
     const c = e.credential;
     const podIPs = c.kind === "pod-bound" ? this.context.podIPs?.(sa.namespace, c.pod) : undefined;

@@ -52,7 +52,7 @@ function later(hours: number, ...files: string[]): AuditEvent[] {
 }
 
 function detector(declared = true, learningSeconds = 3600): AuditDetector {
-  return new AuditDetector(context(declared), {}, new Baseline({ learningSeconds }));
+  return new AuditDetector(context(declared), {}, { baseline: new Baseline({ learningSeconds }) });
 }
 
 const newBehaviour = (d: AuditDetector): AuditFinding[] =>
@@ -217,7 +217,7 @@ describe("audit baseline: the stored form", function () {
   function learned(): Baseline {
     const b = new Baseline({ learningSeconds: 3600 });
     const ctx = context(false);
-    const d = new AuditDetector(ctx, {}, b);
+    const d = new AuditDetector(ctx, {}, { baseline: b });
     for (const e of later(
       0,
       "pod-bound-in-scope",
@@ -239,7 +239,7 @@ describe("audit baseline: the stored form", function () {
     expect(restored.toDocument()).to.deep.equal(first.toDocument());
     expect(parsed.document.apiVersion).to.equal(BASELINE_API_VERSION);
     // Past the window: the restored baseline knows curl from 127.0.0.0/24, and reports kubectl.
-    const d = new AuditDetector(context(false), {}, restored);
+    const d = new AuditDetector(context(false), {}, { baseline: restored });
     for (const e of later(2, "pod-bound-in-scope", "minted-token-use")) d.observe(e);
     expect(newBehaviour(d)).to.deep.equal([]);
     const [kubectl] = later(2, "pod-bound-kubectl");
