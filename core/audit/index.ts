@@ -43,5 +43,5 @@ export type {
   HabitKind,
   NewHabit,
 } from "./baseline.js";
-export { DEFAULT_USAGE_OPTIONS, UsageRecorder, rightsize } from "./rightsize.js";
+export { DEFAULT_USAGE_OPTIONS, UsageRecorder, rightsize, rightsizeSnapshot } from "./rightsize.js";
 export type { RemovedPermission, RightsizeProposal, UsageOptions } from "./rightsize.js";

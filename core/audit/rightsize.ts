@@ -14,6 +14,8 @@ import type {
   ServiceAccountRef,
 } from "../rbac/types.js";
 import { parseServiceAccountIdentity } from "../policy/settings.js";
+import { indexSnapshot, type ClusterSnapshot } from "../snapshot.js";
+import { declarationIndex } from "./declarations.js";
 import type { AuditEvent } from "./event.js";
 import { BASELINE_RULES, permissionOf } from "./request.js";
 import type { RequestPermission } from "./request.js";
@@ -272,4 +274,29 @@ function mergeRules(rules: PolicyRule[]): PolicyRule[] {
       `${b.apiGroups?.[0] ?? "~"} ${b.resources?.[0] ?? b.nonResourceURLs?.[0]}`,
     ),
   );
+}
+
+/**
+ * A proposal for every identity seen to which RBAC grants something it did not use, by identity.
+ */
+export function rightsizeSnapshot(
+  usage: UsageRecorder,
+  snapshot: ClusterSnapshot,
+): RightsizeProposal[] {
+  const index = indexSnapshot(snapshot);
+  const declared = declarationIndex(snapshot.nhis);
+  const out: RightsizeProposal[] = [];
+  for (const id of usage.identitiesSeen()) {
+    const u = usage.usageOf(id);
+    if (!u) continue;
+    const d = declared(u.sa.namespace, u.sa.name);
+    const p = rightsize(
+      id,
+      u,
+      index.grantsOf(u.sa),
+      d ? { name: d.nhi, scopes: d.scopes } : undefined,
+    );
+    if (p.removed.length > 0 || p.saturated) out.push(p);
+  }
+  return out;
 }
