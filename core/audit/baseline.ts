@@ -48,6 +48,9 @@ interface IdentityHabits {
   requests: Set<string>;
   /** Kinds that reached maxHabits while learning: no findings of them. */
   saturated: Set<HabitKind>;
+  /** The previous event's source and client (memo strings: compared by identity). */
+  lastSource?: string;
+  lastClient?: string;
 }
 
 /** One habit that was new, after learning. */
@@ -68,7 +71,7 @@ export interface BaselineStats {
 export function sourceOf(e: AuditEvent, ownPodIPs: readonly string[] | undefined): string {
   const ip = e.sourceIP;
   if (ip === undefined) return "unknown";
-  if (ownPodIPs?.includes(ip)) return "own pod";
+  if (ownPodIPs?.includes(ip)) return OWN_POD;
   if (ip.includes(":")) {
     const groups = ip.split("::")[0]?.split(":") ?? [];
     return `${groups.slice(0, 4).join(":")}::/64`;
@@ -83,6 +86,26 @@ export function requestHabitOf(e: AuditEvent): string {
   if (!r) return `${e.verb} ${e.requestURI.split("?")[0] ?? ""}`;
   const resource = `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ""}`;
   return `${e.verb} ${resource} ${r.namespace ? `in ${r.namespace}` : "cluster-wide"}`;
+}
+
+const OWN_POD = "own pod";
+
+/** key → value, computed once while it stays under its size. */
+class Memo {
+  private readonly values = new Map<string, string>();
+  constructor(
+    private readonly compute: (e: AuditEvent) => string,
+    private readonly max = 1 << 16,
+  ) {}
+  of(key: string, e: AuditEvent): string {
+    let v = this.values.get(key);
+    if (v === undefined) {
+      if (this.values.size >= this.max) this.values.clear();
+      v = this.compute(e);
+      this.values.set(key, v);
+    }
+    return v;
+  }
 }
 
 export class Baseline {
@@ -129,20 +152,50 @@ export class Baseline {
     if (e.time < h.first) h.first = e.time;
     const learning = e.time - h.first < this.opts.learningSeconds * 1000;
     const out: NewHabit[] = [];
-    this.habit(h, "sources", sourceOf(e, ownPodIPs), learning, out);
-    this.habit(h, "clients", clientOf(e.userAgent) || "(no User-Agent)", learning, out);
-    if (unclaimed) this.habit(h, "requests", requestHabitOf(e), learning, out);
+    const own =
+      ownPodIPs !== undefined && e.sourceIP !== undefined && ownPodIPs.includes(e.sourceIP);
+    // Most events repeat the identity's previous source and client: one comparison, no lookup.
+    const source = own ? OWN_POD : this.networks.of(e.sourceIP ?? "", e);
+    if (source !== h.lastSource) {
+      this.habit(h, h.sources, "sources", source, learning, out);
+      h.lastSource = source;
+    }
+    const client = this.clients.of(e.userAgent ?? "", e);
+    if (client !== h.lastClient) {
+      this.habit(h, h.clients, "clients", client, learning, out);
+      h.lastClient = client;
+    }
+    if (unclaimed) this.habit(h, h.requests, "requests", this.request(e), learning, out);
     return out;
+  }
+
+  // Each event's habits are looked up, not built: the same few addresses, clients and requests
+  // recur millions of times, and building their strings anew per event cost more than the rest of
+  // detection (bench/audit.ts). The memos are bounded and cleared when full.
+  private readonly networks = new Memo((e) => sourceOf(e, undefined));
+  private readonly clients = new Memo((e) => clientOf(e.userAgent) || "(no User-Agent)");
+  private readonly requests = new Map<string, Memo>();
+
+  private request(e: AuditEvent): string {
+    const r = e.objectRef;
+    if (!r) return requestHabitOf(e);
+    let byVerb = this.requests.get(e.verb);
+    if (byVerb === undefined) {
+      if (this.requests.size > 64) this.requests.clear();
+      byVerb = new Memo(requestHabitOf);
+      this.requests.set(e.verb, byVerb);
+    }
+    return byVerb.of(`${r.namespace ?? ""}/${r.apiGroup}/${r.resource}/${r.subresource ?? ""}`, e);
   }
 
   private habit(
     h: IdentityHabits,
+    set: Set<string>,
     kind: HabitKind,
     value: string,
     learning: boolean,
     out: NewHabit[],
   ): void {
-    const set = h[kind];
     if (set.has(value) || h.saturated.has(kind)) return;
     if (set.size >= this.opts.maxHabits) {
       this.habitsDropped++;
