@@ -103,7 +103,7 @@ export async function analyzeFile(
   let raw: Readable;
   if (file === "-") raw = openStdin();
   else {
-    raw = createReadStream(file, { highWaterMark: 1 << 20 });
+    raw = createReadStream(file);
     await new Promise<void>((resolve, reject) => {
       raw.once("open", () => resolve());
       raw.once("error", (e) =>
@@ -113,8 +113,10 @@ export async function analyzeFile(
   }
   let lineNo = 0;
   const input = await decoded(raw);
-  // Lines are cut from large decoded chunks and judged synchronously, a chunk at a time: no
-  // per-line promise or regular expression (readline's), which cost more than the judging.
+  // Lines are cut from decoded chunks and judged synchronously, a chunk at a time: no per-line
+  // promise or regular expression (readline's), which cost more than the judging. Chunks stay at
+  // the stream's 64 KiB: larger strings go to V8's large-object space, freed only by full GCs
+  // (1 MiB chunks raised the peak RSS by 70 MB over a million events).
   const decoder = new StringDecoder("utf8");
   let rest = "";
   const judge = (text: string, final: boolean): void => {

@@ -28,9 +28,15 @@ import { FileCertificateSource } from "../webhooks/server/tls.js";
 import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
-import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
+import {
+  AUDIT_BASELINE_DEFAULTS,
+  HelpRequested,
+  parseArgs,
+  type OperatorOptions,
+} from "./flags.js";
 import type { Registry } from "prom-client";
-import { AuditDetector, declarationOf, podIPIndex } from "../core/audit/index.js";
+import { AuditDetector, Baseline, declarationOf, podIPIndex } from "../core/audit/index.js";
+import { startBaselineStore } from "./audit/baseline-store.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
 import { EventRecorder } from "./k8s/events.js";
@@ -165,7 +171,14 @@ export async function startOperator(
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
   const auditSink = opts.auditSink
-    ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger)
+    ? await startOperatorAuditSink(
+        kc,
+        cache,
+        opts.auditSink,
+        metrics.registry,
+        logger,
+        opts.ownNamespace,
+      )
     : undefined;
 
   let registeredUrl: string | undefined;
@@ -260,6 +273,7 @@ async function startOperatorAuditSink(
   o: NonNullable<OperatorOptions["auditSink"]>,
   registry: Registry,
   logger: Log,
+  ownNamespace: string,
 ): Promise<RunningAuditSink> {
   // Pods (their IPs) are inventory informers, which only the leader runs otherwise: the sink needs them on every replica.
   cache.startInventory().catch((err: unknown) =>
@@ -271,6 +285,17 @@ async function startOperatorAuditSink(
   cache.onChange((c) => {
     if (c.kind === "Pod") pods = undefined;
   });
+  // The learned habits (new-behaviour), kept in ConfigMaps of our namespace across restarts.
+  const b = { ...AUDIT_BASELINE_DEFAULTS, ...o.baseline };
+  const baseline = new Baseline({ learningSeconds: Math.round(b.learningMs / 1000) });
+  const baselineStore = await startBaselineStore({
+    rest: new KubeRest(kc),
+    namespace: ownNamespace,
+    name: b.configMap,
+    baseline,
+    intervalMs: b.writeIntervalMs,
+    logger,
+  });
   const detector = new AuditDetector(
     {
       declaration: (namespace, name) => {
@@ -280,9 +305,10 @@ async function startOperatorAuditSink(
       podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
     },
     { trustedMinters: o.trustedMinters },
+    { baseline },
   );
   const events = new EventRecorder(new KubeRest(kc));
-  return startAuditSink({
+  const sink = await startAuditSink({
     host: o.host,
     port: o.port,
     tls: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) },
@@ -317,6 +343,13 @@ async function startOperatorAuditSink(
         );
     },
   });
+  return {
+    ...sink,
+    close: async () => {
+      await sink.close();
+      await baselineStore.stop();
+    },
+  };
 }
 
 /**
