@@ -1,41 +1,25 @@
 // `nhictl check`: judge a set of manifests with the decisions the webhook makes (core/policy).
 //
 // How a manifest set is judged. The manifests are the desired state of the objects they contain;
-// the live cluster (--cluster) supplies everything else (the "base"). RBAC is judged per binding:
-// every binding in the manifests is a write, and what it gives each ServiceAccount is judged
-// against what that account already holds in the base, with decideRbacWrite — the webhook's own
-// chain. A finding therefore points at the binding that grants the permission (the Role that
-// defines it is a related location); a permission granted by two bindings is reported at both,
-// since removing either alone would not fix it. A base binding whose role the manifests widen (or
-// feed through aggregation) is judged the same way and reported at the manifest role. Catalogue
-// entries that need two permissions from different bindings (CSR approval) are found by a second
-// pass over each account's combined gains. Workloads and token Secrets go through decideWorkload
-// and decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
+// the live cluster (--cluster) supplies everything else (the "base"). RBAC is judged per binding by
+// core/policy/rbac-writes.ts judgeRbacWrites ("judge these writes", over the webhook's own
+// decideRbacWrite chain); this file points its findings at manifest locations: the binding that
+// grants a permission, the Role that defines it as a related location, the other binding of a
+// finding that needs two. Workloads and token Secrets go through decideWorkload and
+// decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
-import {
-  decideRbacWrite,
-  grantsOfHolder,
-  holderIdentity,
-  holdersOf,
-  widerGroupsOf,
-  type Holder,
-  type IdentityChange,
-  type RoleLookup,
-} from "../core/policy/rbac-write.js";
-import { groupIdentity } from "../core/rbac/groups.js";
 import { CLI_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../core/policy/settings.js";
 import { foldFindings } from "../core/policy/chain.js";
 import { unclaimedServiceAccounts } from "../core/policy/unclaimed.js";
+import { judgeRbacWrites } from "../core/policy/rbac-writes.js";
 import type { Decision, Severity, Violation } from "../core/policy/types.js";
 import { decideWorkload, type ClusterLookups } from "../core/policy/workload.js";
 import { decideSecretWrite } from "../core/policy/token.js";
-import type { NHIValidator } from "../core/nhi/validate.js";
+import type { NHIValidator } from "../core/nhi/validation.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
-import { uncoveredRules } from "../core/rbac/coverage.js";
-import { bindingKeyOf, type EffectivePermissionIndex } from "../core/rbac/effective.js";
-import type { ClusterRole, ClusterRoleBinding, Grant, RoleBinding } from "../core/rbac/types.js";
-import { selectorMatches } from "../core/labels.js";
+import type { EffectivePermissionIndex } from "../core/rbac/effective.js";
+import type { RoleObjectRef } from "../core/rbac/types.js";
 import {
   emptySnapshot,
   identityDirectory,
@@ -47,13 +31,7 @@ import {
 } from "../core/snapshot.js";
 import { podTemplateOf, serviceAccountOf } from "../core/workloads/pod-template.js";
 import type { Location } from "./load.js";
-import {
-  definedBy,
-  locationOf,
-  refKey,
-  type ManifestObject,
-  type ManifestSet,
-} from "./snapshot.js";
+import { definedBy, locationOf, type ManifestObject, type ManifestSet } from "./snapshot.js";
 
 /** A finding as the CLI reports it: the core's Violation plus where to fix it. */
 export interface CliFinding extends Violation {
@@ -85,7 +63,6 @@ export interface CheckOptions {
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3 };
-const RBAC_BINDING = new Set(["RoleBinding", "ClusterRoleBinding"]);
 
 /** Everything the checks look up, over the merged state. */
 export interface Judged {
@@ -165,7 +142,7 @@ class Collector {
   }
 }
 
-/** The RBAC pass: every binding the manifests add or change, judged as a write. */
+/** The RBAC pass: every binding the manifests add or change, judged as a write (core judgeRbacWrites). */
 function checkRbac(
   set: ManifestSet,
   judged: Judged,
@@ -173,205 +150,59 @@ function checkRbac(
   out: Collector,
 ): void {
   const { merged, policy, directory, lookups } = judged;
-  const full = judged.index;
-  const base = cluster ? indexSnapshot(snapshotWithout(cluster, definedBy(set))) : undefined;
+  const after = judged.index;
   // Group subjects (system:serviceaccounts:<ns>) expand to known accounts: make every account a
   // workload runs as, or an NHI governs, known too.
   for (const w of merged.workloads) {
     const t = podTemplateOf(w);
     if (t)
-      full.addServiceAccount({
+      after.addServiceAccount({
         namespace: w.metadata.namespace ?? "default",
         name: serviceAccountOf(t.spec),
       });
   }
   for (const n of merged.nhis)
-    full.addServiceAccount({
+    after.addServiceAccount({
       namespace: n.metadata.namespace ?? "default",
       name: n.spec.serviceAccountName,
     });
 
-  interface Write {
-    object: ManifestObject | undefined;
-    binding?: RoleBinding | ClusterRoleBinding;
-    ref: { kind: string; namespace?: string; name: string };
-    changes: Map<string, IdentityChange>;
-    related: CliFinding["related"];
-  }
-  const writes = new Map<string, Write>();
-  const manifestBinding = (g: Grant): ManifestObject | undefined => set.locate(g.binding);
-  const roleRelated = (role: {
-    kind: string;
-    namespace?: string;
-    name: string;
-  }): CliFinding["related"] => {
-    const r = set.locate(role);
-    return r
-      ? [
-          {
-            location: r.location,
-            message: `${role.kind} ${role.namespace ? `${role.namespace}/` : ""}${role.name} defines the permissions`,
-          },
-        ]
-      : [];
-  };
-  // Every manifest binding is a write, also when it reaches no known account (its group subjects are judged).
-  for (const m of set.objects) {
-    if (!RBAC_BINDING.has(m.ref.kind) || m.ref.apiVersion !== "rbac.authorization.k8s.io/v1")
-      continue;
-    const b = m.obj as unknown as RoleBinding | ClusterRoleBinding;
-    writes.set(refKey(m.ref), {
-      object: m,
-      binding: b,
-      ref: m.ref,
-      changes: new Map(),
-      related: roleRelated({
-        kind: b.roleRef.kind,
-        namespace: b.roleRef.kind === "Role" ? m.ref.namespace : undefined,
-        name: b.roleRef.name,
+  const exists = (ref: RoleObjectRef): boolean => after.rulesOf(ref) !== undefined;
+  const judgedWrites = judgeRbacWrites({
+    written: set.objects,
+    after,
+    ...(cluster ? { before: indexSnapshot(snapshotWithout(cluster, definedBy(set))) } : {}),
+    governing: directory.governing,
+    policy,
+    namespaceLabels: lookups.namespaceLabels,
+    // Roles a manifest binding may name: the manifests', the cluster's (--cluster) and Kubernetes' defaults.
+    roles: cluster
+      ? { exists, searched: "the manifests or the cluster" }
+      : {
+          exists,
+          searched: "the manifests",
+          hint: "if the cluster already has it, run nhictl check with --cluster",
+        },
+    reported: (rule, identity) => out.has(rule, identity),
+  });
+  const named = (ref: Pick<ManifestObject["ref"], "kind" | "namespace" | "name">): string =>
+    `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
+  for (const j of judgedWrites) {
+    const at = set.locate(j.at);
+    const role = j.definedBy ? set.locate(j.definedBy) : undefined;
+    const related: CliFinding["related"] = [
+      ...(role && j.definedBy
+        ? [{ location: role.location, message: `${named(j.definedBy)} defines the permissions` }]
+        : []),
+      ...j.alsoGrantedBy.flatMap((ref) => {
+        const m = set.locate(ref);
+        return m
+          ? [{ location: m.location, message: `${named(m.ref)} grants the other part` }]
+          : [];
       }),
-    });
+    ];
+    out.add(j.decision, () => ({ ...(at ? { location: at.location } : {}), related }));
   }
-  /** Combined gains per holder, for catalogue entries that need several bindings. */
-  const combined = new Map<string, { holder: Holder; before: Grant[]; gained: Grant[] }>();
-
-  // Every holder: the member groups bindings name (each stands for all its members, present and
-  // future, whether or not any is in the manifests) and every known account.
-  for (const holder of holdersOf(full)) {
-    const grants = grantsOfHolder(full, holder);
-    if (grants.length === 0) continue;
-    const before = base ? grantsOfHolder(base, holder) : [];
-    const beforeByBinding = new Map(before.map((g) => [bindingKeyOf(g.binding), g]));
-    for (const g of grants) {
-      const bm = manifestBinding(g);
-      let gained: Grant;
-      let key: string;
-      if (bm) {
-        gained = g;
-        key = refKey(bm.ref);
-      } else {
-        // A base binding: only what the manifests add to its role counts, reported at the manifest role.
-        const old = beforeByBinding.get(bindingKeyOf(g.binding));
-        const delta = old ? uncoveredRules(old.rules, g.rules) : g.rules;
-        if (delta.length === 0) continue;
-        gained = { ...g, rules: delta };
-        const roleObj =
-          set.locate(g.role) ?? feedingClusterRole(set, full.clusterRole(g.role.name), g);
-        key = roleObj ? refKey(roleObj.ref) : bindingKeyOf(g.binding);
-        if (!writes.has(key)) {
-          writes.set(key, {
-            object: roleObj,
-            ref: roleObj?.ref ?? {
-              kind: g.binding.kind,
-              namespace: g.binding.namespace,
-              name: g.binding.name,
-            },
-            changes: new Map(),
-            related: [],
-          });
-        }
-      }
-      const w = writes.get(key);
-      if (!w) continue;
-      const k = holderIdentity(holder);
-      const change: IdentityChange = w.changes.get(k) ?? { ...holder, before, gained: [] };
-      change.gained.push(gained);
-      w.changes.set(k, change);
-      const c = combined.get(k) ?? { holder, before, gained: [] };
-      c.gained.push(gained);
-      combined.set(k, c);
-    }
-  }
-
-  const namespaceLabels = lookups.namespaceLabels;
-  // Roles a manifest binding may name: the manifests', the cluster's (--cluster) and Kubernetes' defaults.
-  const roles: RoleLookup = cluster
-    ? { exists: (ref) => full.rulesOf(ref) !== undefined, searched: "the manifests or the cluster" }
-    : {
-        exists: (ref) => full.rulesOf(ref) !== undefined,
-        searched: "the manifests",
-        hint: "if the cluster already has it, run nhictl check with --cluster",
-      };
-  for (const w of writes.values()) {
-    const decision = decideRbacWrite({
-      object: w.ref,
-      ...(w.binding ? { binding: w.binding } : {}),
-      changes: [...w.changes.values()],
-      governing: directory.governing,
-      policy,
-      namespaceLabels,
-      roles,
-    });
-    out.add(decision, () => ({
-      ...(w.object ? { location: w.object.location } : {}),
-      related: w.related,
-    }));
-  }
-
-  // Second pass: catalogue entries reached only by the combination of several writes.
-  for (const c of combined.values()) {
-    if (c.gained.length < 2) continue;
-    const hits = catalogueHits(c.gained);
-    const identity = holderIdentity(c.holder);
-    // Not again for a member when a group that contains it reported the same entry (groups come first).
-    const reporters = [identity, ...widerGroupsOf(c.holder).map(groupIdentity)];
-    const fresh = hits.filter(
-      (h) => h.grants.length > 1 && !reporters.some((who) => out.has(h.entry.id, who)),
-    );
-    if (fresh.length === 0) continue;
-    const wanted = new Set(fresh.map((h) => h.entry.id));
-    const firstGrant = fresh[0]?.grants[0];
-    if (!firstGrant) continue;
-    const primary = set.locate(firstGrant.binding);
-    const decision = decideRbacWrite({
-      object: primary?.ref ?? {
-        kind: firstGrant.binding.kind,
-        namespace: firstGrant.binding.namespace,
-        name: firstGrant.binding.name,
-      },
-      changes: [{ ...c.holder, before: c.before, gained: c.gained }],
-      governing: directory.governing,
-      policy,
-      namespaceLabels,
-    });
-    const keepOnly = (vs: Violation[]): Violation[] =>
-      vs.filter((v) => wanted.has(v.rule) && v.identity === identity);
-    const others = fresh
-      .flatMap((h) => h.grants.slice(1))
-      .map((g) => set.locate(g.binding))
-      .filter((m): m is ManifestObject => m !== undefined);
-    out.add(
-      {
-        allowed: false,
-        violations: keepOnly(decision.violations),
-        warnings: keepOnly(decision.warnings),
-      },
-      () => ({
-        ...(primary ? { location: primary.location } : {}),
-        related: others.map((m) => ({
-          location: m.location,
-          message: `${m.ref.kind} ${m.ref.namespace ? `${m.ref.namespace}/` : ""}${m.ref.name} grants the other part`,
-        })),
-      }),
-    );
-  }
-}
-
-/** A manifest ClusterRole that feeds (through its labels) the aggregated ClusterRole a grant comes from. */
-function feedingClusterRole(
-  set: ManifestSet,
-  aggregated: ClusterRole | undefined,
-  g: Grant,
-): ManifestObject | undefined {
-  const selectors = aggregated?.aggregationRule?.clusterRoleSelectors ?? [];
-  if (g.role.kind !== "ClusterRole" || selectors.length === 0) return undefined;
-  return set.objects.find(
-    (m) =>
-      m.ref.kind === "ClusterRole" &&
-      selectors.some((s) =>
-        selectorMatches(s, (m.obj.metadata as { labels?: Record<string, string> }).labels ?? {}),
-      ),
-  );
 }
 
 /** A finding's field path, from the core's "<Kind> ns/name is invalid: <path>: <message>". */

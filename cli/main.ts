@@ -4,7 +4,8 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadCrdDocuments } from "../crds/load.js";
 import { ADMISSION_RULE_IDS } from "../core/policy/nhi-write.js";
-import { createValidator, formatFieldError, type NHIValidator } from "../core/nhi/validate.js";
+import { createValidator } from "../core/nhi/validate.js";
+import { formatFieldError, type NHIValidator } from "../core/nhi/validation.js";
 import type { NHIPolicy } from "../core/nhi/types.js";
 import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";

@@ -11,7 +11,7 @@ import type {
 } from "../core/snapshot.js";
 import { emptySnapshot } from "../core/snapshot.js";
 import type { RbacObject } from "../core/rbac/types.js";
-import type { FieldError, NHIValidator } from "../core/nhi/validate.js";
+import type { FieldError, NHIValidator } from "../core/nhi/validation.js";
 import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { isWorkloadKind } from "../core/workloads/pod-template.js";
 import type { ObjectRef } from "../core/policy/types.js";

@@ -1,7 +1,7 @@
 // AdmissionReview in, AdmissionReview out: parse, pick the check for the resource, ask the core,
 // apply dry-run/break-glass/exempt namespaces, and answer the way kubectl users expect. No I/O but
 // logging and metrics; every failure becomes a clear answer, never a crash or a silent allow.
-import type { NHIValidator } from "../core/nhi/validate.js";
+import type { NHIValidator } from "../core/nhi/validation.js";
 import { globMatches } from "../core/glob.js";
 import { judgeBreakGlass } from "../core/policy/break-glass.js";
 import type { EffectivePolicy } from "../core/policy/settings.js";

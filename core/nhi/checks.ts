@@ -5,7 +5,7 @@
 import { imageGlobProblems } from "./images.js";
 import { isDnsLabel, isDnsSubdomain, qualifiedNameProblems } from "./names.js";
 import { isRecord } from "../json.js";
-import type { FieldError, ValidateOptions } from "./validate.js";
+import type { FieldError, ValidateOptions } from "./validation.js";
 
 type Obj = Record<string, unknown>;
 

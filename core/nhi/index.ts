@@ -1,13 +1,14 @@
 // The NHI model: types of the nhi.io/v1alpha1 kinds, their validation and small pure helpers.
 export * from "./types.js";
-export { createValidator, formatFieldError } from "./validate.js";
+export { createValidator } from "./validate.js";
+export { formatFieldError } from "./validation.js";
 export type {
   FieldError,
   FieldErrorReason,
   NHIValidator,
   Parsed,
   ValidateOptions,
-} from "./validate.js";
+} from "./validation.js";
 export {
   DurationError,
   MAX_DURATION_MS,

@@ -1,6 +1,6 @@
 // Decisions about writes of the governance objects themselves: a NonHumanIdentity (its scopes are a
 // ceiling, so widening one is a privilege change) and an NHIPolicy (the guard rails).
-import type { FieldError, NHIValidator } from "../nhi/validate.js";
+import type { FieldError, NHIValidator } from "../nhi/validation.js";
 import type { NHIPolicy, NonHumanIdentity } from "../nhi/types.js";
 import { globMatches } from "../glob.js";
 import { describePermission, uncoveredGrants } from "../rbac/scoped.js";

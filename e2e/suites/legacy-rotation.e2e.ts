@@ -11,14 +11,15 @@ import { WEBHOOK_CONFIGURATION_NAME } from "../../webhooks/config.js";
 import {
   OWNER,
   authenticates,
+  describeSecret,
   eventsOf,
   getNhi,
   getSecret,
   nhiYaml,
+  startKilledAfter,
   useOperator,
   tokenOf,
   type OperatorProcess,
-  type SecretObject,
 } from "./reconcilers-helpers.js";
 
 interface DeploymentObject extends KubeObject {
@@ -33,15 +34,6 @@ interface DeploymentObject extends KubeObject {
     };
   };
 }
-
-const describeSecret = (s: unknown): string => {
-  const x = s as SecretObject | undefined;
-  return JSON.stringify({
-    name: x?.metadata.name,
-    annotations: x?.metadata.annotations,
-    keys: Object.keys(x?.data ?? {}),
-  });
-};
 
 interface PodObject extends KubeObject {
   metadata: KubeObject["metadata"] & {
@@ -349,19 +341,7 @@ spec:
       nhiYaml(ns(), "exporter", `${OWNER}\nserviceAccountName: exporter\nlegacyTokens: Rotate`),
     );
     // SIGKILL right after Switch: the Deployment uses the successor, the old Secret is not yet deleted.
-    op = await operator.start({
-      env: { NHI_TEST_KILL_AFTER_STEP: `Switch@${ns()}/exporter/` },
-      waitReady: false,
-    });
-    const code = await Promise.race([
-      op.exited,
-      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000)),
-    ]);
-    assert.notEqual(
-      code,
-      "timeout",
-      `the operator was not killed after Switch: ${op.logs().slice(-2000)}`,
-    );
+    op = await startKilledAfter(operator, "Switch", `${ns()}/exporter`);
     const mid = await getSecret(ns(), "exporter-token");
     assert.ok(mid, "the old Secret was deleted before the restart");
     assert.equal(

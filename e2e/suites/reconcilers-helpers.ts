@@ -1,6 +1,7 @@
 // Shared by the reconciler suites (inventory, rotation, lifetime): run the operator (dist/operator/main.js,
 // the one composition root: webhook + leader-elected reconcilers) as a child process against the
 // shared control plane, so a test can kill it. The webhook is served but not registered.
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { sharedCrdFile } from "../harness/shared.js";
 import { Token, type KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { freePort } from "../harness/ports.js";
+import { sleep } from "../harness/procs.js";
 
 export const CRD_FILES = ["nonhumanidentities.nhi.io.yaml", "nhipolicies.nhi.io.yaml"].map((f) =>
   join(REPO_ROOT, "crds", f),
@@ -93,6 +95,29 @@ export function useOperator(): { start(opts?: StartOptions): Promise<OperatorPro
       return op;
     },
   };
+}
+
+/**
+ * Starts the operator with the e2e crash hook (e2e/harness/operator-with-hooks.ts): SIGKILLed right
+ * after performing `step` for the NHI `nhi` ("ns/name"). Resolves once it died; fails the test
+ * when it is still running after 60 s.
+ */
+export async function startKilledAfter(
+  operator: ReturnType<typeof useOperator>,
+  step: string,
+  nhi: string,
+): Promise<OperatorProcess> {
+  const op = await operator.start({
+    env: { NHI_TEST_KILL_AFTER_STEP: `${step}@${nhi}/` },
+    waitReady: false,
+  });
+  const code = await Promise.race([op.exited, sleep(60_000).then(() => "timeout" as const)]);
+  assert.notEqual(
+    code,
+    "timeout",
+    `the operator was not killed after ${step}: ${op.logs().slice(-2000)}`,
+  );
+  return op;
 }
 
 /** Starts dist/operator/main.js; resolves once it leads and its first inventory is complete. */
@@ -255,6 +280,16 @@ export async function eventsOf(
     (e) => e.involvedObject.kind === "NonHumanIdentity" && e.involvedObject.name === name,
   );
 }
+
+/** A Secret for assertion messages: its name, annotations and data keys, never its values. */
+export const describeSecret = (s: unknown): string => {
+  const x = s as SecretObject | undefined;
+  return JSON.stringify({
+    name: x?.metadata.name,
+    annotations: x?.metadata.annotations,
+    keys: Object.keys(x?.data ?? {}),
+  });
+};
 
 export function nhiYaml(ns: string, name: string, spec: string): string {
   return `apiVersion: nhi.io/v1alpha1

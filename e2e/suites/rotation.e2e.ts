@@ -7,10 +7,12 @@ import { waitFor } from "../harness/wait.js";
 import {
   OWNER,
   authenticates,
+  describeSecret,
   eventsOf,
   getNhi,
   getSecret,
   nhiYaml,
+  startKilledAfter,
   useOperator,
   tokenOf,
   type OperatorProcess,
@@ -23,10 +25,6 @@ const generation = (s: SecretObject | undefined): number =>
   Number(ann(s, "nhi.io/generation") ?? "0");
 const idle = (s: SecretObject | undefined): boolean =>
   s !== undefined && ann(s, "nhi.io/rotation-state") === undefined;
-const describeSecret = (s: unknown): string => {
-  const x = s as SecretObject | undefined;
-  return JSON.stringify({ annotations: x?.metadata.annotations, keys: Object.keys(x?.data ?? {}) });
-};
 
 async function assertNoTokenLeak(ns: string, nhi: string, tokens: string[]): Promise<void> {
   const status = JSON.stringify((await getNhi(ns, nhi))?.status ?? {});
@@ -346,19 +344,7 @@ spec:
 
     // The next operator dies (SIGKILL) right after the Issue step: new token stored, not verified,
     // old token not revoked. Both must still authenticate at that point.
-    op = await operator.start({
-      env: { NHI_TEST_KILL_AFTER_STEP: `Issue@${ns()}/deployer/` },
-      waitReady: false,
-    });
-    const code = await Promise.race([
-      op.exited,
-      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000)),
-    ]);
-    assert.notEqual(
-      code,
-      "timeout",
-      `the operator was not killed after Issue: ${op.logs().slice(-2000)}`,
-    );
+    op = await startKilledAfter(operator, "Issue", `${ns()}/deployer`);
     const mid = await getSecret(ns(), "deployer-token");
     assert.equal(ann(mid, "nhi.io/rotation-state"), "Verifying", describeSecret(mid));
     assert.equal(generation(mid), 2);

@@ -1,6 +1,6 @@
 // NonHumanIdentity and NHIPolicy CREATE/UPDATE → core decideNHIWrite / decideNHIPolicyWrite, with
 // the validator the CLI uses.
-import type { FieldError } from "../../core/nhi/validate.js";
+import type { FieldError } from "../../core/nhi/validation.js";
 import { decideNHIPolicyWrite, decideNHIWrite } from "../../core/policy/nhi-write.js";
 import type { AdmissionRequest } from "../admission/review.js";
 import { storedObjectProblem } from "./shape.js";

@@ -1,7 +1,7 @@
 // Light shape checks of untrusted objects before they reach the core, which trusts its types. The API
 // server has validated real objects already; these stop malformed input from becoming a crash.
 import { isRecord } from "../../core/json.js";
-import { formatFieldError, type FieldError } from "../../core/nhi/validate.js";
+import { formatFieldError, type FieldError } from "../../core/nhi/validation.js";
 import { describeValue } from "../admission/review.js";
 
 export type Problem = string | undefined;

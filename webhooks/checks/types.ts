@@ -1,6 +1,6 @@
 // One admission check per resource family (STYLE.md: webhook as a plugin chain). A check translates
 // the AdmissionRequest into the core's input and returns the core's Decision; it holds no policy.
-import type { NHIValidator } from "../../core/nhi/validate.js";
+import type { NHIValidator } from "../../core/nhi/validation.js";
 import type { EffectivePolicy } from "../../core/policy/settings.js";
 import type { Decision } from "../../core/policy/types.js";
 import type { ClusterLookups } from "../../core/policy/workload.js";

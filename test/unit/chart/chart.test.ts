@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadCrdDocuments, repoRoot } from "../../../crds/load.js";
-import { createValidator, formatFieldError } from "../../../core/nhi/validate.js";
+import { createValidator } from "../../../core/nhi/validate.js";
+import { formatFieldError } from "../../../core/nhi/validation.js";
 import { WEBHOOK_RULES, webhookConfiguration } from "../../../webhooks/config.js";
 import {
   ALL_FEATURES_ON,

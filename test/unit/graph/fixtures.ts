@@ -2,6 +2,9 @@
 import { emptySnapshot, type ClusterSnapshot } from "../../../core/snapshot.js";
 import type { PolicyRule, RbacObject, Subject } from "../../../core/rbac/types.js";
 
+// One PolicyRule builder for every unit test.
+export { rule } from "../rbac/fixtures.js";
+
 type Obj = {
   kind: string;
   metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
@@ -71,6 +74,13 @@ export const clusterRoleBinding = (name: string, roleName: string, ...subjects: 
   subjects: subjects.map(subjectOf),
 });
 
+/** A pod spec running one container as `serviceAccountName`, with `extra` fields over it. */
+const podSpecOf = (serviceAccountName: string, extra: Record<string, unknown>) => ({
+  serviceAccountName,
+  containers: [{ name: "app", image: "app:1" }],
+  ...extra,
+});
+
 export const deployment = (
   ns: string,
   name: string,
@@ -83,7 +93,7 @@ export const deployment = (
   spec: {
     template: {
       metadata: { labels: { app: name } },
-      spec: { serviceAccountName, containers: [{ name: "app", image: "app:1" }], ...podSpec },
+      spec: podSpecOf(serviceAccountName, podSpec),
     },
   },
 });
@@ -97,7 +107,7 @@ export const pod = (
   apiVersion: "v1",
   kind: "Pod",
   metadata: { namespace: ns, name },
-  spec: { serviceAccountName, containers: [{ name: "app", image: "app:1" }], ...podSpec },
+  spec: podSpecOf(serviceAccountName, podSpec),
 });
 
 export const tokenSecret = (ns: string, name: string, account: string): Obj => ({
@@ -105,11 +115,3 @@ export const tokenSecret = (ns: string, name: string, account: string): Obj => (
   metadata: { namespace: ns, name, annotations: { "kubernetes.io/service-account.name": account } },
   type: "kubernetes.io/service-account-token",
 });
-
-export const rule = (
-  apiGroups: string[],
-  resources: string[],
-  verbs: string[],
-  resourceNames?: string[],
-): PolicyRule =>
-  resourceNames ? { apiGroups, resources, verbs, resourceNames } : { apiGroups, resources, verbs };

@@ -2,7 +2,7 @@
 // reported and words its message or fix must contain. `apiServer` records what a real kube-apiserver
 // v1.35 does with the same object (checked against one when these tables were written, and reusable by
 // e2e): "rejects" at the same path, or "accepts" for checks that go beyond the CRD.
-import type { FieldErrorReason, ValidateOptions } from "../../../core/nhi/validate.js";
+import type { FieldErrorReason, ValidateOptions } from "../../../core/nhi/validation.js";
 import { MINIMAL_NHI, ORDERS_API, POLICY_SHAPE } from "./fixtures.js";
 
 export type Base = "orders" | "minimal" | "policy";

@@ -14,13 +14,8 @@ export function grant(namespace: string, rules: PolicyRule[], role = "r", bindin
   };
 }
 
-export const rule = (
-  apiGroups: string[],
-  resources: string[],
-  verbs: string[],
-  resourceNames?: string[],
-): PolicyRule =>
-  resourceNames ? { apiGroups, resources, verbs, resourceNames } : { apiGroups, resources, verbs };
+// One PolicyRule builder for every unit test.
+export { rule } from "../rbac/fixtures.js";
 
 export const CLUSTER_ADMIN_RULES: PolicyRule[] = [
   { apiGroups: ["*"], resources: ["*"], verbs: ["*"] },
