@@ -24,14 +24,24 @@
 //   server recreates it).
 //
 // Every mutation does work proportional to the changed object (plus the aggregating roles it
-// feeds), never a rebuild. Nothing here reads a clock or does I/O.
+// feeds), never a rebuild. What-if questions (whatIf, affectedBy) apply the change to a
+// copy-on-write layer over the index (layered.ts) and never write the shared maps, so readers of
+// the index see its state unchanged while one runs. The aggregation engine is aggregation.ts.
+// Nothing here reads a clock or does I/O.
 
 import {
   BUILTIN_CLUSTER_ROLE_BINDINGS,
   BUILTIN_CLUSTER_ROLES,
   BUILTIN_ROLES,
 } from "./builtin-roles.js";
-import { ruleKey, uncoveredRules } from "./coverage.js";
+import {
+  cachedRuleKey,
+  ClusterRoleAggregation,
+  clusterRoleKey,
+  sameRules,
+  type AggregationHost,
+} from "./aggregation.js";
+import { uncoveredRules } from "./coverage.js";
 import {
   enclosingGroups,
   groupContains,
@@ -39,14 +49,20 @@ import {
   isMemberGroup,
   memberGroup,
 } from "./groups.js";
-import { selectorMatches } from "../labels.js";
+import {
+  addTo,
+  deleteFrom,
+  layerOver,
+  layerOverSet,
+  type MapLike,
+  type SetLike,
+} from "./layered.js";
 import type {
   BindingRef,
   ClusterRole,
   ClusterRoleBinding,
   Grant,
   GrantVia,
-  LabelSelector,
   PolicyRule,
   RbacObject,
   RbacObjectRef,
@@ -88,23 +104,20 @@ export function bindingKeyOf(ref: BindingRef): string {
     : `ClusterRoleBinding/${ref.name}`;
 }
 
-function refOf(obj: RbacObject): RbacObjectRef {
-  const ns = obj.metadata.namespace ?? "";
-  switch (obj.kind) {
-    case "Role":
-    case "RoleBinding":
-      return { kind: obj.kind, namespace: ns, name: obj.metadata.name };
-    case "ClusterRole":
-    case "ClusterRoleBinding":
-      return { kind: obj.kind, name: obj.metadata.name };
-  }
-}
+// A binding entry is kept for every binding in the cluster, for as long as the process runs: it
+// is kept small and flat (few objects for the collector to mark), and its grants are made once and
+// shared by every holder's answer.
 
-/** A binding subject that names a ServiceAccount or a member group (groups.ts); every other subject is dropped. */
-type SubjectEntry = { sa: string } | { group: string };
+/**
+ * A binding subject that names a ServiceAccount ("ns/name", which has a slash) or a member group
+ * (groups.ts; none has a slash); every other subject is dropped.
+ */
+type SubjectEntry = string;
+const isSaSubject = (s: SubjectEntry): boolean => s.includes("/");
+
+const NONE: readonly string[] = Object.freeze([]);
 
 interface BindingEntry {
-  obj: RoleBinding | ClusterRoleBinding;
   key: string;
   ref: BindingRef;
   roleKey: string;
@@ -112,11 +125,13 @@ interface BindingEntry {
   /** Where the grant applies: the RoleBinding's namespace, or "*". */
   namespace: string;
   /** Relevant subjects in their original order (the first that applies names `via`, as in appliesTo). */
-  subjects: SubjectEntry[];
-  /** Distinct directly named SAs. */
-  directSAs: string[];
+  subjects: readonly SubjectEntry[];
+  /** Distinct directly named SAs (the subjects array itself when that is all they are). */
+  directSAs: readonly string[];
   /** Distinct member groups. */
-  groups: string[];
+  groups: readonly string[];
+  /** The frozen grants handed out for this binding, one per `via`, all made from the same rules array. */
+  grants: Grant[] | undefined;
 }
 
 /** What one mutation changed: previous values of everything it touched (for whatIf and affectedBy). */
@@ -131,93 +146,47 @@ function newChangeSet(): ChangeSet {
   return { roles: new Map(), bindings: new Map() };
 }
 
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  let set = map.get(key);
-  if (set === undefined) {
-    set = new Set();
-    map.set(key, set);
-  }
-  set.add(value);
-}
-
-function deleteFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (set === undefined) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
-}
-
-function pairKey(key: string, value: string): string {
-  return `${key}\u0000${value}`;
-}
-
-// ruleKey is a JSON.stringify; aggregation recomputes hash the same rule objects again and again.
-const ruleKeyCache = new WeakMap<PolicyRule, string>();
-function cachedRuleKey(rule: PolicyRule): string {
-  let k = ruleKeyCache.get(rule);
-  if (k === undefined) {
-    k = ruleKey(rule);
-    ruleKeyCache.set(rule, k);
-  }
-  return k;
-}
-
-function sameRules(
-  a: readonly PolicyRule[] | undefined,
-  b: readonly PolicyRule[] | undefined,
-): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as PolicyRule;
-    const y = b[i] as PolicyRule;
-    if (x !== y && cachedRuleKey(x) !== cachedRuleKey(y)) return false;
-  }
-  return true;
-}
+/** The memo of a what-if trial: never written (the trial flag bypasses it). */
+const NO_MEMO: Map<string, Grant[]> = new Map();
 
 export class EffectivePermissionIndex {
-  // Objects as given (real ones) and the built-in ClusterRoles they may override.
-  private readonly roles = new Map<string, Role>();
-  private readonly clusterRoles = new Map<string, ClusterRole>();
-  private readonly builtinRoles = new Map<string, ClusterRole>();
+  // The state every mutation writes. Each is a Map (or Set) in the shared index, and a
+  // copy-on-write layer over the shared one in a what-if trial (layered()); not readonly for that.
+
+  // Objects as given (real ones) and the built-in ClusterRoles they may override (built-ins are
+  // only written by the constructor).
+  private roles: MapLike<string, Role> = new Map();
+  private clusterRoles: MapLike<string, ClusterRole> = new Map();
+  private builtinRoles = new Map<string, ClusterRole>();
   /** roleKey → built-in Role (kube-system, kube-public); a real Role of the same name overrides it. */
-  private readonly builtinNamespacedRoles = new Map<string, Role>();
-  private readonly bindings = new Map<string, BindingEntry>();
+  private builtinNamespacedRoles = new Map<string, Role>();
+  private bindings: MapLike<string, BindingEntry> = new Map();
 
   /** roleKey → effective rules of every existing role (aggregation resolved). */
-  private readonly rules = new Map<string, PolicyRule[]>();
+  private rules: MapLike<string, PolicyRule[]> = new Map();
 
   // Reverse indexes.
-  private readonly bindingsByRole = new Map<string, Set<string>>();
-  private readonly bindingsBySA = new Map<string, Set<string>>();
-  private readonly bindingsByGroup = new Map<string, Set<string>>();
+  private bindingsByRole: MapLike<string, Set<string>> = new Map();
+  private bindingsBySA: MapLike<string, Set<string>> = new Map();
+  private bindingsByGroup: MapLike<string, Set<string>> = new Map();
 
   // Known ServiceAccounts: added explicitly, or named by some binding subject.
-  private readonly explicitSAs = new Set<string>();
-  private readonly directRefs = new Map<string, number>();
-  private readonly knownSAs = new Map<string, ServiceAccountRef>();
-  private readonly knownByNamespace = new Map<string, Set<string>>();
+  private explicitSAs: SetLike<string> = new Set();
+  private directRefs: MapLike<string, number> = new Map();
+  private knownSAs: MapLike<string, ServiceAccountRef> = new Map();
+  private knownByNamespace: MapLike<string, Set<string>> = new Map();
 
-  // Aggregation: label index over effective ClusterRoles, aggregating roles indexed by one
-  // necessary label pair of each selector (or "generic" when a selector has no matchLabels), and
-  // who currently feeds whom.
-  private readonly crByPair = new Map<string, Set<string>>();
-  private readonly aggregators = new Map<string, LabelSelector[]>();
-  private readonly aggByPair = new Map<string, Set<string>>();
-  private readonly aggGeneric = new Set<string>();
-  private readonly aggSources = new Map<string, Set<string>>();
-  private readonly aggConsumers = new Map<string, Set<string>>();
+  private aggregation = new ClusterRoleAggregation(this.aggregationHost());
 
   /** Set while a batch is loaded: aggregation is resolved once at the end. */
   private deferAggregation = false;
 
   // Answers of grantsOf (by "ns/name") and grantsOfGroup (by group), frozen and shared between
   // callers: the webhook asks for the same identities on every review. Every mutation drops the
-  // answers its ChangeSet touches (forgetChanges); withChange's trial state is never memoised.
-  private readonly grantsMemo = new Map<string, Grant[]>();
-  private readonly groupGrantsMemo = new Map<string, Grant[]>();
-  /** Set during withChange: the index holds a trial state that must not reach the memo. */
+  // answers its ChangeSet touches (forgetChanges); a what-if trial's answers are never memoised.
+  private grantsMemo = new Map<string, Grant[]>();
+  private groupGrantsMemo = new Map<string, Grant[]>();
+  /** True in a what-if trial (layered()): its state must not reach the memo. */
   private trial = false;
 
   constructor(options: EffectivePermissionIndexOptions = {}) {
@@ -242,7 +211,7 @@ export class EffectivePermissionIndex {
       for (const b of BUILTIN_CLUSTER_ROLE_BINDINGS) this.applyBinding(b, newChangeSet());
     }
     this.deferAggregation = false;
-    this.recomputeAggregates([...this.aggregators.keys()], newChangeSet());
+    this.aggregation.recompute(this.aggregation.aggregatorNames(), newChangeSet().roles);
   }
 
   /** Build an index from a full listing (one aggregation pass instead of one per ClusterRole). */
@@ -281,7 +250,7 @@ export class EffectivePermissionIndex {
     } finally {
       this.deferAggregation = false;
     }
-    this.recomputeAggregates([...this.aggregators.keys()], cs);
+    this.aggregation.recompute(this.aggregation.aggregatorNames(), cs.roles);
     this.forgetAll();
   }
 
@@ -323,7 +292,7 @@ export class EffectivePermissionIndex {
       const via = viaFor(entry, key, sa.namespace);
       const rules = this.rules.get(entry.roleKey);
       if (via === undefined || rules === undefined) continue;
-      grants.push(grantOf(entry, rules, via));
+      grants.push(sharedGrant(entry, rules, via));
     }
     return this.remember(this.grantsMemo, key, grants);
   }
@@ -358,7 +327,7 @@ export class EffectivePermissionIndex {
       const rules = entry === undefined ? undefined : this.rules.get(entry.roleKey);
       const via = entry === undefined ? undefined : groupViaFor(entry, group);
       if (entry === undefined || rules === undefined || via === undefined) continue;
-      grants.push(grantOf(entry, rules, via));
+      grants.push(sharedGrant(entry, rules, via));
     }
     return this.remember(this.groupGrantsMemo, group, grants);
   }
@@ -414,8 +383,8 @@ export class EffectivePermissionIndex {
     if (ref.kind === "ClusterRole") {
       const queue = [ref.name];
       for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
-        for (const consumer of this.aggConsumers.get(name) ?? []) {
-          const ck = `ClusterRole/${consumer}`;
+        for (const consumer of this.aggregation.consumersOf(name)) {
+          const ck = clusterRoleKey(consumer);
           if (!roleKeys.has(ck)) {
             roleKeys.add(ck);
             queue.push(consumer);
@@ -455,7 +424,7 @@ export class EffectivePermissionIndex {
     const e = this.bindings.get(bindingKeyOf(ref));
     return {
       serviceAccounts: e === undefined ? [] : this.refsOf(new Set(e.directSAs)),
-      groups: e?.groups ?? [],
+      groups: e === undefined ? [] : [...e.groups],
     };
   }
 
@@ -484,17 +453,16 @@ export class EffectivePermissionIndex {
   affectedBy(obj: RbacObject | RbacObjectRef): ServiceAccountRef[] {
     const change: RbacChange = isObject(obj) ? { upsert: obj } : { remove: obj };
     const sas = new Set<string>();
-    this.withChange(change, (cs) => {
-      for (const [b, old] of cs.bindings) {
-        this.expandSubjects(old, sas);
-        this.expandSubjects(this.bindings.get(b), sas);
-      }
-      for (const rk of cs.roles.keys()) {
-        for (const b of this.bindingsByRole.get(rk) ?? [])
-          this.expandSubjects(this.bindings.get(b), sas);
-      }
-    });
-    return this.refsOf(sas);
+    const { trial, cs } = this.trialOf(change);
+    for (const [b, old] of cs.bindings) {
+      trial.expandSubjects(old, sas);
+      trial.expandSubjects(trial.bindings.get(b), sas);
+    }
+    for (const rk of cs.roles.keys()) {
+      for (const b of trial.bindingsByRole.get(rk) ?? [])
+        trial.expandSubjects(trial.bindings.get(b), sas);
+    }
+    return trial.refsOf(sas);
   }
 
   /**
@@ -518,80 +486,75 @@ export class EffectivePermissionIndex {
   } {
     const serviceAccounts = new Map<string, Grant[]>();
     const groups = new Map<string, Grant[]>();
-    this.withChange(change, (cs) => {
-      const touched = new Set<string>(cs.bindings.keys());
-      for (const rk of cs.roles.keys())
-        for (const b of this.bindingsByRole.get(rk) ?? []) touched.add(b);
-      // uncoveredRules(old, new) per distinct (old, new) pair of rule arrays: a widened role shared
-      // by thousands of bindings is compared once.
-      const deltas = new Map<PolicyRule[], Map<PolicyRule[], PolicyRule[]>>();
-      for (const b of [...touched].sort()) {
-        const after = this.bindings.get(b);
-        if (after === undefined) continue;
-        const newRules = this.rules.get(after.roleKey);
-        if (newRules === undefined || newRules.length === 0) continue;
-        const before = cs.bindings.has(b) ? cs.bindings.get(b) : after;
-        const oldRules =
-          before === undefined
-            ? undefined
-            : cs.roles.has(before.roleKey)
-              ? cs.roles.get(before.roleKey)
-              : this.rules.get(before.roleKey);
-        let delta: PolicyRule[] | undefined;
-        const widened = (): PolicyRule[] => {
-          if (delta === undefined) {
-            const old = oldRules as PolicyRule[];
-            let byNew = deltas.get(old);
-            if (byNew === undefined) {
-              byNew = new Map();
-              deltas.set(old, byNew);
-            }
-            delta = byNew.get(newRules);
-            if (delta === undefined) {
-              // Rules already present verbatim are covered (a rule set covers itself): only diff the rest.
-              const oldKeys = new Set(old.map(cachedRuleKey));
-              delta = uncoveredRules(
-                old,
-                newRules.filter((r) => !oldKeys.has(cachedRuleKey(r))),
-              );
-              byNew.set(newRules, delta);
-            }
+    // The state before is this index, the state after is the trial layered over it.
+    const { trial, cs } = this.trialOf(change);
+    const touched = new Set<string>(cs.bindings.keys());
+    for (const rk of cs.roles.keys())
+      for (const b of trial.bindingsByRole.get(rk) ?? []) touched.add(b);
+    // uncoveredRules(old, new) per distinct (old, new) pair of rule arrays: a widened role shared
+    // by thousands of bindings is compared once.
+    const deltas = new Map<PolicyRule[], Map<PolicyRule[], PolicyRule[]>>();
+    for (const b of [...touched].sort()) {
+      const after = trial.bindings.get(b);
+      if (after === undefined) continue;
+      const newRules = trial.rules.get(after.roleKey);
+      if (newRules === undefined || newRules.length === 0) continue;
+      const before = this.bindings.get(b);
+      const oldRules = before === undefined ? undefined : this.rules.get(before.roleKey);
+      let delta: PolicyRule[] | undefined;
+      const widened = (): PolicyRule[] => {
+        if (delta === undefined) {
+          const old = oldRules as PolicyRule[];
+          let byNew = deltas.get(old);
+          if (byNew === undefined) {
+            byNew = new Map();
+            deltas.set(old, byNew);
           }
-          return delta;
-        };
-        /** What `holder` gains through this binding: the whole grant if it newly applies, else what the role added. */
-        const record = (
-          into: Map<string, Grant[]>,
-          holder: string,
-          via: GrantVia,
-          heldBefore: boolean,
-        ): void => {
-          const rules = heldBefore ? widened() : newRules;
-          if (rules.length === 0) return;
-          const gained = grantOf(after, rules, via);
-          const list = into.get(holder);
-          if (list === undefined) into.set(holder, [gained]);
-          else list.push(gained);
-        };
-        const sas = new Set<string>();
-        this.expandSubjects(after, sas);
-        for (const key of sas) {
-          const sa = this.knownSAs.get(key) as ServiceAccountRef;
-          const heldBefore =
-            before !== undefined &&
-            oldRules !== undefined &&
-            viaFor(before, key, sa.namespace) !== undefined;
-          record(serviceAccounts, key, viaFor(after, key, sa.namespace) as GrantVia, heldBefore);
+          delta = byNew.get(newRules);
+          if (delta === undefined) {
+            // Rules already present verbatim are covered (a rule set covers itself): only diff the rest.
+            const oldKeys = new Set(old.map(cachedRuleKey));
+            delta = uncoveredRules(
+              old,
+              newRules.filter((r) => !oldKeys.has(cachedRuleKey(r))),
+            );
+            byNew.set(newRules, delta);
+          }
         }
-        const reached = new Set<string>();
-        this.expandGroups(after, reached);
-        for (const g of reached) {
-          const heldBefore =
-            before !== undefined && oldRules !== undefined && groupViaFor(before, g) !== undefined;
-          record(groups, g, groupViaFor(after, g) as GrantVia, heldBefore);
-        }
+        return delta;
+      };
+      /** What `holder` gains through this binding: the whole grant if it newly applies, else what the role added. */
+      const record = (
+        into: Map<string, Grant[]>,
+        holder: string,
+        via: GrantVia,
+        heldBefore: boolean,
+      ): void => {
+        const rules = heldBefore ? widened() : newRules;
+        if (rules.length === 0) return;
+        const gained = grantOf(after, rules, via);
+        const list = into.get(holder);
+        if (list === undefined) into.set(holder, [gained]);
+        else list.push(gained);
+      };
+      const sas = new Set<string>();
+      trial.expandSubjects(after, sas);
+      for (const key of sas) {
+        const sa = trial.knownSAs.get(key) as ServiceAccountRef;
+        const heldBefore =
+          before !== undefined &&
+          oldRules !== undefined &&
+          viaFor(before, key, sa.namespace) !== undefined;
+        record(serviceAccounts, key, viaFor(after, key, sa.namespace) as GrantVia, heldBefore);
       }
-    });
+      const reached = new Set<string>();
+      trial.expandGroups(after, reached);
+      for (const g of reached) {
+        const heldBefore =
+          before !== undefined && oldRules !== undefined && groupViaFor(before, g) !== undefined;
+        record(groups, g, groupViaFor(after, g) as GrantVia, heldBefore);
+      }
+    }
     return { serviceAccounts, groups };
   }
 
@@ -605,32 +568,70 @@ export class EffectivePermissionIndex {
   } {
     return {
       roles: this.roles.size,
-      clusterRoles: new Set([...this.clusterRoles.keys(), ...this.builtinRoles.keys()]).size,
+      clusterRoles: new Set(this.clusterRoleNames()).size,
       bindings: this.bindings.size,
       serviceAccounts: this.knownSAs.size,
-      aggregators: this.aggregators.size,
+      aggregators: this.aggregation.aggregatorCount,
     };
   }
 
   // ---------------------------------------------------------------------------------------------
   // Internals
 
-  /** Apply a change, run `inspect` on the resulting state, then restore the previous state exactly. */
-  private withChange(change: RbacChange, inspect: (cs: ChangeSet) => void): void {
-    const ref = "upsert" in change ? refOf(change.upsert) : change.remove;
-    const previous = this.realObject(ref);
+  /**
+   * The index after `change`, as a copy-on-write layer over this one (which it never writes), and
+   * what the change touched. Its answers are never memoised.
+   */
+  private trialOf(change: RbacChange): { trial: EffectivePermissionIndex; cs: ChangeSet } {
+    const trial = this.layered();
     const cs = newChangeSet();
-    // The state is restored exactly afterwards, so the memo stays valid; it is only bypassed meanwhile.
-    const outer = this.trial;
-    this.trial = true;
-    try {
-      this.apply(change, cs);
-      inspect(cs);
-    } finally {
-      if (previous !== undefined) this.apply({ upsert: previous }, newChangeSet());
-      else if ("upsert" in change) this.apply({ remove: ref }, newChangeSet());
-      this.trial = outer;
-    }
+    trial.apply(change, cs);
+    return { trial, cs };
+  }
+
+  /** A copy-on-write layer over this index: reads see this state, writes stay in the layer. */
+  private layered(): EffectivePermissionIndex {
+    // Not through the constructor: it would allocate and resolve an empty index only to replace it.
+    const t = Object.create(EffectivePermissionIndex.prototype) as EffectivePermissionIndex;
+    t.roles = layerOver(this.roles);
+    t.clusterRoles = layerOver(this.clusterRoles);
+    t.builtinRoles = this.builtinRoles;
+    t.builtinNamespacedRoles = this.builtinNamespacedRoles;
+    t.bindings = layerOver(this.bindings);
+    t.rules = layerOver(this.rules);
+    t.bindingsByRole = layerOver(this.bindingsByRole);
+    t.bindingsBySA = layerOver(this.bindingsBySA);
+    t.bindingsByGroup = layerOver(this.bindingsByGroup);
+    t.explicitSAs = layerOverSet(this.explicitSAs);
+    t.directRefs = layerOver(this.directRefs);
+    t.knownSAs = layerOver(this.knownSAs);
+    t.knownByNamespace = layerOver(this.knownByNamespace);
+    t.aggregation = this.aggregation.layered(t.aggregationHost());
+    t.deferAggregation = false;
+    // A trial never reads or writes the memo (trial is set); these are only for completeness.
+    t.grantsMemo = NO_MEMO;
+    t.groupGrantsMemo = NO_MEMO;
+    t.trial = true;
+    return t;
+  }
+
+  /** What the aggregation engine reads and writes of this index (whatever its maps are now). */
+  private aggregationHost(): AggregationHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const index = this;
+    return {
+      clusterRole: (name) => index.clusterRole(name),
+      clusterRoleNames: () => index.clusterRoleNames(),
+      get rules() {
+        return index.rules;
+      },
+    };
+  }
+
+  /** Names of every ClusterRole in effect (real or built-in), each once. */
+  private *clusterRoleNames(): Iterable<string> {
+    for (const name of this.clusterRoles.keys()) yield name;
+    for (const name of this.builtinRoles.keys()) if (!this.clusterRoles.has(name)) yield name;
   }
 
   /** Freeze and keep an answer (shared by every caller from now on), unless in a trial state. */
@@ -668,18 +669,6 @@ export class EffectivePermissionIndex {
     }
     for (const rk of cs.roles.keys()) {
       for (const b of this.bindingsByRole.get(rk) ?? []) if (!forget(this.bindings.get(b))) return;
-    }
-  }
-
-  private realObject(ref: RbacObjectRef): RbacObject | undefined {
-    switch (ref.kind) {
-      case "Role":
-        return this.roles.get(roleKeyOf(ref));
-      case "ClusterRole":
-        return this.clusterRoles.get(ref.name);
-      case "RoleBinding":
-      case "ClusterRoleBinding":
-        return this.bindings.get(bindingKeyOf(ref))?.obj;
     }
   }
 
@@ -824,180 +813,26 @@ export class EffectivePermissionIndex {
     return out;
   }
 
-  // --- ClusterRoles and aggregation -------------------------------------------------------------
-
   /**
    * The ClusterRole in effect under `name` changed from `prev` to whatever is in effect now: update
-   * the label index, the aggregator registry and rules, and re-resolve every aggregating role that
-   * it fed before or may feed now.
+   * the aggregation engine's indexes and the rules, and re-resolve every aggregating role that it
+   * fed before or may feed now.
    */
   private refreshClusterRole(name: string, prev: ClusterRole | undefined, cs: ChangeSet): void {
     const next = this.clusterRole(name);
-    const key = `ClusterRole/${name}`;
-    for (const [k, v] of Object.entries(prev?.metadata.labels ?? {}))
-      deleteFrom(this.crByPair, pairKey(k, v), name);
-    for (const [k, v] of Object.entries(next?.metadata.labels ?? {}))
-      addTo(this.crByPair, pairKey(k, v), name);
-
-    if (prev?.aggregationRule !== undefined) this.unregisterAggregator(name);
+    const key = clusterRoleKey(name);
+    this.aggregation.changed(name, prev, next);
     if (next === undefined) {
       this.setRules(key, undefined, cs);
     } else if (next.aggregationRule !== undefined) {
-      this.registerAggregator(name, next.aggregationRule.clusterRoleSelectors ?? []);
-      // Keep whatever it had until recomputeAggregates resolves it (needed for an exact ChangeSet).
+      // Keep whatever it had until the engine resolves it (needed for an exact ChangeSet).
       if (!this.rules.has(key)) this.setRules(key, [], cs);
     } else {
       this.setRules(key, next.rules ?? [], cs);
     }
     if (this.deferAggregation) return;
-    const seeds = new Set<string>(this.aggConsumers.get(name) ?? []);
-    for (const a of this.aggregatorsMatching(name)) seeds.add(a);
-    if (this.aggregators.has(name)) seeds.add(name);
-    if (seeds.size > 0) this.recomputeAggregates([...seeds], cs);
-  }
-
-  private registerAggregator(name: string, selectors: LabelSelector[]): void {
-    this.aggregators.set(name, selectors);
-    for (const sel of selectors) {
-      const first = Object.entries(sel.matchLabels ?? {})[0];
-      if (first === undefined) this.aggGeneric.add(name);
-      else addTo(this.aggByPair, pairKey(first[0], first[1]), name);
-    }
-  }
-
-  private unregisterAggregator(name: string): void {
-    const selectors = this.aggregators.get(name);
-    if (selectors === undefined) return;
-    this.aggregators.delete(name);
-    this.aggGeneric.delete(name);
-    for (const sel of selectors) {
-      const first = Object.entries(sel.matchLabels ?? {})[0];
-      if (first !== undefined) deleteFrom(this.aggByPair, pairKey(first[0], first[1]), name);
-    }
-    for (const src of this.aggSources.get(name) ?? []) deleteFrom(this.aggConsumers, src, name);
-    this.aggSources.delete(name);
-  }
-
-  /** Aggregating roles (other than itself) whose selectors match the ClusterRole now in effect under `name`. */
-  private aggregatorsMatching(name: string): string[] {
-    const cr = this.clusterRole(name);
-    if (cr === undefined) return [];
-    const labels = cr.metadata.labels ?? {};
-    const candidates = new Set<string>(this.aggGeneric);
-    for (const [k, v] of Object.entries(labels))
-      for (const a of this.aggByPair.get(pairKey(k, v)) ?? []) candidates.add(a);
-    const out: string[] = [];
-    for (const a of candidates) {
-      if (a === name) continue;
-      const sels = this.aggregators.get(a) ?? [];
-      if (sels.some((s) => selectorMatches(s, labels))) out.push(a);
-    }
-    return out;
-  }
-
-  /** Effective ClusterRoles a selector matches, sorted by name (as the controller lists them). */
-  private clusterRolesMatching(sel: LabelSelector): string[] {
-    const first = Object.entries(sel.matchLabels ?? {})[0];
-    const candidates: Iterable<string> =
-      first !== undefined
-        ? (this.crByPair.get(pairKey(first[0], first[1])) ?? [])
-        : new Set([...this.clusterRoles.keys(), ...this.builtinRoles.keys()]);
-    const out: string[] = [];
-    for (const n of candidates) {
-      if (selectorMatches(sel, this.clusterRole(n)?.metadata.labels)) out.push(n);
-    }
-    return out.sort();
-  }
-
-  /**
-   * Re-resolve the aggregating roles `seeds` and every aggregating role fed by them, transitively.
-   * Acyclic chains (the normal case) resolve in one pass in dependency order; cycles iterate from
-   * empty to their least fixed point.
-   */
-  private recomputeAggregates(seeds: string[], cs: ChangeSet): void {
-    const closure = new Set<string>();
-    const queue = seeds.filter((s) => this.aggregators.has(s));
-    for (let a = queue.pop(); a !== undefined; a = queue.pop()) {
-      if (closure.has(a)) continue;
-      closure.add(a);
-      for (const c of this.aggConsumers.get(a) ?? []) if (!closure.has(c)) queue.push(c);
-      for (const c of this.aggregatorsMatching(a)) if (!closure.has(c)) queue.push(c);
-    }
-    if (closure.size === 0) return;
-
-    // Dependency order (sources first) over the closure, by the selectors' current matches.
-    const matches = new Map<string, string[][]>();
-    for (const a of closure) {
-      matches.set(
-        a,
-        (this.aggregators.get(a) ?? []).map((s) => this.clusterRolesMatching(s)),
-      );
-    }
-    const order: string[] = [];
-    const state = new Map<string, 1 | 2>();
-    let cyclic = false;
-    const visit = (a: string): void => {
-      state.set(a, 1);
-      for (const group of matches.get(a) ?? []) {
-        for (const src of group) {
-          if (src === a || !closure.has(src)) continue;
-          const s = state.get(src);
-          if (s === 1) cyclic = true;
-          else if (s === undefined) visit(src);
-        }
-      }
-      state.set(a, 2);
-      order.push(a);
-    };
-    for (const a of [...closure].sort()) if (!state.has(a)) visit(a);
-
-    const before = new Map<string, PolicyRule[] | undefined>();
-    for (const a of order) {
-      const k = `ClusterRole/${a}`;
-      before.set(a, this.rules.get(k));
-      if (cyclic) this.rules.set(k, []);
-    }
-    for (let pass = 0; pass <= closure.size; pass++) {
-      let changed = false;
-      for (const a of order) {
-        const next = this.aggregate(a, matches.get(a) ?? []);
-        const k = `ClusterRole/${a}`;
-        if (!sameRules(next, this.rules.get(k))) {
-          this.rules.set(k, next);
-          changed = true;
-        }
-      }
-      if (!cyclic || !changed) break;
-    }
-    for (const a of order) {
-      const k = `ClusterRole/${a}`;
-      const old = before.get(a);
-      if (!cs.roles.has(k) && !sameRules(old, this.rules.get(k))) cs.roles.set(k, old);
-    }
-  }
-
-  /** syncClusterRole: the union of the matched roles' rules, in selector then name order, deduplicated. */
-  private aggregate(name: string, matched: string[][]): PolicyRule[] {
-    const oldSources = this.aggSources.get(name);
-    const sources = new Set<string>();
-    const seen = new Set<string>();
-    const out: PolicyRule[] = [];
-    for (const group of matched) {
-      for (const src of group) {
-        if (src === name) continue;
-        sources.add(src);
-        for (const rule of this.rules.get(`ClusterRole/${src}`) ?? []) {
-          const k = cachedRuleKey(rule);
-          if (seen.has(k)) continue;
-          seen.add(k);
-          out.push(rule);
-        }
-      }
-    }
-    for (const s of oldSources ?? []) if (!sources.has(s)) deleteFrom(this.aggConsumers, s, name);
-    for (const s of sources) addTo(this.aggConsumers, s, name);
-    this.aggSources.set(name, sources);
-    return out;
+    const seeds = this.aggregation.seedsAfterChange(name);
+    if (seeds.length > 0) this.aggregation.recompute(seeds, cs.roles);
   }
 }
 
@@ -1033,7 +868,7 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
       const saNs = s.namespace !== undefined && s.namespace !== "" ? s.namespace : ns;
       if (saNs === "") continue;
       const k = `${saNs}/${s.name}`;
-      subjects.push({ sa: k });
+      subjects.push(k);
       direct.add(k);
     } else if (s.kind === "User") {
       if (!s.name.startsWith(SA_USER_PREFIX)) continue;
@@ -1041,26 +876,26 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
       const colon = rest.indexOf(":");
       if (colon <= 0 || colon === rest.length - 1) continue;
       const k = `${rest.slice(0, colon)}/${rest.slice(colon + 1)}`;
-      subjects.push({ sa: k });
+      subjects.push(k);
       direct.add(k);
     } else if (s.kind === "Group") {
       const g = s.name;
       if (isMemberGroup(g)) {
-        subjects.push({ group: g });
+        subjects.push(g);
         groups.add(g);
       }
     }
   }
   return {
-    obj,
     key: bindingKeyOf(ref),
     ref,
     roleKey,
     roleRef,
     namespace: isRB ? ns : "*",
     subjects,
-    directSAs: [...direct],
-    groups: [...groups],
+    directSAs: groups.size === 0 && direct.size === subjects.length ? subjects : [...direct],
+    groups: groups.size === 0 ? NONE : [...groups],
+    grants: undefined,
   };
 }
 
@@ -1068,10 +903,10 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
 function viaFor(e: BindingEntry, key: string, namespace: string): GrantVia | undefined {
   const groups = groupsOfServiceAccount(namespace);
   for (const s of e.subjects) {
-    if ("sa" in s) {
-      if (s.sa === key) return "serviceaccount";
-    } else if (groups.includes(s.group)) {
-      return `group:${s.group}` as GrantVia;
+    if (isSaSubject(s)) {
+      if (s === key) return "serviceaccount";
+    } else if (groups.includes(s)) {
+      return `group:${s}` as GrantVia;
     }
   }
   return undefined;
@@ -1080,11 +915,28 @@ function viaFor(e: BindingEntry, key: string, namespace: string): GrantVia | und
 /** The first group subject of the binding that contains every member of `group`, as a `via`. */
 function groupViaFor(e: BindingEntry, group: string): GrantVia | undefined {
   for (const s of e.subjects) {
-    if ("group" in s && groupContains(s.group, group)) return `group:${s.group}` as GrantVia;
+    if (!isSaSubject(s) && groupContains(s, group)) return `group:${s}` as GrantVia;
   }
   return undefined;
 }
 
 function grantOf(e: BindingEntry, rules: PolicyRule[], via: GrantVia): Grant {
   return { namespace: e.namespace, rules, binding: e.ref, role: e.roleRef, via };
+}
+
+/**
+ * The binding's grant through `via` with the role's current rules, frozen and shared by every
+ * answer that holds it (thousands of accounts share a group binding's). Rules arrays are replaced,
+ * never edited, so a grant made from another array is stale and all are made again.
+ */
+function sharedGrant(e: BindingEntry, rules: PolicyRule[], via: GrantVia): Grant {
+  let made = e.grants;
+  if (made === undefined || made[0]?.rules !== rules) {
+    made = [];
+    e.grants = made;
+  }
+  for (const g of made) if (g.via === via) return g;
+  const g = Object.freeze(grantOf(e, rules, via));
+  made.push(g);
+  return g;
 }
