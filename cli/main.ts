@@ -10,7 +10,7 @@ import type { NHIPolicy } from "../core/nhi/types.js";
 import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
 import { adoptionPolicy } from "../core/policy/adoption.js";
-import { InputError, loadSources, parseStream } from "./load.js";
+import { InputError, loadSources, parseStream, type LoadedObject } from "./load.js";
 import {
   DEFAULT_MAX_BYTES,
   ReadProblem,
@@ -20,7 +20,7 @@ import {
   readBounded,
   readManifestFile,
 } from "./read.js";
-import { buildManifestSet, definedBy } from "./snapshot.js";
+import { buildManifestSet, definedBy, type ManifestSet } from "./snapshot.js";
 import { explain, formatExplainText, parseExplainTarget } from "./explain.js";
 import {
   GRAPH_FORMATS,
@@ -334,6 +334,17 @@ function parse(command: string, args: string[]): { values: Values; positionals: 
 }
 
 const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
+/** The objects read, as the manifest set every command judges (--namespace for objects without one). */
+function manifestSetOf(objects: LoadedObject[], values: Values, now: Date): ManifestSet {
+  const ns = str(values.namespace);
+  return buildManifestSet(objects, {
+    validator: validator(),
+    now,
+    knownRuleIds: KNOWN_RULE_IDS,
+    ...(ns ? { namespace: ns } : {}),
+  });
+}
+
 /** The --format value, one of `allowed` (the first is the default); any other is a usage error. */
 function formatOf<F extends string>(values: Values, allowed: readonly F[]): F {
   const format = str(values.format) ?? allowed[0];
@@ -467,13 +478,7 @@ async function check(args: string[], io: Io): Promise<number> {
       `no objects found in the given paths (${loaded.files.length} manifest file${loaded.files.length === 1 ? "" : "s"} read); nothing was judged. Pass --allow-empty if that is expected`,
     );
   }
-  const ns = str(values.namespace);
-  const set = buildManifestSet(loaded.objects, {
-    validator: validator(),
-    now,
-    knownRuleIds: KNOWN_RULE_IDS,
-    ...(ns ? { namespace: ns } : {}),
-  });
+  const set = manifestSetOf(loaded.objects, values, now);
   const cluster = await clusterSnapshot(values, io);
   const report = runCheck(
     set,
@@ -512,13 +517,7 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
   const src = inputs(values, rest, io, cluster === undefined, "explain");
   const now = io.now();
   const loaded = loadSources(src);
-  const ns = str(values.namespace);
-  const set = buildManifestSet(loaded.objects, {
-    validator: validator(),
-    now,
-    knownRuleIds: KNOWN_RULE_IDS,
-    ...(ns ? { namespace: ns } : {}),
-  });
+  const set = manifestSetOf(loaded.objects, values, now);
   const result = explain(set, holder, { now, ...(cluster ? { cluster } : {}) });
   io.stdout(
     format === "json"
@@ -554,13 +553,7 @@ async function inventoryCommand(args: string[], io: Io): Promise<number> {
       ? { paths, stdin: io.readStdin(maxBytes), maxBytes }
       : { paths, maxBytes };
     const now = io.now();
-    const ns = str(values.namespace);
-    const set = buildManifestSet(loadSources(src).objects, {
-      validator: validator(),
-      now,
-      knownRuleIds: KNOWN_RULE_IDS,
-      ...(ns ? { namespace: ns } : {}),
-    });
+    const set = manifestSetOf(loadSources(src).objects, values, now);
     inventory = inventoryFromSnapshot(set, cluster, now);
   }
   io.stdout(
@@ -594,13 +587,7 @@ async function graphCommand(args: string[], io: Io): Promise<number> {
   const cluster = await clusterSnapshot(values, io);
   const src = inputs(values, positionals, io, cluster === undefined, "graph");
   const now = io.now();
-  const ns = str(values.namespace);
-  const set = buildManifestSet(loadSources(src).objects, {
-    validator: validator(),
-    now,
-    knownRuleIds: KNOWN_RULE_IDS,
-    ...(ns ? { namespace: ns } : {}),
-  });
+  const set = manifestSetOf(loadSources(src).objects, values, now);
   const report = buildGraphReport(set, {
     now,
     ...(cluster ? { cluster } : {}),
@@ -660,24 +647,19 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     },
   };
   const now = io.now();
-  const ns = str(values.namespace);
   // Without manifests there is nothing to validate: the CRD validator is not built (it is the slow part of a start).
   const maxBytes = maxBytesOf(values);
   const cluster = await clusterSnapshot(values, io);
   let merged = cluster ?? emptySnapshot();
   if (manifests.length > 0) {
-    const set = buildManifestSet(
+    const set = manifestSetOf(
       loadSources(
         manifests.includes("-")
           ? { paths: manifests, stdin: io.readStdin(maxBytes), maxBytes }
           : { paths: manifests, maxBytes },
       ).objects,
-      {
-        validator: validator(),
-        now,
-        knownRuleIds: KNOWN_RULE_IDS,
-        ...(ns ? { namespace: ns } : {}),
-      },
+      values,
+      now,
     );
     for (const bad of set.invalid) {
       if (bad.object.obj.kind === "NonHumanIdentity")

@@ -82,13 +82,7 @@ export class LifetimeController {
       : `suspension lifted: put ServiceAccount ${ns}/${sa.name} back into ${moved.join(", ")}`;
     await this.d.events
       .record({
-        target: {
-          apiVersion: "nhi.io/v1alpha1",
-          kind: "NonHumanIdentity",
-          namespace: ns,
-          name: nhi.metadata.name,
-          ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
-        },
+        target: nhiEventTarget(nhi),
         type: park ? "Warning" : "Normal",
         reason: park ? "Quarantined" : "QuarantineLifted",
         message,

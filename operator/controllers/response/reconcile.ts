@@ -26,6 +26,7 @@ import type { ProcessResult } from "../../k8s/queue.js";
 import { nullLog } from "../../../edge/log.js";
 import type { ControllerDeps } from "../types.js";
 import { errorMessage } from "../credentials/reconcile.js";
+import { nhiEventTarget } from "../../k8s/events.js";
 
 const EVENT_REASON = {
   Notify: "AnomalyNotified",
@@ -73,13 +74,7 @@ export class ResponseController {
     const findings = plan.answers.map((a) => `${a.anomaly.rule} (${a.anomaly.severity})`);
     await this.d.events
       .record({
-        target: {
-          apiVersion: "nhi.io/v1alpha1",
-          kind: "NonHumanIdentity",
-          namespace: ns,
-          name,
-          ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
-        },
+        target: nhiEventTarget(nhi),
         type: plan.action === "Notify" ? "Normal" : "Warning",
         reason: EVENT_REASON[plan.action],
         message: `onAnomaly ${plan.action} for ${findings.join(", ")}: ${message}${worst ? `. Evidence: ${evidenceSummary(worst.anomaly)}` : ""}`,
