@@ -24,20 +24,27 @@ import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer, type RunningWebhookServer } from "../webhooks/server/app.js";
 import { devServingCert } from "../webhooks/server/dev-certs.js";
-import { FileCertificateSource } from "../webhooks/server/tls.js";
+import { ClientCaFile, FileCertificateSource } from "../webhooks/server/tls.js";
 import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
-import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
+import {
+  AUDIT_BASELINE_DEFAULTS,
+  HelpRequested,
+  parseArgs,
+  type OperatorOptions,
+} from "./flags.js";
 import type { Registry } from "prom-client";
 import {
   AuditDetector,
+  Baseline,
   declarationOf,
   podIPIndex,
   type AuditFinding,
 } from "../core/audit/index.js";
 import { withFinding } from "../core/audit/response.js";
 import { AnomalyWriter } from "./k8s/anomalies.js";
+import { startBaselineStore } from "./audit/baseline-store.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
 import { EventRecorder } from "./k8s/events.js";
@@ -116,6 +123,7 @@ export async function startOperator(
     caBundlePem = dev.caPem;
   }
 
+  const clientCa = opts.clientCaFile ? new ClientCaFile(opts.clientCaFile, logger) : undefined;
   const metrics = new WebhookMetrics({ defaultMetrics: true, cache });
   const handle = createAdmissionHandler({
     view: cache,
@@ -129,7 +137,7 @@ export async function startOperator(
     tls,
     host: opts.host,
     port: opts.port,
-    ...(opts.clientCaFile ? { clientCa: readFileSync(opts.clientCaFile, "utf8") } : {}),
+    ...(clientCa ? { clientCa: clientCa.load() } : {}),
     metricsHost: opts.metricsHost,
     metricsPort: opts.metricsPort,
     metrics,
@@ -147,6 +155,7 @@ export async function startOperator(
     },
   });
   certs.watch(server.https);
+  clientCa?.watch(server.setClientCa);
   if (opts.controllers) {
     const address =
       opts.controllers.address ??
@@ -172,7 +181,14 @@ export async function startOperator(
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
   const auditSink = opts.auditSink
-    ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger)
+    ? await startOperatorAuditSink(
+        kc,
+        cache,
+        opts.auditSink,
+        metrics.registry,
+        logger,
+        opts.ownNamespace,
+      )
     : undefined;
 
   let registeredUrl: string | undefined;
@@ -251,6 +267,7 @@ export async function startOperator(
       await deregister();
       await leader?.stop();
       certs?.stop();
+      clientCa?.stop();
       cache.stop();
       await server.close();
     },
@@ -268,6 +285,7 @@ async function startOperatorAuditSink(
   o: NonNullable<OperatorOptions["auditSink"]>,
   registry: Registry,
   logger: Log,
+  ownNamespace: string,
 ): Promise<RunningAuditSink> {
   const rest = new KubeRest(kc);
   // Pods (their IPs) are inventory informers: the sink holds them on every replica, whoever leads.
@@ -280,6 +298,17 @@ async function startOperatorAuditSink(
   cache.onChange((c) => {
     if (c.kind === "Pod") pods = undefined;
   });
+  // The learned habits (new-behaviour), kept in ConfigMaps of our namespace across restarts.
+  const b = { ...AUDIT_BASELINE_DEFAULTS, ...o.baseline };
+  const baseline = new Baseline({ learningSeconds: Math.round(b.learningMs / 1000) });
+  const baselineStore = await startBaselineStore({
+    rest,
+    namespace: ownNamespace,
+    name: b.configMap,
+    baseline,
+    intervalMs: b.writeIntervalMs,
+    logger,
+  });
   const detector = new AuditDetector(
     {
       declaration: (namespace, name) => {
@@ -289,6 +318,7 @@ async function startOperatorAuditSink(
       podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
     },
     { trustedMinters: await withOwnIdentity(o.trustedMinters, rest, logger) },
+    { baseline },
   );
   const events = new EventRecorder(rest);
   const anomalies = new AnomalyWriter(rest);
@@ -354,6 +384,7 @@ async function startOperatorAuditSink(
     close: async () => {
       certs.stop();
       await sink.close();
+      await baselineStore.stop();
     },
   };
 }

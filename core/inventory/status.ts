@@ -183,6 +183,7 @@ export function desiredStatus(
     credentials: rec.credentials.map(({ type: _t, health: _h, message: _m, ...s }) => s),
     risk: rec.risk,
   };
+  if (rec.blastRadius !== undefined) status.blastRadius = rec.blastRadius;
   if (nhi.metadata.generation !== undefined) status.observedGeneration = nhi.metadata.generation;
   const next = rec.credentials
     .map((x) => parseTime(x.nextRotationAt))

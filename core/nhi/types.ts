@@ -221,10 +221,19 @@ export interface NonHumanIdentityStatus {
   credentials?: CredentialStatus[];
   /** Earliest credentials[].nextRotationAt (printer column). */
   nextRotationAt?: string;
+  blastRadius?: BlastRadiusStatus;
   risk?: RiskAssessment;
   lastUsed?: string;
   /** Written by the audit sink (findings) and the response controller (response); at most 20. */
   anomalies?: AnomalyRecord[];
+}
+
+/** What a leaked token reaches through the identity graph (core/graph). */
+export interface BlastRadiusStatus {
+  /** Other identities (ServiceAccounts, member groups) it can become. */
+  identities: number;
+  /** Hops to cluster-admin on the shortest path; absent when unreachable. */
+  clusterAdminHops?: number;
 }
 
 export interface NonHumanIdentity {
@@ -279,6 +288,8 @@ export interface NHIPolicySpec {
   requireClaim?: ClaimMode;
   /** Defaulted to Audit by the CRD. */
   unclaimedHighPermissions?: EnforcementMode;
+  /** A write opening a new attack path (core/graph) to cluster-admin or beyond an NHI's scopes. Defaulted to Audit by the CRD. */
+  transitiveEscalation?: EnforcementMode;
   /** Catalogue ids forbidden for every ServiceAccount beyond the critical ones. */
   forbidden?: string[];
   maxTokenTTL?: string;

@@ -20,6 +20,7 @@ import { nullLog } from "../../../edge/log.js";
 import type { ControllerDeps } from "../types.js";
 import { tlsTransitionEvents, transitionEvents } from "./decide.js";
 import { CredentialFactsReader, TlsCertificateReader } from "./facts.js";
+import { nhiEventTarget } from "../../k8s/events.js";
 
 export const INVENTORY_KEY = "all";
 /** Even when nothing changes, look again this often. */
@@ -65,6 +66,7 @@ export class InventoryController {
       policy,
       credentialFacts,
       tlsReadings,
+      ...(this.d.source.identityGraph ? { graph: this.d.source.identityGraph() } : {}),
       ...(this.d.unusedAfterMs !== undefined ? { unusedAfterMs: this.d.unusedAfterMs } : {}),
     });
     this.latest = inv;
@@ -162,13 +164,7 @@ export class InventoryController {
     for (const e of transitionEvents(before, desired, rec)) {
       await this.d.events
         .record({
-          target: {
-            apiVersion: "nhi.io/v1alpha1",
-            kind: "NonHumanIdentity",
-            namespace: ns,
-            name: nhi.metadata.name,
-            ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
-          },
+          target: nhiEventTarget(nhi),
           ...e,
         })
         .catch((err: unknown) =>

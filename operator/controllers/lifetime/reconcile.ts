@@ -10,6 +10,7 @@ import type { ProcessResult } from "../../k8s/queue.js";
 import { nullLog } from "../../../edge/log.js";
 import type { ControllerDeps } from "../types.js";
 import { lifetimeObjects } from "./decide.js";
+import { nhiEventTarget } from "../../k8s/events.js";
 import {
   parkSubjects,
   parkedSubjects,
@@ -142,13 +143,7 @@ export class LifetimeController {
       const why = actions[0]?.why ?? "";
       await this.d.events
         .record({
-          target: {
-            apiVersion: "nhi.io/v1alpha1",
-            kind: "NonHumanIdentity",
-            namespace: ns,
-            name,
-            ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
-          },
+          target: nhiEventTarget(nhi),
           type: "Warning",
           reason,
           message: `${why}: deleted ${done.join(", ")}`,

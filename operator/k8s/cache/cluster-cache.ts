@@ -13,6 +13,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { NHIPolicy, NonHumanIdentity } from "../../../core/nhi/types.js";
 import { SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE as TLS_TYPE } from "../../../core/snapshot.js";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
+import { IdentityGraph } from "../../../core/graph/graph.js";
 import type {
   Grant,
   RbacObject,
@@ -116,6 +117,8 @@ export class ClusterCache implements ClusterView, InventorySource {
   readonly inventoryInformers: Informer<Obj>[] = [];
   private readonly byPart = new Map<Part, Informer<Obj>[]>();
   private inventoryStarted = false;
+  /** Built on first use, then kept up to date with `index` by the handlers below. */
+  private graph: IdentityGraph | undefined;
   /** Who needs the inventory informers running (startInventory/stopInventory). */
   private readonly inventoryHolders = new Set<string>();
 
@@ -180,13 +183,13 @@ export class ClusterCache implements ClusterView, InventorySource {
           namespace: sa.metadata.namespace ?? "",
           name: sa.metadata.name,
         });
+        this.graph?.apply({ upsertServiceAccount: sa as unknown as ServiceAccountObject });
       },
       (sa) => {
         this.serviceAccounts.delete(keyOf(sa));
-        this.index.removeServiceAccount({
-          namespace: sa.metadata.namespace ?? "",
-          name: sa.metadata.name,
-        });
+        const ref = { namespace: sa.metadata.namespace ?? "", name: sa.metadata.name };
+        this.index.removeServiceAccount(ref);
+        this.graph?.apply({ removeServiceAccount: ref });
       },
     );
     // Secret type is not metadata: select the token Secrets server-side and keep their names only.
@@ -216,8 +219,8 @@ export class ClusterCache implements ClusterView, InventorySource {
           apiVersion: "rbac.authorization.k8s.io/v1",
           sanitize: (o) => ({ ...trimmed(o), kind }),
         },
-        (o) => this.index.upsert(o as unknown as RbacObject),
-        (o) => this.index.remove(rbacRef(o as unknown as RbacObject)),
+        (o) => this.followRbac({ upsert: o as unknown as RbacObject }),
+        (o) => this.followRbac({ remove: rbacRef(o as unknown as RbacObject) }),
       );
     }
     add(
@@ -310,6 +313,16 @@ export class ClusterCache implements ClusterView, InventorySource {
     );
   }
 
+  /** An RBAC change: into the index, then into the graph when one was built (it reads the index). */
+  private followRbac(change: { upsert: RbacObject } | { remove: RbacObjectRef }): void {
+    if (this.graph) {
+      this.graph.apply({ rbac: change });
+      return;
+    }
+    if ("upsert" in change) this.index.upsert(change.upsert);
+    else this.index.remove(change.remove);
+  }
+
   private changed(kind: string, part: Part | undefined, o: InformerObject): void {
     if (part) delete this.parts[part];
     this.snap = undefined;
@@ -399,7 +412,8 @@ export class ClusterCache implements ClusterView, InventorySource {
       timeoutMs,
       () =>
         `cluster cache not synced after ${timeoutMs} ms: waiting for ${this.unsynced().join(", ")}`,
-    );
+    ); // Built now, not on the first RBAC review: the webhook's path then only follows changes.
+    this.identityGraph();
   }
 
   /** Per informer; an inventory informer counts once it has listed (starting one must not read as a stalled watch). */
@@ -422,6 +436,18 @@ export class ClusterCache implements ClusterView, InventorySource {
   get directory(): IdentityDirectory {
     this.dir ??= identityDirectory([...this.nhis.values()]);
     return this.dir;
+  }
+
+  /**
+   * The identity graph over the ServiceAccounts and RBAC every replica watches (not workloads or
+   * Secrets: only the leader lists those), built once and then followed change by change.
+   */
+  identityGraph(): IdentityGraph {
+    this.graph ??= IdentityGraph.fromSnapshot(
+      { ...this.snapshot(), workloads: [], secrets: [] },
+      this.index,
+    );
+    return this.graph;
   }
 
   policyAt(now: Date): ReturnType<PolicyResolver["at"]> {

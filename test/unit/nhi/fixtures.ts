@@ -101,6 +101,7 @@ export const NHI_SHAPE: Shape<NonHumanIdentity> = {
       },
     ],
     nextRotationAt: "2026-01-01T00:40:00Z",
+    blastRadius: { identities: 2, clusterAdminHops: 2 },
     risk: {
       score: 42,
       level: "medium",
@@ -140,6 +141,7 @@ export const POLICY_SHAPE: Shape<NHIPolicy> = {
   spec: {
     requireClaim: "Audit",
     unclaimedHighPermissions: "Audit",
+    transitiveEscalation: "Enforce",
     forbidden: ["pods-exec"],
     maxTokenTTL: "24h",
     maxCredentialAge: "2160h",
