@@ -414,7 +414,7 @@ async function loadWhenPresent(
  * The trusted minters and this process's own identity (SelfSubjectReview): the operator mints the
  * tokens of ServiceAccountToken credentials, and their use is not "minted elsewhere".
  */
-async function withOwnIdentity(
+export async function withOwnIdentity(
   minters: readonly string[],
   rest: KubeRest,
   logger: Log,

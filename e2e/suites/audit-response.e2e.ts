@@ -111,9 +111,50 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
       )
     ).items;
 
-  it("suspends the identity: its replayed token gets 403 within seconds; lifting the suspension restores access", async function () {
+  /** A kubeconfig holding the token, and `kubectl get configmaps settings` with it (async: the operator runs in this process). */
+  function stolenKubeconfig(token: Token): {
+    kubeconfig: string;
+    kubectl(): Promise<{ ok: boolean; stderr: string }>;
+  } {
     const c = sharedCluster();
     const plane = c as ControlPlane;
+    const kubeconfig = join(certDir, `stolen-${ns()}.kubeconfig`);
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "c",
+            cluster: {
+              server: plane.apiServerUrl,
+              "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
+            },
+          },
+        ],
+        users: [{ name: "u", user: { token: token.reveal() } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: ns() } }],
+        "current-context": "c",
+      }),
+      { mode: 0o600 },
+    );
+    const kubectl = async (): Promise<{ ok: boolean; stderr: string }> => {
+      try {
+        await run(c.kubectlPath, ["--kubeconfig", kubeconfig, "get", "configmaps", "settings"], {
+          timeout: 30_000,
+        });
+        return { ok: true, stderr: "" };
+      } catch (e) {
+        return { ok: false, stderr: String((e as { stderr?: unknown }).stderr ?? e) };
+      }
+    };
+    return { kubeconfig, kubectl };
+  }
+
+  /** The identity billing: its ServiceAccount, a Role and RoleBinding for ConfigMaps, its NHI (plus `spec`), a ConfigMap. */
+  async function declare(spec: Record<string, unknown>): Promise<void> {
+    const c = sharedCluster();
     for (const o of [
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "billing", namespace: ns() } },
       {
@@ -145,7 +186,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
               verbs: ["get", "list"],
             },
           ],
-          onAnomaly: { high: "Suspend" },
+          ...spec,
         },
       },
       {
@@ -158,6 +199,49 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
       const v = await c.kube.create(o as Parameters<typeof c.kube.create>[0]);
       assert.ok(v.allowed, `${o.kind}: ${v.message}`);
     }
+  }
+
+  /** Gives the pod its IP (no kubelet on the plane) and mints a token bound to it. */
+  async function podToken(name: string, uid: string): Promise<Token> {
+    const c = sharedCluster();
+    await c.kube.must("PATCH", `/api/v1/namespaces/${ns()}/pods/${name}/status`, {
+      contentType: "application/merge-patch+json",
+      body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }] } },
+    });
+    const r = await c.kube.request<{ status?: { token?: string } }>(
+      "POST",
+      `/api/v1/namespaces/${ns()}/serviceaccounts/billing/token`,
+      {
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: {
+            expirationSeconds: 3600,
+            boundObjectRef: { apiVersion: "v1", kind: "Pod", name, uid },
+          },
+        },
+      },
+    );
+    const token = new Token(r.body.status?.token ?? "");
+    await waitFor(
+      "the operator's cache to hold the NHI and the pod's IP",
+      () =>
+        op?.cache.directory.nhiFor({ namespace: ns(), name: "billing" }) !== undefined &&
+        op.cache
+          .snapshot()
+          .workloads.some(
+            (w) =>
+              w.metadata.name === name &&
+              JSON.stringify((w as { status?: unknown }).status ?? {}).includes(POD_IP),
+          ),
+      { timeoutMs: 30_000 },
+    );
+    return token;
+  }
+
+  it("suspends the identity: its replayed token gets 403 within seconds; lifting the suspension restores access", async function () {
+    const c = sharedCluster();
+    await declare({ onAnomaly: { high: "Suspend" } });
     const pod = await c.kube.must<{ metadata: { uid: string } }>(
       "POST",
       `/api/v1/namespaces/${ns()}/pods`,
@@ -173,43 +257,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
         },
       },
     );
-    await c.kube.must("PATCH", `/api/v1/namespaces/${ns()}/pods/billing-0/status`, {
-      contentType: "application/merge-patch+json",
-      body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }] } },
-    });
-    const r = await c.kube.request<{ status?: { token?: string } }>(
-      "POST",
-      `/api/v1/namespaces/${ns()}/serviceaccounts/billing/token`,
-      {
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: {
-            expirationSeconds: 3600,
-            boundObjectRef: {
-              apiVersion: "v1",
-              kind: "Pod",
-              name: "billing-0",
-              uid: pod.metadata.uid,
-            },
-          },
-        },
-      },
-    );
-    const token = new Token(r.body.status?.token ?? "");
-    await waitFor(
-      "the operator's cache to hold the NHI and the pod's IP",
-      () =>
-        op?.cache.directory.nhiFor({ namespace: ns(), name: "billing" }) !== undefined &&
-        op.cache
-          .snapshot()
-          .workloads.some(
-            (w) =>
-              w.metadata.name === "billing-0" &&
-              JSON.stringify((w as { status?: unknown }).status ?? {}).includes(POD_IP),
-          ),
-      { timeoutMs: 30_000 },
-    );
+    const token = await podToken("billing-0", pod.metadata.uid);
 
     // Within scope, from its pod: works, no finding, not suspended.
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
@@ -218,37 +266,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     });
 
     // The pod's token in kubectl, from another address.
-    const kubeconfig = join(certDir, "stolen.kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "c",
-            cluster: {
-              server: plane.apiServerUrl,
-              "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
-            },
-          },
-        ],
-        users: [{ name: "u", user: { token: token.reveal() } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: ns() } }],
-        "current-context": "c",
-      }),
-      { mode: 0o600 },
-    );
-    const kubectl = async (): Promise<{ ok: boolean; stderr: string }> => {
-      try {
-        await run(c.kubectlPath, ["--kubeconfig", kubeconfig, "get", "configmaps", "settings"], {
-          timeout: 30_000,
-        });
-        return { ok: true, stderr: "" };
-      } catch (e) {
-        return { ok: false, stderr: String((e as { stderr?: unknown }).stderr ?? e) };
-      }
-    };
+    const { kubeconfig, kubectl } = stolenKubeconfig(token);
     try {
       const first = await kubectl();
       assert.ok(first.ok, `the replayed token's first use failed: ${first.stderr}`);
@@ -264,7 +282,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
         { timeoutMs: 60_000, intervalMs: 500 },
       );
       const refusedMs = Date.now() - t0;
-      assert.match(denied, /Forbidden|forbidden|Unauthorized/, denied);
+      assert.match(denied, /Forbidden|forbidden/, denied);
 
       // The NHI shows the finding, the condition and the suspension; the binding records the parked subject.
       const nhi = await nhiOf();
@@ -340,6 +358,111 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
       await new Promise((res) => setTimeout(res, 3_000));
       assert.notEqual((await nhiOf()).spec.suspended, true);
       process.stderr.write(`      (replayed token refused ${refusedMs} ms after its first use)\n`);
+    } finally {
+      rmSync(kubeconfig, { force: true });
+    }
+  });
+
+  it("rotates: the replayed pod token stops working (401) once its pod is deleted and re-created by its ReplicaSet, and the declared token credential is re-issued", async function () {
+    const c = sharedCluster();
+    await declare({
+      onAnomaly: { high: "Rotate" },
+      credentials: [
+        { name: "api", type: "ServiceAccountToken", secretName: "billing-token", ttl: "1h" },
+      ],
+    });
+    const generation = async (): Promise<number> => {
+      const sec = await c.kube.request<{ metadata: { annotations?: Record<string, string> } }>(
+        "GET",
+        `/api/v1/namespaces/${ns()}/secrets/billing-token`,
+      );
+      return sec.status === 200
+        ? Number(sec.body.metadata.annotations?.["nhi.io/generation"] ?? 0)
+        : 0;
+    };
+    await waitFor("the token credential's first issue", async () => (await generation()) >= 1, {
+      timeoutMs: 60_000,
+    });
+    const issued = await generation();
+    await c.kube.must("POST", `/apis/apps/v1/namespaces/${ns()}/replicasets`, {
+      body: {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        metadata: { name: "billing", namespace: ns() },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "billing" } },
+          template: {
+            metadata: { labels: { app: "billing" } },
+            spec: {
+              serviceAccountName: "billing",
+              containers: [{ name: "billing", image: "registry.example/billing:1.4.0" }],
+            },
+          },
+        },
+      },
+    });
+    const pods = async (): Promise<{ metadata: { name: string; uid: string } }[]> =>
+      (
+        await c.kube.must<{ items: { metadata: { name: string; uid: string } }[] }>(
+          "GET",
+          `/api/v1/namespaces/${ns()}/pods`,
+          { query: { labelSelector: "app=billing" } },
+        )
+      ).items;
+    const first = await waitFor("the ReplicaSet's pod", async () => (await pods())[0], {
+      timeoutMs: 60_000,
+    });
+    const token = await podToken(first.metadata.name, first.metadata.uid);
+    const { kubeconfig, kubectl } = stolenKubeconfig(token);
+    try {
+      const use = await kubectl();
+      assert.ok(use.ok, `the replayed token's first use failed: ${use.stderr}`);
+      const t0 = Date.now();
+      let refused = "";
+      await waitFor(
+        "the replayed token to be refused",
+        async () => {
+          const k = await kubectl();
+          if (!k.ok) refused = k.stderr;
+          return !k.ok;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      const refusedMs = Date.now() - t0;
+      assert.match(refused, /Unauthorized|must be logged in/, refused);
+      await waitFor(
+        "the ReplicaSet's new pod",
+        async () => {
+          const now = await pods();
+          return now.length > 0 && now.every((p) => p.metadata.uid !== first.metadata.uid);
+        },
+        { timeoutMs: 60_000 },
+      );
+      await waitFor("the credential re-issued", async () => (await generation()) > issued, {
+        timeoutMs: 90_000,
+      });
+      const nhi = await nhiOf();
+      assert.notEqual(nhi.spec.suspended, true);
+      assert.ok(
+        nhi.status?.anomalies?.some(
+          (a) => a.rule === "token-off-pod" && a.response?.action === "Rotate",
+        ),
+        JSON.stringify(nhi.status?.anomalies),
+      );
+      const ev = await events();
+      assert.ok(
+        ev.some(
+          (e) =>
+            e.reason === "AnomalyRotated" &&
+            (e.message ?? "").includes(`deleted pod ${ns()}/${first.metadata.name}`),
+        ),
+        JSON.stringify(ev.map((e) => [e.reason, e.message])),
+      );
+      assert.ok(!JSON.stringify([nhi, ev]).includes(token.reveal()), "a token was written");
+      process.stderr.write(
+        `      (replayed pod token refused ${refusedMs} ms after its first use)\n`,
+      );
     } finally {
       rmSync(kubeconfig, { force: true });
     }
