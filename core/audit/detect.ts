@@ -11,7 +11,6 @@ import { podTemplateOf, serviceAccountOf, WORKLOAD_KINDS } from "../workloads/po
 import { isRecord } from "../json.js";
 import type { Baseline, NewHabit } from "./baseline.js";
 import type { AuditEvent } from "./event.js";
-import type { UsageRecorder } from "./rightsize.js";
 import {
   clientOf,
   describeRequest,
@@ -33,6 +32,11 @@ export interface DeclaredIdentity {
   legacyTokens: LegacyTokenMode;
   /** A ServiceAccountToken credential: the operator mints unbound tokens for it. */
   declaresTokens: boolean;
+}
+
+/** Told every judged request with its permission (rightsize.ts's UsageRecorder). */
+export interface UsageObserver {
+  observe(e: AuditEvent, p: RequestPermission): void;
 }
 
 /** What detection may ask about the cluster. Pure lookups; the edge fills them. */
@@ -203,7 +207,7 @@ export class AuditDetector {
   eventsSeen = 0;
   findingsDropped = 0;
   readonly baseline: Baseline | undefined;
-  readonly usage: UsageRecorder | undefined;
+  readonly usage: UsageObserver | undefined;
 
   constructor(
     private readonly context: AuditContext,
@@ -211,8 +215,8 @@ export class AuditDetector {
     learned: {
       /** The learned habits behind `new-behaviour`; without one that rule is off. */
       baseline?: Baseline;
-      /** What each identity exercised, for rightsizing. */
-      usage?: UsageRecorder;
+      /** What each identity exercised, for rightsizing (rightsize.ts UsageRecorder). */
+      usage?: UsageObserver;
     } = {},
   ) {
     this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
