@@ -82,7 +82,8 @@ const USAGE = `usage: node dist/operator/main.js [options]
     --service-name NAME      the Service whose DNS names the certificate covers (default ${DEFAULT_SERVICE_NAME})
     --cert-names A,B         more DNS names / IPv4 addresses for the certificate
   --client-ca-file F         accept only callers presenting a client certificate signed by this CA
-                             (the API server, through its admission configuration's kubeconfig)
+                             (the API server, through its admission configuration's kubeconfig);
+                             re-read when the file changes
   --install-crds             apply crds/ first
   --register-webhook URL|auto  register the ValidatingWebhookConfiguration pointing at URL (auto: this process)
   --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)
@@ -99,8 +100,12 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --kubeconfig-server URL    server URL written into issued kubeconfigs (default: this kubeconfig's)
   --audit-port N --audit-cert-file F --audit-key-file F [--audit-host ADDR]
                              serve the audit sink (kube-apiserver --audit-webhook-config-file, batch mode)
-                             on its own port and certificate; findings become Warning Events (BehaviourAnomalous)
-  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable)
+                             on its own port and certificate; findings become Warning Events, the NHI's
+                             status.anomalies and BehaviourAnomalous condition, PolicyReport results, and
+                             the NHI's spec.onAnomaly response (Notify, Rotate, Suspend)
+  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable; the operator's
+                             own identity, learned from the API server, always is)
+  --audit-anomaly-window DUR BehaviourAnomalous stays True this long after a finding's last event (default 24h)
   --audit-learning-window DUR  how long each identity's habits are learned before new ones are findings (default 24h)
   --audit-baseline-configmap NAME  the baseline's ConfigMaps in --namespace: NAME-0, NAME-1, … (default nhi-audit-baseline)
   --audit-baseline-write-interval DUR  at most one baseline write this often (default 60s)
@@ -259,6 +264,9 @@ export function parseArgs(argv: string[]): OperatorOptions {
         break;
       case "--audit-key-file":
         audit.keyFile = value();
+        break;
+      case "--audit-anomaly-window":
+        ctl().anomalyWindowMs = duration();
         break;
       case "--audit-trusted-minter":
         audit.trustedMinters = [...(audit.trustedMinters ?? []), value()];

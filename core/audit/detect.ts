@@ -201,6 +201,8 @@ export class AuditDetector {
   private readonly identities = new Map<string, IdentityState>();
   private readonly aggregates = new Map<string, Aggregate>();
   private readonly issued = new Map<string, IssuedToken>();
+  /** Findings that grew since takeUpdated() last ran (keys of aggregates; bounded by maxFindings). */
+  private readonly touched = new Set<string>();
   /** auditIDs whose ResponseStarted was judged: their ResponseComplete is the same request. */
   private readonly started = new Map<string, true>();
   /** Events judged, and findings not kept because maxFindings was reached. */
@@ -580,7 +582,19 @@ export class AuditDetector {
     add(ev.sourceIPs, e.sourceIP);
     add(ev.grantedBy, grantFromReason(e.authorizationReason));
     add(ev.credentials, credentialLabel(e, namespace));
-    return isNew ? toFinding(agg) : undefined;
+    if (isNew) return toFinding(agg);
+    this.touched.add(key);
+    return undefined;
+  }
+
+  /** The findings that grew (more events, a later last seen) since the last call; new ones are observe()'s. */
+  takeUpdated(): AuditFinding[] {
+    const out = [...this.touched].flatMap((k) => {
+      const a = this.aggregates.get(k);
+      return a ? [toFinding(a)] : [];
+    });
+    this.touched.clear();
+    return out;
   }
 
   /** Every finding so far, worst first, then by identity and rule. */
