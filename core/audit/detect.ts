@@ -11,7 +11,6 @@ import type { Baseline, NewHabit } from "./baseline.js";
 import type { DeclaredIdentity } from "./declarations.js";
 export type { DeclaredIdentity } from "./declarations.js";
 import type { AuditEvent } from "./event.js";
-import type { UsageRecorder } from "./rightsize.js";
 import {
   clientOf,
   describeRequest,
@@ -24,7 +23,11 @@ import type { RequestPermission } from "./request.js";
 import { AUDIT_RULES } from "./rules.js";
 import type { AuditCategory, AuditRuleId } from "./rules.js";
 
-/** What the identity's NonHumanIdentity declares, as detection needs it. */
+/** Told every judged request with its permission (rightsize.ts's UsageRecorder). */
+export interface UsageObserver {
+  observe(e: AuditEvent, p: RequestPermission): void;
+}
+
 /** What detection may ask about the cluster. Pure lookups; the edge fills them. */
 export interface AuditContext {
   /** The NHI claiming the ServiceAccount, if any. */
@@ -195,7 +198,7 @@ export class AuditDetector {
   eventsSeen = 0;
   findingsDropped = 0;
   readonly baseline: Baseline | undefined;
-  readonly usage: UsageRecorder | undefined;
+  readonly usage: UsageObserver | undefined;
 
   constructor(
     private readonly context: AuditContext,
@@ -203,8 +206,8 @@ export class AuditDetector {
     learned: {
       /** The learned habits behind `new-behaviour`; without one that rule is off. */
       baseline?: Baseline;
-      /** What each identity exercised, for rightsizing. */
-      usage?: UsageRecorder;
+      /** What each identity exercised, for rightsizing (rightsize.ts UsageRecorder). */
+      usage?: UsageObserver;
     } = {},
   ) {
     this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...options };

@@ -88,12 +88,23 @@ measures them: every verb here must appear in the API server's audit log of the 
 {{- end }}
 {{- end -}}
 
-{{/* The rules the operator uses in its own namespace only: the reconcilers' Lease. */}}
+{{/* The rules the operator uses in its own namespace only: the reconcilers' Lease, the audit sink's learned baseline. */}}
 {{- define "nhi-operator.namespaceRules" -}}
 {{- if .Values.controllers }}
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
   verbs: [get, create, update]
+{{- end }}
+{{- if .Values.auditSink.enabled }}
+# The learned baseline (new-behaviour): ConfigMaps nhi-audit-baseline-0…15 (the store's maxParts),
+# listed, created, updated and trimmed; no other ConfigMap is updated or deleted.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [list, create]
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [{{ range $i, $_ := until 16 }}{{ if $i }}, {{ end }}nhi-audit-baseline-{{ $i }}{{ end }}]
+  verbs: [update, delete]
 {{- end }}
 {{- end -}}
 
