@@ -39,11 +39,13 @@ import {
   Baseline,
   declarationOf,
   podIPIndex,
+  UsageRecorder,
   type AuditFinding,
 } from "../core/audit/index.js";
 import { withFinding } from "../core/audit/response.js";
 import { AnomalyWriter } from "./k8s/anomalies.js";
 import { startBaselineStore } from "./audit/baseline-store.js";
+import { startRightsizer } from "./audit/rightsize.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
 import { EventRecorder } from "./k8s/events.js";
@@ -308,19 +310,30 @@ async function startOperatorAuditSink(
     intervalMs: b.writeIntervalMs,
     logger,
   });
+  const declaration = (namespace: string, name: string) => {
+    const nhi = cache.directory.nhiFor({ namespace, name });
+    return nhi ? declarationOf(nhi) : undefined;
+  };
+  // What each identity exercised (bounded), for status.rightsize once the learning window passed.
+  const usage = new UsageRecorder();
   const detector = new AuditDetector(
     {
-      declaration: (namespace, name) => {
-        const nhi = cache.directory.nhiFor({ namespace, name });
-        return nhi ? declarationOf(nhi) : undefined;
-      },
+      declaration,
       podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
     },
     { trustedMinters: await withOwnIdentity(o.trustedMinters, rest, logger) },
-    { baseline },
+    { baseline, usage },
   );
   const events = new EventRecorder(rest);
   const anomalies = new AnomalyWriter(rest);
+  const rightsizer = startRightsizer({
+    usage,
+    grantsOf: (sa) => cache.grantsOf(sa),
+    declaration,
+    writer: anomalies,
+    learningMs: b.learningMs,
+    logger,
+  });
   // status.anomalies on the claiming NHI: its BehaviourAnomalous condition, its PolicyReport
   // results and its onAnomaly response are derived from there by the leader's reconcilers.
   const keep = (f: AuditFinding): void => {
@@ -382,6 +395,7 @@ async function startOperatorAuditSink(
     ...sink,
     close: async () => {
       certs.stop();
+      rightsizer.stop();
       await sink.close();
       await baselineStore.stop();
     },

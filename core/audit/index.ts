@@ -45,3 +45,12 @@ export type {
 } from "./baseline.js";
 export { DEFAULT_USAGE_OPTIONS, UsageRecorder, rightsize, rightsizeSnapshot } from "./rightsize.js";
 export type { RemovedPermission, RightsizeProposal, UsageOptions } from "./rightsize.js";
+export {
+  MAX_PROPOSED_SCOPES,
+  MAX_UNUSED_LISTED,
+  rightsizeChange,
+  rightsizeDue,
+  rightsizeStatusOf,
+  rightsizeTiming,
+} from "./rightsize-status.js";
+export type { RightsizeTiming } from "./rightsize-status.js";

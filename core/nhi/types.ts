@@ -226,6 +226,26 @@ export interface NonHumanIdentityStatus {
   lastUsed?: string;
   /** Written by the audit sink (findings) and the response controller (response); at most 20. */
   anomalies?: AnomalyRecord[];
+  /** Written by the audit sink once its learning window has passed (core/audit/rightsize-status.ts). */
+  rightsize?: RightsizeStatus;
+}
+
+/** Granted but unused permissions seen by the audit sink, and the narrower scopes that would do. */
+export interface RightsizeStatus {
+  /** The first request of this identity the sink saw (since the operator's start). */
+  observedSince: string;
+  /** When this proposal was made. */
+  evaluatedAt: string;
+  /** Requests seen in between. */
+  events: number;
+  /** "list secrets in namespace shop (RoleBinding shop/x → Role shop/y)"; at most 20. */
+  unusedPermissions: string[];
+  /** How many unused permissions there are in all (the list above is cut). */
+  unusedCount: number;
+  /** The scopes exercised, as NHI scopes; at most 64. Empty when saturated. */
+  proposedScopes: ScopedRule[];
+  /** Too many distinct permissions were used to keep them all: nothing proposed. */
+  saturated: boolean;
 }
 
 /** What a leaked token reaches through the identity graph (core/graph). */

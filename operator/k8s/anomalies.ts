@@ -1,12 +1,16 @@
-// Writes a NonHumanIdentity's status.anomalies: the audit sink (any replica) adds findings, the
-// response controller (the leader) records what it did. Two writers of one list, so every write is a
-// read-modify-write guarded by the resourceVersion (a 409 re-reads). Only this field is patched:
-// the inventory's status writer names its own fields and leaves this one alone.
-import type { AnomalyRecord, NonHumanIdentity } from "../../core/nhi/types.js";
+// Writes the fields of a NonHumanIdentity's status that runtime detection owns: status.anomalies
+// (the audit sink, any replica, adds findings; the response controller, the leader, records what it
+// did) and status.rightsize (the audit sink's proposal). Two writers of one list, so every write is a
+// read-modify-write guarded by the resourceVersion (a 409 re-reads). Only the one field is patched:
+// the inventory's status writer names its own fields and leaves these alone.
+import type { NonHumanIdentity, NonHumanIdentityStatus } from "../../core/nhi/types.js";
 import { MERGE_PATCH, isNotFound, retryOnConflict, type KubeRest } from "./rest.js";
 
 export const nhiPath = (namespace: string, name: string): string =>
   `/apis/nhi.io/v1alpha1/namespaces/${namespace}/nonhumanidentities/${name}`;
+
+/** The status fields this writer may touch. */
+export type DetectionField = "anomalies" | "rightsize";
 
 export class AnomalyWriter {
   /** One write at a time per NHI: this process's own writes never conflict with each other. */
@@ -22,7 +26,17 @@ export class AnomalyWriter {
   update(
     namespace: string,
     name: string,
-    change: (nhi: NonHumanIdentity) => AnomalyRecord[] | undefined,
+    change: (nhi: NonHumanIdentity) => NonHumanIdentityStatus["anomalies"],
+  ): Promise<{ nhi: NonHumanIdentity; wrote: boolean } | undefined> {
+    return this.updateField(namespace, name, "anomalies", change);
+  }
+
+  /** As update, for any field runtime detection owns. */
+  updateField<F extends DetectionField>(
+    namespace: string,
+    name: string,
+    field: F,
+    change: (nhi: NonHumanIdentity) => NonHumanIdentityStatus[F],
   ): Promise<{ nhi: NonHumanIdentity; wrote: boolean } | undefined> {
     const key = `${namespace}/${name}`;
     const run = async (): Promise<{ nhi: NonHumanIdentity; wrote: boolean } | undefined> =>
@@ -36,7 +50,7 @@ export class AnomalyWriter {
             contentType: MERGE_PATCH,
             body: {
               metadata: { resourceVersion: nhi.metadata.resourceVersion },
-              status: { anomalies: next },
+              status: { [field]: next },
             },
           });
         } catch (e) {
@@ -44,7 +58,7 @@ export class AnomalyWriter {
           throw e;
         }
         this.writes++;
-        return { nhi: { ...nhi, status: { ...nhi.status, anomalies: next } }, wrote: true };
+        return { nhi: { ...nhi, status: { ...nhi.status, [field]: next } }, wrote: true };
       }, 8);
     const prev = this.chains.get(key) ?? Promise.resolve();
     const next = prev.then(run, run);

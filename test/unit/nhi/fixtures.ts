@@ -131,6 +131,24 @@ export const NHI_SHAPE: Shape<NonHumanIdentity> = {
         response: { action: "Suspend", at: "2026-01-01T00:20:02Z", message: "suspended" },
       },
     ],
+    rightsize: {
+      observedSince: "2026-01-01T00:00:00.000Z",
+      evaluatedAt: "2026-01-02T00:00:00.000Z",
+      events: 420,
+      unusedPermissions: ["list secrets in namespace shop (RoleBinding shop/api → Role shop/api)"],
+      unusedCount: 1,
+      proposedScopes: [
+        {
+          namespaces: ["shop"],
+          verbs: ["get"],
+          apiGroups: [""],
+          resources: ["configmaps"],
+          resourceNames: ["settings"],
+          nonResourceURLs: ["/healthz"],
+        },
+      ],
+      saturated: false,
+    },
   },
 };
 
