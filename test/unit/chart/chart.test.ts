@@ -342,6 +342,32 @@ describe("Helm chart charts/nhi-operator", function () {
     }
   });
 
+  it("auditSink.learningWindow and baselineConfigMap reach the flags, and the Role names that ConfigMap's parts", () => {
+    const objects = renderChart(ns, [
+      "--set",
+      "auditSink.enabled=true",
+      "--set",
+      "auditSink.learningWindow=2h",
+      "--set",
+      "auditSink.baselineConfigMap=my-base",
+    ]);
+    const args =
+      (
+        findObject(objects, "Deployment").spec as {
+          template: { spec: { containers: { args: string[] }[] } };
+        }
+      ).template.spec.containers[0]?.args ?? [];
+    expect(args[args.indexOf("--audit-learning-window") + 1]).to.equal("2h");
+    expect(args[args.indexOf("--audit-baseline-configmap") + 1]).to.equal("my-base");
+    const named = rulesOf(findObject(objects, "Role")).find(
+      (r) => r.resources?.includes("configmaps") && r.resourceNames !== undefined,
+    );
+    expect(named?.resourceNames).to.deep.equal(
+      Array.from({ length: 16 }, (_, i) => `my-base-${i}`),
+    );
+    expect(named?.verbs).to.deep.equal(["update", "delete"]);
+  });
+
   it("a wrong value fails helm template naming the field (values.schema.json)", () => {
     const cases: [string[], RegExp][] = [
       [["--set", "webhook.failurePolicy=Sometimes"], /\/webhook\/failurePolicy/],
@@ -355,6 +381,8 @@ describe("Helm chart charts/nhi-operator", function () {
         /\/webhook\/clientAuth\/caConfigMap/,
       ],
       [["--set", "webhook.clientAuth.caKey=a/b"], /\/webhook\/clientAuth\/caKey/],
+      [["--set", "auditSink.learningWindow=a day"], /\/auditSink\/learningWindow/],
+      [["--set", "auditSink.baselineConfigMap=My_Base"], /\/auditSink\/baselineConfigMap/],
     ];
     for (const [args, field] of cases) {
       const r = helm(["template", "nhi-operator", CHART_DIR, "--namespace", ns, ...args]);
