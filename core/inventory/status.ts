@@ -199,5 +199,7 @@ export function desiredStatus(
         : rec.lastUsed;
   else if (prev?.lastUsed !== undefined) status.lastUsed = prev.lastUsed;
   if (prev?.anomalies !== undefined) status.anomalies = prev.anomalies;
+  // So is status.rightsize (the sink's proposal): carried, so its presence is no change to write.
+  if (prev?.rightsize !== undefined) status.rightsize = prev.rightsize;
   return status;
 }

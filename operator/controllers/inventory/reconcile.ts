@@ -133,16 +133,24 @@ export class InventoryController {
 
   /**
    * The NHI with the status this process last wrote when the source has not caught up yet; its
-   * status.anomalies always as the source has it (the audit sink writes them, not this controller).
+   * status.anomalies and status.rightsize always as the source has them (the audit sink writes
+   * them, not this controller).
    */
   private known(nhi: NonHumanIdentity): NonHumanIdentity {
     const w = this.written.get(
       `${nhi.metadata.namespace ?? "default"}/${nhi.metadata.name}/${nhi.metadata.uid ?? ""}`,
     );
     if (!w) return nhi;
-    const { anomalies: _stale, ...value } = w.value;
-    const anomalies = nhi.status?.anomalies;
-    return { ...nhi, status: anomalies ? { ...value, anomalies } : value };
+    const { anomalies: _stale, rightsize: _old, ...value } = w.value;
+    const { anomalies, rightsize } = nhi.status ?? {};
+    return {
+      ...nhi,
+      status: {
+        ...value,
+        ...(anomalies ? { anomalies } : {}),
+        ...(rightsize ? { rightsize } : {}),
+      },
+    };
   }
 
   private async writeStatus(

@@ -393,6 +393,23 @@ describe("inventory: credentials", () => {
     ]);
     expect(JSON.stringify(st)).not.to.match(/status\.token|"token":/);
   });
+
+  it("carries the audit sink's status.rightsize through unchanged (so its presence is no change to write)", () => {
+    const r = inv.byNhi.get("shop/orders");
+    if (!r) throw new Error("no record");
+    const nhi = s.nhis[0] as NonHumanIdentity;
+    const rightsize = {
+      observedSince: iso(NOW - 2 * DAY),
+      evaluatedAt: iso(NOW - DAY),
+      events: 7,
+      unusedPermissions: ["update configmaps in namespace shop (RoleBinding shop/a → Role shop/a)"],
+      unusedCount: 1,
+      proposedScopes: [],
+      saturated: false,
+    };
+    const st = desiredStatus({ ...nhi, status: { ...nhi.status, rightsize } }, r, NOW);
+    expect(st.rightsize).to.deep.equal(rightsize);
+  });
 });
 
 describe("inventory: conditions", () => {
