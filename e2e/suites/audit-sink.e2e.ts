@@ -381,4 +381,57 @@ describe("audit sink: the API server's audit webhook to the operator", function 
       { timeoutMs: 20_000 },
     );
   });
+
+  it("status.rightsize: after the learning window the NHI lists the granted permissions never used, and the scopes that would do", async function () {
+    const c = sharedCluster();
+    const token = await ordersWithToken();
+    // The Role grants get and list on ConfigMaps and Secrets; orders only reads ConfigMaps.
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: APP,
+    });
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps`, {
+      as: { token },
+      headers: APP,
+    });
+    interface Nhi {
+      status?: {
+        rightsize?: {
+          observedSince: string;
+          unusedPermissions: string[];
+          unusedCount: number;
+          proposedScopes: unknown[];
+          saturated: boolean;
+        };
+      };
+    }
+    const grant = `RoleBinding ${ns()}/orders → Role ${ns()}/orders`;
+    const t0 = Date.now();
+    // The learning window is 1 s (startOp): the proposal follows within a few seconds.
+    // A proposal made between the two reads still lists `list configmaps`; the next one does not.
+    const rightsize = await waitFor(
+      "status.rightsize on the NHI, after both reads",
+      async () => {
+        const r = (
+          await c.kube.must<Nhi>(
+            "GET",
+            `/apis/nhi.io/v1alpha1/namespaces/${ns()}/nonhumanidentities/orders`,
+          )
+        ).status?.rightsize;
+        return r && !r.unusedPermissions.some((p) => p.includes("configmaps")) ? r : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    process.stderr.write(`      (status.rightsize after ${Date.now() - t0} ms)\n`);
+    assert.deepEqual([...rightsize.unusedPermissions].sort(), [
+      `get secrets in namespace ${ns()} (${grant})`,
+      `list secrets in namespace ${ns()} (${grant})`,
+    ]);
+    assert.equal(rightsize.unusedCount, 2);
+    assert.equal(rightsize.saturated, false);
+    assert.deepEqual(rightsize.proposedScopes, [
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"], namespaces: [ns()] },
+    ]);
+    assert.ok(!JSON.stringify(rightsize).includes(token.reveal()));
+  });
 });
