@@ -7,6 +7,8 @@
 // grants a permission, the Role that defines it as a related location, the other binding of a
 // finding that needs two. Workloads and token Secrets go through decideWorkload and
 // decideSecretWrite; NHIs and NHIPolicies through decideNHIWrite / decideNHIPolicyWrite.
+import { addsCapability, transitiveEscalationFindings } from "../core/graph/escalation.js";
+import { IdentityGraph } from "../core/graph/graph.js";
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
 import { CLI_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../core/policy/settings.js";
@@ -168,10 +170,12 @@ function checkRbac(
     });
 
   const exists = (ref: RoleObjectRef): boolean => after.rulesOf(ref) !== undefined;
+  const baseSnapshot = cluster ? snapshotWithout(cluster, definedBy(set)) : undefined;
+  const before = baseSnapshot ? indexSnapshot(baseSnapshot) : undefined;
   const judgedWrites = judgeRbacWrites({
     written: set.objects,
     after,
-    ...(cluster ? { before: indexSnapshot(snapshotWithout(cluster, definedBy(set))) } : {}),
+    ...(before ? { before } : {}),
     governing: directory.governing,
     policy,
     namespaceLabels: lookups.namespaceLabels,
@@ -187,6 +191,7 @@ function checkRbac(
   });
   const named = (ref: Pick<ManifestObject["ref"], "kind" | "namespace" | "name">): string =>
     `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
+  let graphs: { before: IdentityGraph; after: IdentityGraph } | undefined;
   for (const j of judgedWrites) {
     const at = set.locate(j.at);
     const role = j.definedBy ? set.locate(j.definedBy) : undefined;
@@ -201,7 +206,30 @@ function checkRbac(
           : [];
       }),
     ];
-    out.add(j.decision, () => ({ ...(at ? { location: at.location } : {}), related }));
+    const where = (): Pick<CliFinding, "location" | "related"> => ({
+      ...(at ? { location: at.location } : {}),
+      related,
+    });
+    out.add(j.decision, where);
+    // The attack paths the write opens (transitive-escalation), over the identity graph before (the
+    // cluster without the manifests' objects) and after (merged); built only when a write adds a capability.
+    if (!addsCapability(j.changes)) continue;
+    graphs ??= {
+      before: IdentityGraph.fromSnapshot(
+        baseSnapshot ?? emptySnapshot(),
+        before ?? indexSnapshot(emptySnapshot()),
+      ),
+      after: IdentityGraph.fromSnapshot(merged, after),
+    };
+    const paths = transitiveEscalationFindings({
+      graph: graphs.before,
+      after: graphs.after,
+      changes: j.changes,
+      governing: directory.governing,
+      object: j.at,
+      mode: policy.transitiveEscalation,
+    });
+    if (paths.length > 0) out.add(foldFindings(paths, policy), where);
   }
 }
 

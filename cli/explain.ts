@@ -2,7 +2,19 @@
 // catalogue entries they reach, and its NHI's scopes side by side. `nhictl explain <group>` does the
 // same for a member group (system:serviceaccounts:<ns>, system:serviceaccounts, …): what every
 // member holds through it. Answers come from core/rbac and core/policy; this file only arranges them.
+import {
+  CLUSTER_ADMIN,
+  IdentityGraph,
+  blastRadius,
+  describeHop,
+  groupNodeId,
+  hopCount,
+  pathTo,
+  saNodeId,
+  summarize,
+} from "../core/graph/index.js";
 import { isClusterDefaultGrant } from "../core/inventory/inventory.js";
+import type { AttackPath } from "../core/policy/types.js";
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { grantsOfHolder, holderIdentity, type Holder } from "../core/policy/rbac-write.js";
 import { memberGroup, parseGroupIdentity } from "../core/rbac/groups.js";
@@ -88,6 +100,56 @@ export interface Explanation {
   }[];
   /** Permissions the NHI's scopes do not cover (what `check` reports as scope-exceeded). */
   beyondScopes: string[];
+  /** What a leaked token reaches through the identity graph (core/graph), and how. */
+  blastRadius: {
+    identities: number;
+    clusterAdminHops?: number;
+    /** Shortest path to cluster-admin (first, when reached) and to each identity reached, nearest first; at most MAX_PATHS. */
+    paths: AttackPath[];
+  };
+}
+
+const MAX_PATHS = 10;
+
+/** The holder's blast radius and its shortest paths, from the identity graph over the same state. */
+function radiusOf(graph: IdentityGraph, target: Holder): Explanation["blastRadius"] {
+  const id =
+    "group" in target
+      ? groupNodeId(target.group.name)
+      : saNodeId(target.serviceAccount.namespace, target.serviceAccount.name);
+  const radius = blastRadius(graph, id);
+  const summary = summarize(radius, graph);
+  const targets = [...radius.reached]
+    .filter(
+      ([to]) =>
+        to !== id && (to === CLUSTER_ADMIN || to.startsWith("sa:") || to.startsWith("group:")),
+    )
+    .sort(
+      ([a, x], [b, y]) =>
+        Number(b === CLUSTER_ADMIN) - Number(a === CLUSTER_ADMIN) ||
+        x.depth - y.depth ||
+        a.localeCompare(b),
+    )
+    .slice(0, MAX_PATHS);
+  const paths = targets.flatMap(([to]): AttackPath[] => {
+    const hops = pathTo(radius, to) ?? [];
+    return hops.length === 0
+      ? []
+      : [
+          {
+            to: graph.node(to)?.label ?? to,
+            length: hopCount(hops),
+            hops: hops.map((h) => describeHop(graph, h)),
+          },
+        ];
+  });
+  return {
+    identities: summary.identities,
+    ...(summary.clusterAdminHops !== undefined
+      ? { clusterAdminHops: summary.clusterAdminHops }
+      : {}),
+    paths,
+  };
 }
 
 const list = (xs: string[] | undefined): string => (xs && xs.length > 0 ? xs.join(", ") : "—");
@@ -184,6 +246,7 @@ export function explain(
           (u) => `${describePermission(u.permission)} (${describeGrant(u.grant)})`,
         )
       : [],
+    blastRadius: radiusOf(IdentityGraph.fromSnapshot(judged.merged, judged.index), target),
   };
   if (nhi) {
     const loc = set.locate({
@@ -280,6 +343,20 @@ export function formatExplainText(e: Explanation, color: boolean): string {
       out.push("", red(bold(`Beyond its scopes (${e.beyondScopes.length})`)));
       for (const b of e.beyondScopes) out.push(`  ${b}`);
     }
+  }
+  const r = e.blastRadius;
+  const admin =
+    r.clusterAdminHops !== undefined
+      ? red(`cluster-admin in ${r.clusterAdminHops} hop${r.clusterAdminHops === 1 ? "" : "s"}`)
+      : "not cluster-admin";
+  out.push(
+    "",
+    bold("Attack paths (identity graph)"),
+    `  blast radius: ${r.identities} other identit${r.identities === 1 ? "y" : "ies"}, ${admin}`,
+  );
+  for (const p of r.paths) {
+    out.push(`  to ${p.to} (${p.length} hop${p.length === 1 ? "" : "s"}):`);
+    for (const h of p.hops) out.push(`    ${h}`);
   }
   return `${out.join("\n")}\n`;
 }

@@ -10,6 +10,7 @@ import {
 } from "../core/policy/adoption.js";
 import { CATALOGUE_BY_ID } from "../core/policy/catalogue.js";
 import { describeObject } from "../core/policy/describe.js";
+import type { AttackPath } from "../core/policy/types.js";
 import type { CheckReport, CliFinding } from "./check.js";
 import { STDIN } from "./load.js";
 
@@ -73,6 +74,10 @@ function textFinding(
       `      permissions (${f.permissions.length}): ${f.permissions.slice(0, 4).join("; ")}${f.permissions.length > 4 ? "; …" : ""}`,
     );
   lines.push(`      ${f.message}`);
+  for (const path of f.paths ?? []) {
+    lines.push(`      path to ${path.to} (${plural(path.length, "hop")}):`);
+    for (const hop of path.hops) lines.push(`        ${hop}`);
+  }
   lines.push(`      fix: ${f.fix}`);
   for (const r of f.related)
     lines.push(p.dim(`      see: ${r.location.file}:${r.location.line} (${r.message})`));
@@ -219,6 +224,8 @@ export interface JsonFinding {
   line?: number;
   origin?: string;
   related: { file: string; line: number; message: string }[];
+  /** transitive-escalation: the attack paths the change opens, one line per hop. */
+  paths?: AttackPath[];
 }
 
 function jsonFinding(f: CliFinding): JsonFinding {
@@ -240,6 +247,7 @@ function jsonFinding(f: CliFinding): JsonFinding {
   if (f.object.namespace) out.namespace = f.object.namespace;
   if (f.identity) out.identity = f.identity;
   if (f.permission) out.permission = f.permission;
+  if (f.paths) out.paths = f.paths;
   if (f.location) {
     out.file = f.location.file;
     out.line = f.location.line;

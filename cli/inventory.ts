@@ -3,6 +3,7 @@
 // in the document the operator serves at GET /inventory (inventoryDocument). Offline (manifests)
 // and with --cluster it is computed here with the same function over the same snapshot shape; with
 // --endpoint it is read from the operator. Either way the JSON is that one document.
+import { IdentityGraph } from "../core/graph/graph.js";
 import { buildInventory } from "../core/inventory/inventory.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../core/policy/settings.js";
 import {
@@ -43,7 +44,10 @@ export function inventoryFromSnapshot(
   const merged = overlaySnapshot(cluster ?? emptySnapshot(), set.snapshot, definedBy(set));
   const index = indexSnapshot(merged);
   const policy = resolvePolicy(merged.policies, ADMISSION_DEFAULTS, now);
-  const inv = buildInventory(merged, index, { now: now.getTime(), policy });
+  // The operator's graph (its cache's) holds ServiceAccounts and RBAC only: the same here, so both
+  // compute the same document.
+  const graph = IdentityGraph.fromSnapshot({ ...merged, workloads: [], secrets: [] }, index);
+  const inv = buildInventory(merged, index, { now: now.getTime(), policy, graph });
   const what = cluster
     ? set.objects.length > 0
       ? "cluster and manifests"
@@ -153,6 +157,7 @@ export function formatInventoryTable(result: InventoryResult): string {
     "NHI",
     "PHASE",
     "RISK",
+    "BLAST-RADIUS",
     "OWNER",
     "PODS",
     "WORKLOADS",
@@ -168,12 +173,18 @@ export function formatInventoryTable(result: InventoryResult): string {
       ),
     ];
     const risk = i.risk?.level !== undefined ? `${i.risk.level}(${i.risk.score ?? 0})` : "-";
+    const r = i.blastRadius;
+    const radius =
+      r === undefined || (r.identities === 0 && r.clusterAdminHops === undefined)
+        ? "-"
+        : `${r.identities}${r.clusterAdminHops !== undefined ? `,cluster-admin@${r.clusterAdminHops}` : ""}`;
     return [
       i.namespace,
       i.name,
       i.nhi ?? (i.shadow ? "shadow" : "-"),
       i.phase,
       risk,
+      radius,
       i.owner?.team ?? "-",
       String(i.pods ?? 0),
       (i.workloads ?? []).join(",") || "-",

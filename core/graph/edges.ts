@@ -14,6 +14,7 @@ export type EdgeKindId =
   | "workload-patch"
   | "pod-exec"
   | "secret-read"
+  | "secret-mint"
   | "token-request"
   | "impersonate"
   | "rbac-bind"
@@ -60,6 +61,12 @@ export const EDGE_KINDS: Readonly<Record<EdgeKindId, EdgeKind>> = {
     technique:
       "read a Secret's value: a legacy token authenticates as its ServiceAccount; a declared credential is the credential",
     catalogue: "secrets-read",
+  },
+  "secret-mint": {
+    id: "secret-mint",
+    technique:
+      "create a kubernetes.io/service-account-token Secret naming the ServiceAccount; the token controller fills it with a never-expiring token, read back with get",
+    catalogue: "secrets-create",
   },
   "token-request": {
     id: "token-request",
@@ -129,6 +136,7 @@ export const HOLDER_EDGE_KINDS: readonly EdgeKindId[] = [
   "nodes-proxy",
   "pod-create",
   "token-request",
+  "secret-mint",
   "secret-read",
   "workload-patch",
   "pod-exec",
@@ -284,6 +292,7 @@ const QUERIES: ReadonlyMap<string, Query> = new Map<string, Query>([
   ]),
   ["create-token", { apiGroup: "", resource: "serviceaccounts/token", verbs: ["create"] }],
   ["read-secrets", { apiGroup: "", resource: "secrets", verbs: ["get", "list", "watch"] }],
+  ["create-secrets", { apiGroup: "", resource: "secrets", verbs: ["create"] }],
   ...EXEC_RESOURCES.map(([res, verbs]): [string, Query] => [
     res,
     { apiGroup: "", resource: res, verbs },
@@ -526,6 +535,20 @@ function capabilitiesAt(namespace: string, grants: readonly Grant[]): Capability
       p.through("create-token"),
       token,
     );
+  // create a token Secret and read it back: a name both allow (any name when one of them is unnamed).
+  const createSecrets = p.at("create-secrets");
+  const readSecrets = p.at("read-secrets");
+  const mintable = createSecrets.all
+    ? some(readSecrets)
+    : readSecrets.all
+      ? some(createSecrets)
+      : createSecrets.names.some((n) => readSecrets.names.includes(n));
+  if (mintable)
+    add(
+      "secret-mint",
+      `create secrets${namedText(createSecrets)} and ${readSecrets.verb ?? "get"} secrets${namedText(readSecrets)}${where}`,
+      p.through("create-secrets", "read-secrets"),
+    );
   const secrets = p.at("read-secrets");
   if (some(secrets))
     add(
@@ -593,6 +616,7 @@ export const JOINT_KINDS: ReadonlySet<EdgeKindId> = new Set([
   "rbac-bind",
   "rbac-escalate",
   "csr-approve",
+  "secret-mint",
 ]);
 /** Facts a JOINT_KINDS capability is made of. */
 const JOINT_FACTS = [
@@ -607,6 +631,8 @@ const JOINT_FACTS = [
   "approve-signers",
   "update-csr-approval",
   "create-csr",
+  "create-secrets",
+  "read-secrets",
 ];
 
 /** Do these grants hold part of a capability that needs two permissions (so a group may hold the rest)? */

@@ -91,6 +91,12 @@ interface SecretInfo {
   serviceAccount?: string;
 }
 
+/**
+ * Capabilities standing in for a holder's own, keyed by node id: "what if" a write were admitted,
+ * asked of the graph without changing it (the webhook's graph is shared by every request).
+ */
+export type CapabilityOverlay = ReadonlyMap<string, readonly Capability[]>;
+
 /** A change the graph follows incrementally. */
 export type GraphChange =
   | { rbac: { upsert: RbacObject } | { remove: RbacObjectRef } }
@@ -456,8 +462,13 @@ export class IdentityGraph {
     return this.workloads.get(id)?.node ?? this.secrets.get(id)?.node;
   }
 
-  /** Every edge leaving `id`, targets resolved against the graph's current tables, sorted by target. */
-  edgesFrom(id: string): Hop[] {
+  /**
+   * Every edge leaving `id`, targets resolved against the graph's current tables, sorted by target;
+   * with `overlay`, the holders it names have its capabilities instead of their own.
+   */
+  edgesFrom(id: string, overlay?: CapabilityOverlay): Hop[] {
+    const capsOf = (holder: string): readonly Capability[] | undefined =>
+      overlay?.get(holder) ?? this.caps.get(holder);
     const hops: Hop[] = [];
     const hop = (
       to: string,
@@ -483,8 +494,8 @@ export class IdentityGraph {
       const groupCaps = new Map<string, Set<string>>();
       for (const g of groupsOfServiceAccount(ns)) {
         const gid = groupNodeId(g);
-        const caps = this.caps.get(gid);
-        if (caps === undefined) continue;
+        const caps = capsOf(gid);
+        if (caps === undefined || caps.length === 0) continue;
         hop(gid, "member-of", `member of ${g}`);
         for (const c of caps) {
           const key = capabilityKey(c);
@@ -493,12 +504,13 @@ export class IdentityGraph {
           groupCaps.set(key, through);
         }
       }
-      for (const c of this.caps.get(id) ?? []) {
+      for (const c of capsOf(id) ?? []) {
         const group = groupCaps.get(capabilityKey(c));
-        if (group === undefined || !c.through.every((t) => group.has(t))) this.resolve(c, hop);
+        if (group === undefined || !c.through.every((t) => group.has(t)))
+          this.resolve(c, hop, capsOf);
       }
     } else if (id.startsWith("group:")) {
-      for (const c of this.caps.get(id) ?? []) this.resolve(c, hop);
+      for (const c of capsOf(id) ?? []) this.resolve(c, hop, capsOf);
     } else if (id.startsWith("workload:")) {
       const w = this.workloads.get(id);
       if (w !== undefined)
@@ -538,6 +550,7 @@ export class IdentityGraph {
   private resolve(
     c: Capability,
     hop: (to: string, kind: EdgeKindId, permission: string, through?: string[]) => void,
+    capsOf: (holder: string) => readonly Capability[] | undefined,
   ): void {
     const named = (n: string): boolean => c.names === undefined || c.names.includes(n);
     const accountsIn = (onlyNamed: boolean): void => {
@@ -561,6 +574,7 @@ export class IdentityGraph {
         hop(NODES, c.kind, c.permission, c.through);
         return;
       case "pod-create":
+      case "secret-mint":
         accountsIn(false);
         return;
       case "token-request":
@@ -572,7 +586,7 @@ export class IdentityGraph {
           if (c.names === undefined || c.names.includes("system:masters"))
             hop(CLUSTER_ADMIN, c.kind, `${c.permission} (system:masters)`, c.through);
           for (const g of c.names ?? [])
-            if (memberGroup(g) !== undefined && this.caps.has(groupNodeId(g)))
+            if (memberGroup(g) !== undefined && (capsOf(groupNodeId(g))?.length ?? 0) > 0)
               hop(groupNodeId(g), c.kind, c.permission, c.through);
         } else if (c.target === "users") {
           for (const ns of this.namespaces("*")) {

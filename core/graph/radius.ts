@@ -3,6 +3,7 @@
 // found is the same on every run) and to cluster-admin.
 import {
   CLUSTER_ADMIN,
+  type CapabilityOverlay,
   type GraphNode,
   type Hop,
   type IdentityGraph,
@@ -22,7 +23,12 @@ export interface BlastRadius {
   reached: Map<string, Reached>;
 }
 
-export function blastRadius(graph: IdentityGraph, source: string): BlastRadius {
+/** The closure from `source`; with `overlay`, as if the holders it names had its capabilities. */
+export function blastRadius(
+  graph: IdentityGraph,
+  source: string,
+  overlay?: CapabilityOverlay,
+): BlastRadius {
   const reached = new Map<string, Reached>([[source, { depth: 0 }]]);
   const done = new Set<string>();
   // 0-1 breadth-first: membership costs nothing (a member is the group, it takes no step to be one).
@@ -35,7 +41,7 @@ export function blastRadius(graph: IdentityGraph, source: string): BlastRadius {
       done.add(id);
       // cluster-admin is a sink: it reaches everything, so nothing past it adds a shorter path.
       if (id === CLUSTER_ADMIN) continue;
-      for (const hop of graph.edgesFrom(id)) {
+      for (const hop of graph.edgesFrom(id, overlay)) {
         const cost = hop.kind === "member-of" ? 0 : 1;
         const known = reached.get(hop.to);
         if (known !== undefined && known.depth <= depth + cost) continue;

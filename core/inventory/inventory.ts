@@ -23,7 +23,8 @@ import {
   readRecord,
 } from "../rotation/state.js";
 import { scoreRisk } from "../risk/score.js";
-import type { RiskAssessment } from "../nhi/types.js";
+import { blastRadius, saNodeId, summarize, type IdentityGraph } from "../graph/index.js";
+import type { BlastRadiusStatus, RiskAssessment } from "../nhi/types.js";
 import { lifetimeOf, type LifetimeState } from "../lifetime/lifetime.js";
 import {
   SERVICE_ACCOUNT_NAME_ANNOTATION,
@@ -64,6 +65,8 @@ export interface InventoryOptions {
   credentialFacts?: ReadonlyMap<string, CredentialFacts>;
   /** What the edge read of every kubernetes.io/tls Secret's tls.crt, keyed "namespace/secretName" (absent: not read). */
   tlsReadings?: ReadonlyMap<string, TlsReading>;
+  /** The identity graph over the same state (core/graph): each identity's blast radius; absent: none. */
+  graph?: IdentityGraph;
 }
 
 export interface LegacyToken {
@@ -107,6 +110,8 @@ export interface IdentityRecord {
   lastUsed?: string;
   credentials: CredentialRecord[];
   risk: RiskAssessment;
+  /** What a leaked token reaches through the identity graph; absent when no graph was given. */
+  blastRadius?: BlastRadiusStatus;
   lifetime?: LifetimeState;
   /** Next time this record may change by the clock alone (a credential due, an expiry), ms. */
   nextAt?: number;
@@ -330,6 +335,15 @@ export function groupRecords(
 }
 
 /** The whole inventory at `opts.now`. `held` is the EffectivePermissionIndex (or what reads it). */
+/** An identity's blast radius summary: identities it can become, hops to cluster-admin. */
+function radiusOf(graph: IdentityGraph, ref: ServiceAccountRef): BlastRadiusStatus {
+  const s = summarize(blastRadius(graph, saNodeId(ref.namespace, ref.name)), graph);
+  return {
+    identities: s.identities,
+    ...(s.clusterAdminHops !== undefined ? { clusterAdminHops: s.clusterAdminHops } : {}),
+  };
+}
+
 export function buildInventory(
   snapshot: ClusterSnapshot,
   held: HeldPermissions,
@@ -471,7 +485,9 @@ export function buildInventory(
       pods: use.count,
     });
 
+    const radius = opts.graph !== undefined && exists ? radiusOf(opts.graph, ref) : undefined;
     const risk = scoreRisk({
+      ...(radius !== undefined ? { blastRadius: radius } : {}),
       catalogue: catalogue.filter((h) => !h.exempt),
       excess: uncovered.length,
       claimed: nhi !== undefined,
@@ -523,6 +539,7 @@ export function buildInventory(
       for (const other of others ?? [])
         byNhi.set(key(other.metadata.namespace, other.metadata.name), rec);
     }
+    if (radius !== undefined) rec.blastRadius = radius;
     if (lifetime) rec.lifetime = lifetime;
     if (lastUsed !== undefined) rec.lastUsed = formatTime(lastUsed);
     if (nextCandidates.length > 0) rec.nextAt = Math.min(...nextCandidates);

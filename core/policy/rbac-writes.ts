@@ -66,6 +66,8 @@ export interface JudgedRbacWrite {
   /** Written bindings that grant the other parts of a combined finding. */
   alsoGrantedBy: Ref[];
   decision: Decision;
+  /** What the write changes for each holder (the attack paths it opens are judged from these: core/graph/escalation.ts). */
+  changes: IdentityChange[];
 }
 
 const RBAC_V1 = "rbac.authorization.k8s.io/v1";
@@ -158,11 +160,12 @@ export function judgeRbacWrites(input: RbacWritesInput): JudgedRbacWrite[] {
   };
   const out: JudgedRbacWrite[] = [];
   for (const w of writes.values()) {
+    const changes = [...w.changes.values()];
     const decision = decideRbacWrite({
       ...common,
       object: w.at,
       ...(w.binding ? { binding: w.binding } : {}),
-      changes: [...w.changes.values()],
+      changes,
       roles: input.roles,
     });
     out.push({
@@ -171,6 +174,7 @@ export function judgeRbacWrites(input: RbacWritesInput): JudgedRbacWrite[] {
       ...(w.definedBy ? { definedBy: w.definedBy } : {}),
       alsoGrantedBy: [],
       decision,
+      changes,
     });
   }
 
@@ -215,6 +219,8 @@ export function judgeRbacWrites(input: RbacWritesInput): JudgedRbacWrite[] {
         violations: keepOnly(decision.violations),
         warnings: keepOnly(decision.warnings),
       },
+      // Each write's own paths were judged with it; the combination adds no holder change.
+      changes: [],
     });
   }
   return out;

@@ -32,6 +32,8 @@ export interface EffectivePolicy {
   unclaimedHighPermissions: Mode;
   /** ServiceAccounts that run pods must be claimed by an NHI: deny, warn, or not checked. */
   requireClaim: ClaimMode;
+  /** A write opening a new attack path to cluster-admin or beyond an NHI's scopes: deny (Enforce) or warn (Audit). */
+  transitiveEscalation: Mode;
   /** High catalogue entries promoted to forbidden-for-everyone, like the critical ones. */
   forbidden: string[];
   /** Longest token lifetime any identity may request, in seconds. */
@@ -53,6 +55,7 @@ export interface EffectivePolicy {
 const BASE: EffectivePolicy = {
   unclaimedHighPermissions: "Audit",
   requireClaim: "Audit",
+  transitiveEscalation: "Audit",
   forbidden: [],
   exemptNamespaces: [],
   exemptions: [],
@@ -97,6 +100,7 @@ export function resolvePolicy(
       ...out,
       unclaimedHighPermissions: stricter(out.unclaimedHighPermissions, s.unclaimedHighPermissions),
       requireClaim: stricter(out.requireClaim, s.requireClaim),
+      transitiveEscalation: stricter(out.transitiveEscalation, s.transitiveEscalation),
       forbidden: [...new Set([...out.forbidden, ...(s.forbidden ?? [])])],
       maxTokenTTLSeconds: minDefined(
         out.maxTokenTTLSeconds,

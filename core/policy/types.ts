@@ -23,6 +23,18 @@ export interface Violation {
   message: string;
   /** What to do about it. */
   fix: string;
+  /** The attack paths the change opens (core/graph), one line per hop; transitive-escalation findings. */
+  paths?: AttackPath[];
+}
+
+/** One path through the identity graph, as a reader follows it. */
+export interface AttackPath {
+  /** Where it leads: "cluster-admin", "vault/powerful". */
+  to: string;
+  /** Hops an attacker takes (group membership is none). */
+  length: number;
+  /** "ci/deployer —create pods in namespace vault→ vault/powerful", one per hop. */
+  hops: string[];
 }
 
 export interface Decision {

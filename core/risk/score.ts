@@ -25,6 +25,8 @@ export interface RiskInput {
   /** Cluster-wide grants (ClusterRoleBindings) the identity has. */
   clusterWideGrants: number;
   suspended: boolean;
+  /** What a leaked token reaches through the identity graph (core/graph); absent: not computed. */
+  blastRadius?: { identities: number; clusterAdminHops?: number };
 }
 
 export const RISK_WEIGHTS = {
@@ -45,6 +47,11 @@ export const RISK_WEIGHTS = {
   reuse: 10,
   automountPrivileged: 10,
   clusterWide: 5,
+  /** Reaches cluster-admin through other identities (2+ hops; 1 hop is privilege-critical). */
+  radiusClusterAdmin: 40,
+  radiusIdentities: 5,
+  radiusEach: 1,
+  radiusMax: 15,
 } as const;
 
 export function riskLevel(score: number): RiskLevel {
@@ -89,6 +96,24 @@ export function scoreRisk(r: RiskInput): RiskAssessment {
       name: "cluster-wide-grants",
       points: W.clusterWide,
       detail: `${plural(r.clusterWideGrants, "ClusterRoleBinding grant")} reach every namespace`,
+    });
+  }
+  const radius = r.blastRadius;
+  if (radius?.clusterAdminHops !== undefined && radius.clusterAdminHops >= 2) {
+    f.push({
+      name: "blast-radius-cluster-admin",
+      points: W.radiusClusterAdmin,
+      detail: `reaches cluster-admin in ${radius.clusterAdminHops} hops by becoming other identities (nhictl graph --from draws the path)`,
+    });
+  } else if (
+    radius !== undefined &&
+    radius.identities > 0 &&
+    radius.clusterAdminHops === undefined
+  ) {
+    f.push({
+      name: "blast-radius-identities",
+      points: Math.min(W.radiusMax, W.radiusIdentities + W.radiusEach * (radius.identities - 1)),
+      detail: `can become ${plural(radius.identities, "other identity", "other identities")} (create pods, read their tokens, impersonate, …)`,
     });
   }
   if (r.orphaned)

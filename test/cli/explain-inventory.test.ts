@@ -88,12 +88,13 @@ describe("nhictl explain / inventory (process)", function () {
   it("inventory from manifests: the operator's model (phase, risk, catalogue), as a table and as its /inventory document", () => {
     const t = nhictl(["inventory", `${MANIFESTS}/escalation`, `${MANIFESTS}/governance`]);
     expect(t.code, t.stderr).to.equal(0);
-    expect(t.stdout).to.match(/^NAMESPACE\s+SERVICEACCOUNT\s+NHI\s+PHASE\s+RISK/);
+    expect(t.stdout).to.match(/^NAMESPACE\s+SERVICEACCOUNT\s+NHI\s+PHASE\s+RISK\s+BLAST-RADIUS/);
     expect(t.stdout).to.match(
-      /shop\s+orders-api\s+orders-api\s+Violating\s+\w+\(\d+\)\s+shop-backend/,
+      /shop\s+orders-api\s+orders-api\s+Violating\s+\w+\(\d+\)\s+\S+\s+shop-backend/,
     );
+    // ci/deployer is cluster-admin itself: the blast radius says so, in 1 hop.
     expect(t.stdout).to.match(
-      /ci\s+deployer\s+shadow\s+Violating\s+critical\(\d+\)\s+-\s+0\s+-\s+wildcard-all-cluster@cluster/,
+      /ci\s+deployer\s+shadow\s+Violating\s+critical\(\d+\)\s+\d+,cluster-admin@1\s+-\s+0\s+-\s+wildcard-all-cluster@cluster/,
     );
     expect(t.stdout).to.match(/platform\s+god-mode\s+root-of-all\s+Orphaned/);
     const j = JSON.parse(

@@ -117,3 +117,69 @@ describe("nhictl graph (process)", function () {
     expect(nhictl(["graph"]).code).to.equal(2);
   });
 });
+
+describe("nhictl check and explain: the attack paths a change opens (process)", function () {
+  this.timeout(30_000);
+
+  interface JsonFinding {
+    rule: string;
+    kind: string;
+    name: string;
+    identity?: string;
+    message: string;
+    paths?: { to: string; length: number; hops: string[] }[];
+  }
+
+  it("check --format json: a transitive-escalation warning at the binding, with its path hop by hop", () => {
+    const r = nhictl(["check", FIXTURE, "--format", "json"]);
+    const j = JSON.parse(r.stdout) as { violations: JsonFinding[]; warnings: JsonFinding[] };
+    const found = [...j.violations, ...j.warnings].filter(
+      (f) => f.rule === "transitive-escalation",
+    );
+    const deployer = found.find((f) => f.name === "ci-launches-pods");
+    expect(deployer, r.stdout).to.not.equal(undefined);
+    expect(deployer?.identity).to.equal("system:serviceaccount:ci:deployer");
+    expect(deployer?.paths).to.deep.equal([
+      {
+        to: "cluster-admin",
+        length: 2,
+        hops: [
+          "ci/deployer —create pods in namespace platform→ platform/admin",
+          "platform/admin —every verb on every resource in every API group, cluster-wide→ cluster-admin",
+        ],
+      },
+    ]);
+    expect(deployer?.message).to.contain("cluster-admin (2 hops)");
+    // The reporter's Secret read opens a 6-hop path through a legacy token and exec.
+    expect(found.find((f) => f.name === "reporter-reads-secrets")?.paths?.[0]?.length).to.equal(6);
+    // The binding that makes platform/admin cluster-admin is the permission itself (1 hop): not transitive.
+    expect(found.some((f) => f.name === "platform-admin")).to.equal(false);
+  });
+
+  it("check text prints the path under the finding", () => {
+    const r = nhictl(["check", FIXTURE]);
+    expect(r.stdout).to.contain("transitive-escalation");
+    expect(r.stdout).to.contain(
+      [
+        "      path to cluster-admin (2 hops):",
+        "        ci/deployer —create pods in namespace platform→ platform/admin",
+      ].join("\n"),
+    );
+  });
+
+  it("explain shows the blast radius and the paths (text and json)", () => {
+    const text = nhictl(["explain", "ci/deployer", FIXTURE]);
+    expect(text.code, text.stderr).to.equal(0);
+    expect(text.stdout).to.contain("Attack paths (identity graph)");
+    expect(text.stdout).to.contain("blast radius: 1 other identity, cluster-admin in 2 hops");
+    expect(text.stdout).to.contain(
+      "    platform/admin —every verb on every resource in every API group, cluster-wide→ cluster-admin",
+    );
+    const json = nhictl(["explain", "ci/deployer", FIXTURE, "--format", "json"]);
+    const e = JSON.parse(json.stdout) as {
+      blastRadius: { identities: number; clusterAdminHops?: number; paths: { to: string }[] };
+    };
+    expect(e.blastRadius.clusterAdminHops).to.equal(2);
+    expect(e.blastRadius.paths.map((p) => p.to)).to.deep.equal(["cluster-admin", "platform/admin"]);
+  });
+});

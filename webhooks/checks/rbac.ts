@@ -1,8 +1,18 @@
 // Role, ClusterRole, RoleBinding, ClusterRoleBinding CREATE/UPDATE → core decideRbacWrite.
-import { decideRbacWrite, identityChanges } from "../../core/policy/rbac-write.js";
-import type { ClusterRoleBinding, RbacObject, RoleBinding } from "../../core/rbac/types.js";
+import {
+  decideRbacWrite,
+  identityChanges,
+  type GoverningIdentity,
+} from "../../core/policy/rbac-write.js";
+import type {
+  ClusterRoleBinding,
+  RbacObject,
+  RoleBinding,
+  ServiceAccountRef,
+} from "../../core/rbac/types.js";
 import type { AdmissionRequest } from "../admission/review.js";
 import { rbacProblem } from "./shape.js";
+import { withTransitiveEscalation } from "./transitive.js";
 import type { AdmissionCheck } from "./types.js";
 
 const KINDS: Record<string, RbacObject["kind"]> = {
@@ -32,16 +42,20 @@ export const rbacCheck: AdmissionCheck = {
       metadata: { ...raw.metadata, ...(namespace ? { namespace } : {}) },
     } as RbacObject;
     const isBinding = object.kind === "RoleBinding" || object.kind === "ClusterRoleBinding";
-    return decideRbacWrite({
-      object: {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind,
-        name: object.metadata.name,
-        ...(namespace ? { namespace } : {}),
-      },
+    const ref = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind,
+      name: object.metadata.name,
+      ...(namespace ? { namespace } : {}),
+    };
+    const changes = identityChanges(ctx.view.index, { upsert: object });
+    const governing = (sa: ServiceAccountRef): GoverningIdentity | undefined =>
+      ctx.view.directory.governing(sa);
+    const decision = decideRbacWrite({
+      object: ref,
       ...(isBinding ? { binding: object as RoleBinding | ClusterRoleBinding } : {}),
-      changes: identityChanges(ctx.view.index, { upsert: object }),
-      governing: (sa) => ctx.view.directory.governing(sa),
+      changes,
+      governing,
       policy: ctx.policy,
       namespaceLabels: (ns) => ctx.view.namespaceLabels(ns),
       roles: {
@@ -50,5 +64,6 @@ export const rbacCheck: AdmissionCheck = {
         hint: "when the role is created, this webhook judges what it gives the binding's subjects",
       },
     });
+    return withTransitiveEscalation(decision, req, ctx, { object: ref, changes, governing });
   },
 };

@@ -2,15 +2,18 @@
 // effective-permission index incrementally), read without I/O. Two tiers:
 // - always (every replica, what the webhook reads): namespaces, ServiceAccounts, token Secrets
 //   (metadata, selected by type), the four RBAC kinds, NHIs and NHIPolicies;
-// - on startInventory() (the elected leader only, what the reconcilers read besides): Pods and
+// - on startInventory() (the elected leader, and every replica serving the audit sink, which
+//   judges tokens against their pods' IPs; what the reconcilers read besides): Pods and
 //   workloads (trimmed), every Secret's metadata and the TLS Secrets' names. A webhook replica that
-//   does not lead never lists a Pod, so its memory does not grow with the cluster's pods.
+//   neither leads nor serves the audit sink never lists a Pod, so its memory does not grow with the
+//   cluster's pods.
 // Secrets are watched as metadata only (PartialObjectMetadata): their values never reach this process.
 // Handlers update maps and notify listeners; they do no I/O.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { NHIPolicy, NonHumanIdentity } from "../../../core/nhi/types.js";
 import { SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE as TLS_TYPE } from "../../../core/snapshot.js";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
+import { IdentityGraph } from "../../../core/graph/graph.js";
 import type {
   Grant,
   RbacObject,
@@ -114,6 +117,10 @@ export class ClusterCache implements ClusterView, InventorySource {
   readonly inventoryInformers: Informer<Obj>[] = [];
   private readonly byPart = new Map<Part, Informer<Obj>[]>();
   private inventoryStarted = false;
+  /** Built on first use, then kept up to date with `index` by the handlers below. */
+  private graph: IdentityGraph | undefined;
+  /** Who needs the inventory informers running (startInventory/stopInventory). */
+  private readonly inventoryHolders = new Set<string>();
 
   constructor(
     kc: KubeConfig,
@@ -176,13 +183,13 @@ export class ClusterCache implements ClusterView, InventorySource {
           namespace: sa.metadata.namespace ?? "",
           name: sa.metadata.name,
         });
+        this.graph?.apply({ upsertServiceAccount: sa as unknown as ServiceAccountObject });
       },
       (sa) => {
         this.serviceAccounts.delete(keyOf(sa));
-        this.index.removeServiceAccount({
-          namespace: sa.metadata.namespace ?? "",
-          name: sa.metadata.name,
-        });
+        const ref = { namespace: sa.metadata.namespace ?? "", name: sa.metadata.name };
+        this.index.removeServiceAccount(ref);
+        this.graph?.apply({ removeServiceAccount: ref });
       },
     );
     // Secret type is not metadata: select the token Secrets server-side and keep their names only.
@@ -212,8 +219,8 @@ export class ClusterCache implements ClusterView, InventorySource {
           apiVersion: "rbac.authorization.k8s.io/v1",
           sanitize: (o) => ({ ...trimmed(o), kind }),
         },
-        (o) => this.index.upsert(o as unknown as RbacObject),
-        (o) => this.index.remove(rbacRef(o as unknown as RbacObject)),
+        (o) => this.followRbac({ upsert: o as unknown as RbacObject }),
+        (o) => this.followRbac({ remove: rbacRef(o as unknown as RbacObject) }),
       );
     }
     add(
@@ -306,6 +313,16 @@ export class ClusterCache implements ClusterView, InventorySource {
     );
   }
 
+  /** An RBAC change: into the index, then into the graph when one was built (it reads the index). */
+  private followRbac(change: { upsert: RbacObject } | { remove: RbacObjectRef }): void {
+    if (this.graph) {
+      this.graph.apply({ rbac: change });
+      return;
+    }
+    if ("upsert" in change) this.index.upsert(change.upsert);
+    else this.index.remove(change.remove);
+  }
+
   private changed(kind: string, part: Part | undefined, o: InformerObject): void {
     if (part) delete this.parts[part];
     this.snap = undefined;
@@ -327,11 +344,18 @@ export class ClusterCache implements ClusterView, InventorySource {
     for (const i of this.informers) i.start();
   }
 
-  /** Starts the inventory informers too (the leader); resolves once they have all listed. */
-  async startInventory(timeoutMs = 120_000): Promise<void> {
-    this.inventoryStarted = true;
-    this.invalidateInventory();
-    for (const i of this.inventoryInformers) i.start();
+  /**
+   * Starts the inventory informers too, for `holder` (the leader's reconcilers, the audit sink);
+   * resolves once they have all listed. They run while any holder needs them.
+   */
+  async startInventory(holder = "leader", timeoutMs = 120_000): Promise<void> {
+    const first = this.inventoryHolders.size === 0;
+    this.inventoryHolders.add(holder);
+    if (first) {
+      this.inventoryStarted = true;
+      this.invalidateInventory();
+      for (const i of this.inventoryInformers) i.start();
+    }
     await waitFor(
       () => this.inventorySynced(),
       timeoutMs,
@@ -340,8 +364,13 @@ export class ClusterCache implements ClusterView, InventorySource {
     );
   }
 
-  /** Stops the inventory informers (leadership lost); their stores are reconciled by the next list. */
-  stopInventory(): void {
+  /**
+   * `holder` no longer needs the inventory informers (leadership lost); they stop when no holder is
+   * left (the audit sink keeps them on every replica). Their stores are reconciled by the next list.
+   */
+  stopInventory(holder = "leader"): void {
+    this.inventoryHolders.delete(holder);
+    if (this.inventoryHolders.size > 0) return;
     this.inventoryStarted = false;
     for (const i of this.inventoryInformers) i.stop();
     this.invalidateInventory();
@@ -356,6 +385,7 @@ export class ClusterCache implements ClusterView, InventorySource {
   stop(): void {
     for (const i of [...this.informers, ...this.inventoryInformers]) i.stop();
     this.inventoryStarted = false;
+    this.inventoryHolders.clear();
   }
 
   /** The webhook's view: true once every always-on informer has listed. */
@@ -382,7 +412,8 @@ export class ClusterCache implements ClusterView, InventorySource {
       timeoutMs,
       () =>
         `cluster cache not synced after ${timeoutMs} ms: waiting for ${this.unsynced().join(", ")}`,
-    );
+    ); // Built now, not on the first RBAC review: the webhook's path then only follows changes.
+    this.identityGraph();
   }
 
   /** Per informer; an inventory informer counts once it has listed (starting one must not read as a stalled watch). */
@@ -405,6 +436,18 @@ export class ClusterCache implements ClusterView, InventorySource {
   get directory(): IdentityDirectory {
     this.dir ??= identityDirectory([...this.nhis.values()]);
     return this.dir;
+  }
+
+  /**
+   * The identity graph over the ServiceAccounts and RBAC every replica watches (not workloads or
+   * Secrets: only the leader lists those), built once and then followed change by change.
+   */
+  identityGraph(): IdentityGraph {
+    this.graph ??= IdentityGraph.fromSnapshot(
+      { ...this.snapshot(), workloads: [], secrets: [] },
+      this.index,
+    );
+    return this.graph;
   }
 
   policyAt(now: Date): ReturnType<PolicyResolver["at"]> {

@@ -1,4 +1,5 @@
 // A ClusterView over a fixed snapshot: unit tests, the benchmark and the CLI-like paths.
+import { IdentityGraph } from "../../../core/graph/graph.js";
 import { identityDirectory, indexSnapshot, type ClusterSnapshot } from "../../../core/snapshot.js";
 import type { EffectivePolicy } from "../../../core/policy/settings.js";
 import { PolicyResolver, type ClusterView } from "./view.js";
@@ -25,6 +26,7 @@ export function snapshotView(snapshot: ClusterSnapshot, base?: EffectivePolicy):
   );
   const resolver = new PolicyResolver(base);
   resolver.set(snapshot.policies);
+  let graph: IdentityGraph | undefined;
   return {
     index,
     directory,
@@ -33,5 +35,6 @@ export function snapshotView(snapshot: ClusterSnapshot, base?: EffectivePolicy):
     namespaceLabels: (ns) => labels.get(ns),
     policyAt: (now) => resolver.at(now),
     synced: () => true,
+    identityGraph: () => (graph ??= IdentityGraph.fromSnapshot(snapshot, index)),
   };
 }

@@ -8,6 +8,7 @@ import {
   resolvePolicy,
   type EffectivePolicy,
 } from "../../../core/policy/settings.js";
+import type { IdentityGraph } from "../../../core/graph/graph.js";
 import type { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
 import type { Grant, ServiceAccountRef } from "../../../core/rbac/types.js";
 import type { ClusterSnapshot, IdentityDirectory } from "../../../core/snapshot.js";
@@ -19,6 +20,11 @@ export interface ClusterView extends ClusterLookups {
   policyAt(now: Date): EffectivePolicy;
   /** True once every watched kind has been listed. */
   synced(): boolean;
+  /**
+   * The identity graph (core/graph) over the view's ServiceAccounts and RBAC, sharing `index` and
+   * kept up to date with it; absent: the transitive-escalation check is not run.
+   */
+  identityGraph?(): IdentityGraph;
 }
 
 export interface ObjectChange {
@@ -39,6 +45,8 @@ export interface InventorySource {
   grantsOfGroup(group: string): Grant[];
   /** True once every kind the inventory reads (workloads and all Secrets included) has been listed. */
   inventorySynced(): boolean;
+  /** The identity graph over ServiceAccounts and RBAC (ClusterView.identityGraph), for blast radii. */
+  identityGraph?(): IdentityGraph;
   /** Called after the view changed, once per changed object (no I/O in listeners). */
   onChange(listener: (c: ObjectChange) => void): () => void;
 }

@@ -121,6 +121,23 @@ const ROWS: Row[] = [
     text: "ci/deployer —list secrets in namespace shop→ Secret shop/db-token —legacy token of ServiceAccount db→ shop/db (2 hops)",
   },
   {
+    name: "create Secrets and read them → every ServiceAccount of the namespace (a minted legacy token)",
+    objects: [...inNamespace("kube-system", [[""], ["secrets"], ["create", "get"]]), ...POWERFUL],
+    to: CLUSTER_ADMIN,
+    kinds: ["secret-mint", "cluster-admin"],
+    text: "ci/deployer —create secrets and get secrets in namespace kube-system→ kube-system/admin —every verb on every resource in every API group, cluster-wide→ cluster-admin (2 hops)",
+  },
+  {
+    name: "create Secrets named X and get Secrets named X: mint into X",
+    objects: [
+      ...inNamespace("kube-system", [[""], ["secrets"], ["create", "get"], ["mint"]]),
+      ...POWERFUL,
+    ],
+    to: "sa:kube-system/admin",
+    kinds: ["secret-mint"],
+    text: 'ci/deployer —create secrets named "mint" and get secrets named "mint" in namespace kube-system→ kube-system/admin (1 hop)',
+  },
+  {
     name: "read Secrets → a credential an NHI declares (its value)",
     objects: [
       ...inNamespace("shop", [[""], ["secrets"], ["get"], ["stripe-key"]]),
@@ -313,6 +330,28 @@ describe("identity graph: what is not an edge", () => {
           pod("shop", "db-0", "db"),
         ],
         "sa:shop/db",
+      ),
+    ).to.equal(false);
+  });
+  it("creating Secrets without reading them back mints nothing the attacker holds", () => {
+    expect(
+      reaches(
+        [...inNamespace("kube-system", [[""], ["secrets"], ["create"]]), ...POWERFUL],
+        "sa:kube-system/admin",
+      ),
+    ).to.equal(false);
+    // Create one name, read another: no Secret both allow.
+    expect(
+      reaches(
+        [
+          ...inNamespace(
+            "kube-system",
+            [[""], ["secrets"], ["create"], ["a"]],
+            [[""], ["secrets"], ["get"], ["b"]],
+          ),
+          ...POWERFUL,
+        ],
+        "sa:kube-system/admin",
       ),
     ).to.equal(false);
   });

@@ -22,6 +22,7 @@ import {
   withRecord,
 } from "../../../core/rotation/state.js";
 import { ADMISSION_DEFAULTS } from "../../../core/policy/settings.js";
+import { IdentityGraph } from "../../../core/graph/graph.js";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
 const DAY = 24 * 3_600_000;
@@ -632,5 +633,56 @@ describe("inventory: member groups holding grants of their own", () => {
       "system:serviceaccounts",
       "system:serviceaccounts:monitoring",
     ]);
+  });
+});
+
+describe("inventory: blast radius (identity graph)", () => {
+  // shop/launcher may create pods in shop, where shop/admin is cluster-admin: 2 hops.
+  const s = shop();
+  s.serviceAccounts.push({
+    kind: "ServiceAccount",
+    metadata: { name: "launcher", namespace: "shop" },
+  });
+  s.rbac = [
+    ...s.rbac,
+    {
+      kind: "Role",
+      metadata: { name: "pods", namespace: "shop" },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }],
+    },
+    {
+      kind: "RoleBinding",
+      metadata: { name: "launcher-pods", namespace: "shop" },
+      roleRef: { kind: "Role", name: "pods" },
+      subjects: [{ kind: "ServiceAccount", name: "launcher", namespace: "shop" }],
+    },
+  ];
+  const index = indexSnapshot(s);
+  const inv = buildInventory(s, index, {
+    now: NOW,
+    policy: ADMISSION_DEFAULTS,
+    graph: IdentityGraph.fromSnapshot(s, index),
+  });
+
+  it("records identities reachable and hops to cluster-admin, and scores a 2-hop path", () => {
+    const launcher = find(inv, "launcher");
+    expect(launcher.blastRadius?.clusterAdminHops).to.equal(2);
+    expect(launcher.blastRadius?.identities).to.be.greaterThan(1);
+    const factor = launcher.risk.factors?.find((f) => f.name === "blast-radius-cluster-admin");
+    expect(factor?.detail).to.contain("cluster-admin in 2 hops");
+    expect(find(inv, "admin").blastRadius?.clusterAdminHops).to.equal(1);
+    // orders reads Secrets in shop: the legacy tokens of shop/legacy and shop/idle.
+    expect(find(inv, "orders").blastRadius).to.deep.equal({ identities: 2 });
+    expect(find(inv, "shadow").blastRadius).to.deep.equal({ identities: 0 });
+  });
+
+  it("puts it in the NHI status", () => {
+    const rec = find(inv, "admin");
+    const nhiObj = s.nhis.find((n) => n.spec.serviceAccountName === "admin") as NonHumanIdentity;
+    expect(desiredStatus(nhiObj, rec, NOW).blastRadius).to.deep.equal(rec.blastRadius);
+  });
+
+  it("is absent without a graph", () => {
+    expect(find(inventory(s), "launcher").blastRadius).to.equal(undefined);
   });
 });

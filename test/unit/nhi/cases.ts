@@ -846,6 +846,15 @@ export const POLICY_CASES: InvalidCase[] = [
     apiServer: "rejects",
   },
   {
+    name: "transitiveEscalation Off",
+    base: "policy",
+    set: { "spec.transitiveEscalation": "Off" },
+    path: "spec.transitiveEscalation",
+    expect: "Enforce, Audit",
+    reason: "Unsupported",
+    apiServer: "rejects",
+  },
+  {
     name: "maxTokenTTL below 10m",
     base: "policy",
     set: { "spec.maxTokenTTL": "5m" },

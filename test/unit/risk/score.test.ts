@@ -72,6 +72,27 @@ describe("risk score", () => {
       "critical",
     ],
     [
+      "reaching cluster-admin through another identity (2 hops)",
+      {
+        catalogue: [{ id: "pods-create", severity: "high", namespace: "vault" }],
+        blastRadius: { identities: 2, clusterAdminHops: 2 },
+      },
+      60,
+      "high",
+    ],
+    [
+      "direct cluster-admin (1 hop) counts once, as privilege-critical",
+      {
+        catalogue: [{ id: "wildcard-all-cluster", severity: "critical", namespace: "*" }],
+        blastRadius: { identities: 40, clusterAdminHops: 1 },
+      },
+      65,
+      "high",
+    ],
+    ["becoming 3 other identities", { blastRadius: { identities: 3 } }, 7, "low"],
+    ["becoming 50 other identities is capped", { blastRadius: { identities: 50 } }, 15, "low"],
+    ["a radius of nothing adds nothing", { blastRadius: { identities: 0 } }, 0, "low"],
+    [
       "suspended is capped at 10",
       { catalogue: [{ id: "rbac-bind", severity: "critical", namespace: "*" }], suspended: true },
       10,

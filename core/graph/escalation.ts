@@ -1,0 +1,173 @@
+// Transitive escalation: the attack paths a write opens. A write changes the grants of a few holders
+// (core/policy/rbac-write.ts identityChanges); only for those is the blast radius asked twice, over
+// the graph as it is and over an overlay with the holder's capabilities after the write. A new path
+// to cluster-admin (two hops or more: one hop is the permission itself, which the catalogue judges),
+// or from a governed ServiceAccount to an identity holding more than its NHI declares, is a finding.
+// A write that adds no capability (most writes: a ConfigMap reader, a narrower role) opens no edge
+// and costs one capabilitiesOf per holder, no walk.
+import type { Finding } from "../policy/chain.js";
+import { describeObject } from "../policy/describe.js";
+import type { GoverningIdentity, IdentityChange } from "../policy/rbac-write.js";
+import { serviceAccountIdentity, type Mode } from "../policy/settings.js";
+import type { ObjectRef } from "../policy/types.js";
+import { groupIdentity } from "../rbac/groups.js";
+import { describePermission, uncoveredGrants } from "../rbac/scoped.js";
+import type { Grant, ServiceAccountRef } from "../rbac/types.js";
+import { capabilitiesOf, capabilityKey, type Capability } from "./edges.js";
+import {
+  CLUSTER_ADMIN,
+  groupNodeId,
+  saNodeId,
+  type CapabilityOverlay,
+  type Hop,
+  type IdentityGraph,
+} from "./graph.js";
+import { blastRadius, describeHop, describePath, hopCount, pathTo } from "./radius.js";
+
+export const TRANSITIVE_ESCALATION = "transitive-escalation";
+
+/** One path a write opens, from a holder whose grants it changes. */
+export interface OpenedPath {
+  /** The holder's node id ("sa:ns/name", "group:…"). */
+  from: string;
+  /** Where it leads: cluster-admin, or an identity holding more than the holder's NHI declares. */
+  to: string;
+  hops: Hop[];
+  /** Hops an attacker takes (membership is none). */
+  length: number;
+  /** "ci/deployer —create pods in namespace vault→ vault/powerful —…→ cluster-admin (2 hops)". */
+  text: string;
+  /** For a governed holder: a permission the identity reached holds beyond the NHI's scopes. */
+  beyondScopes?: { permission: string; nhi: string };
+}
+
+export interface EscalationInput {
+  /** The graph before the write. */
+  graph: IdentityGraph;
+  /**
+   * The graph after it, when the caller has one (`nhictl check`: the manifests over the cluster);
+   * absent: the holders' capabilities after the write are overlaid on `graph` (the webhook).
+   */
+  after?: IdentityGraph;
+  changes: readonly IdentityChange[];
+  governing: (sa: ServiceAccountRef) => GoverningIdentity | undefined;
+}
+
+/** Newly reached identities of a governed holder worth naming, per holder: the nearest first. */
+const MAX_SCOPE_PATHS = 3;
+
+const holderId = (change: IdentityChange): string =>
+  "group" in change
+    ? groupNodeId(change.group.name)
+    : saNodeId(change.serviceAccount.namespace, change.serviceAccount.name);
+
+/** The holder's capabilities before and after the write, when the write adds one (else undefined). */
+function capabilityGain(change: IdentityChange): { after: Capability[] } | undefined {
+  if (change.gained.length === 0) return undefined;
+  const before = new Set(capabilitiesOf(change.before).map(capabilityKey));
+  const after = capabilitiesOf([...change.before, ...change.gained]);
+  return after.some((c) => !before.has(capabilityKey(c))) ? { after } : undefined;
+}
+
+const nhiText = (g: GoverningIdentity): string =>
+  `NonHumanIdentity ${g.nhi.namespace}/${g.nhi.name}`;
+
+/** Does the change add a capability (an edge) to some holder? Only then can it open a path. */
+export function addsCapability(changes: readonly IdentityChange[]): boolean {
+  return changes.some((c) => capabilityGain(c) !== undefined);
+}
+
+/** Every path the write opens: for each holder gaining a capability, a walk before and after. */
+export function openedPaths(input: EscalationInput): OpenedPath[] {
+  const { graph } = input;
+  const afterGraph = input.after ?? graph;
+  const gains = new Map<string, { change: IdentityChange; after: Capability[] }>();
+  for (const change of input.changes) {
+    const gain = capabilityGain(change);
+    if (gain) gains.set(holderId(change), { change, after: gain.after });
+  }
+  if (gains.size === 0) return [];
+  // Every holder the write changes takes its new capabilities at once: a path may use two of them.
+  const overlay: CapabilityOverlay | undefined =
+    input.after === undefined ? new Map([...gains].map(([id, g]) => [id, g.after])) : undefined;
+  const out: OpenedPath[] = [];
+  for (const [id, { change }] of gains) {
+    const before = blastRadius(graph, id);
+    const after = blastRadius(afterGraph, id, overlay);
+    const opened = (to: string, beyondScopes?: OpenedPath["beyondScopes"]): void => {
+      const hops = pathTo(after, to);
+      if (hops === undefined) return;
+      out.push({
+        from: id,
+        to,
+        hops,
+        length: hopCount(hops),
+        text: describePath(afterGraph, hops),
+        ...(beyondScopes ? { beyondScopes } : {}),
+      });
+    };
+    const admin = after.reached.get(CLUSTER_ADMIN);
+    if (admin !== undefined && admin.depth >= 2 && !before.reached.has(CLUSTER_ADMIN))
+      opened(CLUSTER_ADMIN);
+    const gov = "group" in change ? undefined : input.governing(change.serviceAccount);
+    if (!gov) continue;
+    const fresh = [...after.reached]
+      .filter(
+        ([to, r]) =>
+          // Depth 0: its own member groups; what it holds through them is scope-exceeded's to judge.
+          r.depth >= 1 &&
+          !before.reached.has(to) &&
+          (to.startsWith("sa:") || to.startsWith("group:")),
+      )
+      .sort(([a, x], [b, y]) => x.depth - y.depth || a.localeCompare(b));
+    let named = 0;
+    for (const [to] of fresh) {
+      if (named >= MAX_SCOPE_PATHS) break;
+      const node = afterGraph.node(to);
+      const grants: Grant[] = to.startsWith("group:")
+        ? afterGraph.index.grantsOfGroup(to.slice("group:".length))
+        : afterGraph.index.grantsOf({
+            namespace: node?.namespace ?? "",
+            name: node?.name ?? "",
+          });
+      const beyond = uncoveredGrants(gov.scopes, grants)[0];
+      if (beyond === undefined) continue;
+      opened(to, { permission: describePermission(beyond.permission), nhi: nhiText(gov) });
+      named++;
+    }
+  }
+  return out;
+}
+
+const identityOfNode = (graph: IdentityGraph, id: string): string => {
+  const node = graph.node(id);
+  if (id.startsWith("group:")) return groupIdentity(id.slice("group:".length));
+  return serviceAccountIdentity(node?.namespace ?? "", node?.name ?? "");
+};
+
+/** The findings of the paths a write of `object` opens: warnings, or denials under Enforce. */
+export function transitiveEscalationFindings(
+  input: EscalationInput & { object: ObjectRef; mode: Mode },
+): Finding[] {
+  const outcome = input.mode === "Enforce" ? "deny" : "warn";
+  return openedPaths(input).map((p): Finding => {
+    const g = input.after ?? input.graph;
+    const who = g.node(p.from)?.label ?? p.from;
+    const to = g.node(p.to)?.label ?? p.to;
+    const lead =
+      p.to === CLUSTER_ADMIN
+        ? `opens a path from ${who} to cluster-admin`
+        : `opens a path from ${who} to ${to}, which holds "${p.beyondScopes?.permission ?? ""}" beyond what ${p.beyondScopes?.nhi ?? "its NHI"} declares in spec.scopes`;
+    return {
+      outcome,
+      rule: TRANSITIVE_ESCALATION,
+      severity: p.to === CLUSTER_ADMIN ? "critical" : "high",
+      object: input.object,
+      identity: identityOfNode(g, p.from),
+      permission: p.hops[0]?.permission ?? "",
+      message: `${describeObject(input.object)} ${lead}: ${p.text}.`,
+      paths: [{ to, length: p.length, hops: p.hops.map((h) => describeHop(g, h)) }],
+      fix: `remove the first hop's permission (${p.hops[0]?.permission ?? ""}), or take the power of the identity it reaches away; \`nhictl graph --cluster --from ${who}\` draws every path`,
+    };
+  });
+}
