@@ -7,7 +7,6 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { readFileSync } from "node:fs";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";

@@ -4,12 +4,12 @@
 // first/last seen and a count. Memory is bounded by the options, never by the input's length.
 import { parseServiceAccountIdentity } from "../policy/settings.js";
 import type { Severity } from "../policy/types.js";
-import type { LegacyTokenMode } from "../nhi/types.js";
-import type { ScopedRule } from "../rbac/types.js";
 import { controllerOwnerOf } from "../workloads/owner.js";
 import { podTemplateOf, serviceAccountOf, WORKLOAD_KINDS } from "../workloads/pod-template.js";
 import { isRecord } from "../json.js";
 import type { Baseline, NewHabit } from "./baseline.js";
+import type { DeclaredIdentity } from "./declarations.js";
+export type { DeclaredIdentity } from "./declarations.js";
 import type { AuditEvent } from "./event.js";
 import type { UsageRecorder } from "./rightsize.js";
 import {
@@ -25,16 +25,6 @@ import { AUDIT_RULES } from "./rules.js";
 import type { AuditCategory, AuditRuleId } from "./rules.js";
 
 /** What the identity's NonHumanIdentity declares, as detection needs it. */
-export interface DeclaredIdentity {
-  /** "namespace/name" of the NHI. */
-  nhi: string;
-  scopes: ScopedRule[];
-  /** spec.legacyTokens (the CRD defaults it to Forbid). */
-  legacyTokens: LegacyTokenMode;
-  /** A ServiceAccountToken credential: the operator mints unbound tokens for it. */
-  declaresTokens: boolean;
-}
-
 /** What detection may ask about the cluster. Pure lookups; the edge fills them. */
 export interface AuditContext {
   /** The NHI claiming the ServiceAccount, if any. */
