@@ -4,6 +4,7 @@
 // before and after: on a shared machine absolute figures are context, ratios measured in one run are
 // the result.
 
+import { auditBenchmark } from "./audit.js";
 import { cliCheckBenchmark } from "./cli-check.js";
 import { effectivePermissionsBenchmark } from "./effective-permissions.js";
 import { graphBenchmark } from "./graph.js";
@@ -19,6 +20,7 @@ const benchmarks: Benchmark[] = [
   webhookBenchmark,
 ];
 benchmarks.push(graphBenchmark); // issue 12; kept apart for easy merges
+benchmarks.push(auditBenchmark); // issue 11
 
 function format(f: Figure): string {
   const digits =

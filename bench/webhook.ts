@@ -38,6 +38,9 @@ const RATES = (process.env.BENCH_WEBHOOK_RATES ?? "500,1000,2000")
   .map(Number)
   .filter((r) => r > 0);
 
+/** Node flags of both server processes (BENCH_SERVER_FLAGS, space-separated; never --expose-gc). */
+const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? "").split(" ").filter((f) => f !== "");
+
 const P99_RATIO_TARGET = 2;
 const SATURATED_RATIO_TARGET = 0.6;
 
@@ -61,7 +64,7 @@ class ServerProcess {
   private constructor(readonly kind: ServerKind) {
     // execArgv [] drops the parent's --expose-gc: nothing in the measured process can force a GC.
     this.child = fork(here("./webhook-server.js"), [], {
-      execArgv: [],
+      execArgv: SERVER_FLAGS,
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
   }

@@ -39,14 +39,27 @@ import { emptySnapshot, overlaySnapshot, type ClusterSnapshot } from "../core/sn
 import { Readable } from "node:stream";
 import {
   AuditDetector,
+  Baseline,
+  DEFAULT_BASELINE_OPTIONS,
   DEFAULT_DETECTOR_OPTIONS,
   SEVERITIES,
+  UsageRecorder,
+  rightsizeSnapshot,
   atLeast,
   declarationIndex,
   podIPIndex,
 } from "../core/audit/index.js";
 import type { Severity } from "../core/policy/types.js";
-import { analyzeFile, formatAuditJson, formatAuditText, type AnalyzeSummary } from "./audit.js";
+import {
+  analyzeFile,
+  formatAuditJson,
+  formatAuditText,
+  formatRightsizeJson,
+  formatRightsizeText,
+  loadBaselineFile,
+  saveBaselineFile,
+  type AnalyzeSummary,
+} from "./audit.js";
 
 /** Exit codes: 0 clean, 1 violations, 2 unreadable, refused or no input, or bad arguments. */
 export const EXIT = { ok: 0, violations: 1, usage: 2 } as const;
@@ -73,7 +86,8 @@ Usage:
   nhictl explain NAMESPACE/SERVICEACCOUNT|GROUP PATH... [-f -] [--cluster] [--format text|json]
   nhictl inventory [PATH...] [--endpoint URL | --cluster] [--format table|json]
   nhictl graph [PATH...] [-f -] [--cluster] [--from NAMESPACE/NAME] [--to cluster-admin] [--format text|json|dot|mermaid|html]
-  nhictl audit analyze FILE... [--manifests PATH] [--cluster] [--format text|json] [--fail-on SEVERITY]
+  nhictl audit analyze FILE... [--manifests PATH] [--cluster] [--format text|json] [--fail-on SEVERITY] [--baseline FILE]
+  nhictl audit rightsize FILE... [--manifests PATH] [--cluster] [--format text|json]
   nhictl COMMAND --help
 
 Commands:
@@ -187,7 +201,8 @@ Options:
 
 Usage:
   nhictl audit analyze FILE... [options]
-  zcat audit.log.1.gz | nhictl audit analyze - --cluster
+  zcat audit.log.1.gz | nhictl audit analyze - --cluster --baseline baseline.json
+  nhictl audit rightsize FILE... [--manifests PATH] [--cluster] [--format text|json]
 
 FILE is a log written by kube-apiserver's log backend (--audit-log-path, --audit-log-format=json:
 one audit.k8s.io/v1 Event a line), plain or gzip, or - for stdin. It is read line by line (memory
@@ -197,6 +212,16 @@ workload does not do: a person's tool with its token, its pod's token from elsew
 403s, Secret harvesting, RBAC and webhook writes, workloads run as another ServiceAccount. Use the
 audit policy the operator ships (manifests/audit/policy.yaml). Activity within the declared scopes,
 from the identity's own pods with its usual client, gives no finding.
+
+new-behaviour: each identity's habits (sources: its own pod, else the client's /24 or /64 network;
+clients: the User-Agent's program; for an identity no NHI claims, its requests) are learned over its
+first --learning-window seconds of activity (by the events' own times); after that a new habit is a
+finding, once. --baseline FILE reads what earlier runs learned and writes it back at the end (a
+missing or damaged file starts a fresh baseline, with a warning for a damaged one).
+
+rightsize: for every ServiceAccount in the log, what RBAC grants it (from --manifests/--cluster)
+against what it used; prints its NHI's scopes, the scopes and the Role/ClusterRole (YAML) that
+would suffice, and each granted permission never used in the log (the window), with its binding.
 
 Options:
       --manifests PATH  NonHumanIdentities (and Pods) from manifests: file, folder or - (repeatable)
@@ -212,6 +237,9 @@ Options:
       --enumeration-window S      seconds a burst spans (default 60)
       --secret-reads N            different Secrets read that make a series (default 3)
       --secret-reads-window S     seconds a series spans (default 300)
+      --baseline FILE             the learned baseline: read at the start, written at the end
+      --learning-window S         seconds an identity's habits are learned (default 86400)
+      --baseline-max-habits N     values kept per habit kind and identity (default 64)
   -n, --namespace NS    namespace of manifest objects that name none (default: default)
       --no-color        no colours
   -h, --help            show this help
@@ -281,6 +309,9 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
     "enumeration-window": { type: "string" },
     "secret-reads": { type: "string" },
     "secret-reads-window": { type: "string" },
+    baseline: { type: "string" },
+    "learning-window": { type: "string" },
+    "baseline-max-habits": { type: "string" },
   },
 };
 
@@ -595,9 +626,9 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     io.stdout(HELP.audit ?? "");
     return sub === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (sub !== "analyze")
+  if (sub !== "analyze" && sub !== "rightsize")
     throw new UsageError(
-      `unknown audit command ${JSON.stringify(sub)}; use: nhictl audit analyze FILE...`,
+      `unknown audit command ${JSON.stringify(sub)}; use: nhictl audit analyze FILE... or nhictl audit rightsize FILE...`,
     );
   const { values, positionals } = parse("audit", rest);
   if (values.help) {
@@ -660,9 +691,23 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     // The manifests replace the cluster's objects of the same name, as in check.
     merged = overlaySnapshot(merged, set.snapshot, definedBy(set));
   }
+  const baselineFile = str(values.baseline);
+  const baselineOptions = {
+    learningSeconds: positiveInt(
+      values,
+      "learning-window",
+      DEFAULT_BASELINE_OPTIONS.learningSeconds,
+    ),
+    maxHabits: positiveInt(values, "baseline-max-habits", DEFAULT_BASELINE_OPTIONS.maxHabits),
+  };
+  const baseline = baselineFile
+    ? loadBaselineFile(baselineFile, baselineOptions, io.stderr)
+    : new Baseline(baselineOptions);
+  const usage = sub === "rightsize" ? new UsageRecorder() : undefined;
   const detector = new AuditDetector(
     { declaration: declarationIndex(merged.nhis), podIPs: podIPIndex(merged.workloads) },
     options,
+    { baseline, ...(usage ? { usage } : {}) },
   );
   const summary: AnalyzeSummary = { files: [], lines: 0, events: 0, findingsDropped: 0 };
   for (const file of files)
@@ -672,6 +717,20 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
       io.stdinStream ?? (() => Readable.from([io.readStdin(maxBytes)])),
       summary,
     );
+  if (baselineFile) saveBaselineFile(baselineFile, baseline);
+  summary.baseline = {
+    ...baseline.stats(now.getTime()),
+    ...(baselineFile ? { file: baselineFile } : {}),
+  };
+  if (usage) {
+    const proposals = rightsizeSnapshot(usage, merged);
+    io.stdout(
+      format === "json"
+        ? formatRightsizeJson(proposals, summary)
+        : formatRightsizeText(proposals, summary, useColor(values, io)),
+    );
+    return EXIT.ok;
+  }
   const findings = detector.findings();
   io.stdout(
     format === "json"

@@ -47,9 +47,17 @@ export interface OperatorOptions {
     certFile: string;
     keyFile: string;
     trustedMinters: string[];
+    /** The learned baseline (new-behaviour) and where it is kept. */
+    baseline?: { learningMs: number; configMap: string; writeIntervalMs: number };
   };
   onLostLeadership?: () => void;
 }
+
+export const AUDIT_BASELINE_DEFAULTS = {
+  learningMs: 24 * 3600_000,
+  configMap: "nhi-audit-baseline",
+  writeIntervalMs: 60_000,
+};
 
 export const DEFAULTS: OperatorOptions = {
   host: "0.0.0.0",
@@ -74,7 +82,8 @@ const USAGE = `usage: node dist/operator/main.js [options]
     --service-name NAME      the Service whose DNS names the certificate covers (default ${DEFAULT_SERVICE_NAME})
     --cert-names A,B         more DNS names / IPv4 addresses for the certificate
   --client-ca-file F         accept only callers presenting a client certificate signed by this CA
-                             (the API server, through its admission configuration's kubeconfig)
+                             (the API server, through its admission configuration's kubeconfig);
+                             re-read when the file changes
   --install-crds             apply crds/ first
   --register-webhook URL|auto  register the ValidatingWebhookConfiguration pointing at URL (auto: this process)
   --failure-policy Fail|Ignore (default Fail)   --namespace NS (own namespace, never judged; default nhi-system)
@@ -91,8 +100,15 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --kubeconfig-server URL    server URL written into issued kubeconfigs (default: this kubeconfig's)
   --audit-port N --audit-cert-file F --audit-key-file F [--audit-host ADDR]
                              serve the audit sink (kube-apiserver --audit-webhook-config-file, batch mode)
-                             on its own port and certificate; findings become Warning Events (BehaviourAnomalous)
-  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable)
+                             on its own port and certificate; findings become Warning Events, the NHI's
+                             status.anomalies and BehaviourAnomalous condition, PolicyReport results, and
+                             the NHI's spec.onAnomaly response (Notify, Rotate, Suspend)
+  --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable; the operator's
+                             own identity, learned from the API server, always is)
+  --audit-anomaly-window DUR BehaviourAnomalous stays True this long after a finding's last event (default 24h)
+  --audit-learning-window DUR  how long each identity's habits are learned before new ones are findings (default 24h)
+  --audit-baseline-configmap NAME  the baseline's ConfigMaps in --namespace: NAME-0, NAME-1, … (default nhi-audit-baseline)
+  --audit-baseline-write-interval DUR  at most one baseline write this often (default 60s)
   The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503 naming the
   leader (its identity, pod, and $POD_IP:metrics-port as recorded on the Lease).`;
 
@@ -110,6 +126,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
   const ctl = (): ControllerOptions => (o.controllers ??= { ...CONTROLLER_DEFAULTS });
   let noControllers = false;
   const audit: Partial<NonNullable<OperatorOptions["auditSink"]>> = {};
+  const auditBaseline = { ...AUDIT_BASELINE_DEFAULTS };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? "";
     const value = (): string => {
@@ -248,8 +265,20 @@ export function parseArgs(argv: string[]): OperatorOptions {
       case "--audit-key-file":
         audit.keyFile = value();
         break;
+      case "--audit-anomaly-window":
+        ctl().anomalyWindowMs = duration();
+        break;
       case "--audit-trusted-minter":
         audit.trustedMinters = [...(audit.trustedMinters ?? []), value()];
+        break;
+      case "--audit-learning-window":
+        auditBaseline.learningMs = duration();
+        break;
+      case "--audit-baseline-configmap":
+        auditBaseline.configMap = value();
+        break;
+      case "--audit-baseline-write-interval":
+        auditBaseline.writeIntervalMs = duration();
         break;
       case "--help":
       case "-h":
@@ -260,7 +289,8 @@ export function parseArgs(argv: string[]): OperatorOptions {
   }
   if ((o.certFile === undefined) !== (o.keyFile === undefined))
     throw new Error("--cert-file and --key-file go together");
-  if (Object.keys(audit).length > 0) {
+  const baselineFlags = argv.some((a) => /^--audit-(learning-window|baseline-)/.test(a));
+  if (Object.keys(audit).length > 0 || baselineFlags) {
     if (audit.port === undefined || !audit.certFile || !audit.keyFile)
       throw new Error("the audit sink needs --audit-port, --audit-cert-file and --audit-key-file");
     o.auditSink = {
@@ -269,6 +299,7 @@ export function parseArgs(argv: string[]): OperatorOptions {
       certFile: audit.certFile,
       keyFile: audit.keyFile,
       trustedMinters: audit.trustedMinters ?? [],
+      baseline: auditBaseline,
     };
   }
   if (noControllers) delete o.controllers;

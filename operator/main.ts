@@ -7,7 +7,6 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { readFileSync } from "node:fs";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -24,13 +23,27 @@ import { createLogger, type Log } from "../edge/log.js";
 import { WebhookMetrics } from "../webhooks/metrics.js";
 import { startWebhookServer, type RunningWebhookServer } from "../webhooks/server/app.js";
 import { devServingCert } from "../webhooks/server/dev-certs.js";
-import { FileCertificateSource } from "../webhooks/server/tls.js";
+import { ClientCaFile, FileCertificateSource } from "../webhooks/server/tls.js";
 import { ClusterCache } from "./k8s/cache/cluster-cache.js";
 import { inventoryRoute, startLeaderRole, type LeaderRole } from "./reconcilers.js";
 import { SelfManagedCertificateSource, serviceDnsNames } from "./certs/self-managed.js";
-import { HelpRequested, parseArgs, type OperatorOptions } from "./flags.js";
+import {
+  AUDIT_BASELINE_DEFAULTS,
+  HelpRequested,
+  parseArgs,
+  type OperatorOptions,
+} from "./flags.js";
 import type { Registry } from "prom-client";
-import { AuditDetector, declarationOf, podIPIndex } from "../core/audit/index.js";
+import {
+  AuditDetector,
+  Baseline,
+  declarationOf,
+  podIPIndex,
+  type AuditFinding,
+} from "../core/audit/index.js";
+import { withFinding } from "../core/audit/response.js";
+import { AnomalyWriter } from "./k8s/anomalies.js";
+import { startBaselineStore } from "./audit/baseline-store.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
 import { EventRecorder } from "./k8s/events.js";
@@ -109,6 +122,7 @@ export async function startOperator(
     caBundlePem = dev.caPem;
   }
 
+  const clientCa = opts.clientCaFile ? new ClientCaFile(opts.clientCaFile, logger) : undefined;
   const metrics = new WebhookMetrics({ defaultMetrics: true, cache });
   const handle = createAdmissionHandler({
     view: cache,
@@ -122,7 +136,7 @@ export async function startOperator(
     tls,
     host: opts.host,
     port: opts.port,
-    ...(opts.clientCaFile ? { clientCa: readFileSync(opts.clientCaFile, "utf8") } : {}),
+    ...(clientCa ? { clientCa: clientCa.load() } : {}),
     metricsHost: opts.metricsHost,
     metricsPort: opts.metricsPort,
     metrics,
@@ -140,6 +154,7 @@ export async function startOperator(
     },
   });
   certs.watch(server.https);
+  clientCa?.watch(server.setClientCa);
   if (opts.controllers) {
     const address =
       opts.controllers.address ??
@@ -165,7 +180,14 @@ export async function startOperator(
   }
   logger.info("webhook serving", { url: server.url, metrics: server.metricsUrl });
   const auditSink = opts.auditSink
-    ? await startOperatorAuditSink(kc, cache, opts.auditSink, metrics.registry, logger)
+    ? await startOperatorAuditSink(
+        kc,
+        cache,
+        opts.auditSink,
+        metrics.registry,
+        logger,
+        opts.ownNamespace,
+      )
     : undefined;
 
   let registeredUrl: string | undefined;
@@ -244,6 +266,7 @@ export async function startOperator(
       await deregister();
       await leader?.stop();
       certs?.stop();
+      clientCa?.stop();
       cache.stop();
       await server.close();
     },
@@ -252,7 +275,8 @@ export async function startOperator(
 
 /**
  * The audit sink judged against the cache: NHIs by ServiceAccount, pods' IPs (rebuilt when a Pod
- * changes). Each new finding is a Warning Event on the NHI (or the ServiceAccount when unclaimed).
+ * changes). Each new finding is a Warning Event on the NHI (or the ServiceAccount when unclaimed)
+ * and a record in the NHI's status.anomalies (updated as it grows).
  */
 async function startOperatorAuditSink(
   kc: KubeConfig,
@@ -260,9 +284,11 @@ async function startOperatorAuditSink(
   o: NonNullable<OperatorOptions["auditSink"]>,
   registry: Registry,
   logger: Log,
+  ownNamespace: string,
 ): Promise<RunningAuditSink> {
-  // Pods (their IPs) are inventory informers, which only the leader runs otherwise: the sink needs them on every replica.
-  cache.startInventory().catch((err: unknown) =>
+  const rest = new KubeRest(kc);
+  // Pods (their IPs) are inventory informers: the sink holds them on every replica, whoever leads.
+  cache.startInventory("audit-sink").catch((err: unknown) =>
     logger.warn("audit sink: the pod cache did not sync; token-off-pod is judged once it does", {
       error: err instanceof Error ? err.message : String(err),
     }),
@@ -270,6 +296,17 @@ async function startOperatorAuditSink(
   let pods: ReturnType<typeof podIPIndex> | undefined;
   cache.onChange((c) => {
     if (c.kind === "Pod") pods = undefined;
+  });
+  // The learned habits (new-behaviour), kept in ConfigMaps of our namespace across restarts.
+  const b = { ...AUDIT_BASELINE_DEFAULTS, ...o.baseline };
+  const baseline = new Baseline({ learningSeconds: Math.round(b.learningMs / 1000) });
+  const baselineStore = await startBaselineStore({
+    rest,
+    namespace: ownNamespace,
+    name: b.configMap,
+    baseline,
+    intervalMs: b.writeIntervalMs,
+    logger,
   });
   const detector = new AuditDetector(
     {
@@ -279,17 +316,40 @@ async function startOperatorAuditSink(
       },
       podIPs: (namespace, pod) => (pods ??= podIPIndex(cache.snapshot().workloads))(namespace, pod),
     },
-    { trustedMinters: o.trustedMinters },
+    { trustedMinters: await withOwnIdentity(o.trustedMinters, rest, logger) },
+    { baseline },
   );
-  const events = new EventRecorder(new KubeRest(kc));
-  return startAuditSink({
+  const events = new EventRecorder(rest);
+  const anomalies = new AnomalyWriter(rest);
+  // status.anomalies on the claiming NHI: its BehaviourAnomalous condition, its PolicyReport
+  // results and its onAnomaly response are derived from there by the leader's reconcilers.
+  const keep = (f: AuditFinding): void => {
+    if (!f.nhi) return;
+    const [ns = "", name = ""] = f.nhi.split("/");
+    anomalies
+      .update(ns, name, (nhi) => withFinding(nhi.status?.anomalies, f))
+      .catch((err: unknown) =>
+        logger.warn("could not record the finding on the NHI's status", {
+          nhi: f.nhi,
+          rule: f.rule,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+  };
+  // The certificate files may be a Secret the operator itself creates (the chart mounts the webhook's
+  // self-managed one, optional): wait for them a while, then follow their renewals.
+  const certs = new FileCertificateSource(o.certFile, o.keyFile, logger);
+  const tls = await loadWhenPresent(certs, 120_000, logger);
+  const sink = await startAuditSink({
     host: o.host,
     port: o.port,
-    tls: { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) },
+    tls,
     detector,
     registry,
     logger,
+    onUpdate: keep,
     onFinding: (f) => {
+      keep(f);
       logger.warn("runtime detection finding", {
         identity: f.identity,
         nhi: f.nhi,
@@ -317,6 +377,68 @@ async function startOperatorAuditSink(
         );
     },
   });
+  certs.watch(sink.server);
+  return {
+    ...sink,
+    close: async () => {
+      certs.stop();
+      await sink.close();
+      await baselineStore.stop();
+    },
+  };
+}
+
+/** The key pair once its files are readable, polling every 2 s for up to `timeoutMs`. */
+async function loadWhenPresent(
+  certs: FileCertificateSource,
+  timeoutMs: number,
+  logger: Log,
+): Promise<{ cert: string; key: string }> {
+  const until = Date.now() + timeoutMs;
+  for (let warned = false; ; warned = true) {
+    try {
+      return certs.load();
+    } catch (err) {
+      if (Date.now() >= until) throw err;
+      if (!warned)
+        logger.warn("audit sink: waiting for its certificate files", {
+          certFile: certs.certFile,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+/**
+ * The trusted minters and this process's own identity (SelfSubjectReview): the operator mints the
+ * tokens of ServiceAccountToken credentials, and their use is not "minted elsewhere".
+ */
+async function withOwnIdentity(
+  minters: readonly string[],
+  rest: KubeRest,
+  logger: Log,
+): Promise<string[]> {
+  try {
+    const r = await rest.request<{ status?: { userInfo?: { username?: string } } }>(
+      "POST",
+      "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" } },
+    );
+    const me = r.status?.userInfo?.username;
+    if (me && !minters.includes(me)) {
+      logger.info("audit sink: trusting this operator's own TokenRequests", { identity: me });
+      return [...minters, me];
+    }
+  } catch (err) {
+    logger.warn(
+      "audit sink: could not learn this operator's own identity; pass --audit-trusted-minter",
+      {
+        error: err instanceof Error ? err.message : String(err),
+      },
+    );
+  }
+  return [...minters];
 }
 
 /**

@@ -38,6 +38,8 @@ export interface ControllerOptions {
   unusedAfterMs?: number;
   tokenOverlapMs?: number;
   kubeconfigServer?: string;
+  /** BehaviourAnomalous stays True this long after a finding's last event. */
+  anomalyWindowMs?: number;
   /** Test hook: called after each rotation step is performed. */
   afterStep?: (kind: string, key: string) => void;
 }
@@ -106,6 +108,7 @@ export function startLeaderRole(
             ...(o.unusedAfterMs !== undefined ? { unusedAfterMs: o.unusedAfterMs } : {}),
             ...(o.tokenOverlapMs !== undefined ? { tokenOverlapMs: o.tokenOverlapMs } : {}),
             ...(o.kubeconfigServer ? { kubeconfigServer: o.kubeconfigServer } : {}),
+            ...(o.anomalyWindowMs !== undefined ? { anomalyWindowMs: o.anomalyWindowMs } : {}),
             ...(o.afterStep ? { afterStep: o.afterStep } : {}),
           });
           void running.firstInventory.then((inv) =>

@@ -121,6 +121,15 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
     // Metric labels come from a fixed set; the full name stays in logs and messages.
     const resource = resourceLabel(req);
     const label = metricResource(resource);
+    /** Who wrote what, for every log entry of this review. */
+    const request = {
+      uid: req.uid,
+      resource,
+      operation: req.operation,
+      namespace: req.namespace,
+      name: req.name,
+      user: req.userInfo.username,
+    };
     const finish = (
       response: Omit<AdmissionResponse, "uid">,
       result: Result,
@@ -145,12 +154,7 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
       if (logger.isLevelEnabled?.(level) === false)
         return { status: 200, body: reviewResponse({ uid: req.uid, ...response }) };
       logger[level]("admission decision", {
-        uid: req.uid,
-        resource,
-        operation: req.operation,
-        namespace: req.namespace,
-        name: req.name,
-        user: req.userInfo.username,
+        ...request,
         dryRun: req.dryRun,
         result,
         rules,
@@ -282,12 +286,7 @@ export function createAdmissionHandler(deps: HandlerDeps): (body: unknown) => Ha
     if (bg?.used) {
       metrics?.breakGlass.inc({ resource: label });
       logger.warn("break-glass override", {
-        uid: req.uid,
-        resource,
-        operation: req.operation,
-        namespace: req.namespace,
-        name: req.name,
-        user: req.userInfo.username,
+        ...request,
         rules,
         reason: bg.reason,
         dryRun: req.dryRun,

@@ -1,7 +1,18 @@
 // NonHumanIdentities as detection reads them: one declaration per claimed ServiceAccount.
 import { isRecord } from "../json.js";
-import type { NonHumanIdentity } from "../nhi/types.js";
-import type { DeclaredIdentity } from "./detect.js";
+import type { LegacyTokenMode, NonHumanIdentity } from "../nhi/types.js";
+import type { ScopedRule } from "../rbac/types.js";
+
+/** What an NHI declares about its ServiceAccount, as detection reads it. */
+export interface DeclaredIdentity {
+  /** "namespace/name" of the NHI. */
+  nhi: string;
+  scopes: ScopedRule[];
+  /** spec.legacyTokens (the CRD defaults it to Forbid). */
+  legacyTokens: LegacyTokenMode;
+  /** A ServiceAccountToken credential: the operator mints unbound tokens for it. */
+  declaresTokens: boolean;
+}
 
 export function declarationOf(nhi: NonHumanIdentity): DeclaredIdentity {
   return {

@@ -4,12 +4,14 @@
 // first/last seen and a count. Memory is bounded by the options, never by the input's length.
 import { parseServiceAccountIdentity } from "../policy/settings.js";
 import type { Severity } from "../policy/types.js";
-import type { LegacyTokenMode } from "../nhi/types.js";
-import type { ScopedRule } from "../rbac/types.js";
 import { controllerOwnerOf } from "../workloads/owner.js";
 import { podTemplateOf, serviceAccountOf, WORKLOAD_KINDS } from "../workloads/pod-template.js";
 import { isRecord } from "../json.js";
+import type { Baseline, NewHabit } from "./baseline.js";
+import type { DeclaredIdentity } from "./declarations.js";
+export type { DeclaredIdentity } from "./declarations.js";
 import type { AuditEvent } from "./event.js";
+import type { UsageRecorder } from "./rightsize.js";
 import {
   clientOf,
   describeRequest,
@@ -23,16 +25,6 @@ import { AUDIT_RULES } from "./rules.js";
 import type { AuditCategory, AuditRuleId } from "./rules.js";
 
 /** What the identity's NonHumanIdentity declares, as detection needs it. */
-export interface DeclaredIdentity {
-  /** "namespace/name" of the NHI. */
-  nhi: string;
-  scopes: ScopedRule[];
-  /** spec.legacyTokens (the CRD defaults it to Forbid). */
-  legacyTokens: LegacyTokenMode;
-  /** A ServiceAccountToken credential: the operator mints unbound tokens for it. */
-  declaresTokens: boolean;
-}
-
 /** What detection may ask about the cluster. Pure lookups; the edge fills them. */
 export interface AuditContext {
   /** The NHI claiming the ServiceAccount, if any. */
@@ -195,17 +187,29 @@ export class AuditDetector {
   private readonly identities = new Map<string, IdentityState>();
   private readonly aggregates = new Map<string, Aggregate>();
   private readonly issued = new Map<string, IssuedToken>();
+  /** Findings that grew since takeUpdated() last ran (keys of aggregates; bounded by maxFindings). */
+  private readonly touched = new Set<string>();
   /** auditIDs whose ResponseStarted was judged: their ResponseComplete is the same request. */
   private readonly started = new Map<string, true>();
   /** Events judged, and findings not kept because maxFindings was reached. */
   eventsSeen = 0;
   findingsDropped = 0;
+  readonly baseline: Baseline | undefined;
+  readonly usage: UsageRecorder | undefined;
 
   constructor(
     private readonly context: AuditContext,
     options: Partial<DetectorOptions> = {},
+    learned: {
+      /** The learned habits behind `new-behaviour`; without one that rule is off. */
+      baseline?: Baseline;
+      /** What each identity exercised, for rightsizing. */
+      usage?: UsageRecorder;
+    } = {},
   ) {
     this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
+    this.baseline = learned.baseline;
+    this.usage = learned.usage;
   }
 
   /** Judges one event; returns the findings it created (not the ones it only added to). */
@@ -241,13 +245,25 @@ export class AuditDetector {
     touch(this.identities, e.username, state, this.opts.maxIdentities);
 
     const p = permissionOf(e);
+    this.usage?.observe(e, p);
     const inScope = declared !== undefined && withinScopes(declared.scopes, p);
+    const c = e.credential;
+    const podIPs = c.kind === "pod-bound" ? this.context.podIPs?.(sa.namespace, c.pod) : undefined;
     const hits = [
       ...this.scopeHits(e, p, declared, inScope),
-      ...this.credentialHits(e, sa, declared),
+      ...this.credentialHits(e, sa, declared, podIPs),
       ...this.harvestingHits(e, p, sa, state, inScope),
       ...this.privilegeHits(e, sa, inScope),
     ];
+    if (this.baseline) {
+      const habits = this.baseline.observe(e.username, e, declared === undefined, podIPs);
+      for (const n of habits) {
+        // A replayed token is already reported by its own rule: the new habit adds nothing but noise.
+        if (n.kind === "sources" && hits.some((h) => h.rule === "token-off-pod")) continue;
+        if (n.kind === "clients" && hits.some((h) => h.rule === "human-client")) continue;
+        hits.push(newHabitHit(e, n));
+      }
+    }
     const created: AuditFinding[] = [];
     for (const h of hits) {
       const f = this.record(e, sa.namespace, declared?.nhi, h);
@@ -308,11 +324,11 @@ export class AuditDetector {
     e: AuditEvent,
     sa: { namespace: string; name: string },
     declared: DeclaredIdentity | undefined,
+    podIPs: readonly string[] | undefined,
   ): Hit[] {
     const hits: Hit[] = [];
     const c = e.credential;
     const client = clientOf(e.userAgent);
-    const podIPs = c.kind === "pod-bound" ? this.context.podIPs?.(sa.namespace, c.pod) : undefined;
     const fromOwnPod =
       podIPs !== undefined && e.sourceIP !== undefined && podIPs.includes(e.sourceIP);
     if (c.kind === "pod-bound" && podIPs !== undefined && podIPs.length > 0 && !fromOwnPod) {
@@ -552,7 +568,19 @@ export class AuditDetector {
     add(ev.sourceIPs, e.sourceIP);
     add(ev.grantedBy, grantFromReason(e.authorizationReason));
     add(ev.credentials, credentialLabel(e, namespace));
-    return isNew ? toFinding(agg) : undefined;
+    if (isNew) return toFinding(agg);
+    this.touched.add(key);
+    return undefined;
+  }
+
+  /** The findings that grew (more events, a later last seen) since the last call; new ones are observe()'s. */
+  takeUpdated(): AuditFinding[] {
+    const out = [...this.touched].flatMap((k) => {
+      const a = this.aggregates.get(k);
+      return a ? [toFinding(a)] : [];
+    });
+    this.touched.clear();
+    return out;
   }
 
   /** Every finding so far, worst first, then by identity and rule. */
@@ -567,6 +595,22 @@ export class AuditDetector {
           a.message.localeCompare(b.message),
       );
   }
+}
+
+const HABIT_WORDS: Record<NewHabit["kind"], string> = {
+  sources: "source",
+  clients: "client",
+  requests: "request",
+};
+
+function newHabitHit(e: AuditEvent, n: NewHabit): Hit {
+  const writes = n.kind === "requests" && WRITE_VERBS.has(e.verb);
+  return {
+    rule: "new-behaviour",
+    subject: `${n.kind} ${n.value}`,
+    severity: n.kind === "requests" && !writes ? "low" : "medium",
+    message: `new ${HABIT_WORDS[n.kind]} after its learning window: ${n.value}`,
+  };
 }
 
 function toFinding(a: Aggregate): AuditFinding {

@@ -27,3 +27,21 @@ export {
 } from "./request.js";
 export { AUDIT_RULES, AUDIT_RULE_IDS } from "./rules.js";
 export type { AuditCategory, AuditRule, AuditRuleId } from "./rules.js";
+export {
+  BASELINE_API_VERSION,
+  Baseline,
+  DEFAULT_BASELINE_OPTIONS,
+  HABIT_KINDS,
+  parseBaselineDocument,
+  requestHabitOf,
+  sourceOf,
+} from "./baseline.js";
+export type {
+  BaselineDocument,
+  BaselineOptions,
+  BaselineStats,
+  HabitKind,
+  NewHabit,
+} from "./baseline.js";
+export { DEFAULT_USAGE_OPTIONS, UsageRecorder, rightsize, rightsizeSnapshot } from "./rightsize.js";
+export type { RemovedPermission, RightsizeProposal, UsageOptions } from "./rightsize.js";

@@ -39,7 +39,7 @@ export const describeRequest = (p: RequestPermission): string => describePermiss
  * bindings to system:authenticated): asking who it is and what it may do, discovery, health.
  * Those requests are never "out of scope".
  */
-const BASELINE_RULES: readonly PolicyRule[] = [
+export const BASELINE_RULES: readonly PolicyRule[] = [
   "system:basic-user",
   "system:discovery",
   "system:public-info-viewer",

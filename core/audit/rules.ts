@@ -19,11 +19,17 @@ export const AUDIT_RULE_IDS = [
   "rbac-write",
   "webhook-write",
   "workload-as-other-identity",
+  "new-behaviour",
 ] as const;
 export type AuditRuleId = (typeof AUDIT_RULE_IDS)[number];
 
 export type AuditCategory =
-  "out-of-scope" | "enumeration" | "token-replay" | "secret-harvesting" | "privilege-change";
+  | "out-of-scope"
+  | "enumeration"
+  | "token-replay"
+  | "secret-harvesting"
+  | "privilege-change"
+  | "new-behaviour";
 
 export interface AuditRule {
   id: AuditRuleId;
@@ -164,5 +170,14 @@ export const AUDIT_RULES: Readonly<Record<AuditRuleId, AuditRule>> = {
     owasp: [OWASP_NHI.NHI5, OWASP_NHI.NHI9],
     why: "a pod running as another ServiceAccount gets that identity's token: whoever can do this holds both identities' permissions",
     tune: "deploy through a pipeline identity declared for it; the controllers that make pods from their owners' templates are not reported",
+  },
+  "new-behaviour": {
+    id: "new-behaviour",
+    category: "new-behaviour",
+    title: "New habit after the identity's learning window",
+    severity: "medium",
+    owasp: [OWASP_NHI.NHI2, OWASP_NHI.NHI10],
+    why: "after learning its habits (sources: its own pod or a network; clients: the User-Agent's program; for an identity with no NHI also its requests), the identity did something it never did: a leaked token in new hands shows as a new source or client (medium); an unclaimed identity's new request is low, medium when it writes",
+    tune: "the learning window (--learning-window, operator --audit-learning-window; default 24 h) and the caps (--baseline-max-habits); declare the identity in an NHI so its requests are judged against its scopes instead of its past; a baseline file (--baseline) carries what was learned across runs",
   },
 };

@@ -3,6 +3,7 @@ import type { NHIPhase, NonHumanIdentity, NonHumanIdentityStatus } from "../nhi/
 import { describePermission } from "../rbac/scoped.js";
 import { formatTime, parseTime } from "../rotation/state.js";
 import { mergeConditions, type ConditionInput } from "./conditions.js";
+import { anomalyCondition } from "../audit/response.js";
 import type { IdentityRecord } from "./inventory.js";
 
 /** lastUsed is written at most this often, so a running identity does not rewrite its status every pass. */
@@ -164,13 +165,17 @@ export function desiredStatus(
   nhi: NonHumanIdentity,
   rec: IdentityRecord,
   now: number,
+  anomalyWindowMs?: number,
 ): NonHumanIdentityStatus {
   const prev = nhi.status;
+  // BehaviourAnomalous is derived from status.anomalies (written by the audit sink), which passes
+  // through unchanged: the status writer never patches it.
+  const anomalous = anomalyCondition(prev?.anomalies, now, anomalyWindowMs);
   const status: NonHumanIdentityStatus = {
     phase: nhiPhase(rec),
     conditions: mergeConditions(
       prev?.conditions,
-      desiredConditions(nhi, rec),
+      [...desiredConditions(nhi, rec), ...(anomalous ? [anomalous] : [])],
       now,
       nhi.metadata.generation,
     ),
@@ -193,5 +198,6 @@ export function desiredStatus(
         ? (prev?.lastUsed ?? rec.lastUsed)
         : rec.lastUsed;
   else if (prev?.lastUsed !== undefined) status.lastUsed = prev.lastUsed;
+  if (prev?.anomalies !== undefined) status.anomalies = prev.anomalies;
   return status;
 }

@@ -24,6 +24,9 @@ export type LegacyTokenMode = (typeof LEGACY_TOKEN_MODES)[number];
 export const EXPIRY_ACTIONS = ["Disable", "Delete", "Notify"] as const;
 export type ExpiryAction = (typeof EXPIRY_ACTIONS)[number];
 
+export const ANOMALY_ACTIONS = ["Notify", "Rotate", "Suspend"] as const;
+export type AnomalyAction = (typeof ANOMALY_ACTIONS)[number];
+
 export const ENFORCEMENT_MODES = ["Enforce", "Audit"] as const;
 export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
 
@@ -124,6 +127,16 @@ export interface NonHumanIdentitySpec {
   enforcement?: EnforcementMode;
   /** Defaulted to false by the CRD. */
   suspended?: boolean;
+  /** What runtime detection's findings trigger, per severity (unset: Notify). */
+  onAnomaly?: NHIOnAnomaly;
+}
+
+/** An action per severity; a finding gets the strongest one set at its severity or below. */
+export interface NHIOnAnomaly {
+  low?: AnomalyAction;
+  medium?: AnomalyAction;
+  high?: AnomalyAction;
+  critical?: AnomalyAction;
 }
 
 /** metav1.Condition. */
@@ -172,6 +185,33 @@ export interface RiskAssessment {
   factors?: RiskFactor[];
 }
 
+/** What a runtime-detection finding showed (never a token). */
+export interface AnomalyEvidence {
+  sourceIPs?: string[];
+  userAgents?: string[];
+  verbs?: string[];
+  resources?: string[];
+  namespaces?: string[];
+  credentials?: string[];
+  grantedBy?: string[];
+  codes?: number[];
+}
+
+/** One runtime-detection finding on the identity, and what the operator did about it. */
+export interface AnomalyRecord {
+  /** rule@firstSeen: stable across writes. */
+  id: string;
+  rule: string;
+  category?: string;
+  severity: RiskLevel;
+  message: string;
+  firstSeen: string;
+  lastSeen: string;
+  count: number;
+  evidence?: AnomalyEvidence;
+  response?: { action: AnomalyAction; at: string; message: string };
+}
+
 export interface NonHumanIdentityStatus {
   phase?: NHIPhase;
   observedGeneration?: number;
@@ -184,6 +224,8 @@ export interface NonHumanIdentityStatus {
   blastRadius?: BlastRadiusStatus;
   risk?: RiskAssessment;
   lastUsed?: string;
+  /** Written by the audit sink (findings) and the response controller (response); at most 20. */
+  anomalies?: AnomalyRecord[];
 }
 
 /** What a leaked token reaches through the identity graph (core/graph). */

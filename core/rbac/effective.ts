@@ -104,8 +104,18 @@ export function bindingKeyOf(ref: BindingRef): string {
     : `ClusterRoleBinding/${ref.name}`;
 }
 
-/** A binding subject that names a ServiceAccount or a member group (groups.ts); every other subject is dropped. */
-type SubjectEntry = { sa: string } | { group: string };
+// A binding entry is kept for every binding in the cluster, for as long as the process runs: it
+// is kept small and flat (few objects for the collector to mark), and its grants are made once and
+// shared by every holder's answer.
+
+/**
+ * A binding subject that names a ServiceAccount ("ns/name", which has a slash) or a member group
+ * (groups.ts; none has a slash); every other subject is dropped.
+ */
+type SubjectEntry = string;
+const isSaSubject = (s: SubjectEntry): boolean => s.includes("/");
+
+const NONE: readonly string[] = Object.freeze([]);
 
 interface BindingEntry {
   key: string;
@@ -115,11 +125,13 @@ interface BindingEntry {
   /** Where the grant applies: the RoleBinding's namespace, or "*". */
   namespace: string;
   /** Relevant subjects in their original order (the first that applies names `via`, as in appliesTo). */
-  subjects: SubjectEntry[];
-  /** Distinct directly named SAs. */
-  directSAs: string[];
+  subjects: readonly SubjectEntry[];
+  /** Distinct directly named SAs (the subjects array itself when that is all they are). */
+  directSAs: readonly string[];
   /** Distinct member groups. */
-  groups: string[];
+  groups: readonly string[];
+  /** The frozen grants handed out for this binding, one per `via`, all made from the same rules array. */
+  grants: Grant[] | undefined;
 }
 
 /** What one mutation changed: previous values of everything it touched (for whatIf and affectedBy). */
@@ -133,6 +145,9 @@ interface ChangeSet {
 function newChangeSet(): ChangeSet {
   return { roles: new Map(), bindings: new Map() };
 }
+
+/** The memo of a what-if trial: never written (the trial flag bypasses it). */
+const NO_MEMO: Map<string, Grant[]> = new Map();
 
 export class EffectivePermissionIndex {
   // The state every mutation writes. Each is a Map (or Set) in the shared index, and a
@@ -169,8 +184,8 @@ export class EffectivePermissionIndex {
   // Answers of grantsOf (by "ns/name") and grantsOfGroup (by group), frozen and shared between
   // callers: the webhook asks for the same identities on every review. Every mutation drops the
   // answers its ChangeSet touches (forgetChanges); a what-if trial's answers are never memoised.
-  private readonly grantsMemo = new Map<string, Grant[]>();
-  private readonly groupGrantsMemo = new Map<string, Grant[]>();
+  private grantsMemo = new Map<string, Grant[]>();
+  private groupGrantsMemo = new Map<string, Grant[]>();
   /** True in a what-if trial (layered()): its state must not reach the memo. */
   private trial = false;
 
@@ -277,7 +292,7 @@ export class EffectivePermissionIndex {
       const via = viaFor(entry, key, sa.namespace);
       const rules = this.rules.get(entry.roleKey);
       if (via === undefined || rules === undefined) continue;
-      grants.push(grantOf(entry, rules, via));
+      grants.push(sharedGrant(entry, rules, via));
     }
     return this.remember(this.grantsMemo, key, grants);
   }
@@ -312,7 +327,7 @@ export class EffectivePermissionIndex {
       const rules = entry === undefined ? undefined : this.rules.get(entry.roleKey);
       const via = entry === undefined ? undefined : groupViaFor(entry, group);
       if (entry === undefined || rules === undefined || via === undefined) continue;
-      grants.push(grantOf(entry, rules, via));
+      grants.push(sharedGrant(entry, rules, via));
     }
     return this.remember(this.groupGrantsMemo, group, grants);
   }
@@ -409,7 +424,7 @@ export class EffectivePermissionIndex {
     const e = this.bindings.get(bindingKeyOf(ref));
     return {
       serviceAccounts: e === undefined ? [] : this.refsOf(new Set(e.directSAs)),
-      groups: e?.groups ?? [],
+      groups: e === undefined ? [] : [...e.groups],
     };
   }
 
@@ -576,7 +591,8 @@ export class EffectivePermissionIndex {
 
   /** A copy-on-write layer over this index: reads see this state, writes stay in the layer. */
   private layered(): EffectivePermissionIndex {
-    const t = new EffectivePermissionIndex({ builtinRoles: false });
+    // Not through the constructor: it would allocate and resolve an empty index only to replace it.
+    const t = Object.create(EffectivePermissionIndex.prototype) as EffectivePermissionIndex;
     t.roles = layerOver(this.roles);
     t.clusterRoles = layerOver(this.clusterRoles);
     t.builtinRoles = this.builtinRoles;
@@ -591,6 +607,10 @@ export class EffectivePermissionIndex {
     t.knownSAs = layerOver(this.knownSAs);
     t.knownByNamespace = layerOver(this.knownByNamespace);
     t.aggregation = this.aggregation.layered(t.aggregationHost());
+    t.deferAggregation = false;
+    // A trial never reads or writes the memo (trial is set); these are only for completeness.
+    t.grantsMemo = NO_MEMO;
+    t.groupGrantsMemo = NO_MEMO;
     t.trial = true;
     return t;
   }
@@ -848,7 +868,7 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
       const saNs = s.namespace !== undefined && s.namespace !== "" ? s.namespace : ns;
       if (saNs === "") continue;
       const k = `${saNs}/${s.name}`;
-      subjects.push({ sa: k });
+      subjects.push(k);
       direct.add(k);
     } else if (s.kind === "User") {
       if (!s.name.startsWith(SA_USER_PREFIX)) continue;
@@ -856,12 +876,12 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
       const colon = rest.indexOf(":");
       if (colon <= 0 || colon === rest.length - 1) continue;
       const k = `${rest.slice(0, colon)}/${rest.slice(colon + 1)}`;
-      subjects.push({ sa: k });
+      subjects.push(k);
       direct.add(k);
     } else if (s.kind === "Group") {
       const g = s.name;
       if (isMemberGroup(g)) {
-        subjects.push({ group: g });
+        subjects.push(g);
         groups.add(g);
       }
     }
@@ -873,8 +893,9 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
     roleRef,
     namespace: isRB ? ns : "*",
     subjects,
-    directSAs: [...direct],
-    groups: [...groups],
+    directSAs: groups.size === 0 && direct.size === subjects.length ? subjects : [...direct],
+    groups: groups.size === 0 ? NONE : [...groups],
+    grants: undefined,
   };
 }
 
@@ -882,10 +903,10 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
 function viaFor(e: BindingEntry, key: string, namespace: string): GrantVia | undefined {
   const groups = groupsOfServiceAccount(namespace);
   for (const s of e.subjects) {
-    if ("sa" in s) {
-      if (s.sa === key) return "serviceaccount";
-    } else if (groups.includes(s.group)) {
-      return `group:${s.group}` as GrantVia;
+    if (isSaSubject(s)) {
+      if (s === key) return "serviceaccount";
+    } else if (groups.includes(s)) {
+      return `group:${s}` as GrantVia;
     }
   }
   return undefined;
@@ -894,11 +915,28 @@ function viaFor(e: BindingEntry, key: string, namespace: string): GrantVia | und
 /** The first group subject of the binding that contains every member of `group`, as a `via`. */
 function groupViaFor(e: BindingEntry, group: string): GrantVia | undefined {
   for (const s of e.subjects) {
-    if ("group" in s && groupContains(s.group, group)) return `group:${s.group}` as GrantVia;
+    if (!isSaSubject(s) && groupContains(s, group)) return `group:${s}` as GrantVia;
   }
   return undefined;
 }
 
 function grantOf(e: BindingEntry, rules: PolicyRule[], via: GrantVia): Grant {
   return { namespace: e.namespace, rules, binding: e.ref, role: e.roleRef, via };
+}
+
+/**
+ * The binding's grant through `via` with the role's current rules, frozen and shared by every
+ * answer that holds it (thousands of accounts share a group binding's). Rules arrays are replaced,
+ * never edited, so a grant made from another array is stale and all are made again.
+ */
+function sharedGrant(e: BindingEntry, rules: PolicyRule[], via: GrantVia): Grant {
+  let made = e.grants;
+  if (made === undefined || made[0]?.rules !== rules) {
+    made = [];
+    e.grants = made;
+  }
+  for (const g of made) if (g.via === via) return g;
+  const g = Object.freeze(grantOf(e, rules, via));
+  made.push(g);
+  return g;
 }

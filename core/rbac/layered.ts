@@ -25,50 +25,60 @@ export interface SetLike<V> extends Iterable<V> {
 
 /** A map over a base it never writes: sets and deletes stay in the layer. */
 export class LayeredMap<K, V> implements MapLike<K, V> {
-  private readonly local = new Map<K, V>();
+  // Allocated on the first write: most layers of a what-if are only read.
+  private local: Map<K, V> | undefined;
   /** Base keys deleted in the layer (possibly set again since: then they iterate at the end). */
-  private readonly dropped = new Set<K>();
+  private dropped: Set<K> | undefined;
 
   constructor(private readonly base: ReadonlyMap<K, V>) {}
 
   get size(): number {
-    let n = this.local.size;
-    for (const k of this.base.keys()) if (!this.dropped.has(k) && !this.local.has(k)) n++;
+    if (this.local === undefined && this.dropped === undefined) return this.base.size;
+    let n = this.local?.size ?? 0;
+    for (const k of this.base.keys())
+      if (this.dropped?.has(k) !== true && this.local?.has(k) !== true) n++;
     return n;
   }
 
   get(key: K): V | undefined {
-    if (this.local.has(key)) return this.local.get(key);
-    return this.dropped.has(key) ? undefined : this.base.get(key);
+    if (this.local?.has(key) === true) return this.local.get(key);
+    return this.dropped?.has(key) === true ? undefined : this.base.get(key);
   }
 
   has(key: K): boolean {
-    return this.local.has(key) || (!this.dropped.has(key) && this.base.has(key));
+    return this.local?.has(key) === true || (this.dropped?.has(key) !== true && this.base.has(key));
   }
 
   /** True when the value under `key` was written in this layer (safe to mutate in place). */
   owns(key: K): boolean {
-    return this.local.has(key);
+    return this.local?.has(key) === true;
   }
 
   set(key: K, value: V): this {
-    this.local.set(key, value);
+    (this.local ??= new Map()).set(key, value);
     return this;
   }
 
   delete(key: K): boolean {
     const had = this.has(key);
-    this.local.delete(key);
-    if (this.base.has(key)) this.dropped.add(key);
+    this.local?.delete(key);
+    if (this.base.has(key)) (this.dropped ??= new Set()).add(key);
     return had;
   }
 
   *entries(): IterableIterator<[K, V]> {
-    for (const [k, v] of this.base) {
-      if (this.dropped.has(k)) continue;
-      yield [k, this.local.has(k) ? (this.local.get(k) as V) : v];
+    const local = this.local;
+    const dropped = this.dropped;
+    if (local === undefined && dropped === undefined) {
+      yield* this.base;
+      return;
     }
-    for (const [k, v] of this.local) if (!this.base.has(k) || this.dropped.has(k)) yield [k, v];
+    for (const [k, v] of this.base) {
+      if (dropped?.has(k) === true) continue;
+      yield [k, local?.has(k) === true ? (local.get(k) as V) : v];
+    }
+    if (local !== undefined)
+      for (const [k, v] of local) if (!this.base.has(k) || dropped?.has(k) === true) yield [k, v];
   }
 
   *keys(): IterableIterator<K> {
@@ -82,31 +92,33 @@ export class LayeredMap<K, V> implements MapLike<K, V> {
 
 /** A set over a base it never writes. */
 export class LayeredSet<V> implements SetLike<V> {
-  private readonly added = new Set<V>();
+  private added: Set<V> | undefined;
   /** Base values deleted in the layer (possibly added again since: then they iterate at the end). */
-  private readonly dropped = new Set<V>();
+  private dropped: Set<V> | undefined;
 
   constructor(private readonly base: ReadonlySet<V>) {}
 
   get size(): number {
-    return this.base.size - this.dropped.size + this.added.size;
+    return this.base.size - (this.dropped?.size ?? 0) + (this.added?.size ?? 0);
   }
   has(value: V): boolean {
-    return this.added.has(value) || (!this.dropped.has(value) && this.base.has(value));
+    return (
+      this.added?.has(value) === true || (this.dropped?.has(value) !== true && this.base.has(value))
+    );
   }
   add(value: V): this {
-    if (!this.has(value)) this.added.add(value);
+    if (!this.has(value)) (this.added ??= new Set()).add(value);
     return this;
   }
   delete(value: V): boolean {
     const had = this.has(value);
-    this.added.delete(value);
-    if (this.base.has(value)) this.dropped.add(value);
+    this.added?.delete(value);
+    if (this.base.has(value)) (this.dropped ??= new Set()).add(value);
     return had;
   }
   *[Symbol.iterator](): IterableIterator<V> {
-    for (const v of this.base) if (!this.dropped.has(v)) yield v;
-    yield* this.added;
+    for (const v of this.base) if (this.dropped?.has(v) !== true) yield v;
+    if (this.added !== undefined) yield* this.added;
   }
 }
 

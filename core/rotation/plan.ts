@@ -16,12 +16,14 @@
 import { formatDuration, parseDuration } from "../nhi/duration.js";
 import { CREDENTIAL_DEFAULTS, type NHICredential } from "../nhi/types.js";
 import {
+  ANNOTATIONS,
   CREDENTIAL_LABEL,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   NHI_LABEL,
   TOKEN_KEY,
   anchorName,
+  parseTime,
   previousKey,
   type RotationRecord,
   type SecretView,
@@ -57,7 +59,7 @@ export interface RotationInput {
 }
 
 export type RotationReason =
-  "Missing" | "Renew" | "Expired" | "MaxAge" | "ConfigChanged" | "VerifyFailed";
+  "Missing" | "Renew" | "Expired" | "MaxAge" | "ConfigChanged" | "VerifyFailed" | "Requested";
 
 export type RotationStep =
   /** Nothing to do until `nextAt` (undefined: until something changes). */
@@ -137,6 +139,10 @@ function dueReason(
   const key = c.type === "ServiceAccountToken" ? TOKEN_KEY : generatedKey(c);
   if (rec.generation === 0 || !secret.keys.includes(key)) return "Missing";
   if (rec.config !== undefined && rec.config !== credentialConfig(c)) return "ConfigChanged";
+  // A rotation asked for (onAnomaly: Rotate) after the current value was issued.
+  const requested = parseTime(secret.annotations[ANNOTATIONS.rotateRequestedAt]);
+  if (requested !== undefined && (rec.issuedAt === undefined || requested > rec.issuedAt))
+    return "Requested";
   const due = dueAt(c, rec);
   if (due === undefined) return "Missing";
   if (c.type === "ServiceAccountToken" && rec.expiresAt !== undefined && now >= rec.expiresAt)
@@ -335,6 +341,8 @@ export function describeReason(reason: string | undefined, c: NHICredential): st
       return "its declared parameters changed";
     case "VerifyFailed":
       return `the issued value failed verification ${MAX_VERIFY_ATTEMPTS} times`;
+    case "Requested":
+      return "a rotation was requested (onAnomaly: Rotate)";
     default:
       return reason ?? "";
   }

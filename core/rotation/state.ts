@@ -35,6 +35,8 @@ export const ANNOTATIONS = {
   config: "nhi.io/credential-config",
   /** While Verifying: failed verifications of the issued value. */
   verifyAttempts: "nhi.io/verify-attempts",
+  /** A rotation asked for at this time (RFC 3339; onAnomaly: Rotate): due while issuedAt is earlier. */
+  rotateRequestedAt: "nhi.io/rotate-requested-at",
   /** The last failure of a rotation step (a reason and a message; never a value). */
   lastError: "nhi.io/last-error",
 } as const;

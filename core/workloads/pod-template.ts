@@ -1,6 +1,5 @@
 // Where the pod lives inside each workload kind, and what a pod spec refers to. Shared by the
 // webhook, the CLI and the inventory, so all three read workloads the same way.
-import { JSONPath } from "jsonpath-plus";
 import type { WorkloadObject } from "../snapshot.js";
 import { isRecord } from "../json.js";
 
@@ -179,17 +178,25 @@ export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = Object.fromE
   Object.entries(WORKLOAD_KINDS).map(([kind, k]) => [kind, k.templatePath]),
 );
 
+// The template paths are plain dotted paths ("$", "$.spec.template"): walked as property steps,
+// once split, instead of through a JSONPath engine on every admission review.
+const TEMPLATE_STEPS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(POD_TEMPLATE_PATHS).map(([kind, path]) => {
+    if (!/^\$(\.[A-Za-z]+)*$/.test(path))
+      throw new Error(`WORKLOAD_KINDS.${kind}.templatePath ${path} is not a dotted path`);
+    return [kind, path.split(".").slice(1)];
+  }),
+);
+
 export const runsPods = (kind: string): boolean => kind in POD_TEMPLATE_PATHS;
 
 /** The pod template of a workload, or undefined for kinds that run no pods or objects without one. */
 export function podTemplateOf(obj: WorkloadObject): PodTemplate | undefined {
   const path = POD_TEMPLATE_PATHS[obj.kind];
-  if (path === undefined) return undefined;
-  const found: unknown = JSONPath({
-    path,
-    json: obj as unknown as Record<string, unknown>,
-    wrap: false,
-  });
+  const steps = TEMPLATE_STEPS[obj.kind];
+  if (path === undefined || steps === undefined) return undefined;
+  let found: unknown = obj;
+  for (const step of steps) found = isRecord(found) ? found[step] : undefined;
   if (!isRecord(found) || !isRecord(found.spec)) return undefined;
   const meta = isRecord(found.metadata) ? found.metadata : {};
   const labels = isRecord(meta.labels)

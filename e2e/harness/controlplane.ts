@@ -59,6 +59,13 @@ export interface ControlPlaneOptions {
   audit?: AuditOptions;
   /** Extra kube-apiserver flags ("--name=value"); later flags win. */
   apiServerArgs?: string[];
+  /**
+   * Opt-in: kube-apiserver presents a client certificate to admission webhooks at these hosts (its
+   * --admission-control-config-file names a kubeconfig whose users are keyed by webhook host: a
+   * URL's "host:port", a Service's "name.namespace.svc[:port]", "*.suffix" or "*"). The harness makes
+   * the CA and certificate: `webhookClientCa` is the CA a webhook's --client-ca-file should trust.
+   */
+  webhookClientCert?: { hosts: string[] };
   /** Keep the data dir (logs, etcd data) after stop; also E2E_KEEP_DATA=1. */
   keepData?: boolean;
   /** Per-component readiness timeout (default 60 s). */
@@ -136,6 +143,8 @@ export class ControlPlane extends Cluster {
   private apiServerLaunch: { args: string[]; logs: string; ready: Probe } | undefined;
   apiServerUrl = "";
   etcdUrl = "";
+  /** With `webhookClientCert`: the CA that signed the certificate kube-apiserver presents to webhooks. */
+  webhookClientCa: { certFile: string; certPem: string } | undefined;
 
   private constructor(
     readonly dataDir: string,
@@ -296,6 +305,9 @@ export class ControlPlane extends Cluster {
         "--allow-privileged=true",
         "--profiling=false",
         ...(await this.auditArgs(opts.audit ?? {}, auditSinkCert, ca)),
+        ...(opts.webhookClientCert
+          ? this.admissionConfigArgs(pki, opts.webhookClientCert.hosts)
+          : []),
         ...(opts.apiServerArgs ?? []),
       ];
       const p = this.spawn("kube-apiserver", this.binaries.kubeApiserver, args, logs);
@@ -449,6 +461,52 @@ export class ControlPlane extends Cluster {
       `--audit-webhook-batch-max-wait=${audit.batchMaxWaitSeconds ?? 1}s`,
       "--audit-webhook-initial-backoff=1s",
     ];
+  }
+
+  /**
+   * --admission-control-config-file: the ValidatingAdmissionWebhook plugin reads its kubeconfig, whose
+   * users (keyed by webhook host) carry a client certificate of a CA of its own.
+   */
+  private admissionConfigArgs(pki: string, hosts: string[]): string[] {
+    const dir = join(pki, "webhook-client");
+    const ca = CertAuthority.create(dir, "nhi-e2e-webhook-client-ca");
+    const client = ca.issue("kube-apiserver-webhook-client", {
+      commonName: "kube-apiserver-webhook-client",
+      usage: "client",
+    });
+    this.webhookClientCa = { certFile: ca.certFile, certPem: ca.certPem };
+    const kubeconfig = join(dir, "admission.kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        users: hosts.map((name) => ({
+          name,
+          user: { "client-certificate": client.certFile, "client-key": client.keyFile },
+        })),
+      }),
+      { mode: 0o600 },
+    );
+    const config = join(dir, "admission-config.yaml");
+    writeFileSync(
+      config,
+      stringify({
+        apiVersion: "apiserver.config.k8s.io/v1",
+        kind: "AdmissionConfiguration",
+        plugins: [
+          {
+            name: "ValidatingAdmissionWebhook",
+            configuration: {
+              apiVersion: "apiserver.config.k8s.io/v1",
+              kind: "WebhookAdmissionConfiguration",
+              kubeConfigFile: kubeconfig,
+            },
+          },
+        ],
+      }),
+    );
+    return [`--admission-control-config-file=${config}`];
   }
 
   private spawn(name: string, bin: string, args: string[], logs: string): ManagedProcess {

@@ -37,3 +37,41 @@ export function runNhictl(
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
+
+/** A finding of `nhictl check --format json`, as the e2e suites read it. */
+export interface CheckFinding {
+  rule: string;
+  identity?: string;
+  permission?: string;
+  permissions: string[];
+  kind: string;
+  name: string;
+  file?: string;
+  message: string;
+  fix: string;
+  severity: string;
+}
+
+export interface NhictlCheckRun extends NhictlRun {
+  violations: CheckFinding[];
+  warnings: CheckFinding[];
+}
+
+/**
+ * nhictl with a JSON report read back: its violations and warnings (none when stdout is not JSON,
+ * e.g. an error, which the caller's assertions print). HOME is a directory that does not exist, so
+ * no kubeconfig of the machine's user is found.
+ */
+export async function runNhictlCheck(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<NhictlCheckRun> {
+  const run = await runNhictl(args, { env: { HOME: "/nonexistent", ...env } });
+  let report: { violations?: CheckFinding[]; warnings?: CheckFinding[] } = {};
+  try {
+    report = JSON.parse(run.stdout) as typeof report;
+  } catch {
+    // not JSON: the caller's assertions print stdout and stderr
+  }
+  return { ...run, violations: report.violations ?? [], warnings: report.warnings ?? [] };
+}

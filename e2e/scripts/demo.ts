@@ -172,10 +172,17 @@ async function main(): Promise<void> {
         "Role",
         "RoleBinding",
         "NonHumanIdentity",
+        "NHIPolicy",
         "ValidatingWebhookConfiguration",
       ].includes(o.kind);
     // No kubelet runs the chart's pods here: the webhook configuration points at this machine instead of the Service.
-    const here = rendered.filter(runsHere).map((o) =>
+    // The operator's own exemption (a pre-install hook) goes first, as Helm creates it: once the
+    // webhook configuration exists, the webhook judges NHIPolicies.
+    const preInstall = (o: K8sObject): boolean =>
+      (o.metadata.annotations as Record<string, string> | undefined)?.["helm.sh/hook"] ===
+      "pre-install";
+    const ordered = [...rendered.filter(preInstall), ...rendered.filter((o) => !preInstall(o))];
+    const here = ordered.filter(runsHere).map((o) =>
       o.kind !== "ValidatingWebhookConfiguration"
         ? o
         : {

@@ -33,6 +33,9 @@ describe("audit sink: the API server's audit webhook to the operator", function 
   const ns = useNamespace("audit-sink");
   let op: RunningOperator | undefined;
   let certDir = "";
+  /** The namespace of the operator's baseline ConfigMaps. */
+  let storeNs = "";
+  const BASELINE = "audit-baseline-e2e";
 
   before(async function () {
     const c = sharedCluster();
@@ -40,7 +43,15 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     const sink = c.auditSink;
     if (!sink) this.skip();
     certDir = mkdtempSync(join(tmpdir(), "nhi-audit-sink-e2e-"));
-    op = await startOperator(
+    storeNs = await c.createNamespace("audit-baseline");
+    op = await startOp();
+  });
+
+  /** The operator with the plane's audit sink; its learned baseline in ConfigMaps of storeNs. */
+  async function startOp(): Promise<RunningOperator> {
+    const c = sharedCluster();
+    const sink = c.auditSink;
+    const started = await startOperator(
       {
         ...DEFAULTS,
         kubeconfig: c.kubeconfigPath,
@@ -57,7 +68,9 @@ describe("audit sink: the API server's audit webhook to the operator", function 
           certFile: sink?.certFile ?? "",
           keyFile: sink?.keyFile ?? "",
           trustedMinters: [],
+          baseline: { learningMs: 1_000, configMap: BASELINE, writeIntervalMs: 1_000 },
         },
+        ownNamespace: storeNs,
       },
       nullLog,
     );
@@ -67,11 +80,13 @@ describe("audit sink: the API server's audit webhook to the operator", function 
       "--timeout=60s",
       "crd/nonhumanidentities.nhi.io",
     ]);
-    await op.cache.waitForSync(60_000);
-  });
+    await started.cache.waitForSync(60_000);
+    return started;
+  }
 
   after(async function () {
     await op?.close();
+    if (storeNs) await sharedCluster().deleteNamespace(storeNs);
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
@@ -83,9 +98,10 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     return list.items.filter((e) => e.reason === "BehaviourAnomalous");
   }
 
-  it("within scope: nothing; out of scope: out-of-scope; the pod's token in kubectl from elsewhere: human-client and token-off-pod", async function () {
+  /** orders: a ServiceAccount claimed by an NHI (ConfigMaps get/list in its namespace), its Role (also
+   * Secrets), a pod orders-0 at POD_IP, and the pod's bound token, once the operator's cache has them. */
+  async function ordersWithToken(): Promise<Token> {
     const c = sharedCluster();
-    const plane = c as ControlPlane;
     for (const o of [
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "orders", namespace: ns() } },
       {
@@ -182,6 +198,13 @@ describe("audit sink: the API server's audit webhook to the operator", function 
           ),
       { timeoutMs: 30_000 },
     );
+    return token;
+  }
+
+  it("within scope: nothing; out of scope: out-of-scope; the pod's token in kubectl from elsewhere: human-client and token-off-pod", async function () {
+    const c = sharedCluster();
+    const plane = c as ControlPlane;
+    const token = await ordersWithToken();
 
     // 1. Within scope, from its pod, with its client: no finding.
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
@@ -267,6 +290,95 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     assert.ok(!JSON.stringify(all).includes(token.reveal()));
     process.stderr.write(
       `      (out-of-scope finding after ${outOfScopeMs} ms, replay findings after ${replayMs} ms)\n`,
+    );
+  });
+
+  it("new-behaviour: the learned habits are stored in ConfigMaps, survive a restart, and a new client after learning is a finding", async function () {
+    const c = sharedCluster();
+    const token = await ordersWithToken();
+    // Learning (1 s): its pod, its client.
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: APP,
+    });
+    interface ConfigMap {
+      metadata: { name: string };
+      data?: Record<string, string>;
+    }
+    const stored = async (): Promise<ConfigMap | undefined> =>
+      (
+        await c.kube.request<ConfigMap>(
+          "GET",
+          `/api/v1/namespaces/${storeNs}/configmaps/${BASELINE}-0`,
+        )
+      ).status === 200
+        ? await c.kube.must<ConfigMap>(
+            "GET",
+            `/api/v1/namespaces/${storeNs}/configmaps/${BASELINE}-0`,
+          )
+        : undefined;
+    const identity = `system:serviceaccount:${ns()}:orders`;
+    await waitFor(
+      "the baseline in ConfigMap " + `${BASELINE}-0`,
+      async () => (await stored())?.data?.["baseline.json"]?.includes(identity) === true,
+      { timeoutMs: 20_000 },
+    );
+    const doc = JSON.parse((await stored())?.data?.["baseline.json"] ?? "{}") as {
+      apiVersion: string;
+      identities: Record<string, { sources: string[]; clients: string[] }>;
+    };
+    assert.equal(doc.apiVersion, "nhi.io/audit-baseline/v1");
+    assert.deepEqual(doc.identities[identity]?.clients, ["orders"]);
+    assert.ok(doc.identities[identity]?.sources.includes("own pod"));
+
+    // A damaged part is left out (the operator starts, learning afresh without it) and removed.
+    await c.kube.must("POST", `/api/v1/namespaces/${storeNs}/configmaps`, {
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: `${BASELINE}-7`,
+          namespace: storeNs,
+          labels: { "nhi.io/audit-baseline": BASELINE },
+        },
+        data: { "baseline.json": '{"apiVersion":"nhi.io/audit-baseline/v1","identities":[' },
+      },
+    });
+    await op?.close();
+    op = undefined;
+    op = await startOp();
+
+    // The restarted operator knows the identity is past learning: its first request there, with a
+    // new client, is a finding (a fresh baseline would only start learning with it).
+    const newBehaviour = async (): Promise<string[]> =>
+      (await findings()).map((e) => e.message ?? "").filter((m) => m.startsWith("new-behaviour"));
+    assert.deepEqual(await newBehaviour(), [], "new-behaviour before the new client");
+    const t0 = Date.now();
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: { ...APP, "User-Agent": "python-requests/2.31.0" },
+    });
+    const expected =
+      "new-behaviour (medium): new client after its learning window: python-requests";
+    await waitFor(
+      "a new-behaviour finding for the new client",
+      async () => (await newBehaviour()).includes(expected),
+      { timeoutMs: 20_000 },
+    );
+    process.stderr.write(`      (new-behaviour finding after ${Date.now() - t0} ms)\n`);
+    // The usual activity (its pod, its client, within scope): nothing more.
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: APP,
+    });
+    await new Promise((res) => setTimeout(res, 4_000));
+    assert.deepEqual(await newBehaviour(), [expected], "the usual activity gave a finding");
+    await waitFor(
+      "the damaged part removed",
+      async () =>
+        (await c.kube.request("GET", `/api/v1/namespaces/${storeNs}/configmaps/${BASELINE}-7`))
+          .status === 404,
+      { timeoutMs: 20_000 },
     );
   });
 });

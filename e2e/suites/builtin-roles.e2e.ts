@@ -18,7 +18,6 @@ import {
 import { ruleKey } from "../../core/rbac/coverage.js";
 import { EffectivePermissionIndex } from "../../core/rbac/effective.js";
 import type { ClusterRole, PolicyRule, RbacObject } from "../../core/rbac/types.js";
-import type { RunningOperator } from "../../operator/main.js";
 import {
   listBootstrapRbac,
   normalizeBinding,
@@ -28,10 +27,10 @@ import {
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
 import { readVersions } from "../harness/binaries.js";
-import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
-import { runNhictl } from "../harness/nhictl.js";
+import { sharedCluster, useNamespace } from "../harness/mocha.js";
+import { runNhictlCheck, type CheckFinding, type NhictlCheckRun } from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
-import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
+import { useRegisteredWebhook } from "./webhook-helpers.js";
 
 const cluster = (): Cluster => sharedCluster();
 const RBAC = "rbac.authorization.k8s.io";
@@ -73,34 +72,6 @@ function sameObjects<T extends RbacObject>(
 
 const ruleSet = (rules: readonly PolicyRule[] | undefined): string[] =>
   [...new Set((rules ?? []).map((r) => ruleKey(normalizeRule(r))))].sort();
-
-interface Finding {
-  rule: string;
-  identity?: string;
-  permission?: string;
-  name: string;
-  message: string;
-  fix: string;
-  severity: string;
-}
-interface Run {
-  code: number;
-  violations: Finding[];
-  warnings: Finding[];
-  stdout: string;
-  stderr: string;
-}
-
-async function nhictl(args: string[]): Promise<Run> {
-  const run = await runNhictl(args, { env: { HOME: "/nonexistent" } });
-  let report: { violations?: Finding[]; warnings?: Finding[] } = {};
-  try {
-    report = JSON.parse(run.stdout) as typeof report;
-  } catch {
-    // not JSON: the assertions below print stdout and stderr
-  }
-  return { ...run, violations: report.violations ?? [], warnings: report.warnings ?? [] };
-}
 
 async function must(obj: KubeObject): Promise<void> {
   const v = await cluster().kube.apply(obj);
@@ -267,7 +238,7 @@ describe("nhictl check on Kubernetes' controller roles and on roles defined nowh
     const binding = crb(name, GC_ROLE, ns(), "cleaner");
     writeFileSync(manifest, yaml(sa, binding));
 
-    const r = await nhictl(["check", manifest, "--format", "json"]);
+    const r = await runNhictlCheck(["check", manifest, "--format", "json"]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const identity = `system:serviceaccount:${ns()}:cleaner`;
     const found = r.violations
@@ -303,10 +274,10 @@ describe("nhictl check on Kubernetes' controller roles and on roles defined nowh
       metadata: { name: "reporter", namespace: ns() },
     });
     writeFileSync(manifest, yaml(rb(ns(), "reporter-reads", "Role", "report-reader", "reporter")));
-    const unresolved = (run: Run): Finding | undefined =>
+    const unresolved = (run: NhictlCheckRun): CheckFinding | undefined =>
       run.warnings.find((w) => w.rule === "unresolved-role-ref" && w.name === "reporter-reads");
 
-    const offline = await nhictl(["check", manifest, "--format", "json"]);
+    const offline = await runNhictlCheck(["check", manifest, "--format", "json"]);
     assert.equal(offline.code, 0, offline.stdout + offline.stderr);
     assert.match(
       unresolved(offline)?.message ?? offline.stdout,
@@ -315,7 +286,7 @@ describe("nhictl check on Kubernetes' controller roles and on roles defined nowh
       ),
     );
 
-    const withCluster = await nhictl([
+    const withCluster = await runNhictlCheck([
       "check",
       manifest,
       "--format",
@@ -336,7 +307,7 @@ describe("nhictl check on Kubernetes' controller roles and on roles defined nowh
       metadata: { name: "report-reader", namespace: ns() },
       rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
     });
-    const resolved = await nhictl([
+    const resolved = await runNhictlCheck([
       "check",
       manifest,
       "--format",
@@ -352,22 +323,9 @@ describe("nhictl check on Kubernetes' controller roles and on roles defined nowh
 
 describe("admission webhook on Kubernetes' controller roles and on roles defined nowhere (real kube-apiserver)", function () {
   const CONFIG_NAME = "nhi-operator-builtin-roles-e2e";
-  let op: RunningOperator;
-  let webhook: RegisteredWebhook | undefined;
+  const webhook = useRegisteredWebhook(CONFIG_NAME);
   let ns = "";
   const cleanup: string[] = [];
-
-  before(async function () {
-    this.timeout(120_000);
-    skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    webhook = await startRegisteredWebhook(CONFIG_NAME);
-    op = webhook.op;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await webhook?.close();
-  });
 
   beforeEach(async function () {
     ns = await cluster().createNamespace("builtin-wh");
@@ -417,7 +375,9 @@ describe("admission webhook on Kubernetes' controller roles and on roles defined
     });
     await waitFor(
       "the webhook's cache to see the Role",
-      () => op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "not-yet" }) !== undefined,
+      () =>
+        webhook.op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "not-yet" }) !==
+        undefined,
       { timeoutMs: 10_000, intervalMs: 50 },
     );
     const again = await cluster().kube.apply(rb(ns, "stray-reads-2", "Role", "not-yet", "stray"));

@@ -4,9 +4,11 @@
 // from the shared workspace), helm install creates every object and helm uninstall removes the
 // ValidatingWebhookConfiguration. No kubelet runs here, so the operator's pods stay Pending.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
+import { parseAllDocuments, stringify } from "yaml";
 import { waitFor } from "../harness/wait.js";
 import { sharedCluster } from "../harness/mocha.js";
 import { ControlPlane } from "../harness/controlplane.js";
@@ -31,7 +33,7 @@ import {
   withFlag,
   type K8sObject,
 } from "../harness/chart.js";
-import { installCrds } from "./reconcilers-helpers.js";
+import { CRD_FILES, installCrds } from "./reconcilers-helpers.js";
 import { freePort } from "../harness/ports.js";
 
 // kubectl's -o json, read field by field in assertions.
@@ -53,6 +55,108 @@ const HARMLESS_WEBHOOK = [
   "--set",
   "webhook.timeoutSeconds=1",
 ];
+
+/** A NonHumanIdentity of an application namespace, optionally with spec.suspended (the field the older CRD lacks). */
+const existingNhi = (name: string, namespace: string, suspended: boolean): string =>
+  `apiVersion: nhi.io/v1alpha1
+kind: NonHumanIdentity
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  owner: { team: platform, contact: platform@example.com }
+  purpose: kept across the chart's upgrade
+  serviceAccountName: ${name}
+${suspended ? "  suspended: true\n" : ""}`;
+
+interface WebhookConfigJson {
+  webhooks: {
+    failurePolicy: string;
+    timeoutSeconds: number;
+    clientConfig: { caBundle?: string };
+  }[];
+}
+async function webhookConfig(): Promise<WebhookConfigJson> {
+  return JSON.parse(
+    await sharedCluster().kubectlOk([
+      "get",
+      "validatingwebhookconfiguration",
+      "nhi-operator",
+      "-o",
+      "json",
+    ]),
+  ) as WebhookConfigJson;
+}
+
+/** POSTs an AdmissionReview (a RoleBinding of cluster-admin to a ServiceAccount) to the webhook, trusting only `caPem`. */
+function admissionReview(
+  url: string,
+  caPem: string,
+  namespace: string,
+): Promise<{ allowed: boolean; status?: { message?: string } }> {
+  const binding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "escalate", namespace },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+    subjects: [{ kind: "ServiceAccount", name: "worker", namespace }],
+  };
+  const body = JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: "00000000-0000-0000-0000-000000000001",
+      kind: { group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding" },
+      resource: { group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings" },
+      name: "escalate",
+      namespace,
+      operation: "CREATE",
+      userInfo: { username: "alice", groups: ["system:authenticated"] },
+      object: binding,
+    },
+  });
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: "POST",
+        ca: caPem,
+        headers: { "Content-Type": "application/json" },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => (text += d));
+        res.on("end", () => {
+          try {
+            resolve((JSON.parse(text) as { response: { allowed: boolean } }).response);
+          } catch {
+            reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 500)}`));
+          }
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Every object exists in the cluster (kubectl get <kind>.<group> NAME). */
+async function assertExist(objects: K8sObject[]): Promise<void> {
+  for (const o of objects) {
+    const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "";
+    const args = [
+      "get",
+      group ? `${o.kind.toLowerCase()}.${group}` : o.kind.toLowerCase(),
+      o.metadata.name,
+      "-o",
+      "name",
+    ];
+    const r = await sharedCluster().kubectl(
+      o.metadata.namespace ? [...args, "--namespace", o.metadata.namespace] : args,
+    );
+    assert.equal(r.code, 0, `${o.kind} ${o.metadata.name} was not created: ${r.stderr}`);
+  }
+}
 
 describe("Helm chart on the real control plane", function () {
   this.timeout(180_000);
@@ -106,7 +210,7 @@ describe("Helm chart on the real control plane", function () {
       "nhi-operator",
       "--ignore-not-found",
     ]);
-    await c().kubectl(["delete", "nhipolicy", "default", "--ignore-not-found"]);
+    await c().kubectl(["delete", "nhipolicy", "default", "nhi-operator", "--ignore-not-found"]);
     if (ns) await c().deleteNamespace(ns);
     for (const name of installedCrds)
       await c().kubectl(["delete", "crd", name, "--ignore-not-found"]);
@@ -213,22 +317,7 @@ describe("Helm chart on the real control plane", function () {
     );
     assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
 
-    for (const o of rendered) {
-      const args = [
-        "get",
-        `${o.kind.toLowerCase()}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}`.replace(
-          /\.$/,
-          "",
-        ),
-        o.metadata.name,
-        "-o",
-        "name",
-      ];
-      const r = await c().kubectl(
-        o.metadata.namespace ? [...args, "--namespace", o.metadata.namespace] : args,
-      );
-      assert.equal(r.code, 0, `${o.kind} ${o.metadata.name} was not created: ${r.stderr}`);
-    }
+    await assertExist(rendered);
     const vwc = JSON.parse(
       await c().kubectlOk(["get", "validatingwebhookconfiguration", "nhi-operator", "-o", "json"]),
     ) as {
@@ -263,120 +352,299 @@ describe("Helm chart on the real control plane", function () {
       0,
       "the ClusterRole outlived helm uninstall",
     );
-    // CRDs (crds/) and the default NHIPolicy (resource-policy keep) stay: deleting them would delete every NHI / the cluster's policy.
+    // CRDs (crds/), the default NHIPolicy and the operator's exemption (hooks, resource-policy keep)
+    // stay: deleting them would delete every NHI / the cluster's policy.
     await c().kubectlOk(["get", "crd", "nonhumanidentities.nhi.io"]);
-    await c().kubectlOk(["get", "nhipolicy", "default"]);
+    await c().kubectlOk(["get", "nhipolicy", "default", "nhi-operator"]);
+    // Its exemption names this release's namespace: the next installs bring their own.
+    await c().kubectlOk(["delete", "nhipolicy", "nhi-operator"]);
   });
 
-  it("the operator runs with the chart's ServiceAccount token and arguments, is never forbidden, and helm upgrade keeps its caBundle", async function () {
-    this.timeout(150_000);
-    const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath());
-    const install = helm(
-      [
-        "install",
-        RELEASE,
-        CHART_DIR,
-        "--namespace",
-        ns,
-        "--kubeconfig",
-        c().kubeconfigPath,
-        ...HARMLESS_WEBHOOK,
-      ],
-      helmPath(),
-    );
-    assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
-    const pod = (
-      findObject(rendered, "Deployment").spec as {
-        template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } };
-      }
-    ).template.spec;
-    const metricsPort = await freePort();
-    // The chart's own arguments; only the listeners move to loopback ports this machine has free.
-    const args = withFlag(
-      withFlag(pod.containers[0]?.args ?? [], "--port", "0"),
-      "--metrics-port",
-      String(metricsPort),
-    );
-
-    const dir = mkdtempSync(join(tmpdir(), "nhi-chart-e2e-"));
-    const { proc, logs, exited } = await startAsChart(c(), ns, pod.serviceAccountName, args, dir);
+  it("kubectl apply of manifests/install.yaml (the README's steps, for real) creates every object; the README's uninstall keeps the CRDs and the NHIs of other namespaces", async function () {
+    this.timeout(180_000);
+    const objects = parseAllDocuments(readFileSync(INSTALL_MANIFEST, "utf8"))
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null);
+    const app = await c().createNamespace("install-yaml");
     try {
-      await waitFor(
-        "the operator (chart credentials) to sync, lead, inventory and patch its webhook's caBundle",
-        async () => {
-          if (proc.exitCode !== null)
-            throw new Error(`operator exited ${proc.exitCode}: ${logs().slice(-3000)}`);
-          return logs().includes("inventory complete") && logs().includes("patched the caBundle");
-        },
-        { timeoutMs: 90_000, describe: () => logs().slice(-2000) },
-      );
-      const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
-      assert.equal(ready.status, 200, await ready.text());
-      const forbidden = logs()
-        .split("\n")
-        .filter((l) => /forbidden|\b403\b/i.test(l));
-      assert.deepEqual(
-        forbidden,
-        [],
-        "the operator was refused something the chart's RBAC does not grant",
-      );
-      const vwc = JSON.parse(
-        await c().kubectlOk([
-          "get",
-          "validatingwebhookconfiguration",
-          "nhi-operator",
-          "-o",
-          "json",
-        ]),
-      ) as { webhooks: { clientConfig: { caBundle?: string } }[] };
-      const caBundle = vwc.webhooks[0]?.clientConfig.caBundle;
-      assert.ok(
-        caBundle,
-        "the self-managed certificate's CA was patched into the chart's webhook configuration",
-      );
+      await c().kubectlOk(["apply", "-f", "-"], { input: existingNhi("kept", app, false) });
+      // The README: the CRDs, established, then install.yaml (its image left as it is: no kubelet runs it).
+      await c().kubectlOk(["apply", "--server-side", "-f", join(CHART_DIR, "crds")]);
+      await c().kubectlOk([
+        "wait",
+        "--for=condition=Established",
+        "crd/nonhumanidentities.nhi.io",
+        "crd/nhipolicies.nhi.io",
+      ]);
+      const apply = await c().kubectl(["apply", "--server-side", "-f", INSTALL_MANIFEST]);
+      assert.equal(apply.code, 0, `kubectl apply -f manifests/install.yaml:\n${apply.stderr}`);
+      await assertExist(objects);
 
-      // helm upgrade changes what the chart owns and keeps the caBundle the operator owns.
-      const upgrade = helm(
+      // The README's uninstall without Helm: the webhook configuration first, then the namespace and cluster RBAC.
+      await c().kubectlOk(["delete", "validatingwebhookconfiguration", "nhi-operator"]);
+      await c().kubectlOk(["delete", "namespace", INSTALL_NAMESPACE, "--timeout=90s"]);
+      await c().kubectlOk(["delete", "clusterrole,clusterrolebinding", "nhi-operator"]);
+      for (const [kind, name] of [
+        ["validatingwebhookconfiguration", "nhi-operator"],
+        ["clusterrole", "nhi-operator"],
+        ["clusterrolebinding", "nhi-operator"],
+        ["namespace", INSTALL_NAMESPACE],
+      ] as const)
+        assert.notEqual(
+          (await c().kubectl(["get", kind, name])).code,
+          0,
+          `${kind} ${name} remained`,
+        );
+      // Kept, as documented: the CRDs, every NHI outside the operator's namespace, the operator's exemption.
+      await c().kubectlOk(["get", "crd", "nonhumanidentities.nhi.io", "nhipolicies.nhi.io"]);
+      await c().kubectlOk(["get", "nhi", "kept", "-n", app]);
+      await c().kubectlOk(["get", "nhipolicy", "nhi-operator"]);
+    } finally {
+      await c().kubectl([
+        "delete",
+        "validatingwebhookconfiguration",
+        "nhi-operator",
+        "--ignore-not-found",
+      ]);
+      await c().kubectl([
+        "delete",
+        "clusterrole,clusterrolebinding",
+        "nhi-operator",
+        "--ignore-not-found",
+      ]);
+      await c().kubectl(["delete", "nhipolicy", "nhi-operator", "--ignore-not-found"]);
+      await c().kubectl([
+        "delete",
+        "namespace",
+        INSTALL_NAMESPACE,
+        "--ignore-not-found",
+        "--wait=false",
+      ]);
+      await c().deleteNamespace(app);
+    }
+  });
+
+  it("helm upgrade after the README's CRD step: an older CRD is upgraded (the new field served, existing NHIs kept), a values change takes effect, the caBundle is kept and the webhook answers; the operator runs with the chart's ServiceAccount and is never forbidden", async function () {
+    this.timeout(240_000);
+    // An older release's CRD, built here from the current one: NonHumanIdentity without spec.suspended.
+    const nhiCrd = parseAllDocuments(
+      readFileSync(CRD_FILES[0] ?? "", "utf8"),
+    )[0]?.toJS() as KubectlJson;
+    const older = structuredClone(nhiCrd);
+    for (const v of older.spec.versions as KubectlJson[])
+      delete v.schema.openAPIV3Schema.properties.spec.properties.suspended;
+    const app = await c().createNamespace("chart-upgrade");
+    const served = async (name: string): Promise<boolean> => {
+      // Server-side dry run with kubectl's strict field validation: a field the CRD's schema does
+      // not know is refused by name.
+      const r = await c().kubectl(
+        ["apply", "--dry-run=server", "-o", "jsonpath={.spec.suspended}", "-f", "-"],
+        { input: existingNhi(name, app, true) },
+      );
+      if (r.code === 0) return r.stdout.trim() === "true";
+      if (/unknown field "spec\.suspended"/.test(r.stderr)) return false;
+      throw new Error(`kubectl apply --dry-run=server: ${r.stderr}`);
+    };
+    let upgraded = false;
+    const olderChart = mkdtempSync(join(tmpdir(), "nhi-chart-older-"));
+    try {
+      // The older release: this chart with the older CRD in crds/, installed by Helm as a release of
+      // it would have (Helm applies crds/ itself). The shared cluster already has the current CRD:
+      // replace it and drop its field managers first, so Helm's apply owns it as on a fresh cluster.
+      await c().kubectlOk(["replace", "-f", "-"], { input: JSON.stringify(older) });
+      await c().kubectlOk([
+        "patch",
+        "crd",
+        nhiCrd.metadata.name,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"managedFields":[{}]}}',
+      ]);
+      cpSync(CHART_DIR, olderChart, { recursive: true });
+      writeFileSync(join(olderChart, "crds", "nonhumanidentities.nhi.io.yaml"), stringify(older));
+      const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath());
+      const install = helm(
         [
-          "upgrade",
+          "install",
           RELEASE,
-          CHART_DIR,
+          olderChart,
           "--namespace",
           ns,
           "--kubeconfig",
           c().kubeconfigPath,
           ...HARMLESS_WEBHOOK,
-          "--set",
-          "webhook.timeoutSeconds=2",
         ],
         helmPath(),
       );
-      assert.equal(upgrade.status, 0, `helm upgrade:\n${upgrade.stdout}${upgrade.stderr}`);
-      const upgraded = JSON.parse(
+      assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+      await c().kubectlOk([
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        `crd/${nhiCrd.metadata.name}`,
+      ]);
+      await waitFor(
+        "the older CRD to be served (spec.suspended unknown)",
+        async () => !(await served("probe")),
+        { timeoutMs: 30_000 },
+      );
+      await c().kubectlOk(["apply", "-f", "-"], { input: existingNhi("existing", app, false) });
+      const uid = (
+        await c().kubectlOk(["get", "nhi", "existing", "-n", app, "-o", "jsonpath={.metadata.uid}"])
+      ).trim();
+      const pod = (
+        findObject(rendered, "Deployment").spec as {
+          template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } };
+        }
+      ).template.spec;
+      const metricsPort = await freePort();
+      const webhookPort = await freePort();
+      // The chart's own arguments; only the listeners move to loopback ports this machine has free
+      // (and the certificate also names 127.0.0.1, which the test calls it by).
+      const args = [
+        ...withFlag(
+          withFlag(pod.containers[0]?.args ?? [], "--port", String(webhookPort)),
+          "--metrics-port",
+          String(metricsPort),
+        ),
+        "--cert-names",
+        "127.0.0.1",
+      ];
+
+      const dir = mkdtempSync(join(tmpdir(), "nhi-chart-e2e-"));
+      const { proc, logs, exited } = await startAsChart(c(), ns, pod.serviceAccountName, args, dir);
+      try {
+        await waitFor(
+          "the operator (chart credentials) to sync, lead, inventory and patch its webhook's caBundle",
+          async () => {
+            if (proc.exitCode !== null)
+              throw new Error(`operator exited ${proc.exitCode}: ${logs().slice(-3000)}`);
+            return logs().includes("inventory complete") && logs().includes("patched the caBundle");
+          },
+          { timeoutMs: 90_000, describe: () => logs().slice(-2000) },
+        );
+        const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+        assert.equal(ready.status, 200, await ready.text());
+        const forbidden = logs()
+          .split("\n")
+          .filter((l) => /forbidden|\b403\b/i.test(l));
+        assert.deepEqual(
+          forbidden,
+          [],
+          "the operator was refused something the chart's RBAC does not grant",
+        );
+        const caBundle = (await webhookConfig()).webhooks[0]?.clientConfig.caBundle;
+        assert.ok(
+          caBundle,
+          "the self-managed certificate's CA was patched into the chart's webhook configuration",
+        );
+
+        // The README's upgrade: the CRDs first (Helm never updates crds/; Helm's install applied them,
+        // so their fields are Helm's: without --force-conflicts the apply fails on .spec.versions),
+        // then helm upgrade with --reuse-values and a changed value.
         await c().kubectlOk([
-          "get",
-          "validatingwebhookconfiguration",
-          "nhi-operator",
-          "-o",
-          "json",
-        ]),
-      ) as { webhooks: { timeoutSeconds: number; clientConfig: { caBundle?: string } }[] };
-      assert.equal(upgraded.webhooks[0]?.timeoutSeconds, 2);
-      assert.equal(
-        upgraded.webhooks[0]?.clientConfig.caBundle,
-        caBundle,
-        "helm upgrade dropped the caBundle the operator patched in",
-      );
-    } catch (e) {
-      process.stderr.write(`--- operator logs ---\n${logs().slice(-6000)}\n`);
-      throw e;
+          "apply",
+          "--server-side",
+          "--force-conflicts",
+          "-f",
+          join(CHART_DIR, "crds"),
+        ]);
+        await c().kubectlOk([
+          "wait",
+          "--for=condition=Established",
+          "--timeout=60s",
+          `crd/${nhiCrd.metadata.name}`,
+        ]);
+        const upgrade = helm(
+          [
+            "upgrade",
+            RELEASE,
+            CHART_DIR,
+            "--namespace",
+            ns,
+            "--kubeconfig",
+            c().kubeconfigPath,
+            "--reuse-values",
+            "--set",
+            "replicas=3",
+            "--set",
+            "webhook.timeoutSeconds=2",
+          ],
+          helmPath(),
+        );
+        assert.equal(upgrade.status, 0, `helm upgrade:\n${upgrade.stdout}${upgrade.stderr}`);
+        upgraded = true;
+
+        await waitFor("the upgraded CRD to serve spec.suspended", () => served("probe"), {
+          timeoutMs: 30_000,
+        });
+        assert.equal(
+          (
+            await c().kubectlOk([
+              "get",
+              "nhi",
+              "existing",
+              "-n",
+              app,
+              "-o",
+              "jsonpath={.metadata.uid}",
+            ])
+          ).trim(),
+          uid,
+          "the NonHumanIdentity created under the older CRD was not kept",
+        );
+        const deployment = JSON.parse(
+          await c().kubectlOk([
+            "get",
+            "deployment",
+            "nhi-operator",
+            "--namespace",
+            ns,
+            "-o",
+            "json",
+          ]),
+        ) as { spec: { replicas: number } };
+        assert.equal(
+          deployment.spec.replicas,
+          3,
+          "helm upgrade --set replicas=3 did not take effect",
+        );
+        const after = await webhookConfig();
+        assert.equal(after.webhooks[0]?.timeoutSeconds, 2);
+        assert.equal(
+          after.webhooks[0]?.failurePolicy,
+          "Ignore",
+          "--reuse-values kept the install's values",
+        );
+        assert.equal(
+          after.webhooks[0]?.clientConfig.caBundle,
+          caBundle,
+          "helm upgrade dropped the caBundle the operator patched in",
+        );
+        // The webhook still answers, over TLS the upgraded configuration's caBundle verifies.
+        const review = await admissionReview(
+          `https://127.0.0.1:${webhookPort}/validate`,
+          Buffer.from(after.webhooks[0]?.clientConfig.caBundle ?? "", "base64").toString("utf8"),
+          app,
+        );
+        assert.equal(review.allowed, false, JSON.stringify(review));
+        assert.match(review.status?.message ?? "", /nhi-operator denied/);
+      } catch (e) {
+        process.stderr.write(`--- operator logs ---\n${logs().slice(-6000)}\n`);
+        throw e;
+      } finally {
+        await stopProcess(proc, exited);
+        rmSync(dir, { recursive: true, force: true });
+        helm(
+          ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath],
+          helmPath(),
+        );
+      }
     } finally {
-      await stopProcess(proc, exited);
-      rmSync(dir, { recursive: true, force: true });
-      helm(
-        ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath],
-        helmPath(),
-      );
+      // Whatever happened, the shared cluster gets the current CRDs back.
+      if (!upgraded) await installCrds();
+      await c().deleteNamespace(app);
+      rmSync(olderChart, { recursive: true, force: true });
     }
   });
 });

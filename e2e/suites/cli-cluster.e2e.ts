@@ -9,39 +9,23 @@ import { REPO_ROOT } from "../harness/binaries.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject, Token } from "../harness/kube.js";
 import { sharedCluster, useNamespace } from "../harness/mocha.js";
-import { runNhictl } from "../harness/nhictl.js";
+import {
+  runNhictl,
+  runNhictlCheck,
+  type CheckFinding,
+  type NhictlCheckRun,
+} from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
+import { installCrds } from "./reconcilers-helpers.js";
 
 const cluster = (): Cluster => sharedCluster();
-
-interface Finding {
-  rule: string;
-  identity?: string;
-  permission?: string;
-  permissions: string[];
-  kind: string;
-  name: string;
-  file?: string;
-  message: string;
-}
-interface Run {
-  code: number;
-  violations: Finding[];
-  warnings: Finding[];
-  stdout: string;
-  stderr: string;
-}
-
-async function nhictl(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const run = await runNhictl(args, { env: { HOME: "/nonexistent", ...env } });
-  let report: { violations?: Finding[]; warnings?: Finding[] } = {};
-  try {
-    report = JSON.parse(run.stdout) as typeof report;
-  } catch {
-    // not JSON (an error, or another format)
-  }
-  return { ...run, violations: report.violations ?? [], warnings: report.warnings ?? [] };
-}
+/** nhictl's arguments reading the shared cluster: `args` then --cluster --kubeconfig <the e2e kubeconfig>. */
+const onCluster = (...args: string[]): string[] => [
+  ...args,
+  "--cluster",
+  "--kubeconfig",
+  cluster().kubeconfigPath,
+];
 
 /**
  * A kubeconfig that authenticates as a ServiceAccount's TokenRequest-minted token only (no client
@@ -85,20 +69,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
 
   before(async function () {
     this.timeout(120_000);
-    await cluster().kubectlOk([
-      "apply",
-      "--server-side",
-      "--force-conflicts",
-      "-f",
-      join(REPO_ROOT, "crds"),
-    ]);
-    await cluster().kubectlOk([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/nonhumanidentities.nhi.io",
-      "crd/nhipolicies.nhi.io",
-    ]);
+    await installCrds();
   });
 
   beforeEach(async function () {
@@ -155,28 +126,20 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const scopeExceeded = (r: Run): Finding | undefined =>
+  const scopeExceeded = (r: NhictlCheckRun): CheckFinding | undefined =>
     r.violations.find(
       (v) =>
         v.rule === "scope-exceeded" && v.identity === `system:serviceaccount:${ns()}:orders-api`,
     );
 
   it("offline, the binding names a Role and an identity it cannot see: no finding", async function () {
-    const r = await nhictl(["check", manifest, "--format", "json"]);
+    const r = await runNhictlCheck(["check", manifest, "--format", "json"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(scopeExceeded(r), undefined);
   });
 
   it("with --cluster --kubeconfig, the existing Role's permission exceeds the existing NHI's scopes", async function () {
-    const r = await nhictl([
-      "check",
-      manifest,
-      "--format",
-      "json",
-      "--cluster",
-      "--kubeconfig",
-      cluster().kubeconfigPath,
-    ]);
+    const r = await runNhictlCheck(onCluster("check", manifest, "--format", "json"));
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const f = scopeExceeded(r);
     assert.ok(f, JSON.stringify(r.violations));
@@ -189,7 +152,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
 
   it("with --cluster and KUBECONFIG, the same; and a binding within the scopes passes", async function () {
     const env = { KUBECONFIG: cluster().kubeconfigPath };
-    const r = await nhictl(["check", manifest, "--format", "json", "--cluster"], env);
+    const r = await runNhictlCheck(["check", manifest, "--format", "json", "--cluster"], env);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.ok(scopeExceeded(r), JSON.stringify(r.violations));
 
@@ -210,7 +173,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "cm-reader" },
       }),
     );
-    const pass = await nhictl(["check", ok, "--format", "json", "--cluster"], env);
+    const pass = await runNhictlCheck(["check", ok, "--format", "json", "--cluster"], env);
     assert.equal(pass.code, 0, pass.stdout + pass.stderr);
   });
 
@@ -229,21 +192,12 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
         "",
       ].join("\n"),
     );
-    const r = await nhictl([
-      "check",
-      manifest,
-      narrowed,
-      "--format",
-      "json",
-      "--cluster",
-      "--kubeconfig",
-      cluster().kubeconfigPath,
-    ]);
+    const r = await runNhictlCheck(onCluster("check", manifest, narrowed, "--format", "json"));
     assert.equal(r.code, 0, JSON.stringify(r.violations));
   });
 
   it("a kubeconfig that does not exist, or --kubeconfig without --cluster, is bad input (exit 2)", async function () {
-    const missing = await nhictl([
+    const missing = await runNhictlCheck([
       "check",
       manifest,
       "--cluster",
@@ -252,7 +206,12 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
     ]);
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /kubeconfig/);
-    const stray = await nhictl(["check", manifest, "--kubeconfig", cluster().kubeconfigPath]);
+    const stray = await runNhictlCheck([
+      "check",
+      manifest,
+      "--kubeconfig",
+      cluster().kubeconfigPath,
+    ]);
     assert.equal(stray.code, 2, stray.stderr);
     assert.match(stray.stderr, /--kubeconfig only applies with --cluster/);
   });
@@ -311,6 +270,10 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       return tokenKubeconfig(dir, await cluster().kube.mintToken(`${ns()}/${name}`));
     }
 
+    /** An nhictl command (JSON output) over the cluster as the reader of `kubeconfig`. */
+    const runAs = (kubeconfig: string, command: string[]): Promise<NhictlCheckRun> =>
+      runNhictlCheck([...command, "--cluster", "--kubeconfig", kubeconfig, "--format", "json"]);
+
     afterEach(async function () {
       for (const n of ["no-nhis", "no-bindings"]) {
         await cluster()
@@ -332,14 +295,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
         ["explain", `${ns()}/orders-api`],
         ["inventory"],
       ]) {
-        const r = await nhictl([
-          ...command,
-          "--cluster",
-          "--kubeconfig",
-          kubeconfig,
-          "--format",
-          "json",
-        ]);
+        const r = await runAs(kubeconfig, command);
         assert.equal(r.code, 2, `${command[0] ?? ""}: ${r.stdout}${r.stderr}`);
         assert.equal(r.stdout, "", `${command[0] ?? ""} printed a result from a partial read`);
         assert.match(
@@ -355,15 +311,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
         apiGroup: "rbac.authorization.k8s.io",
         resource: "clusterrolebindings",
       });
-      const r = await nhictl([
-        "check",
-        manifest,
-        "--cluster",
-        "--kubeconfig",
-        kubeconfig,
-        "--format",
-        "json",
-      ]);
+      const r = await runAs(kubeconfig, ["check", manifest]);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(
         r.stderr,
@@ -373,15 +321,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
 
     it("the same reader, allowed NHIs too, reads the cluster (the denial above was the only cause)", async function () {
       const kubeconfig = await readerWithout("no-bindings", { apiGroup: "none", resource: "none" });
-      const r = await nhictl([
-        "check",
-        manifest,
-        "--cluster",
-        "--kubeconfig",
-        kubeconfig,
-        "--format",
-        "json",
-      ]);
+      const r = await runAs(kubeconfig, ["check", manifest]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.ok(scopeExceeded(r), JSON.stringify(r.violations));
     });
@@ -413,15 +353,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
     }
 
     it("explain --cluster: the live binding, the live Role, the live NHI's scopes and what lies beyond them", async function () {
-      const r = await runNhictl([
-        "explain",
-        `${ns()}/orders-api`,
-        "--cluster",
-        "--kubeconfig",
-        cluster().kubeconfigPath,
-        "--format",
-        "json",
-      ]);
+      const r = await runNhictl(onCluster("explain", `${ns()}/orders-api`, "--format", "json"));
       assert.equal(r.code, 0, r.stderr);
       const e = JSON.parse(r.stdout) as Explained;
       assert.equal(e.identity, `system:serviceaccount:${ns()}:orders-api`);
@@ -442,27 +374,13 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       assert.deepEqual(e.beyondScopes, [
         `get secrets in namespace ${ns()} (RoleBinding ${ns()}/orders-secrets → Role ${ns()}/secret-reader)`,
       ]);
-      const text = await runNhictl([
-        "explain",
-        `${ns()}/orders-api`,
-        "--cluster",
-        "--kubeconfig",
-        cluster().kubeconfigPath,
-        "--no-color",
-      ]);
+      const text = await runNhictl(onCluster("explain", `${ns()}/orders-api`, "--no-color"));
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, new RegExp(`Claimed by NonHumanIdentity ${ns()}/orders-api`));
     });
 
     it("inventory --cluster: the claimed account with its live NHI and excess, the unclaimed one as shadow", async function () {
-      const r = await runNhictl([
-        "inventory",
-        "--cluster",
-        "--kubeconfig",
-        cluster().kubeconfigPath,
-        "--format",
-        "json",
-      ]);
+      const r = await runNhictl(onCluster("inventory", "--format", "json"));
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as {
         kind: string;
@@ -497,12 +415,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       );
       const runner = mine.find((i) => i.name === "batch-runner");
       assert.equal(runner?.shadow, true);
-      const table = await runNhictl([
-        "inventory",
-        "--cluster",
-        "--kubeconfig",
-        cluster().kubeconfigPath,
-      ]);
+      const table = await runNhictl(onCluster("inventory"));
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, new RegExp(`${ns()}\\s+orders-api\\s+orders-api`));
       assert.match(table.stdout, new RegExp(`${ns()}\\s+batch-runner\\s+shadow`));
@@ -534,14 +447,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
           )?.data?.token,
         { timeoutMs: 30_000 },
       );
-      const r = await runNhictl([
-        "inventory",
-        "--cluster",
-        "--kubeconfig",
-        cluster().kubeconfigPath,
-        "--format",
-        "json",
-      ]);
+      const r = await runNhictl(onCluster("inventory", "--format", "json"));
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as {
         identities: { namespace: string; name: string; legacyTokens: { name: string }[] }[];
@@ -580,7 +486,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
         ).replace(/namespace: certs$/gm, `namespace: ${ns()}`),
       );
       const kubeconfig = ["--cluster", "--kubeconfig", cluster().kubeconfigPath];
-      const first = await nhictl([
+      const first = await runNhictlCheck([
         "check",
         chart,
         ...kubeconfig,
@@ -603,7 +509,7 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       assert.match(dry.stdout, /nhipolicy\.nhi\.io\/\S+ created \(server dry run\)/);
       await cluster().kubectlOk(["create", "-f", file]);
 
-      const again = await nhictl(["check", chart, ...kubeconfig, "--format", "json"]);
+      const again = await runNhictlCheck(["check", chart, ...kubeconfig, "--format", "json"]);
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.equal(again.violations.length, 0);
       const accepted = again.warnings.filter((w) => w.rule === "secrets-read-cluster");

@@ -4,19 +4,16 @@
 // the members its cache happens to hold; `nhictl check` judges it with no ServiceAccount in the
 // files; `nhictl inventory --cluster` and `nhictl explain --cluster` show what the group holds.
 import assert from "node:assert/strict";
-import type { RunningOperator } from "../../operator/main.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
-import { sharedCluster, skipUnlessLocalApiServer } from "../harness/mocha.js";
+import { sharedCluster } from "../harness/mocha.js";
 import { runNhictl } from "../harness/nhictl.js";
 import { waitFor } from "../harness/wait.js";
-import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
+import { useRegisteredWebhook } from "./webhook-helpers.js";
 
 const CONFIG_NAME = "nhi-operator-groups-e2e";
 const RBAC = "rbac.authorization.k8s.io";
 
-let op: RunningOperator;
-let webhook: RegisteredWebhook | undefined;
 const cluster = (): Cluster => sharedCluster();
 
 const groupSubject = (name: string): Record<string, string> => ({
@@ -67,17 +64,15 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
   const created: KubeObject[] = [];
   let ns = "";
 
-  before(async function () {
-    this.timeout(120_000);
-    skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    webhook = await startRegisteredWebhook(CONFIG_NAME);
-    op = webhook.op;
+  const webhook = useRegisteredWebhook(CONFIG_NAME);
 
+  before(async function () {
+    this.timeout(60_000);
     // A namespace whose only ServiceAccount is the `default` the serviceaccount controller makes.
     ns = await cluster().createNamespace("groups");
     await waitFor(
       `the cache to hold ${ns}/default`,
-      () => op.cache.serviceAccount(ns, "default") !== undefined,
+      () => webhook.op.cache.serviceAccount(ns, "default") !== undefined,
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     const role = clusterRole(criticalRole, NODES_PROXY);
@@ -85,14 +80,13 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
     created.push(role);
     await waitFor(
       "the cache to see the ClusterRole",
-      () => op.cache.index.clusterRole(criticalRole) !== undefined,
+      () => webhook.op.cache.index.clusterRole(criticalRole) !== undefined,
       { timeoutMs: 10_000, intervalMs: 50 },
     );
   });
 
   after(async function () {
     this.timeout(60_000);
-    await webhook?.close();
     for (const o of created.reverse())
       await cluster().kube.delete(
         o.apiVersion,
@@ -104,7 +98,7 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
   });
 
   it("denies a critical ClusterRoleBinding to system:serviceaccounts:<ns> for every ServiceAccount of the namespace (its cache holds only `default`)", async function () {
-    const inCache = op.cache.index
+    const inCache = webhook.op.cache.index
       .serviceAccounts()
       .filter((s) => s.namespace === ns)
       .map((s) => s.name);
@@ -177,7 +171,7 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
     await waitFor(
       "the cache to see the Role",
       () =>
-        op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "secret-reader" }) !==
+        webhook.op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "secret-reader" }) !==
         undefined,
       { timeoutMs: 10_000, intervalMs: 50 },
     );
@@ -239,7 +233,7 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
     try {
       await waitFor(
         "the cache to resolve the NHIPolicy",
-        () => op.cache.policyAt(new Date()).sources.includes(policy),
+        () => webhook.op.cache.policyAt(new Date()).sources.includes(policy),
         { timeoutMs: 10_000, intervalMs: 50 },
       );
       // (The group already holds secrets-read through the previous test's binding: a new permission.)
@@ -248,7 +242,9 @@ describe("group subjects judged as holders (webhook and nhictl) on a real kube-a
       );
       await waitFor(
         "the cache to see the Role",
-        () => op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "exec" }) !== undefined,
+        () =>
+          webhook.op.cache.index.rulesOf({ kind: "Role", namespace: ns, name: "exec" }) !==
+          undefined,
         { timeoutMs: 10_000, intervalMs: 50 },
       );
       const v = await cluster().kube.apply(

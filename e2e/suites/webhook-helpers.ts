@@ -10,13 +10,38 @@ import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/ma
 import { webhookConfiguration } from "../../webhooks/config.js";
 import { silentLogger, type Log as Logger } from "../../edge/log.js";
 import type { KubeObject } from "../harness/kube.js";
-import { sharedCluster } from "../harness/mocha.js";
+import { sharedCluster, skipUnlessLocalApiServer } from "../harness/mocha.js";
 import { waitFor } from "../harness/wait.js";
 
 export interface RegisteredWebhook {
   op: RunningOperator;
   /** Unregisters the configuration, stops the operator and removes its certificates. */
   close(): Promise<void>;
+}
+
+/**
+ * The mocha hooks of a suite the registered webhook judges: before all, start it and register it as
+ * `configName` (skipped unless the API server runs on this machine, as it must reach the webhook on
+ * 127.0.0.1); after all, close it. Call inside the suite's `describe`, before its own hooks; `op` is
+ * the running operator once the hook has run.
+ */
+export function useRegisteredWebhook(configName: string): { readonly op: RunningOperator } {
+  let webhook: RegisteredWebhook | undefined;
+  before(async function () {
+    this.timeout(120_000);
+    skipUnlessLocalApiServer(this);
+    webhook = await startRegisteredWebhook(configName);
+  });
+  after(async function () {
+    this.timeout(60_000);
+    await webhook?.close();
+  });
+  return {
+    get op(): RunningOperator {
+      if (!webhook) throw new Error(`the webhook ${configName} is not started (before hook)`);
+      return webhook.op;
+    },
+  };
 }
 
 /**

@@ -8,18 +8,18 @@ import type { PolicyRule } from "../../core/rbac/types.js";
 import type { RunningOperator } from "../../operator/main.js";
 import type { Cluster } from "../harness/cluster.js";
 import type { KubeObject } from "../harness/kube.js";
-import { sharedCluster, skipUnlessLocalApiServer } from "../harness/mocha.js";
+import { sharedCluster } from "../harness/mocha.js";
 import { humanUser } from "../harness/users.js";
 import { waitFor } from "../harness/wait.js";
-import { startRegisteredWebhook, type RegisteredWebhook } from "./webhook-helpers.js";
+import { useRegisteredWebhook } from "./webhook-helpers.js";
 
 const LABEL = "nhi.io/webhook-e2e";
 /** Multi-line JSON is YAML that applyAs reads as text, not as a file name. */
 const doc = (o: unknown): string => JSON.stringify(o, null, 2);
 const CONFIG_NAME = "nhi-operator-e2e";
 
-let op: RunningOperator;
-let webhook: RegisteredWebhook | undefined;
+/** The registered webhook of the suite (useRegisteredWebhook). */
+let webhook: { readonly op: RunningOperator };
 
 function cluster(): Cluster {
   return sharedCluster();
@@ -71,7 +71,7 @@ async function must(obj: KubeObject): Promise<void> {
 async function cacheSeesNHI(ns: string, name: string): Promise<void> {
   await waitFor(
     `cache to see NHI ${ns}/${name}`,
-    () => op.cache.directory.nhiFor({ namespace: ns, name }) !== undefined,
+    () => webhook.op.cache.directory.nhiFor({ namespace: ns, name }) !== undefined,
     { timeoutMs: 10_000, intervalMs: 50 },
   );
 }
@@ -79,9 +79,50 @@ async function cacheSeesNHI(ns: string, name: string): Promise<void> {
 async function cacheSeesGrants(ns: string, name: string): Promise<void> {
   await waitFor(
     `cache to see grants of ${ns}/${name}`,
-    () => op.cache.index.grantsOf({ namespace: ns, name }).length > 0,
+    () => webhook.op.cache.index.grantsOf({ namespace: ns, name }).length > 0,
     { timeoutMs: 10_000, intervalMs: 50 },
   );
+}
+
+/**
+ * The orders-api NHI of every test: reads `resources` (core group) in its namespace, may edit its
+ * own NHI, and has a one-hour ServiceAccountToken.
+ */
+const ordersApiNhi = (ns: string, resources: string[]): KubeObject =>
+  nhi(ns, "orders-api", {
+    scopes: [
+      { namespaces: [ns], apiGroups: [""], resources, verbs: ["get", "list", "watch"] },
+      {
+        namespaces: [ns],
+        apiGroups: ["nhi.io"],
+        resources: ["nonhumanidentities"],
+        verbs: ["get", "patch", "update"],
+      },
+    ],
+    credentials: [
+      {
+        name: "ci",
+        type: "ServiceAccountToken",
+        secretName: "orders-ci-token",
+        ttl: "1h",
+        renewBefore: "20m",
+      },
+    ],
+  });
+
+/** RBAC lets orders-api edit its own NHI, so only the webhook stands between it and self-widening. */
+async function letOrdersApiEditItsNhi(ns: string): Promise<void> {
+  await must(
+    role(ns, "self-edit", [
+      {
+        apiGroups: ["nhi.io"],
+        resources: ["nonhumanidentities"],
+        verbs: ["get", "patch", "update"],
+      },
+    ]),
+  );
+  await must(roleBinding(ns, "self-edit", "Role", "self-edit", "orders-api"));
+  await cacheSeesGrants(ns, "orders-api");
 }
 
 async function withPolicy(spec: Record<string, unknown>, test: () => Promise<void>): Promise<void> {
@@ -89,7 +130,7 @@ async function withPolicy(spec: Record<string, unknown>, test: () => Promise<voi
   await must({ apiVersion: "nhi.io/v1alpha1", kind: "NHIPolicy", metadata: { name }, spec });
   await waitFor(
     `cache to resolve NHIPolicy ${name}`,
-    () => op.cache.policyAt(new Date()).sources.includes(name),
+    () => webhook.op.cache.policyAt(new Date()).sources.includes(name),
     { timeoutMs: 10_000, intervalMs: 50 },
   );
   try {
@@ -98,57 +139,20 @@ async function withPolicy(spec: Record<string, unknown>, test: () => Promise<voi
     await cluster().kube.delete("nhi.io/v1alpha1", "NHIPolicy", name);
     await waitFor(
       `cache to drop NHIPolicy ${name}`,
-      () => !op.cache.policyAt(new Date()).sources.includes(name),
+      () => !webhook.op.cache.policyAt(new Date()).sources.includes(name),
       { timeoutMs: 10_000, intervalMs: 50 },
     );
   }
 }
 
 describe("admission webhook on a real kube-apiserver", function () {
+  webhook = useRegisteredWebhook(CONFIG_NAME);
   let ns = "";
-
-  before(async function () {
-    this.timeout(120_000);
-    skipUnlessLocalApiServer(this); // the API server must reach the webhook on 127.0.0.1
-    webhook = await startRegisteredWebhook(CONFIG_NAME);
-    op = webhook.op;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await webhook?.close();
-  });
 
   beforeEach(async function () {
     ns = await cluster().createNamespace("wh", { [LABEL]: "true" });
     for (const name of ["orders-api", "deployer", "powerful", "stray"]) await must(sa(ns, name));
-    await must(
-      nhi(ns, "orders-api", {
-        scopes: [
-          {
-            namespaces: [ns],
-            apiGroups: [""],
-            resources: ["configmaps"],
-            verbs: ["get", "list", "watch"],
-          },
-          {
-            namespaces: [ns],
-            apiGroups: ["nhi.io"],
-            resources: ["nonhumanidentities"],
-            verbs: ["get", "patch", "update"],
-          },
-        ],
-        credentials: [
-          {
-            name: "ci",
-            type: "ServiceAccountToken",
-            secretName: "orders-ci-token",
-            ttl: "1h",
-            renewBefore: "20m",
-          },
-        ],
-      }),
-    );
+    await must(ordersApiNhi(ns, ["configmaps"]));
     await must(
       nhi(ns, "deployer", {
         scopes: [
@@ -334,7 +338,7 @@ describe("admission webhook on a real kube-apiserver", function () {
       );
       assert.equal(noReason.allowed, false);
       assert.match(noReason.message, /needs a reason/);
-      const before = await (await fetch(`${op.server.metricsUrl}/metrics`)).text();
+      const before = await (await fetch(`${webhook.op.server.metricsUrl}/metrics`)).text();
       const v = await cluster().applyAs(
         doc(
           roleBinding(ns, "bg", "ClusterRole", "edit", "orders-api", {
@@ -348,7 +352,7 @@ describe("admission webhook on a real kube-apiserver", function () {
         v.warnings.some((w) => w.includes("break-glass") && w.includes("INC-7 restore")),
         JSON.stringify(v.warnings),
       );
-      const after = await (await fetch(`${op.server.metricsUrl}/metrics`)).text();
+      const after = await (await fetch(`${webhook.op.server.metricsUrl}/metrics`)).text();
       const count = (t: string): number =>
         Number(
           /nhi_webhook_break_glass_total\{resource="rolebindings.rbac.authorization.k8s.io"\} (\d+)/.exec(
@@ -417,42 +421,8 @@ describe("admission webhook on a real kube-apiserver", function () {
   });
 
   it("an NHI cannot widen itself", async function () {
-    await must(
-      role(ns, "self-edit", [
-        {
-          apiGroups: ["nhi.io"],
-          resources: ["nonhumanidentities"],
-          verbs: ["get", "patch", "update"],
-        },
-      ]),
-    );
-    await must(roleBinding(ns, "self-edit", "Role", "self-edit", "orders-api"));
-    await cacheSeesGrants(ns, "orders-api");
-    const wider = nhi(ns, "orders-api", {
-      scopes: [
-        {
-          namespaces: [ns],
-          apiGroups: [""],
-          resources: ["configmaps", "secrets"],
-          verbs: ["get", "list", "watch"],
-        },
-        {
-          namespaces: [ns],
-          apiGroups: ["nhi.io"],
-          resources: ["nonhumanidentities"],
-          verbs: ["get", "patch", "update"],
-        },
-      ],
-      credentials: [
-        {
-          name: "ci",
-          type: "ServiceAccountToken",
-          secretName: "orders-ci-token",
-          ttl: "1h",
-          renewBefore: "20m",
-        },
-      ],
-    });
+    await letOrdersApiEditItsNhi(ns);
+    const wider = ordersApiNhi(ns, ["configmaps", "secrets"]);
     const v = await cluster().applyAs(doc(wider), { serviceAccount: `${ns}/orders-api` });
     assert.equal(v.allowed, false, v.message);
     assert.match(v.message, /\[nhi-self-widening\]/);
@@ -506,7 +476,8 @@ describe("admission webhook on a real kube-apiserver", function () {
     assert.ok(created.allowed, created.message);
     await waitFor(
       "cache to see the token Secret",
-      () => op.cache.secretType(ns, "stray-token") === "kubernetes.io/service-account-token",
+      () =>
+        webhook.op.cache.secretType(ns, "stray-token") === "kubernetes.io/service-account-token",
       { timeoutMs: 10_000, intervalMs: 50 },
     );
     const v = await cluster().applyAs(
@@ -527,18 +498,7 @@ describe("admission webhook on a real kube-apiserver", function () {
 
   it("break-glass is for people: a ServiceAccount's own token cannot break glass to widen its NHI; users with client certificates can, and under allowedGroups only members", async function () {
     this.timeout(120_000);
-    // orders-api may edit its own NHI (RBAC): only the webhook stands between it and self-widening.
-    await must(
-      role(ns, "self-edit", [
-        {
-          apiGroups: ["nhi.io"],
-          resources: ["nonhumanidentities"],
-          verbs: ["get", "patch", "update"],
-        },
-      ]),
-    );
-    await must(roleBinding(ns, "self-edit", "Role", "self-edit", "orders-api"));
-    await cacheSeesGrants(ns, "orders-api");
+    await letOrdersApiEditItsNhi(ns);
     // Two people, authenticated by client certificates the cluster's CA signed (CSR API), who may write Secrets here.
     const alice = await humanUser(cluster(), "alice", ["sre"]);
     const bob = await humanUser(cluster(), "bob", ["devs"]);
@@ -562,31 +522,7 @@ describe("admission webhook on a real kube-apiserver", function () {
       "nhi.io/break-glass": "true",
       "nhi.io/break-glass-reason": "INC-9 restore orders",
     };
-    const wider = nhi(ns, "orders-api", {
-      scopes: [
-        {
-          namespaces: [ns],
-          apiGroups: [""],
-          resources: ["configmaps", "secrets"],
-          verbs: ["get", "list", "watch"],
-        },
-        {
-          namespaces: [ns],
-          apiGroups: ["nhi.io"],
-          resources: ["nonhumanidentities"],
-          verbs: ["get", "patch", "update"],
-        },
-      ],
-      credentials: [
-        {
-          name: "ci",
-          type: "ServiceAccountToken",
-          secretName: "orders-ci-token",
-          ttl: "1h",
-          renewBefore: "20m",
-        },
-      ],
-    });
+    const wider = ordersApiNhi(ns, ["configmaps", "secrets"]);
     wider.metadata = { ...wider.metadata, annotations: BREAK_GLASS };
     // A long-lived token Secret for the governed orders-api: legacy-token-forbidden, unless glass is broken.
     const foreverToken = (name: string): string =>

@@ -2,7 +2,8 @@
 // audit.k8s.io/v1 EventLists here, on a port and certificate of its own. Events wait in a bounded
 // queue and are judged by core/audit one at a time; a batch that does not fit is refused with 429
 // and Retry-After (the API server retries it, then drops it on its side) and counted, so a flood
-// costs bounded memory and CPU. New findings go to `onFinding` (Events, metrics).
+// costs bounded memory and CPU. New findings go to `onFinding` (Events, metrics, the NHI's
+// status.anomalies); findings that grew go to `onUpdate` now and then (their last seen and count).
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Counter, Gauge, type Registry } from "prom-client";
@@ -26,6 +27,10 @@ export interface AuditSinkOptions {
   /** Largest request body accepted (default 16 MiB). */
   maxBodyBytes?: number;
   onFinding(f: AuditFinding): void;
+  /** Findings that grew since (more events, a later last seen), at most every `updateEveryMs`. */
+  onUpdate?(f: AuditFinding): void;
+  /** Default 15 s. */
+  updateEveryMs?: number;
   registry?: Registry;
   logger: Log;
 }
@@ -96,6 +101,13 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
     setImmediate(step);
   };
 
+  const updates = opts.onUpdate
+    ? setInterval(() => {
+        for (const f of opts.detector.takeUpdated()) opts.onUpdate?.(f);
+      }, opts.updateEveryMs ?? 15_000)
+    : undefined;
+  updates?.unref();
+
   const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
     const reply = (code: number, body: unknown, headers: Record<string, string> = {}): void => {
       res.writeHead(code, { "Content-Type": "application/json", ...headers });
@@ -162,6 +174,7 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
     stats: () => ({ ...counts, queued: queue.length - head }),
     close: () =>
       new Promise<void>((resolve) => {
+        if (updates) clearInterval(updates);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -12,6 +12,7 @@ import { ROLLOUT_RESTART_KINDS } from "../../core/workloads/pod-template.js";
 import { INVENTORY_KEY, InventoryController } from "./inventory/reconcile.js";
 import { LifetimeController } from "./lifetime/reconcile.js";
 import { REPORTS_KEY, ReportsController } from "./reports/reconcile.js";
+import { ResponseController } from "./response/reconcile.js";
 import { ControllerMetrics } from "./metrics.js";
 import { nullLog } from "../../edge/log.js";
 import type { ControllerDeps } from "./types.js";
@@ -32,7 +33,13 @@ export interface RunningControllers {
   inventory(): Inventory | undefined;
   /** GET /inventory[?namespace=ns] as JSON; 503 until the first pass. Plain node handler (express can mount it). */
   inventoryHandler(req: IncomingMessage, res: ServerResponse): void;
-  queues: { inventory: WorkQueue; credentials: WorkQueue; lifetime: WorkQueue; reports: WorkQueue };
+  queues: {
+    inventory: WorkQueue;
+    credentials: WorkQueue;
+    lifetime: WorkQueue;
+    reports: WorkQueue;
+    response: WorkQueue;
+  };
   /** Resolves after the first complete inventory pass. */
   firstInventory: Promise<Inventory>;
   stop(): Promise<void>;
@@ -49,11 +56,13 @@ export function startControllers(o: StartOptions): RunningControllers {
     return r?.lastUsed ? Date.parse(r.lastUsed) : undefined;
   });
   const reports = new ReportsController(deps, () => inventory.inventory());
+  const response = new ResponseController(deps);
   const queues = {
     inventory: new WorkQueue("inventory"),
     credentials: new WorkQueue("credentials"),
     lifetime: new WorkQueue("lifetime"),
     reports: new WorkQueue("reports"),
+    response: new WorkQueue("response"),
   };
   for (const q of Object.values(queues)) metrics?.watchQueue(q);
 
@@ -74,6 +83,7 @@ export function startControllers(o: StartOptions): RunningControllers {
       const k = `${n.metadata.namespace ?? "default"}/${n.metadata.name}`;
       queues.credentials.add(k);
       queues.lifetime.add(k);
+      queues.response.add(k);
     }
   };
   const unsubscribe = o.source.onChange((c) => {
@@ -82,6 +92,8 @@ export function startControllers(o: StartOptions): RunningControllers {
     if (c.kind === "NonHumanIdentity" && c.namespace) {
       queues.credentials.add(`${c.namespace}/${c.name}`);
       queues.lifetime.add(`${c.namespace}/${c.name}`);
+      // Findings the audit sink recorded in status.anomalies wait for their onAnomaly response.
+      queues.response.add(`${c.namespace}/${c.name}`);
     } else if (c.kind === "Secret" && c.namespace) {
       for (const n of issuingNhis(o.source.snapshot(), c.namespace))
         queues.credentials.add(`${c.namespace}/${n}`);
@@ -118,6 +130,7 @@ export function startControllers(o: StartOptions): RunningControllers {
     ),
     runWorkers(queues.lifetime, 1, (k) => lifetime.reconcile(k), hooks("lifetime")),
     runWorkers(queues.reports, 1, (k) => reports.reconcile(k), hooks("reports")),
+    runWorkers(queues.response, 1, (k) => response.reconcile(k), hooks("response")),
   ]);
 
   return {

@@ -31,6 +31,8 @@ export interface ControllerDeps {
   unusedAfterMs?: number;
   /** Overlap between a verified new token and revoking the old one. */
   tokenOverlapMs?: number;
+  /** BehaviourAnomalous stays True this long after a finding's last event (default 24h). */
+  anomalyWindowMs?: number;
   /** Test hook: called after each rotation step is performed (the crash e2e kills the process here). */
   afterStep?: (kind: string, key: string) => void;
 }

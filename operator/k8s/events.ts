@@ -2,6 +2,7 @@
 // then counted into the same Event, like client-go's EventRecorder does. Messages are built from
 // names, phases and reason codes only; a final scrub refuses anything that looks like a token.
 import { randomBytes } from "node:crypto";
+import { NHI_API_VERSION } from "../../core/nhi/types.js";
 import { redactTokens } from "../../core/redact.js";
 import type { KubeRest } from "./rest.js";
 
@@ -11,6 +12,19 @@ export interface EventTarget {
   namespace: string;
   name: string;
   uid?: string;
+}
+
+/** An Event's target for a NonHumanIdentity (its uid when known, so the Event follows that object). */
+export function nhiEventTarget(nhi: {
+  metadata: { namespace?: string; name: string; uid?: string };
+}): EventTarget {
+  return {
+    apiVersion: NHI_API_VERSION,
+    kind: "NonHumanIdentity",
+    namespace: nhi.metadata.namespace ?? "default",
+    name: nhi.metadata.name,
+    ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
+  };
 }
 
 export interface RecordedEvent {

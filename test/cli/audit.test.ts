@@ -203,4 +203,133 @@ describe("nhictl audit analyze", function () {
       ).findings.map((f) => f.rule),
     ).not.to.include("token-minted-elsewhere");
   });
+
+  it("--baseline FILE: what one run learned, the next judges by; a damaged file is said and replaced", function () {
+    const file = join(dir, "baseline.json");
+    const learn = nhictl([
+      "audit",
+      "analyze",
+      `${FX}/pod-bound-in-scope.jsonl`,
+      ...MANIFESTS,
+      "--baseline",
+      file,
+      "--learning-window",
+      "1",
+    ]);
+    expect(learn.code).to.equal(0);
+    expect(learn.stdout).to.match(/baseline .*baseline\.json: 1 identity, 0 still learning/);
+    const stored = JSON.parse(readFileSync(file, "utf8")) as {
+      apiVersion: string;
+      identities: Record<string, { sources: string[]; clients: string[] }>;
+    };
+    expect(stored.apiVersion).to.equal("nhi.io/audit-baseline/v1");
+    expect(stored.identities["system:serviceaccount:shop:api"]).to.deep.include({
+      sources: ["own pod"],
+      clients: ["shop-api"],
+    });
+    const use = (baseline: string[]): Json =>
+      JSON.parse(
+        nhictl([
+          "audit",
+          "analyze",
+          `${FX}/unbound-token-use.jsonl`,
+          ...MANIFESTS,
+          "--format",
+          "json",
+          "--learning-window",
+          "1",
+          ...baseline,
+        ]).stdout,
+      ) as Json;
+    // Without the baseline the unbound token's first use is where learning starts: nothing new.
+    expect(use([]).findings.map((f) => f.rule)).not.to.include("new-behaviour");
+    const judged = use(["--baseline", file]).findings.filter((f) => f.rule === "new-behaviour");
+    expect(judged.map((f) => `${f.severity} ${f.message}`)).to.deep.equal([
+      "medium new source after its learning window: 127.0.0.0/24",
+    ]);
+
+    writeFileSync(
+      file,
+      '{"apiVersion":"nhi.io/audit-baseline/v1","identities":{"x":{"first":"?"}}}',
+    );
+    const damaged = nhictl([
+      "audit",
+      "analyze",
+      `${FX}/pod-bound-in-scope.jsonl`,
+      ...MANIFESTS,
+      "--baseline",
+      file,
+    ]);
+    expect(damaged.stderr).to.match(
+      /baseline\.json: not a baseline nhictl can use \(identities\["x"\]\.first is not a time.*\); starting a fresh one/,
+    );
+    expect(damaged.code).to.equal(0);
+    expect(
+      Object.keys((JSON.parse(readFileSync(file, "utf8")) as { identities: object }).identities),
+    ).to.deep.equal(["system:serviceaccount:shop:api"]);
+  });
+});
+
+describe("nhictl audit rightsize", function () {
+  this.timeout(90_000);
+  let dir = "";
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "nhictl-rightsize-"));
+    writeFileSync(
+      join(dir, "rbac.yaml"),
+      `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: api, namespace: shop}
+rules:
+  - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch, update]}
+  - {apiGroups: [""], resources: [secrets], verbs: [get], resourceNames: [api-db]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: api, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: api}
+subjects: [{kind: ServiceAccount, name: api, namespace: shop}]
+`,
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints per identity its NHI scopes, the Role that would suffice and what it would remove; json too", function () {
+    const args = [
+      "audit",
+      "rightsize",
+      `${FX}/pod-bound-in-scope.jsonl`,
+      `${FX}/pod-bound-watch.jsonl`,
+      ...MANIFESTS,
+      "--manifests",
+      join(dir, "rbac.yaml"),
+    ];
+    const text = nhictl(args);
+    expect(text.code).to.equal(0);
+    expect(text.stdout).to.include("system:serviceaccount:shop:api (NHI shop/api): 3 requests");
+    expect(text.stdout).to.include("NHI scopes now:");
+    expect(text.stdout).to.match(
+      /kind: Role\n\s+metadata:\n\s+name: api-rightsized\n\s+namespace: shop/,
+    );
+    expect(text.stdout).to.include(
+      "- update configmaps in namespace shop  (RoleBinding shop/api → Role shop/api)",
+    );
+    const json = JSON.parse(nhictl([...args, "--format", "json"]).stdout) as {
+      identities: {
+        identity: string;
+        removed: { permission: string }[];
+        roles: { rules: unknown[] }[];
+      }[];
+    };
+    expect(json.identities.map((i) => i.identity)).to.deep.equal([
+      "system:serviceaccount:shop:api",
+    ]);
+    expect(json.identities[0]?.removed.map((r) => r.permission)).to.deep.equal([
+      "update configmaps in namespace shop",
+      'get secrets named "api-db" in namespace shop',
+    ]);
+    expect(json.identities[0]?.roles[0]?.rules).to.deep.equal([
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+    ]);
+  });
 });

@@ -8,6 +8,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
 import type { AddressInfo } from "node:net";
 import type { HandlerResult } from "../handler.js";
 import type { Log } from "../../edge/log.js";
@@ -51,7 +52,32 @@ export interface RunningWebhookServer {
   http: HttpServer;
   url: string;
   metricsUrl: string;
+  /** Swaps the client CA (started with `clientCa`); throws, keeping the current one, on a PEM with no usable certificate. */
+  setClientCa(pem: string): void;
   close(): Promise<void>;
+}
+
+/**
+ * Node's setSecureContext replaces the whole TLS context, and the certificate sources call it to
+ * swap the serving pair: without this, the first swap (the self-managed source's right at start)
+ * would drop the client CA and refuse the API server. Every context set on the server keeps the
+ * current client CA; setClientCa swaps it under the current serving pair.
+ */
+function keepClientCa(https: HttpsServer, first: SecureContextOptions, clientCa: string) {
+  const replace = https.setSecureContext.bind(https);
+  let served = first;
+  let ca = clientCa;
+  https.setSecureContext = (options: SecureContextOptions): void => {
+    replace({ ...options, ca });
+    served = options;
+  };
+  return (pem: string): void => {
+    if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+      throw new Error("the client CA file holds no PEM certificate");
+    createSecureContext({ ca: pem }); // throws on a malformed certificate
+    replace({ ...served, ca: pem });
+    ca = pem;
+  };
 }
 
 interface BodyParserError {
@@ -175,6 +201,16 @@ export async function startWebhookServer(
     },
     admissionApp(opts),
   );
+  const setClientCa =
+    opts.clientCa !== undefined
+      ? keepClientCa(
+          https,
+          { cert: opts.tls.cert, key: opts.tls.key, minVersion: "TLSv1.2" },
+          opts.clientCa,
+        )
+      : (): void => {
+          throw new Error("the webhook was started without a client CA (--client-ca-file)");
+        };
   https.keepAliveTimeout = 60_000;
   https.on("tlsClientError", () => undefined); // scanners and aborted handshakes are not our errors
   const http = createHttpServer(healthApp(opts));
@@ -200,6 +236,7 @@ export async function startWebhookServer(
     http,
     url: `https://${shown(host)}:${port}${ADMISSION_PATH}`,
     metricsUrl: `http://${shown(metricsHost)}:${metricsPort}`,
+    setClientCa,
     close: async () => {
       await Promise.all([close(https), close(http)]);
     },

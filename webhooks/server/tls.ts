@@ -54,3 +54,53 @@ export class FileCertificateSource {
     this.timer = undefined;
   }
 }
+
+/**
+ * The client CA (--client-ca-file), re-read when the file changes — a mounted ConfigMap changes by
+ * symlink swap, as the serving certificate's Secret does. A file that holds no usable certificate
+ * keeps the current CA (apply throws).
+ */
+export class ClientCaFile {
+  private stamp = "";
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly logger: Log,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  private currentStamp(): string {
+    const s = statSync(this.file);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  }
+
+  /** Reads the CA now (throws when unreadable: a server that must authenticate callers must not start without it). */
+  load(): string {
+    this.stamp = this.currentStamp();
+    return readFileSync(this.file, "utf8");
+  }
+
+  /** Polls the file and hands a changed CA to `apply`; when apply throws, the current CA stays. */
+  watch(apply: (pem: string) => void): void {
+    this.stop();
+    this.timer = setInterval(() => {
+      try {
+        if (this.currentStamp() === this.stamp) return;
+        apply(this.load());
+        this.logger.info("reloaded the client CA", { clientCaFile: this.file });
+      } catch (err) {
+        this.logger.warn("could not reload the client CA; keeping the current one", {
+          clientCaFile: this.file,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -63,6 +63,23 @@ measures them: every verb here must appear in the API server's audit log of the 
 - apiGroups: [wgpolicyk8s.io]
   resources: [policyreports]
   verbs: [create, patch]
+{{- if and .Values.auditSink.enabled .Values.auditSink.response }}
+# onAnomaly Rotate/Suspend (chart README "Runtime detection"): suspend an NHI, park and restore a
+# suspended identity's binding subjects (bind: an update must not need the role's permissions),
+# delete the pod whose token was replayed.
+- apiGroups: [nhi.io]
+  resources: [nonhumanidentities]
+  verbs: [patch]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [rolebindings, clusterrolebindings]
+  verbs: [get, update]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, clusterroles]
+  verbs: [bind]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, delete]
+{{- end }}
 {{- if not .Values.certManager.enabled }}
 - apiGroups: [admissionregistration.k8s.io]
   resources: [validatingwebhookconfigurations]

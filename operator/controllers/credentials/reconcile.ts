@@ -55,6 +55,7 @@ import {
   DEFAULT_LEGACY_MAX_AGE_MS,
   DEFAULT_TOKEN_OVERLAP_MS,
 } from "../../../core/rotation/index.js";
+import { nhiEventTarget } from "../../k8s/events.js";
 
 interface SecretObject {
   apiVersion?: string;
@@ -580,13 +581,7 @@ export class CredentialsController {
   ): Promise<void> {
     await this.d.events
       .record({
-        target: {
-          apiVersion: "nhi.io/v1alpha1",
-          kind: "NonHumanIdentity",
-          namespace: nhi.metadata.namespace ?? "default",
-          name: nhi.metadata.name,
-          ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
-        },
+        target: nhiEventTarget(nhi),
         type,
         reason,
         message,

@@ -11,6 +11,7 @@ import {
   type TlsCertificateRecord,
 } from "../../../core/inventory/index.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../../../core/policy/settings.js";
+import { anomalyConditionChangesAt } from "../../../core/audit/response.js";
 import type { NonHumanIdentity, NonHumanIdentityStatus } from "../../../core/nhi/types.js";
 import { canonical } from "../../k8s/status-writer.js";
 import { isNotFound } from "../../k8s/rest.js";
@@ -19,6 +20,7 @@ import { nullLog } from "../../../edge/log.js";
 import type { ControllerDeps } from "../types.js";
 import { tlsTransitionEvents, transitionEvents } from "./decide.js";
 import { CredentialFactsReader, TlsCertificateReader } from "./facts.js";
+import { nhiEventTarget } from "../../k8s/events.js";
 
 export const INVENTORY_KEY = "all";
 /** Even when nothing changes, look again this often. */
@@ -83,7 +85,14 @@ export class InventoryController {
       if (!rec) continue;
       if (rec.nextAt !== undefined) next = Math.min(next, rec.nextAt);
       try {
-        await this.writeStatus(nhi, desiredStatus(this.known(nhi), rec, now), rec);
+        const known = this.known(nhi);
+        await this.writeStatus(nhi, desiredStatus(known, rec, now, this.d.anomalyWindowMs), rec);
+        const turns = anomalyConditionChangesAt(
+          known.status?.anomalies,
+          now,
+          this.d.anomalyWindowMs,
+        );
+        if (turns !== undefined) next = Math.min(next, turns);
       } catch (e) {
         if (!isNotFound(e)) firstError ??= e; // an NHI deleted meanwhile is not an error
       }
@@ -122,12 +131,18 @@ export class InventoryController {
     }
   }
 
-  /** The NHI with the status this process last wrote when the source has not caught up yet. */
+  /**
+   * The NHI with the status this process last wrote when the source has not caught up yet; its
+   * status.anomalies always as the source has it (the audit sink writes them, not this controller).
+   */
   private known(nhi: NonHumanIdentity): NonHumanIdentity {
     const w = this.written.get(
       `${nhi.metadata.namespace ?? "default"}/${nhi.metadata.name}/${nhi.metadata.uid ?? ""}`,
     );
-    return w ? { ...nhi, status: w.value } : nhi;
+    if (!w) return nhi;
+    const { anomalies: _stale, ...value } = w.value;
+    const anomalies = nhi.status?.anomalies;
+    return { ...nhi, status: anomalies ? { ...value, anomalies } : value };
   }
 
   private async writeStatus(
@@ -149,13 +164,7 @@ export class InventoryController {
     for (const e of transitionEvents(before, desired, rec)) {
       await this.d.events
         .record({
-          target: {
-            apiVersion: "nhi.io/v1alpha1",
-            kind: "NonHumanIdentity",
-            namespace: ns,
-            name: nhi.metadata.name,
-            ...(nhi.metadata.uid ? { uid: nhi.metadata.uid } : {}),
-          },
+          target: nhiEventTarget(nhi),
           ...e,
         })
         .catch((err: unknown) =>

@@ -4,6 +4,11 @@ import type { Inventory, IdentityRecord } from "../../../core/inventory/inventor
 import type { TlsCertificateRecord } from "../../../core/inventory/tls.js";
 import { CATALOGUE_BY_ID } from "../../../core/policy/catalogue.js";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../../../core/rotation/state.js";
+import type { AnomalyRecord } from "../../../core/nhi/types.js";
+import { AUDIT_RULES, type AuditRuleId } from "../../../core/audit/rules.js";
+
+/** An NHI's recent runtime-detection findings (status.anomalies within the window). */
+export type AnomaliesOf = (namespace: string, nhi: string) => readonly AnomalyRecord[];
 
 export const REPORT_NAME = "nhi-operator";
 export const REPORT_API = "wgpolicyk8s.io/v1alpha2";
@@ -30,7 +35,42 @@ export interface PolicyReport {
   results: ReportResult[];
 }
 
-function resultsOf(r: IdentityRecord, seconds: number): ReportResult[] {
+/** Runtime-detection findings (the audit sink's, on the NHI's status) as results of policy nhi-runtime. */
+function anomalyResults(
+  anomalies: readonly AnomalyRecord[],
+  base: Omit<ReportResult, "policy" | "rule" | "result" | "severity" | "category" | "message">,
+): ReportResult[] {
+  return anomalies.map((a) => {
+    const rule = AUDIT_RULES[a.rule as AuditRuleId] as
+      (typeof AUDIT_RULES)[AuditRuleId] | undefined;
+    const e = a.evidence ?? {};
+    const properties: Record<string, string> = {
+      ...base.properties,
+      firstSeen: a.firstSeen,
+      lastSeen: a.lastSeen,
+      count: String(a.count),
+    };
+    if (e.sourceIPs?.length) properties.sourceIPs = e.sourceIPs.join(", ");
+    if (e.userAgents?.length) properties.userAgents = e.userAgents.join(", ");
+    if (e.credentials?.length) properties.credentials = e.credentials.join(", ");
+    if (a.response)
+      properties.response = `${a.response.action}: ${a.response.message}`.slice(0, 1024);
+    return {
+      ...base,
+      policy: "nhi-runtime",
+      rule: a.rule,
+      result: a.severity === "high" || a.severity === "critical" ? "fail" : "warn",
+      severity: a.severity,
+      category: rule?.owasp[0]?.split(":")[0]
+        ? `OWASP ${rule.owasp[0].split(":")[0]}`
+        : "OWASP NHI",
+      message: a.message,
+      properties,
+    };
+  });
+}
+
+function resultsOf(r: IdentityRecord, seconds: number, anomaliesOf?: AnomaliesOf): ReportResult[] {
   const resource =
     r.nhi !== undefined
       ? [
@@ -145,6 +185,8 @@ function resultsOf(r: IdentityRecord, seconds: number): ReportResult[] {
       category: "OWASP NHI",
       message: `${r.name} is within its declaration`,
     });
+  if (r.nhi !== undefined && anomaliesOf)
+    out.push(...anomalyResults(anomaliesOf(r.namespace, r.nhi), base));
   return out;
 }
 
@@ -199,11 +241,19 @@ function tlsResultsOf(t: TlsCertificateRecord, seconds: number): ReportResult[] 
 }
 
 /** One report per namespace with identities or TLS Secrets in it, results capped to keep objects small. */
-export function policyReports(inv: Inventory, nowMs: number, maxResults = 1000): PolicyReport[] {
+export function policyReports(
+  inv: Inventory,
+  nowMs: number,
+  maxResults = 1000,
+  anomaliesOf?: AnomaliesOf,
+): PolicyReport[] {
   const seconds = Math.floor(nowMs / 1000);
   const byNs = new Map<string, ReportResult[]>();
   for (const r of inv.identities)
-    byNs.set(r.namespace, [...(byNs.get(r.namespace) ?? []), ...resultsOf(r, seconds)]);
+    byNs.set(r.namespace, [
+      ...(byNs.get(r.namespace) ?? []),
+      ...resultsOf(r, seconds, anomaliesOf),
+    ]);
   for (const t of inv.tlsCertificates) {
     const results = tlsResultsOf(t, seconds);
     if (results.length === 0) continue;

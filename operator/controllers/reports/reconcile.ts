@@ -7,6 +7,9 @@ import { isNotFound } from "../../k8s/rest.js";
 import type { ProcessResult } from "../../k8s/queue.js";
 import type { ControllerDeps } from "../types.js";
 import { policyReports, REPORT_API, type PolicyReport } from "./decide.js";
+import { DEFAULT_ANOMALY_WINDOW_MS } from "../../../core/audit/response.js";
+import type { AnomalyRecord } from "../../../core/nhi/types.js";
+import { parseTime } from "../../../core/rotation/state.js";
 
 export const REPORTS_KEY = "reports";
 const CRD_RECHECK_MS = 5 * 60_000;
@@ -40,7 +43,18 @@ export class ReportsController {
     if (!this.crd.available) return { requeueAfterMs: CRD_RECHECK_MS };
     const inv = this.inventory();
     if (!inv) return {};
-    for (const report of policyReports(inv, now)) {
+    // Findings within the BehaviourAnomalous window; older ones stay on the NHI's status only.
+    const window = this.d.anomalyWindowMs ?? DEFAULT_ANOMALY_WINDOW_MS;
+    const nhis = new Map(
+      this.d.source
+        .snapshot()
+        .nhis.map((n) => [`${n.metadata.namespace ?? "default"}/${n.metadata.name}`, n]),
+    );
+    const anomaliesOf = (ns: string, name: string): AnomalyRecord[] =>
+      (nhis.get(`${ns}/${name}`)?.status?.anomalies ?? []).filter(
+        (a) => (parseTime(a.lastSeen) ?? 0) + window > now,
+      );
+    for (const report of policyReports(inv, now, undefined, anomaliesOf)) {
       const k = report.metadata.namespace;
       const text = withoutTimestamps(report);
       if (this.written.get(k) === text) continue;

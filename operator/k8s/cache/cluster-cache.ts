@@ -2,9 +2,11 @@
 // effective-permission index incrementally), read without I/O. Two tiers:
 // - always (every replica, what the webhook reads): namespaces, ServiceAccounts, token Secrets
 //   (metadata, selected by type), the four RBAC kinds, NHIs and NHIPolicies;
-// - on startInventory() (the elected leader only, what the reconcilers read besides): Pods and
+// - on startInventory() (the elected leader, and every replica serving the audit sink, which
+//   judges tokens against their pods' IPs; what the reconcilers read besides): Pods and
 //   workloads (trimmed), every Secret's metadata and the TLS Secrets' names. A webhook replica that
-//   does not lead never lists a Pod, so its memory does not grow with the cluster's pods.
+//   neither leads nor serves the audit sink never lists a Pod, so its memory does not grow with the
+//   cluster's pods.
 // Secrets are watched as metadata only (PartialObjectMetadata): their values never reach this process.
 // Handlers update maps and notify listeners; they do no I/O.
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -117,6 +119,8 @@ export class ClusterCache implements ClusterView, InventorySource {
   private inventoryStarted = false;
   /** Built on first use, then kept up to date with `index` by the handlers below. */
   private graph: IdentityGraph | undefined;
+  /** Who needs the inventory informers running (startInventory/stopInventory). */
+  private readonly inventoryHolders = new Set<string>();
 
   constructor(
     kc: KubeConfig,
@@ -340,11 +344,18 @@ export class ClusterCache implements ClusterView, InventorySource {
     for (const i of this.informers) i.start();
   }
 
-  /** Starts the inventory informers too (the leader); resolves once they have all listed. */
-  async startInventory(timeoutMs = 120_000): Promise<void> {
-    this.inventoryStarted = true;
-    this.invalidateInventory();
-    for (const i of this.inventoryInformers) i.start();
+  /**
+   * Starts the inventory informers too, for `holder` (the leader's reconcilers, the audit sink);
+   * resolves once they have all listed. They run while any holder needs them.
+   */
+  async startInventory(holder = "leader", timeoutMs = 120_000): Promise<void> {
+    const first = this.inventoryHolders.size === 0;
+    this.inventoryHolders.add(holder);
+    if (first) {
+      this.inventoryStarted = true;
+      this.invalidateInventory();
+      for (const i of this.inventoryInformers) i.start();
+    }
     await waitFor(
       () => this.inventorySynced(),
       timeoutMs,
@@ -353,8 +364,13 @@ export class ClusterCache implements ClusterView, InventorySource {
     );
   }
 
-  /** Stops the inventory informers (leadership lost); their stores are reconciled by the next list. */
-  stopInventory(): void {
+  /**
+   * `holder` no longer needs the inventory informers (leadership lost); they stop when no holder is
+   * left (the audit sink keeps them on every replica). Their stores are reconciled by the next list.
+   */
+  stopInventory(holder = "leader"): void {
+    this.inventoryHolders.delete(holder);
+    if (this.inventoryHolders.size > 0) return;
     this.inventoryStarted = false;
     for (const i of this.inventoryInformers) i.stop();
     this.invalidateInventory();
@@ -369,6 +385,7 @@ export class ClusterCache implements ClusterView, InventorySource {
   stop(): void {
     for (const i of [...this.informers, ...this.inventoryInformers]) i.stop();
     this.inventoryStarted = false;
+    this.inventoryHolders.clear();
   }
 
   /** The webhook's view: true once every always-on informer has listed. */

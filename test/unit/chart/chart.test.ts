@@ -5,6 +5,9 @@ import { loadCrdDocuments, repoRoot } from "../../../crds/load.js";
 import { createValidator } from "../../../core/nhi/validate.js";
 import { formatFieldError } from "../../../core/nhi/validation.js";
 import { WEBHOOK_RULES, webhookConfiguration } from "../../../webhooks/config.js";
+import { ADMISSION_RULE_IDS } from "../../../core/policy/nhi-write.js";
+import { buildManifestSet } from "../../../cli/snapshot.js";
+import { inventoryFromSnapshot } from "../../../cli/inventory.js";
 import {
   ALL_FEATURES_ON,
   CHART_DIR,
@@ -68,6 +71,54 @@ describe("Helm chart charts/nhi-operator", function () {
       const errors = createValidator(loadCrdDocuments()).validateNonHumanIdentity(nhi);
       expect(errors.map(formatFieldError)).to.deep.equal([]);
     }
+  });
+
+  it("the operator's own identity is not Violating under default values: its one critical entry (secrets-read-cluster) is exempted by the chart's NHIPolicy, for its ServiceAccount only", () => {
+    const now = new Date("2026-11-29T12:00:00Z");
+    const identityOf = (objects: K8sObject[]) => {
+      const set = buildManifestSet(
+        objects.map((obj) => ({
+          obj: structuredClone(obj) as Record<string, unknown>,
+          location: { file: "helm template", line: 1 },
+          lineOf: () => 1,
+        })),
+        {
+          validator: createValidator(loadCrdDocuments()),
+          now,
+          knownRuleIds: new Set(ADMISSION_RULE_IDS),
+        },
+      );
+      expect(set.invalid.map((i) => i.errors.map(formatFieldError))).to.deep.equal([]);
+      const doc = inventoryFromSnapshot(set, undefined, now).document;
+      const self = doc.identities.find((i) => i.namespace === ns && i.name === "nhi-operator");
+      expect(self, "the operator's ServiceAccount is in the inventory").to.not.equal(undefined);
+      return self as NonNullable<typeof self>;
+    };
+    const self = identityOf(defaults);
+    expect(self.phase, self.reason).to.equal("Active");
+    expect(self.excessTotal).to.equal(0);
+    expect(self.catalogue.filter((h) => h.severity === "critical")).to.deep.equal([
+      { id: "secrets-read-cluster", severity: "critical", namespace: "*", exempt: true },
+    ]);
+    // What it still holds counts: cluster-wide Secret writes, TokenRequests and workload writes.
+    expect((self.risk.factors ?? []).map((f) => f.name)).to.include("privilege-high");
+    const policy = findObject(defaults, "NHIPolicy", "nhi-operator");
+    expect((policy.metadata.annotations as Record<string, string>)["helm.sh/hook"]).to.equal(
+      "pre-install",
+    );
+    expect(policy.spec).to.deep.include({
+      exemptions: [
+        {
+          serviceAccounts: [`${ns}/nhi-operator`],
+          rules: ["secrets-read-cluster"],
+          reason: (policy.spec as { exemptions: { reason: string }[] }).exemptions[0]?.reason,
+        },
+      ],
+    });
+    // Without the exemption the catalogue forbids it, as for any ServiceAccount.
+    const strict = identityOf(renderChart(ns, ["--set", "selfIdentity.exemption=false"]));
+    expect(strict.phase).to.equal("Violating");
+    expect(strict.reason).to.match(/secrets-read-cluster/);
   });
 
   it("binds the ServiceAccount to the ClusterRole and the Role (Lease) in its namespace; no Lease rights without controllers", () => {
@@ -190,6 +241,40 @@ describe("Helm chart charts/nhi-operator", function () {
     expect(findObject(defaults, "PodDisruptionBudget").spec).to.deep.include({ minAvailable: 1 });
   });
 
+  it("webhook.clientAuth mounts the API server's client CA from a ConfigMap and passes --client-ca-file; off by default", () => {
+    interface Pod {
+      containers: {
+        args: string[];
+        volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+      }[];
+      volumes: { name: string; configMap?: unknown }[];
+    }
+    const podOf = (objects: K8sObject[]): Pod =>
+      (findObject(objects, "Deployment").spec as { template: { spec: Pod } }).template.spec;
+    const off = podOf(defaults);
+    expect(off.containers[0]?.args).to.not.include("--client-ca-file");
+    expect(off.volumes.map((v) => v.name)).to.not.include("client-ca");
+
+    const on = podOf(
+      renderChart(ns, [
+        "--set",
+        "webhook.clientAuth.caConfigMap=apiserver-webhook-client-ca",
+        "--set",
+        "webhook.clientAuth.caKey=client-ca.pem",
+      ]),
+    );
+    const args = on.containers[0]?.args ?? [];
+    const file = args[args.indexOf("--client-ca-file") + 1] ?? "";
+    expect(args).to.include("--client-ca-file");
+    const mount = on.containers[0]?.volumeMounts.find((m) => m.name === "client-ca");
+    expect(mount).to.deep.include({ mountPath: "/client-ca", readOnly: true });
+    expect(file).to.equal(`${mount?.mountPath}/ca.crt`);
+    expect(on.volumes.find((v) => v.name === "client-ca")?.configMap).to.deep.equal({
+      name: "apiserver-webhook-client-ca",
+      items: [{ key: "client-ca.pem", path: "ca.crt" }],
+    });
+  });
+
   it("renders the optional kinds only when asked", () => {
     const optional = [
       "ServiceMonitor",
@@ -199,9 +284,15 @@ describe("Helm chart charts/nhi-operator", function () {
       "Certificate",
       "Issuer",
     ];
-    expect(defaults.filter((o) => optional.includes(o.kind))).to.deep.equal([]);
+    // The operator's own exemption (NHIPolicy nhi-operator) is not optional; the default policy is.
+    const selfExemption = (o: K8sObject): boolean =>
+      o.kind === "NHIPolicy" && o.metadata.name === "nhi-operator";
+    expect(defaults.filter((o) => optional.includes(o.kind) && !selfExemption(o))).to.deep.equal(
+      [],
+    );
     const all = renderChart(ns, ALL_FEATURES_ON);
     for (const kind of optional) findObject(all, kind);
+    findObject(all, "NHIPolicy", "default");
     const vwc = findObject(all, "ValidatingWebhookConfiguration");
     expect(vwc.metadata.annotations).to.deep.equal({
       "cert-manager.io/inject-ca-from": `${ns}/nhi-operator-webhook`,
@@ -259,6 +350,11 @@ describe("Helm chart charts/nhi-operator", function () {
       [["--set", "webhook.excludeNamespaces={Not_A_Namespace}"], /\/webhook\/excludeNamespaces\/0/],
       [["--set", "certManager.enabeld=true"], /additional properties 'enabeld' not allowed/],
       [["--set-string", "replicas=two"], /\/replicas/],
+      [
+        ["--set", "webhook.clientAuth.caConfigMap=Not_A_Name"],
+        /\/webhook\/clientAuth\/caConfigMap/,
+      ],
+      [["--set", "webhook.clientAuth.caKey=a/b"], /\/webhook\/clientAuth\/caKey/],
     ];
     for (const [args, field] of cases) {
       const r = helm(["template", "nhi-operator", CHART_DIR, "--namespace", ns, ...args]);

@@ -39,6 +39,45 @@ describe("PolicyReports from the inventory", () => {
   const index = indexSnapshot(s);
   const reports = policyReports(buildInventory(s, index, { now: NOW }), NOW);
 
+  it("adds the NHI's runtime-detection findings as nhi-runtime results with their evidence and response", () => {
+    const withFindings = policyReports(
+      buildInventory(s, index, { now: NOW }),
+      NOW,
+      undefined,
+      (ns, name) =>
+        ns === "a" && name === "ok"
+          ? [
+              {
+                id: "token-off-pod@2026-11-22T11:59:00.000Z",
+                rule: "token-off-pod",
+                severity: "high",
+                message: "the token of pod a/p was used from 10.0.0.9 by kubectl",
+                firstSeen: "2026-11-22T11:59:00.000Z",
+                lastSeen: "2026-11-22T11:59:30.000Z",
+                count: 2,
+                evidence: { sourceIPs: ["10.0.0.9"], userAgents: ["kubectl/v1.35.4"] },
+                response: { action: "Suspend", at: "2026-11-22T11:59:02Z", message: "suspended" },
+              },
+            ]
+          : [],
+    );
+    const a = withFindings[0];
+    const r = a?.results.find((x) => x.policy === "nhi-runtime");
+    expect(r).to.include({
+      rule: "token-off-pod",
+      result: "fail",
+      severity: "high",
+      category: "OWASP NHI2",
+    });
+    expect(r?.properties).to.include({
+      sourceIPs: "10.0.0.9",
+      userAgents: "kubectl/v1.35.4",
+      count: "2",
+      response: "Suspend: suspended",
+    });
+    expect(a?.summary.fail).to.equal(1);
+  });
+
   it("writes one wgpolicyk8s.io/v1alpha2 PolicyReport per namespace with a summary", () => {
     expect(
       reports.map((r) => [r.apiVersion, r.kind, r.metadata.namespace, r.metadata.name]),

@@ -89,6 +89,15 @@ describe("operator wiring", () => {
       );
       expect(() => parseArgs(["--api-qps", "0"])).to.throw(/--api-qps needs a positive number/);
     });
+    it("reads the BehaviourAnomalous window, naming the flag when it is not a duration", () => {
+      expect(parseArgs(["--audit-anomaly-window", "2h"]).controllers?.anomalyWindowMs).to.equal(
+        2 * 3_600_000,
+      );
+      expect(parseArgs([]).controllers?.anomalyWindowMs).to.equal(undefined);
+      expect(() => parseArgs(["--audit-anomaly-window", "a day"])).to.throw(
+        /--audit-anomaly-window needs a duration/,
+      );
+    });
   });
 
   describe("inventoryRoute", () => {

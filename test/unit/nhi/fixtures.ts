@@ -62,6 +62,7 @@ export const NHI_SHAPE: Shape<NonHumanIdentity> = {
     lifetime: { expiresAt: "2027-06-30T00:00:00Z", unusedAfter: "720h", onExpiry: "Disable" },
     enforcement: "Enforce",
     suspended: false,
+    onAnomaly: { low: "Notify", medium: "Rotate", high: "Suspend", critical: "Suspend" },
   },
   status: {
     phase: "Active",
@@ -107,6 +108,29 @@ export const NHI_SHAPE: Shape<NonHumanIdentity> = {
       factors: [{ name: "secret-read", points: 20, detail: "reads one Secret" }],
     },
     lastUsed: "2026-01-01T00:30:00Z",
+    anomalies: [
+      {
+        id: "token-off-pod@2026-01-01T00:20:00.000Z",
+        rule: "token-off-pod",
+        category: "token-replay",
+        severity: "high",
+        message: "the token of pod shop/api-0 was used from 10.0.0.9 by kubectl",
+        firstSeen: "2026-01-01T00:20:00Z",
+        lastSeen: "2026-01-01T00:21:00Z",
+        count: 3,
+        evidence: {
+          sourceIPs: ["10.0.0.9"],
+          userAgents: ["kubectl/v1.35.4"],
+          verbs: ["get"],
+          resources: ["configmaps"],
+          namespaces: ["shop"],
+          credentials: ["pod-bound token (pod shop/api-0)"],
+          grantedBy: ['RoleBinding "api" of Role "api" to ServiceAccount "api"'],
+          codes: [200],
+        },
+        response: { action: "Suspend", at: "2026-01-01T00:20:02Z", message: "suspended" },
+      },
+    ],
   },
 };
 

@@ -8,6 +8,7 @@ import { isRecord } from "../../../core/json.js";
 import { findCrdSchema, walkSchema } from "../../../core/nhi/schema.js";
 import type { KubeSchema } from "../../../core/nhi/schema.js";
 import {
+  ANOMALY_ACTIONS,
   CLAIM_MODES,
   CREDENTIAL_TYPES,
   ENFORCEMENT_MODES,
@@ -210,6 +211,21 @@ describe("nhi/types vs the CRD schema", () => {
     ["EXPIRY_ACTIONS", "NonHumanIdentity", "spec.lifetime.onExpiry", EXPIRY_ACTIONS],
     ["ENFORCEMENT_MODES", "NonHumanIdentity", "spec.enforcement", ENFORCEMENT_MODES],
     ["NHI_PHASES", "NonHumanIdentity", "status.phase", NHI_PHASES],
+    ...(["low", "medium", "high", "critical"] as const).map(
+      (s): [string, NHIKind, string, readonly string[]] => [
+        `ANOMALY_ACTIONS (${s})`,
+        "NonHumanIdentity",
+        `spec.onAnomaly.${s}`,
+        ANOMALY_ACTIONS,
+      ],
+    ),
+    [
+      "ANOMALY_ACTIONS (response)",
+      "NonHumanIdentity",
+      "status.anomalies[].response.action",
+      ANOMALY_ACTIONS,
+    ],
+    ["RISK_LEVELS (anomalies)", "NonHumanIdentity", "status.anomalies[].severity", RISK_LEVELS],
     ["RISK_LEVELS", "NonHumanIdentity", "status.risk.level", RISK_LEVELS],
     ["CLAIM_MODES", "NHIPolicy", "spec.requireClaim", CLAIM_MODES],
     ["CLAIM_MODES (overrides)", "NHIPolicy", "spec.overrides[].requireClaim", CLAIM_MODES],

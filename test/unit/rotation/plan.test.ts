@@ -194,6 +194,28 @@ describe("rotation: when a credential is due (fake clock)", () => {
     });
   }
 
+  it("a rotation requested (onAnomaly: Rotate) after the value was issued begins one (Requested); one before it does not", () => {
+    const rec = idle({ issuedAt: T0, expiresAt: T0 + HOUR, config: credentialConfig(sat) });
+    const requested = (at: number): SecretView => {
+      const s = secret(rec, [TOKEN_KEY]);
+      return {
+        ...s,
+        annotations: {
+          ...s.annotations,
+          [ANNOTATIONS.rotateRequestedAt]: new Date(at).toISOString(),
+        },
+      };
+    };
+    const step = plan(input(sat, requested(T0 + MIN), T0 + 2 * MIN));
+    expect(step.kind).to.equal("Begin");
+    if (step.kind === "Begin") expect(step.record.reason).to.equal("Requested");
+    expect(plan(input(sat, requested(T0 - MIN), T0 + 2 * MIN)).kind).to.equal("Idle");
+    const g = idle({ issuedAt: T0, config: credentialConfig(gen) });
+    const gs = secret(g, ["key"]);
+    gs.annotations[ANNOTATIONS.rotateRequestedAt] = new Date(T0 + MIN).toISOString();
+    expect(plan(input(gen, gs, T0 + 2 * MIN)).kind).to.equal("Begin");
+  });
+
   it("renews a token at a third of its ttl when renewBefore is unset", () => {
     expect(tokenRenewBeforeMs({ ...sat, renewBefore: undefined, ttl: "3h" })).to.equal(HOUR);
   });

@@ -1,6 +1,6 @@
 // The HTTPS server end to end on loopback: TLS, routes, body limit, malformed JSON, health, metrics.
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { connect } from "node:tls";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import {
   type RunningWebhookServer,
 } from "../../../webhooks/server/app.js";
 import { testHandler } from "./helpers.js";
+import { ClientCaFile } from "../../../webhooks/server/tls.js";
 
 function post(
   url: string,
@@ -300,6 +301,7 @@ describe("webhook server: client certificates (--client-ca-file)", () => {
           method: "POST",
           ca,
           headers: { "Content-Type": "application/json" },
+          agent: false, // a new handshake each call: a kept-alive connection would skip the one under test
           ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
         },
         (res) => {
@@ -349,4 +351,73 @@ describe("webhook server: client certificates (--client-ca-file)", () => {
       await call(others.issue("intruder", { commonName: "kube-apiserver", usage: "client" })),
     ).to.be.a("string");
   });
+
+  it("keeps requiring the client CA after a certificate source swaps the serving certificate (setSecureContext)", async function () {
+    this.timeout(30_000);
+    // As the self-managed source does right at start and at every renewal: the serving pair only.
+    const renewed = localServingCert(join(dir, "renewed"));
+    ca = renewed.ca.certPem;
+    server.https.setSecureContext({ cert: renewed.serving.certPem, key: renewed.serving.keyPem });
+    const apiserver = callers.issue("kube-apiserver-2", {
+      commonName: "kube-apiserver",
+      usage: "client",
+    });
+    expect(await call(apiserver), "the API server's certificate after the swap").to.equal(200);
+    expect(await call(), "no certificate after the swap").to.be.a("string");
+  });
+
+  it("setClientCa swaps the trusted CA; a file with no certificate throws and keeps the current one", async function () {
+    this.timeout(30_000);
+    const apiserver = callers.issue("kube-apiserver-3", {
+      commonName: "kube-apiserver",
+      usage: "client",
+    });
+    const other = others.issue("other-apiserver", {
+      commonName: "kube-apiserver",
+      usage: "client",
+    });
+    try {
+      server.setClientCa(others.certPem);
+      expect(await call(other)).to.equal(200);
+      expect(await call(apiserver)).to.be.a("string");
+      expect(() => server.setClientCa("not a certificate")).to.throw(/no PEM certificate/);
+      expect(await call(other), "the CA in force before the bad one").to.equal(200);
+    } finally {
+      server.setClientCa(callers.certPem);
+    }
+    expect(await call(apiserver)).to.equal(200);
+  });
+
+  it("ClientCaFile reloads the CA when the file changes and keeps it when the new file is unusable", async function () {
+    this.timeout(30_000);
+    const file = join(dir, "client-ca.crt");
+    writeFileSync(file, callers.certPem);
+    const { logger, lines } = (await import("./helpers.js")).recordingLogger();
+    const source = new ClientCaFile(file, logger, 50);
+    expect(source.load()).to.equal(callers.certPem);
+    source.watch(server.setClientCa);
+    const other = others.issue("other-apiserver-2", {
+      commonName: "kube-apiserver",
+      usage: "client",
+    });
+    try {
+      writeFileSync(file, `${callers.certPem}${others.certPem}`); // a bundle: both CAs
+      await until(() => lines.some((l) => l.includes("reloaded the client CA")));
+      expect(await call(other)).to.equal(200);
+      writeFileSync(file, "garbage");
+      await until(() => lines.some((l) => l.includes("could not reload the client CA")));
+      expect(await call(other), "the bundle in force before the garbage").to.equal(200);
+    } finally {
+      source.stop();
+      server.setClientCa(callers.certPem);
+    }
+  });
 });
+
+async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,347 @@
+// The response to runtime detection on the real plane: the API server's audit webhook reaches the
+// operator's sink, which runs here with the leader's reconcilers. An NHI with onAnomaly high: Suspend
+// has its pod's token used by kubectl from elsewhere: the finding lands on the NHI
+// (BehaviourAnomalous, status.anomalies, a PolicyReport result), the NHI is suspended, and the same
+// token — still a valid JWT — gets 403 from the real API server within seconds, because the
+// ServiceAccount's subject was parked out of its RoleBinding. Setting spec.suspended back to false
+// restores the binding and the token works again.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
+import { CONTROLLER_DEFAULTS } from "../../operator/reconcilers.js";
+import { nullLog } from "../../edge/log.js";
+import type { NonHumanIdentity } from "../../core/nhi/types.js";
+import type { ControlPlane } from "../harness/controlplane.js";
+import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
+import { Token } from "../harness/kube.js";
+import { waitFor } from "../harness/wait.js";
+import { installPolicyReportCrd } from "./reconcilers-helpers.js";
+
+const run = promisify(execFile);
+const POD_IP = "10.244.7.21";
+const APP = {
+  "User-Agent": "billing/v1.4.0 (linux/amd64) kubernetes/abc1234",
+  "X-Forwarded-For": POD_IP,
+};
+const PARKED = "nhi.io/parked-subjects";
+
+interface EventItem {
+  reason?: string;
+  message?: string;
+  type?: string;
+}
+interface Binding {
+  metadata: { annotations?: Record<string, string> };
+  subjects?: { kind: string; name: string; namespace?: string }[];
+}
+
+describe("audit response: onAnomaly Suspend on the real API server", function () {
+  this.timeout(240_000);
+  const ns = useNamespace("audit-response");
+  let op: RunningOperator | undefined;
+  let certDir = "";
+
+  before(async function () {
+    const c = sharedCluster();
+    skipUnlessLocalApiServer(this, c);
+    const sink = c.auditSink;
+    if (!sink) this.skip();
+    await installPolicyReportCrd();
+    certDir = mkdtempSync(join(tmpdir(), "nhi-audit-response-e2e-"));
+    op = await startOperator(
+      {
+        ...DEFAULTS,
+        kubeconfig: c.kubeconfigPath,
+        host: "127.0.0.1",
+        port: 0,
+        metricsHost: "127.0.0.1",
+        metricsPort: 0,
+        devCertDir: certDir,
+        installCrds: true,
+        stallAfterMs: 60_000,
+        controllers: {
+          ...CONTROLLER_DEFAULTS,
+          leaseName: `nhi-audit-response-${process.pid}`,
+          leaseNamespace: "default",
+        },
+        auditSink: {
+          host: "127.0.0.1",
+          port: sink?.port ?? 0,
+          certFile: sink?.certFile ?? "",
+          keyFile: sink?.keyFile ?? "",
+          trustedMinters: [],
+        },
+      },
+      nullLog,
+    );
+    await c.kubectlOk([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      "crd/nonhumanidentities.nhi.io",
+    ]);
+    await op.cache.waitForSync(60_000);
+  });
+
+  after(async function () {
+    await op?.close();
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
+  });
+
+  const nhiOf = (): Promise<NonHumanIdentity> =>
+    sharedCluster().kube.must<NonHumanIdentity>(
+      "GET",
+      `/apis/nhi.io/v1alpha1/namespaces/${ns()}/nonhumanidentities/billing`,
+    );
+  const bindingOf = (): Promise<Binding> =>
+    sharedCluster().kube.must<Binding>(
+      "GET",
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns()}/rolebindings/billing`,
+    );
+  const events = async (): Promise<EventItem[]> =>
+    (
+      await sharedCluster().kube.must<{ items: EventItem[] }>(
+        "GET",
+        `/api/v1/namespaces/${ns()}/events`,
+      )
+    ).items;
+
+  it("suspends the identity: its replayed token gets 403 within seconds; lifting the suspension restores access", async function () {
+    const c = sharedCluster();
+    const plane = c as ControlPlane;
+    for (const o of [
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "billing", namespace: ns() } },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "billing", namespace: ns() },
+        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "billing", namespace: ns() },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "billing" },
+        subjects: [{ kind: "ServiceAccount", name: "billing", namespace: ns() }],
+      },
+      {
+        apiVersion: "nhi.io/v1alpha1",
+        kind: "NonHumanIdentity",
+        metadata: { name: "billing", namespace: ns() },
+        spec: {
+          owner: { team: "billing", contact: "billing@example.com" },
+          purpose: "Reads the billing settings",
+          serviceAccountName: "billing",
+          scopes: [
+            {
+              namespaces: [ns()],
+              apiGroups: [""],
+              resources: ["configmaps"],
+              verbs: ["get", "list"],
+            },
+          ],
+          onAnomaly: { high: "Suspend" },
+        },
+      },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "settings", namespace: ns() },
+        data: { a: "b" },
+      },
+    ]) {
+      const v = await c.kube.create(o as Parameters<typeof c.kube.create>[0]);
+      assert.ok(v.allowed, `${o.kind}: ${v.message}`);
+    }
+    const pod = await c.kube.must<{ metadata: { uid: string } }>(
+      "POST",
+      `/api/v1/namespaces/${ns()}/pods`,
+      {
+        body: {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "billing-0", namespace: ns() },
+          spec: {
+            serviceAccountName: "billing",
+            containers: [{ name: "billing", image: "registry.example/billing:1.4.0" }],
+          },
+        },
+      },
+    );
+    await c.kube.must("PATCH", `/api/v1/namespaces/${ns()}/pods/billing-0/status`, {
+      contentType: "application/merge-patch+json",
+      body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }] } },
+    });
+    const r = await c.kube.request<{ status?: { token?: string } }>(
+      "POST",
+      `/api/v1/namespaces/${ns()}/serviceaccounts/billing/token`,
+      {
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: {
+            expirationSeconds: 3600,
+            boundObjectRef: {
+              apiVersion: "v1",
+              kind: "Pod",
+              name: "billing-0",
+              uid: pod.metadata.uid,
+            },
+          },
+        },
+      },
+    );
+    const token = new Token(r.body.status?.token ?? "");
+    await waitFor(
+      "the operator's cache to hold the NHI and the pod's IP",
+      () =>
+        op?.cache.directory.nhiFor({ namespace: ns(), name: "billing" }) !== undefined &&
+        op.cache
+          .snapshot()
+          .workloads.some(
+            (w) =>
+              w.metadata.name === "billing-0" &&
+              JSON.stringify((w as { status?: unknown }).status ?? {}).includes(POD_IP),
+          ),
+      { timeoutMs: 30_000 },
+    );
+
+    // Within scope, from its pod: works, no finding, not suspended.
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: APP,
+    });
+
+    // The pod's token in kubectl, from another address.
+    const kubeconfig = join(certDir, "stolen.kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "c",
+            cluster: {
+              server: plane.apiServerUrl,
+              "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
+            },
+          },
+        ],
+        users: [{ name: "u", user: { token: token.reveal() } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: ns() } }],
+        "current-context": "c",
+      }),
+      { mode: 0o600 },
+    );
+    const kubectl = async (): Promise<{ ok: boolean; stderr: string }> => {
+      try {
+        await run(c.kubectlPath, ["--kubeconfig", kubeconfig, "get", "configmaps", "settings"], {
+          timeout: 30_000,
+        });
+        return { ok: true, stderr: "" };
+      } catch (e) {
+        return { ok: false, stderr: String((e as { stderr?: unknown }).stderr ?? e) };
+      }
+    };
+    try {
+      const first = await kubectl();
+      assert.ok(first.ok, `the replayed token's first use failed: ${first.stderr}`);
+      const t0 = Date.now();
+      let denied = "";
+      await waitFor(
+        "the replayed token to be refused by the API server",
+        async () => {
+          const k = await kubectl();
+          if (!k.ok) denied = k.stderr;
+          return !k.ok;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      const refusedMs = Date.now() - t0;
+      assert.match(denied, /Forbidden|forbidden|Unauthorized/, denied);
+
+      // The NHI shows the finding, the condition and the suspension; the binding records the parked subject.
+      const nhi = await nhiOf();
+      assert.equal(nhi.spec.suspended, true);
+      const cond = await waitFor(
+        "BehaviourAnomalous True on the NHI, naming the response",
+        async () =>
+          (await nhiOf()).status?.conditions?.find(
+            (x) =>
+              x.type === "BehaviourAnomalous" &&
+              x.status === "True" &&
+              x.message.includes("Response: Suspend"),
+          ),
+        { timeoutMs: 30_000 },
+      );
+      assert.match(cond.reason, /^(HumanClient|TokenOffPod)$/);
+      assert.match(cond.message, /from 127\.0\.0\.1/);
+      await waitFor(
+        "the token-off-pod finding answered with Suspend",
+        async () =>
+          (await nhiOf()).status?.anomalies?.some(
+            (a) => a.rule === "token-off-pod" && a.response?.action === "Suspend",
+          ),
+        { timeoutMs: 30_000 },
+      );
+      const binding = await bindingOf();
+      assert.deepEqual(binding.subjects ?? [], []);
+      assert.match(binding.metadata.annotations?.[PARKED] ?? "", /"name":"billing"/);
+      const ev = await events();
+      assert.ok(
+        ev.some((e) => e.reason === "AnomalySuspended" && /token-off-pod/.test(e.message ?? "")),
+      );
+      assert.ok(ev.some((e) => e.reason === "Quarantined" && /RoleBinding/.test(e.message ?? "")));
+      const report = await waitFor(
+        "a PolicyReport result of policy nhi-runtime",
+        async () => {
+          const rep = await c.kube.request<{
+            results?: { policy: string; rule: string; result: string }[];
+          }>("GET", `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${ns()}/policyreports/nhi-operator`);
+          return rep.status === 200 &&
+            rep.body.results?.some((x) => x.policy === "nhi-runtime" && x.rule === "token-off-pod")
+            ? rep.body
+            : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      for (const text of [
+        JSON.stringify(await nhiOf()),
+        JSON.stringify(ev),
+        JSON.stringify(report),
+      ])
+        assert.ok(!text.includes(token.reveal()), "a token was written");
+
+      // The owner lifts the suspension: the subject is back and the same token works again.
+      await c.kube.must(
+        "PATCH",
+        `/apis/nhi.io/v1alpha1/namespaces/${ns()}/nonhumanidentities/billing`,
+        {
+          contentType: "application/merge-patch+json",
+          body: { spec: { suspended: false } },
+        },
+      );
+      await waitFor("the token to work again", async () => (await kubectl()).ok, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+      const restored = await bindingOf();
+      assert.deepEqual(restored.subjects, [
+        { kind: "ServiceAccount", name: "billing", namespace: ns() },
+      ]);
+      assert.equal(restored.metadata.annotations?.[PARKED], undefined);
+      // Answered findings are not answered again: the identity stays unsuspended.
+      await new Promise((res) => setTimeout(res, 3_000));
+      assert.notEqual((await nhiOf()).spec.suspended, true);
+      process.stderr.write(`      (replayed token refused ${refusedMs} ms after its first use)\n`);
+    } finally {
+      rmSync(kubeconfig, { force: true });
+    }
+  });
+});
