@@ -53,6 +53,8 @@ export interface EscalationInput {
   governing: (sa: ServiceAccountRef) => GoverningIdentity | undefined;
 }
 
+/** Holders of one write whose blast radius is walked (twice: before and after). */
+export const MAX_WALKED_HOLDERS = 16;
 /** Newly reached identities of a governed holder worth naming, per holder: the nearest first. */
 const MAX_SCOPE_PATHS = 3;
 
@@ -78,7 +80,11 @@ export function addsCapability(changes: readonly IdentityChange[]): boolean {
 }
 
 /** Every path the write opens: for each holder gaining a capability, a walk before and after. */
-export function openedPaths(input: EscalationInput): OpenedPath[] {
+export function openedPaths(input: EscalationInput): {
+  paths: OpenedPath[];
+  /** Holders gaining a capability past MAX_WALKED_HOLDERS: not walked, so not judged. */
+  unwalked: number;
+} {
   const { graph } = input;
   const afterGraph = input.after ?? graph;
   const gains = new Map<string, { change: IdentityChange; after: Capability[] }>();
@@ -86,12 +92,18 @@ export function openedPaths(input: EscalationInput): OpenedPath[] {
     const gain = capabilityGain(change);
     if (gain) gains.set(holderId(change), { change, after: gain.after });
   }
-  if (gains.size === 0) return [];
+  if (gains.size === 0) return { paths: [], unwalked: 0 };
   // Every holder the write changes takes its new capabilities at once: a path may use two of them.
   const overlay: CapabilityOverlay | undefined =
     input.after === undefined ? new Map([...gains].map(([id, g]) => [id, g.after])) : undefined;
   const out: OpenedPath[] = [];
-  for (const [id, { change }] of gains) {
+  // Two walks per holder, on the webhook's path: a binding naming hundreds of accounts is judged
+  // for the first MAX_WALKED_HOLDERS (member groups first: each stands for many), and says so.
+  const walked = [...gains].sort(
+    ([a], [b]) =>
+      Number(b.startsWith("group:")) - Number(a.startsWith("group:")) || a.localeCompare(b),
+  );
+  for (const [id, { change }] of walked.slice(0, MAX_WALKED_HOLDERS)) {
     const before = blastRadius(graph, id);
     const after = blastRadius(afterGraph, id, overlay);
     const opened = (to: string, beyondScopes?: OpenedPath["beyondScopes"]): void => {
@@ -136,7 +148,7 @@ export function openedPaths(input: EscalationInput): OpenedPath[] {
       named++;
     }
   }
-  return out;
+  return { paths: out, unwalked: Math.max(0, walked.length - MAX_WALKED_HOLDERS) };
 }
 
 const identityOfNode = (graph: IdentityGraph, id: string): string => {
@@ -150,7 +162,8 @@ export function transitiveEscalationFindings(
   input: EscalationInput & { object: ObjectRef; mode: Mode },
 ): Finding[] {
   const outcome = input.mode === "Enforce" ? "deny" : "warn";
-  return openedPaths(input).map((p): Finding => {
+  const { paths, unwalked } = openedPaths(input);
+  const findings = paths.map((p): Finding => {
     const g = input.after ?? input.graph;
     const who = g.node(p.from)?.label ?? p.from;
     const to = g.node(p.to)?.label ?? p.to;
@@ -170,4 +183,14 @@ export function transitiveEscalationFindings(
       fix: `remove the first hop's permission (${p.hops[0]?.permission ?? ""}), or take the power of the identity it reaches away; \`nhictl graph --cluster --from ${who}\` draws every path`,
     };
   });
+  if (unwalked > 0)
+    findings.unshift({
+      outcome: "warn",
+      rule: TRANSITIVE_ESCALATION,
+      severity: "medium",
+      object: input.object,
+      message: `${describeObject(input.object)} adds capabilities to ${MAX_WALKED_HOLDERS + unwalked} identities; the attack paths it opens were judged for the first ${MAX_WALKED_HOLDERS} only.`,
+      fix: "bind fewer identities per object, or judge the rest with `nhictl graph --cluster`",
+    });
+  return findings;
 }

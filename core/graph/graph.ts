@@ -33,7 +33,7 @@ import {
 } from "./edges.js";
 
 export type NodeKind =
-  "ServiceAccount" | "Group" | "Secret" | "Workload" | "Nodes" | "ClusterAdmin";
+  "ServiceAccount" | "Group" | "Secret" | "Workload" | "Nodes" | "ClusterAdmin" | "Accounts";
 
 export interface GraphNode {
   id: string;
@@ -54,11 +54,18 @@ export interface Hop {
   technique: string;
   /** The grants that give the permission. */
   through: string[];
+  /**
+   * Leaves a shared node ("every ServiceAccount of namespace N") at no cost: the walk's compact form
+   * (blastRadius), folded into the hop before it by pathTo, so no path shows it.
+   */
+  shared?: true;
 }
 
 export const CLUSTER_ADMIN = "cluster-admin";
 export const NODES = "nodes";
 export const saNodeId = (namespace: string, name: string): string => `sa:${namespace}/${name}`;
+/** The shared node standing for every ServiceAccount of a namespace ("*": of every namespace). */
+export const accountsNodeId = (namespace: string): string => `accounts:${namespace}`;
 export const groupNodeId = (group: string): string => `group:${group}`;
 export const secretNodeId = (namespace: string, name: string): string =>
   `secret:${namespace}/${name}`;
@@ -153,6 +160,17 @@ export class IdentityGraph {
   private readonly declared = new Map<string, string>();
   /** holder node id → its capabilities (only holders with some). */
   private readonly caps = new Map<string, Capability[]>();
+  /**
+   * Per namespace, what its accounts reach as members: the groups holding capabilities and those
+   * capabilities' grants by key. Every account of the namespace asks the same: asked once, dropped
+   * when a group's capabilities change.
+   */
+  /** Every namespace the tables hold; dropped on any change (see namespaces()). */
+  private allNamespaces: string[] | undefined;
+  private readonly memberOf = new Map<
+    string,
+    { groups: string[]; groupCaps: Map<string, Set<string>> }
+  >();
 
   private constructor(readonly index: EffectivePermissionIndex) {}
 
@@ -190,6 +208,7 @@ export class IdentityGraph {
    * cache already applied it) and only the identities whose grants it touches are recomputed.
    */
   apply(change: GraphChange, options: { indexUpdated?: boolean } = {}): void {
+    this.allNamespaces = undefined;
     if ("rbac" in change) {
       this.applyRbac(change.rbac, options.indexUpdated ?? false);
     } else if ("upsertServiceAccount" in change) {
@@ -301,6 +320,7 @@ export class IdentityGraph {
       }
       // Member groups are few (one per namespace at most, plus three): recompute them all.
       for (const id of [...this.caps.keys()]) if (id.startsWith("group:")) this.caps.delete(id);
+      this.memberOf.clear();
       for (const group of this.index.memberGroups()) this.recomputeGroup(group);
     }
     for (const sa of affected.values()) {
@@ -318,10 +338,12 @@ export class IdentityGraph {
   }
 
   private addAccount(namespace: string, name: string): void {
+    this.allNamespaces = undefined;
     addTo(this.accounts, namespace, name);
   }
 
   private upsertWorkload(w: WorkloadObject): void {
+    this.allNamespaces = undefined;
     const template = podTemplateOf(w);
     const ns = nsOf(w.metadata);
     const id = workloadNodeId(w.kind, ns, w.metadata.name);
@@ -361,6 +383,7 @@ export class IdentityGraph {
   }
 
   private upsertSecret(s: SecretMetadata): void {
+    this.allNamespaces = undefined;
     const ns = nsOf(s.metadata);
     const id = secretNodeId(ns, s.metadata.name);
     const declared = this.declared.has(`${ns}/${s.metadata.name}`);
@@ -411,6 +434,7 @@ export class IdentityGraph {
   private recomputeGroup(group: string): void {
     const caps = capabilitiesOf(this.index.grantsOfGroup(group));
     if (caps.length > 0) this.caps.set(groupNodeId(group), caps);
+    this.memberOf.clear();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -436,6 +460,15 @@ export class IdentityGraph {
   node(id: string): GraphNode | undefined {
     if (id === CLUSTER_ADMIN) return { id, kind: "ClusterAdmin", label: "cluster-admin" };
     if (id === NODES) return { id, kind: "Nodes", label: "every node (kubelet)" };
+    if (id.startsWith("accounts:")) {
+      const ns = id.slice("accounts:".length);
+      return {
+        id,
+        kind: "Accounts",
+        label: ns === "*" ? "every ServiceAccount" : `every ServiceAccount of namespace ${ns}`,
+        ...(ns === "*" ? {} : { namespace: ns }),
+      };
+    }
     if (id.startsWith("sa:")) {
       const rest = id.slice(3);
       const slash = rest.indexOf("/");
@@ -466,7 +499,7 @@ export class IdentityGraph {
    * Every edge leaving `id`, targets resolved against the graph's current tables, sorted by target;
    * with `overlay`, the holders it names have its capabilities instead of their own.
    */
-  edgesFrom(id: string, overlay?: CapabilityOverlay): Hop[] {
+  edgesFrom(id: string, overlay?: CapabilityOverlay, compact = false): Hop[] {
     const capsOf = (holder: string): readonly Capability[] | undefined =>
       overlay?.get(holder) ?? this.caps.get(holder);
     const hops: Hop[] = [];
@@ -491,26 +524,50 @@ export class IdentityGraph {
       const ns = node.namespace as string;
       // Group grants are the group's edges: an account reaches them through membership. Its own
       // capability is left out when a group has the same one from the same grants only.
-      const groupCaps = new Map<string, Set<string>>();
-      for (const g of groupsOfServiceAccount(ns)) {
-        const gid = groupNodeId(g);
-        const caps = capsOf(gid);
-        if (caps === undefined || caps.length === 0) continue;
-        hop(gid, "member-of", `member of ${g}`);
-        for (const c of caps) {
-          const key = capabilityKey(c);
-          const through = groupCaps.get(key) ?? new Set<string>();
-          for (const t of c.through) through.add(t);
-          groupCaps.set(key, through);
+      const overlaid =
+        overlay !== undefined && [...overlay.keys()].some((k) => k.startsWith("group:"));
+      let member = overlaid ? undefined : this.memberOf.get(ns);
+      if (member === undefined) {
+        member = { groups: [], groupCaps: new Map<string, Set<string>>() };
+        for (const g of groupsOfServiceAccount(ns)) {
+          const caps = capsOf(groupNodeId(g));
+          if (caps === undefined || caps.length === 0) continue;
+          member.groups.push(g);
+          for (const c of caps) {
+            const key = capabilityKey(c);
+            const through = member.groupCaps.get(key) ?? new Set<string>();
+            for (const t of c.through) through.add(t);
+            member.groupCaps.set(key, through);
+          }
         }
+        if (!overlaid) this.memberOf.set(ns, member);
       }
+      for (const g of member.groups) hop(groupNodeId(g), "member-of", `member of ${g}`);
+      const { groupCaps } = member;
       for (const c of capsOf(id) ?? []) {
         const group = groupCaps.get(capabilityKey(c));
         if (group === undefined || !c.through.every((t) => group.has(t)))
-          this.resolve(c, hop, capsOf);
+          this.resolve(c, hop, capsOf, compact);
       }
     } else if (id.startsWith("group:")) {
-      for (const c of capsOf(id) ?? []) this.resolve(c, hop, capsOf);
+      for (const c of capsOf(id) ?? []) this.resolve(c, hop, capsOf, compact);
+    } else if (id.startsWith("accounts:")) {
+      // A shared node: every ServiceAccount of its namespace (of every namespace for "*"), at no cost.
+      const ns = id.slice("accounts:".length);
+      const targets =
+        ns === "*"
+          ? [...this.accounts.keys()].sort().map(accountsNodeId)
+          : [...(this.accounts.get(ns) ?? [])].sort().map((name) => saNodeId(ns, name));
+      for (const to of targets)
+        hops.push({
+          from: id,
+          to,
+          kind: "member-of",
+          permission: "",
+          technique: "",
+          through: [],
+          shared: true,
+        });
     } else if (id.startsWith("workload:")) {
       const w = this.workloads.get(id);
       if (w !== undefined)
@@ -535,15 +592,16 @@ export class IdentityGraph {
   }
 
   private namespaces(ns: string): Iterable<string> {
-    return ns === "*"
-      ? [
-          ...new Set([
-            ...this.accounts.keys(),
-            ...this.workloadsByNs.keys(),
-            ...this.secretsByNs.keys(),
-          ]),
-        ]
-      : [ns];
+    if (ns !== "*") return [ns];
+    // Asked per account and capability on every walk: kept until a namespace table changes.
+    this.allNamespaces ??= [
+      ...new Set([
+        ...this.accounts.keys(),
+        ...this.workloadsByNs.keys(),
+        ...this.secretsByNs.keys(),
+      ]),
+    ];
+    return this.allNamespaces;
   }
 
   /** The edges one capability gives, to what the namespace holds now. */
@@ -551,9 +609,15 @@ export class IdentityGraph {
     c: Capability,
     hop: (to: string, kind: EdgeKindId, permission: string, through?: string[]) => void,
     capsOf: (holder: string) => readonly Capability[] | undefined,
+    compact = false,
   ): void {
     const named = (n: string): boolean => c.names === undefined || c.names.includes(n);
     const accountsIn = (onlyNamed: boolean): void => {
+      if (compact && !onlyNamed) {
+        // One hop to the shared node instead of one per account: the walk does not fan out.
+        hop(accountsNodeId(c.namespace), c.kind, c.permission, c.through);
+        return;
+      }
       for (const ns of this.namespaces(c.namespace)) {
         for (const name of [...(this.accounts.get(ns) ?? [])].sort())
           if (!onlyNamed || named(name)) hop(saNodeId(ns, name), c.kind, c.permission, c.through);

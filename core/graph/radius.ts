@@ -41,7 +41,7 @@ export function blastRadius(
       done.add(id);
       // cluster-admin is a sink: it reaches everything, so nothing past it adds a shorter path.
       if (id === CLUSTER_ADMIN) continue;
-      for (const hop of graph.edgesFrom(id, overlay)) {
+      for (const hop of graph.edgesFrom(id, overlay, true)) {
         const cost = hop.kind === "member-of" ? 0 : 1;
         const known = reached.get(hop.to);
         if (known !== undefined && known.depth <= depth + cost) continue;
@@ -57,14 +57,21 @@ export function blastRadius(
 /** The shortest path from the radius' source to `target`, one hop per edge; undefined when unreachable. */
 export function pathTo(radius: BlastRadius, target: string): Hop[] | undefined {
   if (!radius.reached.has(target)) return undefined;
-  const path: Hop[] = [];
+  const raw: Hop[] = [];
   for (
     let at = radius.reached.get(target);
     at?.hop !== undefined;
     at = radius.reached.get(at.hop.from)
   )
-    path.push(at.hop);
-  return path.reverse();
+    raw.push(at.hop);
+  // A hop out of a shared node continues the hop into it: "create pods in namespace N" reaches the account.
+  const path: Hop[] = [];
+  for (const hop of raw.reverse()) {
+    const last = path[path.length - 1];
+    if (hop.shared && last !== undefined) path[path.length - 1] = { ...last, to: hop.to };
+    else path.push(hop);
+  }
+  return path;
 }
 
 export interface RadiusSummary {
@@ -85,6 +92,7 @@ export function summarize(radius: BlastRadius, graph: IdentityGraph): RadiusSumm
     Workload: 0,
     Nodes: 0,
     ClusterAdmin: 0,
+    Accounts: 0,
   };
   for (const id of radius.reached.keys()) {
     if (id === radius.source) continue;
@@ -106,6 +114,7 @@ function kindOf(id: string): NodeKind {
   if (id.startsWith("group:")) return "Group";
   if (id.startsWith("secret:")) return "Secret";
   if (id.startsWith("workload:")) return "Workload";
+  if (id.startsWith("accounts:")) return "Accounts";
   return id === CLUSTER_ADMIN ? "ClusterAdmin" : "Nodes";
 }
 

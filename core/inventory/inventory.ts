@@ -55,6 +55,8 @@ export const CLAIMED_BY_ANNOTATION = "nhi.io/claimed-by";
 export const DEFAULT_UNUSED_AFTER_MS = 720 * 3_600_000;
 /** status.excessPermissions is bounded by the CRD. */
 export const MAX_EXCESS_LISTED = 200;
+/** Nodes all blast-radius walks of one inventory pass may visit together (see buildInventory). */
+export const RADIUS_BUDGET_NODES = 2_000_000;
 
 export interface InventoryOptions {
   now: number;
@@ -67,6 +69,8 @@ export interface InventoryOptions {
   tlsReadings?: ReadonlyMap<string, TlsReading>;
   /** The identity graph over the same state (core/graph): each identity's blast radius; absent: none. */
   graph?: IdentityGraph;
+  /** Nodes the blast-radius walks of one pass may visit in all (default RADIUS_BUDGET_NODES). */
+  radiusBudgetNodes?: number;
 }
 
 export interface LegacyToken {
@@ -334,16 +338,23 @@ export function groupRecords(
   return out;
 }
 
-/** The whole inventory at `opts.now`. `held` is the EffectivePermissionIndex (or what reads it). */
-/** An identity's blast radius summary: identities it can become, hops to cluster-admin. */
-function radiusOf(graph: IdentityGraph, ref: ServiceAccountRef): BlastRadiusStatus {
-  const s = summarize(blastRadius(graph, saNodeId(ref.namespace, ref.name)), graph);
+/** An identity's blast radius summary: identities it can become, hops to cluster-admin; undefined past the budget. */
+function radiusOf(
+  graph: IdentityGraph,
+  ref: ServiceAccountRef,
+  budget: { nodes: number },
+): BlastRadiusStatus | undefined {
+  if (budget.nodes <= 0) return undefined;
+  const radius = blastRadius(graph, saNodeId(ref.namespace, ref.name));
+  budget.nodes -= radius.reached.size;
+  const s = summarize(radius, graph);
   return {
     identities: s.identities,
     ...(s.clusterAdminHops !== undefined ? { clusterAdminHops: s.clusterAdminHops } : {}),
   };
 }
 
+/** The whole inventory at `opts.now`. `held` is the EffectivePermissionIndex (or what reads it). */
 export function buildInventory(
   snapshot: ClusterSnapshot,
   held: HeldPermissions,
@@ -422,6 +433,10 @@ export function buildInventory(
   }
 
   const unusedDefault = opts.unusedAfterMs ?? DEFAULT_UNUSED_AFTER_MS;
+  // Walks are per identity; where every account reaches the whole cluster (a cluster-wide group
+  // binding to create pods) they would be |accounts|²: past this many nodes visited in one pass the
+  // remaining identities carry no blastRadius (absent, not zero) rather than stalling the pass.
+  const radiusBudget = { nodes: opts.radiusBudgetNodes ?? RADIUS_BUDGET_NODES };
   const identities: IdentityRecord[] = [];
   const byNhi = new Map<string, IdentityRecord>();
   for (const { ref, exists, createdAt, claimedBy } of refs) {
@@ -485,7 +500,8 @@ export function buildInventory(
       pods: use.count,
     });
 
-    const radius = opts.graph !== undefined && exists ? radiusOf(opts.graph, ref) : undefined;
+    const radius =
+      opts.graph !== undefined && exists ? radiusOf(opts.graph, ref, radiusBudget) : undefined;
     const risk = scoreRisk({
       ...(radius !== undefined ? { blastRadius: radius } : {}),
       catalogue: catalogue.filter((h) => !h.exempt),

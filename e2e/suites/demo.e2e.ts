@@ -78,6 +78,11 @@ describe("make demo", function () {
       "an unowned legacy identity with its top risk factor",
     );
     assert.match(inventory, /^shop\/orders-api\s+orders-api\s+shop-backend/m);
+    assert.match(
+      inventory,
+      /^nhi-system\/nhi-operator\s+nhi-operator\s+platform-security\s+Active\s/m,
+      "the operator itself is Active, not Violating (the chart's exemption of secrets-read-cluster)",
+    );
     const rotation = out.slice(
       out.indexOf("Credential rotation"),
       out.indexOf("Escalation denied"),

@@ -7,6 +7,8 @@ import {
   CLUSTER_ADMIN,
   IdentityGraph,
   blastRadius,
+  hopCount,
+  pathTo,
   type GraphChange,
 } from "../../../core/graph/index.js";
 import type { ClusterSnapshot } from "../../../core/snapshot.js";
@@ -158,6 +160,49 @@ describe("identity graph properties", () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it("the walk over shared namespace nodes finds what a walk over every edge finds, at the same depths and path lengths", () => {
+    // The reference: a plain 0-1 breadth-first search over edgesFrom's full edges (one per account).
+    const plain = (g: IdentityGraph, source: string): Map<string, number> => {
+      const depth = new Map<string, number>([[source, 0]]);
+      const queue: string[] = [source];
+      while (queue.length > 0) {
+        queue.sort((a, b) => (depth.get(a) as number) - (depth.get(b) as number));
+        const id = queue.shift() as string;
+        if (id === CLUSTER_ADMIN) continue;
+        for (const h of g.edgesFrom(id)) {
+          const d = (depth.get(id) as number) + (h.kind === "member-of" ? 0 : 1);
+          if ((depth.get(h.to) ?? Infinity) <= d) continue;
+          depth.set(h.to, d);
+          queue.push(h.to);
+        }
+      }
+      return depth;
+    };
+    fc.assert(
+      fc.property(clusterArb, (objects) => {
+        const g = build(objects);
+        for (const id of sources(g)) {
+          const r = blastRadius(g, id);
+          const want = plain(g, id);
+          const got = new Map(
+            [...r.reached]
+              .filter(([to]) => !to.startsWith("accounts:"))
+              .map(([to, x]) => [to, x.depth]),
+          );
+          expect(Object.fromEntries(got), id).to.deep.equal(Object.fromEntries(want));
+          for (const [to, d] of got) {
+            const path = pathTo(r, to) ?? [];
+            expect(hopCount(path), `${id} → ${to}`).to.equal(d);
+            expect(path.some((h) => h.shared === true || h.to.startsWith("accounts:"))).to.equal(
+              false,
+            );
+          }
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 

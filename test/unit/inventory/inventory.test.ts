@@ -699,6 +699,18 @@ describe("inventory: blast radius (identity graph)", () => {
     expect(desiredStatus(nhiObj, rec, NOW).blastRadius).to.deep.equal(rec.blastRadius);
   });
 
+  it("stops walking past its budget: later identities carry no blastRadius (absent, not zero)", () => {
+    const capped = buildInventory(s, index, {
+      now: NOW,
+      policy: ADMISSION_DEFAULTS,
+      graph: IdentityGraph.fromSnapshot(s, index),
+      radiusBudgetNodes: 1,
+    });
+    const withRadius = capped.identities.filter((r) => r.blastRadius !== undefined);
+    expect(withRadius).to.have.length(1);
+    expect(capped.identities.filter((r) => r.exists).length).to.be.greaterThan(1);
+  });
+
   it("is absent without a graph", () => {
     expect(find(inventory(s), "launcher").blastRadius).to.equal(undefined);
   });

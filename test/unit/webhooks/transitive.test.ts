@@ -3,6 +3,9 @@
 import { expect } from "chai";
 import type { NHIPolicy } from "../../../core/nhi/types.js";
 import type { RbacObject } from "../../../core/rbac/types.js";
+import { transitiveEscalationFindings } from "../../../core/graph/escalation.js";
+import type { IdentityGraph } from "../../../core/graph/graph.js";
+import { identityChanges } from "../../../core/policy/rbac-write.js";
 import { snapshotView } from "../../../operator/k8s/cache/static.js";
 import type { AdmissionReviewResponse } from "../../../webhooks/admission/review.js";
 import { testHandler } from "./helpers.js";
@@ -139,6 +142,33 @@ describe("webhook: transitive escalation", () => {
       }),
     );
     expect(JSON.stringify(response)).not.to.contain("transitive-escalation");
+  });
+
+  it("walks at most MAX_WALKED_HOLDERS holders of one write, and says how many it did not", () => {
+    const many: RbacObject = {
+      kind: "RoleBinding",
+      metadata: { name: "many-launchers", namespace: "vault" },
+      roleRef: { kind: "Role", name: "pod-maker" },
+      subjects: Array.from({ length: 20 }, (_, i) => ({
+        kind: "ServiceAccount",
+        name: `runner-${String(i).padStart(2, "0")}`,
+        namespace: "ci",
+      })),
+    };
+    // Judged as the webhook judges it, in the core: the handler keeps only the first warnings.
+    const view = viewWith();
+    const findings = transitiveEscalationFindings({
+      graph: view.identityGraph?.() as IdentityGraph,
+      changes: identityChanges(view.index, { upsert: many }),
+      governing: () => undefined,
+      object: { kind: "RoleBinding", namespace: "vault", name: "many-launchers" },
+      mode: "Audit",
+    });
+    expect(findings[0]?.message).to.contain(
+      "adds capabilities to 20 identities; the attack paths it opens were judged for the first 16 only",
+    );
+    // The 16 walked: each opens a path to cluster-admin through vault/powerful.
+    expect(findings.filter((f) => f.paths?.[0]?.to === "cluster-admin")).to.have.length(16);
   });
 
   it("names a path from a governed identity to an identity holding more than its scopes", () => {
