@@ -198,6 +198,9 @@ export function rightsize(
   const removed: RemovedPermission[] = [];
   const seen = new Set<string>();
   for (const g of grants) {
+    // A grant to a member group (system:authenticated: discovery, self-reviews) is every member's:
+    // narrowing this identity cannot remove it, so listing it would only be noise.
+    if (g.via !== "serviceaccount") continue;
     for (const a of g.rules.flatMap((r) => breakdown(r))) {
       if (usedAtomics.has(a)) continue;
       // URL rules through a RoleBinding grant nothing (core/rbac/scoped.ts): nothing to remove.

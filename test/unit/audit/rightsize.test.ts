@@ -118,6 +118,33 @@ describe("audit rightsize: unused permissions", function () {
     ]);
   });
 
+  it("lists no grant of a member group (system:authenticated's discovery): narrowing one identity cannot remove it", function () {
+    const u = usage("pod-bound-in-scope");
+    const everyone: RbacObject[] = [
+      {
+        kind: "ClusterRole",
+        metadata: { name: "discovery" },
+        rules: [{ nonResourceURLs: ["/api", "/version"], verbs: ["get"] }],
+      },
+      {
+        kind: "ClusterRoleBinding",
+        metadata: { name: "discovery" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "discovery" },
+        subjects: [
+          { kind: "Group", name: "system:authenticated", apiGroup: "rbac.authorization.k8s.io" },
+        ],
+      },
+    ];
+    const grants = index(role, binding, ...everyone).grantsOf(API);
+    expect(grants.some((g) => g.via === "group:system:authenticated")).to.equal(true);
+    const p = rightsize(ID, u.usageOf(ID)!, grants);
+    expect(p.removed.map((r) => r.permission)).to.deep.equal([
+      "watch configmaps in namespace shop",
+      "update configmaps in namespace shop",
+      'get secrets named "api-db" in namespace shop',
+    ]);
+  });
+
   it("is bounded: past maxPermissions the identity is saturated and no removal is proposed", function () {
     const u = new UsageRecorder({ maxPermissions: 1 });
     for (const e of fixtureEvents("pod-bound-in-scope")) u.observe(e);
