@@ -51,10 +51,14 @@ export interface EscalationInput {
   after?: IdentityGraph;
   changes: readonly IdentityChange[];
   governing: (sa: ServiceAccountRef) => GoverningIdentity | undefined;
+  /** Edges the walks may examine in all (default WALK_BUDGET_EDGES, for the admission path). */
+  budgetEdges?: number;
 }
 
 /** Holders of one write whose blast radius is walked (twice: before and after). */
 export const MAX_WALKED_HOLDERS = 16;
+/** Edges the walks of one write may examine in all (~0.1 s where every account reaches everything). */
+export const WALK_BUDGET_EDGES = 30_000;
 /** Newly reached identities of a governed holder worth naming, per holder: the nearest first. */
 const MAX_SCOPE_PATHS = 3;
 
@@ -82,8 +86,10 @@ export function addsCapability(changes: readonly IdentityChange[]): boolean {
 /** Every path the write opens: for each holder gaining a capability, a walk before and after. */
 export function openedPaths(input: EscalationInput): {
   paths: OpenedPath[];
-  /** Holders gaining a capability past MAX_WALKED_HOLDERS: not walked, so not judged. */
+  /** Holders gaining a capability past MAX_WALKED_HOLDERS or the walk budget: not judged. */
   unwalked: number;
+  /** Holders judged (walked before and after the write to the end). */
+  walked: number;
 } {
   const { graph } = input;
   const afterGraph = input.after ?? graph;
@@ -92,7 +98,7 @@ export function openedPaths(input: EscalationInput): {
     const gain = capabilityGain(change);
     if (gain) gains.set(holderId(change), { change, after: gain.after });
   }
-  if (gains.size === 0) return { paths: [], unwalked: 0 };
+  if (gains.size === 0) return { paths: [], unwalked: 0, walked: 0 };
   // Every holder the write changes takes its new capabilities at once: a path may use two of them.
   const overlay: CapabilityOverlay | undefined =
     input.after === undefined ? new Map([...gains].map(([id, g]) => [id, g.after])) : undefined;
@@ -103,9 +109,14 @@ export function openedPaths(input: EscalationInput): {
     ([a], [b]) =>
       Number(b.startsWith("group:")) - Number(a.startsWith("group:")) || a.localeCompare(b),
   );
+  const budget = { edges: input.budgetEdges ?? WALK_BUDGET_EDGES };
+  let judged = 0;
   for (const [id, { change }] of walked.slice(0, MAX_WALKED_HOLDERS)) {
-    const before = blastRadius(graph, id);
-    const after = blastRadius(afterGraph, id, overlay);
+    const before = blastRadius(graph, id, undefined, budget);
+    const after = before.truncated ? before : blastRadius(afterGraph, id, overlay, budget);
+    // A part of either closure would name paths that are not new: this holder and the rest are not judged.
+    if (after.truncated) break;
+    judged++;
     const opened = (to: string, beyondScopes?: OpenedPath["beyondScopes"]): void => {
       const hops = pathTo(after, to);
       if (hops === undefined) return;
@@ -148,7 +159,7 @@ export function openedPaths(input: EscalationInput): {
       named++;
     }
   }
-  return { paths: out, unwalked: Math.max(0, walked.length - MAX_WALKED_HOLDERS) };
+  return { paths: out, unwalked: walked.length - judged, walked: judged };
 }
 
 const identityOfNode = (graph: IdentityGraph, id: string): string => {
@@ -162,7 +173,7 @@ export function transitiveEscalationFindings(
   input: EscalationInput & { object: ObjectRef; mode: Mode },
 ): Finding[] {
   const outcome = input.mode === "Enforce" ? "deny" : "warn";
-  const { paths, unwalked } = openedPaths(input);
+  const { paths, unwalked, walked } = openedPaths(input);
   const findings = paths.map((p): Finding => {
     const g = input.after ?? input.graph;
     const who = g.node(p.from)?.label ?? p.from;
@@ -189,7 +200,10 @@ export function transitiveEscalationFindings(
       rule: TRANSITIVE_ESCALATION,
       severity: "medium",
       object: input.object,
-      message: `${describeObject(input.object)} adds capabilities to ${MAX_WALKED_HOLDERS + unwalked} identities; the attack paths it opens were judged for the first ${MAX_WALKED_HOLDERS} only.`,
+      message:
+        walked > 0
+          ? `${describeObject(input.object)} adds capabilities to ${walked + unwalked} identities; the attack paths it opens were judged for the first ${walked} only.`
+          : `${describeObject(input.object)} adds capabilities to ${unwalked} ${unwalked === 1 ? "identity" : "identities"}; the attack paths it opens were not judged: their closure is larger than one admission answer may walk.`,
       fix: "bind fewer identities per object, or judge the rest with `nhictl graph --cluster`",
     });
   return findings;

@@ -23,7 +23,13 @@ import {
   readRecord,
 } from "../rotation/state.js";
 import { scoreRisk } from "../risk/score.js";
-import { blastRadius, saNodeId, summarize, type IdentityGraph } from "../graph/index.js";
+import {
+  blastRadius,
+  saNodeId,
+  summarize,
+  type IdentityGraph,
+  type WalkBudget,
+} from "../graph/index.js";
 import type { BlastRadiusStatus, RiskAssessment } from "../nhi/types.js";
 import { lifetimeOf, type LifetimeState } from "../lifetime/lifetime.js";
 import {
@@ -55,8 +61,11 @@ export const CLAIMED_BY_ANNOTATION = "nhi.io/claimed-by";
 export const DEFAULT_UNUSED_AFTER_MS = 720 * 3_600_000;
 /** status.excessPermissions is bounded by the CRD. */
 export const MAX_EXCESS_LISTED = 200;
-/** Nodes all blast-radius walks of one inventory pass may visit together (see buildInventory). */
-export const RADIUS_BUDGET_NODES = 2_000_000;
+/**
+ * Edges all blast-radius walks of one inventory pass may examine together (see buildInventory):
+ * about a second of the event loop the webhook shares, where every account reaches everything.
+ */
+export const RADIUS_BUDGET_EDGES = 300_000;
 
 export interface InventoryOptions {
   now: number;
@@ -69,8 +78,8 @@ export interface InventoryOptions {
   tlsReadings?: ReadonlyMap<string, TlsReading>;
   /** The identity graph over the same state (core/graph): each identity's blast radius; absent: none. */
   graph?: IdentityGraph;
-  /** Nodes the blast-radius walks of one pass may visit in all (default RADIUS_BUDGET_NODES). */
-  radiusBudgetNodes?: number;
+  /** Edges the blast-radius walks of one pass may examine in all (default RADIUS_BUDGET_EDGES). */
+  radiusBudgetEdges?: number;
 }
 
 export interface LegacyToken {
@@ -342,11 +351,11 @@ export function groupRecords(
 function radiusOf(
   graph: IdentityGraph,
   ref: ServiceAccountRef,
-  budget: { nodes: number },
+  budget: WalkBudget,
 ): BlastRadiusStatus | undefined {
-  if (budget.nodes <= 0) return undefined;
-  const radius = blastRadius(graph, saNodeId(ref.namespace, ref.name));
-  budget.nodes -= radius.reached.size;
+  if (budget.edges <= 0) return undefined;
+  const radius = blastRadius(graph, saNodeId(ref.namespace, ref.name), undefined, budget);
+  if (radius.truncated) return undefined;
   const s = summarize(radius, graph);
   return {
     identities: s.identities,
@@ -434,9 +443,9 @@ export function buildInventory(
 
   const unusedDefault = opts.unusedAfterMs ?? DEFAULT_UNUSED_AFTER_MS;
   // Walks are per identity; where every account reaches the whole cluster (a cluster-wide group
-  // binding to create pods) they would be |accounts|²: past this many nodes visited in one pass the
+  // binding to create pods) they would be |accounts|²: past this many edges examined in one pass the
   // remaining identities carry no blastRadius (absent, not zero) rather than stalling the pass.
-  const radiusBudget = { nodes: opts.radiusBudgetNodes ?? RADIUS_BUDGET_NODES };
+  const radiusBudget: WalkBudget = { edges: opts.radiusBudgetEdges ?? RADIUS_BUDGET_EDGES };
   const identities: IdentityRecord[] = [];
   const byNhi = new Map<string, IdentityRecord>();
   for (const { ref, exists, createdAt, claimedBy } of refs) {

@@ -47,10 +47,10 @@ export {
   borrowedIdentityFindings,
   decideWorkload,
   isControlPlaneRequester,
-  lifetimeProblem,
   objectRef,
 } from "./workload.js";
 export type { ClusterLookups, Requester, WorkloadInput } from "./workload.js";
+export { lifetimeProblem } from "./nhi-standing.js";
 export {
   DEFAULT_TOKEN_EXPIRATION_SECONDS,
   SECRET_WRITE_CHECKS,

@@ -1,5 +1,6 @@
 // Decisions about API tokens: minting one (serviceaccounts/token) and writing a long-lived
 // kubernetes.io/service-account-token Secret.
+import { enforced, lifetimeOutcome, lifetimeProblem, nhiName } from "./nhi-standing.js";
 import { parseDuration } from "../nhi/duration.js";
 import type { NonHumanIdentity } from "../nhi/types.js";
 import type { ServiceAccountRef } from "../rbac/types.js";
@@ -9,12 +10,7 @@ import { describeObject } from "./describe.js";
 import { modesFor, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
 import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../snapshot.js";
-import {
-  borrowedIdentityFindings,
-  lifetimeProblem,
-  type ClusterLookups,
-  type Requester,
-} from "./workload.js";
+import { borrowedIdentityFindings, type ClusterLookups, type Requester } from "./workload.js";
 
 /** The API server's default for TokenRequest spec.expirationSeconds. */
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
@@ -31,10 +27,6 @@ export interface TokenRequestInput extends ClusterLookups {
   requester?: Requester;
 }
 
-const nhiName = (nhi: NonHumanIdentity): string =>
-  `NonHumanIdentity ${nhi.metadata.namespace ?? ""}/${nhi.metadata.name}`;
-const enforced = (nhi: NonHumanIdentity): Finding["outcome"] =>
-  nhi.spec.enforcement === "Audit" ? "warn" : "deny";
 const isNode = (r: Requester | undefined): boolean =>
   r?.username.startsWith("system:node:") === true;
 
@@ -100,7 +92,7 @@ const tokenIdentityState: Check<PreparedToken> = {
     if (!problem || (problem.rule === "nhi-expired" && isNode(input.requester))) return [];
     return [
       {
-        outcome: problem.rule === "nhi-suspended" ? "deny" : enforced(nhi),
+        outcome: lifetimeOutcome(nhi, problem),
         rule: problem.rule,
         severity: "high",
         object,

@@ -1,5 +1,6 @@
 // The decision for a Pod or a workload template (Deployment, Job, CronJob, …): does the pod run as
 // its identity the way that identity's NHI declares, and does the request borrow a stronger one?
+import { enforced, lifetimeOutcome, lifetimeProblem, nhiName } from "./nhi-standing.js";
 import { imageMatchesAny } from "../nhi/images.js";
 import type { NonHumanIdentity } from "../nhi/types.js";
 import { selectorMatches } from "../labels.js";
@@ -104,25 +105,6 @@ export function objectRef(
   };
 }
 
-const nhiName = (nhi: NonHumanIdentity): string =>
-  `NonHumanIdentity ${nhi.metadata.namespace ?? ""}/${nhi.metadata.name}`;
-
-/** Why an NHI may not be used at `now`, if it may not: suspended (quarantine) or past its expiry. */
-export function lifetimeProblem(
-  nhi: NonHumanIdentity,
-  now: Date,
-): { rule: "nhi-suspended" | "nhi-expired"; why: string } | undefined {
-  if (nhi.spec.suspended === true)
-    return { rule: "nhi-suspended", why: `${nhiName(nhi)} is suspended (quarantined)` };
-  const at = nhi.spec.lifetime?.expiresAt;
-  if (at !== undefined) {
-    const t = Date.parse(at);
-    if (!Number.isNaN(t) && t <= now.getTime())
-      return { rule: "nhi-expired", why: `${nhiName(nhi)} expired at ${at}` };
-  }
-  return undefined;
-}
-
 /** A ServiceAccount's grants as the scopes that would cover exactly them. */
 function grantsAsScopes(grants: readonly Grant[]): ScopedRule[] {
   return grants.flatMap((g) => g.rules.map((r) => ({ ...r, namespaces: [g.namespace] })));
@@ -197,9 +179,6 @@ interface Prepared {
   where: string;
 }
 
-const enforced = (nhi: NonHumanIdentity): Finding["outcome"] =>
-  nhi.spec.enforcement === "Audit" ? "warn" : "deny";
-
 const nhiLifetime: Check<Prepared> = {
   name: "nhi-lifetime",
   run: ({ input, object, nhi, identity, where }) => {
@@ -208,8 +187,7 @@ const nhiLifetime: Check<Prepared> = {
     if (!problem) return [];
     return [
       {
-        // A suspension is a deliberate quarantine: Audit enforcement does not soften it.
-        outcome: problem.rule === "nhi-suspended" ? "deny" : enforced(nhi),
+        outcome: lifetimeOutcome(nhi, problem),
         rule: problem.rule,
         severity: "high",
         object,

@@ -2,6 +2,7 @@
 // through core/rotation/legacy.ts, one step at a time, re-reading everything before each step.
 // The old Secret is read as metadata only; the successor is read whole once per step, only to see
 // which of its keys are non-empty (the token never leaves this function, never logged or recorded).
+import type { ObjectMeta } from "../../../core/rbac/types.js";
 import type { NonHumanIdentity } from "../../../core/nhi/types.js";
 import {
   SERVICE_ACCOUNT_NAME_ANNOTATION,
@@ -36,15 +37,7 @@ import { podsConsuming, retargetWorkload, switchableConsumers } from "./decide.j
 const MAX_STEPS = 12;
 const CREDENTIAL_TYPE = "LegacyToken";
 
-interface Meta {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  resourceVersion?: string;
-  uid?: string;
-  creationTimestamp?: string;
-}
+type Meta = ObjectMeta;
 interface SecretLike {
   metadata: Meta;
   type?: string;

@@ -3,6 +3,7 @@
 // fresh, asks planRotation for the one next step, performs it with a resourceVersion-guarded write
 // and asks again, so whatever happened before (a crash, a conflict, a concurrent edit) it resumes
 // from what the Secret records. Values live only in local variables on their way to the API server.
+import type { ObjectMeta } from "../../../core/rbac/types.js";
 import { randomBytes } from "node:crypto";
 import type { NHICredential, NonHumanIdentity } from "../../../core/nhi/types.js";
 import { CREDENTIAL_DEFAULTS } from "../../../core/nhi/types.js";
@@ -60,16 +61,7 @@ import { nhiEventTarget } from "../../k8s/events.js";
 interface SecretObject {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    resourceVersion?: string;
-    uid?: string;
-    creationTimestamp?: string;
-    ownerReferences?: unknown[];
-  };
+  metadata: ObjectMeta;
   type?: string;
   data?: Record<string, string>;
 }

@@ -171,6 +171,23 @@ describe("webhook: transitive escalation", () => {
     expect(findings.filter((f) => f.paths?.[0]?.to === "cluster-admin")).to.have.length(16);
   });
 
+  it("walks no further than its edge budget, and says what it did not judge", () => {
+    const view = viewWith();
+    const judge = (budgetEdges?: number): ReturnType<typeof transitiveEscalationFindings> =>
+      transitiveEscalationFindings({
+        graph: view.identityGraph?.() as IdentityGraph,
+        changes: identityChanges(view.index, { upsert: binding("pod-maker") }),
+        governing: () => undefined,
+        object: { kind: "RoleBinding", namespace: "vault", name: "builder-pod-maker" },
+        mode: "Enforce",
+        ...(budgetEdges !== undefined ? { budgetEdges } : {}),
+      });
+    expect(judge().some((f) => f.outcome === "deny")).to.equal(true);
+    const starved = judge(1);
+    expect(starved.map((f) => f.outcome)).to.deep.equal(["warn"]);
+    expect(starved[0]?.message).to.contain("the attack paths it opens were not judged");
+  });
+
   it("names a path from a governed identity to an identity holding more than its scopes", () => {
     // ci/builder's NHI declares pods create in vault: the pod-create itself is in scope, but the
     // accounts of vault it can run as hold more (vault/reader reads Secrets).
