@@ -106,7 +106,8 @@ const USAGE = `usage: node dist/operator/main.js [options]
   --audit-trusted-minter USER  an identity whose TokenRequests are expected (repeatable; the operator's
                              own identity, learned from the API server, always is)
   --audit-anomaly-window DUR BehaviourAnomalous stays True this long after a finding's last event (default 24h)
-  --audit-learning-window DUR  how long each identity's habits are learned before new ones are findings (default 24h)
+  --audit-learning-window DUR  how long each identity's habits are learned before new ones are findings,
+                             and its permission use before unused ones are proposed in status.rightsize (default 24h)
   --audit-baseline-configmap NAME  the baseline's ConfigMaps in --namespace: NAME-0, NAME-1, … (default nhi-audit-baseline)
   --audit-baseline-write-interval DUR  at most one baseline write this often (default 60s)
   The leader serves GET /inventory[?namespace=NS] on the metrics port; followers answer 503 naming the
