@@ -4,6 +4,7 @@
 import type { NonHumanIdentityStatus } from "../../core/nhi/types.js";
 import { MERGE_PATCH, type KubeRest } from "./rest.js";
 
+/** The inventory's fields; status.anomalies and status.rightsize are the audit sink's, written by it. */
 const STATUS_FIELDS: (keyof NonHumanIdentityStatus)[] = [
   "phase",
   "observedGeneration",
@@ -13,6 +14,7 @@ const STATUS_FIELDS: (keyof NonHumanIdentityStatus)[] = [
   "nextRotationAt",
   "risk",
   "lastUsed",
+  "blastRadius",
 ];
 
 /** Canonical JSON (sorted keys) for comparisons. */
