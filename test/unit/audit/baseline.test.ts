@@ -11,28 +11,10 @@ import {
   parseBaselineDocument,
   sourceOf,
 } from "../../../core/audit/index.js";
-import type {
-  AuditContext,
-  AuditEvent,
-  AuditFinding,
-  DeclaredIdentity,
-} from "../../../core/audit/index.js";
+import type { AuditContext, AuditEvent, AuditFinding } from "../../../core/audit/index.js";
 import { AUDIT_RULES } from "../../../core/audit/rules.js";
-import { fixtureEvents } from "./load.js";
+import { API_NHI, fixtureEvents } from "./load.js";
 
-const API_NHI: DeclaredIdentity = {
-  nhi: "shop/api",
-  legacyTokens: "Forbid",
-  declaresTokens: false,
-  scopes: [
-    {
-      apiGroups: [""],
-      resources: ["configmaps"],
-      verbs: ["get", "list", "watch"],
-      namespaces: ["shop"],
-    },
-  ],
-};
 const HOUR = 3600_000;
 
 function context(declared = true): AuditContext {

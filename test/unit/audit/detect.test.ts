@@ -11,21 +11,7 @@ import type {
 } from "../../../core/audit/index.js";
 import { AUDIT_RULE_IDS, AUDIT_RULES } from "../../../core/audit/rules.js";
 import { OWASP_NHI } from "../../../core/policy/catalogue.js";
-import { fixtureEvents } from "./load.js";
-
-const API_NHI: DeclaredIdentity = {
-  nhi: "shop/api",
-  legacyTokens: "Forbid",
-  declaresTokens: false,
-  scopes: [
-    {
-      apiGroups: [""],
-      resources: ["configmaps"],
-      verbs: ["get", "list", "watch"],
-      namespaces: ["shop"],
-    },
-  ],
-};
+import { API_NHI, fixtureEvents } from "./load.js";
 
 function context(
   declarations: Record<string, DeclaredIdentity> = { "shop/api": API_NHI },

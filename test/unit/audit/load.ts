@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAuditLine } from "../../../core/audit/index.js";
-import type { AuditEvent } from "../../../core/audit/index.js";
+import type { AuditEvent, DeclaredIdentity } from "../../../core/audit/index.js";
 import { ROOT } from "../../cli/run.js";
 
 export function fixtureEvents(...names: string[]): AuditEvent[] {
@@ -17,3 +17,18 @@ export function fixtureEvents(...names: string[]): AuditEvent[] {
       }),
   );
 }
+
+/** The NHI the recorded fixtures' shop/api ServiceAccount is judged against: ConfigMap reads in shop. */
+export const API_NHI: DeclaredIdentity = {
+  nhi: "shop/api",
+  legacyTokens: "Forbid",
+  declaresTokens: false,
+  scopes: [
+    {
+      apiGroups: [""],
+      resources: ["configmaps"],
+      verbs: ["get", "list", "watch"],
+      namespaces: ["shop"],
+    },
+  ],
+};
