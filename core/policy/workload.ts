@@ -97,12 +97,13 @@ export function objectRef(
   const m = obj.metadata ?? {};
   const name = m.name || (m.generateName ? `${m.generateName}<generated>` : "<unnamed>");
   const ns = m.namespace ?? namespace;
-  return {
-    ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
-    kind: obj.kind,
-    name,
-    ...(ns ? { namespace: ns } : {}),
-  };
+  // Built with one shape per branch, not by spreading: V8's optimized code gives an object spread
+  // followed by a new property a fresh hidden class on every call, allocated in the old generation.
+  const ref: ObjectRef = obj.apiVersion
+    ? { apiVersion: obj.apiVersion, kind: obj.kind, name }
+    : { kind: obj.kind, name };
+  if (ns) ref.namespace = ns;
+  return ref;
 }
 
 /** A ServiceAccount's grants as the scopes that would cover exactly them. */
@@ -386,5 +387,6 @@ export function decideWorkload(input: WorkloadInput): Decision {
     name: owner.name,
     namespace: input.namespace,
   };
-  return { ...decision, judgedByOwner };
+  decision.judgedByOwner = judgedByOwner; // runChain's fresh decision: added, not spread (see objectRef)
+  return decision;
 }

@@ -32,14 +32,30 @@ export const isBad = (d: Decision | BadObject): d is BadObject => "bad" in d;
  * methods and getters (directory) a spread would drop.
  */
 export function lookupsOf(view: ClusterView): ClusterLookups {
+  let b = bound.get(view);
+  if (b === undefined) {
+    b = {
+      serviceAccount: (ns, name) => view.serviceAccount(ns, name),
+      secretType: (ns, name) => view.secretType(ns, name),
+      namespaceLabels: (ns) => view.namespaceLabels(ns),
+    };
+    bound.set(view, b);
+  }
+  // index and directory are read each time: the cache replaces them as the cluster changes.
   return {
     index: view.index,
     directory: view.directory,
-    serviceAccount: (ns, name) => view.serviceAccount(ns, name),
-    secretType: (ns, name) => view.secretType(ns, name),
-    namespaceLabels: (ns) => view.namespaceLabels(ns),
+    serviceAccount: b.serviceAccount,
+    secretType: b.secretType,
+    namespaceLabels: b.namespaceLabels,
   };
 }
+
+/** The view's methods bound once per view, not once per review. */
+const bound = new WeakMap<
+  ClusterView,
+  Pick<ClusterLookups, "serviceAccount" | "secretType" | "namespaceLabels">
+>();
 
 export const requesterOf = (req: AdmissionRequest): { username: string; groups: string[] } =>
   req.userInfo;
