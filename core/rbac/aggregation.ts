@@ -28,8 +28,11 @@ export interface AggregationHost {
   clusterRole(name: string): ClusterRole | undefined;
   /** Names of every ClusterRole in effect. */
   clusterRoleNames(): Iterable<string>;
-  /** roleKey → effective rules of every existing role. */
-  readonly rules: MapLike<string, PolicyRule[]>;
+  /**
+   * roleKey → effective rules of every existing role. A method, not a getter: an object literal
+   * with a getter gets a hidden class of its own per instance, and a what-if makes one per review.
+   */
+  rules(): MapLike<string, PolicyRule[]>;
 }
 
 /** roleKey → effective rules before a change (undefined: the role did not exist). */
@@ -208,7 +211,7 @@ export class ClusterRoleAggregation {
    * fixed point.
    */
   recompute(seeds: string[], changed: RulesChanged): void {
-    const rules = this.host.rules;
+    const rules = this.host.rules();
     const closure = new Set<string>();
     const queue = seeds.filter((s) => this.s.aggregators.has(s));
     for (let a = queue.pop(); a !== undefined; a = queue.pop()) {
@@ -280,7 +283,7 @@ export class ClusterRoleAggregation {
       for (const src of group) {
         if (src === name) continue;
         sources.add(src);
-        for (const rule of this.host.rules.get(clusterRoleKey(src)) ?? []) {
+        for (const rule of this.host.rules().get(clusterRoleKey(src)) ?? []) {
           const k = cachedRuleKey(rule);
           if (seen.has(k)) continue;
           seen.add(k);

@@ -622,9 +622,7 @@ export class EffectivePermissionIndex {
     return {
       clusterRole: (name) => index.clusterRole(name),
       clusterRoleNames: () => index.clusterRoleNames(),
-      get rules() {
-        return index.rules;
-      },
+      rules: () => index.rules,
     };
   }
 
