@@ -39,6 +39,8 @@ export interface ServerStarted {
 export interface WindowFigures {
   cpuMs: number;
   allocatedMB: number;
+  /** What scavenges moved into the old generation: per-review garbage there waits for a full GC. */
+  promotedMB: number;
   gcCount: number;
   /** Collections that mark the old generation (mark-compact), and their pauses. */
   majorGcCount: number;
@@ -148,8 +150,15 @@ function windowFigures(w: Window): WindowFigures {
   let freed = 0,
     pause = 0,
     maxPause = 0,
-    major = 0;
+    major = 0,
+    promoted = 0;
+  // GCProfiler's space statistics are camelCase (getHeapSpaceStatistics' are snake_case).
+  const old = (spaces: { spaceName: string; spaceUsedSize: number }[]): number =>
+    spaces.find((x) => x.spaceName === "old_space")?.spaceUsedSize ?? 0;
   for (const s of profile.statistics) {
+    if (s.gcType === "Scavenge")
+      promoted +=
+        old(s.afterGC.heapSpaceStatistics as never) - old(s.beforeGC.heapSpaceStatistics as never);
     freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
     const ms = s.cost / 1000; // cost is in microseconds
     pause += ms;
@@ -159,6 +168,7 @@ function windowFigures(w: Window): WindowFigures {
   return {
     cpuMs: (cpu.user + cpu.system) / 1000,
     allocatedMB: (heapNow - w.heapUsed + freed) / MB,
+    promotedMB: promoted / MB,
     gcCount: profile.statistics.length,
     majorGcCount: major,
     gcPauseMs: pause,

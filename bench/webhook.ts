@@ -42,6 +42,7 @@ const RATES = (process.env.BENCH_WEBHOOK_RATES ?? "500,1000,2000")
 const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
 const P99_RATIO_TARGET = 2;
+const MB = 1024 * 1024;
 const SATURATED_RATIO_TARGET = 0.6;
 
 type Mode = { rate: number } | "saturated";
@@ -162,6 +163,7 @@ function summary(w: WindowResult): Record<string, number> {
     denied: w.load.denied,
     cpuUsPerReview: (w.server.cpuMs * 1000) / ok,
     allocKBPerReview: (w.server.allocatedMB * 1024) / ok,
+    promotedBPerReview: (w.server.promotedMB * MB) / ok,
     majorGcs: w.server.majorGcCount,
     maxGcPauseMs: w.server.maxGcPauseMs,
     gcPauseMs: w.server.gcPauseMs,
@@ -232,7 +234,7 @@ export const webhookBenchmark: Benchmark = {
             entry[kind].push(s);
             process.stderr.write(
               `  [${r + 1}/${REPEATS}] ${kind.padEnd(7)} ${name.padEnd(26)} p50 ${s.p50?.toFixed(2)} ms  p99 ${s.p99?.toFixed(2)} ms  ${s.throughput?.toFixed(0)}/s  ` +
-                `cpu ${s.cpuUsPerReview?.toFixed(0)} µs  alloc ${s.allocKBPerReview?.toFixed(1)} KB/review  major GCs ${s.majorGcs}  max pause ${s.maxGcPauseMs?.toFixed(1)} ms  RSS ${s.rssMB?.toFixed(0)} MB  load ${s.loadavg1?.toFixed(2)}\n`,
+                `cpu ${s.cpuUsPerReview?.toFixed(0)} µs  alloc ${s.allocKBPerReview?.toFixed(1)} KB/review  promoted ${s.promotedBPerReview?.toFixed(0)} B/review  major GCs ${s.majorGcs}  max pause ${s.maxGcPauseMs?.toFixed(1)} ms  RSS ${s.rssMB?.toFixed(0)} MB  load ${s.loadavg1?.toFixed(2)}\n`,
             );
           }
         }
@@ -277,6 +279,11 @@ export const webhookBenchmark: Benchmark = {
           {
             label: `${tag}: allocation per review (server process)`,
             value: med(xs, "allocKBPerReview"),
+            unit: "KB",
+          },
+          {
+            label: `${tag}: promoted to the old generation per review (by scavenges)`,
+            value: med(xs, "promotedBPerReview") / 1024,
             unit: "KB",
           },
           {
