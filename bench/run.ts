@@ -12,6 +12,7 @@ import { inventoryBenchmark } from "./inventory.js";
 import { loadavg } from "node:os";
 import { type Benchmark, type Figure, gcAvailable } from "./harness.js";
 import { webhookBenchmark } from "./webhook.js";
+import { webhookHandlerBenchmark } from "./webhook-handler.js";
 
 const benchmarks: Benchmark[] = [
   effectivePermissionsBenchmark,
@@ -21,6 +22,7 @@ const benchmarks: Benchmark[] = [
 ];
 benchmarks.push(graphBenchmark); // issue 12; kept apart for easy merges
 benchmarks.push(auditBenchmark); // issue 11
+benchmarks.push(webhookHandlerBenchmark); // issue 14: the review path in process, load-independent
 
 function format(f: Figure): string {
   const digits =

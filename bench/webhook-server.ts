@@ -82,6 +82,9 @@ async function startWebhook(cert: string, key: string): Promise<ServerStarted> {
     secrets: [],
   };
   const view = snapshotView(snap);
+  // As ClusterCache.waitForSync does: the identity graph is built at sync, not by the first RBAC
+  // review (which would stall the first measured window for seconds).
+  view.identityGraph?.();
   const cacheBuildMs = performance.now() - t0;
   const metrics = new WebhookMetrics({ defaultMetrics: true });
   const handle = createAdmissionHandler({
