@@ -1,5 +1,5 @@
 // serviceaccounts/token CREATE (TokenRequest) → core decideTokenRequest.
-import { decideTokenRequest } from "../../core/policy/token.js";
+import { decideTokenRequest, type TokenRequestInput } from "../../core/policy/token.js";
 import { isRecord } from "../../core/json.js";
 import { lookupsOf, type AdmissionCheck } from "./types.js";
 
@@ -25,21 +25,27 @@ export const tokenRequestCheck: AdmissionCheck = {
     )
       return { bad: "TokenRequest: spec.expirationSeconds must be a number" };
     const bound = isRecord(spec.boundObjectRef) ? spec.boundObjectRef : undefined;
-    return decideTokenRequest({
-      ...lookupsOf(ctx.view),
+    // Every field named, nothing spread (see checks/workload.ts): the kubelet asks for a token at
+    // every pod start and refresh.
+    const lookups = lookupsOf(ctx.view);
+    const input: TokenRequestInput = {
+      index: lookups.index,
+      directory: lookups.directory,
+      serviceAccount: lookups.serviceAccount,
+      secretType: lookups.secretType,
+      namespaceLabels: lookups.namespaceLabels,
       target: { namespace: req.namespace, name: req.name },
-      ...(typeof seconds === "number" ? { expirationSeconds: seconds } : {}),
-      ...(bound
-        ? {
-            boundObject: {
-              ...(typeof bound.kind === "string" ? { kind: bound.kind } : {}),
-              ...(typeof bound.name === "string" ? { name: bound.name } : {}),
-            },
-          }
-        : {}),
       policy: ctx.policy,
       now: ctx.now,
       requester: req.userInfo,
-    });
+    };
+    if (typeof seconds === "number") input.expirationSeconds = seconds;
+    if (bound) {
+      const boundObject: { kind?: string; name?: string } = {};
+      if (typeof bound.kind === "string") boundObject.kind = bound.kind;
+      if (typeof bound.name === "string") boundObject.name = bound.name;
+      input.boundObject = boundObject;
+    }
+    return decideTokenRequest(input);
   },
 };

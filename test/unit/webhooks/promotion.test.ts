@@ -62,9 +62,30 @@ const review = (i: number, request: Record<string, unknown>): unknown => ({
 });
 
 const POD = { group: "", version: "v1" };
-/** A Pod the ReplicaSet controller makes, a Pod a person makes, a Deployment a pipeline makes. */
+/**
+ * A Pod the ReplicaSet controller makes, a Pod a person makes, a Deployment a pipeline makes, a
+ * token the kubelet asks for (at every pod start and refresh).
+ */
 function workloadReview(i: number): unknown {
-  switch (i % 3) {
+  switch (i % 4) {
+    case 3:
+      return review(i, {
+        kind: { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest" },
+        resource: { ...POD, resource: "serviceaccounts" },
+        subResource: "token",
+        operation: "CREATE",
+        namespace: "shop",
+        name: "orders-api",
+        userInfo: { username: "system:node:node-1", groups: ["system:nodes"] },
+        object: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: {
+            expirationSeconds: 3600,
+            boundObjectRef: { apiVersion: "v1", kind: "Pod", name: `orders-api-${i}` },
+          },
+        },
+      });
     case 0:
       return review(i, {
         kind: { ...POD, kind: "Pod" },
@@ -129,7 +150,7 @@ function workloadReview(i: number): unknown {
 describe("per-review garbage dies young (issue 14)", function () {
   this.timeout(60_000);
 
-  it("Pod and Deployment reviews promote (almost) nothing to the old generation", () => {
+  it("Pod, Deployment and TokenRequest reviews promote (almost) nothing to the old generation", () => {
     const handle = createAdmissionHandler({
       view: snapshotView(snapshot()),
       validator,
@@ -138,10 +159,14 @@ describe("per-review garbage dies young (issue 14)", function () {
     });
     const bodies = Array.from({ length: 300 }, (_, i) => JSON.stringify(workloadReview(i)));
     // Each kind answers as it should (an unchanged verdict is part of the claim).
-    const first = bodies.slice(0, 3).map((b) => handle(JSON.parse(b)));
+    const first = bodies.slice(0, 4).map((b) => handle(JSON.parse(b)));
     assert.deepEqual(
       first.map((r) => r.status),
-      [200, 200, 200],
+      [200, 200, 200, 200],
+    );
+    assert.deepEqual(
+      first.map((r) => "response" in r.body && r.body.response.allowed),
+      [true, true, true, true],
     );
     const promoted = promotedPerCall(
       (i) => handle(JSON.parse(bodies[i % bodies.length] as string)),
