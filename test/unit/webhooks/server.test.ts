@@ -98,6 +98,47 @@ describe("webhook server (HTTPS on loopback)", () => {
     });
   });
 
+  it("answers at the URL the API server calls (?timeout=10s) and its variants, as JSON in UTF-8", async () => {
+    const fixture = JSON.parse(
+      readFileSync(
+        join(repoRoot(), "test", "fixtures", "admission", "pod-image-denied.json"),
+        "utf8",
+      ),
+    ) as { review: unknown };
+    const body = JSON.stringify(fixture.review);
+    for (const url of [`${server.url}?timeout=10s`, `${server.url}/`, server.url]) {
+      const { status, type, length, text } = await new Promise<{
+        status: number;
+        type: string | undefined;
+        length: string | undefined;
+        text: string;
+      }>((resolve, reject) => {
+        const req = request(
+          url,
+          { method: "POST", ca, headers: { "Content-Type": "application/json" } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                type: res.headers["content-type"],
+                length: res.headers["content-length"],
+                text: Buffer.concat(chunks).toString("utf8"),
+              }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+      expect(status, url).to.equal(200);
+      expect(type, url).to.equal("application/json; charset=utf-8");
+      expect(Number(length), url).to.equal(Buffer.byteLength(text));
+      expect(JSON.parse(text), url).to.nested.include({ "response.uid": "u-2" });
+    }
+  });
+
   it("answers malformed JSON with a 400, a body over the limit with a 413, and a wrong path with a 404", async () => {
     expect((await post(server.url, ca, "{not json")).status).to.equal(400);
     expect(
