@@ -652,3 +652,25 @@ function capabilityKindKey(c: Capability): string {
 export function capabilityKey(c: Capability): string {
   return `${c.kind}|${c.target ?? ""}|${c.namespace}|${c.names?.join(",") ?? "*"}`;
 }
+
+/**
+ * May `gained` change the capabilities of `before`? No when every fact a gained grant answers is
+ * already answered for every object at its place by `before` (a cluster-wide grant of `before`
+ * counts everywhere): every place's answers are then the same, so capabilitiesOf(before + gained)
+ * lists the capabilities of capabilitiesOf(before), only cited through more grants. Answers a
+ * webhook review that adds nothing (most: a binding to a role the account's groups already hold)
+ * from the facts cached per rule array, without building either capability list.
+ */
+export function mayAddCapability(before: readonly Grant[], gained: readonly Grant[]): boolean {
+  for (const g of gained) {
+    for (const key of factsOf(g.rules).keys()) {
+      const held = before.some(
+        (b) =>
+          (b.namespace === CLUSTER || b.namespace === g.namespace) &&
+          factsOf(b.rules).get(key)?.all === true,
+      );
+      if (!held) return true;
+    }
+  }
+  return false;
+}

@@ -13,7 +13,7 @@ import type { ObjectRef } from "../policy/types.js";
 import { groupIdentity } from "../rbac/groups.js";
 import { describePermission, uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ServiceAccountRef } from "../rbac/types.js";
-import { capabilitiesOf, capabilityKey, type Capability } from "./edges.js";
+import { capabilitiesOf, capabilityKey, mayAddCapability, type Capability } from "./edges.js";
 import {
   CLUSTER_ADMIN,
   groupNodeId,
@@ -69,7 +69,8 @@ const holderId = (change: IdentityChange): string =>
 
 /** The holder's capabilities before and after the write, when the write adds one (else undefined). */
 function capabilityGain(change: IdentityChange): { after: Capability[] } | undefined {
-  if (change.gained.length === 0) return undefined;
+  if (change.gained.length === 0 || !mayAddCapability(change.before, change.gained))
+    return undefined;
   const before = new Set(capabilitiesOf(change.before).map(capabilityKey));
   const after = capabilitiesOf([...change.before, ...change.gained]);
   return after.some((c) => !before.has(capabilityKey(c))) ? { after } : undefined;
