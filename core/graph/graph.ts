@@ -172,7 +172,43 @@ export class IdentityGraph {
     { groups: string[]; groupCaps: Map<string, Set<string>> }
   >();
 
+  /**
+   * One copy of each text the capabilities carry (permission, grants cited): tens of thousands of
+   * capabilities cite a few thousand texts, and the graph lives in the webhook's heap, where every
+   * full collection marks it. Rebuilt from the live capabilities when it has grown past twice them.
+   */
+  private texts = new Map<string, string>();
+  private textsLive = 0;
+
   private constructor(readonly index: EffectivePermissionIndex) {}
+
+  private text(s: string): string {
+    const have = this.texts.get(s);
+    if (have !== undefined) return have;
+    this.texts.set(s, s);
+    return s;
+  }
+
+  /** The holder's capabilities kept, their texts shared with every other holder's. */
+  private keep(id: string, caps: Capability[]): void {
+    if (caps.length === 0) {
+      this.caps.delete(id);
+      return;
+    }
+    if (this.texts.size > 2 * this.textsLive + 4096) {
+      // Texts of capabilities since replaced: start again from the live ones.
+      this.texts = new Map();
+      for (const held of this.caps.values()) for (const c of held) this.share(c);
+      this.textsLive = this.texts.size;
+    }
+    for (const c of caps) this.share(c);
+    this.caps.set(id, caps);
+  }
+
+  private share(c: Capability): void {
+    c.permission = this.text(c.permission);
+    for (let i = 0; i < c.through.length; i++) c.through[i] = this.text(c.through[i] as string);
+  }
 
   /**
    * The graph of a snapshot. Pass the index the caller already keeps (the webhook's cache, `nhictl`'s
@@ -426,14 +462,12 @@ export class IdentityGraph {
       );
       caps = [...caps, ...joint];
     }
-    const id = saNodeId(namespace, name);
-    if (caps.length > 0) this.caps.set(id, caps);
-    else this.caps.delete(id);
+    this.keep(saNodeId(namespace, name), caps);
   }
 
   private recomputeGroup(group: string): void {
     const caps = capabilitiesOf(this.index.grantsOfGroup(group));
-    if (caps.length > 0) this.caps.set(groupNodeId(group), caps);
+    if (caps.length > 0) this.keep(groupNodeId(group), caps);
     this.memberOf.clear();
   }
 
