@@ -337,6 +337,15 @@ function factsOf(rules: readonly PolicyRule[]): ReadonlyMap<string, Allowed> {
   return facts;
 }
 
+// A grant is cited by every capability it answers, at every place: described once. (The index
+// shares a binding's grant between the holders it names.)
+const grantTexts = new WeakMap<Grant, string>();
+function grantText(g: Grant): string {
+  let text = grantTexts.get(g);
+  if (text === undefined) grantTexts.set(g, (text = describeGrant(g)));
+  return text;
+}
+
 /** The grants at one place, asked together: every answer merged once. */
 class Place {
   private readonly answers = new Map<string, { allowed: Allowed; grants: Grant[] }>();
@@ -378,7 +387,7 @@ class Place {
   through(...keys: string[]): string[] {
     const out = new Set<string>();
     for (const k of keys)
-      for (const g of this.answers.get(k)?.grants ?? []) out.add(describeGrant(g));
+      for (const g of this.answers.get(k)?.grants ?? []) out.add(grantText(g));
     return [...out];
   }
 }
@@ -591,7 +600,7 @@ export function capabilitiesOf(grants: readonly Grant[]): Capability[] {
   const clusterGrants = grants.filter((g) => g.namespace === CLUSTER);
   const out = clusterGrants.length > 0 ? capabilitiesAt(CLUSTER, clusterGrants) : [];
   const clusterKeys = new Set(out.filter((c) => c.names === undefined).map(capabilityKindKey));
-  const clusterThrough = new Set(clusterGrants.map(describeGrant));
+  const clusterThrough = new Set(clusterGrants.map(grantText));
   const namespaces = [
     ...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER)),
   ].sort();

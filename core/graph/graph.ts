@@ -178,6 +178,8 @@ export class IdentityGraph {
    * full collection marks it. Rebuilt from the live capabilities when it has grown past twice them.
    */
   private texts = new Map<string, string>();
+  /** Holders by what their capabilities reach (see reachKeys), for walking backwards; dropped on any change. */
+  private reverse: Map<string, string[]> | undefined;
   private textsLive = 0;
 
   private constructor(readonly index: EffectivePermissionIndex) {}
@@ -245,6 +247,7 @@ export class IdentityGraph {
    */
   apply(change: GraphChange, options: { indexUpdated?: boolean } = {}): void {
     this.allNamespaces = undefined;
+    this.reverse = undefined;
     if ("rbac" in change) {
       this.applyRbac(change.rbac, options.indexUpdated ?? false);
     } else if ("upsertServiceAccount" in change) {
@@ -625,6 +628,67 @@ export class IdentityGraph {
     return hops;
   }
 
+  /**
+   * The nodes with an edge into `id` — a superset where a capability's kind or names may not match
+   * the object (edgesFrom decides) — each with whether it is a member of `id` (no hop). For walking
+   * backwards: who already reaches an identity a write changes. Built on first use from the
+   * capabilities, kept until the next change.
+   */
+  edgesInto(id: string): { from: string; member: boolean }[] {
+    const index = (this.reverse ??= this.reverseIndex());
+    const out: { from: string; member: boolean }[] = [];
+    const holders = (key: string): void => {
+      for (const from of index.get(key) ?? []) out.push({ from, member: false });
+    };
+    const node = this.node(id);
+    const ns = node?.namespace ?? "";
+    if (id.startsWith("sa:")) {
+      const name = node?.name ?? "";
+      for (const key of [accountsNodeId(ns), accountsNodeId("*"), id, saNodeId("*", name)])
+        holders(key);
+      for (const wid of this.workloadsByNs.get(ns) ?? [])
+        if (this.workloads.get(wid)?.serviceAccount === name)
+          out.push({ from: wid, member: false });
+      for (const sid of this.secretsByNs.get(ns) ?? [])
+        if (this.secrets.get(sid)?.serviceAccount === name) out.push({ from: sid, member: false });
+    } else if (id.startsWith("group:")) {
+      const members = memberGroup(id.slice("group:".length))?.serviceAccountNamespace;
+      for (const n of members === undefined
+        ? []
+        : members === "*"
+          ? this.accounts.keys()
+          : [members])
+        for (const name of this.accounts.get(n) ?? [])
+          out.push({ from: saNodeId(n, name), member: true });
+      holders(id);
+    } else if (id.startsWith("workload:")) {
+      holders(`workloads:${ns}`);
+      holders("workloads:*");
+      const w = this.workloads.get(id);
+      if (w !== undefined && this.tokenMounted(w)) out.push({ from: NODES, member: false });
+    } else if (id.startsWith("secret:")) {
+      holders(`secrets:${ns}`);
+      holders("secrets:*");
+    } else if (id === NODES) {
+      holders(NODES);
+    }
+    return out;
+  }
+
+  private reverseIndex(): Map<string, string[]> {
+    const index = new Map<string, string[]>();
+    for (const [holder, caps] of this.caps) {
+      for (const c of caps) {
+        for (const key of reachKeys(c)) {
+          const list = index.get(key);
+          if (list === undefined) index.set(key, [holder]);
+          else if (list[list.length - 1] !== holder) list.push(holder);
+        }
+      }
+    }
+    return index;
+  }
+
   private namespaces(ns: string): Iterable<string> {
     if (ns !== "*") return [ns];
     // Asked per account and capability on every walk: kept until a namespace table changes.
@@ -721,6 +785,49 @@ export class IdentityGraph {
       default:
         return;
     }
+  }
+}
+
+/**
+ * What a capability's edges lead to, as keys of IdentityGraph.edgesInto's index: a namespace's
+ * accounts, workloads or Secrets ("*": of every namespace), named accounts, groups, the nodes.
+ * The cluster-admin sink is left out: nothing is walked back from it.
+ */
+function reachKeys(c: Capability): string[] {
+  const named = (): string[] =>
+    c.names === undefined
+      ? [accountsNodeId(c.namespace)]
+      : c.names.map((n) => saNodeId(c.namespace, n));
+  switch (c.kind) {
+    case "pod-create":
+    case "secret-mint":
+      return [accountsNodeId(c.namespace)];
+    case "rbac-bind":
+    case "rbac-escalate":
+      return c.target === CLUSTER_ADMIN ? [] : [accountsNodeId(c.namespace)];
+    case "token-request":
+      return named();
+    case "impersonate":
+      if (c.target === "groups") return (c.names ?? []).map(groupNodeId);
+      if (c.target === "users") {
+        if (c.names === undefined) return [accountsNodeId("*")];
+        return c.names.flatMap((u) => {
+          const [ns, name, extra] = u.startsWith("system:serviceaccount:")
+            ? u.slice("system:serviceaccount:".length).split(":")
+            : [];
+          return ns && name && extra === undefined ? [saNodeId(ns, name)] : [];
+        });
+      }
+      return named();
+    case "secret-read":
+      return [`secrets:${c.namespace}`];
+    case "workload-patch":
+    case "pod-exec":
+      return [`workloads:${c.namespace}`];
+    case "nodes-proxy":
+      return [NODES];
+    default:
+      return [];
   }
 }
 
