@@ -67,6 +67,13 @@ export const saNodeId = (namespace: string, name: string): string => `sa:${names
 /** The shared node standing for every ServiceAccount of a namespace ("*": of every namespace). */
 export const accountsNodeId = (namespace: string): string => `accounts:${namespace}`;
 export const groupNodeId = (group: string): string => `group:${group}`;
+/**
+ * A shared node of the walk (compact edges) standing for a namespace's Secrets ("secrets"),
+ * workloads of one kind ("workloads.Deployment") or pods carrying a token ("exec"); "*": every
+ * namespace's. blastRadius folds it into the hop before it: it is never reached, nor in a path.
+ */
+export const objectsNodeId = (what: string, namespace: string): string =>
+  `objects:${what}:${namespace}`;
 export const secretNodeId = (namespace: string, name: string): string =>
   `secret:${namespace}/${name}`;
 export const workloadNodeId = (kind: string, namespace: string, name: string): string =>
@@ -605,6 +612,36 @@ export class IdentityGraph {
           through: [],
           shared: true,
         });
+    } else if (id.startsWith("objects:")) {
+      // A shared node of the walk: a namespace's Secrets, workloads of one kind, or pods carrying a
+      // token ("*": every namespace's), in the order the capability's own edges list them.
+      const rest = id.slice("objects:".length);
+      const colon = rest.indexOf(":");
+      const what = rest.slice(0, colon);
+      const ns = rest.slice(colon + 1);
+      const shared = (to: string): void => {
+        hops.push({
+          from: id,
+          to,
+          kind: "member-of",
+          permission: "",
+          technique: "",
+          through: [],
+          shared: true,
+        });
+      };
+      if (ns === "*") {
+        const present = what === "secrets" ? this.secretsByNs : this.workloadsByNs;
+        for (const n of this.namespaces("*")) if (present.has(n)) shared(objectsNodeId(what, n));
+      } else if (what === "secrets") {
+        for (const sid of [...(this.secretsByNs.get(ns) ?? [])].sort()) shared(sid);
+      } else {
+        const kind = what.startsWith("workloads.") ? what.slice("workloads.".length) : undefined;
+        for (const wid of [...(this.workloadsByNs.get(ns) ?? [])].sort()) {
+          const w = this.workloads.get(wid) as WorkloadInfo;
+          if (kind !== undefined ? w.kind === kind : this.tokenMounted(w)) shared(wid);
+        }
+      }
     } else if (id.startsWith("workload:")) {
       const w = this.workloads.get(id);
       if (w !== undefined)
@@ -762,6 +799,11 @@ export class IdentityGraph {
         }
         return;
       case "secret-read":
+        if (compact && c.names === undefined) {
+          // One hop to the namespace's Secrets instead of one per Secret (see objectsNodeId).
+          hop(objectsNodeId("secrets", c.namespace), c.kind, c.permission, c.through);
+          return;
+        }
         for (const ns of this.namespaces(c.namespace)) {
           for (const sid of [...(this.secretsByNs.get(ns) ?? [])].sort()) {
             const s = this.secrets.get(sid) as SecretInfo;
@@ -771,6 +813,11 @@ export class IdentityGraph {
         return;
       case "workload-patch":
       case "pod-exec":
+        if (compact && c.names === undefined) {
+          const what = c.kind === "pod-exec" ? "exec" : `workloads.${c.target ?? ""}`;
+          hop(objectsNodeId(what, c.namespace), c.kind, c.permission, c.through);
+          return;
+        }
         for (const ns of this.namespaces(c.namespace)) {
           for (const wid of [...(this.workloadsByNs.get(ns) ?? [])].sort()) {
             const w = this.workloads.get(wid) as WorkloadInfo;
