@@ -320,6 +320,7 @@ const NONE: Allowed = { all: false, names: [] };
 // query once per rule array. Coverage of one atomic permission by a union of rule sets is coverage
 // by one of them, so the answers combine per place without asking again.
 const factsCache = new WeakMap<readonly PolicyRule[], ReadonlyMap<string, Allowed>>();
+const NO_FACTS: ReadonlyMap<string, Allowed> = new Map();
 function factsOf(rules: readonly PolicyRule[]): ReadonlyMap<string, Allowed> {
   let facts = factsCache.get(rules);
   if (facts === undefined) {
@@ -331,19 +332,11 @@ function factsOf(rules: readonly PolicyRule[]): ReadonlyMap<string, Allowed> {
       const a = allowed(candidates, q.apiGroup, q.resource, q.verbs);
       if (some(a)) m.set(key, a);
     }
-    facts = m;
+    // Most rule sets answer nothing: they share one empty answer (the cache lives as long as the roles).
+    facts = m.size > 0 ? m : NO_FACTS;
     factsCache.set(rules, facts);
   }
   return facts;
-}
-
-// A grant is cited by every capability it answers, at every place: described once. (The index
-// shares a binding's grant between the holders it names.)
-const grantTexts = new WeakMap<Grant, string>();
-function grantText(g: Grant): string {
-  let text = grantTexts.get(g);
-  if (text === undefined) grantTexts.set(g, (text = describeGrant(g)));
-  return text;
 }
 
 /** The grants at one place, asked together: every answer merged once. */
@@ -386,7 +379,7 @@ class Place {
   /** The grants that answer any of `keys`: "RoleBinding shop/x → Role shop/y". */
   through(...keys: string[]): string[] {
     const out = new Set<string>();
-    for (const k of keys) for (const g of this.answers.get(k)?.grants ?? []) out.add(grantText(g));
+    for (const k of keys) for (const g of this.answers.get(k)?.grants ?? []) out.add(describeGrant(g));
     return [...out];
   }
 }
@@ -599,7 +592,7 @@ export function capabilitiesOf(grants: readonly Grant[]): Capability[] {
   const clusterGrants = grants.filter((g) => g.namespace === CLUSTER);
   const out = clusterGrants.length > 0 ? capabilitiesAt(CLUSTER, clusterGrants) : [];
   const clusterKeys = new Set(out.filter((c) => c.names === undefined).map(capabilityKindKey));
-  const clusterThrough = new Set(clusterGrants.map(grantText));
+  const clusterThrough = new Set(clusterGrants.map(describeGrant));
   const namespaces = [
     ...new Set(grants.map((g) => g.namespace).filter((ns) => ns !== CLUSTER)),
   ].sort();
