@@ -379,7 +379,8 @@ class Place {
   /** The grants that answer any of `keys`: "RoleBinding shop/x → Role shop/y". */
   through(...keys: string[]): string[] {
     const out = new Set<string>();
-    for (const k of keys) for (const g of this.answers.get(k)?.grants ?? []) out.add(describeGrant(g));
+    for (const k of keys)
+      for (const g of this.answers.get(k)?.grants ?? []) out.add(describeGrant(g));
     return [...out];
   }
 }
