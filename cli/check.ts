@@ -11,7 +11,12 @@ import { addsCapability, transitiveEscalationFindings } from "../core/graph/esca
 import { IdentityGraph } from "../core/graph/graph.js";
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
-import { CLI_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../core/policy/settings.js";
+import {
+  CLI_DEFAULTS,
+  transitiveEscalationFor,
+  resolvePolicy,
+  type EffectivePolicy,
+} from "../core/policy/settings.js";
 import { foldFindings } from "../core/policy/chain.js";
 import { unclaimedServiceAccounts } from "../core/policy/unclaimed.js";
 import { judgeRbacWrites } from "../core/policy/rbac-writes.js";
@@ -228,6 +233,7 @@ function checkRbac(
       governing: directory.governing,
       object: j.at,
       mode: policy.transitiveEscalation,
+      modeIn: (ns) => transitiveEscalationFor(policy, lookups.namespaceLabels(ns)),
     });
     if (paths.length > 0) out.add(foldFindings(paths, policy), where);
   }

@@ -10,7 +10,7 @@ import { describeObject } from "../policy/describe.js";
 import type { GoverningIdentity, IdentityChange } from "../policy/rbac-write.js";
 import { serviceAccountIdentity, type Mode } from "../policy/settings.js";
 import type { ObjectRef } from "../policy/types.js";
-import { groupIdentity } from "../rbac/groups.js";
+import { groupIdentity, memberGroup } from "../rbac/groups.js";
 import { describePermission, uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ServiceAccountRef } from "../rbac/types.js";
 import { capabilitiesOf, capabilityKey, mayAddCapability, type Capability } from "./edges.js";
@@ -252,14 +252,33 @@ const identityOfNode = (graph: IdentityGraph, id: string): string => {
   return serviceAccountIdentity(node?.namespace ?? "", node?.name ?? "");
 };
 
-/** The findings of the paths a write of `object` opens: warnings, or denials under Enforce. */
+/** The one namespace of a path's source: a ServiceAccount's, or that of a namespace's account group. */
+function namespaceOfSource(graph: IdentityGraph, id: string): string | undefined {
+  if (id.startsWith("group:")) {
+    const ns = memberGroup(id.slice("group:".length))?.serviceAccountNamespace;
+    return ns === "*" ? undefined : ns;
+  }
+  return graph.node(id)?.namespace;
+}
+
+/**
+ * The findings of the paths a write of `object` opens: warnings, or denials under Enforce. `mode`
+ * is the cluster-wide setting; `modeIn`, when given, the setting for a path starting from an
+ * identity of one namespace (NHIPolicy `overrides`).
+ */
 export function transitiveEscalationFindings(
-  input: EscalationInput & { object: ObjectRef; mode: Mode },
+  input: EscalationInput & {
+    object: ObjectRef;
+    mode: Mode;
+    modeIn?: (namespace: string) => Mode;
+  },
 ): Finding[] {
-  const outcome = input.mode === "Enforce" ? "deny" : "warn";
   const { paths, unwalked, walked, reachingJudged } = openedPaths(input);
   const findings = paths.map((p): Finding => {
     const g = input.after ?? input.graph;
+    const ns = input.modeIn ? namespaceOfSource(g, p.from) : undefined;
+    const mode = ns !== undefined && input.modeIn ? input.modeIn(ns) : input.mode;
+    const outcome = mode === "Enforce" ? "deny" : "warn";
     const who = g.node(p.from)?.label ?? p.from;
     const to = g.node(p.to)?.label ?? p.to;
     const lead =

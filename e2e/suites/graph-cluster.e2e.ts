@@ -29,6 +29,7 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
   const adminBinding = `graph-e2e-powerful-${suffix}`;
   const risingBinding = `graph-e2e-rising-${suffix}`;
   const policyName = `graph-e2e-enforce-${suffix}`;
+  const overrideName = `graph-e2e-override-${suffix}`;
   let vault = "";
   let ci = "";
   let rev = "";
@@ -52,6 +53,7 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
       [vault, "powerful"],
       [ci, "deployer"],
       [ci, "builder"],
+      [ci, "tester"],
       [rev, "rising"],
     ] as const)
       await must({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace: ns } });
@@ -105,7 +107,7 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
     await webhook?.close();
     for (const b of [adminBinding, risingBinding])
       await cluster().kube.delete(`${RBAC}/v1`, "ClusterRoleBinding", b);
-    for (const p of [`graph-e2e-exempt-${suffix}`, policyName])
+    for (const p of [`graph-e2e-exempt-${suffix}`, policyName, overrideName])
       await cluster().kube.delete("nhi.io/v1alpha1", "NHIPolicy", p);
     if (vault) await cluster().deleteNamespace(vault);
     if (ci) await cluster().deleteNamespace(ci);
@@ -237,5 +239,43 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
       ),
       warning,
     );
+  });
+
+  it("denies under a per-namespace override (transitiveEscalation: Enforce for the path's first namespace) while the cluster-wide setting is Audit", async function () {
+    this.timeout(60_000);
+    // The API server accepts an override that sets only transitiveEscalation (the CRD's CEL rule).
+    await must({
+      apiVersion: "nhi.io/v1alpha1",
+      kind: "NHIPolicy",
+      metadata: { name: overrideName },
+      spec: {
+        overrides: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ci } },
+            transitiveEscalation: "Enforce",
+          },
+        ],
+      },
+    });
+    await waitFor(
+      "the cache to resolve the override",
+      () => op.cache.policyAt(new Date()).sources.includes(overrideName),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    try {
+      assert.equal(op.cache.policyAt(new Date()).transitiveEscalation, "Audit");
+      const v = await cluster().kube.apply({
+        apiVersion: `${RBAC}/v1`,
+        kind: "RoleBinding",
+        metadata: { name: `launch-tester-${suffix}`, namespace: vault },
+        roleRef: { apiGroup: RBAC, kind: "Role", name: "pod-launcher" },
+        subjects: [{ kind: "ServiceAccount", name: "tester", namespace: ci }],
+      });
+      assert.equal(v.allowed, false, `expected a denial, got ${v.code}`);
+      assert.ok(v.message.includes("[transitive-escalation]"), v.message);
+      assert.ok(v.message.includes(`${ci}/tester —create pods in namespace ${vault}→`), v.message);
+    } finally {
+      await cluster().kube.delete("nhi.io/v1alpha1", "NHIPolicy", overrideName);
+    }
   });
 });
