@@ -645,6 +645,26 @@ export function holdsJointPart(grants: readonly Grant[]): boolean {
   });
 }
 
+/**
+ * Can these grant sets together hold a capability that needs two permissions? No when, across all
+ * of them, one part of each such capability is missing anywhere: then no place holds both. Spares
+ * building an account's every grant (its groups' included) when it holds one part alone.
+ */
+export function mayHoldJoint(grantSets: readonly (readonly Grant[])[]): boolean {
+  const have = new Set<string>();
+  for (const grants of grantSets)
+    for (const g of grants) for (const key of factsOf(g.rules).keys()) have.add(key);
+  const any = (...keys: string[]): boolean => keys.some((k) => have.has(k));
+  return (
+    (any("bind-clusterroles", "bind-roles") &&
+      any("write-clusterrolebindings", "write-rolebindings")) ||
+    (any("escalate-clusterroles", "escalate-roles") &&
+      any("update-clusterroles", "update-roles")) ||
+    (have.has("approve-signers") && have.has("update-csr-approval") && have.has("create-csr")) ||
+    (have.has("create-secrets") && have.has("read-secrets"))
+  );
+}
+
 /** Kind and target, without place or names: "the same capability" across namespaces. */
 function capabilityKindKey(c: Capability): string {
   return `${c.kind}|${c.target ?? ""}`;

@@ -28,6 +28,7 @@ import {
   capabilitiesOf,
   capabilityKey,
   holdsJointPart,
+  mayHoldJoint,
   type Capability,
   type EdgeKindId,
 } from "./edges.js";
@@ -465,7 +466,14 @@ export class IdentityGraph {
     let caps = direct.length > 0 ? capabilitiesOf(direct) : [];
     // A capability needing two permissions may be split between the account's bindings and its
     // groups': then it is the account's alone. (Single permissions from groups are the groups' edges.)
-    if (direct.length > 0 && holdsJointPart(direct)) {
+    if (
+      direct.length > 0 &&
+      holdsJointPart(direct) &&
+      mayHoldJoint([
+        direct,
+        ...groupsOfServiceAccount(namespace).map((g) => this.index.grantsOfGroup(g)),
+      ])
+    ) {
       const own = new Set(caps.map(capabilityKey));
       const joint = capabilitiesOf(this.index.grantsOf(sa)).filter(
         (c) => JOINT_KINDS.has(c.kind) && !own.has(capabilityKey(c)),
