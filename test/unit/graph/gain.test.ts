@@ -1,9 +1,16 @@
 // mayAddCapability: the webhook's cheap answer to "can this write add an edge?". When it says no,
 // the full capability lists before and after must agree (a property over random grant sets); when a
-// gained grant brings a fact not already held for every object at its place, it says yes.
+// gained grant brings a fact not already held for every object at its place, it says yes. And
+// mayHoldJoint: no means no two-permission capability (bind, escalate, CSR approve, Secret mint).
 import { expect } from "chai";
 import fc from "fast-check";
-import { capabilitiesOf, capabilityKey, mayAddCapability } from "../../../core/graph/edges.js";
+import {
+  JOINT_KINDS,
+  capabilitiesOf,
+  capabilityKey,
+  mayAddCapability,
+  mayHoldJoint,
+} from "../../../core/graph/edges.js";
 import type { Grant, PolicyRule } from "../../../core/rbac/types.js";
 import { rule } from "./fixtures.js";
 
@@ -63,6 +70,19 @@ describe("identity graph: can a write add a capability (mayAddCapability)", () =
       ),
       { numRuns: 500 },
     );
+  });
+
+  it("mayHoldJoint: when it says no, no capability needing two permissions is held", () => {
+    fc.assert(
+      fc.property(fc.array(grantArb, { maxLength: 6 }), (grants) => {
+        if (mayHoldJoint([grants])) return;
+        expect(capabilitiesOf(grants).filter((c) => JOINT_KINDS.has(c.kind))).to.deep.equal([]);
+      }),
+      { numRuns: 500 },
+    );
+    const secrets = (verb: string): Grant => grant("a", [rule([""], ["secrets"], [verb])]);
+    expect(mayHoldJoint([[secrets("get")], [secrets("create")]])).to.equal(true);
+    expect(mayHoldJoint([[secrets("get")], [secrets("get")]])).to.equal(false);
   });
 
   it("says no for a role the account already holds cluster-wide, yes for a fact it lacks", () => {
