@@ -189,7 +189,7 @@ function fastOffsetFinder(text: string): OffsetFinder {
   return (start, end, segments) => {
     if (last?.start !== start) {
       const offsets: Offsets = { keys: new WeakMap(), items: new WeakMap() };
-      const doc = readFastDocument(text, start, end, offsets);
+      const doc = readFastDocument(text, start, end, { offsets });
       if (doc === undefined) return undefined;
       last = { start, value: doc.value, rootStart: doc.start, offsets };
     }
@@ -233,8 +233,9 @@ export function parseStreamFast(text: string, file: string): LoadedObject[] | un
   const fastFinder = fastOffsetFinder(text);
   const yamlFinder = yamlOffsetFinder(text);
   const out: LoadedObject[] = [];
+  const strings = new Map<string, string>();
   for (const region of regions) {
-    const doc = readRegion(text, region);
+    const doc = readRegion(text, region, strings);
     if (doc === "bad") return undefined;
     if (doc === undefined || doc.value === null || doc.value === undefined) continue;
     const { value } = doc;
@@ -268,9 +269,13 @@ interface RegionDocument {
 }
 
 /** One document of the fast path; "bad" when `yaml` finds an error in it. */
-function readRegion(text: string, region: Region): RegionDocument | undefined | "bad" {
+function readRegion(
+  text: string,
+  region: Region,
+  strings: Map<string, string>,
+): RegionDocument | undefined | "bad" {
   try {
-    const d = readFastDocument(text, region.start, region.end);
+    const d = readFastDocument(text, region.start, region.end, { strings });
     return d && { value: d.value, start: d.start, origin: helmSource(d.comment), fast: true };
   } catch (e) {
     if (!(e instanceof FastYamlUnsupported)) throw e;

@@ -2,7 +2,8 @@
 // nhictl: the webhook's decisions on manifests, for GitOps pull requests. This file is the only one
 // that touches argv, stdin, stdout and the exit code; everything it prints comes from the core.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { loadCrdDocuments } from "../crds/load.js";
+import { loadBuiltCrdDocuments } from "../crds/load.js";
+import { builtValidator } from "../crds/standalone.js";
 import { ADMISSION_RULE_IDS } from "../core/policy/nhi-write.js";
 import { createValidator } from "../core/nhi/validate.js";
 import { formatFieldError, type NHIValidator } from "../core/nhi/validation.js";
@@ -357,7 +358,10 @@ const strs = (v: Values[string]): string[] =>
 
 let validatorCache: NHIValidator | undefined;
 function validator(): NHIValidator {
-  validatorCache ??= createValidator(loadCrdDocuments(), { lazy: true });
+  validatorCache ??= createValidator(loadBuiltCrdDocuments(), {
+    lazy: true,
+    precompiled: builtValidator,
+  });
   return validatorCache;
 }
 

@@ -83,8 +83,21 @@ class Reader {
     private readonly start: number,
     private readonly end: number,
     private readonly offsets: Offsets | undefined,
+    private readonly strings: Map<string, string> | undefined,
   ) {
     this.p = start;
+  }
+
+  /**
+   * One string for each repeated value ("v1", "ServiceAccount", a namespace): a large stream holds
+   * the same few values thousands of times, and each read would otherwise be its own copy.
+   */
+  private intern<T>(v: T): T {
+    if (typeof v !== "string" || this.strings === undefined || v.length > 64) return v;
+    const known = this.strings.get(v);
+    if (known !== undefined) return known as T;
+    this.strings.set(v, v);
+    return v;
   }
 
   private eol(from: number): number {
@@ -259,7 +272,7 @@ class Reader {
       after = r.end;
     } else if (c === '"' || c === "'") {
       after = this.quotedEnd(at, e);
-      value = this.quoted(at, after);
+      value = this.intern(this.quoted(at, after));
     } else {
       if (INDICATOR.has(c) || c === "?" || c === ":" || (c === "-" && this.isBlank(at + 1)))
         unsupported("indicator");
@@ -272,7 +285,7 @@ class Reader {
         }
         if (ch === COLON && this.isBlank(i + 1)) unsupported("':' in a plain scalar");
       }
-      value = resolvePlain(this.text.slice(at, stop).trimEnd(), false);
+      value = this.intern(resolvePlain(this.text.slice(at, stop).trimEnd(), false));
       after = stop;
     }
     let i = after;
@@ -336,7 +349,7 @@ class Reader {
       }
       if (c === '"' || c === "'") {
         const close = this.quotedEnd(i, e);
-        const v = this.quoted(i, close);
+        const v = this.intern(this.quoted(i, close));
         i = close;
         return v;
       }
@@ -355,7 +368,8 @@ class Reader {
         if (ch === "#") unsupported("'#' in a flow scalar");
         i++;
       }
-      return resolvePlain(this.text.slice(s, i).trimEnd(), atKey);
+      const v = resolvePlain(this.text.slice(s, i).trimEnd(), atKey);
+      return atKey ? v : this.intern(v);
     };
     const close = open === "{" ? "}" : "]";
     const map: Record<string, unknown> = {};
@@ -405,9 +419,9 @@ export function readFastDocument(
   text: string,
   start: number,
   end: number,
-  offsets?: Offsets,
+  options: { offsets?: Offsets; strings?: Map<string, string> } = {},
 ): FastDocument | undefined {
-  return new Reader(text, start, end, offsets).document();
+  return new Reader(text, start, end, options.offsets, options.strings).document();
 }
 
 /** A document's region: text[start, end) after its "---" line (or from the stream's start). */
