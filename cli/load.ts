@@ -197,12 +197,28 @@ function fastOffsetFinder(text: string): OffsetFinder {
   };
 }
 
-/** A line index of the whole text (yaml's LineCounter, fed every line start). */
+/**
+ * The 1-based line of an offset in `text`, from the start of every line in a typed array (4 bytes
+ * a line: a 100,000-object stream has over a million lines).
+ */
 function lineIndex(text: string): (offset: number | undefined) => number {
-  const counter = new LineCounter();
-  counter.addNewLine(0);
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) counter.addNewLine(i + 1);
-  return (offset) => (offset === undefined ? 1 : counter.linePos(offset).line);
+  let n = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  const starts = new Uint32Array(n);
+  n = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts[n++] = i + 1;
+  return (offset) => {
+    if (offset === undefined) return 1;
+    // The last line start at or before offset.
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
 }
 
 /**
