@@ -17,13 +17,7 @@ import {
 } from "yaml";
 import { isRecord } from "../core/json.js";
 import { DEFAULT_MAX_BYTES, ReadProblem, manifestFiles, readManifestFile } from "./read.js";
-import {
-  FastYamlUnsupported,
-  readFastDocument,
-  splitDocuments,
-  type Offsets,
-  type Region,
-} from "./yaml-fast.js";
+import { readFastDocument, splitDocuments, type Offsets, type Region } from "./yaml-fast.js";
 
 export interface Location {
   /** Path relative to the working directory (forward slashes), or "<stdin>". */
@@ -293,8 +287,9 @@ function readRegion(
   try {
     const d = readFastDocument(text, region.start, region.end, { strings });
     return d && { value: d.value, start: d.start, origin: helmSource(d.comment), fast: true };
-  } catch (e) {
-    if (!(e instanceof FastYamlUnsupported)) throw e;
+  } catch {
+    // FastYamlUnsupported: not the plain shape. Anything else (a nesting too deep for the stack)
+    // is no reason to fail either: the fast reader only saves time, `yaml` reads it.
   }
   const doc = parseDocument(text.slice(region.marker, region.end), YAML_OPTIONS);
   if (doc.errors.length > 0 || doc.warnings.length > 0) return "bad";

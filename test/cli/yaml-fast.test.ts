@@ -167,6 +167,15 @@ describe("fast YAML reader", () => {
     expect(fast).to.be.greaterThan(30);
   });
 
+  it("a bad document among good ones is yaml's error, naming the file, line and document", () => {
+    const text =
+      "apiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\n---\nkind: [x\n---\nkind: D\n";
+    expect(same(text)).to.equal(false);
+    expect(() => parseStream(text, "bad.yaml")).to.throw(
+      /^bad\.yaml:8: invalid YAML in document 3: Flow sequence/,
+    );
+  });
+
   it("reads every manifest in the repository as yaml does", () => {
     let files = 0;
     for (const f of manifestFilesUnder(".")) {
