@@ -13,6 +13,7 @@ import {
 } from "../../cli/load.js";
 import { splitDocuments } from "../../cli/yaml-fast.js";
 import { syntheticStream } from "../../bench/cli-check.js";
+import { rng } from "../../bench/harness.js";
 
 /** Every path to a value in `v`, Kubernetes-style, plus one that does not exist below each. */
 function paths(v: unknown, prefix = ""): string[] {
@@ -153,6 +154,22 @@ const EDGE_CASES: string[] = [
   "a: 'x' 'y'",
   "a: '''",
   `a: ${"k".repeat(1100)}\n${"k".repeat(1100)}: v`,
+  "a: # c\n  b: 1\nc: 2",
+  "a: { }\nb: [ ]\nc: {  x: 1  }",
+  'name: grüße\nemoji: "🙂 ok"\nkey-ü: v\n',
+  "a:\n  - b: 1\n    c:\n      - d\n  - e",
+  "a:\n  - b: 1\n   c: 2",
+  "a: 'x'\n  b: 1",
+  "a: [x, [y, {z: [1, 2]}]]",
+  "a: *",
+  "a: &",
+  "a: !",
+  "a: %x",
+  "a: @x",
+  "a: `x`",
+  "a: ?x",
+  "a: -x\nb: - \n",
+  "a: x  \nb: y\t",
   "\n\n\n",
   "# only a comment",
   "---\n---\n",
@@ -165,7 +182,7 @@ describe("fast YAML reader", () => {
     for (const text of EDGE_CASES) if (same(text)) fast++;
     // The reader must take the plain cases, not give up on everything.
     expect(fast).to.be.greaterThan(30);
-  });
+  }).timeout(60_000);
 
   it("a bad document among good ones is yaml's error, naming the file, line and document", () => {
     const text =
@@ -183,7 +200,48 @@ describe("fast YAML reader", () => {
       files++;
     }
     expect(files).to.be.greaterThan(20);
-  });
+  }).timeout(60_000);
+
+  it("reads streams with random edits as yaml does (or leaves them to yaml)", () => {
+    const random = rng(14);
+    const base = syntheticStream(20);
+    const pieces = [
+      ":",
+      " ",
+      "#",
+      "-",
+      "'",
+      '"',
+      "{",
+      "}",
+      "[",
+      "]",
+      ",",
+      "\n",
+      "  ",
+      "- ",
+      ": ",
+      "---\n",
+      "&",
+      "*",
+      "1",
+      "y",
+    ];
+    let fast = 0;
+    for (let i = 0; i < 150; i++) {
+      let text = base;
+      for (let k = 0; k < 3; k++) {
+        const at = Math.floor(random() * text.length);
+        const piece = pieces[Math.floor(random() * pieces.length)] ?? "";
+        text =
+          random() < 0.7
+            ? text.slice(0, at) + piece + text.slice(at)
+            : text.slice(0, at) + text.slice(at + 1);
+      }
+      if (same(text)) fast++;
+    }
+    expect(fast).to.be.greaterThan(30);
+  }).timeout(120_000);
 
   it("reads the benchmark's stream with the fast reader, as yaml does", () => {
     const text = syntheticStream(300);
