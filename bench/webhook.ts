@@ -188,7 +188,8 @@ export const webhookBenchmark: Benchmark = {
     const floor = await ServerProcess.start("floor", tls.certPem, tls.keyPem);
     figures.push(
       {
-        label: "webhook: cache build in its process (index + directory, from parsed JSON)",
+        label:
+          "webhook: cache build in its process (index, directory, identity graph; from parsed JSON)",
         value: webhook.started.cacheBuildMs,
         unit: "ms",
       },
