@@ -4,7 +4,9 @@
 // (BehaviourAnomalous, status.anomalies, a PolicyReport result), the NHI is suspended, and the same
 // token — still a valid JWT — gets 403 from the real API server within seconds, because the
 // ServiceAccount's subject was parked out of its RoleBinding. Setting spec.suspended back to false
-// restores the binding and the token works again.
+// restores the binding and the token works again. With onAnomaly high: Rotate, a replayed pod token
+// dies with its pod (deleted, re-created by its ReplicaSet) and a replayed legacy token with its
+// Secret (replaced by a successor its consumer is switched to first, then deleted).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -20,7 +22,12 @@ import type { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
 import { Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
-import { installPolicyReportCrd } from "./reconcilers-helpers.js";
+import {
+  getSecret,
+  installPolicyReportCrd,
+  tokenOf,
+  type SecretObject,
+} from "./reconcilers-helpers.js";
 
 const run = promisify(execFile);
 const POD_IP = "10.244.7.21";
@@ -68,6 +75,8 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
           ...CONTROLLER_DEFAULTS,
           leaseName: `nhi-audit-response-${process.pid}`,
           leaseNamespace: "default",
+          // A replaced legacy token is deleted this long after its consumers were switched.
+          tokenOverlapMs: 2_000,
         },
         auditSink: {
           host: "127.0.0.1",
@@ -462,6 +471,138 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
       assert.ok(!JSON.stringify([nhi, ev]).includes(token.reveal()), "a token was written");
       process.stderr.write(
         `      (replayed pod token refused ${refusedMs} ms after its first use)\n`,
+      );
+    } finally {
+      rmSync(kubeconfig, { force: true });
+    }
+  });
+
+  it("rotates a replayed legacy token: a successor is filled and its consumer switched to it, then the replayed token gets 401", async function () {
+    const c = sharedCluster();
+    await declare({ onAnomaly: { high: "Rotate" }, legacyTokens: "Allow" });
+    const secret = async (name: string): Promise<SecretObject | undefined> => getSecret(ns(), name);
+    await c.kube.must("POST", `/api/v1/namespaces/${ns()}/secrets`, {
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        type: "kubernetes.io/service-account-token",
+        metadata: {
+          name: "billing-legacy",
+          annotations: { "kubernetes.io/service-account.name": "billing" },
+        },
+      },
+    });
+    const old = await waitFor(
+      "the token controller to fill the legacy Secret",
+      async () => tokenOf(await secret("billing-legacy")),
+      { timeoutMs: 30_000 },
+    );
+    // Its consumer. Recreate: without a kubelet no pod becomes Ready, a surge rollout would stall.
+    await c.kube.must("POST", `/apis/apps/v1/namespaces/${ns()}/deployments`, {
+      body: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "billing", namespace: ns() },
+        spec: {
+          replicas: 1,
+          strategy: { type: "Recreate" },
+          selector: { matchLabels: { app: "billing" } },
+          template: {
+            metadata: { labels: { app: "billing" } },
+            spec: {
+              serviceAccountName: "billing",
+              automountServiceAccountToken: false,
+              containers: [
+                {
+                  name: "billing",
+                  image: "registry.example/billing:1.4.0",
+                  env: [
+                    {
+                      name: "KUBE_TOKEN",
+                      valueFrom: { secretKeyRef: { name: "billing-legacy", key: "token" } },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const consumedBy = async (): Promise<string | undefined> =>
+      (
+        await c.kube.must<{
+          spec: {
+            template: {
+              spec: {
+                containers: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[] }[];
+              };
+            };
+          };
+        }>("GET", `/apis/apps/v1/namespaces/${ns()}/deployments/billing`)
+      ).spec.template.spec.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef?.name;
+
+    const { kubeconfig, kubectl } = stolenKubeconfig(old);
+    try {
+      const use = await kubectl();
+      assert.ok(use.ok, `the replayed legacy token's first use failed: ${use.stderr}`);
+      const t0 = Date.now();
+      let refused = "";
+      let seen = "";
+      await waitFor(
+        "the replayed legacy token to be refused",
+        async () => {
+          const k = await kubectl();
+          if (!k.ok) refused = k.stderr;
+          else
+            seen = JSON.stringify({
+              anomalies: (await nhiOf()).status?.anomalies?.map((a) => [a.rule, a.response]),
+              events: (await events()).map((e) => `${e.reason ?? ""}: ${e.message ?? ""}`),
+            });
+          return !k.ok;
+        },
+        { timeoutMs: 120_000, intervalMs: 1_000, describe: () => seen.slice(0, 4000) },
+      );
+      const refusedMs = Date.now() - t0;
+      // 401, not 403: the token is revoked (its Secret deleted), not merely refused by RBAC.
+      assert.match(refused, /Unauthorized|must be logged in/, refused);
+      assert.equal(await secret("billing-legacy"), undefined, "the replayed Secret still exists");
+
+      // The consumer holds a valid successor: switched before the old Secret was deleted.
+      const successorName = await consumedBy();
+      assert.equal(successorName, "billing-legacy-nhi-r1");
+      const successor = tokenOf(await secret(successorName ?? ""));
+      assert.ok(successor, "the successor holds no token");
+      const review = await c.kube.request(
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        {
+          body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+          as: { token: successor },
+          headers: APP,
+        },
+      );
+      assert.equal(review.status, 201, "the successor token does not authenticate");
+
+      const nhi = await nhiOf();
+      assert.notEqual(nhi.spec.suspended, true);
+      const answered = nhi.status?.anomalies?.find(
+        (a) => a.rule === "human-client" && a.response?.action === "Rotate",
+      );
+      assert.ok(answered, JSON.stringify(nhi.status?.anomalies));
+      assert.match(
+        answered.response?.message ?? "",
+        new RegExp(`replacing legacy token Secret ${ns()}/billing-legacy`),
+      );
+      const ev = await events();
+      const reasons = ev.map((e) => e.reason);
+      for (const r of ["AnomalyRotated", "LegacyRotationStarted", "LegacyTokenRevoked"])
+        assert.ok(reasons.includes(r), `no ${r} event in ${reasons.join(",")}`);
+      const text = JSON.stringify([nhi, ev]);
+      for (const t of [old, successor])
+        assert.ok(!text.includes(t.reveal().slice(0, 24)), "a token was written");
+      process.stderr.write(
+        `      (replayed legacy token refused (401) ${refusedMs} ms after its first use)\n`,
       );
     } finally {
       rmSync(kubeconfig, { force: true });
