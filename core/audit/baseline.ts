@@ -15,6 +15,7 @@
 // earliest first-seen), so replicas that each saw part of the stream can share one store.
 import { isRecord } from "../json.js";
 import type { AuditEvent } from "./event.js";
+import { documentParts } from "./parts.js";
 import { clientOf } from "./request.js";
 
 export const BASELINE_API_VERSION = "nhi.io/audit-baseline/v1";
@@ -260,23 +261,11 @@ export class Baseline {
    * identities are never split. An identity alone over `maxBytes` cannot be: maxHabits bounds it.
    */
   toParts(maxBytes: number): string[] {
-    const parts: string[] = [];
-    const head = `{"apiVersion":${JSON.stringify(BASELINE_API_VERSION)},"identities":{`;
-    let body: string[] = [];
-    let size = head.length + 2;
-    const flush = (): void => {
-      parts.push(`${head}${body.join(",")}}}`);
-      body = [];
-      size = head.length + 2;
-    };
-    for (const [id, stored] of Object.entries(this.toDocument().identities)) {
-      const entry = `${JSON.stringify(id)}:${JSON.stringify(stored)}`;
-      if (body.length > 0 && size + entry.length + 1 > maxBytes) flush();
-      body.push(entry);
-      size += entry.length + 1;
-    }
-    if (body.length > 0 || parts.length === 0) flush();
-    return parts;
+    return documentParts(
+      BASELINE_API_VERSION,
+      Object.entries(this.toDocument().identities),
+      maxBytes,
+    );
   }
 
   /** Adds a stored document's habits (union; earliest first, latest last), within the caps. */

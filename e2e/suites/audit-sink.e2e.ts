@@ -433,5 +433,54 @@ describe("audit sink: the API server's audit webhook to the operator", function 
       { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"], namespaces: [ns()] },
     ]);
     assert.ok(!JSON.stringify(rightsize).includes(token.reveal()));
+
+    // The usage is stored beside the baseline and survives a restart: with the proposal cleared,
+    // the restarted operator proposes the same from what it read back (a fresh usage would start
+    // a new window with the next request and list `list configmaps` as unused).
+    const identity = `system:serviceaccount:${ns()}:orders`;
+    await waitFor(
+      `the usage in ConfigMap ${BASELINE}-usage-0, both reads included`,
+      async () => {
+        const cm = await c.kube.request<{ data?: Record<string, string> }>(
+          "GET",
+          `/api/v1/namespaces/${storeNs}/configmaps/${BASELINE}-usage-0`,
+        );
+        const doc = JSON.parse(cm.body.data?.["usage.json"] ?? "{}") as {
+          identities?: Record<string, { exercised: { rule: { verbs: string[] } }[] }>;
+        };
+        const verbs = doc.identities?.[identity]?.exercised.map((x) => x.rule.verbs[0]) ?? [];
+        return cm.status === 200 && verbs.includes("get") && verbs.includes("list");
+      },
+      { timeoutMs: 20_000 },
+    );
+    await op?.close();
+    op = undefined;
+    await c.kube.must(
+      "PATCH",
+      `/apis/nhi.io/v1alpha1/namespaces/${ns()}/nonhumanidentities/orders/status`,
+      { contentType: "application/merge-patch+json", body: { status: { rightsize: null } } },
+    );
+    op = await startOp();
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: APP,
+    });
+    const again = await waitFor(
+      "status.rightsize proposed again after the restart",
+      async () =>
+        (
+          await c.kube.must<Nhi>(
+            "GET",
+            `/apis/nhi.io/v1alpha1/namespaces/${ns()}/nonhumanidentities/orders`,
+          )
+        ).status?.rightsize,
+      { timeoutMs: 30_000 },
+    );
+    assert.deepEqual(
+      [...again.unusedPermissions].sort(),
+      [...rightsize.unusedPermissions].sort(),
+      "the restarted operator forgot what the identity used",
+    );
+    assert.equal(again.observedSince, rightsize.observedSince);
   });
 });
