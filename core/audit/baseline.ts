@@ -52,6 +52,9 @@ interface IdentityHabits {
   /** The previous event's source and client (memo strings: compared by identity). */
   lastSource?: string;
   lastClient?: string;
+  /** ...and the raw address ("own pod" for its own) and User-Agent they came from. */
+  lastRawSource?: string;
+  lastRawClient?: string;
 }
 
 /** One habit that was new, after learning. */
@@ -155,16 +158,25 @@ export class Baseline {
     const out: NewHabit[] = [];
     const own =
       ownPodIPs !== undefined && e.sourceIP !== undefined && ownPodIPs.includes(e.sourceIP);
-    // Most events repeat the identity's previous source and client: one comparison, no lookup.
-    const source = own ? OWN_POD : this.networks.of(e.sourceIP ?? "", e);
-    if (source !== h.lastSource) {
-      this.habit(h, h.sources, "sources", source, learning, out);
-      h.lastSource = source;
+    // Most events repeat the identity's previous address and User-Agent: a string comparison, no
+    // lookup (hashing a fresh string per event was the largest cost left here; bench/audit.ts).
+    const rawSource = own ? OWN_POD : (e.sourceIP ?? "");
+    if (rawSource !== h.lastRawSource) {
+      const source = own ? OWN_POD : this.networks.of(rawSource, e);
+      if (source !== h.lastSource) {
+        this.habit(h, h.sources, "sources", source, learning, out);
+        h.lastSource = source;
+      }
+      h.lastRawSource = rawSource;
     }
-    const client = this.clients.of(e.userAgent ?? "", e);
-    if (client !== h.lastClient) {
-      this.habit(h, h.clients, "clients", client, learning, out);
-      h.lastClient = client;
+    const rawClient = e.userAgent ?? "";
+    if (rawClient !== h.lastRawClient) {
+      const client = this.clients.of(rawClient, e);
+      if (client !== h.lastClient) {
+        this.habit(h, h.clients, "clients", client, learning, out);
+        h.lastClient = client;
+      }
+      h.lastRawClient = rawClient;
     }
     if (unclaimed) this.habit(h, h.requests, "requests", this.request(e), learning, out);
     return out;
