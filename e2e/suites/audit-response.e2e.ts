@@ -14,14 +14,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
+import type { RunningOperator } from "../../operator/main.js";
 import { CONTROLLER_DEFAULTS } from "../../operator/reconcilers.js";
-import { nullLog } from "../../edge/log.js";
 import type { NonHumanIdentity } from "../../core/nhi/types.js";
 import type { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
-import { Token } from "../harness/kube.js";
+import type { Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
+import { declareIdentity, podBoundToken, startAuditOperator } from "./audit-helpers.js";
 import {
   getSecret,
   installPolicyReportCrd,
@@ -60,41 +60,16 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     if (!sink) this.skip();
     await installPolicyReportCrd();
     certDir = mkdtempSync(join(tmpdir(), "nhi-audit-response-e2e-"));
-    op = await startOperator(
-      {
-        ...DEFAULTS,
-        kubeconfig: c.kubeconfigPath,
-        host: "127.0.0.1",
-        port: 0,
-        metricsHost: "127.0.0.1",
-        metricsPort: 0,
-        devCertDir: certDir,
-        installCrds: true,
-        stallAfterMs: 60_000,
-        controllers: {
-          ...CONTROLLER_DEFAULTS,
-          leaseName: `nhi-audit-response-${process.pid}`,
-          leaseNamespace: "default",
-          // A replaced legacy token is deleted this long after its consumers were switched.
-          tokenOverlapMs: 2_000,
-        },
-        auditSink: {
-          host: "127.0.0.1",
-          port: sink?.port ?? 0,
-          certFile: sink?.certFile ?? "",
-          keyFile: sink?.keyFile ?? "",
-          trustedMinters: [],
-        },
+    op = await startAuditOperator({
+      certDir,
+      controllers: {
+        ...CONTROLLER_DEFAULTS,
+        leaseName: `nhi-audit-response-${process.pid}`,
+        leaseNamespace: "default",
+        // A replaced legacy token is deleted this long after its consumers were switched.
+        tokenOverlapMs: 2_000,
       },
-      nullLog,
-    );
-    await c.kubectlOk([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/nonhumanidentities.nhi.io",
-    ]);
-    await op.cache.waitForSync(60_000);
+    });
   });
 
   after(async function () {
@@ -161,92 +136,19 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     return { kubeconfig, kubectl };
   }
 
-  /** The identity billing: its ServiceAccount, a Role and RoleBinding for ConfigMaps, its NHI (plus `spec`), a ConfigMap. */
-  async function declare(spec: Record<string, unknown>): Promise<void> {
-    const c = sharedCluster();
-    for (const o of [
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "billing", namespace: ns() } },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: "billing", namespace: ns() },
-        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: "billing", namespace: ns() },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "billing" },
-        subjects: [{ kind: "ServiceAccount", name: "billing", namespace: ns() }],
-      },
-      {
-        apiVersion: "nhi.io/v1alpha1",
-        kind: "NonHumanIdentity",
-        metadata: { name: "billing", namespace: ns() },
-        spec: {
-          owner: { team: "billing", contact: "billing@example.com" },
-          purpose: "Reads the billing settings",
-          serviceAccountName: "billing",
-          scopes: [
-            {
-              namespaces: [ns()],
-              apiGroups: [""],
-              resources: ["configmaps"],
-              verbs: ["get", "list"],
-            },
-          ],
-          ...spec,
-        },
-      },
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "settings", namespace: ns() },
-        data: { a: "b" },
-      },
-    ]) {
-      const v = await c.kube.create(o as Parameters<typeof c.kube.create>[0]);
-      assert.ok(v.allowed, `${o.kind}: ${v.message}`);
-    }
-  }
+  /** The identity billing (its ServiceAccount, Role, RoleBinding, NHI plus `spec`, a ConfigMap). */
+  const declare = (spec: Record<string, unknown>): Promise<void> =>
+    declareIdentity(ns(), "billing", {
+      granted: ["configmaps"],
+      purpose: "Reads the billing settings",
+      spec,
+    });
 
   /** Gives the pod its IP (no kubelet on the plane) and mints a token bound to it. */
-  async function podToken(name: string, uid: string): Promise<Token> {
-    const c = sharedCluster();
-    await c.kube.must("PATCH", `/api/v1/namespaces/${ns()}/pods/${name}/status`, {
-      contentType: "application/merge-patch+json",
-      body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }] } },
-    });
-    const r = await c.kube.request<{ status?: { token?: string } }>(
-      "POST",
-      `/api/v1/namespaces/${ns()}/serviceaccounts/billing/token`,
-      {
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: {
-            expirationSeconds: 3600,
-            boundObjectRef: { apiVersion: "v1", kind: "Pod", name, uid },
-          },
-        },
-      },
-    );
-    const token = new Token(r.body.status?.token ?? "");
-    await waitFor(
-      "the operator's cache to hold the NHI and the pod's IP",
-      () =>
-        op?.cache.directory.nhiFor({ namespace: ns(), name: "billing" }) !== undefined &&
-        op.cache
-          .snapshot()
-          .workloads.some(
-            (w) =>
-              w.metadata.name === name &&
-              JSON.stringify((w as { status?: unknown }).status ?? {}).includes(POD_IP),
-          ),
-      { timeoutMs: 30_000 },
-    );
-    return token;
-  }
+  const podToken = (name: string, uid: string): Promise<Token> => {
+    if (!op) throw new Error("the operator is not running");
+    return podBoundToken(op, ns(), "billing", { name, uid }, POD_IP);
+  };
 
   it("suspends the identity: its replayed token gets 403 within seconds; lifting the suspension restores access", async function () {
     const c = sharedCluster();

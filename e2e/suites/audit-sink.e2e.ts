@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
-import { nullLog } from "../../edge/log.js";
+import type { RunningOperator } from "../../operator/main.js";
 import type { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
-import { Token } from "../harness/kube.js";
+import type { Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
+import { declareIdentity, podBoundToken, startAuditOperator } from "./audit-helpers.js";
 
 const POD_IP = "10.244.3.9";
 const APP = {
@@ -48,41 +48,12 @@ describe("audit sink: the API server's audit webhook to the operator", function 
   });
 
   /** The operator with the plane's audit sink; its learned baseline in ConfigMaps of storeNs. */
-  async function startOp(): Promise<RunningOperator> {
-    const c = sharedCluster();
-    const sink = c.auditSink;
-    const started = await startOperator(
-      {
-        ...DEFAULTS,
-        kubeconfig: c.kubeconfigPath,
-        host: "127.0.0.1",
-        port: 0,
-        metricsHost: "127.0.0.1",
-        metricsPort: 0,
-        devCertDir: certDir,
-        installCrds: true,
-        stallAfterMs: 60_000,
-        auditSink: {
-          host: "127.0.0.1",
-          port: sink?.port ?? 0,
-          certFile: sink?.certFile ?? "",
-          keyFile: sink?.keyFile ?? "",
-          trustedMinters: [],
-          baseline: { learningMs: 1_000, configMap: BASELINE, writeIntervalMs: 1_000 },
-        },
-        ownNamespace: storeNs,
-      },
-      nullLog,
-    );
-    await c.kubectlOk([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/nonhumanidentities.nhi.io",
-    ]);
-    await started.cache.waitForSync(60_000);
-    return started;
-  }
+  const startOp = (): Promise<RunningOperator> =>
+    startAuditOperator({
+      certDir,
+      baseline: { learningMs: 1_000, configMap: BASELINE, writeIntervalMs: 1_000 },
+      ownNamespace: storeNs,
+    });
 
   after(async function () {
     await op?.close();
@@ -102,49 +73,10 @@ describe("audit sink: the API server's audit webhook to the operator", function 
    * Secrets), a pod orders-0 at POD_IP, and the pod's bound token, once the operator's cache has them. */
   async function ordersWithToken(): Promise<Token> {
     const c = sharedCluster();
-    for (const o of [
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "orders", namespace: ns() } },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: "orders", namespace: ns() },
-        rules: [{ apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get", "list"] }],
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: "orders", namespace: ns() },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "orders" },
-        subjects: [{ kind: "ServiceAccount", name: "orders", namespace: ns() }],
-      },
-      {
-        apiVersion: "nhi.io/v1alpha1",
-        kind: "NonHumanIdentity",
-        metadata: { name: "orders", namespace: ns() },
-        spec: {
-          owner: { team: "orders", contact: "orders@example.com" },
-          purpose: "Reads the orders settings",
-          serviceAccountName: "orders",
-          scopes: [
-            {
-              namespaces: [ns()],
-              apiGroups: [""],
-              resources: ["configmaps"],
-              verbs: ["get", "list"],
-            },
-          ],
-        },
-      },
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "settings", namespace: ns() },
-        data: { a: "b" },
-      },
-    ]) {
-      const v = await c.kube.create(o as Parameters<typeof c.kube.create>[0]);
-      assert.ok(v.allowed, `${o.kind}: ${v.message}`);
-    }
+    await declareIdentity(ns(), "orders", {
+      granted: ["configmaps", "secrets"],
+      purpose: "Reads the orders settings",
+    });
     const pod = await c.kube.must<{ metadata: { uid: string } }>(
       "POST",
       `/api/v1/namespaces/${ns()}/pods`,
@@ -160,45 +92,8 @@ describe("audit sink: the API server's audit webhook to the operator", function 
         },
       },
     );
-    await c.kube.must("PATCH", `/api/v1/namespaces/${ns()}/pods/orders-0/status`, {
-      contentType: "application/merge-patch+json",
-      body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }] } },
-    });
-    const r = await c.kube.request<{ status?: { token?: string } }>(
-      "POST",
-      `/api/v1/namespaces/${ns()}/serviceaccounts/orders/token`,
-      {
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: {
-            expirationSeconds: 3600,
-            boundObjectRef: {
-              apiVersion: "v1",
-              kind: "Pod",
-              name: "orders-0",
-              uid: pod.metadata.uid,
-            },
-          },
-        },
-      },
-    );
-    const token = new Token(r.body.status?.token ?? "");
-    // The cache has the NHI and the pod's IP before the identity acts.
-    await waitFor(
-      "the operator's cache to hold the NHI and the pod's IP",
-      () =>
-        op?.cache.directory.nhiFor({ namespace: ns(), name: "orders" }) !== undefined &&
-        op.cache
-          .snapshot()
-          .workloads.some(
-            (w) =>
-              w.metadata.name === "orders-0" &&
-              JSON.stringify((w as { status?: unknown }).status ?? {}).includes(POD_IP),
-          ),
-      { timeoutMs: 30_000 },
-    );
-    return token;
+    if (!op) throw new Error("the operator is not running");
+    return podBoundToken(op, ns(), "orders", { name: "orders-0", uid: pod.metadata.uid }, POD_IP);
   }
 
   it("within scope: nothing; out of scope: out-of-scope; the pod's token in kubectl from elsewhere: human-client and token-off-pod", async function () {
