@@ -9,11 +9,10 @@
 // Secret (replaced by a successor its consumer is switched to first, then deleted).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { stringify } from "yaml";
 import type { RunningOperator } from "../../operator/main.js";
 import { CONTROLLER_DEFAULTS } from "../../operator/reconcilers.js";
 import type { NonHumanIdentity } from "../../core/nhi/types.js";
@@ -103,26 +102,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     const c = sharedCluster();
     const plane = c as ControlPlane;
     const kubeconfig = join(certDir, `stolen-${ns()}.kubeconfig`);
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "c",
-            cluster: {
-              server: plane.apiServerUrl,
-              "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
-            },
-          },
-        ],
-        users: [{ name: "u", user: { token: token.reveal() } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: ns() } }],
-        "current-context": "c",
-      }),
-      { mode: 0o600 },
-    );
+    plane.writeTokenKubeconfig(kubeconfig, token, ns());
     const kubectl = async (): Promise<{ ok: boolean; stderr: string }> => {
       try {
         await run(c.kubectlPath, ["--kubeconfig", kubeconfig, "get", "configmaps", "settings"], {
@@ -350,9 +330,22 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
         },
         { timeoutMs: 60_000 },
       );
-      await waitFor("the credential re-issued", async () => (await generation()) > issued, {
-        timeoutMs: 90_000,
-      });
+      let seen = "";
+      await waitFor(
+        "the credential re-issued",
+        async () => {
+          const sec = await c.kube.request<{ metadata: { annotations?: Record<string, string> } }>(
+            "GET",
+            `/api/v1/namespaces/${ns()}/secrets/billing-token`,
+          );
+          seen = JSON.stringify({
+            annotations: sec.body.metadata?.annotations,
+            events: (await events()).map((e) => `${e.reason ?? ""}: ${e.message ?? ""}`),
+          });
+          return (await generation()) > issued;
+        },
+        { timeoutMs: 90_000, describe: () => seen.slice(0, 4000) },
+      );
       const nhi = await nhiOf();
       assert.notEqual(nhi.spec.suspended, true);
       assert.ok(

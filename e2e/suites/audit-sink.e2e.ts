@@ -4,10 +4,9 @@
 // elsewhere: each gives its finding as a Warning Event on the NHI within seconds.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import type { RunningOperator } from "../../operator/main.js";
 import type { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
@@ -131,26 +130,7 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     // 3. The pod's token, used by kubectl from another address.
     t0 = Date.now();
     const kubeconfig = join(certDir, "stolen.kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "c",
-            cluster: {
-              server: plane.apiServerUrl,
-              "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
-            },
-          },
-        ],
-        users: [{ name: "u", user: { token: token.reveal() } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: ns() } }],
-        "current-context": "c",
-      }),
-      { mode: 0o600 },
-    );
+    plane.writeTokenKubeconfig(kubeconfig, token, ns());
     const k = spawnSync(c.kubectlPath, ["--kubeconfig", kubeconfig, "get", "configmaps"], {
       encoding: "utf8",
       timeout: 30_000,
