@@ -13,6 +13,7 @@ import {
   authenticates,
   describeSecret,
   eventsOf,
+  filledLegacyToken,
   getNhi,
   getSecret,
   nhiYaml,
@@ -96,22 +97,7 @@ describe("legacy token rotation (legacyTokens: Rotate) on a real control plane",
   it("rotates a Deployment with real replicas: its existing token consumer rolls out and scales through the webhook, the replicaset controller recreates the pods on the successor, a person's new consumer is denied; new token valid, old revoked, nothing leaks", async function () {
     this.timeout(240_000);
     const c = sharedCluster();
-    await c.applyAs(
-      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: reporter, namespace: ${ns()} }\n`,
-    );
-    await c.applyAs(`apiVersion: v1
-kind: Secret
-type: kubernetes.io/service-account-token
-metadata: { name: reporter-token, namespace: ${ns()}, annotations: { kubernetes.io/service-account.name: reporter } }
-`);
-    const old = await waitFor(
-      "the token controller to fill the legacy Secret",
-      async () => {
-        const s = await getSecret(ns(), "reporter-token");
-        return s?.data?.token ? s : undefined;
-      },
-      { timeoutMs: 30_000, describe: describeSecret },
-    );
+    const old = await filledLegacyToken(ns(), "reporter", "reporter-token");
     const oldToken = tokenOf(old);
     assert.ok(oldToken);
     assert.equal(
@@ -310,19 +296,7 @@ spec:
     this.timeout(240_000);
     const c = sharedCluster();
     const node = `nhi-e2e-${ns()}`;
-    await c.applyAs(
-      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: batch, namespace: ${ns()} }\n`,
-    );
-    await c.applyAs(`apiVersion: v1
-kind: Secret
-type: kubernetes.io/service-account-token
-metadata: { name: batch-token, namespace: ${ns()}, annotations: { kubernetes.io/service-account.name: batch } }
-`);
-    await waitFor(
-      "the token controller to fill the legacy Secret",
-      async () => ((await getSecret(ns(), "batch-token"))?.data?.token ? true : undefined),
-      { timeoutMs: 30_000 },
-    );
+    await filledLegacyToken(ns(), "batch", "batch-token");
     /** The consumer's pod spec, its lines indented by `indent` spaces. */
     const podSpec = (indent: number, restartPolicy = "OnFailure"): string =>
       [
@@ -488,22 +462,7 @@ spec:
   it("finishes the replacement after the operator is killed right after switching the consumers", async function () {
     this.timeout(150_000);
     const c = sharedCluster();
-    await c.applyAs(
-      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: exporter, namespace: ${ns()} }\n`,
-    );
-    await c.applyAs(`apiVersion: v1
-kind: Secret
-type: kubernetes.io/service-account-token
-metadata: { name: exporter-token, namespace: ${ns()}, annotations: { kubernetes.io/service-account.name: exporter } }
-`);
-    const old = await waitFor(
-      "the legacy Secret to be filled",
-      async () => {
-        const s = await getSecret(ns(), "exporter-token");
-        return s?.data?.token ? s : undefined;
-      },
-      { timeoutMs: 30_000, describe: describeSecret },
-    );
+    const old = await filledLegacyToken(ns(), "exporter", "exporter-token");
     const oldToken = tokenOf(old);
     assert.ok(oldToken);
     await c.applyAs(`apiVersion: apps/v1
