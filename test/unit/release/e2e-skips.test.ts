@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../../../crds/load.js";
+import { summarize } from "../../../e2e/harness/summary.js";
 
 const SUITES = join(repoRoot(), "e2e", "suites");
 
@@ -70,5 +71,40 @@ describe("README: which e2e tests skip outside the project's own plane", functio
       readFileSync(join(repoRoot(), "e2e", ".mocharc.json"), "utf8"),
     ) as Record<string, unknown>;
     expect(config["forbid-only"]).to.equal(true);
+  });
+});
+
+describe("make e2e's verdict on skips (e2e/harness/summary.ts)", () => {
+  const none = { passed: 0, failed: 0 };
+  const skippedRun = (completePlane: boolean | undefined) => ({
+    passed: 3,
+    failed: 0,
+    skipped: 1,
+    skippedTitles: ["suite a test"],
+    ...(completePlane === undefined ? {} : { completePlane }),
+  });
+
+  it("fails a run with a skip on the project's complete plane, whatever KUBEBUILDER_ASSETS says", () => {
+    // KUBEBUILDER_ASSETS with every binary is a complete plane: its skips used to be allowed.
+    const s = summarize(skippedRun(true), none, 0);
+    expect(s.exitCode).to.equal(1);
+    expect(s.lines.join("\n")).to.include("a skip on the project's complete plane is a failure");
+    expect(s.lines.join("\n")).to.include("  - suite a test");
+    expect(s.lines.at(-1)).to.equal("e2e: 3 passed, 0 failed, 1 skipped");
+  });
+
+  it("allows and lists skips on a partial plane or another cluster", () => {
+    const s = summarize(skippedRun(false), { passed: 4, failed: 0 }, 0);
+    expect(s.exitCode).to.equal(0);
+    expect(s.lines.join("\n")).to.include("allowed only because the plane is partial");
+    expect(s.lines.at(-1)).to.equal("e2e: 7 passed, 0 failed, 1 skipped");
+  });
+
+  it("counts a run that failed outside any test as one failure, and keeps its exit code", () => {
+    expect(summarize({}, none, 3)).to.deep.equal({
+      lines: ["e2e: 0 passed, 1 failed, 0 skipped"],
+      exitCode: 3,
+    });
+    expect(summarize(skippedRun(undefined), none, 0).exitCode, "unknown plane: strict").to.equal(1);
   });
 });
