@@ -144,6 +144,11 @@ describe("nhictl explain / inventory (process)", function () {
     expect(t.stdout).to.match(
       /system:unauthenticated\s+every unauthenticated \(anonymous\) request\s+Violating/,
     );
+    // explain system:anonymous is explain system:unauthenticated: the same requests.
+    const explained = nhictl(["explain", "system:anonymous", "-"], { input: manifests });
+    expect(explained.code, explained.stderr).to.equal(0);
+    expect(explained.stdout).to.match(/^Group system:unauthenticated: every unauthenticated/);
+    expect(explained.stdout).to.include("ClusterRoleBinding anonymous-admin");
     // The discovery roles Kubernetes itself binds to everyone are not a violation.
     const discovery = manifests
       .split("---")[0]
