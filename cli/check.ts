@@ -11,7 +11,12 @@ import { addsCapability, transitiveEscalationFindings } from "../core/graph/esca
 import { IdentityGraph } from "../core/graph/graph.js";
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { decideNHIPolicyWrite, decideNHIWrite, scopeGrants } from "../core/policy/nhi-write.js";
-import { CLI_DEFAULTS, resolvePolicy, type EffectivePolicy } from "../core/policy/settings.js";
+import {
+  CLI_DEFAULTS,
+  transitiveEscalationFor,
+  resolvePolicy,
+  type EffectivePolicy,
+} from "../core/policy/settings.js";
 import { foldFindings } from "../core/policy/chain.js";
 import { unclaimedServiceAccounts } from "../core/policy/unclaimed.js";
 import { judgeRbacWrites } from "../core/policy/rbac-writes.js";
@@ -33,7 +38,13 @@ import {
 } from "../core/snapshot.js";
 import { podTemplateOf, serviceAccountOf } from "../core/workloads/pod-template.js";
 import type { Location } from "./load.js";
-import { definedBy, locationOf, type ManifestObject, type ManifestSet } from "./snapshot.js";
+import {
+  definedBy,
+  locationOf,
+  refKey,
+  type ManifestObject,
+  type ManifestSet,
+} from "./snapshot.js";
 
 /** A finding as the CLI reports it: the core's Violation plus where to fix it. */
 export interface CliFinding extends Violation {
@@ -228,6 +239,7 @@ function checkRbac(
       governing: directory.governing,
       object: j.at,
       mode: policy.transitiveEscalation,
+      modeIn: (ns) => transitiveEscalationFor(policy, lookups.namespaceLabels(ns)),
     });
     if (paths.length > 0) out.add(foldFindings(paths, policy), where);
   }
@@ -260,13 +272,26 @@ function checkGovernanceObjects(
   validator: NHIValidator,
   out: Collector,
 ): void {
-  const live = (kind: string, ns: string | undefined, name: string): unknown => {
-    const xs: { metadata: { namespace?: string; name: string } }[] =
-      kind === "NonHumanIdentity"
-        ? (options.cluster?.nhis ?? [])
-        : (options.cluster?.policies ?? []);
-    return xs.find((x) => x.metadata.name === name && x.metadata.namespace === ns);
+  // Looked up by kind, namespace and name (a scan per object is quadratic on a large set); the
+  // first of equal keys, as a scan finds it.
+  const byName = (
+    kind: string,
+    xs: readonly { metadata: { namespace?: string; name: string } }[],
+  ): Map<string, unknown> => {
+    const m = new Map<string, unknown>();
+    for (const x of xs) {
+      const key = refKey({ kind, namespace: x.metadata.namespace, name: x.metadata.name });
+      if (!m.has(key)) m.set(key, x);
+    }
+    return m;
   };
+  const liveObjects = new Map([
+    ...byName("NonHumanIdentity", options.cluster?.nhis ?? []),
+    ...byName("NHIPolicy", options.cluster?.policies ?? []),
+  ]);
+  const parsedNhis = byName("NonHumanIdentity", set.snapshot.nhis) as Map<string, NonHumanIdentity>;
+  const live = (kind: string, ns: string | undefined, name: string): unknown =>
+    liveObjects.get(refKey({ kind, namespace: ns, name }));
   for (const m of set.objects) {
     if (m.ref.apiVersion !== "nhi.io/v1alpha1") continue;
     const old = live(m.ref.kind, m.ref.namespace, m.ref.name);
@@ -281,12 +306,7 @@ function checkGovernanceObjects(
       m.ref.kind === "NonHumanIdentity"
         ? decideNHIWrite({ ...common, ...(m.ref.namespace ? { namespace: m.ref.namespace } : {}) })
         : decideNHIPolicyWrite(common);
-    const parsed =
-      m.ref.kind === "NonHumanIdentity"
-        ? set.snapshot.nhis.find(
-            (n) => n.metadata.name === m.ref.name && n.metadata.namespace === m.ref.namespace,
-          )
-        : undefined;
+    const parsed = m.ref.kind === "NonHumanIdentity" ? parsedNhis.get(refKey(m.ref)) : undefined;
     out.add(decision, (v) => {
       let path: string | undefined;
       if (v.rule.endsWith("-invalid")) path = invalidPath(v.message);

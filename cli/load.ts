@@ -17,6 +17,7 @@ import {
 } from "yaml";
 import { isRecord } from "../core/json.js";
 import { DEFAULT_MAX_BYTES, ReadProblem, manifestFiles, readManifestFile } from "./read.js";
+import { readFastDocument, splitDocuments, type Offsets, type Region } from "./yaml-fast.js";
 
 export interface Location {
   /** Path relative to the working directory (forward slashes), or "<stdin>". */
@@ -107,6 +108,13 @@ const isListKind = (obj: Record<string, unknown>): boolean =>
 
 const YAML_OPTIONS = { version: "1.1", prettyErrors: false, uniqueKeys: true } as const;
 
+/** Finds the offset (in the stream) of a path inside the document at text[start, end). */
+type OffsetFinder = (
+  start: number,
+  end: number,
+  segments: readonly (string | number)[],
+) => number | undefined;
+
 /**
  * An object with a lineOf that finds its document again by offsets. Built out here, not in
  * parseStream's loop, so the closure cannot keep the document's syntax tree alive.
@@ -117,36 +125,21 @@ function loadedObject(
   base: readonly (string | number)[],
   start: number,
   end: number,
-  rootAt: (start: number, end: number) => YamlNode | undefined,
+  find: OffsetFinder,
   lineAt: (offset: number | undefined) => number,
 ): LoadedObject {
   const lineOf = (path: string): number => {
-    const root = rootAt(start, end);
-    const offset =
-      root === undefined ? undefined : offsetOf(root, [...base, ...pathSegments(path)]);
-    return offset === undefined ? location.line : lineAt(start + offset);
+    const offset = find(start, end, [...base, ...pathSegments(path)]);
+    return offset === undefined ? location.line : lineAt(offset);
   };
   return { obj, location, lineOf };
 }
 
-/**
- * Parses one stream (a file's or stdin's text) into objects. Multi-document YAML, JSON, and
- * `kind: List` (also `*List`, as `kubectl get -o yaml` prints) are flattened; empty documents are
- * skipped. YAML 1.1, as kubectl reads manifests.
- *
- * Documents are composed one at a time and their syntax trees dropped once converted: what stays is
- * the object, its line, and where its document lies in the text. A field's line (lineOf, asked only
- * for objects with findings) parses that one document again.
- */
-export function parseStream(text: string, file: string): LoadedObject[] {
-  const lineCounter = new LineCounter();
-  const lineAt = (offset: number | undefined): number =>
-    offset === undefined ? 1 : lineCounter.linePos(offset).line;
-  const composer = new Composer(YAML_OPTIONS);
-  const out: LoadedObject[] = [];
-  // The document lineOf parsed last: the findings of one object ask for several of its fields in a row.
+/** A finder over `yaml`'s tree of the document at text[start, end), parsed again when asked. */
+function yamlOffsetFinder(text: string): OffsetFinder {
+  // The document parsed last: the findings of one object ask for several of its fields in a row.
   let reparsed: { start: number; root: YamlNode | undefined } | undefined;
-  const rootAt = (start: number, end: number): YamlNode | undefined => {
+  return (start, end, segments) => {
     if (reparsed?.start !== start) {
       const doc = parseDocument(text.slice(start, end), YAML_OPTIONS);
       reparsed = {
@@ -154,8 +147,174 @@ export function parseStream(text: string, file: string): LoadedObject[] {
         root: doc.errors.length === 0 && doc.contents !== null ? doc.contents : undefined,
       };
     }
-    return reparsed.root;
+    const offset = reparsed.root && offsetOf(reparsed.root, segments);
+    return offset === undefined ? undefined : start + offset;
   };
+}
+
+/** offsetOf over a document the fast reader read with offsets: the same walk, the same answer. */
+function fastOffsetOf(
+  value: unknown,
+  rootStart: number,
+  offsets: Offsets,
+  segments: readonly (string | number)[],
+): number {
+  let node = value;
+  let offset = rootStart;
+  for (const seg of segments) {
+    if (Array.isArray(node)) {
+      const at = typeof seg === "number" ? offsets.items.get(node)?.[seg] : undefined;
+      if (at === undefined) break;
+      offset = at;
+      node = node[seg as number];
+    } else if (isRecord(node)) {
+      const at = typeof seg === "string" ? offsets.keys.get(node)?.get(seg) : undefined;
+      if (at === undefined) break;
+      offset = at;
+      node = node[seg as string];
+    } else break;
+  }
+  return offset;
+}
+
+/** A finder that reads the document at text[start, end) again with the fast reader, keeping offsets. */
+function fastOffsetFinder(text: string): OffsetFinder {
+  let last: { start: number; value: unknown; rootStart: number; offsets: Offsets } | undefined;
+  return (start, end, segments) => {
+    if (last?.start !== start) {
+      const offsets: Offsets = { keys: new WeakMap(), items: new WeakMap() };
+      const doc = readFastDocument(text, start, end, { offsets });
+      if (doc === undefined) return undefined;
+      last = { start, value: doc.value, rootStart: doc.start, offsets };
+    }
+    return fastOffsetOf(last.value, last.rootStart, last.offsets, segments);
+  };
+}
+
+/**
+ * The 1-based line of an offset in `text`, from the start of every line in a typed array (4 bytes
+ * a line: a 100,000-object stream has over a million lines).
+ */
+function lineIndex(text: string): (offset: number | undefined) => number {
+  let n = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  const starts = new Uint32Array(n);
+  n = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts[n++] = i + 1;
+  return (offset) => {
+    if (offset === undefined) return 1;
+    // The last line start at or before offset.
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+/**
+ * Parses one stream (a file's or stdin's text) into objects. Multi-document YAML, JSON, and
+ * `kind: List` (also `*List`, as `kubectl get -o yaml` prints) are flattened; empty documents are
+ * skipped. YAML 1.1, as kubectl reads manifests.
+ *
+ * What stays of a document is the object, its line, and where the document lies in the text; a
+ * field's line (lineOf, asked only for objects with findings) reads that one document again.
+ * Documents of the plain shape most manifests have are read by the fast reader (yaml-fast.ts);
+ * the rest, and every stream with an error, by `yaml` (parseStreamWithYaml), whose errors and
+ * results the fast path reproduces exactly.
+ */
+export function parseStream(text: string, file: string): LoadedObject[] {
+  return parseStreamFast(text, file) ?? parseStreamWithYaml(text, file);
+}
+
+/**
+ * The fast path: split at "---" lines, each document read by the fast reader or, when it gives
+ * up, by `yaml` on that document's text. Undefined when the stream needs `yaml` as a whole — it
+ * cannot be split by lines, or some document is bad (an error, or not an object): parsing it with
+ * `yaml` then gives the error exactly as it always has.
+ */
+export function parseStreamFast(text: string, file: string): LoadedObject[] | undefined {
+  const regions = splitDocuments(text);
+  if (regions === undefined) return undefined;
+  const lineAt = lineIndex(text);
+  const fastFinder = fastOffsetFinder(text);
+  const yamlFinder = yamlOffsetFinder(text);
+  const out: LoadedObject[] = [];
+  const strings = new Map<string, string>();
+  for (const region of regions) {
+    const doc = readRegion(text, region, strings);
+    if (doc === "bad") return undefined;
+    if (doc === undefined || doc.value === null || doc.value === undefined) continue;
+    const { value } = doc;
+    if (!isRecord(value)) return undefined;
+    // `yaml` reads a document it is given with its "---" line, so comments attach as in the stream.
+    const [find, start] = doc.fast ? [fastFinder, region.start] : [yamlFinder, region.marker];
+    const at = (base: (string | number)[], o: Record<string, unknown>): LoadedObject => {
+      const offset = base.length === 0 ? doc.start : find(start, region.end, base);
+      const loc: Location = { file, line: lineAt(offset) };
+      if (doc.origin !== undefined) loc.origin = doc.origin;
+      return loadedObject(redact(o), loc, base, start, region.end, find, lineAt);
+    };
+    if (isListKind(value)) {
+      const items = value.items as unknown[];
+      if (items.some((item) => !isRecord(item) || isListKind(item))) return undefined;
+      items.forEach((item, i) => out.push(at(["items", i], item as Record<string, unknown>)));
+    } else {
+      out.push(at([], value));
+    }
+  }
+  return out;
+}
+
+interface RegionDocument {
+  value: unknown;
+  /** Offset of the content's first character in the stream. */
+  start: number;
+  origin: string | undefined;
+  /** Read by the fast reader (else by `yaml`). */
+  fast: boolean;
+}
+
+/** One document of the fast path; "bad" when `yaml` finds an error in it. */
+function readRegion(
+  text: string,
+  region: Region,
+  strings: Map<string, string>,
+): RegionDocument | undefined | "bad" {
+  try {
+    const d = readFastDocument(text, region.start, region.end, { strings });
+    return d && { value: d.value, start: d.start, origin: helmSource(d.comment), fast: true };
+  } catch {
+    // FastYamlUnsupported: not the plain shape. Anything else (a nesting too deep for the stack)
+    // is no reason to fail either: the fast reader only saves time, `yaml` reads it.
+  }
+  const doc = parseDocument(text.slice(region.marker, region.end), YAML_OPTIONS);
+  if (doc.errors.length > 0 || doc.warnings.length > 0) return "bad";
+  const root = doc.contents;
+  if (root === null) return undefined;
+  try {
+    return {
+      value: doc.toJS({ maxAliasCount: 100 }),
+      start: region.marker + (root.range?.[0] ?? 0),
+      origin: helmSource(doc.commentBefore) ?? helmSource(root.commentBefore),
+      fast: false,
+    };
+  } catch {
+    return "bad";
+  }
+}
+
+/** The whole stream through `yaml`'s composer, a document at a time (the reference behaviour). */
+export function parseStreamWithYaml(text: string, file: string): LoadedObject[] {
+  const lineCounter = new LineCounter();
+  const lineAt = (offset: number | undefined): number =>
+    offset === undefined ? 1 : lineCounter.linePos(offset).line;
+  const composer = new Composer(YAML_OPTIONS);
+  const out: LoadedObject[] = [];
+  const find = yamlOffsetFinder(text);
   let docNo = 0;
   for (const doc of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
     docNo++;
@@ -199,7 +358,7 @@ export function parseStream(text: string, file: string): LoadedObject[] {
     ): LoadedObject => {
       const loc: Location = { file, line: lineAt(offsetOf(root, base) ?? node.range?.[0]) };
       if (origin !== undefined) loc.origin = origin;
-      return loadedObject(redact(o), loc, base, start, end, rootAt, lineAt);
+      return loadedObject(redact(o), loc, base, start, end, find, lineAt);
     };
     if (isListKind(value)) {
       const items = value.items as unknown[];

@@ -2,11 +2,13 @@
 // nhictl: the webhook's decisions on manifests, for GitOps pull requests. This file is the only one
 // that touches argv, stdin, stdout and the exit code; everything it prints comes from the core.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { loadCrdDocuments } from "../crds/load.js";
+import { loadBuiltCrdDocuments } from "../crds/load.js";
+import { builtValidator } from "../crds/standalone.js";
 import { ADMISSION_RULE_IDS } from "../core/policy/nhi-write.js";
 import { createValidator } from "../core/nhi/validate.js";
-import { formatFieldError, type NHIValidator } from "../core/nhi/validation.js";
-import type { NHIPolicy } from "../core/nhi/types.js";
+import { isRecord } from "../core/json.js";
+import { formatFieldError, type NHIValidator, type Parsed } from "../core/nhi/validation.js";
+import type { NHIPolicy, NonHumanIdentity } from "../core/nhi/types.js";
 import { runCheck } from "./check.js";
 import { FORMATS, TOOL, formatReport, type Format } from "./format.js";
 import { adoptionPolicy } from "../core/policy/adoption.js";
@@ -358,8 +360,36 @@ const strs = (v: Values[string]): string[] =>
 
 let validatorCache: NHIValidator | undefined;
 function validator(): NHIValidator {
-  validatorCache ??= createValidator(loadCrdDocuments(), { lazy: true });
+  validatorCache ??= rememberingNhiParses(
+    createValidator(loadBuiltCrdDocuments(), { lazy: true, precompiled: builtValidator }),
+  );
   return validatorCache;
+}
+
+/**
+ * A validator that parses each NonHumanIdentity object once per run: the manifest set parses it
+ * (buildManifestSet) and check judges it (decideNHIWrite) with the same object and time. Only
+ * parses without an old object are remembered, keyed by the object and the time; knownRuleIds
+ * concerns NHIPolicies only.
+ */
+function rememberingNhiParses(v: NHIValidator): NHIValidator {
+  const parsed = new WeakMap<
+    object,
+    { at: number | undefined; result: Parsed<NonHumanIdentity> }
+  >();
+  return {
+    ...v,
+    parseNonHumanIdentity: (obj, options = {}) => {
+      if (options.oldObject !== undefined || !isRecord(obj))
+        return v.parseNonHumanIdentity(obj, options);
+      const at = options.now?.getTime();
+      const known = parsed.get(obj);
+      if (known !== undefined && known.at === at) return known.result;
+      const result = v.parseNonHumanIdentity(obj, options);
+      parsed.set(obj, { at, result });
+      return result;
+    },
+  };
 }
 
 /** Ids an NHIPolicy may name (forbidden, exemptions[].rules): the same list the webhook accepts. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make check-package: what users install is what works. `npm pack` (its prepack builds dist/), then
-#  1. the tarball holds dist/ (without tests, e2e, bench), crds/*.yaml, README.md, package.json, nothing else;
+#  1. the tarball holds dist/ (without tests, e2e, bench; with the CRDs' JSON and validators the build
+#     writes), crds/*.yaml, README.md, package.json, nothing else;
 #  2. `npm install --global` of the tarball into an empty prefix gives an `nhictl` that passes a clean
 #     fixture (exit 0) and fails an escalation (exit 1);
 #  3. the image's production-only install (scripts/install-package.sh, the Dockerfile's own step:
@@ -21,9 +22,9 @@ echo "check-package: packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1
 # 1. Contents.
 node -e '
   const files = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[0].files.map((f) => f.path);
-  const required = ["package.json", "README.md", "crds/nonhumanidentities.nhi.io.yaml", "crds/nhipolicies.nhi.io.yaml", "dist/cli/main.js", "dist/operator/main.js", "dist/crds/load.js"];
+  const required = ["package.json", "README.md", "crds/nonhumanidentities.nhi.io.yaml", "crds/nhipolicies.nhi.io.yaml", "dist/cli/main.js", "dist/operator/main.js", "dist/crds/load.js", "dist/crds/crd-documents.json", "dist/crds/crd-validators.cjs"];
   const missing = required.filter((f) => !files.includes(f));
-  const allowed = (f) => f === "package.json" || f === "README.md" || f === "LICENSE" || /^crds\/[^/]+\.yaml$/.test(f) || /^dist\/(?!test\/|e2e\/|bench\/).+\.js$/.test(f);
+  const allowed = (f) => f === "package.json" || f === "README.md" || f === "LICENSE" || /^crds\/[^/]+\.yaml$/.test(f) || /^dist\/(?!test\/|e2e\/|bench\/).+\.js$/.test(f) || /^dist\/crds\/crd-(documents\.json|validators\.cjs)$/.test(f);
   const unexpected = files.filter((f) => !allowed(f));
   if (missing.length || unexpected.length) {
     console.error(`check-package: FAIL: the tarball is missing [${missing.join(", ")}] and holds unexpected [${unexpected.slice(0, 20).join(", ")}]`);

@@ -320,6 +320,7 @@ const NONE: Allowed = { all: false, names: [] };
 // query once per rule array. Coverage of one atomic permission by a union of rule sets is coverage
 // by one of them, so the answers combine per place without asking again.
 const factsCache = new WeakMap<readonly PolicyRule[], ReadonlyMap<string, Allowed>>();
+const NO_FACTS: ReadonlyMap<string, Allowed> = new Map();
 function factsOf(rules: readonly PolicyRule[]): ReadonlyMap<string, Allowed> {
   let facts = factsCache.get(rules);
   if (facts === undefined) {
@@ -331,7 +332,8 @@ function factsOf(rules: readonly PolicyRule[]): ReadonlyMap<string, Allowed> {
       const a = allowed(candidates, q.apiGroup, q.resource, q.verbs);
       if (some(a)) m.set(key, a);
     }
-    facts = m;
+    // Most rule sets answer nothing: they share one empty answer (the cache lives as long as the roles).
+    facts = m.size > 0 ? m : NO_FACTS;
     factsCache.set(rules, facts);
   }
   return facts;
@@ -643,6 +645,26 @@ export function holdsJointPart(grants: readonly Grant[]): boolean {
   });
 }
 
+/**
+ * Can these grant sets together hold a capability that needs two permissions? No when, across all
+ * of them, one part of each such capability is missing anywhere: then no place holds both. Spares
+ * building an account's every grant (its groups' included) when it holds one part alone.
+ */
+export function mayHoldJoint(grantSets: readonly (readonly Grant[])[]): boolean {
+  const have = new Set<string>();
+  for (const grants of grantSets)
+    for (const g of grants) for (const key of factsOf(g.rules).keys()) have.add(key);
+  const any = (...keys: string[]): boolean => keys.some((k) => have.has(k));
+  return (
+    (any("bind-clusterroles", "bind-roles") &&
+      any("write-clusterrolebindings", "write-rolebindings")) ||
+    (any("escalate-clusterroles", "escalate-roles") &&
+      any("update-clusterroles", "update-roles")) ||
+    (have.has("approve-signers") && have.has("update-csr-approval") && have.has("create-csr")) ||
+    (have.has("create-secrets") && have.has("read-secrets"))
+  );
+}
+
 /** Kind and target, without place or names: "the same capability" across namespaces. */
 function capabilityKindKey(c: Capability): string {
   return `${c.kind}|${c.target ?? ""}`;
@@ -651,4 +673,26 @@ function capabilityKindKey(c: Capability): string {
 /** A capability's identity, for de-duplicating one held both directly and through a group. */
 export function capabilityKey(c: Capability): string {
   return `${c.kind}|${c.target ?? ""}|${c.namespace}|${c.names?.join(",") ?? "*"}`;
+}
+
+/**
+ * May `gained` change the capabilities of `before`? No when every fact a gained grant answers is
+ * already answered for every object at its place by `before` (a cluster-wide grant of `before`
+ * counts everywhere): every place's answers are then the same, so capabilitiesOf(before + gained)
+ * lists the capabilities of capabilitiesOf(before), only cited through more grants. Answers a
+ * webhook review that adds nothing (most: a binding to a role the account's groups already hold)
+ * from the facts cached per rule array, without building either capability list.
+ */
+export function mayAddCapability(before: readonly Grant[], gained: readonly Grant[]): boolean {
+  for (const g of gained) {
+    for (const key of factsOf(g.rules).keys()) {
+      const held = before.some(
+        (b) =>
+          (b.namespace === CLUSTER || b.namespace === g.namespace) &&
+          factsOf(b.rules).get(key)?.all === true,
+      );
+      if (!held) return true;
+    }
+  }
+  return false;
 }

@@ -10,10 +10,10 @@ import { describeObject } from "../policy/describe.js";
 import type { GoverningIdentity, IdentityChange } from "../policy/rbac-write.js";
 import { serviceAccountIdentity, type Mode } from "../policy/settings.js";
 import type { ObjectRef } from "../policy/types.js";
-import { groupIdentity } from "../rbac/groups.js";
+import { groupIdentity, memberGroup } from "../rbac/groups.js";
 import { describePermission, uncoveredGrants } from "../rbac/scoped.js";
 import type { Grant, ServiceAccountRef } from "../rbac/types.js";
-import { capabilitiesOf, capabilityKey, type Capability } from "./edges.js";
+import { capabilitiesOf, capabilityKey, mayAddCapability, type Capability } from "./edges.js";
 import {
   CLUSTER_ADMIN,
   groupNodeId,
@@ -22,7 +22,14 @@ import {
   type Hop,
   type IdentityGraph,
 } from "./graph.js";
-import { blastRadius, describeHop, describePath, hopCount, pathTo } from "./radius.js";
+import {
+  blastRadius,
+  describeHop,
+  describePath,
+  hopCount,
+  pathTo,
+  type WalkBudget,
+} from "./radius.js";
 
 export const TRANSITIVE_ESCALATION = "transitive-escalation";
 
@@ -69,7 +76,8 @@ const holderId = (change: IdentityChange): string =>
 
 /** The holder's capabilities before and after the write, when the write adds one (else undefined). */
 function capabilityGain(change: IdentityChange): { after: Capability[] } | undefined {
-  if (change.gained.length === 0) return undefined;
+  if (change.gained.length === 0 || !mayAddCapability(change.before, change.gained))
+    return undefined;
   const before = new Set(capabilitiesOf(change.before).map(capabilityKey));
   const after = capabilitiesOf([...change.before, ...change.gained]);
   return after.some((c) => !before.has(capabilityKey(c))) ? { after } : undefined;
@@ -83,13 +91,20 @@ export function addsCapability(changes: readonly IdentityChange[]): boolean {
   return changes.some((c) => capabilityGain(c) !== undefined);
 }
 
-/** Every path the write opens: for each holder gaining a capability, a walk before and after. */
+/**
+ * Every path the write opens: for each holder gaining a capability, a walk before and after; then
+ * the same for the identities that already reach such a holder (binding an account to
+ * cluster-admin opens a path for whoever may create pods in its namespace), found by walking the
+ * graph backwards from the holders, nearest first.
+ */
 export function openedPaths(input: EscalationInput): {
   paths: OpenedPath[];
   /** Holders gaining a capability past MAX_WALKED_HOLDERS or the walk budget: not judged. */
   unwalked: number;
   /** Holders judged (walked before and after the write to the end). */
   walked: number;
+  /** Identities reaching a holder judged, when the budget or MAX_REACHING left others unjudged. */
+  reachingJudged?: number;
 } {
   const { graph } = input;
   const afterGraph = input.after ?? graph;
@@ -110,13 +125,14 @@ export function openedPaths(input: EscalationInput): {
       Number(b.startsWith("group:")) - Number(a.startsWith("group:")) || a.localeCompare(b),
   );
   const budget = { edges: input.budgetEdges ?? WALK_BUDGET_EDGES };
-  let judged = 0;
-  for (const [id, { change }] of walked.slice(0, MAX_WALKED_HOLDERS)) {
+  /** Walk `id` before and after the write and keep the paths it opens; false when the budget ran out. */
+  const judge = (id: string, gov: GoverningIdentity | undefined): boolean => {
     const before = blastRadius(graph, id, undefined, budget);
+    // Already at cluster-admin and not governed: the write can open nothing new for it.
+    if (!before.truncated && gov === undefined && before.reached.has(CLUSTER_ADMIN)) return true;
     const after = before.truncated ? before : blastRadius(afterGraph, id, overlay, budget);
-    // A part of either closure would name paths that are not new: this holder and the rest are not judged.
-    if (after.truncated) break;
-    judged++;
+    // A part of either closure would name paths that are not new.
+    if (after.truncated) return false;
     const opened = (to: string, beyondScopes?: OpenedPath["beyondScopes"]): void => {
       const hops = pathTo(after, to);
       if (hops === undefined) return;
@@ -132,8 +148,7 @@ export function openedPaths(input: EscalationInput): {
     const admin = after.reached.get(CLUSTER_ADMIN);
     if (admin !== undefined && admin.depth >= 2 && !before.reached.has(CLUSTER_ADMIN))
       opened(CLUSTER_ADMIN);
-    const gov = "group" in change ? undefined : input.governing(change.serviceAccount);
-    if (!gov) continue;
+    if (!gov) return true;
     const fresh = [...after.reached]
       .filter(
         ([to, r]) =>
@@ -158,8 +173,77 @@ export function openedPaths(input: EscalationInput): {
       opened(to, { permission: describePermission(beyond.permission), nhi: nhiText(gov) });
       named++;
     }
+    return true;
+  };
+  let judged = 0;
+  for (const [id, { change }] of walked.slice(0, MAX_WALKED_HOLDERS)) {
+    // A part of either closure would name paths that are not new: this holder and the rest are not judged.
+    if (!judge(id, "group" in change ? undefined : input.governing(change.serviceAccount))) break;
+    judged++;
   }
-  return { paths: out, unwalked: walked.length - judged, walked: judged };
+  const unwalked = walked.length - judged;
+  // The holders not all judged: the warning says so already, and the budget is spent.
+  if (unwalked > 0) return { paths: out, unwalked, walked: judged };
+  const reaching = reachingHolders(graph, [...gains.keys()], budget);
+  let complete = !reaching.truncated;
+  let reachingJudged = 0;
+  for (const id of reaching.ids) {
+    const node = graph.node(id);
+    const gov =
+      id.startsWith("sa:") && node?.namespace !== undefined && node.name !== undefined
+        ? input.governing({ namespace: node.namespace, name: node.name })
+        : undefined;
+    if (!judge(id, gov)) {
+      complete = false;
+      break;
+    }
+    reachingJudged++;
+  }
+  return {
+    paths: out,
+    unwalked: 0,
+    walked: judged,
+    ...(complete ? {} : { reachingJudged }),
+  };
+}
+
+/** Identities (besides the holders) that reach a holder the write changes and are judged, the nearest first. */
+export const MAX_REACHING = 16;
+
+/**
+ * The identities that reach any of `holders` before the write, nearest first (a member of a holder
+ * group is the group: it is judged as the group), at most MAX_REACHING; walking edges backwards,
+ * one budget edge per edge examined.
+ */
+function reachingHolders(
+  graph: IdentityGraph,
+  holders: readonly string[],
+  budget: WalkBudget,
+): { ids: string[]; truncated: boolean } {
+  const depth = new Map<string, number>(holders.map((h) => [h, 0]));
+  const ids: string[] = [];
+  let level = [...holders];
+  for (let d = 0; level.length > 0; d++) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i++) {
+      const id = level[i] as string;
+      if (depth.get(id) !== d) continue;
+      for (const { from, member } of graph.edgesInto(id)) {
+        if (budget.edges-- <= 0) return { ids, truncated: true };
+        const cost = member ? 0 : 1;
+        const known = depth.get(from);
+        if (known !== undefined && known <= d + cost) continue;
+        depth.set(from, d + cost);
+        (cost === 0 ? level : next).push(from);
+        if (d + cost >= 1 && (from.startsWith("sa:") || from.startsWith("group:"))) {
+          ids.push(from);
+          if (ids.length >= MAX_REACHING) return { ids, truncated: true };
+        }
+      }
+    }
+    level = next;
+  }
+  return { ids, truncated: false };
 }
 
 const identityOfNode = (graph: IdentityGraph, id: string): string => {
@@ -168,14 +252,33 @@ const identityOfNode = (graph: IdentityGraph, id: string): string => {
   return serviceAccountIdentity(node?.namespace ?? "", node?.name ?? "");
 };
 
-/** The findings of the paths a write of `object` opens: warnings, or denials under Enforce. */
+/** The one namespace of a path's source: a ServiceAccount's, or that of a namespace's account group. */
+function namespaceOfSource(graph: IdentityGraph, id: string): string | undefined {
+  if (id.startsWith("group:")) {
+    const ns = memberGroup(id.slice("group:".length))?.serviceAccountNamespace;
+    return ns === "*" ? undefined : ns;
+  }
+  return graph.node(id)?.namespace;
+}
+
+/**
+ * The findings of the paths a write of `object` opens: warnings, or denials under Enforce. `mode`
+ * is the cluster-wide setting; `modeIn`, when given, the setting for a path starting from an
+ * identity of one namespace (NHIPolicy `overrides`).
+ */
 export function transitiveEscalationFindings(
-  input: EscalationInput & { object: ObjectRef; mode: Mode },
+  input: EscalationInput & {
+    object: ObjectRef;
+    mode: Mode;
+    modeIn?: (namespace: string) => Mode;
+  },
 ): Finding[] {
-  const outcome = input.mode === "Enforce" ? "deny" : "warn";
-  const { paths, unwalked, walked } = openedPaths(input);
+  const { paths, unwalked, walked, reachingJudged } = openedPaths(input);
   const findings = paths.map((p): Finding => {
     const g = input.after ?? input.graph;
+    const ns = input.modeIn ? namespaceOfSource(g, p.from) : undefined;
+    const mode = ns !== undefined && input.modeIn ? input.modeIn(ns) : input.mode;
+    const outcome = mode === "Enforce" ? "deny" : "warn";
     const who = g.node(p.from)?.label ?? p.from;
     const to = g.node(p.to)?.label ?? p.to;
     const lead =
@@ -194,6 +297,18 @@ export function transitiveEscalationFindings(
       fix: `remove the first hop's permission (${p.hops[0]?.permission ?? ""}), or take the power of the identity it reaches away; \`nhictl graph --cluster --from ${who}\` draws every path`,
     };
   });
+  if (reachingJudged !== undefined)
+    findings.unshift({
+      outcome: "warn",
+      rule: TRANSITIVE_ESCALATION,
+      severity: "medium",
+      object: input.object,
+      message:
+        reachingJudged > 0
+          ? `${describeObject(input.object)} adds capabilities to identities others already reach; the paths it opens for those others were judged for the nearest ${reachingJudged} only.`
+          : `${describeObject(input.object)} adds capabilities to identities others already reach; the paths it opens for those others were not judged: more reach them than one admission answer may walk.`,
+      fix: "judge them with `nhictl graph --cluster --to cluster-admin`",
+    });
   if (unwalked > 0)
     findings.unshift({
       outcome: "warn",

@@ -28,6 +28,7 @@ import {
   capabilitiesOf,
   capabilityKey,
   holdsJointPart,
+  mayHoldJoint,
   type Capability,
   type EdgeKindId,
 } from "./edges.js";
@@ -67,6 +68,13 @@ export const saNodeId = (namespace: string, name: string): string => `sa:${names
 /** The shared node standing for every ServiceAccount of a namespace ("*": of every namespace). */
 export const accountsNodeId = (namespace: string): string => `accounts:${namespace}`;
 export const groupNodeId = (group: string): string => `group:${group}`;
+/**
+ * A shared node of the walk (compact edges) standing for a namespace's Secrets ("secrets"),
+ * workloads of one kind ("workloads.Deployment") or pods carrying a token ("exec"); "*": every
+ * namespace's. blastRadius folds it into the hop before it: it is never reached, nor in a path.
+ */
+export const objectsNodeId = (what: string, namespace: string): string =>
+  `objects:${what}:${namespace}`;
 export const secretNodeId = (namespace: string, name: string): string =>
   `secret:${namespace}/${name}`;
 export const workloadNodeId = (kind: string, namespace: string, name: string): string =>
@@ -172,7 +180,45 @@ export class IdentityGraph {
     { groups: string[]; groupCaps: Map<string, Set<string>> }
   >();
 
+  /**
+   * One copy of each text the capabilities carry (permission, grants cited): tens of thousands of
+   * capabilities cite a few thousand texts, and the graph lives in the webhook's heap, where every
+   * full collection marks it. Rebuilt from the live capabilities when it has grown past twice them.
+   */
+  private texts = new Map<string, string>();
+  /** Holders by what their capabilities reach (see reachKeys), for walking backwards; dropped on any change. */
+  private reverse: Map<string, string[]> | undefined;
+  private textsLive = 0;
+
   private constructor(readonly index: EffectivePermissionIndex) {}
+
+  private text(s: string): string {
+    const have = this.texts.get(s);
+    if (have !== undefined) return have;
+    this.texts.set(s, s);
+    return s;
+  }
+
+  /** The holder's capabilities kept, their texts shared with every other holder's. */
+  private keep(id: string, caps: Capability[]): void {
+    if (caps.length === 0) {
+      this.caps.delete(id);
+      return;
+    }
+    if (this.texts.size > 2 * this.textsLive + 4096) {
+      // Texts of capabilities since replaced: start again from the live ones.
+      this.texts = new Map();
+      for (const held of this.caps.values()) for (const c of held) this.share(c);
+      this.textsLive = this.texts.size;
+    }
+    for (const c of caps) this.share(c);
+    this.caps.set(id, caps);
+  }
+
+  private share(c: Capability): void {
+    c.permission = this.text(c.permission);
+    for (let i = 0; i < c.through.length; i++) c.through[i] = this.text(c.through[i] as string);
+  }
 
   /**
    * The graph of a snapshot. Pass the index the caller already keeps (the webhook's cache, `nhictl`'s
@@ -209,6 +255,7 @@ export class IdentityGraph {
    */
   apply(change: GraphChange, options: { indexUpdated?: boolean } = {}): void {
     this.allNamespaces = undefined;
+    this.reverse = undefined;
     if ("rbac" in change) {
       this.applyRbac(change.rbac, options.indexUpdated ?? false);
     } else if ("upsertServiceAccount" in change) {
@@ -419,21 +466,26 @@ export class IdentityGraph {
     let caps = direct.length > 0 ? capabilitiesOf(direct) : [];
     // A capability needing two permissions may be split between the account's bindings and its
     // groups': then it is the account's alone. (Single permissions from groups are the groups' edges.)
-    if (direct.length > 0 && holdsJointPart(direct)) {
+    if (
+      direct.length > 0 &&
+      holdsJointPart(direct) &&
+      mayHoldJoint([
+        direct,
+        ...groupsOfServiceAccount(namespace).map((g) => this.index.grantsOfGroup(g)),
+      ])
+    ) {
       const own = new Set(caps.map(capabilityKey));
       const joint = capabilitiesOf(this.index.grantsOf(sa)).filter(
         (c) => JOINT_KINDS.has(c.kind) && !own.has(capabilityKey(c)),
       );
       caps = [...caps, ...joint];
     }
-    const id = saNodeId(namespace, name);
-    if (caps.length > 0) this.caps.set(id, caps);
-    else this.caps.delete(id);
+    this.keep(saNodeId(namespace, name), caps);
   }
 
   private recomputeGroup(group: string): void {
     const caps = capabilitiesOf(this.index.grantsOfGroup(group));
-    if (caps.length > 0) this.caps.set(groupNodeId(group), caps);
+    if (caps.length > 0) this.keep(groupNodeId(group), caps);
     this.memberOf.clear();
   }
 
@@ -568,6 +620,36 @@ export class IdentityGraph {
           through: [],
           shared: true,
         });
+    } else if (id.startsWith("objects:")) {
+      // A shared node of the walk: a namespace's Secrets, workloads of one kind, or pods carrying a
+      // token ("*": every namespace's), in the order the capability's own edges list them.
+      const rest = id.slice("objects:".length);
+      const colon = rest.indexOf(":");
+      const what = rest.slice(0, colon);
+      const ns = rest.slice(colon + 1);
+      const shared = (to: string): void => {
+        hops.push({
+          from: id,
+          to,
+          kind: "member-of",
+          permission: "",
+          technique: "",
+          through: [],
+          shared: true,
+        });
+      };
+      if (ns === "*") {
+        const present = what === "secrets" ? this.secretsByNs : this.workloadsByNs;
+        for (const n of this.namespaces("*")) if (present.has(n)) shared(objectsNodeId(what, n));
+      } else if (what === "secrets") {
+        for (const sid of [...(this.secretsByNs.get(ns) ?? [])].sort()) shared(sid);
+      } else {
+        const kind = what.startsWith("workloads.") ? what.slice("workloads.".length) : undefined;
+        for (const wid of [...(this.workloadsByNs.get(ns) ?? [])].sort()) {
+          const w = this.workloads.get(wid) as WorkloadInfo;
+          if (kind !== undefined ? w.kind === kind : this.tokenMounted(w)) shared(wid);
+        }
+      }
     } else if (id.startsWith("workload:")) {
       const w = this.workloads.get(id);
       if (w !== undefined)
@@ -589,6 +671,67 @@ export class IdentityGraph {
         if (this.tokenMounted(w)) hop(wid, "kubelet", "runs the pod");
     }
     return hops;
+  }
+
+  /**
+   * The nodes with an edge into `id` — a superset where a capability's kind or names may not match
+   * the object (edgesFrom decides) — each with whether it is a member of `id` (no hop). For walking
+   * backwards: who already reaches an identity a write changes. Built on first use from the
+   * capabilities, kept until the next change.
+   */
+  edgesInto(id: string): { from: string; member: boolean }[] {
+    const index = (this.reverse ??= this.reverseIndex());
+    const out: { from: string; member: boolean }[] = [];
+    const holders = (key: string): void => {
+      for (const from of index.get(key) ?? []) out.push({ from, member: false });
+    };
+    const node = this.node(id);
+    const ns = node?.namespace ?? "";
+    if (id.startsWith("sa:")) {
+      const name = node?.name ?? "";
+      for (const key of [accountsNodeId(ns), accountsNodeId("*"), id, saNodeId("*", name)])
+        holders(key);
+      for (const wid of this.workloadsByNs.get(ns) ?? [])
+        if (this.workloads.get(wid)?.serviceAccount === name)
+          out.push({ from: wid, member: false });
+      for (const sid of this.secretsByNs.get(ns) ?? [])
+        if (this.secrets.get(sid)?.serviceAccount === name) out.push({ from: sid, member: false });
+    } else if (id.startsWith("group:")) {
+      const members = memberGroup(id.slice("group:".length))?.serviceAccountNamespace;
+      for (const n of members === undefined
+        ? []
+        : members === "*"
+          ? this.accounts.keys()
+          : [members])
+        for (const name of this.accounts.get(n) ?? [])
+          out.push({ from: saNodeId(n, name), member: true });
+      holders(id);
+    } else if (id.startsWith("workload:")) {
+      holders(`workloads:${ns}`);
+      holders("workloads:*");
+      const w = this.workloads.get(id);
+      if (w !== undefined && this.tokenMounted(w)) out.push({ from: NODES, member: false });
+    } else if (id.startsWith("secret:")) {
+      holders(`secrets:${ns}`);
+      holders("secrets:*");
+    } else if (id === NODES) {
+      holders(NODES);
+    }
+    return out;
+  }
+
+  private reverseIndex(): Map<string, string[]> {
+    const index = new Map<string, string[]>();
+    for (const [holder, caps] of this.caps) {
+      for (const c of caps) {
+        for (const key of reachKeys(c)) {
+          const list = index.get(key);
+          if (list === undefined) index.set(key, [holder]);
+          else if (list[list.length - 1] !== holder) list.push(holder);
+        }
+      }
+    }
+    return index;
   }
 
   private namespaces(ns: string): Iterable<string> {
@@ -664,6 +807,11 @@ export class IdentityGraph {
         }
         return;
       case "secret-read":
+        if (compact && c.names === undefined) {
+          // One hop to the namespace's Secrets instead of one per Secret (see objectsNodeId).
+          hop(objectsNodeId("secrets", c.namespace), c.kind, c.permission, c.through);
+          return;
+        }
         for (const ns of this.namespaces(c.namespace)) {
           for (const sid of [...(this.secretsByNs.get(ns) ?? [])].sort()) {
             const s = this.secrets.get(sid) as SecretInfo;
@@ -673,6 +821,11 @@ export class IdentityGraph {
         return;
       case "workload-patch":
       case "pod-exec":
+        if (compact && c.names === undefined) {
+          const what = c.kind === "pod-exec" ? "exec" : `workloads.${c.target ?? ""}`;
+          hop(objectsNodeId(what, c.namespace), c.kind, c.permission, c.through);
+          return;
+        }
         for (const ns of this.namespaces(c.namespace)) {
           for (const wid of [...(this.workloadsByNs.get(ns) ?? [])].sort()) {
             const w = this.workloads.get(wid) as WorkloadInfo;
@@ -687,6 +840,49 @@ export class IdentityGraph {
       default:
         return;
     }
+  }
+}
+
+/**
+ * What a capability's edges lead to, as keys of IdentityGraph.edgesInto's index: a namespace's
+ * accounts, workloads or Secrets ("*": of every namespace), named accounts, groups, the nodes.
+ * The cluster-admin sink is left out: nothing is walked back from it.
+ */
+function reachKeys(c: Capability): string[] {
+  const named = (): string[] =>
+    c.names === undefined
+      ? [accountsNodeId(c.namespace)]
+      : c.names.map((n) => saNodeId(c.namespace, n));
+  switch (c.kind) {
+    case "pod-create":
+    case "secret-mint":
+      return [accountsNodeId(c.namespace)];
+    case "rbac-bind":
+    case "rbac-escalate":
+      return c.target === CLUSTER_ADMIN ? [] : [accountsNodeId(c.namespace)];
+    case "token-request":
+      return named();
+    case "impersonate":
+      if (c.target === "groups") return (c.names ?? []).map(groupNodeId);
+      if (c.target === "users") {
+        if (c.names === undefined) return [accountsNodeId("*")];
+        return c.names.flatMap((u) => {
+          const [ns, name, extra] = u.startsWith("system:serviceaccount:")
+            ? u.slice("system:serviceaccount:".length).split(":")
+            : [];
+          return ns && name && extra === undefined ? [saNodeId(ns, name)] : [];
+        });
+      }
+      return named();
+    case "secret-read":
+      return [`secrets:${c.namespace}`];
+    case "workload-patch":
+    case "pod-exec":
+      return [`workloads:${c.namespace}`];
+    case "nodes-proxy":
+      return [NODES];
+    default:
+      return [];
   }
 }
 

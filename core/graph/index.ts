@@ -2,3 +2,4 @@
 export * from "./edges.js";
 export * from "./graph.js";
 export * from "./radius.js";
+export * from "./closure.js";

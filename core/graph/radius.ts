@@ -47,10 +47,31 @@ export function blastRadius(
 ): BlastRadius {
   const reached = new Map<string, Reached>([[source, { depth: 0 }]]);
   const done = new Set<string>();
+  // Shared object nodes (objects:…) expanded, at the depth their objects were reached: once per walk.
+  const expanded = new Map<string, number>();
+  const spend = (): boolean => budget === undefined || budget.edges-- > 0;
   // 0-1 breadth-first: membership costs nothing (a member is the group, it takes no step to be one).
   let level = [source];
   for (let depth = 0; level.length > 0; depth++) {
     const next: string[] = [];
+    const reach = (hop: Hop, at: number): void => {
+      const known = reached.get(hop.to);
+      if (known !== undefined && known.depth <= at) return;
+      reached.set(hop.to, { depth: at, hop });
+      (at === depth ? level : next).push(hop.to);
+    };
+    /** The objects behind a shared node, each reached by `into` itself ("get secrets in N" → the Secret). */
+    const expand = (into: Hop, at: number): boolean => {
+      if ((expanded.get(into.to) ?? Infinity) <= at) return true;
+      expanded.set(into.to, at);
+      for (const out of graph.edgesFrom(into.to, overlay, true)) {
+        if (!spend()) return false;
+        if (out.to.startsWith("objects:")) {
+          if (!expand({ ...into, to: out.to }, at)) return false;
+        } else reach({ ...into, to: out.to }, at);
+      }
+      return true;
+    };
     for (let i = 0; i < level.length; i++) {
       const id = level[i] as string;
       if (done.has(id) || (reached.get(id) as Reached).depth !== depth) continue;
@@ -58,13 +79,11 @@ export function blastRadius(
       // cluster-admin is a sink: it reaches everything, so nothing past it adds a shorter path.
       if (id === CLUSTER_ADMIN) continue;
       for (const hop of graph.edgesFrom(id, overlay, true)) {
-        if (budget !== undefined && budget.edges-- <= 0)
-          return { source, reached, truncated: true };
+        if (!spend()) return { source, reached, truncated: true };
         const cost = hop.kind === "member-of" ? 0 : 1;
-        const known = reached.get(hop.to);
-        if (known !== undefined && known.depth <= depth + cost) continue;
-        reached.set(hop.to, { depth: depth + cost, hop });
-        (cost === 0 ? level : next).push(hop.to);
+        if (hop.to.startsWith("objects:")) {
+          if (!expand(hop, depth + cost)) return { source, reached, truncated: true };
+        } else reach(hop, depth + cost);
       }
     }
     level = next;

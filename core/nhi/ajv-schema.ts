@@ -1,7 +1,8 @@
 // A CRD's OpenAPI schema as ajv compiles it: the formats and keywords Kubernetes adds, and strict
 // unknown-field rejection as kubectl's field validation does it.
-import AjvModule from "ajv";
+import AjvModule, { type Format } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { fullFormats } from "ajv-formats/dist/formats.js";
 import { isDuration } from "./duration.js";
 import { isRecord } from "../json.js";
 import type { KubeSchema } from "./schema.js";
@@ -68,6 +69,21 @@ export function toAjvSchema(node: KubeSchema): Record<string, unknown> {
   return out;
 }
 
+/** Kubernetes' Go-style duration, for format: duration (ajv-formats' is ISO 8601). */
+const DURATION_FORMAT: Format = { type: "string", validate: (s: string) => isDuration(s) };
+
+/**
+ * Every format newAjv knows, by name: what the ajv standalone code compiled at build time
+ * (crds/standalone.ts) calls, as the `kubeFormats` it is given.
+ */
+export function kubeFormats(): Record<string, Format> {
+  return {
+    ...fullFormats,
+    ...Object.fromEntries(KUBE_ONLY_FORMATS.map((f) => [f, true])),
+    duration: DURATION_FORMAT,
+  };
+}
+
 export function newAjv(): InstanceType<typeof Ajv> {
   const ajv = new Ajv({
     allErrors: true,
@@ -78,7 +94,7 @@ export function newAjv(): InstanceType<typeof Ajv> {
   });
   addFormats(ajv);
   for (const f of KUBE_ONLY_FORMATS) ajv.addFormat(f, true);
-  ajv.addFormat("duration", { type: "string", validate: (s: string) => isDuration(s) });
+  ajv.addFormat("duration", DURATION_FORMAT);
   for (const k of KUBE_KEYWORDS) ajv.addKeyword({ keyword: k });
   return ajv;
 }

@@ -215,8 +215,14 @@ export const CEL_MIRRORS: Readonly<Record<string, CelMirrorEntry>> = {
       ),
       fix: "use two different annotations, e.g. nhi.io/break-glass and nhi.io/break-glass-reason",
     },
-  "has(self.unclaimedHighPermissions) || has(self.requireClaim)": {
-    check: onObject((o) => has(o, "unclaimedHighPermissions") || has(o, "requireClaim")),
-    fix: "add requireClaim or unclaimedHighPermissions to the override, or remove it",
-  },
+  "has(self.unclaimedHighPermissions) || has(self.requireClaim) || has(self.transitiveEscalation)":
+    {
+      check: onObject(
+        (o) =>
+          has(o, "unclaimedHighPermissions") ||
+          has(o, "requireClaim") ||
+          has(o, "transitiveEscalation"),
+      ),
+      fix: "add requireClaim, unclaimedHighPermissions or transitiveEscalation to the override, or remove it",
+    },
 };

@@ -301,6 +301,8 @@ export interface NamespaceOverride {
   namespaceSelector: LabelSelector;
   requireClaim?: ClaimMode;
   unclaimedHighPermissions?: EnforcementMode;
+  /** For the paths that start from an identity of these namespaces. */
+  transitiveEscalation?: EnforcementMode;
 }
 
 export interface NHIPolicySpec {

@@ -121,7 +121,14 @@ function run(
  */
 export function createValidator(
   crdDocuments: readonly unknown[],
-  options: { lazy?: boolean } = {},
+  options: {
+    lazy?: boolean;
+    /**
+     * The schemas' ajv code compiled at build time (crds/standalone.ts, from these same CRDs),
+     * asked for when a kind's validator is first needed: used instead of compiling it here.
+     */
+    precompiled?: (kind: NHIKind) => ValidateFunction | undefined;
+  } = {},
 ): NHIValidator {
   let ajv: ReturnType<typeof newAjv> | undefined;
   const compile = (kind: NHIKind, checks: readonly NamedCheck[]): Compiled => {
@@ -130,14 +137,15 @@ export function createValidator(
     // ajv compiles a CRD schema in tens of milliseconds. Lazy (the CLI): on the first object of the
     // kind, so nhictl check on manifests without NHIs never pays it; eager (the webhook): at start,
     // so a schema ajv rejects stops the process instead of failing a review.
-    let fn: ValidateFunction | undefined =
-      options.lazy === true ? undefined : (ajv ??= newAjv()).compile(toAjvSchema(schema));
+    const build = (): ValidateFunction =>
+      options.precompiled?.(kind) ?? (ajv ??= newAjv()).compile(toAjvSchema(schema));
+    let fn: ValidateFunction | undefined = options.lazy === true ? undefined : build();
     return {
       kind,
       schema,
       checks,
       get ajv(): ValidateFunction {
-        fn ??= (ajv ??= newAjv()).compile(toAjvSchema(schema));
+        fn ??= build();
         return fn;
       },
     };

@@ -152,6 +152,17 @@ export function modesFor(
   };
 }
 
+/** transitiveEscalation for paths from an identity of a namespace with these labels (as modesFor: the first matching override). */
+export function transitiveEscalationFor(
+  policy: EffectivePolicy,
+  namespaceLabels: Record<string, string> | undefined,
+): Mode {
+  const o = namespaceLabels
+    ? policy.overrides.find((x) => selectorMatches(x.namespaceSelector, namespaceLabels))
+    : undefined;
+  return o?.transitiveEscalation ?? policy.transitiveEscalation;
+}
+
 /** Parses "system:serviceaccount:<ns>:<name>" into its parts. */
 export function parseServiceAccountIdentity(
   identity: string,

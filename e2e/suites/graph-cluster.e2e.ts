@@ -27,9 +27,12 @@ async function must(obj: KubeObject): Promise<void> {
 describe("transitive escalation (identity graph) on a real kube-apiserver", function () {
   const suffix = Math.random().toString(36).slice(2, 7);
   const adminBinding = `graph-e2e-powerful-${suffix}`;
+  const risingBinding = `graph-e2e-rising-${suffix}`;
   const policyName = `graph-e2e-enforce-${suffix}`;
+  const overrideName = `graph-e2e-override-${suffix}`;
   let vault = "";
   let ci = "";
+  let rev = "";
   const launcher = (name: string): KubeObject => ({
     apiVersion: `${RBAC}/v1`,
     kind: "RoleBinding",
@@ -45,9 +48,13 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
     op = webhook.op;
     vault = await cluster().createNamespace("graph-vault");
     ci = await cluster().createNamespace("graph-ci");
+    rev = await cluster().createNamespace("graph-rev");
     for (const [ns, name] of [
       [vault, "powerful"],
       [ci, "deployer"],
+      [ci, "builder"],
+      [ci, "tester"],
+      [rev, "rising"],
     ] as const)
       await must({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace: ns } });
     // The powerful account: cluster-admin. The webhook denies that binding (wildcard-all-cluster)
@@ -59,7 +66,7 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
       spec: {
         exemptions: [
           {
-            serviceAccounts: [`${vault}/powerful`],
+            serviceAccounts: [`${vault}/powerful`, `${rev}/rising`],
             rules: ["wildcard-all-cluster"],
             reason: "graph e2e: the powerful account of the vault namespace",
           },
@@ -98,11 +105,13 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
   after(async function () {
     this.timeout(180_000);
     await webhook?.close();
-    await cluster().kube.delete(`${RBAC}/v1`, "ClusterRoleBinding", adminBinding);
-    for (const p of [`graph-e2e-exempt-${suffix}`, policyName])
+    for (const b of [adminBinding, risingBinding])
+      await cluster().kube.delete(`${RBAC}/v1`, "ClusterRoleBinding", b);
+    for (const p of [`graph-e2e-exempt-${suffix}`, policyName, overrideName])
       await cluster().kube.delete("nhi.io/v1alpha1", "NHIPolicy", p);
     if (vault) await cluster().deleteNamespace(vault);
     if (ci) await cluster().deleteNamespace(ci);
+    if (rev) await cluster().deleteNamespace(rev);
   });
 
   const path = (): string =>
@@ -180,5 +189,93 @@ describe("transitive escalation (identity graph) on a real kube-apiserver", func
       `${ci}/deployer —create pods in namespace ${vault}→ ${vault}/powerful`,
       `${vault}/powerful —every verb on every resource in every API group, cluster-wide→ cluster-admin`,
     ]);
+  });
+
+  it("warns of the path a binding opens for an identity that already reaches the account it makes cluster-admin", async function () {
+    this.timeout(60_000);
+    // ci/builder may create pods in the rev namespace, where rising holds nothing yet: allowed, no path.
+    await must({
+      apiVersion: `${RBAC}/v1`,
+      kind: "Role",
+      metadata: { name: "pod-launcher", namespace: rev },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }],
+    });
+    await must({
+      apiVersion: `${RBAC}/v1`,
+      kind: "RoleBinding",
+      metadata: { name: "builder-launch", namespace: rev },
+      roleRef: { apiGroup: RBAC, kind: "Role", name: "pod-launcher" },
+      subjects: [{ kind: "ServiceAccount", name: "builder", namespace: ci }],
+    });
+    await waitFor(
+      "the graph to follow the builder's binding",
+      () =>
+        op.cache
+          .identityGraph()
+          .capabilities(`sa:${ci}/builder`)
+          .some((c) => c.kind === "pod-create" && c.namespace === rev),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    // Making rising cluster-admin opens ci/builder's path: the write changes rising's grants only.
+    const v = await cluster().kube.apply({
+      apiVersion: `${RBAC}/v1`,
+      kind: "ClusterRoleBinding",
+      metadata: { name: risingBinding },
+      roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: "rising", namespace: rev }],
+    });
+    assert.equal(v.allowed, true, `${v.code} ${v.message}`);
+    const warnings = v.warnings.map((w) => Buffer.from(w, "latin1").toString("utf8"));
+    const warning = warnings.find(
+      (w) => w.includes("[transitive-escalation]") && w.includes(`${ci}/builder`),
+    );
+    assert.ok(
+      warning,
+      `no transitive-escalation warning for ${ci}/builder among: ${warnings.join(" | ")}`,
+    );
+    assert.ok(
+      warning.includes(
+        `${ci}/builder —create pods in namespace ${rev}→ ${rev}/rising —every verb on every resource in every API group, cluster-wide→ cluster-admin (2 hops)`,
+      ),
+      warning,
+    );
+  });
+
+  it("denies under a per-namespace override (transitiveEscalation: Enforce for the path's first namespace) while the cluster-wide setting is Audit", async function () {
+    this.timeout(60_000);
+    // The API server accepts an override that sets only transitiveEscalation (the CRD's CEL rule).
+    await must({
+      apiVersion: "nhi.io/v1alpha1",
+      kind: "NHIPolicy",
+      metadata: { name: overrideName },
+      spec: {
+        overrides: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ci } },
+            transitiveEscalation: "Enforce",
+          },
+        ],
+      },
+    });
+    await waitFor(
+      "the cache to resolve the override",
+      () => op.cache.policyAt(new Date()).sources.includes(overrideName),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    try {
+      assert.equal(op.cache.policyAt(new Date()).transitiveEscalation, "Audit");
+      const v = await cluster().kube.apply({
+        apiVersion: `${RBAC}/v1`,
+        kind: "RoleBinding",
+        metadata: { name: `launch-tester-${suffix}`, namespace: vault },
+        roleRef: { apiGroup: RBAC, kind: "Role", name: "pod-launcher" },
+        subjects: [{ kind: "ServiceAccount", name: "tester", namespace: ci }],
+      });
+      assert.equal(v.allowed, false, `expected a denial, got ${v.code}`);
+      assert.ok(v.message.includes("[transitive-escalation]"), v.message);
+      assert.ok(v.message.includes(`${ci}/tester —create pods in namespace ${vault}→`), v.message);
+    } finally {
+      await cluster().kube.delete("nhi.io/v1alpha1", "NHIPolicy", overrideName);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { foldFindings } from "../../core/policy/chain.js";
 import { transitiveEscalationFindings } from "../../core/graph/escalation.js";
 import type { GoverningIdentity, IdentityChange } from "../../core/policy/rbac-write.js";
 import type { Decision, ObjectRef } from "../../core/policy/types.js";
+import { transitiveEscalationFor } from "../../core/policy/settings.js";
 import { isControlPlaneRequester } from "../../core/policy/workload.js";
 import type { AdmissionRequest } from "../admission/review.js";
 import type { AdmissionContext } from "./types.js";
@@ -30,6 +31,7 @@ export function withTransitiveEscalation(
     governing: write.governing,
     object: write.object,
     mode: ctx.policy.transitiveEscalation,
+    modeIn: (ns) => transitiveEscalationFor(ctx.policy, ctx.view.namespaceLabels(ns)),
   });
   if (findings.length === 0) return decision;
   const extra = foldFindings(findings, ctx.policy);

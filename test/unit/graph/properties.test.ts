@@ -7,6 +7,7 @@ import {
   CLUSTER_ADMIN,
   IdentityGraph,
   blastRadius,
+  closureOfAll,
   hopCount,
   pathTo,
   type GraphChange,
@@ -203,6 +204,28 @@ describe("identity graph properties", () => {
         }
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it("the closure of every identity at once (components, bit sets) is what a walk from each finds", () => {
+    fc.assert(
+      fc.property(clusterArb, (objects) => {
+        const g = build(objects);
+        const all = closureOfAll(g, sources(g));
+        for (const id of sources(g)) {
+          const r = blastRadius(g, id);
+          const reached = [...r.reached.keys()].filter(
+            (to) => to !== id && !to.startsWith("accounts:"),
+          ).length;
+          expect(all.get(id), id).to.deep.equal({
+            reached,
+            ...(r.reached.has(CLUSTER_ADMIN) && id !== CLUSTER_ADMIN
+              ? { clusterAdminHops: r.reached.get(CLUSTER_ADMIN)?.depth }
+              : {}),
+          });
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -989,9 +989,10 @@ export const POLICY_CASES: InvalidCase[] = [
     set: {
       "spec.overrides[0].requireClaim": undefined,
       "spec.overrides[0].unclaimedHighPermissions": undefined,
+      "spec.overrides[0].transitiveEscalation": undefined,
     },
     path: "spec.overrides[0]",
-    expect: "must set unclaimedHighPermissions, requireClaim or both",
+    expect: "must set unclaimedHighPermissions, requireClaim, transitiveEscalation or several",
     reason: "Required",
     apiServer: "rejects",
   },

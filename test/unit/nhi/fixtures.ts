@@ -191,6 +191,7 @@ export const POLICY_SHAPE: Shape<NHIPolicy> = {
         },
         requireClaim: "Enforce",
         unclaimedHighPermissions: "Enforce",
+        transitiveEscalation: "Enforce",
       },
     ],
   },

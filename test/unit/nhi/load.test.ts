@@ -2,7 +2,14 @@ import { expect } from "chai";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { CRD_FILES, crdDirectory, loadCrdDocuments, repoRoot } from "../../../crds/load.js";
+import {
+  BUILT_CRD_DOCUMENTS,
+  CRD_FILES,
+  crdDirectory,
+  loadBuiltCrdDocuments,
+  loadCrdDocuments,
+  repoRoot,
+} from "../../../crds/load.js";
 
 describe("crds/load", () => {
   it("finds the repository's crds/ folder from the compiled module", () => {
@@ -16,6 +23,11 @@ describe("crds/load", () => {
       (d) => (d as { metadata: { name: string } }).metadata.name,
     );
     expect(names).to.have.members(["nonhumanidentities.nhi.io", "nhipolicies.nhi.io"]);
+  });
+
+  it("the build's JSON copy of the CRDs (what nhictl reads) is the CRDs' YAML, parsed", () => {
+    expect(existsSync(BUILT_CRD_DOCUMENTS), "npm run build writes it").to.equal(true);
+    expect(loadBuiltCrdDocuments()).to.deep.equal(loadCrdDocuments());
   });
 
   it("reads any folder of YAML documents; a missing folder throws", () => {

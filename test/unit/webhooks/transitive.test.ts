@@ -112,6 +112,42 @@ describe("webhook: transitive escalation", () => {
     expect(response.status?.message).to.contain("cluster-admin (2 hops)");
   });
 
+  it("follows a per-namespace override of transitiveEscalation for paths that start in its namespaces", () => {
+    const withCiLabelled = (policy: Partial<NHIPolicy["spec"]>) => {
+      const base = snapshot();
+      return snapshotView({
+        ...base,
+        namespaces: base.namespaces.map((n) =>
+          n.metadata.name === "ci"
+            ? { ...n, metadata: { ...n.metadata, labels: { team: "ci" } } }
+            : n,
+        ),
+        serviceAccounts: [...base.serviceAccounts, ...accounts],
+        rbac: [...base.rbac, ...POWERFUL],
+        policies: [{ ...POLICY, spec: { ...POLICY.spec, ...policy } }],
+      });
+    };
+    const ci = { namespaceSelector: { matchLabels: { team: "ci" } } };
+    const enforcedInCi = answer(
+      withCiLabelled({
+        transitiveEscalation: "Audit",
+        overrides: [{ ...ci, transitiveEscalation: "Enforce" }],
+      }),
+      review(binding("pod-maker")),
+    ).response;
+    expect(enforcedInCi.allowed, JSON.stringify(enforcedInCi)).to.equal(false);
+    expect(enforcedInCi.status?.message).to.contain("[transitive-escalation]");
+    const auditedInCi = answer(
+      withCiLabelled({
+        transitiveEscalation: "Enforce",
+        overrides: [{ ...ci, transitiveEscalation: "Audit" }],
+      }),
+      review(binding("pod-maker")),
+    ).response;
+    expect(auditedInCi.allowed, JSON.stringify(auditedInCi)).to.equal(true);
+    expect((auditedInCi.warnings ?? []).join(" ")).to.contain("[transitive-escalation]");
+  });
+
   it("says nothing of a write that adds no capability", () => {
     const { response } = answer(
       viewWith({ transitiveEscalation: "Enforce" }),
