@@ -110,7 +110,7 @@ describe("Helm chart charts/nhi-operator", function () {
       exemptions: [
         {
           serviceAccounts: [`${ns}/nhi-operator`],
-          rules: ["secrets-read-cluster"],
+          rules: ["secrets-read-cluster", "nhi-critical-scope"],
           reason: (policy.spec as { exemptions: { reason: string }[] }).exemptions[0]?.reason,
         },
       ],
