@@ -17,7 +17,12 @@ import { isClusterDefaultGrant } from "../core/inventory/inventory.js";
 import type { AttackPath } from "../core/policy/types.js";
 import { catalogueHits } from "../core/policy/catalogue-hits.js";
 import { grantsOfHolder, holderIdentity, type Holder } from "../core/policy/rbac-write.js";
-import { memberGroup, parseGroupIdentity } from "../core/rbac/groups.js";
+import {
+  ANONYMOUS_USER,
+  GROUP_UNAUTHENTICATED,
+  memberGroup,
+  parseGroupIdentity,
+} from "../core/rbac/groups.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { ruleCovers } from "../core/rbac/coverage.js";
 import {
@@ -42,7 +47,9 @@ export function parseServiceAccountArg(arg: string): ServiceAccountRef | undefin
 
 /** What `explain` explains: a ServiceAccount (ns/name, its username) or a member group (its name, or group:<name>). */
 export function parseExplainTarget(arg: string): Holder | undefined {
-  const group = memberGroup(arg) ?? parseGroupIdentity(arg);
+  // The anonymous user's grants are held by system:unauthenticated (core/rbac/groups.ts).
+  const group =
+    memberGroup(arg === ANONYMOUS_USER ? GROUP_UNAUTHENTICATED : arg) ?? parseGroupIdentity(arg);
   if (group) return { group };
   const serviceAccount = parseServiceAccountArg(arg);
   return serviceAccount ? { serviceAccount } : undefined;

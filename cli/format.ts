@@ -166,15 +166,21 @@ function textSuggestion(report: CheckReport, extras: ReportExtras): string[] {
   const covered = report.violations.length - adoption.uncovered.length;
   if (adoption.uncovered.length > 0) {
     out.push(
-      `Not covered by the suggestion (${adoption.uncovered.length}): no ServiceAccount identity or a rule no exemption may name; fix these in the manifests:`,
+      `Not covered by the suggestion (${adoption.uncovered.length}): no identity, a group of every namespace or with people among its members, or a rule no exemption may name; fix these in the manifests:`,
     );
     for (const f of adoption.uncovered)
       out.push(`  ${f.rule}  ${objectName(f)}${f.identity ? `  ${f.identity}` : ""}`);
   }
   if (!adoption.policy) return out;
   const exemptions = adoption.policy.spec.exemptions ?? [];
+  // "ns/*" stands for a namespace's ServiceAccount group (core/policy/adoption.ts).
+  const groups = exemptions.filter((e) => e.serviceAccounts?.[0]?.endsWith("/*")).length;
+  const holders = [
+    ...(exemptions.length > groups ? [plural(exemptions.length - groups, "ServiceAccount")] : []),
+    ...(groups > 0 ? [plural(groups, "namespace group")] : []),
+  ].join(" and ");
   out.push(
-    `Suggested NHIPolicy: accepts exactly the ${plural(covered, "violation")} above (${plural(exemptions.length, "ServiceAccount")}, only the rules found for each) until ${exemptions[0]?.expiresAt ?? "?"}.`,
+    `Suggested NHIPolicy: accepts exactly the ${plural(covered, "violation")} above (${holders}, only the rules found for each) until ${exemptions[0]?.expiresAt ?? "?"}.`,
     "Review it, save it (e.g. sed -n '/^---$/,$p'), then kubectl apply -f it or pass it with --policy:",
     "---",
     yamlDocument(adoption.policy),

@@ -160,7 +160,8 @@ the scopes of the NonHumanIdentity that claims it, side by side (which scope cov
 permission, which permissions no scope covers, which scopes are unused).
 
 GROUP is system:serviceaccounts:NS, system:serviceaccounts, system:authenticated or
-system:unauthenticated: what every member holds through the group (and the groups that contain
+system:unauthenticated (system:anonymous, the user of every anonymous request, is explained as
+system:unauthenticated): what every member holds through the group (and the groups that contain
 it), whoever the members are.
 
 Options:

@@ -44,7 +44,7 @@ import {
 } from "../core/audit/index.js";
 import { withFinding } from "../core/audit/response.js";
 import { AnomalyWriter } from "./k8s/anomalies.js";
-import { startBaselineStore } from "./audit/baseline-store.js";
+import { baselineState, startBaselineStore, usageState } from "./audit/baseline-store.js";
 import { startRightsizer } from "./audit/rightsize.js";
 import { parseServiceAccountIdentity } from "../core/policy/settings.js";
 import { startAuditSink, type RunningAuditSink } from "./audit/sink.js";
@@ -306,7 +306,7 @@ async function startOperatorAuditSink(
     rest,
     namespace: ownNamespace,
     name: b.configMap,
-    baseline,
+    state: baselineState(baseline),
     intervalMs: b.writeIntervalMs,
     logger,
   });
@@ -314,8 +314,17 @@ async function startOperatorAuditSink(
     const nhi = cache.directory.nhiFor({ namespace, name });
     return nhi ? declarationOf(nhi) : undefined;
   };
-  // What each identity exercised (bounded), for status.rightsize once the learning window passed.
+  // What each identity exercised (bounded), for status.rightsize once the learning window passed;
+  // stored beside the baseline, so it survives a restart and every replica proposes from all traffic.
   const usage = new UsageRecorder();
+  const usageStore = await startBaselineStore({
+    rest,
+    namespace: ownNamespace,
+    name: `${b.configMap}-usage`,
+    state: usageState(usage),
+    intervalMs: b.writeIntervalMs,
+    logger,
+  });
   const detector = new AuditDetector(
     {
       declaration,
@@ -397,7 +406,7 @@ async function startOperatorAuditSink(
       certs.stop();
       rightsizer.stop();
       await sink.close();
-      await baselineStore.stop();
+      await Promise.all([baselineStore.stop(), usageStore.stop()]);
     },
   };
 }

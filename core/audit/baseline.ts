@@ -15,6 +15,7 @@
 // earliest first-seen), so replicas that each saw part of the stream can share one store.
 import { isRecord } from "../json.js";
 import type { AuditEvent } from "./event.js";
+import { documentParts } from "./parts.js";
 import { clientOf } from "./request.js";
 
 export const BASELINE_API_VERSION = "nhi.io/audit-baseline/v1";
@@ -51,6 +52,9 @@ interface IdentityHabits {
   /** The previous event's source and client (memo strings: compared by identity). */
   lastSource?: string;
   lastClient?: string;
+  /** ...and the raw address ("own pod" for its own) and User-Agent they came from. */
+  lastRawSource?: string;
+  lastRawClient?: string;
 }
 
 /** One habit that was new, after learning. */
@@ -154,16 +158,25 @@ export class Baseline {
     const out: NewHabit[] = [];
     const own =
       ownPodIPs !== undefined && e.sourceIP !== undefined && ownPodIPs.includes(e.sourceIP);
-    // Most events repeat the identity's previous source and client: one comparison, no lookup.
-    const source = own ? OWN_POD : this.networks.of(e.sourceIP ?? "", e);
-    if (source !== h.lastSource) {
-      this.habit(h, h.sources, "sources", source, learning, out);
-      h.lastSource = source;
+    // Most events repeat the identity's previous address and User-Agent: a string comparison, no
+    // lookup (hashing a fresh string per event was the largest cost left here; bench/audit.ts).
+    const rawSource = own ? OWN_POD : (e.sourceIP ?? "");
+    if (rawSource !== h.lastRawSource) {
+      const source = own ? OWN_POD : this.networks.of(rawSource, e);
+      if (source !== h.lastSource) {
+        this.habit(h, h.sources, "sources", source, learning, out);
+        h.lastSource = source;
+      }
+      h.lastRawSource = rawSource;
     }
-    const client = this.clients.of(e.userAgent ?? "", e);
-    if (client !== h.lastClient) {
-      this.habit(h, h.clients, "clients", client, learning, out);
-      h.lastClient = client;
+    const rawClient = e.userAgent ?? "";
+    if (rawClient !== h.lastRawClient) {
+      const client = this.clients.of(rawClient, e);
+      if (client !== h.lastClient) {
+        this.habit(h, h.clients, "clients", client, learning, out);
+        h.lastClient = client;
+      }
+      h.lastRawClient = rawClient;
     }
     if (unclaimed) this.habit(h, h.requests, "requests", this.request(e), learning, out);
     return out;
@@ -260,23 +273,11 @@ export class Baseline {
    * identities are never split. An identity alone over `maxBytes` cannot be: maxHabits bounds it.
    */
   toParts(maxBytes: number): string[] {
-    const parts: string[] = [];
-    const head = `{"apiVersion":${JSON.stringify(BASELINE_API_VERSION)},"identities":{`;
-    let body: string[] = [];
-    let size = head.length + 2;
-    const flush = (): void => {
-      parts.push(`${head}${body.join(",")}}}`);
-      body = [];
-      size = head.length + 2;
-    };
-    for (const [id, stored] of Object.entries(this.toDocument().identities)) {
-      const entry = `${JSON.stringify(id)}:${JSON.stringify(stored)}`;
-      if (body.length > 0 && size + entry.length + 1 > maxBytes) flush();
-      body.push(entry);
-      size += entry.length + 1;
-    }
-    if (body.length > 0 || parts.length === 0) flush();
-    return parts;
+    return documentParts(
+      BASELINE_API_VERSION,
+      Object.entries(this.toDocument().identities),
+      maxBytes,
+    );
   }
 
   /** Adds a stored document's habits (union; earliest first, latest last), within the caps. */

@@ -43,7 +43,15 @@ export type {
   HabitKind,
   NewHabit,
 } from "./baseline.js";
-export { DEFAULT_USAGE_OPTIONS, UsageRecorder, rightsize, rightsizeSnapshot } from "./rightsize.js";
+export {
+  DEFAULT_USAGE_OPTIONS,
+  USAGE_API_VERSION,
+  UsageRecorder,
+  parseUsageDocument,
+  rightsize,
+  rightsizeSnapshot,
+  type UsageDocument,
+} from "./rightsize.js";
 export type { RemovedPermission, RightsizeProposal, UsageOptions } from "./rightsize.js";
 export {
   MAX_PROPOSED_SCOPES,

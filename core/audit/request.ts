@@ -79,13 +79,17 @@ export function clientOf(userAgent: string | undefined): string {
   return name.length > 64 ? name.slice(0, 64) : name;
 }
 
+const HUMAN_CLIENTS_LOWER = HUMAN_CLIENTS.map((h) => h.toLowerCase());
+
 export function isHumanClient(client: string): boolean {
   const lower = client.toLowerCase();
-  return HUMAN_CLIENTS.some(
+  if (lower.startsWith("kubectl")) return true;
+  // Judged for every event: the lowercase names are made once.
+  return HUMAN_CLIENTS_LOWER.some(
     (h) =>
-      lower === h.toLowerCase() ||
-      lower.startsWith(`${h.toLowerCase()}-`) ||
-      lower.startsWith("kubectl"),
+      lower.length >= h.length &&
+      lower.startsWith(h) &&
+      (lower.length === h.length || lower.charCodeAt(h.length) === 45),
   );
 }
 

@@ -201,6 +201,20 @@ export function replayedPods(a: AnomalyRecord): { namespace: string; name: strin
   return out;
 }
 
+/** The legacy token Secrets a finding's evidence names ("legacy Secret token (Secret ns/name)"). */
+export function replayedLegacySecrets(a: AnomalyRecord): { namespace: string; name: string }[] {
+  const out: { namespace: string; name: string }[] = [];
+  for (const c of a.evidence?.credentials ?? []) {
+    const m = /^legacy Secret token \(Secret ([^/\s]+)\/([^\s)]+)\)/.exec(c);
+    if (m?.[1] && m[2]) out.push({ namespace: m[1], name: m[2] });
+  }
+  return out;
+}
+
+/** Whether a finding's evidence holds a token that carried only a credential-id (detect's "unbound TokenRequest token"). */
+export const replayedUnbound = (a: AnomalyRecord): boolean =>
+  (a.evidence?.credentials ?? []).some((c) => c.startsWith("unbound TokenRequest token"));
+
 /** What the response controller does about an NHI's unanswered findings. */
 export interface ResponsePlan {
   /** Each unanswered finding and the action its severity asks for. */
@@ -209,7 +223,27 @@ export interface ResponsePlan {
   action: AnomalyAction;
   /** Rotate: pods whose bound token was replayed (deleting one revokes its token). */
   pods: { namespace: string; name: string }[];
+  /** Rotate: legacy token Secrets whose token was replayed (replaced, then deleted: that revokes it). */
+  legacySecrets: { namespace: string; name: string }[];
+  /**
+   * Rotate: a token with only a credential-id was replayed — unbound, or bound to a Secret (the audit
+   * event does not tell which). A Secret-bound one of a declared ServiceAccountToken credential dies
+   * with that credential's rotation; a truly unbound one only with its ServiceAccount (not done).
+   */
+  unbound: boolean;
 }
+
+const uniqueRefs = (
+  refs: { namespace: string; name: string }[],
+): { namespace: string; name: string }[] => {
+  const seen = new Set<string>();
+  return refs.filter((p) => {
+    const k = `${p.namespace}/${p.name}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+};
 
 /** The response to the NHI's unanswered findings per spec.onAnomaly; undefined when there are none. */
 export function responsePlan(nhi: NonHumanIdentity): ResponsePlan | undefined {
@@ -220,18 +254,36 @@ export function responsePlan(nhi: NonHumanIdentity): ResponsePlan | undefined {
     action: anomalyAction(nhi.spec.onAnomaly, anomaly.severity),
   }));
   const action = answers.reduce<AnomalyAction>((a, x) => strongerAction(a, x.action), "Notify");
-  const seen = new Set<string>();
-  const pods = answers
-    // Under Suspend the quarantine covers it: the pods keep running, their calls get 403.
-    .filter((x) => action === "Rotate" && x.action === "Rotate")
-    .flatMap((x) => replayedPods(x.anomaly))
-    .filter((p) => {
-      const k = `${p.namespace}/${p.name}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-  return { answers, action, pods };
+  // Under Suspend the quarantine covers it: the pods keep running, their calls get 403.
+  const rotated = answers.filter((x) => action === "Rotate" && x.action === "Rotate");
+  const ns = nhi.metadata.namespace ?? "default";
+  return {
+    answers,
+    action,
+    pods: uniqueRefs(rotated.flatMap((x) => replayedPods(x.anomaly))),
+    // Only the identity's own namespace: a finding never names another account's Secret, but the
+    // evidence is text, and the response must not touch what the NHI does not govern.
+    legacySecrets: uniqueRefs(rotated.flatMap((x) => replayedLegacySecrets(x.anomaly))).filter(
+      (r) => r.namespace === ns,
+    ),
+    unbound: rotated.some((x) => replayedUnbound(x.anomaly)),
+  };
+}
+
+/**
+ * What Rotate can honestly say about a replayed token that carried only a credential-id (verified on
+ * v1.35): one bound to a Secret stops when that Secret is deleted — the anchors of a declared
+ * ServiceAccountToken credential are, once its re-issued token is verified; a truly unbound one
+ * stays valid until it expires, and nothing short of deleting the ServiceAccount (every token of
+ * the account, its pods' included) revokes it. Rotate does not do that.
+ */
+export function unboundTokenNote(nhi: NonHumanIdentity): string {
+  const declared = (nhi.spec.credentials ?? []).filter((c) => c.type === "ServiceAccountToken");
+  const mine =
+    declared.length > 0
+      ? `if it is a token of credential ${declared.map((c) => c.name).join(", ")}, it stops when that credential's re-issue is verified and its anchor Secret deleted; `
+      : "";
+  return `a replayed token without a pod or Secret name (TokenRequest) was NOT revoked: ${mine}one minted without a bound object stays valid until it expires — only deleting ServiceAccount ${nhi.metadata.namespace ?? "default"}/${nhi.spec.serviceAccountName} (which revokes every token of the account, its pods' included) would stop it, and Rotate does not do that; Suspend refuses its requests (onAnomaly: Suspend)`;
 }
 
 /** status.anomalies with the answered findings' response recorded; undefined when none is left to answer. */

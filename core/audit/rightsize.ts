@@ -18,6 +18,8 @@ import { indexSnapshot, type ClusterSnapshot } from "../snapshot.js";
 import { declarationIndex } from "./declarations.js";
 import type { AuditEvent } from "./event.js";
 import { BASELINE_RULES, permissionOf } from "./request.js";
+import { documentParts } from "./parts.js";
+import { isRecord } from "../json.js";
 import type { RequestPermission } from "./request.js";
 
 export interface UsageOptions {
@@ -59,6 +61,11 @@ export class UsageRecorder {
   readonly opts: UsageOptions;
   private readonly identities = new Map<string, IdentityUsage>();
   identitiesRefused = 0;
+  /**
+   * Set when a proposal's inputs changed (a new identity, permission or saturation); the store
+   * writes only then, and clears it. The event count and last time ride along with those writes.
+   */
+  dirty = false;
 
   constructor(options: Partial<UsageOptions> = {}) {
     this.opts = { ...DEFAULT_USAGE_OPTIONS, ...options };
@@ -77,15 +84,88 @@ export class UsageRecorder {
       }
       u = { sa, first: e.time, last: e.time, events: 0, exercised: new Map(), saturated: false };
       this.identities.set(e.username, u);
+      this.dirty = true;
     }
     u.events++;
-    if (e.time < u.first) u.first = e.time;
+    if (e.time < u.first) {
+      u.first = e.time;
+      this.dirty = true;
+    }
     if (e.time > u.last) u.last = e.time;
     if (BASELINE_RULES.some((o) => ruleCovers(o, p.rule))) return;
     const { key, p: q } = unnamed(p);
     if (u.exercised.has(key) || u.saturated) return;
     if (u.exercised.size >= this.opts.maxPermissions) u.saturated = true;
     else u.exercised.set(key, q);
+    this.dirty = true;
+  }
+
+  // --- persistence (operator/audit/baseline-store.ts keeps it in ConfigMaps) ------------------
+
+  /** The serialisable form, identities sorted (stable output, small diffs). */
+  toDocument(): UsageDocument {
+    const identities: Record<string, StoredUsage> = {};
+    for (const id of this.identitiesSeen()) {
+      const u = this.identities.get(id);
+      if (!u) continue;
+      identities[id] = {
+        first: u.first,
+        last: u.last,
+        events: u.events,
+        exercised: [...u.exercised.values()].map((x) => ({ namespace: x.namespace, rule: x.rule })),
+        ...(u.saturated ? { saturated: true } : {}),
+      };
+    }
+    return { apiVersion: USAGE_API_VERSION, identities };
+  }
+
+  /** The document in parts of at most `maxBytes` of JSON (maxPermissions bounds one identity). */
+  toParts(maxBytes: number): string[] {
+    return documentParts(USAGE_API_VERSION, Object.entries(this.toDocument().identities), maxBytes);
+  }
+
+  /**
+   * Adds a stored document (another replica's share, or this one's before a restart): the union of
+   * what was exercised, the earliest first and latest last; merging the same document twice
+   * changes nothing, so the event count is the larger of the two (replicas' shares are not added:
+   * a count each replica re-reads would grow with every merge).
+   */
+  merge(doc: UsageDocument): void {
+    for (const [id, s] of Object.entries(doc.identities)) {
+      let u = this.identities.get(id);
+      if (u === undefined) {
+        const sa = parseServiceAccountIdentity(id);
+        if (!sa) continue;
+        if (this.identities.size >= this.opts.maxIdentities) {
+          this.identitiesRefused++;
+          continue;
+        }
+        u = { sa, first: s.first, last: s.last, events: 0, exercised: new Map(), saturated: false };
+        this.identities.set(id, u);
+        this.dirty = true;
+      }
+      if (s.first < u.first) {
+        u.first = s.first;
+        this.dirty = true;
+      }
+      u.last = Math.max(u.last, s.last);
+      u.events = Math.max(u.events, s.events);
+      if (s.saturated === true && !u.saturated) {
+        u.saturated = true;
+        this.dirty = true;
+      }
+      for (const x of s.exercised) {
+        const { key, p } = unnamed({
+          rule: x.rule,
+          namespace: x.namespace,
+          permission: toPermission(x.rule, x.namespace),
+        });
+        if (u.exercised.has(key) || u.saturated) continue;
+        if (u.exercised.size >= this.opts.maxPermissions) u.saturated = true;
+        else u.exercised.set(key, p);
+        this.dirty = true;
+      }
+    }
   }
 
   identitiesSeen(): string[] {
@@ -95,6 +175,93 @@ export class UsageRecorder {
   usageOf(identity: string): Readonly<IdentityUsage> | undefined {
     return this.identities.get(identity);
   }
+}
+
+export const USAGE_API_VERSION = "nhi.io/audit-usage/v1";
+
+interface StoredUsage {
+  first: number;
+  last: number;
+  events: number;
+  /** Each exercised permission, its name dropped: one verb, group and resource, or one URL. */
+  exercised: { namespace: string; rule: PolicyRule }[];
+  saturated?: true;
+}
+
+export interface UsageDocument {
+  apiVersion: typeof USAGE_API_VERSION;
+  identities: Record<string, StoredUsage>;
+}
+
+const MAX_STORED_VALUE = 512;
+const isShortStrings = (v: unknown, max: number): v is string[] =>
+  Array.isArray(v) &&
+  v.length <= max &&
+  v.every((x) => typeof x === "string" && x.length <= MAX_STORED_VALUE);
+
+/**
+ * A stored usage document, checked field by field; the error names the field and what was expected
+ * (the store logs it and starts that part afresh). At most `maxPermissions` per identity.
+ */
+export function parseUsageDocument(
+  text: string,
+  maxPermissions = DEFAULT_USAGE_OPTIONS.maxPermissions,
+): { document: UsageDocument } | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { error: `not JSON (${e instanceof Error ? e.message : String(e)})` };
+  }
+  if (!isRecord(value)) return { error: "not a JSON object" };
+  if (value.apiVersion !== USAGE_API_VERSION)
+    return {
+      error: `apiVersion is ${JSON.stringify(value.apiVersion)}, expected "${USAGE_API_VERSION}"`,
+    };
+  if (!isRecord(value.identities)) return { error: "identities is not an object" };
+  const identities: Record<string, StoredUsage> = {};
+  for (const [id, raw] of Object.entries(value.identities)) {
+    const at = `identities[${JSON.stringify(id.slice(0, 100))}]`;
+    if (!parseServiceAccountIdentity(id))
+      return { error: `${at} is not a ServiceAccount identity` };
+    if (!isRecord(raw)) return { error: `${at} is not an object` };
+    for (const t of ["first", "last", "events"] as const)
+      if (typeof raw[t] !== "number" || !Number.isFinite(raw[t]) || (raw[t] as number) < 0)
+        return { error: `${at}.${t} is not a non-negative number` };
+    if (!Array.isArray(raw.exercised) || raw.exercised.length > maxPermissions)
+      return { error: `${at}.exercised is not a list of at most ${maxPermissions} permissions` };
+    const exercised: StoredUsage["exercised"] = [];
+    for (const [i, x] of raw.exercised.entries()) {
+      const where = `${at}.exercised[${i}]`;
+      if (!isRecord(x) || typeof x.namespace !== "string" || !isRecord(x.rule))
+        return { error: `${where} is not {namespace, rule}` };
+      const r = x.rule;
+      if (!isShortStrings(r.verbs, 1) || r.verbs.length !== 1)
+        return { error: `${where}.rule.verbs is not one verb` };
+      const rule: PolicyRule = { verbs: r.verbs };
+      if (r.nonResourceURLs !== undefined) {
+        if (!isShortStrings(r.nonResourceURLs, 1) || r.nonResourceURLs.length !== 1)
+          return { error: `${where}.rule.nonResourceURLs is not one URL` };
+        rule.nonResourceURLs = r.nonResourceURLs;
+      } else {
+        if (!isShortStrings(r.apiGroups, 1) || r.apiGroups.length !== 1)
+          return { error: `${where}.rule.apiGroups is not one group` };
+        if (!isShortStrings(r.resources, 1) || r.resources.length !== 1)
+          return { error: `${where}.rule.resources is not one resource` };
+        rule.apiGroups = r.apiGroups;
+        rule.resources = r.resources;
+      }
+      exercised.push({ namespace: x.namespace, rule });
+    }
+    identities[id] = {
+      first: raw.first as number,
+      last: raw.last as number,
+      events: raw.events as number,
+      exercised,
+      ...(raw.saturated === true ? { saturated: true as const } : {}),
+    };
+  }
+  return { document: { apiVersion: USAGE_API_VERSION, identities } };
 }
 
 export interface RemovedPermission {

@@ -10,6 +10,7 @@ import type {
   NonHumanIdentity,
 } from "../nhi/types.js";
 import { catalogueHits } from "../policy/catalogue-hits.js";
+import { DANGEROUS_GROUPS, DISCOVERY_ROLES } from "../policy/catalogue.js";
 import { exemptionFor, serviceAccountIdentity, type EffectivePolicy } from "../policy/settings.js";
 import { groupIdentity, memberGroup } from "../rbac/groups.js";
 import { uncoveredGrants } from "../rbac/scoped.js";
@@ -142,7 +143,11 @@ export interface GroupRecord {
   grants: number;
   clusterWideGrants: number;
   catalogue: { id: string; severity: "critical" | "high"; namespace: string; exempt: boolean }[];
-  /** It holds a critical (or NHIPolicy-forbidden) catalogue permission no exemption allows. */
+  /**
+   * It holds a critical (or NHIPolicy-forbidden) catalogue permission no exemption allows, or, for
+   * a group whose members include people or everyone, is bound to any role but the discovery ones
+   * (binding-dangerous-group, as `nhictl check` and the webhook judge it).
+   */
   violating: boolean;
   /** One sentence. */
   reason: string;
@@ -316,6 +321,47 @@ const forbiddenHits = (
   ),
 ];
 
+/** The rule `nhictl check` and the webhook deny a binding to such a group with (core/policy/rbac-write.ts). */
+const DANGEROUS_GROUP_RULE = "binding-dangerous-group";
+
+/**
+ * The roles bound to `group` itself when it is one whose members include people or everyone
+ * (system:authenticated, system:unauthenticated): any such binding but the discovery roles is
+ * forbidden, as `nhictl check` and the webhook judge it, whatever the role holds. Empty when an
+ * NHIPolicy exempts the group from that rule.
+ */
+function dangerousGroupRoles(
+  group: string,
+  grants: Grant[],
+  policy: EffectivePolicy | undefined,
+): string[] {
+  const who = DANGEROUS_GROUPS.get(group);
+  if (who === undefined) return [];
+  const identity = groupIdentity(group);
+  const exempt =
+    policy !== undefined &&
+    exemptionFor(policy, {
+      rule: DANGEROUS_GROUP_RULE,
+      severity: "critical",
+      object: { kind: "Group", name: group },
+      identity,
+      message: "",
+      fix: "",
+    }) !== undefined;
+  if (exempt) return [];
+  return [
+    ...new Set(
+      grants
+        .filter(
+          (g) =>
+            g.via === identity &&
+            !(g.role.kind === "ClusterRole" && DISCOVERY_ROLES.has(g.role.name)),
+        )
+        .map((g) => `${g.role.kind} ${g.role.name}`),
+    ),
+  ];
+}
+
 /** The member groups holding grants beyond Kubernetes' defaults. */
 export function groupRecords(
   held: HeldPermissions,
@@ -328,7 +374,11 @@ export function groupRecords(
     const grants = held.grantsOfGroup(name).filter((g) => !isClusterDefaultGrant(g));
     if (grants.length === 0) continue;
     const catalogue = catalogueOf(grants, groupIdentity(name), { kind: "Group", name }, policy);
-    const forbidden = forbiddenHits(catalogue, policy);
+    const boundRoles = dangerousGroupRoles(name, grants, policy);
+    const forbidden = [
+      ...forbiddenHits(catalogue, policy),
+      ...(boundRoles.length > 0 ? [DANGEROUS_GROUP_RULE] : []),
+    ];
     const rec: GroupRecord = {
       group: name,
       members: group.members,
@@ -338,7 +388,7 @@ export function groupRecords(
       violating: forbidden.length > 0,
       reason:
         forbidden.length > 0
-          ? `${group.members} holds forbidden permissions: ${forbidden.join(", ")}`
+          ? `${group.members} holds forbidden permissions: ${forbidden.join(", ")}${boundRoles.length > 0 ? ` (bound to ${boundRoles.join(", ")})` : ""}`
           : `${group.members} holds ${grants.length} grant${grants.length === 1 ? "" : "s"} through it${catalogue.length > 0 ? `, reaching ${[...new Set(catalogue.map((h) => h.id))].join(", ")}` : ""}`,
     };
     if (group.serviceAccountNamespace !== undefined) rec.namespace = group.serviceAccountNamespace;

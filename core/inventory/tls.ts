@@ -23,6 +23,11 @@ export interface CertificateFacts {
   dnsNames: string[];
   /** SHA-256 fingerprint of the leaf, colon-separated hex. */
   fingerprint: string;
+  /**
+   * The subject CN of the chain certificate that expires before the leaf, when one does: notBefore
+   * and notAfter are then its own (the served chain stops validating when it expires).
+   */
+  expiresFirst?: string;
 }
 
 /** The edge's reading of one TLS Secret's tls.crt; `problem` names what is wrong, never the content. */
@@ -91,11 +96,15 @@ export function assessCertificate(
   const alertAt =
     facts.notAfter - defaultAlertBeforeMs({ issuedAt: facts.notBefore, expiresAt: facts.notAfter });
   const until = formatTime(facts.notAfter);
+  const what =
+    "expiresFirst" in facts && facts.expiresFirst !== undefined
+      ? `certificate chain of ${where} (its ${facts.expiresFirst} certificate expires before the leaf)`
+      : `certificate of ${where}`;
   if (now >= facts.notAfter)
-    return { health: "Expired", alertAt, message: `certificate of ${where} expired at ${until}` };
+    return { health: "Expired", alertAt, message: `${what} expired at ${until}` };
   if (now >= alertAt)
-    return { health: "Expiring", alertAt, message: `certificate of ${where} expires at ${until}` };
-  return { health: "Valid", alertAt, message: `certificate of ${where} is valid until ${until}` };
+    return { health: "Expiring", alertAt, message: `${what} expires at ${until}` };
+  return { health: "Valid", alertAt, message: `${what} is valid until ${until}` };
 }
 
 /** "ns/secret" → who mounts it: ServiceAccounts and top-level workloads (controller-made pods count for their account). */

@@ -8,6 +8,7 @@ import { NHI_API_VERSION } from "../nhi/types.js";
 import { describeObject } from "./describe.js";
 import { ADMISSION_RULE_IDS } from "./nhi-write.js";
 import { parseServiceAccountIdentity } from "./settings.js";
+import { GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX, parseGroupIdentity } from "../rbac/groups.js";
 import type { ObjectRef, Severity } from "./types.js";
 
 /** The parts of a finding these functions read (the core's Violation with the CLI's permission list fits). */
@@ -135,7 +136,7 @@ export interface AdoptionOptions {
 export interface Adoption<T> {
   /** The NHIPolicy that accepts the covered findings; absent when no finding can be exempted. */
   policy?: NHIPolicy;
-  /** Findings no exemption can accept: no ServiceAccount identity (groups, objects), or a rule an exemption may not name. */
+  /** Findings not accepted: no identity, a group of every namespace or with people among its members, or a rule an exemption may not name. */
   uncovered: T[];
 }
 
@@ -150,7 +151,22 @@ const DAY_MS = 86_400_000;
 const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 /**
- * An NHIPolicy with one exemption per ServiceAccount that has denying findings: exactly that
+ * What an exemption names to accept a finding of `identity`: "ns/name" for a ServiceAccount, "ns/*"
+ * for the group of every ServiceAccount of one namespace (an exemption covers a group only when it
+ * covers every member: core/policy/settings.ts). Undefined for groups of every namespace or with
+ * people among their members: those stay findings to fix, not something to paste unread.
+ */
+function exemptableRef(identity: string): string | undefined {
+  const sa = parseServiceAccountIdentity(identity);
+  if (sa) return `${sa.namespace}/${sa.name}`;
+  const group = parseGroupIdentity(identity);
+  const ns = group?.serviceAccountNamespace;
+  if (!group || group.users || ns === undefined || ns === "*") return undefined;
+  return `${ns}/*`;
+}
+
+/**
+ * An NHIPolicy with one exemption per ServiceAccount (or namespace's ServiceAccount group) that has denying findings: exactly that
  * account, exactly the rules found for it, the permissions and granting objects in the reason, and
  * an expiry. An exemption cannot be narrower than identity × rule (the CRD has no per-permission
  * field), so the reason records what was accepted for the reviewer.
@@ -162,8 +178,7 @@ export function adoptionPolicy<T extends DigestFinding>(
   const uncovered: T[] = [];
   const byAccount = new Map<string, T[]>();
   for (const v of violations) {
-    const sa = v.identity === undefined ? undefined : parseServiceAccountIdentity(v.identity);
-    const ref = sa ? `${sa.namespace}/${sa.name}` : undefined;
+    const ref = v.identity === undefined ? undefined : exemptableRef(v.identity);
     if (ref === undefined || !SERVICE_ACCOUNT_GLOB.test(ref) || !EXEMPTABLE.has(v.rule)) {
       uncovered.push(v);
       continue;
@@ -186,8 +201,12 @@ export function adoptionPolicy<T extends DigestFinding>(
     const accepted = (digest?.permissions ?? []).map(
       (p) => `${p.permission} (${p.grantedBy.map(describeObject).join(", ")})`,
     );
+    const who =
+      name === "*"
+        ? `every ServiceAccount in namespace ${ns} (group ${GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX}${ns})`
+        : `ServiceAccount ${ns}/${name}`;
     const reason = clip(
-      `Accepted when adopting third-party manifests for ServiceAccount ${ns}/${name}: ${accepted.join("; ")}. Review before it expires.`,
+      `Accepted when adopting third-party manifests for ${who}: ${accepted.join("; ")}. Review before it expires.`,
       MAX_REASON,
     );
     return { serviceAccounts: [ref], rules, reason, expiresAt };

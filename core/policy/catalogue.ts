@@ -313,6 +313,13 @@ export const DANGEROUS_GROUPS: ReadonlyMap<string, string> = new Map([
   ["system:authenticated", "every user and service account of the cluster"],
 ]);
 
+/** Roles that only let a caller discover the API and ask about itself: harmless for any group. */
+export const DISCOVERY_ROLES: ReadonlySet<string> = new Set([
+  "system:basic-user",
+  "system:discovery",
+  "system:public-info-viewer",
+]);
+
 /** Users every request of a kind authenticates as: a binding to one grants to all of them. */
 export const DANGEROUS_USERS: ReadonlyMap<string, string> = new Map([
   ["system:anonymous", "every unauthenticated request"],

@@ -26,7 +26,7 @@ import type {
   ServiceAccountRef,
 } from "../rbac/types.js";
 import { newCatalogueHits, type CatalogueHit } from "./catalogue-hits.js";
-import { DANGEROUS_GROUPS, DANGEROUS_USERS } from "./catalogue.js";
+import { DANGEROUS_GROUPS, DANGEROUS_USERS, DISCOVERY_ROLES } from "./catalogue.js";
 import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject, suggestScope } from "./describe.js";
 import { modesFor, serviceAccountIdentity, type EffectivePolicy, type Mode } from "./settings.js";
@@ -110,13 +110,6 @@ export interface RoleLookup {
   /** What else the reader can do, added to the fix ("if the cluster has it, check with --cluster"). */
   hint?: string;
 }
-
-/** Roles that only let a caller discover the API and ask about itself: harmless for any group. */
-const DISCOVERY_ROLES = new Set([
-  "system:basic-user",
-  "system:discovery",
-  "system:public-info-viewer",
-]);
 
 const isGroup = (change: IdentityChange): change is GroupChange => "group" in change;
 const identityOf = holderIdentity;

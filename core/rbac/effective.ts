@@ -43,6 +43,8 @@ import {
 } from "./aggregation.js";
 import { uncoveredRules } from "./coverage.js";
 import {
+  ANONYMOUS_USER,
+  GROUP_UNAUTHENTICATED,
   enclosingGroups,
   groupContains,
   groupsOfServiceAccount,
@@ -868,6 +870,9 @@ function normalizeBinding(obj: RoleBinding | ClusterRoleBinding): BindingEntry {
       const k = `${saNs}/${s.name}`;
       subjects.push(k);
       direct.add(k);
+    } else if (s.kind === "User" && s.name === ANONYMOUS_USER) {
+      subjects.push(GROUP_UNAUTHENTICATED);
+      groups.add(GROUP_UNAUTHENTICATED);
     } else if (s.kind === "User") {
       if (!s.name.startsWith(SA_USER_PREFIX)) continue;
       const rest = s.name.slice(SA_USER_PREFIX.length);

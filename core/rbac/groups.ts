@@ -10,6 +10,11 @@ export const GROUP_ALL_SERVICE_ACCOUNTS = "system:serviceaccounts";
 export const GROUP_NAMESPACE_SERVICE_ACCOUNTS_PREFIX = "system:serviceaccounts:";
 export const GROUP_AUTHENTICATED = "system:authenticated";
 export const GROUP_UNAUTHENTICATED = "system:unauthenticated";
+/**
+ * The user every anonymous request authenticates as: its requests are exactly the members of
+ * system:unauthenticated, so a binding to this user is held as one to that group.
+ */
+export const ANONYMOUS_USER = "system:anonymous";
 
 /** A group a binding may name that stands for all its members (see above). */
 export interface MemberGroup {

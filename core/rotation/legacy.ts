@@ -18,10 +18,13 @@
 // where its never-expiring value has been copied. One the operator issued (a successor) is replaced
 // when older than `maxAgeMs` (the NHIPolicies' maxCredentialAge, default 90 days). A token the
 // cleanup controller marked invalid is left alone: it authenticates nobody, and replacing it would
-// revive an unused credential.
+// revive an unused credential. A Secret annotated `nhi.io/rotate-requested-at` (runtime detection's
+// onAnomaly: Rotate, when its token was replayed) is replaced at once, whatever the NHI's
+// legacyTokens mode: the request stays on the old Secret until the Secret is deleted.
 import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../snapshot.js";
 import type { PodSpec, Volume, Container } from "../workloads/pod-template.js";
 import {
+  ANNOTATIONS,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   NHI_LABEL,
@@ -94,7 +97,7 @@ export interface LegacyRotationInput {
   now: number;
 }
 
-export type LegacyReason = "NotIssuedByOperator" | "MaxAge";
+export type LegacyReason = "NotIssuedByOperator" | "MaxAge" | "Requested";
 
 export type LegacyStep =
   | { kind: "Idle"; nextAt?: number }
@@ -161,8 +164,21 @@ export const issuedByOperator = (s: LegacySecretView): boolean =>
   s.labels[MANAGED_BY_LABEL] === MANAGED_BY &&
   s.annotations[LEGACY_ANNOTATIONS.successorOf] !== undefined;
 
+/** Whether someone asked for this legacy token's replacement (`nhi.io/rotate-requested-at`; onAnomaly: Rotate). */
+export const legacyRotationRequested = (annotations: Readonly<Record<string, string>>): boolean =>
+  parseTime(annotations[ANNOTATIONS.rotateRequestedAt]) !== undefined;
+
+/** Whether a legacy token Secret is asked to be replaced, or is being replaced (its record is not Idle). */
+export const legacyRotationWanted = (
+  annotations: Readonly<Record<string, string>> | undefined,
+): boolean =>
+  annotations !== undefined &&
+  (legacyRotationRequested(annotations) || readLegacyRecord(annotations).state !== "Idle");
+
 /** When a legacy token is due for replacement (undefined: never by age — it is invalid or not a token of this account). */
 export function legacyDueAt(s: LegacySecretView, maxAgeMs: number): number | undefined {
+  // Asked for: its token was replayed, so it is replaced now even when marked invalid (it authenticated).
+  if (legacyRotationRequested(s.annotations)) return Number.NEGATIVE_INFINITY;
   if (s.labels[LEGACY_INVALID_SINCE] !== undefined) return undefined;
   if (!issuedByOperator(s)) return Number.NEGATIVE_INFINITY;
   const created = parseTime(s.creationTimestamp);
@@ -189,7 +205,11 @@ export function planLegacyRotation(input: LegacyRotationInput, rec: LegacyRecord
     if (now < due) return { kind: "Idle", nextAt: due };
     return {
       kind: "Begin",
-      reason: issuedByOperator(secret) ? "MaxAge" : "NotIssuedByOperator",
+      reason: legacyRotationRequested(secret.annotations)
+        ? "Requested"
+        : issuedByOperator(secret)
+          ? "MaxAge"
+          : "NotIssuedByOperator",
       record: { state: "Creating", successor: successorName(secret.name), startedAt: now },
     };
   }

@@ -14,6 +14,7 @@ import type { Binaries } from "./binaries.js";
 import { CertAuthority, writeServiceAccountKeys } from "./certs.js";
 import type { IssuedCert } from "./certs.js";
 import { Cluster } from "./cluster.js";
+import type { Token } from "./kube.js";
 import { freePort, freePorts } from "./ports.js";
 import { Guard, ManagedProcess, sleep, sweepStale, track } from "./procs.js";
 
@@ -154,6 +155,33 @@ export class ControlPlane extends Cluster {
     private readonly log: (line: string) => void,
   ) {
     super(join(dataDir, "kubeconfig"), binaries.kubectl, binaries.helm);
+  }
+
+  /**
+   * Writes `file` (mode 0600): a kubeconfig that authenticates with `token` only, as a person who
+   * copied a ServiceAccount's token would hold it for kubectl (the token never appears in argv).
+   */
+  writeTokenKubeconfig(file: string, token: Token, namespace: string): void {
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "c",
+            cluster: {
+              server: this.apiServerUrl,
+              "certificate-authority": join(this.dataDir, "pki", "ca.crt"),
+            },
+          },
+        ],
+        users: [{ name: "u", user: { token: token.reveal() } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace } }],
+        "current-context": "c",
+      }),
+      { mode: 0o600 },
+    );
   }
 
   /** Starts etcd, kube-apiserver and (when available) kube-controller-manager and kube-scheduler; resolves when ready. */

@@ -11,6 +11,9 @@ export const mochaHooks = {
     const c = await startShared();
     // Child processes a suite starts (nhictl, the operator) find the audit log here too.
     if (c.auditLogPath) process.env.E2E_AUDIT_LOG = c.auditLogPath;
+    // Read by the reporter: on the project's complete plane no test may skip (summary.ts).
+    process.env.E2E_COMPLETE_PLANE =
+      c instanceof ControlPlane && c.hasControllers && c.hasScheduler ? "1" : "0";
     if (c instanceof ControlPlane) {
       const t = c.timings;
       const s = (ms: number): string => (ms / 1000).toFixed(1);

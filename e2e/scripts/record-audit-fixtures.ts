@@ -7,7 +7,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { REPO_ROOT, readVersions } from "../harness/binaries.js";
 import { ControlPlane } from "../harness/controlplane.js";
 import { Token } from "../harness/kube.js";
@@ -80,26 +79,7 @@ async function mint(
 /** kubectl itself, authenticated by a token in a private kubeconfig (never in argv). */
 function kubectlWithToken(plane: ControlPlane, token: Token, args: string[]): number {
   const file = join(plane.dataDir, `token-${Date.now()}.kubeconfig`);
-  writeFileSync(
-    file,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [
-        {
-          name: "c",
-          cluster: {
-            server: plane.apiServerUrl,
-            "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
-          },
-        },
-      ],
-      users: [{ name: "u", user: { token: token.reveal() } }],
-      contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: NS } }],
-      "current-context": "c",
-    }),
-    { mode: 0o600 },
-  );
+  plane.writeTokenKubeconfig(file, token, NS);
   try {
     return (
       spawnSync(plane.binaries.kubectl, ["--kubeconfig", file, ...args], {

@@ -146,7 +146,7 @@ describe("audit log: the shipped policy on the real API server", function () {
     const c = sharedCluster();
     skipUnlessLocalApiServer(this, c);
     const sink = c.auditSink;
-    assert.ok(sink, "a local plane has an audit sink address");
+    if (!sink) return this.skip(); // an existing cluster (E2E_KUBECONFIG): its audit webhook is not ours
     assert.ok(
       logEvents().every(
         (e) => e.objectRef?.resource !== "leases" && e.objectRef?.resource !== "events",

@@ -4,23 +4,29 @@
 // (BehaviourAnomalous, status.anomalies, a PolicyReport result), the NHI is suspended, and the same
 // token — still a valid JWT — gets 403 from the real API server within seconds, because the
 // ServiceAccount's subject was parked out of its RoleBinding. Setting spec.suspended back to false
-// restores the binding and the token works again.
+// restores the binding and the token works again. With onAnomaly high: Rotate, a replayed pod token
+// dies with its pod (deleted, re-created by its ReplicaSet) and a replayed legacy token with its
+// Secret (replaced by a successor its consumer is switched to first, then deleted).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { stringify } from "yaml";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
+import type { RunningOperator } from "../../operator/main.js";
 import { CONTROLLER_DEFAULTS } from "../../operator/reconcilers.js";
-import { nullLog } from "../../edge/log.js";
 import type { NonHumanIdentity } from "../../core/nhi/types.js";
 import type { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
-import { Token } from "../harness/kube.js";
+import type { Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
-import { installPolicyReportCrd } from "./reconcilers-helpers.js";
+import { declareIdentity, podBoundToken, startAuditOperator } from "./audit-helpers.js";
+import {
+  getSecret,
+  installPolicyReportCrd,
+  tokenOf,
+  type SecretObject,
+} from "./reconcilers-helpers.js";
 
 const run = promisify(execFile);
 const POD_IP = "10.244.7.21";
@@ -53,39 +59,16 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     if (!sink) this.skip();
     await installPolicyReportCrd();
     certDir = mkdtempSync(join(tmpdir(), "nhi-audit-response-e2e-"));
-    op = await startOperator(
-      {
-        ...DEFAULTS,
-        kubeconfig: c.kubeconfigPath,
-        host: "127.0.0.1",
-        port: 0,
-        metricsHost: "127.0.0.1",
-        metricsPort: 0,
-        devCertDir: certDir,
-        installCrds: true,
-        stallAfterMs: 60_000,
-        controllers: {
-          ...CONTROLLER_DEFAULTS,
-          leaseName: `nhi-audit-response-${process.pid}`,
-          leaseNamespace: "default",
-        },
-        auditSink: {
-          host: "127.0.0.1",
-          port: sink?.port ?? 0,
-          certFile: sink?.certFile ?? "",
-          keyFile: sink?.keyFile ?? "",
-          trustedMinters: [],
-        },
+    op = await startAuditOperator({
+      certDir,
+      controllers: {
+        ...CONTROLLER_DEFAULTS,
+        leaseName: `nhi-audit-response-${process.pid}`,
+        leaseNamespace: "default",
+        // A replaced legacy token is deleted this long after its consumers were switched.
+        tokenOverlapMs: 2_000,
       },
-      nullLog,
-    );
-    await c.kubectlOk([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/nonhumanidentities.nhi.io",
-    ]);
-    await op.cache.waitForSync(60_000);
+    });
   });
 
   after(async function () {
@@ -119,26 +102,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     const c = sharedCluster();
     const plane = c as ControlPlane;
     const kubeconfig = join(certDir, `stolen-${ns()}.kubeconfig`);
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "c",
-            cluster: {
-              server: plane.apiServerUrl,
-              "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
-            },
-          },
-        ],
-        users: [{ name: "u", user: { token: token.reveal() } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: ns() } }],
-        "current-context": "c",
-      }),
-      { mode: 0o600 },
-    );
+    plane.writeTokenKubeconfig(kubeconfig, token, ns());
     const kubectl = async (): Promise<{ ok: boolean; stderr: string }> => {
       try {
         await run(c.kubectlPath, ["--kubeconfig", kubeconfig, "get", "configmaps", "settings"], {
@@ -152,92 +116,19 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     return { kubeconfig, kubectl };
   }
 
-  /** The identity billing: its ServiceAccount, a Role and RoleBinding for ConfigMaps, its NHI (plus `spec`), a ConfigMap. */
-  async function declare(spec: Record<string, unknown>): Promise<void> {
-    const c = sharedCluster();
-    for (const o of [
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "billing", namespace: ns() } },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: "billing", namespace: ns() },
-        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: "billing", namespace: ns() },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "billing" },
-        subjects: [{ kind: "ServiceAccount", name: "billing", namespace: ns() }],
-      },
-      {
-        apiVersion: "nhi.io/v1alpha1",
-        kind: "NonHumanIdentity",
-        metadata: { name: "billing", namespace: ns() },
-        spec: {
-          owner: { team: "billing", contact: "billing@example.com" },
-          purpose: "Reads the billing settings",
-          serviceAccountName: "billing",
-          scopes: [
-            {
-              namespaces: [ns()],
-              apiGroups: [""],
-              resources: ["configmaps"],
-              verbs: ["get", "list"],
-            },
-          ],
-          ...spec,
-        },
-      },
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "settings", namespace: ns() },
-        data: { a: "b" },
-      },
-    ]) {
-      const v = await c.kube.create(o as Parameters<typeof c.kube.create>[0]);
-      assert.ok(v.allowed, `${o.kind}: ${v.message}`);
-    }
-  }
+  /** The identity billing (its ServiceAccount, Role, RoleBinding, NHI plus `spec`, a ConfigMap). */
+  const declare = (spec: Record<string, unknown>): Promise<void> =>
+    declareIdentity(ns(), "billing", {
+      granted: ["configmaps"],
+      purpose: "Reads the billing settings",
+      spec,
+    });
 
   /** Gives the pod its IP (no kubelet on the plane) and mints a token bound to it. */
-  async function podToken(name: string, uid: string): Promise<Token> {
-    const c = sharedCluster();
-    await c.kube.must("PATCH", `/api/v1/namespaces/${ns()}/pods/${name}/status`, {
-      contentType: "application/merge-patch+json",
-      body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }] } },
-    });
-    const r = await c.kube.request<{ status?: { token?: string } }>(
-      "POST",
-      `/api/v1/namespaces/${ns()}/serviceaccounts/billing/token`,
-      {
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: {
-            expirationSeconds: 3600,
-            boundObjectRef: { apiVersion: "v1", kind: "Pod", name, uid },
-          },
-        },
-      },
-    );
-    const token = new Token(r.body.status?.token ?? "");
-    await waitFor(
-      "the operator's cache to hold the NHI and the pod's IP",
-      () =>
-        op?.cache.directory.nhiFor({ namespace: ns(), name: "billing" }) !== undefined &&
-        op.cache
-          .snapshot()
-          .workloads.some(
-            (w) =>
-              w.metadata.name === name &&
-              JSON.stringify((w as { status?: unknown }).status ?? {}).includes(POD_IP),
-          ),
-      { timeoutMs: 30_000 },
-    );
-    return token;
-  }
+  const podToken = (name: string, uid: string): Promise<Token> => {
+    if (!op) throw new Error("the operator is not running");
+    return podBoundToken(op, ns(), "billing", { name, uid }, POD_IP);
+  };
 
   it("suspends the identity: its replayed token gets 403 within seconds; lifting the suspension restores access", async function () {
     const c = sharedCluster();
@@ -439,9 +330,22 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
         },
         { timeoutMs: 60_000 },
       );
-      await waitFor("the credential re-issued", async () => (await generation()) > issued, {
-        timeoutMs: 90_000,
-      });
+      let seen = "";
+      await waitFor(
+        "the credential re-issued",
+        async () => {
+          const sec = await c.kube.request<{ metadata: { annotations?: Record<string, string> } }>(
+            "GET",
+            `/api/v1/namespaces/${ns()}/secrets/billing-token`,
+          );
+          seen = JSON.stringify({
+            annotations: sec.body.metadata?.annotations,
+            events: (await events()).map((e) => `${e.reason ?? ""}: ${e.message ?? ""}`),
+          });
+          return (await generation()) > issued;
+        },
+        { timeoutMs: 90_000, describe: () => seen.slice(0, 4000) },
+      );
       const nhi = await nhiOf();
       assert.notEqual(nhi.spec.suspended, true);
       assert.ok(
@@ -462,6 +366,138 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
       assert.ok(!JSON.stringify([nhi, ev]).includes(token.reveal()), "a token was written");
       process.stderr.write(
         `      (replayed pod token refused ${refusedMs} ms after its first use)\n`,
+      );
+    } finally {
+      rmSync(kubeconfig, { force: true });
+    }
+  });
+
+  it("rotates a replayed legacy token: a successor is filled and its consumer switched to it, then the replayed token gets 401", async function () {
+    const c = sharedCluster();
+    await declare({ onAnomaly: { high: "Rotate" }, legacyTokens: "Allow" });
+    const secret = async (name: string): Promise<SecretObject | undefined> => getSecret(ns(), name);
+    await c.kube.must("POST", `/api/v1/namespaces/${ns()}/secrets`, {
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        type: "kubernetes.io/service-account-token",
+        metadata: {
+          name: "billing-legacy",
+          annotations: { "kubernetes.io/service-account.name": "billing" },
+        },
+      },
+    });
+    const old = await waitFor(
+      "the token controller to fill the legacy Secret",
+      async () => tokenOf(await secret("billing-legacy")),
+      { timeoutMs: 30_000 },
+    );
+    // Its consumer. Recreate: without a kubelet no pod becomes Ready, a surge rollout would stall.
+    await c.kube.must("POST", `/apis/apps/v1/namespaces/${ns()}/deployments`, {
+      body: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "billing", namespace: ns() },
+        spec: {
+          replicas: 1,
+          strategy: { type: "Recreate" },
+          selector: { matchLabels: { app: "billing" } },
+          template: {
+            metadata: { labels: { app: "billing" } },
+            spec: {
+              serviceAccountName: "billing",
+              automountServiceAccountToken: false,
+              containers: [
+                {
+                  name: "billing",
+                  image: "registry.example/billing:1.4.0",
+                  env: [
+                    {
+                      name: "KUBE_TOKEN",
+                      valueFrom: { secretKeyRef: { name: "billing-legacy", key: "token" } },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const consumedBy = async (): Promise<string | undefined> =>
+      (
+        await c.kube.must<{
+          spec: {
+            template: {
+              spec: {
+                containers: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[] }[];
+              };
+            };
+          };
+        }>("GET", `/apis/apps/v1/namespaces/${ns()}/deployments/billing`)
+      ).spec.template.spec.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef?.name;
+
+    const { kubeconfig, kubectl } = stolenKubeconfig(old);
+    try {
+      const use = await kubectl();
+      assert.ok(use.ok, `the replayed legacy token's first use failed: ${use.stderr}`);
+      const t0 = Date.now();
+      let refused = "";
+      let seen = "";
+      await waitFor(
+        "the replayed legacy token to be refused",
+        async () => {
+          const k = await kubectl();
+          if (!k.ok) refused = k.stderr;
+          else
+            seen = JSON.stringify({
+              anomalies: (await nhiOf()).status?.anomalies?.map((a) => [a.rule, a.response]),
+              events: (await events()).map((e) => `${e.reason ?? ""}: ${e.message ?? ""}`),
+            });
+          return !k.ok;
+        },
+        { timeoutMs: 120_000, intervalMs: 1_000, describe: () => seen.slice(0, 4000) },
+      );
+      const refusedMs = Date.now() - t0;
+      // 401, not 403: the token is revoked (its Secret deleted), not merely refused by RBAC.
+      assert.match(refused, /Unauthorized|must be logged in/, refused);
+      assert.equal(await secret("billing-legacy"), undefined, "the replayed Secret still exists");
+
+      // The consumer holds a valid successor: switched before the old Secret was deleted.
+      const successorName = await consumedBy();
+      assert.equal(successorName, "billing-legacy-nhi-r1");
+      const successor = tokenOf(await secret(successorName ?? ""));
+      assert.ok(successor, "the successor holds no token");
+      const review = await c.kube.request(
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        {
+          body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+          as: { token: successor },
+          headers: APP,
+        },
+      );
+      assert.equal(review.status, 201, "the successor token does not authenticate");
+
+      const nhi = await nhiOf();
+      assert.notEqual(nhi.spec.suspended, true);
+      const answered = nhi.status?.anomalies?.find(
+        (a) => a.rule === "human-client" && a.response?.action === "Rotate",
+      );
+      assert.ok(answered, JSON.stringify(nhi.status?.anomalies));
+      assert.match(
+        answered.response?.message ?? "",
+        new RegExp(`replacing legacy token Secret ${ns()}/billing-legacy`),
+      );
+      const ev = await events();
+      const reasons = ev.map((e) => e.reason);
+      for (const r of ["AnomalyRotated", "LegacyRotationStarted", "LegacyTokenRevoked"])
+        assert.ok(reasons.includes(r), `no ${r} event in ${reasons.join(",")}`);
+      const text = JSON.stringify([nhi, ev]);
+      for (const t of [old, successor])
+        assert.ok(!text.includes(t.reveal().slice(0, 24)), "a token was written");
+      process.stderr.write(
+        `      (replayed legacy token refused (401) ${refusedMs} ms after its first use)\n`,
       );
     } finally {
       rmSync(kubeconfig, { force: true });

@@ -4,16 +4,15 @@
 // elsewhere: each gives its finding as a Warning Event on the NHI within seconds.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
-import { DEFAULTS, startOperator, type RunningOperator } from "../../operator/main.js";
-import { nullLog } from "../../edge/log.js";
+import type { RunningOperator } from "../../operator/main.js";
 import type { ControlPlane } from "../harness/controlplane.js";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
-import { Token } from "../harness/kube.js";
+import type { Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
+import { declareIdentity, podBoundToken, startAuditOperator } from "./audit-helpers.js";
 
 const POD_IP = "10.244.3.9";
 const APP = {
@@ -48,41 +47,12 @@ describe("audit sink: the API server's audit webhook to the operator", function 
   });
 
   /** The operator with the plane's audit sink; its learned baseline in ConfigMaps of storeNs. */
-  async function startOp(): Promise<RunningOperator> {
-    const c = sharedCluster();
-    const sink = c.auditSink;
-    const started = await startOperator(
-      {
-        ...DEFAULTS,
-        kubeconfig: c.kubeconfigPath,
-        host: "127.0.0.1",
-        port: 0,
-        metricsHost: "127.0.0.1",
-        metricsPort: 0,
-        devCertDir: certDir,
-        installCrds: true,
-        stallAfterMs: 60_000,
-        auditSink: {
-          host: "127.0.0.1",
-          port: sink?.port ?? 0,
-          certFile: sink?.certFile ?? "",
-          keyFile: sink?.keyFile ?? "",
-          trustedMinters: [],
-          baseline: { learningMs: 1_000, configMap: BASELINE, writeIntervalMs: 1_000 },
-        },
-        ownNamespace: storeNs,
-      },
-      nullLog,
-    );
-    await c.kubectlOk([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/nonhumanidentities.nhi.io",
-    ]);
-    await started.cache.waitForSync(60_000);
-    return started;
-  }
+  const startOp = (): Promise<RunningOperator> =>
+    startAuditOperator({
+      certDir,
+      baseline: { learningMs: 1_000, configMap: BASELINE, writeIntervalMs: 1_000 },
+      ownNamespace: storeNs,
+    });
 
   after(async function () {
     await op?.close();
@@ -102,49 +72,10 @@ describe("audit sink: the API server's audit webhook to the operator", function 
    * Secrets), a pod orders-0 at POD_IP, and the pod's bound token, once the operator's cache has them. */
   async function ordersWithToken(): Promise<Token> {
     const c = sharedCluster();
-    for (const o of [
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "orders", namespace: ns() } },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: "orders", namespace: ns() },
-        rules: [{ apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get", "list"] }],
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: "orders", namespace: ns() },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "orders" },
-        subjects: [{ kind: "ServiceAccount", name: "orders", namespace: ns() }],
-      },
-      {
-        apiVersion: "nhi.io/v1alpha1",
-        kind: "NonHumanIdentity",
-        metadata: { name: "orders", namespace: ns() },
-        spec: {
-          owner: { team: "orders", contact: "orders@example.com" },
-          purpose: "Reads the orders settings",
-          serviceAccountName: "orders",
-          scopes: [
-            {
-              namespaces: [ns()],
-              apiGroups: [""],
-              resources: ["configmaps"],
-              verbs: ["get", "list"],
-            },
-          ],
-        },
-      },
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "settings", namespace: ns() },
-        data: { a: "b" },
-      },
-    ]) {
-      const v = await c.kube.create(o as Parameters<typeof c.kube.create>[0]);
-      assert.ok(v.allowed, `${o.kind}: ${v.message}`);
-    }
+    await declareIdentity(ns(), "orders", {
+      granted: ["configmaps", "secrets"],
+      purpose: "Reads the orders settings",
+    });
     const pod = await c.kube.must<{ metadata: { uid: string } }>(
       "POST",
       `/api/v1/namespaces/${ns()}/pods`,
@@ -160,45 +91,8 @@ describe("audit sink: the API server's audit webhook to the operator", function 
         },
       },
     );
-    await c.kube.must("PATCH", `/api/v1/namespaces/${ns()}/pods/orders-0/status`, {
-      contentType: "application/merge-patch+json",
-      body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }] } },
-    });
-    const r = await c.kube.request<{ status?: { token?: string } }>(
-      "POST",
-      `/api/v1/namespaces/${ns()}/serviceaccounts/orders/token`,
-      {
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: {
-            expirationSeconds: 3600,
-            boundObjectRef: {
-              apiVersion: "v1",
-              kind: "Pod",
-              name: "orders-0",
-              uid: pod.metadata.uid,
-            },
-          },
-        },
-      },
-    );
-    const token = new Token(r.body.status?.token ?? "");
-    // The cache has the NHI and the pod's IP before the identity acts.
-    await waitFor(
-      "the operator's cache to hold the NHI and the pod's IP",
-      () =>
-        op?.cache.directory.nhiFor({ namespace: ns(), name: "orders" }) !== undefined &&
-        op.cache
-          .snapshot()
-          .workloads.some(
-            (w) =>
-              w.metadata.name === "orders-0" &&
-              JSON.stringify((w as { status?: unknown }).status ?? {}).includes(POD_IP),
-          ),
-      { timeoutMs: 30_000 },
-    );
-    return token;
+    if (!op) throw new Error("the operator is not running");
+    return podBoundToken(op, ns(), "orders", { name: "orders-0", uid: pod.metadata.uid }, POD_IP);
   }
 
   it("within scope: nothing; out of scope: out-of-scope; the pod's token in kubectl from elsewhere: human-client and token-off-pod", async function () {
@@ -236,26 +130,7 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     // 3. The pod's token, used by kubectl from another address.
     t0 = Date.now();
     const kubeconfig = join(certDir, "stolen.kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "c",
-            cluster: {
-              server: plane.apiServerUrl,
-              "certificate-authority": join(plane.dataDir, "pki", "ca.crt"),
-            },
-          },
-        ],
-        users: [{ name: "u", user: { token: token.reveal() } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "u", namespace: ns() } }],
-        "current-context": "c",
-      }),
-      { mode: 0o600 },
-    );
+    plane.writeTokenKubeconfig(kubeconfig, token, ns());
     const k = spawnSync(c.kubectlPath, ["--kubeconfig", kubeconfig, "get", "configmaps"], {
       encoding: "utf8",
       timeout: 30_000,
@@ -433,5 +308,54 @@ describe("audit sink: the API server's audit webhook to the operator", function 
       { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"], namespaces: [ns()] },
     ]);
     assert.ok(!JSON.stringify(rightsize).includes(token.reveal()));
+
+    // The usage is stored beside the baseline and survives a restart: with the proposal cleared,
+    // the restarted operator proposes the same from what it read back (a fresh usage would start
+    // a new window with the next request and list `list configmaps` as unused).
+    const identity = `system:serviceaccount:${ns()}:orders`;
+    await waitFor(
+      `the usage in ConfigMap ${BASELINE}-usage-0, both reads included`,
+      async () => {
+        const cm = await c.kube.request<{ data?: Record<string, string> }>(
+          "GET",
+          `/api/v1/namespaces/${storeNs}/configmaps/${BASELINE}-usage-0`,
+        );
+        const doc = JSON.parse(cm.body.data?.["usage.json"] ?? "{}") as {
+          identities?: Record<string, { exercised: { rule: { verbs: string[] } }[] }>;
+        };
+        const verbs = doc.identities?.[identity]?.exercised.map((x) => x.rule.verbs[0]) ?? [];
+        return cm.status === 200 && verbs.includes("get") && verbs.includes("list");
+      },
+      { timeoutMs: 20_000 },
+    );
+    await op?.close();
+    op = undefined;
+    await c.kube.must(
+      "PATCH",
+      `/apis/nhi.io/v1alpha1/namespaces/${ns()}/nonhumanidentities/orders/status`,
+      { contentType: "application/merge-patch+json", body: { status: { rightsize: null } } },
+    );
+    op = await startOp();
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: APP,
+    });
+    const again = await waitFor(
+      "status.rightsize proposed again after the restart",
+      async () =>
+        (
+          await c.kube.must<Nhi>(
+            "GET",
+            `/apis/nhi.io/v1alpha1/namespaces/${ns()}/nonhumanidentities/orders`,
+          )
+        ).status?.rightsize,
+      { timeoutMs: 30_000 },
+    );
+    assert.deepEqual(
+      [...again.unusedPermissions].sort(),
+      [...rightsize.unusedPermissions].sort(),
+      "the restarted operator forgot what the identity used",
+    );
+    assert.equal(again.observedSince, rightsize.observedSince);
   });
 });

@@ -141,6 +141,38 @@ function admissionReview(
 }
 
 /** Every object exists in the cluster (kubectl get <kind>.<group> NAME). */
+/** Where a `helm install/upgrade/uninstall` of RELEASE acts: its namespace, the cluster, the helm binary. */
+interface ReleaseTarget {
+  ns: string;
+  kubeconfig: string;
+  helm: string;
+}
+
+/** `helm <verb> RELEASE [chart] --namespace … --kubeconfig … <args>`: helm's result. */
+function helmRelease(
+  t: ReleaseTarget,
+  verb: "install" | "upgrade" | "uninstall",
+  args: string[] = [],
+  chart = CHART_DIR,
+): ReturnType<typeof helm> {
+  const release = verb === "uninstall" ? [RELEASE] : [RELEASE, chart];
+  return helm(
+    [verb, ...release, "--namespace", t.ns, "--kubeconfig", t.kubeconfig, ...args],
+    t.helm,
+  );
+}
+
+/** helmRelease that must succeed: a failure names the verb with helm's output. */
+function helmReleaseOk(
+  t: ReleaseTarget,
+  verb: "install" | "upgrade" | "uninstall",
+  args: string[] = [],
+  chart = CHART_DIR,
+): void {
+  const r = helmRelease(t, verb, args, chart);
+  assert.equal(r.status, 0, `helm ${verb}:\n${r.stdout}${r.stderr}`);
+}
+
 async function assertExist(objects: K8sObject[]): Promise<void> {
   for (const o of objects) {
     const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "";
@@ -164,6 +196,7 @@ describe("Helm chart on the real control plane", function () {
   const helmPath = (): string => c().helmPath ?? resolveHelm();
   const installedCrds: string[] = [];
   let ns = "";
+  const target = (): ReleaseTarget => ({ ns, kubeconfig: c().kubeconfigPath, helm: helmPath() });
 
   before(async function () {
     await installCrds();
@@ -186,18 +219,7 @@ describe("Helm chart on the real control plane", function () {
 
   after(async function () {
     // Whatever happened: no webhook configuration or cluster-wide RBAC of this test may outlive it.
-    helm(
-      [
-        "uninstall",
-        RELEASE,
-        "--namespace",
-        ns,
-        "--kubeconfig",
-        c().kubeconfigPath,
-        "--ignore-not-found",
-      ],
-      helmPath(),
-    );
+    helmRelease(target(), "uninstall", ["--ignore-not-found"]);
     await c().kubectl([
       "delete",
       "validatingwebhookconfiguration",
@@ -303,20 +325,7 @@ describe("Helm chart on the real control plane", function () {
   it("helm install creates every object, helm uninstall removes the ValidatingWebhookConfiguration", async function () {
     const values = [...HARMLESS_WEBHOOK, "--set", "defaultPolicy.enabled=true"];
     const rendered = renderChart(ns, values, helmPath());
-    const install = helm(
-      [
-        "install",
-        RELEASE,
-        CHART_DIR,
-        "--namespace",
-        ns,
-        "--kubeconfig",
-        c().kubeconfigPath,
-        ...values,
-      ],
-      helmPath(),
-    );
-    assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+    helmReleaseOk(target(), "install", values);
 
     await assertExist(rendered);
     const vwc = JSON.parse(
@@ -338,11 +347,7 @@ describe("Helm chart on the real control plane", function () {
     ) as { spec: { replicas: number } };
     assert.equal(deployment.spec.replicas, 2);
 
-    const uninstall = helm(
-      ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath],
-      helmPath(),
-    );
-    assert.equal(uninstall.status, 0, uninstall.stderr);
+    helmReleaseOk(target(), "uninstall");
     assert.notEqual(
       (await c().kubectl(["get", "validatingwebhookconfiguration", "nhi-operator"])).code,
       0,
@@ -464,20 +469,7 @@ describe("Helm chart on the real control plane", function () {
       cpSync(CHART_DIR, olderChart, { recursive: true });
       writeFileSync(join(olderChart, "crds", "nonhumanidentities.nhi.io.yaml"), stringify(older));
       const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath());
-      const install = helm(
-        [
-          "install",
-          RELEASE,
-          olderChart,
-          "--namespace",
-          ns,
-          "--kubeconfig",
-          c().kubeconfigPath,
-          ...HARMLESS_WEBHOOK,
-        ],
-        helmPath(),
-      );
-      assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+      helmReleaseOk(target(), "install", HARMLESS_WEBHOOK, olderChart);
       await c().kubectlOk([
         "wait",
         "--for=condition=Established",
@@ -557,24 +549,13 @@ describe("Helm chart on the real control plane", function () {
           "--timeout=60s",
           `crd/${nhiCrd.metadata.name}`,
         ]);
-        const upgrade = helm(
-          [
-            "upgrade",
-            RELEASE,
-            CHART_DIR,
-            "--namespace",
-            ns,
-            "--kubeconfig",
-            c().kubeconfigPath,
-            "--reuse-values",
-            "--set",
-            "replicas=3",
-            "--set",
-            "webhook.timeoutSeconds=2",
-          ],
-          helmPath(),
-        );
-        assert.equal(upgrade.status, 0, `helm upgrade:\n${upgrade.stdout}${upgrade.stderr}`);
+        helmReleaseOk(target(), "upgrade", [
+          "--reuse-values",
+          "--set",
+          "replicas=3",
+          "--set",
+          "webhook.timeoutSeconds=2",
+        ]);
         upgraded = true;
 
         await waitFor("the upgraded CRD to serve spec.suspended", () => served("probe"), {
@@ -637,10 +618,7 @@ describe("Helm chart on the real control plane", function () {
       } finally {
         await stopProcess(proc, exited);
         rmSync(dir, { recursive: true, force: true });
-        helm(
-          ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", c().kubeconfigPath],
-          helmPath(),
-        );
+        helmRelease(target(), "uninstall");
       }
     } finally {
       // Whatever happened, the shared cluster gets the current CRDs back.
@@ -753,20 +731,8 @@ describe("Helm chart RBAC, measured from the API server's audit log", function (
     await p.kubectlOk(["create", "namespace", ns]);
     await p.kubectlOk(["create", "namespace", app]);
     const rendered = renderChart(ns, HARMLESS_WEBHOOK, helmPath);
-    const install = helm(
-      [
-        "install",
-        RELEASE,
-        CHART_DIR,
-        "--namespace",
-        ns,
-        "--kubeconfig",
-        p.kubeconfigPath,
-        ...HARMLESS_WEBHOOK,
-      ],
-      helmPath,
-    );
-    assert.equal(install.status, 0, `helm install:\n${install.stdout}${install.stderr}`);
+    const release: ReleaseTarget = { ns, kubeconfig: p.kubeconfigPath, helm: helmPath };
+    helmReleaseOk(release, "install", HARMLESS_WEBHOOK);
 
     // The job: a token credential rotated with its consumers of every workload kind restarted, a legacy
     // token rotated with its consumers switched, an identity deleted when its lifetime ends, reports.
@@ -934,11 +900,7 @@ describe("Helm chart RBAC, measured from the API server's audit log", function (
     }
 
     // helm uninstall: the webhook configuration must go before the pods that serve it.
-    const uninstall = helm(
-      ["uninstall", RELEASE, "--namespace", ns, "--kubeconfig", p.kubeconfigPath, "--wait"],
-      helmPath,
-    );
-    assert.equal(uninstall.status, 0, uninstall.stderr);
+    helmReleaseOk(release, "uninstall", ["--wait"]);
     const audit = readAudit(p.auditLogPath ?? "");
     const deleted = (resource: string): number => {
       const e = audit.find(

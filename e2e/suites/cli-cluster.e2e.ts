@@ -421,6 +421,31 @@ describe("nhictl check --cluster against a real kube-apiserver", function () {
       assert.match(table.stdout, new RegExp(`${ns()}\\s+batch-runner\\s+shadow`));
     });
 
+    it("inventory --cluster: a live binding of view to user system:anonymous makes system:unauthenticated Violating (binding-dangerous-group), as nhictl check judges it", async function () {
+      const name = `anonymous-view-${ns()}`;
+      await must({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name },
+        subjects: [
+          { kind: "User", name: "system:anonymous", apiGroup: "rbac.authorization.k8s.io" },
+        ],
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      });
+      try {
+        const r = await runNhictl(onCluster("inventory", "--format", "json"));
+        assert.equal(r.code, 0, r.stderr);
+        const doc = JSON.parse(r.stdout) as {
+          groups: { group: string; violating: boolean; reason: string }[];
+        };
+        const group = doc.groups.find((g) => g.group === "system:unauthenticated");
+        assert.equal(group?.violating, true, JSON.stringify(doc.groups));
+        assert.match(group.reason, /binding-dangerous-group \(bound to ClusterRole view\)/);
+      } finally {
+        await cluster().kube.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", name);
+      }
+    });
+
     it("inventory --cluster: a legacy token Secret is seen through its metadata alone, and its value never reaches the output", async function () {
       const name = "runner-legacy-token";
       const v = await cluster().kube.apply({

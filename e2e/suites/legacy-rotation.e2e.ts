@@ -4,7 +4,7 @@
 // project's webhook, and only then is the old Secret deleted; the new token authenticates, the old
 // one no longer does.
 import assert from "node:assert/strict";
-import { sharedCluster, useNamespace } from "../harness/mocha.js";
+import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
 import type { KubeObject } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { WEBHOOK_CONFIGURATION_NAME } from "../../webhooks/config.js";
@@ -13,6 +13,7 @@ import {
   authenticates,
   describeSecret,
   eventsOf,
+  filledLegacyToken,
   getNhi,
   getSecret,
   nhiYaml,
@@ -58,6 +59,9 @@ describe("legacy token rotation (legacyTokens: Rotate) on a real control plane",
   const ns = useNamespace("legacy");
   const operator = useOperator();
   let op: OperatorProcess | undefined;
+  before(function () {
+    skipUnlessLocalApiServer(this); // the operator registers its webhook at 127.0.0.1
+  });
 
   /** The live (not terminating) pods of the reporter Deployment. */
   const reporterPods = async (): Promise<PodObject[]> => {
@@ -93,22 +97,7 @@ describe("legacy token rotation (legacyTokens: Rotate) on a real control plane",
   it("rotates a Deployment with real replicas: its existing token consumer rolls out and scales through the webhook, the replicaset controller recreates the pods on the successor, a person's new consumer is denied; new token valid, old revoked, nothing leaks", async function () {
     this.timeout(240_000);
     const c = sharedCluster();
-    await c.applyAs(
-      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: reporter, namespace: ${ns()} }\n`,
-    );
-    await c.applyAs(`apiVersion: v1
-kind: Secret
-type: kubernetes.io/service-account-token
-metadata: { name: reporter-token, namespace: ${ns()}, annotations: { kubernetes.io/service-account.name: reporter } }
-`);
-    const old = await waitFor(
-      "the token controller to fill the legacy Secret",
-      async () => {
-        const s = await getSecret(ns(), "reporter-token");
-        return s?.data?.token ? s : undefined;
-      },
-      { timeoutMs: 30_000, describe: describeSecret },
-    );
+    const old = await filledLegacyToken(ns(), "reporter", "reporter-token");
     const oldToken = tokenOf(old);
     assert.ok(oldToken);
     assert.equal(
@@ -303,25 +292,177 @@ spec:
       /nhi_webhook_decisions_total\{resource="pods",operation="CREATE",result="allowed"/,
     );
   });
+  it("StatefulSet, DaemonSet, Job and CronJob consumers of a token Secret from before the webhook still get pods from their controllers through it (statefulset-, daemon-set-, job-controller; cronjob-controller → Job → Pod); a person's new consumer and a Pod with a forged ownerReference are denied", async function () {
+    this.timeout(240_000);
+    const c = sharedCluster();
+    const node = `nhi-e2e-${ns()}`;
+    await filledLegacyToken(ns(), "batch", "batch-token");
+    /** The consumer's pod spec, its lines indented by `indent` spaces. */
+    const podSpec = (indent: number, restartPolicy = "OnFailure"): string =>
+      [
+        "serviceAccountName: batch",
+        "automountServiceAccountToken: false",
+        `restartPolicy: ${restartPolicy}`,
+        "containers: [{ name: c, image: registry.example.com/batch:1, env: [{ name: T, valueFrom: { secretKeyRef: { name: batch-token, key: token } } }] }]",
+      ].join(`\n${" ".repeat(indent)}`);
+    // Existing consumers, written before the webhook, that have made no pod yet: each controller
+    // makes its first pod once the webhook is registered.
+    await c.applyAs(`apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: sts, namespace: ${ns()} }
+spec:
+  replicas: 0
+  serviceName: sts
+  selector: { matchLabels: { app: sts } }
+  template:
+    metadata: { labels: { app: sts } }
+    spec:
+      ${podSpec(6, "Always")}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: ds, namespace: ${ns()} }
+spec:
+  selector: { matchLabels: { app: ds } }
+  template:
+    metadata: { labels: { app: ds } }
+    spec:
+      nodeSelector: { nhi-e2e/node: ${node} }
+      tolerations: [{ operator: Exists }]
+      ${podSpec(6, "Always")}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: { name: job, namespace: ${ns()} }
+spec:
+  suspend: true
+  template:
+    metadata: { labels: { app: job } }
+    spec:
+      ${podSpec(6)}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: { name: cron, namespace: ${ns()} }
+spec:
+  schedule: "* * * * *"
+  suspend: true
+  jobTemplate:
+    spec:
+      template:
+        metadata: { labels: { app: cron } }
+        spec:
+          ${podSpec(10)}
+`);
+    op = await operator.start({ args: ["--register-webhook", "auto"] });
+    const newcomer = `apiVersion: batch/v1
+kind: Job
+metadata: { name: newcomer, namespace: ${ns()} }
+spec:
+  template:
+    spec:
+      ${podSpec(6)}
+`;
+    await waitFor(
+      "the API server to call the registered webhook (a dry-run new consumer denied)",
+      async () => {
+        const v = await c.applyAs(newcomer, undefined, { dryRun: true });
+        return !v.allowed && v.message.includes("nhi-operator");
+      },
+      { timeoutMs: 30_000 },
+    );
+
+    type Made = PodObject & { metadata: { deletionTimestamp?: string } };
+    const podsOf = async (app: string): Promise<Made[]> =>
+      (
+        await c.kube.must<{ items: Made[] }>("GET", `/api/v1/namespaces/${ns()}/pods`, {
+          query: { labelSelector: `app=${app}` },
+        })
+      ).items;
+    const events = async (): Promise<string> => {
+      const r = await c.kube.must<{ items: { reason: string; message: string }[] }>(
+        "GET",
+        `/api/v1/namespaces/${ns()}/events`,
+      );
+      return JSON.stringify(
+        r.items.filter((e) => e.reason.startsWith("Failed")).map((e) => e.message),
+      );
+    };
+    const ownerKind = (p: Made): string | undefined =>
+      p.metadata.ownerReferences?.find((o) => o.controller)?.kind;
+    const madeBy = async (app: string, kind: string, what: string): Promise<void> => {
+      await waitFor(
+        what,
+        async () => ((await podsOf(app)).some((p) => ownerKind(p) === kind) ? true : undefined),
+        { timeoutMs: 90_000, describe: () => "" },
+      ).catch(async (e: unknown) => {
+        throw new Error(
+          `${e instanceof Error ? e.message : String(e)}; Failed* events: ${await events()}`,
+        );
+      });
+    };
+
+    try {
+      // The people's changes keep an existing consumer (allowed, with a warning) …
+      await c.kubectlOk(["scale", "-n", ns(), "statefulset/sts", "--replicas=1"]);
+      await c.kubectlOk(["patch", "-n", ns(), "job/job", "-p", '{"spec":{"suspend":false}}']);
+      await c.kubectlOk(["patch", "-n", ns(), "cronjob/cron", "-p", '{"spec":{"suspend":false}}']);
+      // A Node (no kubelet) that only the DaemonSet tolerates: the daemon-set controller makes a pod for it.
+      await c.applyAs(`apiVersion: v1
+kind: Node
+metadata: { name: ${node}, labels: { nhi-e2e/node: ${node} } }
+spec:
+  taints: [{ key: nhi-e2e/daemonset-only, effect: NoSchedule }]
+`);
+      // … and the controllers' new pods are judged by their owners.
+      await madeBy("sts", "StatefulSet", "the statefulset controller to create sts-0");
+      await madeBy("ds", "DaemonSet", "the daemon-set controller to create a pod for the Node");
+      await madeBy("job", "Job", "the job controller to create the Job's pod");
+      await madeBy("cron", "Job", "the cronjob controller's Job to get its pod (up to a minute)");
+      const cronJobs = await c.kube.must<{
+        items: { metadata: { ownerReferences?: { kind?: string; controller?: boolean }[] } }[];
+      }>("GET", `/apis/batch/v1/namespaces/${ns()}/jobs`);
+      assert.ok(
+        cronJobs.items.some((j) =>
+          j.metadata.ownerReferences?.some((o) => o.controller && o.kind === "CronJob"),
+        ),
+        "no Job made by the cronjob controller",
+      );
+
+      // A person is judged as the writer, whatever the object claims to be made from.
+      const denied = await c.applyAs(newcomer);
+      assert.equal(denied.allowed, false, "a person's new Job consuming the token was allowed");
+      assert.match(denied.message, /\[token-secret-mount\].*batch-token/);
+      const job = await c.kube.get<KubeObject & { metadata: { uid?: string } }>(
+        "batch/v1",
+        "Job",
+        "job",
+        ns(),
+      );
+      const forged = await c.applyAs(`apiVersion: v1
+kind: Pod
+metadata:
+  name: forged
+  namespace: ${ns()}
+  ownerReferences: [{ apiVersion: batch/v1, kind: Job, name: job, uid: ${job?.metadata.uid ?? ""}, controller: true }]
+spec:
+  ${podSpec(2)}
+`);
+      assert.equal(
+        forged.allowed,
+        false,
+        "a person's Pod with a forged Job ownerReference was allowed",
+      );
+      assert.match(forged.message, /\[token-secret-mount\].*batch-token/);
+    } finally {
+      await c.kube.delete("v1", "Node", node);
+    }
+  });
+
   it("finishes the replacement after the operator is killed right after switching the consumers", async function () {
     this.timeout(150_000);
     const c = sharedCluster();
-    await c.applyAs(
-      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: exporter, namespace: ${ns()} }\n`,
-    );
-    await c.applyAs(`apiVersion: v1
-kind: Secret
-type: kubernetes.io/service-account-token
-metadata: { name: exporter-token, namespace: ${ns()}, annotations: { kubernetes.io/service-account.name: exporter } }
-`);
-    const old = await waitFor(
-      "the legacy Secret to be filled",
-      async () => {
-        const s = await getSecret(ns(), "exporter-token");
-        return s?.data?.token ? s : undefined;
-      },
-      { timeoutMs: 30_000, describe: describeSecret },
-    );
+    const old = await filledLegacyToken(ns(), "exporter", "exporter-token");
     const oldToken = tokenOf(old);
     assert.ok(oldToken);
     await c.applyAs(`apiVersion: apps/v1

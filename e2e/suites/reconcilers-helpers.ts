@@ -241,6 +241,34 @@ export async function getSecret(ns: string, name: string): Promise<SecretObject 
   return sharedCluster().kube.get<SecretObject>("v1", "Secret", name, ns);
 }
 
+/**
+ * A ServiceAccount `sa` and its legacy token Secret `secret` (kubernetes.io/service-account-token),
+ * once the token controller has filled it.
+ */
+export async function filledLegacyToken(
+  ns: string,
+  sa: string,
+  secret: string,
+): Promise<SecretObject> {
+  const c = sharedCluster();
+  await c.applyAs(
+    `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: ${sa}, namespace: ${ns} }\n`,
+  );
+  await c.applyAs(`apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata: { name: ${secret}, namespace: ${ns}, annotations: { kubernetes.io/service-account.name: ${sa} } }
+`);
+  return waitFor(
+    `the token controller to fill the legacy Secret ${ns}/${secret}`,
+    async () => {
+      const s = await getSecret(ns, secret);
+      return s?.data?.token ? s : undefined;
+    },
+    { timeoutMs: 30_000, describe: describeSecret },
+  );
+}
+
 /** The token stored in a Secret, wrapped so it never prints. */
 export function tokenOf(s: SecretObject | undefined, key = "token"): Token | undefined {
   const v = s?.data?.[key];

@@ -104,4 +104,13 @@ describe("nhictl check on a third-party chart (digest, folding, --suggest-exempt
     const wider = nhictl(["check", CHART, more, "--no-color", "--policy", file]);
     expect(wider.code).to.equal(1);
   });
+
+  it("passes on the project's own install manifest (the chart with default values): the chart's NHIPolicy exempts its NHI's critical scope too", () => {
+    // The chart's NHI declares the cluster-wide Secret read its RBAC needs; the webhook and nhictl judge
+    // that declaration as nhi-critical-scope, so the chart's exemption must name that rule as well.
+    const r = nhictl(["check", "manifests/install.yaml", "--no-color"]);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^PASS: 0 violations, /m);
+    expect(r.stdout).to.not.match(/^Violations/m);
+  });
 });

@@ -114,6 +114,53 @@ describe("nhictl explain / inventory (process)", function () {
     expect(orders?.excess.map((e) => `${e.verb} ${e.resource ?? ""}`)).to.include("get secrets");
   });
 
+  it("inventory judges a binding to system:unauthenticated or to user system:anonymous as nhictl check does: the group is Violating (binding-dangerous-group) and what the anonymous user holds is the group's", () => {
+    const manifests = [
+      "apiVersion: rbac.authorization.k8s.io/v1",
+      "kind: ClusterRoleBinding",
+      "metadata: { name: anonymous-view }",
+      "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view }",
+      "subjects: [{ kind: Group, name: 'system:unauthenticated', apiGroup: rbac.authorization.k8s.io }]",
+      "---",
+      "apiVersion: rbac.authorization.k8s.io/v1",
+      "kind: ClusterRoleBinding",
+      "metadata: { name: anonymous-admin }",
+      "roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }",
+      "subjects: [{ kind: User, name: 'system:anonymous', apiGroup: rbac.authorization.k8s.io }]",
+      "",
+    ].join("\n");
+    const check = nhictl(["check", "-", "--no-color"], { input: manifests });
+    expect(check.code).to.equal(1);
+    expect(check.stdout).to.include("critical ClusterRole view [binding-dangerous-group]");
+    const j = JSON.parse(
+      nhictl(["inventory", "-", "--format", "json"], { input: manifests }).stdout,
+    ) as InventoryDocument;
+    const group = j.groups.find((g) => g.group === "system:unauthenticated");
+    expect(group?.violating, JSON.stringify(group)).to.equal(true);
+    expect(group?.reason).to.match(/binding-dangerous-group.*ClusterRole view/);
+    // The anonymous user's cluster-admin is every unauthenticated request's.
+    expect(group?.catalogue.map((h) => h.id)).to.include("wildcard-all-cluster");
+    const t = nhictl(["inventory", "-"], { input: manifests });
+    expect(t.stdout).to.match(
+      /system:unauthenticated\s+every unauthenticated \(anonymous\) request\s+Violating/,
+    );
+    // explain system:anonymous is explain system:unauthenticated: the same requests.
+    const explained = nhictl(["explain", "system:anonymous", "-"], { input: manifests });
+    expect(explained.code, explained.stderr).to.equal(0);
+    expect(explained.stdout).to.match(/^Group system:unauthenticated: every unauthenticated/);
+    expect(explained.stdout).to.include("ClusterRoleBinding anonymous-admin");
+    // The discovery roles Kubernetes itself binds to everyone are not a violation.
+    const discovery = manifests
+      .split("---")[0]
+      ?.replace("name: view", "name: system:public-info-viewer");
+    const d = JSON.parse(
+      nhictl(["inventory", "-", "--format", "json"], { input: discovery }).stdout,
+    ) as InventoryDocument;
+    expect(d.groups.find((g) => g.group === "system:unauthenticated")?.violating).to.not.equal(
+      true,
+    );
+  });
+
   it("inventory from manifests lists TLS Secrets with the ServiceAccounts that mount them, without reading the certificate", () => {
     const manifests = `apiVersion: v1
 kind: Secret

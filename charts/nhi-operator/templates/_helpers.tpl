@@ -96,14 +96,15 @@ measures them: every verb here must appear in the API server's audit log of the 
   verbs: [get, create, update]
 {{- end }}
 {{- if .Values.auditSink.enabled }}
-# The learned baseline (new-behaviour): ConfigMaps <baselineConfigMap>-0…15 (the store's maxParts),
-# listed, created, updated and trimmed; no other ConfigMap is updated or deleted.
+# The learned baseline (new-behaviour) and the usage behind status.rightsize: ConfigMaps
+# <baselineConfigMap>-0…15 and <baselineConfigMap>-usage-0…15 (the stores' maxParts), listed,
+# created, updated and trimmed; no other ConfigMap is updated or deleted.
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [list, create]
 - apiGroups: [""]
   resources: [configmaps]
-  resourceNames: [{{ range $i, $_ := until 16 }}{{ if $i }}, {{ end }}{{ $.Values.auditSink.baselineConfigMap }}-{{ $i }}{{ end }}]
+  resourceNames: [{{ range $i, $_ := until 16 }}{{ if $i }}, {{ end }}{{ $.Values.auditSink.baselineConfigMap }}-{{ $i }}{{ end }}{{ range $i, $_ := until 16 }}, {{ $.Values.auditSink.baselineConfigMap }}-usage-{{ $i }}{{ end }}]
   verbs: [update, delete]
 {{- end }}
 {{- end -}}

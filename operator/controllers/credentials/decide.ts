@@ -6,10 +6,17 @@ import {
   secretReferences,
   TEMPLATE_REWRITABLE_KINDS,
 } from "../../../core/workloads/pod-template.js";
-import type { ClusterSnapshot, WorkloadObject } from "../../../core/snapshot.js";
+import {
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  type ClusterSnapshot,
+  type WorkloadObject,
+} from "../../../core/snapshot.js";
+import type { NonHumanIdentity } from "../../../core/nhi/types.js";
 import {
   ANCHOR_FOR_LABEL,
   ANCHOR_GENERATION_LABEL,
+  legacyRotationWanted,
   retargetSecret,
   type AnchorView,
 } from "../../../core/rotation/index.js";
@@ -50,6 +57,23 @@ export function anchorsFrom(
     .filter((a) => Number.isInteger(a.generation));
 }
 
+/**
+ * The legacy token Secrets (names) of the NHI's ServiceAccount whose replacement was asked for
+ * (onAnomaly: Rotate) or is under way, from the cache's Secret metadata.
+ */
+export function legacyRotationsWanted(snapshot: ClusterSnapshot, nhi: NonHumanIdentity): string[] {
+  const ns = nhi.metadata.namespace ?? "default";
+  return snapshot.secrets
+    .filter(
+      (s) =>
+        s.type === SERVICE_ACCOUNT_TOKEN_TYPE &&
+        (s.metadata.namespace ?? "default") === ns &&
+        s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === nhi.spec.serviceAccountName &&
+        legacyRotationWanted(s.metadata.annotations),
+    )
+    .map((s) => s.metadata.name);
+}
+
 /** NHIs of a namespace that declare credentials the operator issues, or whose legacy tokens it rotates. */
 export function issuingNhis(snapshot: ClusterSnapshot, namespace: string): string[] {
   return snapshot.nhis
@@ -57,6 +81,7 @@ export function issuingNhis(snapshot: ClusterSnapshot, namespace: string): strin
       (n) =>
         (n.metadata.namespace ?? "default") === namespace &&
         (n.spec.legacyTokens === "Rotate" ||
+          legacyRotationsWanted(snapshot, n).length > 0 ||
           (n.spec.credentials ?? []).some(
             (c) => c.type === "ServiceAccountToken" || c.type === "Generated",
           )),

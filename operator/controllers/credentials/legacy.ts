@@ -16,6 +16,7 @@ import {
 } from "../../../core/workloads/pod-template.js";
 import {
   legacyRecordAnnotations,
+  legacyRotationWanted,
   planLegacyRotation,
   readLegacyRecord,
   type LegacyRecord,
@@ -58,6 +59,12 @@ export interface LegacyDeps {
 
 export interface LegacyOptions {
   nhi: NonHumanIdentity;
+  /**
+   * Which of the account's legacy token Secrets to drive: all of them (legacyTokens: Rotate), or only
+   * those whose replacement was asked for (nhi.io/rotate-requested-at: a replayed token under
+   * onAnomaly: Rotate) and those already being replaced.
+   */
+  only: "all" | "requested";
   suspended: boolean;
   maxAgeMs: number;
   overlapMs: number;
@@ -93,7 +100,11 @@ export async function driveLegacyTokens(
       accept: METADATA_LIST_ACCEPT,
       query: { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` },
     })
-  ).filter((s) => s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === sa);
+  ).filter(
+    (s) =>
+      s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === sa &&
+      (o.only === "all" || legacyRotationWanted(s.metadata.annotations)),
+  );
   let next: number | undefined;
   let firstError: unknown;
   for (const t of tokens) {
@@ -239,14 +250,17 @@ async function perform(
   switch (step.kind) {
     case "Begin": {
       await writeRecord(d, ns, old, step.record);
-      const why =
-        step.reason === "MaxAge"
-          ? `older than the maximum credential age (${Math.round(o.maxAgeMs / 3_600_000)}h)`
-          : "it was not issued by nhi-operator, so nobody knows where its never-expiring token was copied";
+      const why = {
+        MaxAge: `older than the maximum credential age (${Math.round(o.maxAgeMs / 3_600_000)}h)`,
+        NotIssuedByOperator:
+          "it was not issued by nhi-operator, so nobody knows where its never-expiring token was copied",
+        Requested:
+          "its replacement was requested (onAnomaly: Rotate: its token was used out of character)",
+      }[step.reason];
       await d.event(
         "Normal",
         "LegacyRotationStarted",
-        `replacing legacy token Secret ${name} with ${step.record.successor ?? ""} (legacyTokens: Rotate): ${why}`,
+        `replacing legacy token Secret ${name} with ${step.record.successor ?? ""}${step.reason === "Requested" ? "" : " (legacyTokens: Rotate)"}: ${why}`,
       );
       return;
     }

@@ -51,6 +51,7 @@ import { nullLog } from "../../../edge/log.js";
 import { nullMetrics, type ControllerDeps } from "../types.js";
 import { anchorsFrom, consumersOf, kubeconfigFor, restartPatch } from "./decide.js";
 import { driveLegacyTokens } from "./legacy.js";
+import { legacyRotationsWanted } from "./decide.js";
 import { ADMISSION_DEFAULTS, resolvePolicy } from "../../../core/policy/settings.js";
 import {
   DEFAULT_LEGACY_MAX_AGE_MS,
@@ -115,7 +116,8 @@ export class CredentialsController {
     if (
       cached &&
       !(cached.spec.credentials ?? []).some(isManaged) &&
-      cached.spec.legacyTokens !== "Rotate"
+      cached.spec.legacyTokens !== "Rotate" &&
+      legacyRotationsWanted(this.d.source.snapshot(), cached).length === 0
     )
       return {};
     // The NHI is read fresh: a stale copy could issue a credential an owner just removed or suspended.
@@ -141,7 +143,12 @@ export class CredentialsController {
         firstError ??= e;
       }
     }
-    if (nhi.spec.legacyTokens === "Rotate") {
+    // legacyTokens: Rotate drives every legacy token; otherwise only those onAnomaly: Rotate asked
+    // to replace (a replayed token) — the listing in driveLegacyTokens is fresh, the cache may lag.
+    if (
+      nhi.spec.legacyTokens === "Rotate" ||
+      legacyRotationsWanted(this.d.source.snapshot(), nhi).length > 0
+    ) {
       try {
         const at = await this.driveLegacy(nhi, suspended);
         if (at !== undefined) next = next === undefined ? at : Math.min(next, at);
@@ -176,6 +183,7 @@ export class CredentialsController {
       },
       {
         nhi,
+        only: nhi.spec.legacyTokens === "Rotate" ? "all" : "requested",
         suspended,
         maxAgeMs: policy.maxCredentialAgeMs ?? DEFAULT_LEGACY_MAX_AGE_MS,
         overlapMs: this.d.tokenOverlapMs ?? DEFAULT_TOKEN_OVERLAP_MS,

@@ -34,23 +34,63 @@ interface SecretObject {
 /** At most this many DNS names of a certificate are kept (a wildcard bundle can carry hundreds). */
 export const MAX_DNS_NAMES = 50;
 
-/** The first certificate of a PEM bundle (the leaf, by convention of tls.crt), parsed. */
-function leafOf(pem: string): X509Certificate | { problem: string } {
-  const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
-  if (!m) return { problem: "not a PEM certificate" };
-  try {
-    return new X509Certificate(m[0]);
-  } catch {
-    return { problem: "not a parsable X.509 certificate" };
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The certificates of a PEM bundle, parsed, in order (the leaf first, by convention of tls.crt).
+ * A block after the leaf that does not parse is left out: servers send it as it is, and only the
+ * leaf must parse for the Secret to be usable.
+ */
+function chainOf(pem: string): X509Certificate[] | { problem: string } {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) return { problem: "not a PEM certificate" };
+  const chain: X509Certificate[] = [];
+  for (const [i, block] of blocks.entries()) {
+    try {
+      chain.push(new X509Certificate(block));
+    } catch {
+      if (i === 0) return { problem: "not a parsable X.509 certificate" };
+    }
   }
+  return chain;
 }
 
-/** Validity of the first certificate of a PEM bundle. */
+/**
+ * Validity of a bundle: the leaf's notBefore/notAfter, or those of the chain certificate that
+ * expires first — a served chain stops validating when any of its certificates expires.
+ */
+function chainValidity(
+  chain: X509Certificate[],
+): { notBefore: number; notAfter: number; expiresFirst?: string } | { problem: string } {
+  let earliest: { notBefore: number; notAfter: number; index: number } | undefined;
+  for (const [index, x] of chain.entries()) {
+    const v = validityOf(x);
+    if ("problem" in v) {
+      if (index === 0) return v;
+      continue;
+    }
+    if (earliest === undefined || v.notAfter < earliest.notAfter) earliest = { ...v, index };
+  }
+  if (earliest === undefined) return { problem: "certificate has no readable validity" };
+  const first = chain[earliest.index];
+  const cn = earliest.index > 0 && first ? commonName(first.subject) : undefined;
+  return {
+    notBefore: earliest.notBefore,
+    notAfter: earliest.notAfter,
+    ...(earliest.index > 0
+      ? { expiresFirst: cn ?? `certificate ${earliest.index + 1} of the chain` }
+      : {}),
+  };
+}
+
+/** Validity of a PEM bundle (see chainValidity). */
 export function certificateValidity(
   pem: string,
 ): { notBefore: number; notAfter: number } | { problem: string } {
-  const x = leafOf(pem);
-  return "problem" in x ? x : validityOf(x);
+  const chain = chainOf(pem);
+  if ("problem" in chain) return chain;
+  const v = chainValidity(chain);
+  return "problem" in v ? v : { notBefore: v.notBefore, notAfter: v.notAfter };
 }
 
 function validityOf(
@@ -70,11 +110,13 @@ const commonName = (dn: string): string | undefined =>
     .find((l) => l.startsWith("CN="))
     ?.slice(3);
 
-/** The public facts of the leaf certificate of a PEM bundle: validity, subject/issuer CN, DNS names, fingerprint. */
+/** The public facts of a PEM bundle's leaf (subject/issuer CN, DNS names, fingerprint) and its chain's validity. */
 export function certificateFacts(pem: string): TlsReading {
-  const x = leafOf(pem);
-  if ("problem" in x) return x;
-  const validity = validityOf(x);
+  const chain = chainOf(pem);
+  if ("problem" in chain) return chain;
+  const x = chain[0];
+  if (x === undefined) return { problem: "not a PEM certificate" };
+  const validity = chainValidity(chain);
   if ("problem" in validity) return validity;
   // subjectAltName: "DNS:a.example, DNS:b.example, IP Address:10.0.0.1" (entries with odd characters JSON-quoted).
   const dnsNames = (x.subjectAltName ?? "")

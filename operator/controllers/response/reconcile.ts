@@ -3,9 +3,12 @@
 // - Notify: nothing more (the sink's Event, the BehaviourAnomalous condition, the metric and the
 //   PolicyReport result are the notification);
 // - Rotate: ask the credentials controller to re-issue each managed credential (annotation on its
-//   Secret; the old token is revoked after the new one is verified, as on any rotation) and delete the
+//   Secret; the old token is revoked after the new one is verified, as on any rotation), delete the
 //   pods whose bound token was replayed (the pod's uid is in the token: it stops working at once, and
-//   the pod's controller re-creates it with a new one);
+//   the pod's controller re-creates it with a new one), and ask for the replacement of each legacy
+//   token Secret whose token was replayed (same annotation; the legacy rotation deletes it once a
+//   successor is filled and its consumers moved). A replayed unbound TokenRequest token cannot be
+//   revoked by itself: the record says so (never claimed revoked);
 // - Suspend: set spec.suspended (the lifetime controller's quarantine: token Secrets revoked,
 //   RBAC subjects parked, new pods and TokenRequests denied) until the owner sets it back to false.
 // What was done is recorded on each finding (status.anomalies[].response) and as an Event, with the
@@ -13,6 +16,7 @@
 // record, the action is repeated (each is idempotent) and then recorded.
 import {
   evidenceSummary,
+  unboundTokenNote,
   responsePlan,
   unanswered,
   withResponses,
@@ -21,7 +25,12 @@ import {
 import type { NonHumanIdentity } from "../../../core/nhi/types.js";
 import { ANNOTATIONS, formatTime } from "../../../core/rotation/state.js";
 import { AnomalyWriter, nhiPath } from "../../k8s/anomalies.js";
-import { MERGE_PATCH, isNotFound } from "../../k8s/rest.js";
+import { MERGE_PATCH, METADATA_LIST_ACCEPT, isNotFound } from "../../k8s/rest.js";
+import { legacyRotationRequested } from "../../../core/rotation/legacy.js";
+import {
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+} from "../../../core/snapshot.js";
 import type { ProcessResult } from "../../k8s/queue.js";
 import { nullLog } from "../../../edge/log.js";
 import type { ControllerDeps } from "../types.js";
@@ -33,6 +42,10 @@ const EVENT_REASON = {
   Rotate: "AnomalyRotated",
   Suspend: "AnomalySuspended",
 } as const;
+
+interface SecretMeta {
+  metadata: { annotations?: Record<string, string> };
+}
 
 interface PodMeta {
   metadata: {
@@ -103,14 +116,11 @@ export class ResponseController {
         `suspended: spec.suspended set to true (token Secrets revoked, RBAC subjects of ${nhi.spec.serviceAccountName} parked, new pods and tokens denied); the owner lifts it by setting spec.suspended to false`,
       ];
     }
-    return this.rotate(nhi, plan.pods, now);
+    return this.rotate(nhi, plan, now);
   }
 
-  private async rotate(
-    nhi: NonHumanIdentity,
-    pods: ResponsePlan["pods"],
-    now: number,
-  ): Promise<string[]> {
+  private async rotate(nhi: NonHumanIdentity, plan: ResponsePlan, now: number): Promise<string[]> {
+    const { pods } = plan;
     const ns = nhi.metadata.namespace ?? "default";
     const done: string[] = [];
     for (const c of nhi.spec.credentials ?? []) {
@@ -157,10 +167,47 @@ export class ResponseController {
         done.push(`pod ${p.namespace}/${p.name}: not deleted (${errorMessage(e)})`);
       }
     }
+    for (const l of plan.legacySecrets) done.push(await this.requestLegacyRotation(nhi, l, now));
+    if (plan.unbound) done.push(unboundTokenNote(nhi));
     if (done.length === 0)
       done.push(
-        "nothing to re-issue: the identity declares no ServiceAccountToken or Generated credential and no replayed pod token was seen",
+        "nothing to re-issue: the identity declares no ServiceAccountToken or Generated credential and no replayed pod or legacy token was seen",
       );
     return done;
+  }
+
+  /**
+   * A replayed legacy token: its Secret is annotated for the credentials controller's legacy
+   * rotation (successor created and filled, consumers switched, then the old Secret deleted — only
+   * then does the token stop authenticating), whatever the NHI's legacyTokens mode.
+   */
+  private async requestLegacyRotation(
+    nhi: NonHumanIdentity,
+    ref: ResponsePlan["legacySecrets"][number],
+    now: number,
+  ): Promise<string> {
+    const what = `legacy token Secret ${ref.namespace}/${ref.name}`;
+    // Metadata only (a partial object has no type: the field selector checks it), never the token.
+    const [secret] = await this.d.rest.listAll<SecretMeta>(
+      `/api/v1/namespaces/${ref.namespace}/secrets`,
+      {
+        accept: METADATA_LIST_ACCEPT,
+        query: {
+          fieldSelector: `metadata.name=${ref.name},type=${SERVICE_ACCOUNT_TOKEN_TYPE}`,
+        },
+      },
+    );
+    if (!secret) return `${what} is gone (its token no longer authenticates)`;
+    const sa = nhi.spec.serviceAccountName;
+    if (secret.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] !== sa)
+      return `${what}: not a token Secret of ServiceAccount ${sa}; not rotated`;
+    const path = `/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`;
+    if (legacyRotationRequested(secret.metadata.annotations ?? {}))
+      return `${what}: its replacement was already requested`;
+    await this.d.rest.request("PATCH", path, {
+      contentType: MERGE_PATCH,
+      body: { metadata: { annotations: { [ANNOTATIONS.rotateRequestedAt]: formatTime(now) } } },
+    });
+    return `replacing ${what}: a successor is created and filled, its consumers are switched to it, then ${ref.name} is deleted and its replayed token stops authenticating (LegacyRotation* Events follow the steps)`;
   }
 }

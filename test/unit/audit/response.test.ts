@@ -10,6 +10,7 @@ import {
   evidenceSummary,
   responsePlan,
   ruleReason,
+  unboundTokenNote,
   withFinding,
   withResponses,
 } from "../../../core/audit/response.js";
@@ -219,6 +220,52 @@ describe("audit response: the plan", () => {
     const p = responsePlan(nhi({ high: "Rotate" }, [rec({}), rec({ rule: "human-client" })]));
     expect(p?.action).to.equal("Rotate");
     expect(p?.pods).to.deep.equal([{ namespace: "shop", name: "api-0" }]);
+  });
+
+  it("Rotate names the replayed legacy token Secrets of the identity's namespace, once each", () => {
+    const legacy = (secret: string): AnomalyRecord =>
+      rec({
+        rule: "human-client",
+        firstSeen: `2026-11-29T10:00:0${secret.length % 10}.000Z`,
+        evidence: {
+          ...finding().evidence,
+          credentials: [`legacy Secret token (Secret ${secret})`, "legacy Secret token"],
+        },
+      });
+    const p = responsePlan(
+      nhi({ high: "Rotate" }, [legacy("shop/api-token"), legacy("other/x"), rec({})]),
+    );
+    expect(p?.legacySecrets).to.deep.equal([{ namespace: "shop", name: "api-token" }]);
+    expect(p?.pods).to.deep.equal([{ namespace: "shop", name: "api-0" }]);
+    expect(p?.unbound).to.equal(false);
+    // Under Suspend nothing is replaced: the quarantine refuses the token's requests.
+    expect(
+      responsePlan(nhi({ high: "Suspend" }, [legacy("shop/api-token")]))?.legacySecrets,
+    ).to.deep.equal([]);
+  });
+
+  it("Rotate never claims to revoke a replayed unbound token: the note says what would and what does not", () => {
+    const unbound = rec({
+      rule: "token-minted-elsewhere",
+      evidence: { ...finding().evidence, credentials: ["unbound TokenRequest token"] },
+    });
+    const plain = nhi({ high: "Rotate" }, [unbound]);
+    const p = responsePlan(plain);
+    expect(p?.unbound).to.equal(true);
+    expect(p?.pods).to.deep.equal([]);
+    const note = unboundTokenNote(plain);
+    expect(note).to.match(/NOT revoked/);
+    expect(note).to.match(/only deleting ServiceAccount shop\/api/);
+    expect(note).to.match(/Suspend/);
+    const withCredential: NonHumanIdentity = {
+      ...plain,
+      spec: {
+        ...plain.spec,
+        credentials: [{ name: "ci", type: "ServiceAccountToken", secretName: "ci-token" }],
+      },
+    };
+    expect(unboundTokenNote(withCredential)).to.match(/token of credential ci, it stops/);
+    expect(responsePlan(nhi({ high: "Rotate" }, [rec({})]))?.unbound).to.equal(false);
   });
 
   it("withResponses records each answer once; a second call changes nothing", () => {

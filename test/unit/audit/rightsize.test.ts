@@ -1,7 +1,12 @@
 // Unused permissions over events recorded from the real API server: what api did (get, list, watch
 // ConfigMaps in shop) against what RBAC grants it, through core/rbac's index.
 import { expect } from "chai";
-import { AuditDetector, UsageRecorder, rightsize } from "../../../core/audit/index.js";
+import {
+  AuditDetector,
+  UsageRecorder,
+  parseUsageDocument,
+  rightsize,
+} from "../../../core/audit/index.js";
 import { EffectivePermissionIndex } from "../../../core/rbac/index.js";
 import type { RbacObject } from "../../../core/rbac/index.js";
 import { fixtureEvents } from "./load.js";
@@ -155,5 +160,86 @@ describe("audit rightsize: unused permissions", function () {
     for (const e of fixtureEvents("pod-bound-in-scope", "secret-harvesting")) few.observe(e);
     expect(few.identitiesSeen()).to.deep.equal([ID]);
     expect(few.identitiesRefused).to.equal(5);
+  });
+});
+
+describe("audit rightsize: the usage survives a restart and merges across replicas", function () {
+  const all = [
+    "pod-bound-in-scope",
+    "pod-bound-watch",
+    "pod-bound-forbidden",
+    "selfsubjectrulesreview",
+  ];
+  const proposal = (u: UsageRecorder): unknown =>
+    rightsize(ID, u.usageOf(ID)!, index(role, binding).grantsOf(API), {
+      name: "shop/api",
+      scopes: [],
+    });
+
+  it("a recorder restored from its stored parts proposes exactly what the original did", function () {
+    const before = usage(...all);
+    expect(before.dirty).to.equal(true);
+    const parts = before.toParts(400);
+    expect(parts.length).to.be.greaterThan(0);
+    const after = new UsageRecorder();
+    for (const p of parts) {
+      const r = parseUsageDocument(p);
+      if ("error" in r) throw new Error(r.error);
+      after.merge(r.document);
+    }
+    expect(after.toDocument()).to.deep.equal(before.toDocument());
+    expect(proposal(after)).to.deep.equal(proposal(before));
+    // Merging what it holds already teaches it nothing: the store does not write again.
+    after.dirty = false;
+    after.merge(before.toDocument());
+    expect(after.dirty).to.equal(false);
+    expect(after.usageOf(ID)?.events).to.equal(before.usageOf(ID)?.events);
+  });
+
+  it("two replicas that each saw part of the traffic propose, once merged, what one seeing all would", function () {
+    const a = usage("pod-bound-in-scope", "selfsubjectrulesreview");
+    const b = usage("pod-bound-watch", "pod-bound-forbidden");
+    const one = usage(...all);
+    expect(proposal(a)).to.not.deep.equal(proposal(one));
+    a.merge(b.toDocument());
+    b.merge(a.toDocument());
+    const strip = (p: unknown): unknown => ({ ...(p as object), events: 0, since: "", until: "" });
+    expect(strip(proposal(a))).to.deep.equal(strip(proposal(one)));
+    expect(strip(proposal(b))).to.deep.equal(strip(proposal(one)));
+  });
+
+  it("a damaged stored document is an error naming the field, never a crash", function () {
+    const good = JSON.parse(usage(...all).toParts(1 << 20)[0] ?? "{}") as {
+      identities: Record<string, { first: unknown; exercised: unknown[] }>;
+    };
+    const bad = (mutate: (d: typeof good) => void): string => {
+      const d = JSON.parse(JSON.stringify(good)) as typeof good;
+      mutate(d);
+      const r = parseUsageDocument(JSON.stringify(d));
+      return "error" in r ? r.error : "parsed";
+    };
+    expect(parseUsageDocument("{"))
+      .to.have.property("error")
+      .that.matches(/not JSON/);
+    expect("error" in parseUsageDocument('{"apiVersion":"x","identities":{}}')).to.equal(true);
+    expect(bad((d) => (d.identities[ID]!.first = "yesterday"))).to.match(
+      /identities\["system:serviceaccount:shop:api"\]\.first is not a non-negative number/,
+    );
+    expect(bad((d) => (d.identities[ID]!.exercised = [{ namespace: "shop", rule: {} }]))).to.match(
+      /exercised\[0\]\.rule\.verbs is not one verb/,
+    );
+    expect(bad((d) => (d.identities["alice"] = d.identities[ID]!))).to.match(
+      /identities\["alice"\] is not a ServiceAccount identity/,
+    );
+    expect(
+      bad((d) => (d.identities[ID]!.exercised = Array.from({ length: 513 }, () => ({})))),
+    ).to.match(/at most 512 permissions/);
+  });
+
+  it("stays bounded when merging: past maxPermissions the identity is saturated", function () {
+    const small = new UsageRecorder({ maxPermissions: 1 });
+    small.merge(usage(...all).toDocument());
+    expect(small.usageOf(ID)?.saturated).to.equal(true);
+    expect(small.usageOf(ID)?.exercised.size).to.equal(1);
   });
 });

@@ -110,7 +110,7 @@ describe("Helm chart charts/nhi-operator", function () {
       exemptions: [
         {
           serviceAccounts: [`${ns}/nhi-operator`],
-          rules: ["secrets-read-cluster"],
+          rules: ["secrets-read-cluster", "nhi-critical-scope"],
           reason: (policy.spec as { exemptions: { reason: string }[] }).exemptions[0]?.reason,
         },
       ],
@@ -342,7 +342,7 @@ describe("Helm chart charts/nhi-operator", function () {
     }
   });
 
-  it("auditSink.learningWindow and baselineConfigMap reach the flags, and the Role names that ConfigMap's parts", () => {
+  it("auditSink.learningWindow and baselineConfigMap reach the flags, and the Role names that ConfigMap's parts (baseline and usage)", () => {
     const objects = renderChart(ns, [
       "--set",
       "auditSink.enabled=true",
@@ -362,9 +362,11 @@ describe("Helm chart charts/nhi-operator", function () {
     const named = rulesOf(findObject(objects, "Role")).find(
       (r) => r.resources?.includes("configmaps") && r.resourceNames !== undefined,
     );
-    expect(named?.resourceNames).to.deep.equal(
-      Array.from({ length: 16 }, (_, i) => `my-base-${i}`),
-    );
+    // The baseline's parts and the rightsize usage's parts, nothing else.
+    expect(named?.resourceNames).to.deep.equal([
+      ...Array.from({ length: 16 }, (_, i) => `my-base-${i}`),
+      ...Array.from({ length: 16 }, (_, i) => `my-base-usage-${i}`),
+    ]);
     expect(named?.verbs).to.deep.equal(["update", "delete"]);
   });
 

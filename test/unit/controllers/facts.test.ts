@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import {
   TlsCertificateReader,
 } from "../../../operator/controllers/inventory/facts.js";
 import { issueCa, issueServing } from "../../../edge/x509.js";
+import { assessCertificate } from "../../../core/inventory/tls.js";
 import { emptySnapshot, type ClusterSnapshot } from "../../../core/snapshot.js";
 import type { KubeRest } from "../../../operator/k8s/rest.js";
 import { scrub } from "../../../operator/k8s/events.js";
@@ -189,6 +191,35 @@ describe("TLS Secret facts at the edge", () => {
     const text = JSON.stringify(r);
     expect(text).not.to.include("PRIVATE");
     expect(text).not.to.include(leaf.keyPem.split("\n")[1]);
+  });
+
+  it("dates a chain by the certificate that expires first (an intermediate before its leaf), says which, and ignores a broken block after the leaf", () => {
+    const shortCa = issueCa("short-lived-ca", {
+      notBefore: new Date(now - DAY),
+      notAfter: new Date(now + 5 * DAY),
+    });
+    const longLeaf = issueServing(shortCa, ["api.shop.svc"], {
+      notBefore: new Date(now - DAY),
+      notAfter: new Date(now + 300 * DAY),
+    });
+    const r = tlsReadingOf(tlsSecret("api", "1", longLeaf.certPem + shortCa.certPem));
+    if ("problem" in r) throw new Error(r.problem);
+    expect(r.notAfter).to.equal(Date.parse(new X509Certificate(shortCa.certPem).validTo));
+    expect(r.expiresFirst).to.equal("short-lived-ca");
+    expect(r.subjectCN).to.equal("api.shop.svc");
+    const health = assessCertificate(r, now + 6 * DAY, "Secret shop/api");
+    expect(health.health).to.equal("Expired");
+    expect(health.message).to.include("its short-lived-ca certificate expires before the leaf");
+    // The leaf alone is dated by itself; a block after it that does not parse is left out.
+    const broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    const alone = tlsReadingOf(tlsSecret("api", "2", longLeaf.certPem + broken));
+    if ("problem" in alone) throw new Error(alone.problem);
+    expect(alone.expiresFirst).to.equal(undefined);
+    expect(Math.round((alone.notAfter - now) / DAY)).to.equal(300);
+    expect(certificateValidity(longLeaf.certPem + shortCa.certPem)).to.deep.equal({
+      notBefore: r.notBefore,
+      notAfter: r.notAfter,
+    });
   });
 
   it("says what is wrong with a tls.crt that cannot be read, without its content", () => {

@@ -38,18 +38,38 @@ describe("leader election on a Lease (fake clock)", () => {
     onStartedLeading: () => undefined,
     onStoppedLeading: () => undefined,
   });
+  type Extra = Partial<ConstructorParameters<typeof LeaderElector>[1]>;
+  /** A candidate `id` on `store`, reading the (fake) clock `now`. */
+  const elector = (store: Leases, id: string, now: () => number, extra: Extra = {}) =>
+    new LeaderElector(store, { ...opts(id, now), ...extra });
+  /** A store whose Lease `holder` last renewed at the epoch, then abandoned. */
+  const abandonedBy = async (holder: string): Promise<Leases> => {
+    const store = new Leases();
+    await store.create({
+      metadata: { name: "l", namespace: "ns" },
+      spec: {
+        holderIdentity: holder,
+        renewTime: new Date(0).toISOString(),
+        leaseDurationSeconds: 15,
+      },
+    });
+    return store;
+  };
+  const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /** Runs the election loop of `e` for a few ms, calls `whileRunning`, then stops it. */
+  const runBriefly = async (e: LeaderElector, whileRunning: () => void): Promise<void> => {
+    const run = e.run();
+    await tick(5);
+    whileRunning();
+    await e.stop();
+    await run;
+  };
 
   it("one of two candidates wins; the other takes over only leaseDuration after it last saw the record change", async () => {
     let t = 1_000_000;
     const store = new Leases();
-    const a = new LeaderElector(
-      store,
-      opts("a", () => t),
-    );
-    const b = new LeaderElector(
-      store,
-      opts("b", () => t),
-    );
+    const a = elector(store, "a", () => t);
+    const b = elector(store, "b", () => t);
     expect(await a.tryAcquireOrRenew()).to.equal(true);
     expect(await b.tryAcquireOrRenew()).to.equal(false);
     t += 10_000;
@@ -66,14 +86,8 @@ describe("leader election on a Lease (fake clock)", () => {
   it("a replica whose clock runs ahead never takes a Lease its holder may still lead under (client-go's observedTime)", async () => {
     let t = 1_000_000;
     const store = new Leases();
-    const a = new LeaderElector(
-      store,
-      opts("a", () => t),
-    );
-    const b = new LeaderElector(
-      store,
-      opts("b", () => t + 10_000),
-    );
+    const a = elector(store, "a", () => t);
+    const b = elector(store, "b", () => t + 10_000);
     expect(await a.tryAcquireOrRenew()).to.equal(true);
     expect(await b.tryAcquireOrRenew()).to.equal(false);
     // a stops renewing now; it goes on leading until its renewDeadline (10 s).
@@ -88,19 +102,8 @@ describe("leader election on a Lease (fake clock)", () => {
 
   it("a replica that just started waits a full leaseDuration before taking an abandoned Lease", async () => {
     let t = 1_000_000;
-    const store = new Leases();
-    await store.create({
-      metadata: { name: "l", namespace: "ns" },
-      spec: {
-        holderIdentity: "dead",
-        renewTime: new Date(0).toISOString(),
-        leaseDurationSeconds: 15,
-      },
-    });
-    const b = new LeaderElector(
-      store,
-      opts("b", () => t),
-    );
+    const store = await abandonedBy("dead");
+    const b = elector(store, "b", () => t);
     expect(await b.tryAcquireOrRenew(), "its holder's renewTime is not our clock").to.equal(false);
     t += 15_000;
     expect(await b.tryAcquireOrRenew()).to.equal(true);
@@ -108,23 +111,9 @@ describe("leader election on a Lease (fake clock)", () => {
 
   it("a stale read loses on write (409), never two leaders", async () => {
     let t = 1_000_000;
-    const store = new Leases();
-    await store.create({
-      metadata: { name: "l", namespace: "ns" },
-      spec: {
-        holderIdentity: "old",
-        renewTime: new Date(0).toISOString(),
-        leaseDurationSeconds: 15,
-      },
-    });
-    const a = new LeaderElector(
-      store,
-      opts("a", () => t),
-    );
-    const b = new LeaderElector(
-      store,
-      opts("b", () => t),
-    );
+    const store = await abandonedBy("old");
+    const a = elector(store, "a", () => t);
+    const b = elector(store, "b", () => t);
     await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
     t += 16_000;
     const [ra, rb] = await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
@@ -136,37 +125,26 @@ describe("leader election on a Lease (fake clock)", () => {
     const store = new Leases();
     let started = 0,
       stopped = 0;
-    const a = new LeaderElector(store, {
-      ...opts("a", () => t),
+    const a = elector(store, "a", () => t, {
       sleep: async () => {
         t += 2000;
-        await new Promise((r) => setTimeout(r, 1));
+        await tick(1);
       },
       onStartedLeading: () => started++,
       onStoppedLeading: () => stopped++,
     });
-    const run = a.run();
-    await new Promise((r) => setTimeout(r, 5));
-    expect(a.isLeader()).to.equal(true);
-    await a.stop();
-    await run;
+    await runBriefly(a, () => expect(a.isLeader()).to.equal(true));
     expect([started, stopped]).to.deep.equal([1, 1]);
-    const b = new LeaderElector(
-      store,
-      opts("b", () => t),
-    );
+    const b = elector(store, "b", () => t);
     expect(await b.tryAcquireOrRenew()).to.equal(true);
   });
 
   it("the holder records its address; a successor overwrites it, one without an address drops it; release removes it", async () => {
     let t = 1_000_000;
     const store = new Leases();
-    const a = new LeaderElector(store, { ...opts("a", () => t), address: "10.0.0.1:8080" });
-    const b = new LeaderElector(store, { ...opts("b", () => t), address: "10.0.0.2:8080" });
-    const c = new LeaderElector(
-      store,
-      opts("c", () => t),
-    );
+    const a = elector(store, "a", () => t, { address: "10.0.0.1:8080" });
+    const b = elector(store, "b", () => t, { address: "10.0.0.2:8080" });
+    const c = elector(store, "c", () => t);
     expect(await a.tryAcquireOrRenew()).to.equal(true);
     expect(store.lease?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION]).to.equal(
       "10.0.0.1:8080",
@@ -182,22 +160,14 @@ describe("leader election on a Lease (fake clock)", () => {
     t += 16_000;
     expect(await c.tryAcquireOrRenew()).to.equal(true);
     expect(store.lease?.metadata.annotations ?? {}).to.not.have.property(LEADER_ADDRESS_ANNOTATION);
-    const d = new LeaderElector(store, {
-      ...opts("d", () => t),
-      address: "10.0.0.4:8080",
-      sleep: async () => {
-        await new Promise((r) => setTimeout(r, 1));
-      },
-    });
+    const d = elector(store, "d", () => t, { address: "10.0.0.4:8080", sleep: () => tick(1) });
     expect(await d.tryAcquireOrRenew()).to.equal(false);
     t += 16_000;
-    const run = d.run();
-    await new Promise((r) => setTimeout(r, 5));
-    expect(store.lease?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION]).to.equal(
-      "10.0.0.4:8080",
+    await runBriefly(d, () =>
+      expect(store.lease?.metadata.annotations?.[LEADER_ADDRESS_ANNOTATION]).to.equal(
+        "10.0.0.4:8080",
+      ),
     );
-    await d.stop();
-    await run;
     expect(store.lease?.spec.holderIdentity).to.equal("");
     expect(store.lease?.metadata.annotations ?? {}).to.not.have.property(LEADER_ADDRESS_ANNOTATION);
   });

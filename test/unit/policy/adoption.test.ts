@@ -134,8 +134,54 @@ describe("adoptionPolicy", () => {
           "Accepted when adopting third-party manifests for ServiceAccount certs/certs-operator: get secrets cluster-wide (ClusterRoleBinding ctl-issuers, ClusterRoleBinding ctl-clusterissuers, ClusterRoleBinding ctl-certificates, ClusterRoleBinding ctl-orders, ClusterRoleBinding ctl-challenges); create pods/exec in namespace certs (RoleBinding certs/debug). Review before it expires.",
       },
     ]);
-    // A group subject stands for accounts no exemption can name: it stays a finding to fix.
+    // A subject string that names no ServiceAccount or member group stays a finding to fix.
     expect(uncovered.map((f) => f.identity)).to.deep.equal(["system:serviceaccounts:certs"]);
+  });
+
+  it("accepts the group of one namespace's ServiceAccounts as ns/* (an exemption covers a group only when it covers every member); groups of every namespace or with people stay findings to fix", () => {
+    const group = finding({
+      rule: "nodes-proxy",
+      identity: "group:system:serviceaccounts:certs",
+      permissions: ["get nodes/proxy cluster-wide"],
+      object: crb("all-sas"),
+    });
+    const { policy, uncovered } = adoptionPolicy([group], { now: NOW });
+    expect(uncovered).to.deep.equal([]);
+    expect(policy?.spec.exemptions).to.deep.equal([
+      {
+        serviceAccounts: ["certs/*"],
+        rules: ["nodes-proxy"],
+        expiresAt: "2027-02-27T12:00:00Z",
+        reason:
+          "Accepted when adopting third-party manifests for every ServiceAccount in namespace certs (group system:serviceaccounts:certs): get nodes/proxy cluster-wide (ClusterRoleBinding all-sas). Review before it expires.",
+      },
+    ]);
+    const effective = resolvePolicy(policy ? [policy] : [], CLI_DEFAULTS, NOW);
+    expect(
+      exemptionFor(effective, { ...group, identity: group.identity ?? "", message: "", fix: "" }),
+    ).to.not.equal(undefined);
+    const parsed = validator.parseNHIPolicy(JSON.parse(JSON.stringify(policy)), {
+      now: NOW,
+      knownRuleIds: new Set(ADMISSION_RULE_IDS),
+    });
+    expect(parsed.errors).to.deep.equal([]);
+    const wide = adoptionPolicy(
+      [
+        finding({ identity: "group:system:serviceaccounts", object: crb("every-sa") }),
+        finding({
+          rule: "binding-dangerous-group",
+          identity: "group:system:authenticated",
+          permissions: ["ClusterRole view"],
+          object: crb("everyone"),
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(wide.policy).to.equal(undefined);
+    expect(wide.uncovered.map((f) => f.identity)).to.deep.equal([
+      "group:system:serviceaccounts",
+      "group:system:authenticated",
+    ]);
   });
 
   it("is a valid NHIPolicy for the project's validator (CRD schema, CEL mirrors, known rule ids)", () => {

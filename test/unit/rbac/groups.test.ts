@@ -2,7 +2,16 @@ import { expect } from "chai";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
 import { enclosingGroups, groupContains, memberGroup } from "../../../core/rbac/groups.js";
 import type { Grant, RbacObject, ServiceAccountRef } from "../../../core/rbac/types.js";
-import { clusterRole, clusterRoleBinding, group, role, roleBinding, rule, sa } from "./fixtures.js";
+import {
+  clusterRole,
+  clusterRoleBinding,
+  group,
+  role,
+  roleBinding,
+  rule,
+  sa,
+  user,
+} from "./fixtures.js";
 
 const getSecrets = rule([""], ["secrets"], ["get"]);
 const listPods = rule([""], ["pods"], ["list"]);
@@ -99,6 +108,19 @@ describe("EffectivePermissionIndex: member groups as holders", () => {
       "system:serviceaccounts:shop",
       "system:unauthenticated",
     ]);
+  });
+
+  it("a binding to user system:anonymous is held by system:unauthenticated (its requests are exactly that group's), and reaches no ServiceAccount", () => {
+    const index = build([
+      clusterRole("reader", [getSecrets]),
+      clusterRoleBinding("anon-user", "reader", [user("system:anonymous")]),
+      clusterRoleBinding("someone", "reader", [user("jane")]),
+    ]);
+    expect(index.memberGroups()).to.deep.equal(["system:unauthenticated"]);
+    expect(index.grantsOfGroup("system:unauthenticated").map(brief)).to.deep.equal([
+      "ClusterRoleBinding//anon-user @* via group:system:unauthenticated",
+    ]);
+    expect(index.grantsOf({ namespace: "shop", name: "api" })).to.deep.equal([]);
   });
 
   it("every member ServiceAccount, known or not, holds at least what its groups hold (and anonymous grants reach none)", () => {

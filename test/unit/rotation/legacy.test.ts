@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import {
+  ANNOTATIONS,
   DEFAULT_LEGACY_MAX_AGE_MS,
   LEGACY_ANNOTATIONS,
   LEGACY_FILL_PATIENCE_MS,
@@ -11,6 +12,7 @@ import {
   formatTime,
   legacyDueAt,
   legacyRecordAnnotations,
+  legacyRotationWanted,
   planLegacyRotation,
   readLegacyRecord,
   retargetSecret,
@@ -121,6 +123,11 @@ describe("legacy rotation: names and records", () => {
   });
 });
 
+const requested = (s: LegacySecretView): LegacySecretView => ({
+  ...s,
+  annotations: { ...s.annotations, [ANNOTATIONS.rotateRequestedAt]: formatTime(T0 - MIN) },
+});
+
 describe("legacy rotation: when (fake clock)", () => {
   const cases: {
     name: string;
@@ -174,6 +181,32 @@ describe("legacy rotation: when (fake clock)", () => {
       expect: { kind: "Idle" },
     },
     {
+      name: "an issued token younger than 90 days whose replacement was requested (onAnomaly: Rotate): at once",
+      secret: requested(issued("t-nhi-r1", "t", T0 - 10 * DAY)),
+      now: T0,
+      expect: { kind: "Begin", reason: "Requested" },
+    },
+    {
+      name: "a token the operator did not issue, requested: at once, the reason says requested",
+      secret: requested(token("t")),
+      now: T0,
+      expect: { kind: "Begin", reason: "Requested" },
+    },
+    {
+      name: "a requested token marked invalid: replaced (it authenticated, so it was replayed)",
+      secret: requested(token("t", { labels: { [LEGACY_INVALID_SINCE]: "2026-01-01" } })),
+      now: T0,
+      expect: { kind: "Begin", reason: "Requested" },
+    },
+    {
+      name: "a requested token of another account: not ours",
+      secret: requested(
+        token("t", { annotations: { [SERVICE_ACCOUNT_NAME_ANNOTATION]: "other" } }),
+      ),
+      now: T0,
+      expect: { kind: "Idle" },
+    },
+    {
       name: "a token of another account: not ours",
       secret: token("t", { annotations: { [SERVICE_ACCOUNT_NAME_ANNOTATION]: "other" } }),
       now: T0,
@@ -193,6 +226,21 @@ describe("legacy rotation: when (fake clock)", () => {
       ).to.deep.include(c.expect);
     });
   }
+
+  it("a requested rotation is wanted until its Secret is gone; one under way is wanted too", () => {
+    expect(legacyRotationWanted(token("t").annotations)).to.equal(false);
+    expect(legacyRotationWanted(requested(token("t")).annotations)).to.equal(true);
+    expect(
+      legacyRotationWanted(
+        inState(token("t"), { state: "Overlap", successor: "t-nhi-r1", revokeAt: T0 }).annotations,
+      ),
+    ).to.equal(true);
+    expect(legacyRotationWanted(undefined)).to.equal(false);
+    // A requested token of a suspended identity starts nothing either (Suspend covers it).
+    expect(plan(input(requested(token("t")), T0, { suspended: true }))).to.deep.equal({
+      kind: "Suspended",
+    });
+  });
 
   it("the successor is named in the intent, and a suspended identity starts nothing", () => {
     expect(plan(input(token("t"), T0))).to.deep.include({
