@@ -139,9 +139,11 @@ function dueReason(
   const key = c.type === "ServiceAccountToken" ? TOKEN_KEY : generatedKey(c);
   if (rec.generation === 0 || !secret.keys.includes(key)) return "Missing";
   if (rec.config !== undefined && rec.config !== credentialConfig(c)) return "ConfigChanged";
-  // A rotation asked for (onAnomaly: Rotate) after the current value was issued.
+  // A rotation asked for (onAnomaly: Rotate) no earlier than the current value was issued. Both
+  // times have whole seconds, so a request in the second of the issue cannot be ordered: it counts
+  // (at most one extra rotation, as the next issue lands in a later second), never is ignored.
   const requested = parseTime(secret.annotations[ANNOTATIONS.rotateRequestedAt]);
-  if (requested !== undefined && (rec.issuedAt === undefined || requested > rec.issuedAt))
+  if (requested !== undefined && (rec.issuedAt === undefined || requested >= rec.issuedAt))
     return "Requested";
   const due = dueAt(c, rec);
   if (due === undefined) return "Missing";

@@ -210,6 +210,8 @@ describe("rotation: when a credential is due (fake clock)", () => {
     expect(step.kind).to.equal("Begin");
     if (step.kind === "Begin") expect(step.record.reason).to.equal("Requested");
     expect(plan(input(sat, requested(T0 - MIN), T0 + 2 * MIN)).kind).to.equal("Idle");
+    // In the very second of the issue (both annotations hold whole seconds): not ignored.
+    expect(plan(input(sat, requested(T0), T0 + 2 * MIN)).kind).to.equal("Begin");
     const g = idle({ issuedAt: T0, config: credentialConfig(gen) });
     const gs = secret(g, ["key"]);
     gs.annotations[ANNOTATIONS.rotateRequestedAt] = new Date(T0 + MIN).toISOString();
