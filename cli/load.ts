@@ -116,9 +116,30 @@ type OffsetFinder = (
 ) => number | undefined;
 
 /**
- * An object with a lineOf that finds its document again by offsets. Built out here, not in
- * parseStream's loop, so the closure cannot keep the document's syntax tree alive.
+ * An object with a lineOf that finds its document again by offsets. A class, not a closure per
+ * object: a closure and its context cost twice the fields, for every object of a large set; and
+ * built out here, not in parseStream's loop, so nothing can keep the document's syntax tree alive.
  */
+class LoadedDocumentObject implements LoadedObject {
+  constructor(
+    readonly obj: Record<string, unknown>,
+    readonly location: Location,
+    private readonly base: readonly (string | number)[],
+    private readonly start: number,
+    private readonly end: number,
+    private readonly find: OffsetFinder,
+    private readonly lineAt: (offset: number | undefined) => number,
+  ) {}
+
+  lineOf(path: string): number {
+    const offset = this.find(this.start, this.end, [...this.base, ...pathSegments(path)]);
+    return offset === undefined ? this.location.line : this.lineAt(offset);
+  }
+}
+
+/** The path of a document's own object (not an item of a List): shared, never written. */
+const DOCUMENT_ROOT: readonly (string | number)[] = Object.freeze([]);
+
 function loadedObject(
   obj: Record<string, unknown>,
   location: Location,
@@ -128,11 +149,15 @@ function loadedObject(
   find: OffsetFinder,
   lineAt: (offset: number | undefined) => number,
 ): LoadedObject {
-  const lineOf = (path: string): number => {
-    const offset = find(start, end, [...base, ...pathSegments(path)]);
-    return offset === undefined ? location.line : lineAt(offset);
-  };
-  return { obj, location, lineOf };
+  return new LoadedDocumentObject(
+    obj,
+    location,
+    base.length === 0 ? DOCUMENT_ROOT : base,
+    start,
+    end,
+    find,
+    lineAt,
+  );
 }
 
 /** A finder over `yaml`'s tree of the document at text[start, end), parsed again when asked. */
