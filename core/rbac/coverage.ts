@@ -106,8 +106,7 @@ export function ruleCovers(owner: PolicyRule, subRule: PolicyRule): boolean {
   const ownerGroups = owner.apiGroups ?? NONE;
   const verbMatches = ownerVerbs.includes(ALL) || hasAll(ownerVerbs, subRule.verbs ?? NONE);
   if (!verbMatches) return false;
-  const groupMatches =
-    ownerGroups.includes(ALL) || hasAll(ownerGroups, subRule.apiGroups ?? NONE);
+  const groupMatches = ownerGroups.includes(ALL) || hasAll(ownerGroups, subRule.apiGroups ?? NONE);
   if (!groupMatches) return false;
   if (!resourceCoversAll(owner.resources ?? NONE, subRule.resources ?? NONE)) return false;
   const subUrls = subRule.nonResourceURLs ?? NONE;
