@@ -116,9 +116,30 @@ type OffsetFinder = (
 ) => number | undefined;
 
 /**
- * An object with a lineOf that finds its document again by offsets. Built out here, not in
- * parseStream's loop, so the closure cannot keep the document's syntax tree alive.
+ * An object with a lineOf that finds its document again by offsets. A class, not a closure per
+ * object: a closure and its context cost twice the fields, for every object of a large set; and
+ * built out here, not in parseStream's loop, so nothing can keep the document's syntax tree alive.
  */
+class LoadedDocumentObject implements LoadedObject {
+  constructor(
+    readonly obj: Record<string, unknown>,
+    readonly location: Location,
+    private readonly base: readonly (string | number)[],
+    private readonly start: number,
+    private readonly end: number,
+    private readonly find: OffsetFinder,
+    private readonly lineAt: (offset: number | undefined) => number,
+  ) {}
+
+  lineOf(path: string): number {
+    const offset = this.find(this.start, this.end, [...this.base, ...pathSegments(path)]);
+    return offset === undefined ? this.location.line : this.lineAt(offset);
+  }
+}
+
+/** The path of a document's own object (not an item of a List): shared, never written. */
+const DOCUMENT_ROOT: readonly (string | number)[] = Object.freeze([]);
+
 function loadedObject(
   obj: Record<string, unknown>,
   location: Location,
@@ -128,11 +149,15 @@ function loadedObject(
   find: OffsetFinder,
   lineAt: (offset: number | undefined) => number,
 ): LoadedObject {
-  const lineOf = (path: string): number => {
-    const offset = find(start, end, [...base, ...pathSegments(path)]);
-    return offset === undefined ? location.line : lineAt(offset);
-  };
-  return { obj, location, lineOf };
+  return new LoadedDocumentObject(
+    obj,
+    location,
+    base.length === 0 ? DOCUMENT_ROOT : base,
+    start,
+    end,
+    find,
+    lineAt,
+  );
 }
 
 /** A finder over `yaml`'s tree of the document at text[start, end), parsed again when asked. */
@@ -191,27 +216,42 @@ function fastOffsetFinder(text: string): OffsetFinder {
   };
 }
 
+/** Every how many lines lineIndex keeps a line start. */
+const LINES_PER_MARK = 64;
+
 /**
- * The 1-based line of an offset in `text`, from the start of every line in a typed array (4 bytes
- * a line: a 100,000-object stream has over a million lines).
+ * The 1-based line of an offset in `text`, from the start of every 64th line in a typed array (a
+ * 100,000-object stream has over a million lines: a start for each was 5 MB kept for the run) and
+ * the newlines counted from there.
  */
 function lineIndex(text: string): (offset: number | undefined) => number {
-  let n = 1;
+  let n = 0;
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
-  const starts = new Uint32Array(n);
-  n = 1;
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts[n++] = i + 1;
+  // marks[k]: the offset where line k * LINES_PER_MARK + 1 starts.
+  const marks = new Uint32Array(Math.floor(n / LINES_PER_MARK) + 1);
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
+    line++;
+    if ((line - 1) % LINES_PER_MARK === 0) marks[(line - 1) / LINES_PER_MARK] = i + 1;
+  }
   return (offset) => {
     if (offset === undefined) return 1;
-    // The last line start at or before offset.
+    // The last mark at or before offset.
     let lo = 0;
-    let hi = starts.length - 1;
+    let hi = marks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] ?? 0) <= offset) lo = mid;
+      if ((marks[mid] ?? 0) <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return lo + 1;
+    let at = lo * LINES_PER_MARK + 1;
+    for (
+      let i = text.indexOf("\n", marks[lo] ?? 0);
+      i >= 0 && i < offset;
+      i = text.indexOf("\n", i + 1)
+    )
+      at++;
+    return at;
   };
 }
 

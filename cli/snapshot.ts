@@ -37,8 +37,26 @@ export interface ManifestSet {
   locate(ref: Pick<ObjectRef, "kind" | "namespace" | "name">): ManifestObject | undefined;
 }
 
+/** kind/namespace/name; joined, not a template: one flat string, not a tree of parts, per key kept. */
 export const refKey = (ref: Pick<ObjectRef, "kind" | "namespace" | "name">): string =>
-  `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+  [ref.kind, ref.namespace ?? "", ref.name].join("/");
+
+/** A loaded object with its coordinates; lineOf asks the loaded object. */
+class ManifestEntry implements ManifestObject {
+  readonly obj: Record<string, unknown>;
+  readonly location: Location;
+  constructor(
+    private readonly loaded: LoadedObject,
+    readonly ref: ObjectRef,
+  ) {
+    this.obj = loaded.obj;
+    this.location = loaded.location;
+  }
+
+  lineOf(path: string): number {
+    return this.loaded.lineOf(path);
+  }
+}
 
 const RBAC_KINDS = new Set(["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]);
 const RBAC_GROUP = "rbac.authorization.k8s.io/v1";
@@ -73,10 +91,14 @@ export function buildManifestSet(
     } else {
       delete meta.namespace;
     }
-    const ref: ObjectRef = { apiVersion: o.obj.apiVersion as string, kind, name: meta.name };
-    if (typeof meta.namespace === "string") ref.namespace = meta.namespace;
-    // A literal of fixed shape, not a spread: a third of the memory, for every object of a large set.
-    const m: ManifestObject = { obj: o.obj, location: o.location, lineOf: o.lineOf, ref };
+    const apiVersion = o.obj.apiVersion as string;
+    // Literals of fixed shape (namespace not added later): no property store of its own per ref.
+    const ref: ObjectRef =
+      typeof meta.namespace === "string"
+        ? { apiVersion, kind, name: meta.name, namespace: meta.namespace }
+        : { apiVersion, kind, name: meta.name };
+    // A class of fixed shape, not a spread or a closure: for every object of a large set.
+    const m: ManifestObject = new ManifestEntry(o, ref);
     const key = refKey(ref);
     const first = byKey.get(key);
     if (first) {

@@ -296,10 +296,19 @@ class Reader {
     return value;
   }
 
+  /**
+   * A sequence as kept: a copy of exactly its length. An array grown by push keeps room for 17
+   * items; the objects of a large manifest set hold a hundred thousand short lists.
+   */
+  private finished(items: unknown[], starts: number[] | undefined): unknown[] {
+    const kept = items.slice();
+    if (starts) this.offsets?.items.set(kept, starts);
+    return kept;
+  }
+
   private sequence(indent: number, firstAt: number): unknown[] {
     const items: unknown[] = [];
     const starts = this.offsets ? ([] as number[]) : undefined;
-    if (starts) this.offsets?.items.set(items, starts);
     let at = firstAt;
     for (;;) {
       // at: the '-' of an item, at column `indent`.
@@ -321,10 +330,11 @@ class Reader {
         else items.push(this.inline(i, e));
       }
       const ind = this.nextContentLine();
-      if (ind < indent) return items;
+      if (ind < indent) return this.finished(items, starts);
       if (ind > indent) unsupported("more indented line after an item");
       at = this.p + indent;
-      if (!(this.text.charCodeAt(at) === DASH && this.isBlank(at + 1))) return items;
+      if (!(this.text.charCodeAt(at) === DASH && this.isBlank(at + 1)))
+        return this.finished(items, starts);
     }
   }
 
@@ -377,9 +387,9 @@ class Reader {
     const keys = this.offsets && open === "{" ? new Map<string, number>() : undefined;
     const starts = this.offsets && open === "[" ? ([] as number[]) : undefined;
     if (keys) this.offsets?.keys.set(map, keys);
-    if (starts) this.offsets?.items.set(seq, starts);
+    const value = (): unknown => (open === "{" ? map : this.finished(seq, starts));
     skip();
-    if (this.text.charAt(i) === close) return { value: open === "{" ? map : seq, end: i + 1 };
+    if (this.text.charAt(i) === close) return { value: value(), end: i + 1 };
     for (;;) {
       skip();
       const start = i;
@@ -402,7 +412,7 @@ class Reader {
       skip();
       const c = this.text.charAt(i);
       if (i >= e) unsupported("multi-line flow collection");
-      if (c === close) return { value: open === "{" ? map : seq, end: i + 1 };
+      if (c === close) return { value: value(), end: i + 1 };
       if (c !== ",") unsupported("flow separator");
       i++;
       skip();

@@ -73,7 +73,8 @@ export interface JudgedRbacWrite {
 const RBAC_V1 = "rbac.authorization.k8s.io/v1";
 const isBinding = (kind: string): boolean =>
   kind === "RoleBinding" || kind === "ClusterRoleBinding";
-const keyOf = (ref: Ref): string => `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+/** kind/namespace/name; joined, not a template: one flat string, not a tree of parts, per key kept. */
+const keyOf = (ref: Ref): string => [ref.kind, ref.namespace ?? "", ref.name].join("/");
 
 interface Write {
   at: Ref;
@@ -161,6 +162,8 @@ export function judgeRbacWrites(input: RbacWritesInput): JudgedRbacWrite[] {
   const out: JudgedRbacWrite[] = [];
   for (const w of writes.values()) {
     const changes = [...w.changes.values()];
+    // Kept with the judgement: each list at its length, not with the room push left (17 items).
+    for (const change of changes) change.gained = change.gained.slice();
     const decision = decideRbacWrite({
       ...common,
       object: w.at,

@@ -16,6 +16,8 @@
 import type { PolicyRule } from "./types.js";
 
 const ALL = "*";
+/** The value of an absent list field (shared, never written). */
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * BreakdownRule: the equivalent list of atomic rules, each with one verb, one apiGroup, one
@@ -99,20 +101,28 @@ function nonResourceURLsCoversAll(set: readonly string[], covers: readonly strin
  * (see breakdown); on a non-atomic sub-rule it answers "does this one owner rule cover all of it".
  */
 export function ruleCovers(owner: PolicyRule, subRule: PolicyRule): boolean {
-  const ownerVerbs = owner.verbs ?? [];
-  const ownerGroups = owner.apiGroups ?? [];
-  const verbMatches = ownerVerbs.includes(ALL) || hasAll(ownerVerbs, subRule.verbs ?? []);
+  // NONE, not a fresh [] per absent field: judging calls this millions of times on a large set.
+  const ownerVerbs = owner.verbs ?? NONE;
+  const ownerGroups = owner.apiGroups ?? NONE;
+  const verbMatches = ownerVerbs.includes(ALL) || hasAll(ownerVerbs, subRule.verbs ?? NONE);
   if (!verbMatches) return false;
-  const groupMatches = ownerGroups.includes(ALL) || hasAll(ownerGroups, subRule.apiGroups ?? []);
+  const groupMatches = ownerGroups.includes(ALL) || hasAll(ownerGroups, subRule.apiGroups ?? NONE);
   if (!groupMatches) return false;
-  if (!resourceCoversAll(owner.resources ?? [], subRule.resources ?? [])) return false;
-  if (!nonResourceURLsCoversAll(owner.nonResourceURLs ?? [], subRule.nonResourceURLs ?? []))
+  if (!resourceCoversAll(owner.resources ?? NONE, subRule.resources ?? NONE)) return false;
+  const subUrls = subRule.nonResourceURLs ?? NONE;
+  if (subUrls.length > 0 && !nonResourceURLsCoversAll(owner.nonResourceURLs ?? NONE, subUrls))
     return false;
-  const ownerNames = owner.resourceNames ?? [];
-  const subNames = subRule.resourceNames ?? [];
+  const ownerNames = owner.resourceNames ?? NONE;
+  const subNames = subRule.resourceNames ?? NONE;
   return subNames.length === 0
     ? ownerNames.length === 0
     : ownerNames.length === 0 || hasAll(ownerNames, subNames);
+}
+
+/** Does some rule of `owners` cover the atomic `sub`? A loop, not owners.some(closure): see NONE. */
+function anyCovers(owners: readonly PolicyRule[], sub: PolicyRule): boolean {
+  for (const o of owners) if (ruleCovers(o, sub)) return true;
+  return false;
 }
 
 /**
@@ -126,7 +136,7 @@ export function uncoveredRules(
   const uncovered: PolicyRule[] = [];
   for (const rule of requested) {
     for (const sub of breakdown(rule)) {
-      if (!owner.some((o) => ruleCovers(o, sub))) uncovered.push(sub);
+      if (!anyCovers(owner, sub)) uncovered.push(sub);
     }
   }
   return uncovered;
@@ -140,12 +150,14 @@ export function covers(
   owner: PolicyRule | readonly PolicyRule[],
   rule: PolicyRule | readonly PolicyRule[],
 ): boolean {
-  const owners: readonly PolicyRule[] = isRuleList(owner) ? owner : [owner];
-  const requested: readonly PolicyRule[] = isRuleList(rule) ? rule : [rule];
-  for (const r of requested) {
-    for (const sub of breakdown(r)) {
-      if (!owners.some((o) => ruleCovers(o, sub))) return false;
-    }
+  if (!isRuleList(rule)) return coversRule(owner, rule);
+  for (const r of rule) if (!coversRule(owner, r)) return false;
+  return true;
+}
+
+function coversRule(owner: PolicyRule | readonly PolicyRule[], rule: PolicyRule): boolean {
+  for (const sub of breakdown(rule)) {
+    if (isRuleList(owner) ? !anyCovers(owner, sub) : !ruleCovers(owner, sub)) return false;
   }
   return true;
 }
