@@ -15,7 +15,7 @@
 // earliest first-seen), so replicas that each saw part of the stream can share one store.
 import { isRecord } from "../json.js";
 import type { AuditEvent } from "./event.js";
-import { documentParts } from "./parts.js";
+import { documentParts, parseDocumentEnvelope } from "./parts.js";
 import { clientOf } from "./request.js";
 
 export const BASELINE_API_VERSION = "nhi.io/audit-baseline/v1";
@@ -355,20 +355,10 @@ export function parseBaselineDocument(
   text: string,
   maxHabits = DEFAULT_BASELINE_OPTIONS.maxHabits,
 ): { document: BaselineDocument } | { error: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    return { error: `not JSON (${e instanceof Error ? e.message : String(e)})` };
-  }
-  if (!isRecord(value)) return { error: "not a JSON object" };
-  if (value.apiVersion !== BASELINE_API_VERSION)
-    return {
-      error: `apiVersion is ${JSON.stringify(value.apiVersion)}, expected "${BASELINE_API_VERSION}"`,
-    };
-  if (!isRecord(value.identities)) return { error: "identities is not an object" };
+  const envelope = parseDocumentEnvelope(text, BASELINE_API_VERSION);
+  if ("error" in envelope) return envelope;
   const identities: Record<string, StoredIdentity> = {};
-  for (const [id, raw] of Object.entries(value.identities)) {
+  for (const [id, raw] of Object.entries(envelope.identities)) {
     const at = `identities[${JSON.stringify(id.slice(0, 100))}]`;
     if (!isRecord(raw)) return { error: `${at} is not an object` };
     for (const t of ["first", "last"] as const)

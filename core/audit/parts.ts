@@ -1,5 +1,6 @@
 // A stored document split into parts that each fit a ConfigMap (1 MiB): `{head…"identities":{…}}`
 // with whole identities per part. Shared by the learned baseline and the usage behind rightsize.
+import { isRecord } from "../json.js";
 
 /**
  * `entries` (identity → its stored form) as documents of at most `maxBytes` of JSON each, all with
@@ -27,4 +28,28 @@ export function documentParts(
   }
   if (body.length > 0 || parts.length === 0) flush();
   return parts;
+}
+
+/**
+ * The envelope `documentParts` writes, read back: JSON, an object, `apiVersion` equal to
+ * `apiVersion`, `identities` an object (each identity's value is the caller's to check). The error
+ * names what was wrong.
+ */
+export function parseDocumentEnvelope(
+  text: string,
+  apiVersion: string,
+): { identities: Record<string, unknown> } | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { error: `not JSON (${e instanceof Error ? e.message : String(e)})` };
+  }
+  if (!isRecord(value)) return { error: "not a JSON object" };
+  if (value.apiVersion !== apiVersion)
+    return {
+      error: `apiVersion is ${JSON.stringify(value.apiVersion)}, expected "${apiVersion}"`,
+    };
+  if (!isRecord(value.identities)) return { error: "identities is not an object" };
+  return { identities: value.identities };
 }

@@ -18,7 +18,7 @@ import { indexSnapshot, type ClusterSnapshot } from "../snapshot.js";
 import { declarationIndex } from "./declarations.js";
 import type { AuditEvent } from "./event.js";
 import { BASELINE_RULES, permissionOf } from "./request.js";
-import { documentParts } from "./parts.js";
+import { documentParts, parseDocumentEnvelope } from "./parts.js";
 import { isRecord } from "../json.js";
 import type { RequestPermission } from "./request.js";
 
@@ -207,20 +207,10 @@ export function parseUsageDocument(
   text: string,
   maxPermissions = DEFAULT_USAGE_OPTIONS.maxPermissions,
 ): { document: UsageDocument } | { error: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    return { error: `not JSON (${e instanceof Error ? e.message : String(e)})` };
-  }
-  if (!isRecord(value)) return { error: "not a JSON object" };
-  if (value.apiVersion !== USAGE_API_VERSION)
-    return {
-      error: `apiVersion is ${JSON.stringify(value.apiVersion)}, expected "${USAGE_API_VERSION}"`,
-    };
-  if (!isRecord(value.identities)) return { error: "identities is not an object" };
+  const envelope = parseDocumentEnvelope(text, USAGE_API_VERSION);
+  if ("error" in envelope) return envelope;
   const identities: Record<string, StoredUsage> = {};
-  for (const [id, raw] of Object.entries(value.identities)) {
+  for (const [id, raw] of Object.entries(envelope.identities)) {
     const at = `identities[${JSON.stringify(id.slice(0, 100))}]`;
     if (!parseServiceAccountIdentity(id))
       return { error: `${at} is not a ServiceAccount identity` };

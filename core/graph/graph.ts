@@ -571,6 +571,18 @@ export class IdentityGraph {
           through,
         });
     };
+    // A shared node's members: a step inside the walk's compact form, no edge of its own.
+    const shared = (to: string): void => {
+      hops.push({
+        from: id,
+        to,
+        kind: "member-of",
+        permission: "",
+        technique: "",
+        through: [],
+        shared: true,
+      });
+    };
     if (id.startsWith("sa:")) {
       const node = this.node(id) as GraphNode;
       const ns = node.namespace as string;
@@ -610,16 +622,7 @@ export class IdentityGraph {
         ns === "*"
           ? [...this.accounts.keys()].sort().map(accountsNodeId)
           : [...(this.accounts.get(ns) ?? [])].sort().map((name) => saNodeId(ns, name));
-      for (const to of targets)
-        hops.push({
-          from: id,
-          to,
-          kind: "member-of",
-          permission: "",
-          technique: "",
-          through: [],
-          shared: true,
-        });
+      for (const to of targets) shared(to);
     } else if (id.startsWith("objects:")) {
       // A shared node of the walk: a namespace's Secrets, workloads of one kind, or pods carrying a
       // token ("*": every namespace's), in the order the capability's own edges list them.
@@ -627,17 +630,6 @@ export class IdentityGraph {
       const colon = rest.indexOf(":");
       const what = rest.slice(0, colon);
       const ns = rest.slice(colon + 1);
-      const shared = (to: string): void => {
-        hops.push({
-          from: id,
-          to,
-          kind: "member-of",
-          permission: "",
-          technique: "",
-          through: [],
-          shared: true,
-        });
-      };
       if (ns === "*") {
         const present = what === "secrets" ? this.secretsByNs : this.workloadsByNs;
         for (const n of this.namespaces("*")) if (present.has(n)) shared(objectsNodeId(what, n));
