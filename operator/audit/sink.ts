@@ -16,6 +16,7 @@ import {
   type AuditFinding,
 } from "../../core/audit/index.js";
 import type { Log } from "../../edge/log.js";
+import { closeServer } from "../../edge/close-server.js";
 
 export interface AuditSinkOptions {
   host: string;
@@ -172,11 +173,9 @@ export async function startAuditSink(opts: AuditSinkOptions): Promise<RunningAud
     server,
     url,
     stats: () => ({ ...counts, queued: queue.length - head }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (updates) clearInterval(updates);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      if (updates) clearInterval(updates);
+      await closeServer(server, 2_000); // a batch in flight is taken; the API server retries the rest
+    },
   };
 }

@@ -12,6 +12,7 @@ import { createSecureContext, type SecureContextOptions } from "node:tls";
 import type { AddressInfo } from "node:net";
 import type { HandlerResult } from "../handler.js";
 import type { Log } from "../../edge/log.js";
+import { closeServer } from "../../edge/close-server.js";
 import type { WebhookMetrics } from "../metrics.js";
 import type { KeyPair } from "./tls.js";
 
@@ -230,6 +231,8 @@ function listen(server: HttpServer | HttpsServer, port: number, host: string): P
 
 /** How often Node looks for requests past their timeout: the most a timeout can be overrun. */
 export const CONNECTIONS_CHECK_MS = 1000;
+/** How long close() lets requests in flight finish before it drops their connections. */
+export const CLOSE_GRACE_MS = 5_000;
 
 export async function startWebhookServer(
   opts: WebhookServerOptions,
@@ -277,11 +280,6 @@ export async function startWebhookServer(
     throw err;
   }
   const shown = (h: string): string => (h === "0.0.0.0" ? "127.0.0.1" : h);
-  const close = (s: HttpServer | HttpsServer): Promise<void> =>
-    new Promise((resolve) => {
-      s.close(() => resolve());
-      s.closeIdleConnections();
-    });
   return {
     https,
     http,
@@ -289,7 +287,8 @@ export async function startWebhookServer(
     metricsUrl: `http://${shown(metricsHost)}:${metricsPort}`,
     setClientCa,
     close: async () => {
-      await Promise.all([close(https), close(http)]);
+      // Within the API server's webhook timeout: a review in flight is answered, not cut.
+      await Promise.all([closeServer(https, CLOSE_GRACE_MS), closeServer(http, CLOSE_GRACE_MS)]);
     },
   };
 }
