@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // nhictl: the webhook's decisions on manifests, for GitOps pull requests. This file is the only one
 // that touches argv, stdin, stdout and the exit code; everything it prints comes from the core.
+import "./heap.js"; // first: a batch process's heap settings, before the other modules load
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadBuiltCrdDocuments } from "../crds/load.js";
 import { builtValidator } from "../crds/standalone.js";

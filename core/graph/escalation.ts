@@ -297,29 +297,32 @@ export function transitiveEscalationFindings(
       fix: `remove the first hop's permission (${p.hops[0]?.permission ?? ""}), or take the power of the identity it reaches away; \`nhictl graph --cluster --from ${who}\` draws every path`,
     };
   });
+  /** The warning that a part of the write's paths was not judged (the walk's bounds). */
+  const partialJudgement = (message: string, fix: string): Finding => ({
+    outcome: "warn",
+    rule: TRANSITIVE_ESCALATION,
+    severity: "medium",
+    object: input.object,
+    message: `${describeObject(input.object)} ${message}`,
+    fix,
+  });
   if (reachingJudged !== undefined)
-    findings.unshift({
-      outcome: "warn",
-      rule: TRANSITIVE_ESCALATION,
-      severity: "medium",
-      object: input.object,
-      message:
+    findings.unshift(
+      partialJudgement(
         reachingJudged > 0
-          ? `${describeObject(input.object)} adds capabilities to identities others already reach; the paths it opens for those others were judged for the nearest ${reachingJudged} only.`
-          : `${describeObject(input.object)} adds capabilities to identities others already reach; the paths it opens for those others were not judged: more reach them than one admission answer may walk.`,
-      fix: "judge them with `nhictl graph --cluster --to cluster-admin`",
-    });
+          ? `adds capabilities to identities others already reach; the paths it opens for those others were judged for the nearest ${reachingJudged} only.`
+          : "adds capabilities to identities others already reach; the paths it opens for those others were not judged: more reach them than one admission answer may walk.",
+        "judge them with `nhictl graph --cluster --to cluster-admin`",
+      ),
+    );
   if (unwalked > 0)
-    findings.unshift({
-      outcome: "warn",
-      rule: TRANSITIVE_ESCALATION,
-      severity: "medium",
-      object: input.object,
-      message:
+    findings.unshift(
+      partialJudgement(
         walked > 0
-          ? `${describeObject(input.object)} adds capabilities to ${walked + unwalked} identities; the attack paths it opens were judged for the first ${walked} only.`
-          : `${describeObject(input.object)} adds capabilities to ${unwalked} ${unwalked === 1 ? "identity" : "identities"}; the attack paths it opens were not judged: their closure is larger than one admission answer may walk.`,
-      fix: "bind fewer identities per object, or judge the rest with `nhictl graph --cluster`",
-    });
+          ? `adds capabilities to ${walked + unwalked} identities; the attack paths it opens were judged for the first ${walked} only.`
+          : `adds capabilities to ${unwalked} ${unwalked === 1 ? "identity" : "identities"}; the attack paths it opens were not judged: their closure is larger than one admission answer may walk.`,
+        "bind fewer identities per object, or judge the rest with `nhictl graph --cluster`",
+      ),
+    );
   return findings;
 }
