@@ -7,9 +7,21 @@
 import { setFlagsFromString } from "node:v8";
 
 /** Young generation kept at its starting size; each full collection lets the old one grow 30%. */
-export const BATCH_HEAP_FLAGS = ["--semi-space-growth-factor=1", "--heap-growing-percent=30"];
+export const BATCH_HEAP_FLAGS: readonly string[] = [
+  "--semi-space-growth-factor=1",
+  "--heap-growing-percent=30",
+];
+
+/**
+ * The heap flags for a command line: none for `nhictl audit`, which streams events with a small
+ * and steady heap, where more frequent collections only cost throughput (1,000,000 events: 76,000
+ * → 62,000 events/s, peak RSS 231 → 183 MB, both within its targets either way).
+ */
+export function heapFlagsFor(argv: readonly string[]): readonly string[] {
+  return argv[0] === "audit" ? [] : BATCH_HEAP_FLAGS;
+}
 
 // Set when this module is evaluated, which nhictl's entry makes the first thing it does (its first
 // import), before its other modules load. Both flags are read by V8 at each collection, so setting
 // them after start takes effect (unlike --max-semi-space-size, fixed when the heap is set up).
-for (const flag of BATCH_HEAP_FLAGS) setFlagsFromString(flag);
+for (const flag of heapFlagsFor(process.argv.slice(2))) setFlagsFromString(flag);
