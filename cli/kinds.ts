@@ -3,7 +3,7 @@
 // of the objects handed to the core (so a malformed RoleBinding is an error naming its line, not a
 // crash inside the core).
 import { InputError, type LoadedObject } from "./load.js";
-import { isRecord } from "../core/json.js";
+import { isRecord, quoteHint, show, typeName } from "../core/json.js";
 
 /** Kinds per group/version the checks read or that commonly appear next to them. Other groups (CRDs) pass through unchecked. */
 const KNOWN: Record<string, readonly string[]> = {
@@ -71,6 +71,15 @@ function fail(o: LoadedObject, path: string, message: string): never {
   throw new InputError(o.location.file, path === "" ? o.location.line : o.lineOf(path), message);
 }
 
+/** Fails unless `v` is a string: the message names the field, what it holds instead, and the fix. */
+function requireString(o: LoadedObject, path: string, v: unknown, what: string): void {
+  if (typeof v === "string") return;
+  if (v === undefined || v === null) fail(o, path, `${path} is required: ${what}`);
+  const type = typeName(v);
+  const article = /^[aeiou]/.test(type) ? "an" : "a";
+  fail(o, path, `${path} must be ${what}, but it is ${article} ${type}, ${show(v)}${quoteHint(v)}`);
+}
+
 function checkRules(o: LoadedObject, field: string, rules: unknown): void {
   if (rules === undefined || rules === null) return;
   if (!Array.isArray(rules)) fail(o, field, `${field} must be a list of PolicyRules`);
@@ -112,21 +121,19 @@ export function checkShape(o: LoadedObject): void {
   }
   const meta = obj.metadata;
   if (!isRecord(meta)) fail(o, "", `${kind} has no metadata`);
-  if (typeof meta.name !== "string" || meta.name === "") {
+  if (meta.name === undefined || meta.name === null || meta.name === "") {
     if (typeof meta.generateName === "string") return; // created by name generation: nothing to join on, nothing to judge
     fail(o, "metadata", `${kind} has no metadata.name`);
   }
-  if (meta.namespace !== undefined && typeof meta.namespace !== "string")
-    fail(o, "metadata.namespace", "metadata.namespace must be a string");
+  requireString(o, "metadata.name", meta.name, "the object's name");
+  if (meta.namespace !== undefined && meta.namespace !== null)
+    requireString(o, "metadata.namespace", meta.namespace, "a namespace name");
   for (const k of ["labels", "annotations"]) {
     const m = meta[k];
-    if (
-      m !== undefined &&
-      m !== null &&
-      !(isRecord(m) && Object.values(m).every((v) => typeof v === "string"))
-    ) {
-      fail(o, `metadata.${k}`, `metadata.${k} must map strings to strings`);
-    }
+    if (m === undefined || m === null) continue;
+    if (!isRecord(m)) fail(o, `metadata.${k}`, `metadata.${k} must map strings to strings`);
+    for (const [key, v] of Object.entries(m))
+      requireString(o, `metadata.${k}.${key}`, v, "a string value");
   }
   switch (kind) {
     case "Role":
@@ -172,17 +179,16 @@ export function checkShape(o: LoadedObject): void {
       if (subjects !== undefined && subjects !== null) {
         if (!Array.isArray(subjects)) fail(o, "subjects", "subjects must be a list");
         subjects.forEach((s: unknown, i) => {
-          if (
-            !isRecord(s) ||
-            typeof s.name !== "string" ||
-            !["ServiceAccount", "User", "Group"].includes(String(s.kind))
-          ) {
+          if (!isRecord(s) || !["ServiceAccount", "User", "Group"].includes(String(s.kind))) {
             fail(
               o,
               `subjects[${i}]`,
               `subjects[${i}] must be { kind: ServiceAccount | User | Group, name, namespace? }`,
             );
           }
+          requireString(o, `subjects[${i}].name`, s.name, `the ${String(s.kind)}'s name`);
+          if (s.namespace !== undefined && s.namespace !== null)
+            requireString(o, `subjects[${i}].namespace`, s.namespace, "a namespace name");
         });
       }
       return;

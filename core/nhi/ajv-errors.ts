@@ -1,34 +1,16 @@
 // ajv's errors in the API server's words: one FieldError each, with the field path, what is wrong
 // and what would be valid ("did you mean", the allowed values, the schema's description).
 import type { ErrorObject } from "ajv";
+import { quoteHint, show, typeName } from "../json.js";
 import { child, renderPointer } from "./field-paths.js";
 import { PATTERN_MEANINGS } from "./patterns.js";
 import type { KubeSchema } from "./schema.js";
 import type { FieldError } from "./validation.js";
 
-/** A value as an error message quotes it: JSON, cut at 80 characters. */
-export function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    return `a ${typeName(v)}`; // nested too deep to print (hostile input), or a cycle
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 function firstSentence(description: string | undefined): string {
   if (description === undefined) return "";
   const s = description.split(/(?<=\.)\s+(?=[A-Z])/)[0] ?? description;
   return s.endsWith(".") ? s.slice(0, -1) : s;
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "list";
-  if (typeof v === "object") return "object";
-  if (Number.isInteger(v)) return "integer";
-  return typeof v;
 }
 
 const A_TYPE: Readonly<Record<string, string>> = {
@@ -141,11 +123,10 @@ export function translate(schema: KubeSchema, e: ErrorObject): FieldError | unde
       const quote =
         want !== "string"
           ? ""
-          : typeof e.data === "boolean"
-            ? ` (quote it, e.g. "${parent.enum?.map(String).find((v) => /^(off|on|yes|no|true|false)$/i.test(v)) ?? String(e.data)}": YAML reads unquoted yes, no, on, off, true and false as booleans)`
-            : typeof e.data === "number"
-              ? ` (quote it: "${String(e.data)}")`
-              : "";
+          : quoteHint(
+              e.data,
+              parent.enum?.map(String).find((v) => /^(off|on|yes|no|true|false)$/i.test(v)),
+            );
       return {
         path,
         message: `Invalid value: ${show(e.data)}: must be ${A_TYPE[want] ?? want}, not ${got === "list" ? "a list" : `${/^[aeiou]/.test(got) ? "an" : "a"} ${got}`}`,

@@ -8,13 +8,13 @@
 // The steps live in their own modules: ajv-schema.ts (1), value-walk.ts (2, 3), checks.ts (4),
 // ajv-errors.ts (ajv's errors in the API server's words) and validation.ts (the types).
 import type { ValidateFunction } from "ajv";
-import { show, translate } from "./ajv-errors.js";
+import { translate } from "./ajv-errors.js";
 import { newAjv, toAjvSchema } from "./ajv-schema.js";
 import { CEL_MIRRORS } from "./cel.js";
 import { NHI_CHECKS, POLICY_CHECKS } from "./checks.js";
 import type { NamedCheck } from "./checks.js";
 import { child } from "./field-paths.js";
-import { isRecord } from "../json.js";
+import { isRecord, show } from "../json.js";
 import { findCrdSchema } from "./schema.js";
 import type { KubeSchema } from "./schema.js";
 import { NHI_API_VERSION } from "./types.js";

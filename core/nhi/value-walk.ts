@@ -1,11 +1,10 @@
 // What the schema says but ajv does not check, walked over schema and value together:
 // x-kubernetes-list-type set/map uniqueness, the CRD's CEL rules through their JavaScript mirrors
 // (cel.ts), and durations too long for the API server.
-import { show } from "./ajv-errors.js";
 import { CEL_MIRRORS } from "./cel.js";
 import { isDuration } from "./duration.js";
 import { child, index } from "./field-paths.js";
-import { isRecord } from "../json.js";
+import { isRecord, show } from "../json.js";
 import { DURATION_PATTERN } from "./patterns.js";
 import type { KubeSchema } from "./schema.js";
 import type { FieldError, FieldErrorReason } from "./validation.js";

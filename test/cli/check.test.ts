@@ -410,6 +410,42 @@ describe("nhictl check (process)", function () {
         expect(r.stdout).to.equal("");
       });
     }
+    // YAML 1.1, as kubectl reads manifests: unquoted y/yes/on are booleans, digits numbers.
+    const scalarCases: Array<{ name: string; input: string; stderr: RegExp }> = [
+      {
+        name: "a ServiceAccount named y (a boolean to YAML)",
+        input: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: y\n  namespace: shop\n",
+        stderr:
+          /<stdin>:4: metadata\.name must be the object's name, but it is a boolean, true \(quote it as written: YAML reads unquoted y, yes, on/,
+      },
+      {
+        name: "a namespace written as a number",
+        input: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  namespace: 2024\n",
+        stderr:
+          /<stdin>:5: metadata\.namespace must be a namespace name, but it is an integer, 2024 \(quote it: "2024"\)/,
+      },
+      {
+        name: "a label value of yes",
+        input:
+          "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  labels:\n    app: web\n    managed: yes\n",
+        stderr:
+          /<stdin>:7: metadata\.labels\.managed must be a string value, but it is a boolean, true/,
+      },
+      {
+        name: "a binding subject named on",
+        input:
+          "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: { name: b, namespace: shop }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view }\nsubjects:\n  - kind: ServiceAccount\n    name: on\n",
+        stderr:
+          /<stdin>:7: subjects\[0\]\.name must be the ServiceAccount's name, but it is a boolean, true/,
+      },
+    ];
+    for (const c of scalarCases) {
+      it(c.name, () => {
+        const r = nhictl(["check", "-f", "-"], { input: c.input });
+        expect(r.code, r.stdout).to.equal(2);
+        expect(r.stderr).to.match(c.stderr);
+      });
+    }
     it("broken YAML on stdin names <stdin> and the line", () => {
       const r = nhictl(["check", "-f", "-"], {
         input: "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: [oops\n",

@@ -34,7 +34,7 @@ describe("nhictl reads policies as the cluster does", function () {
     ]);
     expect(r.code, r.stdout).to.equal(2);
     expect(r.stderr).to.match(/off\.yaml:6: invalid NHIPolicy: spec\.requireClaim/);
-    expect(r.stderr).to.match(/quote it, e\.g\. "Off"/);
+    expect(r.stderr).to.match(/quote it as written, e\.g\. "Off"/);
     const quoted = nhictl([
       "check",
       `${MANIFESTS}/clean`,
