@@ -32,6 +32,7 @@ import {
   identityDirectory,
   indexSnapshot,
   overlaySnapshot,
+  secretLookups,
   snapshotWithout,
   type ClusterSnapshot,
   type IdentityDirectory,
@@ -102,14 +103,13 @@ export function prepare(set: ManifestSet, options: CheckOptions): Judged {
       s,
     ]),
   );
-  const secretTypes = new Map(
-    merged.secrets.map((s) => [`${s.metadata.namespace ?? "default"}/${s.metadata.name}`, s.type]),
-  );
+  const secrets = secretLookups(merged.secrets);
   const lookups: ClusterLookups = {
     index,
     directory,
     serviceAccount: (ns, name) => sas.get(`${ns}/${name}`),
-    secretType: (ns, name) => secretTypes.get(`${ns}/${name}`),
+    secretType: secrets.secretType,
+    tokenSecretAccount: secrets.tokenSecretAccount,
     namespaceLabels: (ns) => nsLabels.get(ns),
   };
   return { merged, index, policy, directory, lookups };
@@ -352,6 +352,7 @@ function checkWorkloadsAndSecrets(
       namespace: ns,
       directory: judged.directory,
       namespaceLabels: lookups.namespaceLabels,
+      tokenSecretAccount: lookups.tokenSecretAccount,
       policy,
     });
     out.add(decision, () => ({ ...(m ? { location: m.location } : {}), related: [] }));

@@ -34,6 +34,29 @@ export interface SecretMetadata {
   type?: string;
 }
 
+/** The ServiceAccount a kubernetes.io/service-account-token Secret belongs to; undefined for any other Secret. */
+export function tokenSecretAccount(secret: SecretMetadata | undefined): string | undefined {
+  if (secret?.type !== SERVICE_ACCOUNT_TOKEN_TYPE) return undefined;
+  return secret.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION];
+}
+
+/** Lookups of a snapshot's Secrets by namespace/name: their type, and a token Secret's account. */
+export function secretLookups(secrets: readonly SecretMetadata[]): {
+  secretType(namespace: string, name: string): string | undefined;
+  tokenSecretAccount(namespace: string, name: string): string | undefined;
+} {
+  const byKey = new Map(
+    secrets.map((s) => [`${s.metadata.namespace ?? "default"}/${s.metadata.name}`, s]),
+  );
+  return {
+    secretType: (ns, name) => {
+      const s = byKey.get(`${ns}/${name}`);
+      return s === undefined ? undefined : (s.type ?? "Opaque");
+    },
+    tokenSecretAccount: (ns, name) => tokenSecretAccount(byKey.get(`${ns}/${name}`)),
+  };
+}
+
 /** A Pod or a workload controller (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob). */
 export interface WorkloadObject {
   apiVersion?: string;

@@ -9,7 +9,8 @@ import { runChain, type Check, type Finding } from "./chain.js";
 import { describeObject } from "./describe.js";
 import { modesFor, serviceAccountIdentity, type EffectivePolicy } from "./settings.js";
 import type { Decision, ObjectRef } from "./types.js";
-import { SERVICE_ACCOUNT_NAME_ANNOTATION, SERVICE_ACCOUNT_TOKEN_TYPE } from "../snapshot.js";
+import { tokenSecretAccount } from "../snapshot.js";
+import { LEGACY_ANNOTATIONS } from "../rotation/legacy.js";
 import { borrowedIdentityFindings, type ClusterLookups, type Requester } from "./workload.js";
 
 /** The API server's default for TokenRequest spec.expirationSeconds. */
@@ -156,6 +157,7 @@ export interface SecretWriteInput {
   namespace: string;
   directory: ClusterLookups["directory"];
   namespaceLabels: ClusterLookups["namespaceLabels"];
+  tokenSecretAccount: ClusterLookups["tokenSecretAccount"];
   /** ADMISSION_DEFAULTS in the cluster (unclaimed: warn), CLI_DEFAULTS in CI (unclaimed: violation). */
   policy: EffectivePolicy;
 }
@@ -168,6 +170,8 @@ interface PreparedSecret {
   nhi: NonHumanIdentity | undefined;
   /** An UPDATE of a token Secret that already existed for the same account (the token controller filling it, a label edit). */
   preexisting: boolean;
+  /** The existing token Secret of the same account this one succeeds (legacy rotation), if it does. */
+  replaces: string | undefined;
 }
 
 const LEGACY_WHY =
@@ -175,17 +179,17 @@ const LEGACY_WHY =
 
 const legacyTokenForbidden: Check<PreparedSecret> = {
   name: "legacy-token-forbidden",
-  run: ({ object, identity, nhi, preexisting }) => {
+  run: ({ object, identity, nhi, preexisting, replaces }) => {
     const mode = nhi?.spec.legacyTokens ?? "Forbid";
     if (!nhi || mode !== "Forbid") return [];
     return [
       {
-        outcome: preexisting ? "warn" : enforced(nhi),
+        outcome: preexisting || replaces !== undefined ? "warn" : enforced(nhi),
         rule: "legacy-token-forbidden",
         severity: "high",
         object,
         identity,
-        message: `${describeObject(object)} is a long-lived token for ${identity}, but ${nhiName(nhi)} forbids them (spec.legacyTokens: Forbid): ${LEGACY_WHY}.`,
+        message: `${describeObject(object)} is a long-lived token for ${identity}${replaces !== undefined ? ` that replaces its token Secret ${object.namespace ?? ""}/${replaces} (legacy rotation: the old token is revoked once its consumers use this one)` : ""}, but ${nhiName(nhi)} forbids them (spec.legacyTokens: Forbid): ${LEGACY_WHY}.`,
         fix: `use short-lived tokens (a projected volume, or a ServiceAccountToken credential with a ttl in ${nhiName(nhi)}); set legacyTokens: Rotate there only if a client cannot do without one`,
       },
     ];
@@ -194,7 +198,7 @@ const legacyTokenForbidden: Check<PreparedSecret> = {
 
 const legacyTokenUnclaimed: Check<PreparedSecret> = {
   name: "legacy-token-unclaimed",
-  run: ({ input, object, sa, identity, nhi, preexisting }) => {
+  run: ({ input, object, sa, identity, nhi, preexisting, replaces }) => {
     if (nhi) return [];
     const mode = modesFor(
       input.policy,
@@ -202,7 +206,7 @@ const legacyTokenUnclaimed: Check<PreparedSecret> = {
     ).unclaimedHighPermissions;
     return [
       {
-        outcome: mode === "Enforce" && !preexisting ? "deny" : "warn",
+        outcome: mode === "Enforce" && !preexisting && replaces === undefined ? "deny" : "warn",
         rule: "legacy-token-unclaimed",
         severity: "high",
         object,
@@ -219,14 +223,23 @@ export const SECRET_WRITE_CHECKS: readonly Check<PreparedSecret>[] = [
   legacyTokenUnclaimed,
 ];
 
-function tokenAccount(secret: SecretMetadata | undefined): string | undefined {
-  if (secret?.type !== SERVICE_ACCOUNT_TOKEN_TYPE) return undefined;
-  return secret.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION];
+/**
+ * The existing token Secret a new one succeeds: the legacy rotation (core/rotation/legacy.ts) names
+ * it in nhi.io/legacy-successor-of, and it must be a token Secret of the same account. Such a Secret
+ * replaces a long-lived token and adds none; refusing it would stop the rotation of a stolen token
+ * (onAnomaly: Rotate) under the default legacyTokens: Forbid.
+ */
+function replacedTokenSecret(input: SecretWriteInput, account: string): string | undefined {
+  const predecessor = input.secret.metadata.annotations?.[LEGACY_ANNOTATIONS.successorOf];
+  if (predecessor === undefined || predecessor === input.secret.metadata.name) return undefined;
+  return input.tokenSecretAccount(input.namespace, predecessor) === account
+    ? predecessor
+    : undefined;
 }
 
 /** CREATE/UPDATE of a Secret: only kubernetes.io/service-account-token Secrets are judged. */
 export function decideSecretWrite(input: SecretWriteInput): Decision {
-  const account = tokenAccount(input.secret);
+  const account = tokenSecretAccount(input.secret);
   // Without the annotation the API server rejects the Secret itself.
   if (account === undefined || account === "")
     return { allowed: true, violations: [], warnings: [] };
@@ -237,7 +250,8 @@ export function decideSecretWrite(input: SecretWriteInput): Decision {
     object: { kind: "Secret", namespace: input.namespace, name: input.secret.metadata.name },
     identity: serviceAccountIdentity(sa.namespace, sa.name),
     nhi: input.directory.nhiFor(sa),
-    preexisting: tokenAccount(input.oldSecret) === account,
+    preexisting: tokenSecretAccount(input.oldSecret) === account,
+    replaces: replacedTokenSecret(input, account),
   };
   return runChain(SECRET_WRITE_CHECKS, prepared, input.policy);
 }

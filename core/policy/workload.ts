@@ -46,6 +46,8 @@ export interface ClusterLookups {
   serviceAccount(namespace: string, name: string): ServiceAccountObject | undefined;
   /** The `type` of a Secret (never its data); undefined when unknown. */
   secretType(namespace: string, name: string): string | undefined;
+  /** The ServiceAccount a kubernetes.io/service-account-token Secret belongs to; undefined for other or unknown Secrets. */
+  tokenSecretAccount(namespace: string, name: string): string | undefined;
   namespaceLabels(namespace: string): Record<string, string> | undefined;
 }
 

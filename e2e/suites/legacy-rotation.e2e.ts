@@ -525,4 +525,79 @@ spec:
     assert.equal(await authenticates(newToken), true, "the new token stopped authenticating");
     assert.ok(await getSecret(ns(), "exporter-token-nhi-r1"), "the successor is gone");
   });
+  it("a requested replacement of a replayed legacy token (onAnomaly: Rotate) finishes through the webhook under the default legacyTokens: Forbid: the successor is admitted as a replacement, the consumer switched, the old token revoked", async function () {
+    this.timeout(180_000);
+    const c = sharedCluster();
+    const old = await filledLegacyToken(ns(), "courier", "courier-token");
+    const oldToken = tokenOf(old);
+    assert.ok(oldToken);
+    await c.applyAs(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: courier, namespace: ${ns()} }
+spec:
+  replicas: 1
+  strategy: { type: Recreate }
+  selector: { matchLabels: { app: courier } }
+  template:
+    metadata: { labels: { app: courier } }
+    spec:
+      serviceAccountName: courier
+      containers: [{ name: courier, image: registry.example.com/courier:1, envFrom: [{ secretRef: { name: courier-token } }] }]
+`);
+    // No legacyTokens: Forbid, the default. The NHI is written before the webhook judges writes.
+    const v = await c.applyAs(nhiYaml(ns(), "courier", `${OWNER}\nserviceAccountName: courier`));
+    assert.ok(v.allowed, v.message);
+    op = await operator.start({ args: ["--register-webhook", "auto"] });
+    const anotherToken = `apiVersion: v1
+kind: Secret
+metadata:
+  name: courier-token-2
+  namespace: ${ns()}
+  annotations: { kubernetes.io/service-account.name: courier }
+type: kubernetes.io/service-account-token
+`;
+    await waitFor(
+      "the API server to call the registered webhook (a dry-run new legacy token for courier denied)",
+      async () => {
+        const d = await c.applyAs(anotherToken, undefined, { dryRun: true });
+        return !d.allowed && d.message.includes("legacy-token-forbidden");
+      },
+      { timeoutMs: 30_000 },
+    );
+    // What the response controller writes on a replayed legacy token (operator/controllers/response).
+    await c.kubectlOk([
+      "annotate",
+      "-n",
+      ns(),
+      "secret/courier-token",
+      `nhi.io/rotate-requested-at=${new Date().toISOString()}`,
+    ]);
+    await waitFor(
+      "the old legacy Secret to be deleted",
+      async () => (await getSecret(ns(), "courier-token")) === undefined,
+      { timeoutMs: 90_000, describe: () => op?.logs().slice(-2000) ?? "" },
+    );
+    const d = await c.kube.get<
+      KubeObject & {
+        spec: {
+          template: { spec: { containers: { envFrom?: { secretRef?: { name?: string } }[] }[] } };
+        };
+      }
+    >("apps/v1", "Deployment", "courier", ns());
+    assert.equal(
+      d?.spec.template.spec.containers[0]?.envFrom?.[0]?.secretRef?.name,
+      "courier-token-nhi-r1",
+    );
+    const newToken = tokenOf(await getSecret(ns(), "courier-token-nhi-r1"));
+    assert.ok(newToken, "the successor holds no token");
+    assert.equal(await authenticates(newToken), true, "the new token does not authenticate");
+    await waitFor(
+      "the old token to stop authenticating",
+      async () => !(await authenticates(oldToken)),
+      { timeoutMs: 20_000 },
+    );
+    // A person still cannot add a legacy token for the account: only a replacement passes.
+    const person = await c.applyAs(anotherToken);
+    assert.equal(person.allowed, false, "a new legacy token for courier was admitted");
+  });
 });

@@ -50,6 +50,7 @@ export const secretCheck: AdmissionCheck = {
       namespace,
       directory: ctx.view.directory,
       namespaceLabels: (ns) => ctx.view.namespaceLabels(ns),
+      tokenSecretAccount: (ns, name) => ctx.view.tokenSecretAccount(ns, name),
       policy: ctx.policy,
       ...(old ? { oldSecret: old } : {}),
     });

@@ -33,6 +33,7 @@ export const tokenRequestCheck: AdmissionCheck = {
       directory: lookups.directory,
       serviceAccount: lookups.serviceAccount,
       secretType: lookups.secretType,
+      tokenSecretAccount: lookups.tokenSecretAccount,
       namespaceLabels: lookups.namespaceLabels,
       target: { namespace: req.namespace, name: req.name },
       policy: ctx.policy,

@@ -37,6 +37,7 @@ export function lookupsOf(view: ClusterView): ClusterLookups {
     b = {
       serviceAccount: (ns, name) => view.serviceAccount(ns, name),
       secretType: (ns, name) => view.secretType(ns, name),
+      tokenSecretAccount: (ns, name) => view.tokenSecretAccount(ns, name),
       namespaceLabels: (ns) => view.namespaceLabels(ns),
     };
     bound.set(view, b);
@@ -47,6 +48,7 @@ export function lookupsOf(view: ClusterView): ClusterLookups {
     directory: view.directory,
     serviceAccount: b.serviceAccount,
     secretType: b.secretType,
+    tokenSecretAccount: b.tokenSecretAccount,
     namespaceLabels: b.namespaceLabels,
   };
 }
@@ -54,7 +56,7 @@ export function lookupsOf(view: ClusterView): ClusterLookups {
 /** The view's methods bound once per view, not once per review. */
 const bound = new WeakMap<
   ClusterView,
-  Pick<ClusterLookups, "serviceAccount" | "secretType" | "namespaceLabels">
+  Pick<ClusterLookups, "serviceAccount" | "secretType" | "tokenSecretAccount" | "namespaceLabels">
 >();
 
 export const requesterOf = (req: AdmissionRequest): { username: string; groups: string[] } =>

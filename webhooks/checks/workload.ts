@@ -61,6 +61,7 @@ export const workloadCheck: AdmissionCheck = {
       directory: lookups.directory,
       serviceAccount: lookups.serviceAccount,
       secretType: lookups.secretType,
+      tokenSecretAccount: lookups.tokenSecretAccount,
       namespaceLabels: lookups.namespaceLabels,
       object,
       namespace,

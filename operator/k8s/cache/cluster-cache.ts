@@ -11,7 +11,11 @@
 // Handlers update maps and notify listeners; they do no I/O.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { NHIPolicy, NonHumanIdentity } from "../../../core/nhi/types.js";
-import { SERVICE_ACCOUNT_TOKEN_TYPE, TLS_SECRET_TYPE as TLS_TYPE } from "../../../core/snapshot.js";
+import {
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  TLS_SECRET_TYPE as TLS_TYPE,
+} from "../../../core/snapshot.js";
 import { EffectivePermissionIndex } from "../../../core/rbac/effective.js";
 import { IdentityGraph } from "../../../core/graph/graph.js";
 import type {
@@ -69,6 +73,20 @@ const nameOnly = (o: Obj): Obj => ({
     resourceVersion: o.metadata.resourceVersion,
   },
 });
+/** A token Secret's name and the ServiceAccount it belongs to: never its data. */
+const tokenSecretMeta = (o: Obj): Obj => {
+  const account = o.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION];
+  return {
+    metadata: {
+      name: o.metadata.name,
+      namespace: o.metadata.namespace,
+      resourceVersion: o.metadata.resourceVersion,
+      ...(account !== undefined
+        ? { annotations: { [SERVICE_ACCOUNT_NAME_ANNOTATION]: account } }
+        : {}),
+    },
+  };
+};
 /** The object with its metadata trimmed (RBAC, NHIs, policies: spec and status are what we read). */
 const trimmed = (o: Obj): Obj => ({ ...o, metadata: trimMeta(o.metadata) });
 /** A ServiceAccount without its secret references (names the decisions do not read). */
@@ -100,7 +118,8 @@ export class ClusterCache implements ClusterView, InventorySource {
   readonly index = new EffectivePermissionIndex();
   private readonly namespaces = new Map<string, Record<string, string>>();
   private readonly serviceAccounts = new Map<string, ServiceAccountObject>();
-  private readonly tokenSecrets = new Set<string>();
+  /** Token Secrets by namespace/name: the ServiceAccount each belongs to (its annotation). */
+  private readonly tokenSecrets = new Map<string, string>();
   private readonly tlsSecrets = new Set<string>();
   private readonly nhis = new Map<string, NonHumanIdentity>();
   private readonly policies = new Map<string, NHIPolicy>();
@@ -203,9 +222,13 @@ export class ClusterCache implements ClusterView, InventorySource {
         apiVersion: "v1",
         fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}`,
         metadataOnly: true,
-        sanitize: nameOnly,
+        sanitize: tokenSecretMeta,
       },
-      (s) => this.tokenSecrets.add(keyOf(s)),
+      (s) =>
+        this.tokenSecrets.set(
+          keyOf(s),
+          s.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] ?? "",
+        ),
       (s) => this.tokenSecrets.delete(keyOf(s)),
     );
     for (const [kind, resource] of RBAC) {
@@ -464,6 +487,10 @@ export class ClusterCache implements ClusterView, InventorySource {
 
   secretType(namespace: string, name: string): string | undefined {
     return this.tokenSecrets.has(key(namespace, name)) ? SERVICE_ACCOUNT_TOKEN_TYPE : undefined;
+  }
+
+  tokenSecretAccount(namespace: string, name: string): string | undefined {
+    return this.tokenSecrets.get(key(namespace, name)) || undefined;
   }
 
   namespaceLabels(namespace: string): Record<string, string> | undefined {

@@ -1,6 +1,11 @@
 // A ClusterView over a fixed snapshot: unit tests, the benchmark and the CLI-like paths.
 import { IdentityGraph } from "../../../core/graph/graph.js";
-import { identityDirectory, indexSnapshot, type ClusterSnapshot } from "../../../core/snapshot.js";
+import {
+  identityDirectory,
+  indexSnapshot,
+  secretLookups,
+  type ClusterSnapshot,
+} from "../../../core/snapshot.js";
 import type { EffectivePolicy } from "../../../core/policy/settings.js";
 import { PolicyResolver, type ClusterView } from "./view.js";
 
@@ -15,12 +20,7 @@ export function snapshotView(snapshot: ClusterSnapshot, base?: EffectivePolicy):
       sa,
     ]),
   );
-  const secrets = new Map(
-    snapshot.secrets.map((s) => [
-      key(s.metadata.namespace ?? "default", s.metadata.name),
-      s.type ?? "Opaque",
-    ]),
-  );
+  const secrets = secretLookups(snapshot.secrets);
   const labels = new Map(
     snapshot.namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]),
   );
@@ -31,7 +31,8 @@ export function snapshotView(snapshot: ClusterSnapshot, base?: EffectivePolicy):
     index,
     directory,
     serviceAccount: (ns, name) => sas.get(key(ns, name)),
-    secretType: (ns, name) => secrets.get(key(ns, name)),
+    secretType: secrets.secretType,
+    tokenSecretAccount: secrets.tokenSecretAccount,
     namespaceLabels: (ns) => labels.get(ns),
     policyAt: (now) => resolver.at(now),
     synced: () => true,

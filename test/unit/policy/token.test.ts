@@ -174,6 +174,7 @@ function secretInput(
     namespace: "shop",
     directory: view.directory,
     namespaceLabels: view.namespaceLabels,
+    tokenSecretAccount: view.tokenSecretAccount,
     policy: opts.strict ? CLI_DEFAULTS : view.policyAt(NOW),
     ...(opts.old ? { oldSecret: opts.old } : {}),
   };
@@ -214,6 +215,31 @@ describe("decideSecretWrite", () => {
     );
     expect(d.allowed).to.equal(true);
     expect(d.warnings.map((w) => w.rule)).to.deep.equal(["legacy-token-forbidden"]);
+  });
+
+  it("only warns on the successor a legacy rotation creates for an existing token Secret of the same account (onAnomaly: Rotate under legacyTokens: Forbid)", () => {
+    const old = tokenSecret("orders-api", "orders-legacy");
+    const view = world({ secrets: [old] });
+    const successor = (account: string, of: string): SecretMetadata => {
+      const s = tokenSecret(account, "orders-legacy-r1");
+      s.metadata.annotations = {
+        ...s.metadata.annotations,
+        "nhi.io/legacy-successor-of": of,
+      };
+      return s;
+    };
+    const d = decideSecretWrite(secretInput(successor("orders-api", "orders-legacy"), { view }));
+    expect(d.allowed).to.equal(true);
+    expect(d.warnings.map((w) => w.rule)).to.deep.equal(["legacy-token-forbidden"]);
+    expect(d.warnings[0]?.message).to.contain("replaces its token Secret shop/orders-legacy");
+    // Naming a token Secret of another account, one that does not exist, or itself is no rotation.
+    const other = world({ secrets: [tokenSecret("reader", "orders-legacy")] });
+    for (const [input, v] of [
+      [successor("orders-api", "orders-legacy"), other],
+      [successor("orders-api", "missing"), view],
+      [successor("orders-api", "orders-legacy-r1"), view],
+    ] as const)
+      expect(decideSecretWrite(secretInput(input, { view: v })).allowed).to.equal(false);
   });
 
   it("judges an UPDATE that turns a Secret into a token for another account", () => {
