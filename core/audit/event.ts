@@ -49,7 +49,11 @@ export interface AuditEvent {
   username: string;
   groups: string[];
   credential: Credential;
-  /** First of sourceIPs (X-Forwarded-For first, then the connection's address). */
+  /**
+   * The last of sourceIPs: the connection's address. The API server lists X-Forwarded-For and
+   * X-Real-Ip first, and all but the last entry are whatever the client sent — a stolen pod token
+   * replayed from elsewhere with `X-Forwarded-For: <the pod's IP>` must not pass as its pod.
+   */
   sourceIP?: string;
   userAgent?: string;
   objectRef?: AuditObjectRef;
@@ -72,6 +76,8 @@ export type ParseResult = { event: AuditEvent } | { error: string };
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const first = (v: unknown): string | undefined =>
   Array.isArray(v) && typeof v[0] === "string" ? v[0] : undefined;
+const last = (v: unknown): string | undefined =>
+  Array.isArray(v) && typeof v[v.length - 1] === "string" ? (v[v.length - 1] as string) : undefined;
 
 function credentialOf(
   extra: Record<string, unknown>,
@@ -148,7 +154,7 @@ export function parseAuditEvent(value: unknown): ParseResult {
     credential: credentialOf(extra, annotations),
     time,
   };
-  const sourceIP = first(value.sourceIPs);
+  const sourceIP = last(value.sourceIPs);
   if (sourceIP !== undefined) event.sourceIP = sourceIP;
   const userAgent = str(value.userAgent);
   if (userAgent) event.userAgent = userAgent;

@@ -79,7 +79,7 @@ export const AUDIT_RULES: Readonly<Record<AuditRuleId, AuditRule>> = {
     severity: "high",
     owasp: [OWASP_NHI.NHI2, OWASP_NHI.NHI10],
     why: "the token names the pod it was issued to, but the request came from another address: the token left the pod",
-    tune: "nothing to tune: a pod's token belongs in its pod. Behind a proxy that rewrites X-Forwarded-For, the address is the proxy's",
+    tune: "nothing to tune: a pod's token belongs in its pod. The address is the connection's (the last of sourceIPs; X-Forwarded-For is the client's to claim): behind a proxy in front of the API server it is the proxy's",
   },
   "legacy-token": {
     id: "legacy-token",

@@ -75,6 +75,12 @@ export interface RequestOpts {
   timeoutMs?: number;
   /** Extra request headers (User-Agent, X-Forwarded-For): what a client sends, as the audit log records it. */
   headers?: Record<string, string>;
+  /**
+   * The client's own address. Another loopback address (127.0.0.2 …) stands in for a pod's: the API
+   * server records the connection's address last in an audit event's sourceIPs, the one entry a
+   * client cannot choose (no kubelet runs here, so no pod has a real address).
+   */
+  localAddress?: string;
 }
 
 interface ResourceInfo {
@@ -127,6 +133,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const options: RequestOptions = { method, headers: {} };
+    if (opts.localAddress !== undefined) options.localAddress = opts.localAddress;
     await this.config.applyToHTTPSOptions(options);
     const headers = (options.headers ?? {}) as Record<string, string | string[]>;
     options.headers = headers;

@@ -17,7 +17,8 @@ const OUT = join(REPO_ROOT, "test", "fixtures", "audit");
 const NS = "shop";
 /** What the pod's own client sends (client-go's default form: program/version (os/arch) kubernetes/commit). */
 const APP_AGENT = "shop-api/v1.4.2 (linux/amd64) kubernetes/0a1b2c3";
-const POD_IP = "10.244.1.7";
+/** The pod's address: another loopback address its requests really come from (RequestOpts.localAddress). */
+const POD_IP = "127.0.0.7";
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
 
 interface Line {
@@ -45,8 +46,9 @@ const FACTS = [
   "- A watch writes ResponseStarted and ResponseComplete with one auditID (the second at the watch's end).",
   "- A 403 has responseStatus.code 403 with reason Forbidden and the message, annotation",
   '  authorization.k8s.io/decision "forbid" and an empty authorization.k8s.io/reason.',
-  "- sourceIPs lists X-Forwarded-For / X-Real-Ip entries first and the connection's address last: the first",
-  "  entry is what the client claims (the fixtures use that to stand in for a pod's address: no kubelet runs).",
+  "- sourceIPs lists X-Forwarded-For / X-Real-Ip entries first and the connection's address last: all but the",
+  "  last are what the client claims. No kubelet runs: the pod's requests come from another loopback address",
+  "  (127.0.0.7, its status.podIP), so its address is the connection's, as for a real pod.",
   '- A client that sends no User-Agent has no userAgent field. kubectl sends "kubectl/<version> (<os>/<arch>) kubernetes/<commit>".',
   '- RBAC\'s allow reason names bindings as "<name>/<namespace>" (RoleBinding "api/shop").',
 ];
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
       contentType: "application/merge-patch+json",
       body: { status: { podIP: POD_IP, podIPs: [{ ip: POD_IP }], phase: "Running" } },
     });
-    const fromPod = { "User-Agent": APP_AGENT, "X-Forwarded-For": POD_IP };
+    const fromPod = { headers: { "User-Agent": APP_AGENT }, localAddress: POD_IP };
 
     let podToken: Token | undefined;
     await record(
@@ -237,11 +239,11 @@ async function main(): Promise<void> {
       async () => {
         await kube.must("GET", `/api/v1/namespaces/${NS}/configmaps/settings`, {
           ...asPod,
-          headers: fromPod,
+          ...fromPod,
         });
         await kube.must("GET", `/api/v1/namespaces/${NS}/configmaps`, {
           ...asPod,
-          headers: fromPod,
+          ...fromPod,
         });
       },
     );
@@ -252,7 +254,7 @@ async function main(): Promise<void> {
       async () => {
         await kube.request("GET", `/api/v1/namespaces/${NS}/configmaps`, {
           ...asPod,
-          headers: fromPod,
+          ...fromPod,
           query: { watch: "true", timeoutSeconds: 1 },
         });
       },
@@ -267,13 +269,24 @@ async function main(): Promise<void> {
       },
     );
     await record(
+      "pod-bound-forwarded-for",
+      "api's pod-bound token from another address (127.0.0.1) with its own client, claiming the pod's address in X-Forwarded-For: get configmaps",
+      [sa("api")],
+      async () => {
+        await kube.must("GET", `/api/v1/namespaces/${NS}/configmaps/settings`, {
+          ...asPod,
+          headers: { "User-Agent": APP_AGENT, "X-Forwarded-For": POD_IP },
+        });
+      },
+    );
+    await record(
       "pod-bound-forbidden",
       "api's pod-bound token lists Secrets: 403",
       [sa("api")],
       async () => {
         await kube.request("GET", `/api/v1/namespaces/${NS}/secrets`, {
           ...asPod,
-          headers: fromPod,
+          ...fromPod,
         });
       },
     );
@@ -305,7 +318,7 @@ async function main(): Promise<void> {
       async () => {
         await kube.must("POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", {
           ...asPod,
-          headers: fromPod,
+          ...fromPod,
           body: {
             apiVersion: "authorization.k8s.io/v1",
             kind: "SelfSubjectRulesReview",
@@ -367,7 +380,7 @@ async function main(): Promise<void> {
       async () => {
         await kube.must("GET", `/api/v1/namespaces/${NS}/configmaps`, {
           as: { token: legacy as Token },
-          headers: fromPod,
+          ...fromPod,
         });
       },
     );

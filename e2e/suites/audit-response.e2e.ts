@@ -29,10 +29,12 @@ import {
 } from "./reconcilers-helpers.js";
 
 const run = promisify(execFile);
-const POD_IP = "10.244.7.21";
-const APP = {
-  "User-Agent": "billing/v1.4.0 (linux/amd64) kubernetes/abc1234",
-  "X-Forwarded-For": POD_IP,
+/** The pod's address: another loopback address, from which its requests really come (see RequestOpts.localAddress). */
+const POD_IP = "127.0.0.21";
+/** A request from the pod: its client's user agent, from its address. */
+const FROM_POD = {
+  headers: { "User-Agent": "billing/v1.4.0 (linux/amd64) kubernetes/abc1234" },
+  localAddress: POD_IP,
 };
 const PARKED = "nhi.io/parked-subjects";
 
@@ -153,7 +155,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
     // Within scope, from its pod: works, no finding, not suspended.
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
 
     // The pod's token in kubectl, from another address.
@@ -474,7 +476,7 @@ describe("audit response: onAnomaly Suspend on the real API server", function ()
         {
           body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
           as: { token: successor },
-          headers: APP,
+          ...FROM_POD,
         },
       );
       assert.equal(review.status, 201, "the successor token does not authenticate");

@@ -14,10 +14,12 @@ import type { Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { declareIdentity, podBoundToken, startAuditOperator } from "./audit-helpers.js";
 
-const POD_IP = "10.244.3.9";
-const APP = {
-  "User-Agent": "orders/v2.0.1 (linux/amd64) kubernetes/abc1234",
-  "X-Forwarded-For": POD_IP,
+/** The pod's address: another loopback address, from which its requests really come (see RequestOpts.localAddress). */
+const POD_IP = "127.0.0.9";
+/** A request from the pod: its client's user agent, from its address. */
+const FROM_POD = {
+  headers: { "User-Agent": "orders/v2.0.1 (linux/amd64) kubernetes/abc1234" },
+  localAddress: POD_IP,
 };
 
 interface EventItem {
@@ -103,11 +105,11 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     // 1. Within scope, from its pod, with its client: no finding.
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
     // Nothing to wait for but time: the batch goes out within 1 s; give it 5.
     await new Promise((res) => setTimeout(res, 5_000));
@@ -116,7 +118,7 @@ describe("audit sink: the API server's audit webhook to the operator", function 
 
     // 2. Out of scope (allowed by the Role, not declared by the NHI).
     let t0 = Date.now();
-    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/secrets`, { as: { token }, headers: APP });
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/secrets`, { as: { token }, ...FROM_POD });
     await waitFor(
       "an out-of-scope finding",
       async () =>
@@ -168,13 +170,32 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     );
   });
 
+  it("a forged X-Forwarded-For naming the pod's address does not hide a replay: the connection's address decides", async function () {
+    const c = sharedCluster();
+    const token = await ordersWithToken();
+    await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
+      as: { token },
+      headers: { ...FROM_POD.headers, "X-Forwarded-For": POD_IP },
+    });
+    await waitFor(
+      "a token-off-pod finding",
+      async () =>
+        (await findings()).some((e) =>
+          (e.message ?? "").startsWith(
+            `token-off-pod (high): the token of pod ${ns()}/orders-0 (${POD_IP}) was used from 127.0.0.1`,
+          ),
+        ),
+      { timeoutMs: 20_000 },
+    );
+  });
+
   it("new-behaviour: the learned habits are stored in ConfigMaps, survive a restart, and a new client after learning is a finding", async function () {
     const c = sharedCluster();
     const token = await ordersWithToken();
     // Learning (1 s): its pod, its client.
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
     interface ConfigMap {
       metadata: { name: string };
@@ -231,7 +252,8 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     const t0 = Date.now();
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
       as: { token },
-      headers: { ...APP, "User-Agent": "python-requests/2.31.0" },
+      ...FROM_POD,
+      headers: { "User-Agent": "python-requests/2.31.0" },
     });
     const expected =
       "new-behaviour (medium): new client after its learning window: python-requests";
@@ -244,7 +266,7 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     // The usual activity (its pod, its client, within scope): nothing more.
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
     await new Promise((res) => setTimeout(res, 4_000));
     assert.deepEqual(await newBehaviour(), [expected], "the usual activity gave a finding");
@@ -263,11 +285,11 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     // The Role grants get and list on ConfigMaps and Secrets; orders only reads ConfigMaps.
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
     interface Nhi {
       status?: {
@@ -338,7 +360,7 @@ describe("audit sink: the API server's audit webhook to the operator", function 
     op = await startOp();
     await c.kube.must("GET", `/api/v1/namespaces/${ns()}/configmaps/settings`, {
       as: { token },
-      headers: APP,
+      ...FROM_POD,
     });
     const again = await waitFor(
       "status.rightsize proposed again after the restart",

@@ -18,7 +18,7 @@ function context(
 ): AuditContext {
   return {
     declaration: (ns, sa) => declarations[`${ns}/${sa}`],
-    podIPs: (ns, pod) => (ns === "shop" && pod === "api-0" ? ["10.244.1.7"] : undefined),
+    podIPs: (ns, pod) => (ns === "shop" && pod === "api-0" ? ["127.0.0.7"] : undefined),
   };
 }
 
@@ -232,6 +232,14 @@ describe("audit detection rules (fixtures from the real API server)", function (
     expect(f?.evidence.credentials).to.deep.equal(["pod-bound token (pod shop/api-0 on node-1)"]);
     expect(Date.parse(f?.lastSeen ?? "")).to.be.at.least(Date.parse(f?.firstSeen ?? ""));
     expect(JSON.stringify(fs)).not.to.match(/JTI=|eyJ/);
+  });
+
+  it("a pod's token replayed from elsewhere with X-Forwarded-For naming the pod's IP is still off its pod", function () {
+    // Recorded: sourceIPs ["127.0.0.7" (the header's claim), "127.0.0.1" (the connection)]; only
+    // the last entry is not the client's to choose.
+    const f = run(["pod-bound-forwarded-for"]).find((x) => x.rule === "token-off-pod");
+    expect(f?.message).to.contain("(127.0.0.7) was used from 127.0.0.1");
+    expect(run(["pod-bound-in-scope"]).map((x) => x.rule)).to.deep.equal([]);
   });
 
   it("a watch's two lines (one auditID) count once", function () {

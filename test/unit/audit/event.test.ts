@@ -14,7 +14,7 @@ describe("audit events: parsing the real format", function () {
   it("reads credentials as the API server writes them: pod-bound, unbound, legacy", function () {
     const [pod] = fixtureEvents("pod-bound-in-scope");
     expect(pod?.credential).to.deep.include({ kind: "pod-bound", pod: "api-0", node: "node-1" });
-    expect(pod?.sourceIP).to.equal("10.244.1.7");
+    expect(pod?.sourceIP).to.equal("127.0.0.7");
     expect(fixtureEvents("unbound-token-use")[0]?.credential.kind).to.equal("unbound");
     expect(fixtureEvents("legacy-token-use")[0]?.credential).to.deep.equal({
       kind: "legacy",
