@@ -5,7 +5,7 @@
 // one no longer does.
 import assert from "node:assert/strict";
 import { sharedCluster, skipUnlessLocalApiServer, useNamespace } from "../harness/mocha.js";
-import type { KubeObject } from "../harness/kube.js";
+import type { KubeObject, Token } from "../harness/kube.js";
 import { waitFor } from "../harness/wait.js";
 import { WEBHOOK_CONFIGURATION_NAME } from "../../webhooks/config.js";
 import {
@@ -85,6 +85,51 @@ describe("legacy token rotation (legacyTokens: Rotate) on a real control plane",
     );
   };
 
+  /**
+   * A consumer from before the webhook: legacy token Secret `<app>-token` of ServiceAccount `app`,
+   * filled by the token controller, read through envFrom by Deployment `app` (1 replica, Recreate).
+   * Returns the Secret's token.
+   */
+  const legacyConsumer = async (app: string): Promise<Token> => {
+    const token = tokenOf(await filledLegacyToken(ns(), app, `${app}-token`));
+    assert.ok(token, `the legacy token Secret ${app}-token holds no token`);
+    await sharedCluster().applyAs(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${app}, namespace: ${ns()} }
+spec:
+  replicas: 1
+  strategy: { type: Recreate }
+  selector: { matchLabels: { app: ${app} } }
+  template:
+    metadata: { labels: { app: ${app} } }
+    spec:
+      serviceAccountName: ${app}
+      containers: [{ name: ${app}, image: registry.example.com/${app}:1, envFrom: [{ secretRef: { name: ${app}-token } }] }]
+`);
+    return token;
+  };
+  /** Waits until the registered webhook judges writes: a dry run of `yaml` is denied, naming `says`. */
+  const webhookDenies = (yaml: string, says: string, what: string): Promise<boolean> =>
+    waitFor(
+      `the API server to call the registered webhook (${what})`,
+      async () => {
+        const v = await sharedCluster().applyAs(yaml, undefined, { dryRun: true });
+        return !v.allowed && v.message.includes(says);
+      },
+      { timeoutMs: 30_000 },
+    );
+  /** The Secret Deployment `app`'s first container reads through envFrom. */
+  const envFromSecret = async (app: string): Promise<string | undefined> => {
+    const d = await sharedCluster().kube.get<
+      KubeObject & {
+        spec: {
+          template: { spec: { containers: { envFrom?: { secretRef?: { name?: string } }[] }[] } };
+        };
+      }
+    >("apps/v1", "Deployment", app, ns());
+    return d?.spec.template.spec.containers[0]?.envFrom?.[0]?.secretRef?.name;
+  };
+
   after(async function () {
     // The first test's operator removes its webhook registration on SIGTERM; make sure nothing is left.
     await sharedCluster().kube.delete(
@@ -149,14 +194,7 @@ spec:
       serviceAccountName: reporter
       containers: [{ name: c, image: registry.example.com/reporter:1, envFrom: [{ secretRef: { name: reporter-token } }] }]
 `;
-    await waitFor(
-      "the API server to call the registered webhook (a dry-run new consumer denied)",
-      async () => {
-        const v = await c.applyAs(newcomer("newcomer"), undefined, { dryRun: true });
-        return !v.allowed && v.message.includes("nhi-operator");
-      },
-      { timeoutMs: 30_000 },
-    );
+    await webhookDenies(newcomer("newcomer"), "nhi-operator", "a dry-run new consumer denied");
     // A person writing a new consumer of the token Secret is still denied.
     const denied = await c.applyAs(newcomer("newcomer"));
     assert.equal(
@@ -363,14 +401,7 @@ spec:
     spec:
       ${podSpec(6)}
 `;
-    await waitFor(
-      "the API server to call the registered webhook (a dry-run new consumer denied)",
-      async () => {
-        const v = await c.applyAs(newcomer, undefined, { dryRun: true });
-        return !v.allowed && v.message.includes("nhi-operator");
-      },
-      { timeoutMs: 30_000 },
-    );
+    await webhookDenies(newcomer, "nhi-operator", "a dry-run new consumer denied");
 
     type Made = PodObject & { metadata: { deletionTimestamp?: string } };
     const podsOf = async (app: string): Promise<Made[]> =>
@@ -462,22 +493,7 @@ spec:
   it("finishes the replacement after the operator is killed right after switching the consumers", async function () {
     this.timeout(150_000);
     const c = sharedCluster();
-    const old = await filledLegacyToken(ns(), "exporter", "exporter-token");
-    const oldToken = tokenOf(old);
-    assert.ok(oldToken);
-    await c.applyAs(`apiVersion: apps/v1
-kind: Deployment
-metadata: { name: exporter, namespace: ${ns()} }
-spec:
-  replicas: 1
-  strategy: { type: Recreate }
-  selector: { matchLabels: { app: exporter } }
-  template:
-    metadata: { labels: { app: exporter } }
-    spec:
-      serviceAccountName: exporter
-      containers: [{ name: exporter, image: registry.example.com/exporter:1, envFrom: [{ secretRef: { name: exporter-token } }] }]
-`);
+    const oldToken = await legacyConsumer("exporter");
     await c.applyAs(
       nhiYaml(ns(), "exporter", `${OWNER}\nserviceAccountName: exporter\nlegacyTokens: Rotate`),
     );
@@ -495,17 +511,7 @@ spec:
       true,
       "the old token stopped authenticating before the rotation finished",
     );
-    const d = await c.kube.get<
-      KubeObject & {
-        spec: {
-          template: { spec: { containers: { envFrom?: { secretRef?: { name?: string } }[] }[] } };
-        };
-      }
-    >("apps/v1", "Deployment", "exporter", ns());
-    assert.equal(
-      d?.spec.template.spec.containers[0]?.envFrom?.[0]?.secretRef?.name,
-      "exporter-token-nhi-r1",
-    );
+    assert.equal(await envFromSecret("exporter"), "exporter-token-nhi-r1");
     const successor = await getSecret(ns(), "exporter-token-nhi-r1");
     const newToken = tokenOf(successor);
     assert.ok(newToken, "the successor holds no token");
@@ -528,22 +534,7 @@ spec:
   it("a requested replacement of a replayed legacy token (onAnomaly: Rotate) finishes through the webhook under the default legacyTokens: Forbid: the successor is admitted as a replacement, the consumer switched, the old token revoked", async function () {
     this.timeout(180_000);
     const c = sharedCluster();
-    const old = await filledLegacyToken(ns(), "courier", "courier-token");
-    const oldToken = tokenOf(old);
-    assert.ok(oldToken);
-    await c.applyAs(`apiVersion: apps/v1
-kind: Deployment
-metadata: { name: courier, namespace: ${ns()} }
-spec:
-  replicas: 1
-  strategy: { type: Recreate }
-  selector: { matchLabels: { app: courier } }
-  template:
-    metadata: { labels: { app: courier } }
-    spec:
-      serviceAccountName: courier
-      containers: [{ name: courier, image: registry.example.com/courier:1, envFrom: [{ secretRef: { name: courier-token } }] }]
-`);
+    const oldToken = await legacyConsumer("courier");
     // No legacyTokens: Forbid, the default. The NHI is written before the webhook judges writes.
     const v = await c.applyAs(nhiYaml(ns(), "courier", `${OWNER}\nserviceAccountName: courier`));
     assert.ok(v.allowed, v.message);
@@ -556,13 +547,10 @@ metadata:
   annotations: { kubernetes.io/service-account.name: courier }
 type: kubernetes.io/service-account-token
 `;
-    await waitFor(
-      "the API server to call the registered webhook (a dry-run new legacy token for courier denied)",
-      async () => {
-        const d = await c.applyAs(anotherToken, undefined, { dryRun: true });
-        return !d.allowed && d.message.includes("legacy-token-forbidden");
-      },
-      { timeoutMs: 30_000 },
+    await webhookDenies(
+      anotherToken,
+      "legacy-token-forbidden",
+      "a dry-run new legacy token for courier denied",
     );
     // What the response controller writes on a replayed legacy token (operator/controllers/response).
     await c.kubectlOk([
@@ -577,17 +565,7 @@ type: kubernetes.io/service-account-token
       async () => (await getSecret(ns(), "courier-token")) === undefined,
       { timeoutMs: 90_000, describe: () => op?.logs().slice(-2000) ?? "" },
     );
-    const d = await c.kube.get<
-      KubeObject & {
-        spec: {
-          template: { spec: { containers: { envFrom?: { secretRef?: { name?: string } }[] }[] } };
-        };
-      }
-    >("apps/v1", "Deployment", "courier", ns());
-    assert.equal(
-      d?.spec.template.spec.containers[0]?.envFrom?.[0]?.secretRef?.name,
-      "courier-token-nhi-r1",
-    );
+    assert.equal(await envFromSecret("courier"), "courier-token-nhi-r1");
     const newToken = tokenOf(await getSecret(ns(), "courier-token-nhi-r1"));
     assert.ok(newToken, "the successor holds no token");
     assert.equal(await authenticates(newToken), true, "the new token does not authenticate");
